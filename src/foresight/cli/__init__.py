@@ -1,0 +1,28 @@
+"""The ``foresight`` command line: typer lives here and nowhere else.
+
+User errors (:class:`foresight.errors.ForesightError`) become a one-line message on stderr and a
+non-zero exit code; a traceback means a bug.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console
+
+from foresight.cli.app import app
+from foresight.errors import ForesightError
+
+# Command modules register themselves on ``app`` when imported.
+from foresight.cli import version  # noqa: E402,F401
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Entry point of the ``foresight`` script."""
+    try:
+        app()
+    except ForesightError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        sys.exit(exc.exit_code)

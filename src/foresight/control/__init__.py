@@ -1,0 +1,1 @@
+"""The reconcile loop: read the current state, ask a pure policy, apply within safety limits, audit."""

@@ -1,0 +1,58 @@
+"""Time-series types shared by sources and cores.
+
+A :class:`Series` is one labelled series at increasing timestamps (Unix seconds, float). It is
+what every metrics source returns and what detectors and forecasters read, so its invariants
+are checked once, here: equal lengths, strictly increasing time, finite timestamps. Values may
+hold NaN where a source reports a gap; cores decide how to treat gaps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+
+from foresight.errors import InputError
+
+__all__ = ["Series"]
+
+
+@dataclass(frozen=True)
+class Series:
+    """One labelled series: ``values[i]`` was observed at ``timestamps[i]`` (Unix seconds).
+
+    >>> s = Series({"service": "api"}, [0.0, 15.0, 30.0], [1.0, 2.0, 4.0])
+    >>> s.labels["service"], len(s), float(s.values[-1])
+    ('api', 3, 4.0)
+    """
+
+    labels: Mapping[str, str]
+    timestamps: np.ndarray = field(repr=False)
+    values: np.ndarray = field(repr=False)
+
+    def __init__(self, labels: Mapping[str, str], timestamps: object, values: object) -> None:
+        ts = np.asarray(timestamps, dtype=np.float64)
+        vs = np.asarray(values, dtype=np.float64)
+        if ts.ndim != 1 or vs.ndim != 1 or ts.shape != vs.shape:
+            raise InputError(
+                f"series {dict(labels)}: timestamps {ts.shape} and values {vs.shape} "
+                "must be 1-D and of equal length"
+            )
+        if not np.all(np.isfinite(ts)):
+            raise InputError(f"series {dict(labels)}: timestamps must be finite numbers")
+        if ts.size > 1 and not np.all(np.diff(ts) > 0):
+            bad = int(np.argmax(np.diff(ts) <= 0)) + 1
+            raise InputError(
+                f"series {dict(labels)}: timestamps must increase strictly; "
+                f"sample {bad} ({ts[bad]}) is not after sample {bad - 1} ({ts[bad - 1]})"
+            )
+        ts.flags.writeable = False
+        vs.flags.writeable = False
+        object.__setattr__(self, "labels", MappingProxyType(dict(labels)))
+        object.__setattr__(self, "timestamps", ts)
+        object.__setattr__(self, "values", vs)
+
+    def __len__(self) -> int:
+        return int(self.timestamps.size)
