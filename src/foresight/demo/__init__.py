@@ -1,0 +1,1 @@
+"""``foresight demo``: the real controllers against the simulated cluster, summarised and reported."""

@@ -1,0 +1,127 @@
+"""The HTML report of a run: a summary table, what happened, the decisions, and per-service plots.
+
+One self-contained file (plotly.js embedded once), so it opens offline in any browser and can be
+archived beside the audit log.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from foresight.demo.summary import RunSummary
+
+__all__ = ["write_report"]
+
+_MAX_POINTS = 1500
+
+
+def _downsample(x: np.ndarray, y: np.ndarray, how: str = "max") -> tuple[np.ndarray, np.ndarray]:
+    """Bins long series for plotting; ``max`` keeps peaks (what capacity must meet) visible."""
+    if x.size <= _MAX_POINTS:
+        return x, y
+    bins = int(np.ceil(x.size / _MAX_POINTS))
+    n = (x.size // bins) * bins
+    yb = y[:n].reshape(-1, bins)
+    reduce = np.nanmax if how == "max" else np.nanmean
+    return x[:n:bins], reduce(yb, axis=1)
+
+
+def _service_figure(name: str, hours: np.ndarray, h: Mapping[str, np.ndarray], i: int, slo_p95_s: float | None) -> go.Figure:
+    fig = make_subplots(
+        rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.06, row_heights=[0.45, 0.3, 0.25],
+        subplot_titles=("load vs ready capacity (req/s)", "replicas", "p95 latency (s)"),
+    )
+    lines = [
+        (1, "offered load", "foresight_offered_rps", "max", "#1f77b4"),
+        (1, "ready capacity", "foresight_capacity_rps", "max", "#2ca02c"),
+        (1, "dropped / failed", "foresight_dropped_rps", "max", "#d62728"),
+        (2, "desired", "foresight_replicas_desired", "max", "#9467bd"),
+        (2, "ready", "foresight_replicas_ready", "max", "#17becf"),
+        (3, "p95 latency", "foresight_latency_p95_seconds", "max", "#ff7f0e"),
+    ]
+    for row, label, key, how, colour in lines:
+        if key not in h:
+            continue
+        x, y = _downsample(hours, h[key][:, i], how)
+        shape = "hv" if row == 2 else "linear"
+        fig.add_trace(
+            go.Scatter(x=x, y=y, name=label, mode="lines", line={"color": colour, "width": 1.4, "shape": shape},
+                       legendgroup=label, showlegend=True),
+            row=row, col=1,
+        )
+    if slo_p95_s is not None:
+        fig.add_hline(y=slo_p95_s, line_dash="dot", line_color="#d62728", row=3, col=1,
+                      annotation_text="SLO", annotation_position="top left")
+    fig.update_layout(title=name, height=620, margin={"l": 50, "r": 20, "t": 60, "b": 40},
+                      legend={"orientation": "h", "y": -0.08})
+    fig.update_xaxes(title_text="hours since start", row=3, col=1)
+    return fig
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def write_report(
+    path: Path,
+    *,
+    title: str,
+    summary: RunSummary,
+    history: Mapping[str, np.ndarray],
+    services: Sequence[str],
+    step_s: float,
+    slo_p95_s: Mapping[str, float],
+    events: Sequence[tuple[float, str]],
+    decisions: Sequence[Mapping[str, object]],
+) -> Path:
+    """Write the report to ``path`` (parents created) and return it."""
+    steps = next(iter(history.values())).shape[0] if history else 0
+    hours = (np.arange(steps) + 1) * step_s / 3600.0
+    totals = _table(
+        ["SLO-violation minutes", "replica-minutes", "scaling actions", "simulated hours"],
+        [[summary.slo_violation_minutes, summary.replica_minutes, summary.scaling_actions,
+          round(summary.duration_s / 3600.0, 2)]],
+    )
+    per_service = _table(
+        ["service", "SLO-violation min", "replica-min", "actions", "peak load (req/s)", "failed %", "median p95 (ms)"],
+        [[s.service, s.slo_violation_minutes, s.replica_minutes, s.scaling_actions, s.peak_offered_rps,
+          round(100 * s.dropped_fraction, 3), round(1000 * s.p95_latency_s_median, 1)] for s in summary.services],
+    )
+    event_rows = [[f"{t / 3600.0:.2f} h", what] for t, what in events]
+    decision_rows = [
+        [f"{float(d['time']) / 3600.0:.2f} h", d["target"], d["controller"], d["decision"], d["reason"]]
+        for d in decisions
+    ]
+    figures = []
+    for i, name in enumerate(services):
+        fig = _service_figure(name, hours, history, i, slo_p95_s.get(name))
+        figures.append(fig.to_html(full_html=False, include_plotlyjs=(i == 0), div_id=f"svc-{i}"))
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; }}
+table {{ border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.9rem; }}
+th, td {{ border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: left; }}
+th {{ background: #f3f3f3; }}
+.scroll {{ max-height: 22rem; overflow-y: auto; display: inline-block; }}
+</style></head><body>
+<h1>{html.escape(title)}</h1>
+<h2>Summary</h2>{totals}{per_service}
+<h2>Events</h2><div class="scroll">{_table(["time", "event"], event_rows) if event_rows else "<p>none</p>"}</div>
+<h2>Scaling decisions that changed replicas</h2>
+<div class="scroll">{_table(["time", "service", "controller", "decision", "reason"], decision_rows) if decision_rows else "<p>none</p>"}</div>
+<h2>Services</h2>
+{''.join(f'<div class="service">{f}</div>' for f in figures)}
+</body></html>
+"""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page, encoding="utf-8")
+    return path
