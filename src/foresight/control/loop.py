@@ -1,0 +1,207 @@
+"""The reconcile loop: each period, for each workload, observe -> decide -> limit -> act -> audit.
+
+The loop reconciles by level: every period it reads a workload's whole current state (its scale,
+and the series its policy asks for over ``[now - lookback_s, now]``), never the event that woke it,
+so a missed period or a restart heals itself. The policy is pure; the loop keeps each workload's
+policy state and the time of its last change in a :class:`WorkloadState`, a frozen value that can
+be inspected, persisted and handed back to a new loop (``states=``) to resume.
+
+A failure in one workload (the source, the policy or the target raising) is written to the audit
+log and that workload is skipped for the period, keeping its previous state: a change is either
+fully made (replicas set, policy state and last-change time advanced) or not made at all. The
+other workloads, and the next periods, go on.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import operator
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from foresight.clock import Clock
+from foresight.control.audit import AuditRecord, AuditSink
+from foresight.control.policy import Observation, ScalingPolicy
+from foresight.control.safety import SafetyLimits, apply_limits
+from foresight.errors import ConfigError
+from foresight.ports import MetricsSource, ScaleTarget
+from foresight.series import Series
+
+__all__ = ["WorkloadState", "Reconciler"]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkloadState:
+    """What the loop remembers about one workload between periods.
+
+    ``policy_state`` is the policy's own next state (None before its first decision);
+    ``last_change_at`` is when the loop last set the workload's replicas (None: never).
+    """
+
+    policy_state: Any | None = None
+    last_change_at: float | None = None
+
+
+class Reconciler:
+    """Runs one :class:`ScalingPolicy` over the workloads named in ``limits``, every ``period_s``."""
+
+    def __init__(
+        self,
+        policy: ScalingPolicy,
+        source: MetricsSource,
+        target: ScaleTarget,
+        limits: Mapping[str, SafetyLimits],
+        audit: AuditSink,
+        clock: Clock,
+        *,
+        period_s: float = 15.0,
+        query_step_s: float | None = None,
+        run_id: str | None = None,
+        states: Mapping[str, WorkloadState] | None = None,
+    ) -> None:
+        if not limits:
+            raise ConfigError("reconciler: limits name no workload to reconcile")
+        if not (math.isfinite(period_s) and period_s > 0):
+            raise ConfigError(f"reconciler: period_s must be a positive number of seconds, not {period_s}")
+        self.policy = policy
+        self.source = source
+        self.target = target
+        self.limits = MappingProxyType(dict(limits))
+        self.audit = audit
+        self.clock = clock
+        self.period_s = float(period_s)
+        self.query_step_s = float(query_step_s) if query_step_s is not None else self.period_s
+        self.run_id = run_id if run_id is not None else uuid.uuid4().hex
+        self._states: dict[str, WorkloadState] = dict(states or {})
+
+    @property
+    def states(self) -> Mapping[str, WorkloadState]:
+        """Each workload's state after its last successful period (a live, read-only view)."""
+        return MappingProxyType(self._states)
+
+    def run(self, until: float) -> int:
+        """Reconcile every ``period_s`` from now while the clock is before ``until``; return the periods run.
+
+        Periods keep their phase: one that overran skips the ticks it missed rather than
+        bursting to catch up. Returns with the clock at ``until``.
+        """
+        periods = 0
+        next_t = self.clock.now()
+        while next_t < until:
+            self.clock.sleep_until(next_t)
+            self.reconcile_once()
+            periods += 1
+            next_t += self.period_s
+            now = self.clock.now()
+            if next_t <= now:
+                next_t += math.floor((now - next_t) / self.period_s + 1) * self.period_s
+        self.clock.sleep_until(until)
+        return periods
+
+    def reconcile_once(self) -> list[AuditRecord]:
+        """One period over every workload, all seeing the same ``now``; returns the records written.
+
+        Each workload's record is written before the next workload is touched, so an audit store
+        that fails stops the loop (its error propagates) before any unaudited change.
+        """
+        now = self.clock.now()
+        records = []
+        for workload, limits in self.limits.items():
+            record = self._reconcile(workload, limits, now)
+            self.audit.record(record)
+            records.append(record)
+        return records
+
+    def _reconcile(self, workload: str, limits: SafetyLimits, now: float) -> AuditRecord:
+        state = self._states.get(workload, WorkloadState())
+        inputs: dict[str, Any] = {}
+        decision: dict[str, int | None] = {"recommended": None, "applied": None, "previous": None}
+        stage = "reading scale"
+        try:
+            scale = self.target.get_scale(workload)
+            decision["previous"] = scale.desired
+            inputs["scale"] = {"desired": scale.desired, "current": scale.current, "ready": scale.ready}
+
+            stage = "querying metrics"
+            series = self._observe(workload, now)
+            inputs["series"] = _summarise(series)
+
+            stage = "deciding"
+            rec, next_policy_state = self.policy.decide(
+                state.policy_state, Observation(workload, now, scale, series)
+            )
+            recommended = operator.index(rec.replicas)
+            decision["recommended"] = recommended
+            inputs["policy"] = dict(rec.inputs)
+            limited = apply_limits(limits, recommended, scale.desired, now, state.last_change_at)
+            decision["applied"] = limited.replicas
+            change = limited.replicas != scale.desired and not limits.dry_run
+
+            stage = "setting replicas"
+            if change:
+                self.target.set_replicas(workload, limited.replicas)
+        except Exception as exc:  # any failure of a port or the policy: audit it, skip the workload
+            _log.warning("%s: %s failed for %s", self.policy.name, stage, workload, exc_info=True)
+            return self._record(
+                workload,
+                now,
+                inputs,
+                decision,
+                f"failed {stage}",
+                limits,
+                applied=False,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+
+        self._states[workload] = WorkloadState(next_policy_state, now if change else state.last_change_at)
+        reason = "; ".join([rec.reason, *limited.reasons, *(["dry-run"] if limits.dry_run else [])])
+        return self._record(workload, now, inputs, decision, reason, limits, applied=change)
+
+    def _observe(self, workload: str, now: float) -> dict[str, list[Series]]:
+        start = now - self.policy.lookback_s
+        return {
+            name: self.source.query_range(query, start, now, self.query_step_s)
+            for name, query in self.policy.queries(workload).items()
+        }
+
+    def _record(
+        self,
+        workload: str,
+        now: float,
+        inputs: dict[str, Any],
+        decision: dict[str, int | None],
+        reason: str,
+        limits: SafetyLimits,
+        *,
+        applied: bool,
+        error: str | None = None,
+    ) -> AuditRecord:
+        return AuditRecord(
+            time=now,
+            run_id=self.run_id,
+            controller=self.policy.name,
+            target=workload,
+            inputs=inputs,
+            decision=decision,
+            reason=reason,
+            applied=applied,
+            dry_run=limits.dry_run,
+            error=error,
+        )
+
+
+def _summarise(series: Mapping[str, list[Series]]) -> dict[str, dict[str, Any]]:
+    """Per query: how many series and points came back, and the latest value when there is one series."""
+    summary: dict[str, dict[str, Any]] = {}
+    for name, found in series.items():
+        entry: dict[str, Any] = {"series": len(found), "points": sum(len(s) for s in found)}
+        if len(found) == 1 and len(found[0]):
+            entry["last"] = float(found[0].values[-1])
+        summary[name] = entry
+    return summary

@@ -1,0 +1,176 @@
+"""The audit store: round trip, filters, buffering, failure at start-up, nothing lost on exit."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+
+from foresight.control.audit import AuditLog, AuditRecord
+from foresight.errors import ConfigError, ServiceUnavailable
+
+PG_URL = "postgresql+psycopg://root@127.0.0.1:5432/test"
+
+
+def make_record(t: float, target: str = "api", controller: str = "hpa", **changes) -> AuditRecord:
+    fields = dict(
+        time=t,
+        run_id="run-1",
+        controller=controller,
+        target=target,
+        inputs={"scale": {"desired": 3, "current": 3, "ready": 2}, "policy": {"cpu": 0.93}},
+        decision={"recommended": 5, "applied": 4, "previous": 3},
+        reason="cpu high; step limited to +1",
+        applied=True,
+        dry_run=False,
+        error=None,
+    )
+    fields.update(changes)
+    return AuditRecord(**fields)
+
+
+def roundtrip_and_filters(log: AuditLog) -> None:
+    """The same checks for every backend."""
+    records = [
+        make_record(0.0, "api"),
+        make_record(15.0, "db", controller="predictive"),
+        make_record(15.0, "api", applied=False, dry_run=True, error="RuntimeError: boom"),
+        make_record(30.0, "api", decision={"recommended": None, "applied": None, "previous": None}),
+    ]
+    for r in records:
+        log.record(r)
+    assert log.query() == records
+    assert log.query(target="api") == [records[0], records[2], records[3]]
+    assert log.query(controller="predictive") == [records[1]]
+    assert log.query(since=15.0, until=30.0) == [records[1], records[2]]
+    assert log.query(target="api", limit=2) == [records[2], records[3]]
+    assert log.query(target="nope") == []
+
+
+def test_sqlite_file_roundtrip_and_filters(tmp_path):
+    with AuditLog(tmp_path / "audit.db") as log:
+        roundtrip_and_filters(log)
+
+
+def test_sqlite_url_and_reopen(tmp_path):
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    with AuditLog(url) as log:
+        log.record(make_record(1.0))
+    with AuditLog(url) as again:  # the table exists now: reused, not recreated
+        again.record(make_record(2.0))
+        assert [r.time for r in again.query()] == [1.0, 2.0]
+
+
+def test_missing_parent_directory_is_created(tmp_path):
+    path = tmp_path / "a" / "b" / "audit.db"
+    with AuditLog(path) as log:
+        log.record(make_record(1.0))
+    assert path.is_file()
+
+
+def test_writes_are_buffered_until_flush_every(tmp_path):
+    path = tmp_path / "audit.db"
+    reader = AuditLog(path)
+    with AuditLog(path, flush_every=3, max_delay_s=None) as log:
+        log.record(make_record(1.0))
+        log.record(make_record(2.0))
+        assert log.pending == 2
+        assert reader.query() == []
+        log.record(make_record(3.0))
+        assert log.pending == 0
+        assert len(reader.query()) == 3
+        log.record(make_record(4.0))
+    assert len(reader.query()) == 4
+    reader.close()
+
+
+def test_a_failed_write_keeps_the_records_for_the_next_flush(tmp_path):
+    path = tmp_path / "audit.db"
+    with AuditLog(path, flush_every=2, max_delay_s=None) as log:
+        log.record(make_record(1.0))
+        engine = sa.create_engine(f"sqlite:///{path}")
+        with engine.begin() as conn:  # the store loses its table under the running log
+            conn.execute(sa.text("DROP TABLE foresight_audit"))
+        with pytest.raises(ServiceUnavailable, match="could not write 2 records"):
+            log.record(make_record(2.0))
+        assert log.pending == 2
+        AuditLog(path).close()  # the table is back
+        log.record(make_record(3.0))
+        assert [r.time for r in log.query()] == [1.0, 2.0, 3.0]
+        engine.dispose()
+
+
+def test_max_delay_flushes_an_old_buffer(tmp_path):
+    with AuditLog(tmp_path / "audit.db", flush_every=1000, max_delay_s=0.0) as log:
+        log.record(make_record(1.0))
+        assert log.pending == 0
+
+
+def test_non_finite_and_numpy_inputs_are_stored_as_strict_json(tmp_path):
+    with AuditLog(tmp_path / "audit.db") as log:
+        log.record(make_record(1.0, inputs={"cpu": float("nan"), "rps": np.float64(2.5), "n": np.int64(3)}))
+        (stored,) = log.query()
+    assert stored.inputs == {"cpu": None, "rps": 2.5, "n": 3}
+
+
+@pytest.mark.parametrize("interrupt", [RuntimeError("policy bug"), KeyboardInterrupt()])
+def test_records_survive_an_exception_in_the_with_block(tmp_path, interrupt):
+    path = tmp_path / "audit.db"
+    with pytest.raises(type(interrupt)):
+        with AuditLog(path, flush_every=1000, max_delay_s=None) as log:
+            for t in range(5):
+                log.record(make_record(float(t)))
+            raise interrupt
+    with AuditLog(path) as reader:
+        assert [r.time for r in reader.query()] == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+def test_unreachable_database_fails_at_construction_with_masked_url():
+    with socket.socket() as s:  # a port on which nothing listens
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"postgresql+psycopg://auditor:s3cret@127.0.0.1:{port}/audit"
+    with pytest.raises(ServiceUnavailable) as info:
+        AuditLog(url, connect_timeout_s=2)
+    message = str(info.value)
+    assert f"postgresql+psycopg://auditor:***@127.0.0.1:{port}/audit" in message
+    assert "s3cret" not in message
+    assert "refused" in message.lower() or "connect" in message.lower()
+
+
+def test_bad_url_is_a_config_error():
+    with pytest.raises(ConfigError, match="nosuchdb"):
+        AuditLog("nosuchdb+x://host/db")
+
+
+def test_flush_every_must_be_positive(tmp_path):
+    with pytest.raises(ConfigError, match="flush_every"):
+        AuditLog(tmp_path / "audit.db", flush_every=0)
+
+
+def postgres_reachable() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.mark.integration
+def test_postgresql_roundtrip(require_service):
+    require_service(postgres_reachable(), "PostgreSQL not reachable on 127.0.0.1:5432")
+    table = f"audit_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with AuditLog(PG_URL, table=table, flush_every=2) as log:
+            roundtrip_and_filters(log)
+            log.record(make_record(60.0, inputs={"cpu": float("inf")}))
+        with AuditLog(PG_URL, table=table) as again:
+            assert again.query(since=60.0)[0].inputs == {"cpu": None}
+    finally:
+        engine = sa.create_engine(PG_URL)
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP TABLE IF EXISTS "{table}"'))
+        engine.dispose()
