@@ -1,0 +1,1 @@
+"""Benchmarks: figures and ratios against baselines, measured side by side."""

@@ -1,0 +1,75 @@
+"""``foresight demo``: the controllers against the embedded cluster simulator."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from foresight.cli.app import app
+from foresight.demo.live import LiveView, render
+from foresight.demo.runner import DemoOptions, DemoResult, run_demo
+from foresight.errors import ConfigError
+from foresight.units import parse_duration
+
+
+def _summary_table(result: DemoResult) -> Table:
+    s = result.summary
+    table = Table(title="demo summary" + (" (interrupted)" if result.interrupted else ""))
+    for col in ("service", "SLO-violation min", "replica-min", "scaling actions", "peak load req/s", "failed %"):
+        table.add_column(col, justify="left" if col == "service" else "right")
+    for row in s.services:
+        table.add_row(row.service, f"{row.slo_violation_minutes:,.1f}", f"{row.replica_minutes:,.0f}",
+                      str(row.scaling_actions), f"{row.peak_offered_rps:,.1f}", f"{100 * row.dropped_fraction:.3f}")
+    table.add_row("[bold]total", f"[bold]{s.slo_violation_minutes:,.1f}", f"[bold]{s.replica_minutes:,.0f}",
+                  f"[bold]{s.scaling_actions}", "", "")
+    return table
+
+
+@app.command()
+def demo(
+    duration: Annotated[str, typer.Option(help="Simulated time to run, e.g. 6h, 1d, 1w.")] = "1d",
+    services: Annotated[int, typer.Option(help="Number of services in the simulated platform (>= 4).")] = 8,
+    seed: Annotated[int, typer.Option(help="Seed of the simulation (same seed, same run).")] = 0,
+    trace: Annotated[Optional[Path], typer.Option(help="CSV trace (timestamp,value) replayed as external load.")] = None,
+    trace_peak: Annotated[Optional[float], typer.Option(help="Peak req/s the trace is scaled to.")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the report and the SQLite audit log.")] = Path("foresight-out/demo"),
+    audit_url: Annotated[Optional[str], typer.Option(help="SQLAlchemy URL of the audit store (default: SQLite in --out).")] = None,
+    live: Annotated[bool, typer.Option("--live/--no-live", help="Live terminal view (--no-live: plain output).")] = True,
+    json_out: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")] = False,
+) -> None:
+    """Run Foresight's controllers on a simulated cluster; print a summary and write an HTML report."""
+    if services < 4:
+        raise ConfigError(f"--services must be at least 4, got {services}")
+    opts = DemoOptions(duration_s=parse_duration(duration), services=services, seed=seed, trace=trace,
+                       trace_peak_rps=trace_peak, out_dir=out, audit_url=audit_url)
+    console = Console(stderr=json_out)
+    started = time.perf_counter()
+    if live and not json_out and console.is_terminal:
+        with LiveView(console) as view:
+            def show(sim, recent):  # type: ignore[no-untyped-def]
+                latest = {k: v[-1] for k, v in sim.history.items()} if sim.history["foresight_offered_rps"].size else None
+                if latest is not None:
+                    slo = {s.name: s.slo_latency_p95_s for s in sim.spec.services}
+                    view.show(render(sim.now - sim.start, opts.duration_s, sim.service_names, latest, slo, recent))
+            result = run_demo(opts, progress=show)
+    else:
+        if not json_out:
+            console.print(f"simulating {opts.duration_s / 3600:.1f} h of {services} services (seed {seed}) ...")
+        result = run_demo(opts)
+    elapsed = time.perf_counter() - started
+    if json_out:
+        sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
+    else:
+        console.print(_summary_table(result))
+        console.print(f"simulated {result.simulated_s / 3600:.1f} h in {elapsed:.1f} s")
+        console.print(f"report: {result.report}")
+        console.print(f"audit log: {result.audit}")
+    if result.interrupted:
+        raise typer.Exit(130)

@@ -1,0 +1,145 @@
+"""One demo run: the simulated cluster, the HPA controller attached through the real reconcile
+loop, the audit log, and what the run produced.
+
+The simulator is stepped here; the :class:`~foresight.control.loop.Reconciler` runs each
+``period_s`` against the simulator's ports (``MetricsSource``, ``ScaleTarget``) and clock, exactly
+as it would against a cluster. An interrupted run (Ctrl-C) stops between steps: the audit log is
+flushed and the report is written for the part that ran.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from foresight.autoscale.hpa import HpaPolicy, HpaSpec
+from foresight.control.audit import AuditLog
+from foresight.control.loop import Reconciler
+from foresight.control.safety import SafetyLimits
+from foresight.demo.report import write_report
+from foresight.demo.summary import RunSummary, summarise
+from foresight.sim import Simulator, TraceTraffic, default_cluster
+from foresight.sim.trace import read_trace
+
+__all__ = ["DemoOptions", "DemoResult", "run_demo"]
+
+#: The HPA's target CPU utilisation in the demo (a common production setting).
+HPA_TARGET_PERCENT = 70
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """What ``foresight demo`` was asked to run."""
+
+    duration_s: float = 86400.0
+    services: int = 8
+    seed: int = 0
+    trace: Path | None = None
+    trace_peak_rps: float | None = None
+    out_dir: Path = Path("foresight-out/demo")
+    audit_url: str | None = None
+    step_s: float = 15.0
+    period_s: float = 15.0
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What a run produced: its summary and where its report and audit log are."""
+
+    summary: RunSummary
+    report: Path
+    audit: str
+    simulated_s: float
+    interrupted: bool
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "slo_violation_minutes": self.summary.slo_violation_minutes,
+            "replica_minutes": self.summary.replica_minutes,
+            "scaling_actions": self.summary.scaling_actions,
+            "report": str(self.report),
+            "audit": self.audit,
+            "simulated_hours": round(self.simulated_s / 3600.0, 3),
+            "interrupted": self.interrupted,
+            "services": [s.__dict__ for s in self.summary.services],
+        }
+
+
+Progress = Callable[[Simulator, list[str]], None]
+
+
+def build_simulator(opts: DemoOptions) -> Simulator:
+    """The default cluster of ``opts.services`` services, under the built-in traffic or a trace."""
+    spec = default_cluster(opts.services, seed=opts.seed, duration_s=opts.duration_s)
+    traffic = None
+    if opts.trace is not None:
+        read_trace(opts.trace)  # fail early, naming the file and line, before anything runs
+        peak = opts.trace_peak_rps or spec.traffic.daily_peak_rps  # type: ignore[union-attr]
+        traffic = TraceTraffic(path=opts.trace, peak_rps=peak)
+    return Simulator(spec, traffic, step_s=opts.step_s, duration_s=opts.duration_s, seed=opts.seed)
+
+
+def _change(record_decision: dict[str, int | None]) -> str:
+    return f"{record_decision.get('previous')} -> {record_decision.get('applied')}"
+
+
+def run_demo(opts: DemoOptions, progress: Progress | None = None, progress_every: int = 40) -> DemoResult:
+    """Run the demo to the end (or to Ctrl-C) and write its report; returns the summary."""
+    sim = build_simulator(opts)
+    specs = {s.name: s for s in sim.spec.services}
+    policy = HpaPolicy(
+        HpaSpec(max_replicas=10, target_utilisation_percent=HPA_TARGET_PERCENT),
+        per_workload={
+            name: HpaSpec(min_replicas=s.min_replicas, max_replicas=s.max_replicas,
+                          target_utilisation_percent=HPA_TARGET_PERCENT)
+            for name, s in specs.items()
+        },
+    )
+    limits = {name: SafetyLimits(min_replicas=s.min_replicas, max_replicas=s.max_replicas) for name, s in specs.items()}
+    opts.out_dir.mkdir(parents=True, exist_ok=True)
+    audit_location = opts.audit_url or str(opts.out_dir / "audit.db")
+    recent: list[str] = []
+    decisions: list[dict[str, object]] = []  # the ones that changed replicas or failed, for the report
+    interrupted = False
+    with AuditLog(audit_location) as audit:
+        loop = Reconciler(policy, sim, sim, limits, audit, sim.clock, period_s=opts.period_s)
+        next_reconcile = sim.now + opts.period_s
+        steps = 0
+        try:
+            while not sim.done:
+                sim.step()
+                steps += 1
+                if sim.now >= next_reconcile - 1e-9:
+                    next_reconcile += opts.period_s
+                    for record in loop.reconcile_once():
+                        changed = record.decision.get("applied") != record.decision.get("previous")
+                        if record.error or changed:
+                            what = f"error {record.error}" if record.error else _change(dict(record.decision))
+                            recent.append(f"{sim.now / 3600:6.2f} h  {record.target}: {what}")
+                            decisions.append({"time": record.time, "target": record.target,
+                                              "controller": record.controller, "decision": what,
+                                              "reason": record.reason})
+                    del recent[:-50]
+                if progress is not None and steps % progress_every == 0:
+                    progress(sim, recent)
+        except KeyboardInterrupt:
+            interrupted = True
+        audit_url = audit.url
+    if progress is not None:
+        progress(sim, recent)
+    history = sim.history
+    summary = summarise(history, sim.service_names, sim.step_s)
+    report = write_report(
+        opts.out_dir / "report.html",
+        title=f"Foresight demo: {len(specs)} services, {sim.now / 3600:.1f} simulated hours, seed {opts.seed}"
+        + (" (interrupted)" if interrupted else ""),
+        summary=summary,
+        history=history,
+        services=sim.service_names,
+        step_s=sim.step_s,
+        slo_p95_s={name: s.slo_latency_p95_s for name, s in specs.items()},
+        events=[(e.time_s, e.what) for e in sim.events],
+        decisions=decisions[-500:],
+    )
+    return DemoResult(summary, report.resolve(), audit_url, sim.now - sim.start, interrupted)

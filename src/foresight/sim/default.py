@@ -1,0 +1,179 @@
+"""A plausible AI platform of any size, for the demo and the benchmarks: ``default_cluster(n, seed)``.
+
+Tiers, callers before callees: entry services (gateway, frontends; ~8 %), mid-tier services in
+two layers (~52 %), model servers needing one GPU each (~15 %), and backends (~25 %: feature
+stores and vector databases that call caches and databases). Every non-entry service has at
+least one caller; fan-outs are drawn in [0.2, 1.5] (model calls in [0.1, 0.8]).
+
+Sizing follows the traffic: the seasonal peak load of each service (propagated without losses)
+needs ``r`` replicas at 60 % utilisation, ``r`` drawn in 3..10, which sets ``capacity_rps``;
+replicas start at ``r``, may go from 2 to ``max(2r, r + 4)``. The external peak is large enough
+that the quietest service still gets 100 req/s at peak. A replica serves at least 2 requests at
+once (``capacity_rps x base_latency_s >= 2``: the base latency is raised where needed), as a queue
+of one server per pod would time out at moderate load. SLOs: p95 at twice the zero-load critical
+path plus 20 ms, 1 % errors; a request queued longer than the SLO times out. Nodes: on-demand
+and spot CPU nodes (16 cores, 64 GiB; 60/40) and 4-GPU nodes, 1.5 times what the peak needs.
+
+The fault schedule holds one fault of each kind, spread over ``duration_s``: a memory leak (15 %
+to 25 % of the run, fast enough to OOM-kill within it), a node loss (35 %), a spot pre-emption
+(55 %) and a latency regression of a model server (75 % to 85 %).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from foresight.errors import ConfigError
+from foresight.sim.faults import LatencyRegression, MemoryLeak, NodeLoss, SpotPreemption
+from foresight.sim.spec import ClusterSpec, NodePoolSpec, ServiceSpec
+from foresight.sim.topology import Topology
+from foresight.sim.traffic import SyntheticTraffic
+
+__all__ = ["default_cluster"]
+
+_NAMES = {
+    "entry": ["gateway", "web-frontend", "mobile-bff", "partner-api", "admin-console"],
+    "mid": ["search", "recommend", "catalog", "checkout", "profile", "ranking", "personalise", "ads", "pricing",
+            "inventory", "orders", "reviews", "sessions", "auth", "notify", "payments", "chat-orchestrator",
+            "rag-retriever", "moderation", "billing"],
+    "model": ["llm-chat", "embedder", "reranker", "vision-tagger", "speech-to-text", "fraud-scorer", "ctr-model",
+              "translator"],
+    "store": ["feature-store", "vector-db", "search-index", "session-store"],
+    "leaf": ["cache", "postgres", "object-store", "kv-store", "event-log"],
+}
+# per tier: base latency range (s), start-up delay range (s), CPU cores, memory MiB, GPUs
+_SHAPE = {
+    "entry": ((0.004, 0.015), (20, 45), (0.5, 1.0), (512, 1024), 0),
+    "mid": ((0.008, 0.05), (20, 60), (0.5, 2.0), (512, 2048), 0),
+    "model": ((0.04, 0.25), (120, 300), (4.0, 4.0), (16384, 16384), 1),
+    "store": ((0.002, 0.01), (30, 90), (1.0, 4.0), (2048, 8192), 0),
+    "leaf": ((0.001, 0.006), (30, 90), (1.0, 4.0), (2048, 8192), 0),
+}
+_TARGET_UTILISATION = 0.6
+_QUIETEST_PEAK_RPS = 100.0
+_MIN_SERVERS_PER_REPLICA = 2.0
+_CPU_NODE = (16.0, 65536.0)
+_GPU_NODE = (48.0, 196608.0, 4)
+
+
+def _names(tier: str, n: int) -> list[str]:
+    vocab = _NAMES[tier]
+    return [vocab[i % len(vocab)] + (f"-{i // len(vocab) + 1}" if i >= len(vocab) else "") for i in range(n)]
+
+
+def _tiers(n: int) -> dict[str, list[str]]:
+    entry, model = max(1, round(0.08 * n)), max(1, round(0.15 * n))
+    backends = max(2, round(0.25 * n)) if n >= 5 else 1
+    store = backends // 3 if backends >= 3 else 0
+    mid = n - entry - model - backends
+    return {"entry": _names("entry", entry), "mid": _names("mid", mid), "model": _names("model", model),
+            "store": _names("store", store), "leaf": _names("leaf", backends - store)}
+
+
+def default_cluster(n_services: int = 20, seed: int = 0, duration_s: float = 86400.0) -> ClusterSpec:
+    """A cluster of ``n_services`` (at least 4) whose faults fall inside a run of ``duration_s``.
+
+    >>> spec = default_cluster(12, seed=1)
+    >>> [s.name for s in spec.services][:4], sorted({f.kind for f in spec.faults})
+    (['gateway', 'search', 'recommend', 'catalog'], ['latency-regression', 'memory-leak', 'node-loss', 'spot-preemption'])
+    """
+    if n_services < 4:
+        raise ConfigError(f"default_cluster: n_services must be at least 4, got {n_services}")
+    rng = np.random.default_rng(seed)
+    tiers = _tiers(n_services)
+    mid = tiers["mid"]
+    mid_a, mid_b = mid[: max(1, len(mid) // 2)], mid[max(1, len(mid) // 2):]
+    callees = {  # who each tier may call, nearest first
+        "entry": [mid_a, tiers["model"]],
+        "mid_a": [mid_b, tiers["model"], tiers["store"], tiers["leaf"]],
+        "mid_b": [tiers["model"], tiers["store"], tiers["leaf"]],
+        "model": [tiers["store"], tiers["leaf"]],
+        "store": [tiers["leaf"]],
+        "leaf": [],
+    }
+    layer_of = {n: "mid_a" for n in mid_a} | {n: "mid_b" for n in mid_b}
+    tier_of = {n: t for t, names in tiers.items() for n in names}
+    order = [n for t in ("entry", "mid", "model", "store", "leaf") for n in tiers[t]]
+    calls: dict[str, dict[str, float]] = {n: {} for n in order}
+
+    def fanout(target: str) -> float:
+        low, high = (0.1, 0.8) if tier_of[target] == "model" else (0.2, 1.5)
+        return round(float(rng.uniform(low, high)), 2)
+
+    for name in order:
+        options = [c for group in callees[layer_of.get(name, tier_of[name])] for c in group]
+        if options:
+            k = min(len(options), int(rng.integers(1, 4)))
+            for target in rng.choice(options, size=k, replace=False):
+                calls[name][str(target)] = fanout(str(target))
+    called = {t for c in calls.values() for t in c}
+    for i, name in enumerate(order):
+        if tier_of[name] != "entry" and name not in called:
+            callers = [c for c in order[:i] if name in [x for g in callees[layer_of.get(c, tier_of[c])] for x in g]]
+            calls[str(rng.choice(callers))][name] = fanout(name)
+
+    entries = tiers["entry"]
+    shares = rng.dirichlet(np.full(len(entries), 4.0))
+    draft = [
+        ServiceSpec(name=n, capacity_rps=1, base_latency_s=1, slo_latency_p95_s=1, calls=calls[n],
+                    traffic_share=float(shares[entries.index(n)]) if n in entries else 1.0)
+        for n in order
+    ]
+    topo = Topology.of(draft)
+    unit = np.zeros(len(order))
+    unit[: topo.n_entries] = [s.traffic_share for s in draft if s.name in entries]
+    unit_peak = dict(zip(topo.names, unit @ topo.closure))
+    total_peak = max(500.0, _QUIETEST_PEAK_RPS / min(unit_peak.values()))
+
+    services, base = [], {}
+    for s in draft:
+        tier = tier_of[s.name]
+        (lat_lo, lat_hi), (up_lo, up_hi), (cpu_lo, cpu_hi), (mem_lo, mem_hi), gpus = _SHAPE[tier]
+        r = int(rng.integers(3, 11))
+        capacity = round(total_peak * unit_peak[s.name] / (r * _TARGET_UTILISATION), 3)
+        floor = math.ceil(_MIN_SERVERS_PER_REPLICA / capacity * 1e4) / 1e4
+        base[s.name] = max(round(float(rng.uniform(lat_lo, lat_hi)), 4), floor)
+        services.append(dict(
+            name=s.name, calls=s.calls, traffic_share=s.traffic_share, base_latency_s=base[s.name],
+            capacity_rps=capacity,
+            startup_delay_s=float(rng.integers(up_lo, up_hi + 1)),
+            min_replicas=2, initial_replicas=r, max_replicas=max(2 * r, r + 4),
+            cpu_cores=float(rng.choice(np.arange(cpu_lo, cpu_hi + 0.01, 0.25))),
+            memory_mib=float(rng.choice(np.arange(mem_lo, mem_hi + 1, 512))), gpus=gpus,
+        ))
+    critical = dict(zip(topo.names, topo.end_to_end_latency(np.array([base[n] for n in topo.names]))))
+    specs = []
+    for s in services:
+        slo = round(2.0 * critical[s["name"]] + 0.02, 3)
+        specs.append(ServiceSpec(**s, slo_latency_p95_s=slo, slo_error_ratio=0.01, timeout_s=slo))
+
+    pools = _node_pools(specs)
+    leaky = next(s for s in specs if tier_of[s.name] == "mid")
+    hours_to_oom = min(1.5, 0.06 * duration_s / 3600.0)
+    faults = (
+        MemoryLeak(at_s=0.15 * duration_s, until_s=0.25 * duration_s, service=leaky.name,
+                   mib_per_hour=round(0.55 * leaky.memory_mib / hours_to_oom, 1)),
+        NodeLoss(at_s=0.35 * duration_s, node=pools[0].node_names()[0]),
+        SpotPreemption(at_s=0.55 * duration_s, node=pools[1].node_names()[0], replace_after_s=180.0),
+        LatencyRegression(at_s=0.75 * duration_s, until_s=0.85 * duration_s, service=tiers["model"][0], factor=1.6),
+    )
+    return ClusterSpec(services=tuple(specs), node_pools=pools, faults=faults,
+                       traffic=SyntheticTraffic(daily_peak_rps=round(total_peak, 1)))
+
+
+def _node_pools(specs: list[ServiceSpec]) -> tuple[NodePoolSpec, ...]:
+    """On-demand and spot CPU pools and a GPU pool, 1.5 times the peak's requests."""
+    cpu = sum(s.initial_replicas * s.cpu_cores for s in specs if not s.gpus)
+    mem = sum(s.initial_replicas * s.memory_mib for s in specs if not s.gpus)
+    cpu_nodes = math.ceil(1.5 * max(cpu / _CPU_NODE[0], mem / _CPU_NODE[1])) + 1
+    spot = max(1, round(0.4 * cpu_nodes))
+    gpus = sum(s.initial_replicas * s.gpus for s in specs)
+    gpu_cpu, gpu_mem, per_node = _GPU_NODE
+    return (
+        NodePoolSpec(name="cpu-ondemand", count=cpu_nodes - spot, cpu_cores=_CPU_NODE[0], memory_mib=_CPU_NODE[1]),
+        NodePoolSpec(name="cpu-spot", count=spot, cpu_cores=_CPU_NODE[0], memory_mib=_CPU_NODE[1], spot=True),
+        NodePoolSpec(name="gpu", count=max(2, math.ceil(1.5 * gpus / per_node)), cpu_cores=gpu_cpu,
+                     memory_mib=gpu_mem, gpus=per_node),
+    )

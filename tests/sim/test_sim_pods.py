@@ -1,0 +1,60 @@
+"""Pod placement: resources respected, GPU pods on GPU nodes only, Pending when nothing fits."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from foresight.sim import NodePoolSpec
+from foresight.sim.pods import PodTable
+
+POOLS = (
+    NodePoolSpec(name="cpu", count=2, cpu_cores=4, memory_mib=8192),
+    NodePoolSpec(name="gpu", count=1, cpu_cores=16, memory_mib=65536, gpus=2),
+)
+
+
+def _table() -> PodTable:
+    # service 0: 1 CPU / 1 GiB; service 1: 2 CPU / 4 GiB / 1 GPU
+    return PodTable(POOLS, np.array([1.0, 2.0]), np.array([1024.0, 4096.0]), np.array([0, 1]))
+
+
+def test_pods_spread_over_nodes_and_respect_cpu():
+    pods = _table()
+    assert pods.place(0, 10, ready_at=0) == 8  # two 4-core CPU nodes; the GPU node takes only GPU pods
+    assert sorted(pods.pods_of(0).tolist()) == [0, 0, 0, 0, 1, 1, 1, 1]
+    assert np.all(pods.free[:2, 0] >= -1e-9)
+
+
+def test_gpu_pods_land_only_on_gpu_nodes():
+    pods = _table()
+    assert pods.place(1, 5, ready_at=0) == 2
+    assert set(pods.pods_of(1).tolist()) == {2}
+
+
+def test_counts_follow_ready_time():
+    pods = _table()
+    pods.place(0, 2, ready_at=0)
+    pods.place(0, 3, ready_at=4)
+    for step, ready in [(0, 2), (3, 2), (4, 5), (9, 5)]:
+        current, ready_now = pods.counts(step)
+        assert current[0] == 5 and ready_now[0] == ready
+
+
+def test_scale_down_removes_starting_pods_first_then_youngest():
+    pods = _table()
+    pods.place(0, 2, ready_at=0)
+    pods.place(0, 1, ready_at=1)
+    pods.place(0, 2, ready_at=10)  # starting at step 5
+    pods.remove(0, 3)
+    current, ready = pods.counts(5)
+    assert current[0] == 2 and ready[0] == 2
+    assert sorted(pods.ready_at[pods.alive].tolist()) == [0, 0]
+
+
+def test_node_down_evicts_and_frees_nothing_until_back():
+    pods = _table()
+    pods.place(0, 8, ready_at=0)
+    assert pods.node_down(0) == 4
+    assert pods.place(0, 4, ready_at=1) == 0  # node 1 is full, node 0 is gone
+    pods.node_up(0)
+    assert pods.place(0, 4, ready_at=1) == 4
