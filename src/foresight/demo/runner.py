@@ -121,13 +121,11 @@ def run_demo(opts: DemoOptions, progress: Progress | None = None, progress_every
                                               "controller": record.controller, "decision": what,
                                               "reason": record.reason})
                     del recent[:-50]
-                if progress is not None and steps % progress_every == 0:
+                if progress is not None and (steps % progress_every == 0 or sim.done):
                     progress(sim, recent)
         except KeyboardInterrupt:
             interrupted = True
         audit_url = audit.url
-    if progress is not None:
-        progress(sim, recent)
     history = sim.history
     summary = summarise(history, sim.service_names, sim.step_s)
     report = write_report(
