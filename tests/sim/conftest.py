@@ -14,10 +14,10 @@ ServiceFactory = Callable[..., ServiceSpec]
 
 def make_service(name: str, **fields: Any) -> ServiceSpec:
     """A service with plain defaults: 100 req/s per replica at 20 ms, 2 replicas, 30 s start-up."""
-    values: dict[str, Any] = dict(
-        capacity_rps=100.0, base_latency_s=0.02, startup_delay_s=30.0, min_replicas=1, max_replicas=20,
-        initial_replicas=2, cpu_cores=1.0, memory_mib=1024.0, slo_latency_p95_s=0.5, timeout_s=0.5,
-    )
+    values: dict[str, Any] = {
+        "capacity_rps": 100.0, "base_latency_s": 0.02, "startup_delay_s": 30.0, "min_replicas": 1, "max_replicas": 20,
+        "initial_replicas": 2, "cpu_cores": 1.0, "memory_mib": 1024.0, "slo_latency_p95_s": 0.5, "timeout_s": 0.5,
+    }
     values.update(fields)
     return ServiceSpec(name=name, **values)
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from foresight.sim import LatencyRegression, MemoryLeak, NodeLoss, Simulator, SpotPreemption
+from foresight.sim import (
+    LatencyRegression,
+    MemoryLeak,
+    NodeLoss,
+    Simulator,
+    SpotPreemption,
+)
 from foresight.sim.faults import timetable
 
 STEP = 15.0
@@ -89,3 +95,14 @@ def test_latency_regression_lowers_capacity_and_raises_latency_until_rolled_back
     assert cap[during] == pytest.approx(cap[before] / 2) and cap[after] == pytest.approx(cap[before])
     assert p95[during] >= 2 * p95[before] and p95[after] == pytest.approx(p95[before])
     assert [e.kind for e in sim.events] == ["latency-regression", "latency-regression-end"]
+
+
+def test_a_leak_with_no_ready_pod_left_reports_no_memory(chain):
+    sim = _run(chain(faults=(MemoryLeak(at_s=0, service="api", mib_per_hour=5000),)), until=60.0)
+    for name in sim.service_names:
+        sim.set_replicas(name, 0)
+    sim.set_replicas("api", 1)  # the only pod left: starting for 30 s, leaking already
+    sim.step()
+    sim.step()
+    assert sim.history["foresight_replicas_ready"][-1].tolist() == [0, 0, 0, 0]
+    assert sim.history["foresight_memory_utilisation"][-1].tolist() == [0, 0, 0, 0]

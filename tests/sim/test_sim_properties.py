@@ -8,7 +8,14 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from foresight.sim import LatencyRegression, MemoryLeak, NodeLoss, Simulator, SpotPreemption, SyntheticTraffic
+from foresight.sim import (
+    LatencyRegression,
+    MemoryLeak,
+    NodeLoss,
+    Simulator,
+    SpotPreemption,
+    SyntheticTraffic,
+)
 
 SERVICES = ("web", "api", "db", "model")
 FANOUT = {("web", "api"): 1.0, ("api", "db"): 2.0, ("api", "model"): 0.5}

@@ -8,7 +8,14 @@ import pytest
 from foresight.clock import Clock
 from foresight.errors import ConfigError, InputError
 from foresight.ports import MetricsSource, Scale, ScaleTarget
-from foresight.sim import METRICS, ClusterSpec, NodePoolSpec, SimulationOver, Simulator, SyntheticTraffic
+from foresight.sim import (
+    METRICS,
+    ClusterSpec,
+    NodePoolSpec,
+    SimulationOver,
+    Simulator,
+    SyntheticTraffic,
+)
 
 STEADY = SyntheticTraffic(daily_peak_rps=100.0, daily_amplitude=0.0, weekly_amplitude=0.0, noise_sd=0.0,
                           bursts_per_day=0.0, growth_per_day=0.0)
@@ -93,7 +100,7 @@ def test_query_range_reads_back_the_history(chain):
 def test_query_range_selectors(chain):
     sim = _sim(chain())
     sim.run_until(120.0)
-    labels = lambda q: [s.labels["service"] for s in sim.query_range(q, 0.0, 120.0, 15.0)]  # noqa: E731
+    labels = lambda q: [s.labels["service"] for s in sim.query_range(q, 0.0, 120.0, 15.0)]
     assert labels("foresight_replicas_ready") == ["web", "api", "db", "model"]
     assert labels("foresight_replicas_ready{}") == ["web", "api", "db", "model"]
     assert labels('foresight_replicas_ready{service!="db"}') == ["web", "api", "model"]

@@ -6,7 +6,14 @@ import pydantic
 import pytest
 
 from foresight.errors import ConfigError
-from foresight.sim import ClusterSpec, LatencyRegression, MemoryLeak, NodeLoss, NodePoolSpec, SpotPreemption
+from foresight.sim import (
+    ClusterSpec,
+    LatencyRegression,
+    MemoryLeak,
+    NodeLoss,
+    NodePoolSpec,
+    SpotPreemption,
+)
 from foresight.sim.spec import find_cycle, topological_order
 
 POOL = NodePoolSpec(name="cpu", count=2, cpu_cores=8, memory_mib=32768)

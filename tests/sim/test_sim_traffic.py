@@ -13,7 +13,7 @@ from foresight.sim.trace import read_trace, resample
 from foresight.sim.traffic import entry_load, synthetic_load
 
 DAY = 86400.0
-QUIET = dict(noise_sd=0.0, bursts_per_day=0.0, growth_per_day=0.0)
+QUIET = {"noise_sd": 0.0, "bursts_per_day": 0.0, "growth_per_day": 0.0}
 
 
 def _times(days: float, step_s: float = 60.0) -> np.ndarray:
@@ -49,7 +49,7 @@ def test_growth_compounds_per_day():
 
 
 def test_noise_has_mean_one_and_the_asked_spread():
-    flat = dict(daily_amplitude=0.0, weekly_amplitude=0.0, bursts_per_day=0.0, growth_per_day=0.0)
+    flat = {"daily_amplitude": 0.0, "weekly_amplitude": 0.0, "bursts_per_day": 0.0, "growth_per_day": 0.0}
     spec = SyntheticTraffic(daily_peak_rps=100.0, noise_sd=0.2, noise_correlation_s=60.0, **flat)
     x = synthetic_load(spec, _times(20), 1, seed=3)[:, 0]
     assert x.mean() == pytest.approx(100.0, rel=0.02)

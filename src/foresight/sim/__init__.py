@@ -14,27 +14,33 @@ CPU/GPU, on-demand/spot nodes, traffic from a generator or a trace, and schedule
 
 from foresight.sim.cluster import Event, SimClock, SimulationOver, Simulator
 from foresight.sim.default import default_cluster
-from foresight.sim.faults import Fault, LatencyRegression, MemoryLeak, NodeLoss, SpotPreemption
+from foresight.sim.faults import (
+    Fault,
+    LatencyRegression,
+    MemoryLeak,
+    NodeLoss,
+    SpotPreemption,
+)
 from foresight.sim.metrics import METRICS
 from foresight.sim.spec import ClusterSpec, NodePoolSpec, ServiceSpec
 from foresight.sim.traffic import SyntheticTraffic, TraceTraffic, TrafficSpec
 
 __all__ = [
-    "Simulator",
+    "METRICS",
+    "ClusterSpec",
+    "Event",
+    "Fault",
+    "LatencyRegression",
+    "MemoryLeak",
+    "NodeLoss",
+    "NodePoolSpec",
+    "ServiceSpec",
     "SimClock",
     "SimulationOver",
-    "Event",
-    "default_cluster",
-    "ClusterSpec",
-    "ServiceSpec",
-    "NodePoolSpec",
-    "Fault",
-    "NodeLoss",
+    "Simulator",
     "SpotPreemption",
-    "MemoryLeak",
-    "LatencyRegression",
     "SyntheticTraffic",
     "TraceTraffic",
     "TrafficSpec",
-    "METRICS",
+    "default_cluster",
 ]

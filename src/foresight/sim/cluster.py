@@ -38,7 +38,7 @@ from foresight.sim.spec import ClusterSpec, ServiceSpec
 from foresight.sim.topology import Topology
 from foresight.sim.traffic import SyntheticTraffic, TraceTraffic, entry_load
 
-__all__ = ["Simulator", "SimClock", "Event", "SimulationOver"]
+__all__ = ["Event", "SimClock", "SimulationOver", "Simulator"]
 
 _MEMORY_IDLE, _MEMORY_PER_LOAD = 0.35, 0.25
 _PRESSURE_FROM, _PRESSURE_MAX_SLOWDOWN = 0.8, 2.0
@@ -64,7 +64,7 @@ class Event(NamedTuple):
 class SimClock:
     """The simulator's time as a :class:`foresight.clock.Clock`: sleeping runs the simulation."""
 
-    def __init__(self, sim: "Simulator") -> None:
+    def __init__(self, sim: Simulator) -> None:
         self._sim = sim
 
     def now(self) -> float:
@@ -269,7 +269,7 @@ class Simulator:
         offered[: topo.n_entries] = external
         for a, b, fan_in, part in self._levels:
             if a:
-                np.dot(offered[:a], fan_in, out=offered[a:b])
+                np.dot(accepted[:a], fan_in, out=offered[a:b])
             accepted[a:b] = queueing.accepted(offered[a:b], part)
         return offered, queueing.queue(offered, self._servers)
 
@@ -291,7 +291,7 @@ class Simulator:
         ready = pods.ready_mask(k)
         count = np.bincount(pods.service[ready], minlength=len(base))
         total = np.bincount(pods.service[ready], weights=used[ready], minlength=len(base))
-        return np.divide(total, count, out=np.zeros_like(total), where=count > 0)
+        return np.divide(total, count, out=np.zeros(len(base)), where=count > 0)  # bincount of nothing is int
 
     def _refresh_servers(self, ready: np.ndarray, slowdown: np.ndarray) -> None:
         key = (self._pods.version, slowdown.tobytes())
@@ -355,11 +355,12 @@ class Simulator:
         if isinstance(traffic, (SyntheticTraffic, TraceTraffic)):
             return entry_load(traffic, shares, self.n_steps, self.step_s, self.start, seed)
         rate = np.asarray(traffic, dtype=float)
+        given = rate.shape
         if rate.ndim == 1:
             rate = rate[:, None] * (shares / shares.sum())
         if rate.ndim != 2 or rate.shape[0] < self.n_steps or rate.shape[1] != shares.size:
             raise ConfigError(
-                f"traffic array of shape {np.shape(traffic)} does not cover {self.n_steps} steps x "
+                f"traffic array of shape {given} does not cover {self.n_steps} steps x "
                 f"{shares.size} entry services"
             )
         if not np.all(np.isfinite(rate)) or (rate < 0).any():

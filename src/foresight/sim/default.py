@@ -22,6 +22,7 @@ to 25 % of the run, fast enough to OOM-kill within it), a node loss (35 %), a sp
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -127,7 +128,8 @@ def default_cluster(n_services: int = 20, seed: int = 0, duration_s: float = 864
     unit_peak = dict(zip(topo.names, unit @ topo.closure))
     total_peak = max(500.0, _QUIETEST_PEAK_RPS / min(unit_peak.values()))
 
-    services, base = [], {}
+    services: list[dict[str, Any]] = []
+    base: dict[str, float] = {}
     for s in draft:
         tier = tier_of[s.name]
         (lat_lo, lat_hi), (up_lo, up_hi), (cpu_lo, cpu_hi), (mem_lo, mem_hi), gpus = _SHAPE[tier]
@@ -135,19 +137,19 @@ def default_cluster(n_services: int = 20, seed: int = 0, duration_s: float = 864
         capacity = round(total_peak * unit_peak[s.name] / (r * _TARGET_UTILISATION), 3)
         floor = math.ceil(_MIN_SERVERS_PER_REPLICA / capacity * 1e4) / 1e4
         base[s.name] = max(round(float(rng.uniform(lat_lo, lat_hi)), 4), floor)
-        services.append(dict(
-            name=s.name, calls=s.calls, traffic_share=s.traffic_share, base_latency_s=base[s.name],
-            capacity_rps=capacity,
-            startup_delay_s=float(rng.integers(up_lo, up_hi + 1)),
-            min_replicas=2, initial_replicas=r, max_replicas=max(2 * r, r + 4),
-            cpu_cores=float(rng.choice(np.arange(cpu_lo, cpu_hi + 0.01, 0.25))),
-            memory_mib=float(rng.choice(np.arange(mem_lo, mem_hi + 1, 512))), gpus=gpus,
-        ))
+        services.append({
+            "name": s.name, "calls": s.calls, "traffic_share": s.traffic_share, "base_latency_s": base[s.name],
+            "capacity_rps": capacity,
+            "startup_delay_s": float(rng.integers(up_lo, up_hi + 1)),
+            "min_replicas": 2, "initial_replicas": r, "max_replicas": max(2 * r, r + 4),
+            "cpu_cores": float(rng.choice(np.arange(cpu_lo, cpu_hi + 0.01, 0.25))),
+            "memory_mib": float(rng.choice(np.arange(mem_lo, mem_hi + 1, 512))), "gpus": gpus,
+        })
     critical = dict(zip(topo.names, topo.end_to_end_latency(np.array([base[n] for n in topo.names]))))
     specs = []
-    for s in services:
-        slo = round(2.0 * critical[s["name"]] + 0.02, 3)
-        specs.append(ServiceSpec(**s, slo_latency_p95_s=slo, slo_error_ratio=0.01, timeout_s=slo))
+    for fields in services:
+        slo = round(2.0 * critical[fields["name"]] + 0.02, 3)
+        specs.append(ServiceSpec(**fields, slo_latency_p95_s=slo, slo_error_ratio=0.01, timeout_s=slo))
 
     pools = _node_pools(specs)
     leaky = next(s for s in specs if tier_of[s.name] == "mid")

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["NodeLoss", "SpotPreemption", "MemoryLeak", "LatencyRegression", "Fault", "Change", "timetable"]
+__all__ = ["Change", "Fault", "LatencyRegression", "MemoryLeak", "NodeLoss", "SpotPreemption", "timetable"]
 
 
 class NodeLoss(BaseModel):
@@ -72,7 +72,7 @@ class LatencyRegression(BaseModel):
     until_s: float | None = Field(None, description="When it is rolled back (None: never).")
 
 
-Fault = Annotated[Union[NodeLoss, SpotPreemption, MemoryLeak, LatencyRegression], Field(discriminator="kind")]
+Fault = Annotated[NodeLoss | SpotPreemption | MemoryLeak | LatencyRegression, Field(discriminator="kind")]
 
 
 @dataclass(frozen=True)

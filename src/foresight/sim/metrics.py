@@ -17,7 +17,7 @@ import numpy as np
 from foresight.errors import InputError
 from foresight.series import Series
 
-__all__ = ["METRICS", "LOOKBACK_S", "parse_selector", "query_range"]
+__all__ = ["LOOKBACK_S", "METRICS", "parse_selector", "query_range"]
 
 METRICS: dict[str, str] = {
     "foresight_offered_rps": "requests per second arriving at the service",
@@ -67,13 +67,19 @@ def parse_selector(query: str) -> tuple[str, tuple[tuple[str, str, str], ...]]:
     return name, tuple(matchers)
 
 
-def _selected(service: str, matchers: tuple[tuple[str, str, str], ...]) -> bool:
-    for _, op, value in matchers:
-        if op == "=" and service != value or op == "!=" and service == value:
-            return False
-        if op in ("=~", "!~") and (re.fullmatch(value, service) is None) == (op == "=~"):
-            return False
-    return True
+@lru_cache(maxsize=4096)
+def _selected(services: tuple[str, ...], matchers: tuple[tuple[str, str, str], ...]) -> tuple[int, ...]:
+    """Indices of the services every matcher accepts."""
+
+    def accepts(service: str) -> bool:
+        for _, op, value in matchers:
+            if op == "=" and service != value or op == "!=" and service == value:
+                return False
+            if op in ("=~", "!~") and (re.fullmatch(value, service) is None) == (op == "=~"):
+                return False
+        return True
+
+    return tuple(i for i, s in enumerate(services) if accepts(s))
 
 
 def query_range(
@@ -103,8 +109,4 @@ def query_range(
     if not ok.any():
         return []
     at, k = at[ok], k[ok]
-    return [
-        Series({"service": s}, at, history[k, metric, i])
-        for i, s in enumerate(services)
-        if _selected(s, matchers)
-    ]
+    return [Series({"service": services[i]}, at, history[k, metric, i]) for i in _selected(services, matchers)]

@@ -132,5 +132,6 @@ class PodTable:
         if rows.size == 0:
             return
         np.add.at(self.free, self.node[rows], self.request[self.service[rows]])
+        self.leaked_mib[rows] = 0.0
         self.alive[rows] = False
         self._dirty = True

@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["RHO_MAX", "Servers", "QueueState", "servers", "accepted", "queue"]
+__all__ = ["RHO_MAX", "QueueState", "Servers", "accepted", "queue", "servers"]
 
 RHO_MAX = 0.98
 _NO_CAPACITY = 1e300  # stands for 1 / 0: times 0 load gives 0, times any load saturates
@@ -46,7 +46,7 @@ class Servers:
     service_time: np.ndarray
     timeout: np.ndarray
 
-    def part(self, a: int, b: int) -> "Servers":
+    def part(self, a: int, b: int) -> Servers:
         """The services ``[a, b)`` (views, no copy)."""
         return Servers(*(getattr(self, f)[a:b] for f in self.__dataclass_fields__))
 

@@ -17,10 +17,16 @@ from collections.abc import Mapping, Sequence
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from foresight.errors import ConfigError
-from foresight.sim.faults import Fault, LatencyRegression, MemoryLeak, NodeLoss, SpotPreemption
+from foresight.sim.faults import (
+    Fault,
+    LatencyRegression,
+    MemoryLeak,
+    NodeLoss,
+    SpotPreemption,
+)
 from foresight.sim.traffic import SyntheticTraffic, TrafficSpec
 
-__all__ = ["ServiceSpec", "NodePoolSpec", "ClusterSpec", "find_cycle", "topological_order"]
+__all__ = ["ClusterSpec", "NodePoolSpec", "ServiceSpec", "find_cycle", "topological_order"]
 
 _NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
@@ -49,7 +55,7 @@ class ServiceSpec(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _check(self) -> "ServiceSpec":
+    def _check(self) -> ServiceSpec:
         if not self.min_replicas <= self.initial_replicas <= self.max_replicas:
             raise ConfigError(
                 f"service {self.name!r}: need min_replicas <= initial_replicas <= max_replicas, got "
@@ -146,7 +152,7 @@ class ClusterSpec(BaseModel):
     traffic: TrafficSpec = Field(default_factory=SyntheticTraffic, description="External load on entry services.")
 
     @model_validator(mode="after")
-    def _check(self) -> "ClusterSpec":
+    def _check(self) -> ClusterSpec:
         names = [s.name for s in self.services]
         _unique(names, "service")
         nodes = [n for p in self.node_pools for n in p.node_names()]

@@ -37,7 +37,7 @@ class Topology:
     closure: np.ndarray
 
     @classmethod
-    def of(cls, services: Sequence[ServiceSpec]) -> "Topology":
+    def of(cls, services: Sequence[ServiceSpec]) -> Topology:
         """The topology of ``services`` (already validated as a DAG).
 
         >>> s = lambda n, **c: ServiceSpec(name=n, capacity_rps=1, base_latency_s=1, slo_latency_p95_s=1, calls=c)

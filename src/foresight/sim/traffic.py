@@ -22,7 +22,7 @@ peak (over one full period, at the step) is ``peak_rps`` and split between entri
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -30,7 +30,7 @@ from scipy.signal import lfilter
 
 from foresight.sim.trace import read_trace, resample
 
-__all__ = ["SyntheticTraffic", "TraceTraffic", "TrafficSpec", "synthetic_load", "entry_load"]
+__all__ = ["SyntheticTraffic", "TraceTraffic", "TrafficSpec", "entry_load", "synthetic_load"]
 
 _DAY_S = 86400.0
 _WEEK_S = 7 * _DAY_S
@@ -65,7 +65,7 @@ class TraceTraffic(BaseModel):
     peak_rps: float = Field(gt=0, description="Peak of the total external rate after scaling.")
 
 
-TrafficSpec = Annotated[Union[SyntheticTraffic, TraceTraffic], Field(discriminator="kind")]
+TrafficSpec = Annotated[SyntheticTraffic | TraceTraffic, Field(discriminator="kind")]
 
 
 def synthetic_load(spec: SyntheticTraffic, times: np.ndarray, n_series: int, seed: int) -> np.ndarray:
