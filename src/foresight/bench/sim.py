@@ -42,7 +42,3 @@ def bench_sim(days: float = 7, services: int = 50, step_s: float = 15, seed: int
         "meets_target": rate >= TARGET_SERVICE_STEPS_PER_S,
         "events": len(sim.events),
     }
-
-
-if __name__ == "__main__":
-    print(bench_sim())
