@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+#: ``../shared/data`` beside the checkout, or wherever ``FORESIGHT_SHARED_DATA`` points.
+SHARED_DATA = Path(
+    os.environ.get("FORESIGHT_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
 
 
 def services_required() -> bool:
