@@ -43,6 +43,8 @@ def demo(
     audit_url: Annotated[Optional[str], typer.Option(help="SQLAlchemy URL of the audit store (default: SQLite in --out).")] = None,
     live: Annotated[bool, typer.Option("--live/--no-live", help="Live terminal view (--no-live: plain output).")] = True,
     json_out: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")] = False,
+    speed: Annotated[float, typer.Option(
+        help="Live view only: simulated seconds per wall second (0: as fast as possible).", min=0)] = 4000.0,
 ) -> None:
     """Run Foresight's controllers on a simulated cluster; print a summary and write an HTML report."""
     if services < 4:
@@ -54,6 +56,8 @@ def demo(
     if live and not json_out and console.is_terminal:
         with LiveView(console) as view:
             def show(sim, recent):  # type: ignore[no-untyped-def]
+                if speed > 0:  # pace the run so a person can watch it
+                    time.sleep(max(0.0, started + (sim.now - sim.start) / speed - time.perf_counter()))
                 latest = {k: v[-1] for k, v in sim.history.items()} if sim.history["foresight_offered_rps"].size else None
                 if latest is not None:
                     slo = {s.name: s.slo_latency_p95_s for s in sim.spec.services}
