@@ -9,12 +9,13 @@ from __future__ import annotations
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 
 from foresight.cli.app import app
 from foresight.errors import ForesightError
 
 # Command modules register themselves on ``app`` when imported.
-from foresight.cli import bench, demo, version  # noqa: E402,F401
+from foresight.cli import bench, demo, render, version  # noqa: E402,F401
 
 __all__ = ["app", "main"]
 
@@ -24,5 +25,6 @@ def main() -> None:
     try:
         app()
     except ForesightError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        console = Console(stderr=True, highlight=False)
+        console.print("[bold red]error:[/]", escape(str(exc)))
         sys.exit(exc.exit_code)
