@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+#: Fixtures that start real Prometheus / Alertmanager processes (tests/plugins/).
+pytest_plugins = ["plugins.prometheus_server"]
+
 #: ``../shared/data`` beside the checkout, or wherever ``FORESIGHT_SHARED_DATA`` points.
 SHARED_DATA = Path(
     os.environ.get("FORESIGHT_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
