@@ -41,7 +41,7 @@ def test_demo_is_deterministic_per_seed(tmp_path: Path) -> None:
 def test_interrupted_demo_keeps_its_audit_log_and_report(tmp_path: Path) -> None:
     calls = []
 
-    def interrupt(sim, recent):  # the user presses Ctrl-C an hour in
+    def interrupt(sim, anomalies, recent):  # the user presses Ctrl-C an hour in
         calls.append(sim.now)
         if sim.now >= 3600:
             raise KeyboardInterrupt

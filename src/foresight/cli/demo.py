@@ -32,6 +32,16 @@ def _summary_table(result: DemoResult) -> Table:
     return table
 
 
+def _faults_table(result: DemoResult) -> Table:
+    table = Table(title="injected faults and their detection")
+    for col in ("time h", "fault", "detected after", "first alert on"):
+        table.add_column(col)
+    for f in result.faults:
+        table.add_row(f"{f.time_s / 3600:.2f}", f.fault, "-" if f.alert is None else f"{f.delay_s / 60:.1f} min",
+                      "-" if f.alert is None else f"{f.alert.service} ({f.alert.signal.removeprefix('foresight_')})")
+    return table
+
+
 @app.command()
 def demo(
     duration: Annotated[str, typer.Option(help="Simulated time to run, e.g. 6h, 1d, 1w.")] = "1d",
@@ -55,13 +65,15 @@ def demo(
     started = time.perf_counter()
     if live and not json_out and console.is_terminal:
         with LiveView(console) as view:
-            def show(sim, recent):  # type: ignore[no-untyped-def]
+            def show(sim, anomalies, recent):  # type: ignore[no-untyped-def]
                 if speed > 0:  # pace the run so a person can watch it
                     time.sleep(max(0.0, started + (sim.now - sim.start) / speed - time.perf_counter()))
                 latest = {k: v[-1] for k, v in sim.history.items()} if sim.history["foresight_offered_rps"].size else None
                 if latest is not None:
                     slo = {s.name: s.slo_latency_p95_s for s in sim.spec.services}
-                    view.show(render(sim.now - sim.start, opts.duration_s, sim.service_names, latest, slo, recent))
+                    scores = anomalies.scores
+                    view.show(render(sim.now - sim.start, opts.duration_s, sim.service_names, latest, slo, recent,
+                                     scores[-1] if len(scores) else None))
             result = run_demo(opts, progress=show)
     else:
         if not json_out:
@@ -72,7 +84,9 @@ def demo(
         sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
     else:
         console.print(_summary_table(result))
-        console.print(f"simulated {result.simulated_s / 3600:.1f} h in {elapsed:.1f} s")
+        console.print(_faults_table(result))
+        console.print(f"simulated {result.simulated_s / 3600:.1f} h in {elapsed:.1f} s; "
+                      f"{result.alerts} anomaly alert(s)")
         console.print(f"report: {result.report}")
         console.print(f"audit log: {result.audit}")
     if result.interrupted:

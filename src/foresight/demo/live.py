@@ -24,13 +24,14 @@ def render(
     latest: Mapping[str, np.ndarray],
     slo_p95_s: Mapping[str, float],
     decisions: Sequence[str],
+    anomaly: np.ndarray | None = None,
     max_rows: int = 25,
 ) -> Group:
     """A table of the latest values per service and a panel of the most recent decisions."""
     table = Table(title=f"simulated time {now_s / 3600.0:6.2f} h / {duration_s / 3600.0:.2f} h", expand=False)
     for col, justify in [("service", "left"), ("load req/s", "right"), ("capacity req/s", "right"),
                          ("replicas ready/desired", "right"), ("p95 ms", "right"), ("failed %", "right"),
-                         ("SLO", "center")]:
+                         ("SLO", "center"), ("anomaly", "right")]:
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for i, name in enumerate(services[:max_rows]):
         offered = float(latest["foresight_offered_rps"][i])
@@ -46,6 +47,7 @@ def render(
             f"{p95_ms:,.0f}" + (f" / {1000 * slo:.0f}" if slo else ""),
             f"{100 * dropped / offered:.2f}" if offered > 0 else "0.00",
             "[red]violated[/]" if violated else "[green]ok[/]",
+            "" if anomaly is None else (f"[red]{anomaly[i]:.2f}[/]" if anomaly[i] >= 0.9 else f"{anomaly[i]:.2f}"),
         )
     if len(services) > max_rows:
         table.caption = f"... and {len(services) - max_rows} more services"

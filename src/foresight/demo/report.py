@@ -14,6 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from foresight.demo.anomaly import FaultDetection
 from foresight.demo.summary import RunSummary
 
 __all__ = ["write_report"]
@@ -32,10 +33,11 @@ def _downsample(x: np.ndarray, y: np.ndarray, how: str = "max") -> tuple[np.ndar
     return x[:n:bins], reduce(yb, axis=1)
 
 
-def _service_figure(name: str, hours: np.ndarray, h: Mapping[str, np.ndarray], i: int, slo_p95_s: float | None) -> go.Figure:
+def _service_figure(name: str, hours: np.ndarray, h: Mapping[str, np.ndarray], i: int, slo_p95_s: float | None,
+                    anomaly: np.ndarray | None) -> go.Figure:
     fig = make_subplots(
-        rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.06, row_heights=[0.45, 0.3, 0.25],
-        subplot_titles=("load vs ready capacity (req/s)", "replicas", "p95 latency (s)"),
+        rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.05, row_heights=[0.36, 0.24, 0.2, 0.2],
+        subplot_titles=("load vs ready capacity (req/s)", "replicas", "p95 latency (s)", "anomaly score"),
     )
     lines = [
         (1, "offered load", "foresight_offered_rps", "max", "#1f77b4"),
@@ -55,12 +57,17 @@ def _service_figure(name: str, hours: np.ndarray, h: Mapping[str, np.ndarray], i
                        legendgroup=label, showlegend=True),
             row=row, col=1,
         )
+    if anomaly is not None and anomaly.size:
+        x, y = _downsample(hours[: anomaly.size], anomaly, "max")
+        fig.add_trace(go.Scatter(x=x, y=y, name="anomaly score", mode="lines",
+                                 line={"color": "#8c564b", "width": 1.2}), row=4, col=1)
+        fig.update_yaxes(range=[0, 1.02], row=4, col=1)
     if slo_p95_s is not None:
         fig.add_hline(y=slo_p95_s, line_dash="dot", line_color="#d62728", row=3, col=1,
                       annotation_text="SLO", annotation_position="top left")
-    fig.update_layout(title=name, height=620, margin={"l": 50, "r": 20, "t": 60, "b": 40},
+    fig.update_layout(title=name, height=760, margin={"l": 50, "r": 20, "t": 60, "b": 40},
                       legend={"orientation": "h", "y": -0.08})
-    fig.update_xaxes(title_text="hours since start", row=3, col=1)
+    fig.update_xaxes(title_text="hours since start", row=4, col=1)
     return fig
 
 
@@ -81,6 +88,8 @@ def write_report(
     slo_p95_s: Mapping[str, float],
     events: Sequence[tuple[float, str]],
     decisions: Sequence[Mapping[str, object]],
+    anomaly_scores: np.ndarray | None = None,
+    faults: Sequence[FaultDetection] = (),
 ) -> Path:
     """Write the report to ``path`` (parents created) and return it."""
     steps = next(iter(history.values())).shape[0] if history else 0
@@ -100,9 +109,16 @@ def write_report(
         [f"{float(d['time']) / 3600.0:.2f} h", d["target"], d["controller"], d["decision"], d["reason"]]
         for d in decisions
     ]
+    fault_rows = [
+        [f"{f.time_s / 3600.0:.2f} h", f.fault,
+         "not within 2 h" if f.alert is None else f"{f.delay_s / 60.0:.1f} min",
+         "" if f.alert is None else f"{f.alert.service} ({f.alert.signal}, score {f.alert.score})"]
+        for f in faults
+    ]
     figures = []
     for i, name in enumerate(services):
-        fig = _service_figure(name, hours, history, i, slo_p95_s.get(name))
+        scores = None if anomaly_scores is None else anomaly_scores[:, i]
+        fig = _service_figure(name, hours, history, i, slo_p95_s.get(name), scores)
         figures.append(fig.to_html(full_html=False, include_plotlyjs=(i == 0), div_id=f"svc-{i}"))
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
@@ -116,6 +132,8 @@ th {{ background: #f3f3f3; }}
 <h1>{html.escape(title)}</h1>
 <h2>Summary</h2>{totals}{per_service}
 <h2>Events</h2><div class="scroll">{_table(["time", "event"], event_rows) if event_rows else "<p>none</p>"}</div>
+<h2>Injected faults and their detection</h2>
+{_table(["time", "fault", "detected after", "first alert"], fault_rows) if fault_rows else "<p>no faults injected</p>"}
 <h2>Scaling decisions that changed replicas</h2>
 <div class="scroll">{_table(["time", "service", "controller", "decision", "reason"], decision_rows) if decision_rows else "<p>none</p>"}</div>
 <h2>Services</h2>

@@ -17,6 +17,7 @@ from foresight.autoscale.hpa import HpaPolicy, HpaSpec
 from foresight.control.audit import AuditLog
 from foresight.control.loop import Reconciler
 from foresight.control.safety import SafetyLimits
+from foresight.demo.anomaly import AnomalyWatch, FaultDetection, detection_delays
 from foresight.demo.report import write_report
 from foresight.demo.summary import RunSummary, summarise
 from foresight.sim import Simulator, TraceTraffic, default_cluster
@@ -52,6 +53,8 @@ class DemoResult:
     audit: str
     simulated_s: float
     interrupted: bool
+    alerts: int
+    faults: tuple[FaultDetection, ...]
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -62,11 +65,17 @@ class DemoResult:
             "audit": self.audit,
             "simulated_hours": round(self.simulated_s / 3600.0, 3),
             "interrupted": self.interrupted,
+            "anomaly_alerts": self.alerts,
+            "faults": [
+                {"time_s": f.time_s, "fault": f.fault, "detected": f.alert is not None,
+                 "detection_delay_s": f.delay_s, "alert_service": f.alert.service if f.alert else None}
+                for f in self.faults
+            ],
             "services": [s.__dict__ for s in self.summary.services],
         }
 
 
-Progress = Callable[[Simulator, list[str]], None]
+Progress = Callable[[Simulator, AnomalyWatch, list[str]], None]
 
 
 def build_simulator(opts: DemoOptions) -> Simulator:
@@ -99,6 +108,7 @@ def run_demo(opts: DemoOptions, progress: Progress | None = None, progress_every
     limits = {name: SafetyLimits(min_replicas=s.min_replicas, max_replicas=s.max_replicas) for name, s in specs.items()}
     opts.out_dir.mkdir(parents=True, exist_ok=True)
     audit_location = opts.audit_url or str(opts.out_dir / "audit.db")
+    anomalies = AnomalyWatch(sim.service_names)
     recent: list[str] = []
     decisions: list[dict[str, object]] = []  # the ones that changed replicas or failed, for the report
     interrupted = False
@@ -110,6 +120,7 @@ def run_demo(opts: DemoOptions, progress: Progress | None = None, progress_every
             while not sim.done:
                 sim.step()
                 steps += 1
+                anomalies.observe(sim.now, {name: values[-1] for name, values in sim.history.items()})
                 if sim.now >= next_reconcile - 1e-9:
                     next_reconcile += opts.period_s
                     for record in loop.reconcile_once():
@@ -122,12 +133,14 @@ def run_demo(opts: DemoOptions, progress: Progress | None = None, progress_every
                                               "reason": record.reason})
                     del recent[:-50]
                 if progress is not None and (steps % progress_every == 0 or sim.done):
-                    progress(sim, recent)
+                    progress(sim, anomalies, recent)
         except KeyboardInterrupt:
             interrupted = True
         audit_url = audit.url
     history = sim.history
     summary = summarise(history, sim.service_names, sim.step_s)
+    events = [(e.time_s, e.what) for e in sim.events]
+    faults = tuple(detection_delays(events, anomalies.alerts))
     report = write_report(
         opts.out_dir / "report.html",
         title=f"Foresight demo: {len(specs)} services, {sim.now / 3600:.1f} simulated hours, seed {opts.seed}"
@@ -137,7 +150,10 @@ def run_demo(opts: DemoOptions, progress: Progress | None = None, progress_every
         services=sim.service_names,
         step_s=sim.step_s,
         slo_p95_s={name: s.slo_latency_p95_s for name, s in specs.items()},
-        events=[(e.time_s, e.what) for e in sim.events],
+        events=events,
         decisions=decisions[-500:],
+        anomaly_scores=anomalies.scores,
+        faults=faults,
     )
-    return DemoResult(summary, report.resolve(), audit_url, sim.now - sim.start, interrupted)
+    return DemoResult(summary, report.resolve(), audit_url, sim.now - sim.start, interrupted,
+                      len(anomalies.alerts), faults)
