@@ -34,7 +34,16 @@ from foresight.gitops.validate import (
     validate_manifests,
 )
 
-render_app = typer.Typer(help="Render validated Kubernetes manifests.", no_args_is_help=True)
+class _SpecFallbackGroup(typer.core.TyperGroup):
+    """``foresight render FILE ...`` means ``foresight render spec FILE ...`` when FILE names no subcommand."""
+
+    def resolve_command(self, ctx, args):  # type: ignore[no-untyped-def]
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["spec", *args]
+        return super().resolve_command(ctx, args)
+
+
+render_app = typer.Typer(cls=_SpecFallbackGroup, help="Render validated Kubernetes manifests.", no_args_is_help=True)
 app.add_typer(render_app, name="render")
 
 _OPTION_OF = {"min_replicas": "--min", "max_replicas": "--max"}
