@@ -31,6 +31,17 @@ def test_demo_run_writes_report_audit_and_summary(tmp_path: Path) -> None:
     assert data["scaling_actions"] == sum(s["scaling_actions"] for s in data["services"])
 
 
+def test_demo_releases_promote_the_good_model_and_roll_back_the_bad_one(tmp_path: Path) -> None:
+    result = run_demo(DemoOptions(duration_s=12 * 3600, services=6, seed=0, out_dir=tmp_path))
+    outcomes = {r["version"]: (r["good"], r["outcome"]) for r in result.to_json()["releases"]}
+    assert outcomes == {"v2": (True, "promoted"), "v3": (False, "rolled back")}
+    page = result.report.read_text()
+    assert "Model releases" in page and "rolled back" in page
+    with sqlite3.connect(tmp_path / "audit.db") as db:
+        rollout_rows = db.execute("select count(*) from foresight_audit where controller like 'rollout/%'").fetchone()[0]
+    assert rollout_rows == sum(len(t.steps) for t in result.releases)
+
+
 def test_demo_is_deterministic_per_seed(tmp_path: Path) -> None:
     a = run_demo(DemoOptions(duration_s=2 * 3600, services=4, seed=7, out_dir=tmp_path / "a")).to_json()
     b = run_demo(DemoOptions(duration_s=2 * 3600, services=4, seed=7, out_dir=tmp_path / "b")).to_json()

@@ -1,6 +1,6 @@
 """The HTML report of a run: a summary table, what happened, the decisions, and per-service plots.
 
-One self-contained file (plotly.js embedded once), so it opens offline in any browser and can be
+One self-contained file (plotly.js embedded once, in the head), so it opens offline in any browser and can be
 archived beside the audit log.
 """
 
@@ -12,9 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
 from foresight.demo.anomaly import FaultDetection
+from foresight.demo.releases import ReleaseTrack
 from foresight.demo.summary import RunSummary
 
 __all__ = ["write_report"]
@@ -71,6 +73,29 @@ def _service_figure(name: str, hours: np.ndarray, h: Mapping[str, np.ndarray], i
     return fig
 
 
+def _releases_html(releases: Sequence[ReleaseTrack]) -> str:
+    """A weight-over-time chart of every release and, per release, each interval's verdict and reason."""
+    if not releases:
+        return "<p>no releases</p>"
+    fig = go.Figure()
+    for track in releases:
+        r = track.release
+        xs = [r.start_s / 3600.0] + [s.time_s / 3600.0 for s in track.steps]
+        ys = [0] + [s.weight for s in track.steps]
+        label = f"{r.model} {r.version} ({'good' if r.good else 'bad'} version): {track.outcome}"
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=label, line={"shape": "hv"}))
+    fig.update_layout(title="canary traffic weight (%)", height=320, margin={"l": 50, "r": 20, "t": 50, "b": 40},
+                      xaxis_title="hours since start", yaxis_range=[0, 105])
+    parts = [fig.to_html(full_html=False, include_plotlyjs=False, div_id="releases")]
+    for track in releases:
+        r = track.release
+        parts.append(f"<h3>{html.escape(r.model)} {html.escape(r.version)} "
+                     f"({'good' if r.good else 'bad'} version): {html.escape(track.outcome)}</h3>")
+        parts.append(_table(["time", "canary weight %", "action", "reason"],
+                            [[f"{s.time_s / 3600.0:.2f} h", s.weight, s.action, s.reason] for s in track.steps]))
+    return "".join(parts)
+
+
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in headers)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
@@ -90,6 +115,7 @@ def write_report(
     decisions: Sequence[Mapping[str, object]],
     anomaly_scores: np.ndarray | None = None,
     faults: Sequence[FaultDetection] = (),
+    releases: Sequence[ReleaseTrack] = (),
 ) -> Path:
     """Write the report to ``path`` (parents created) and return it."""
     steps = next(iter(history.values())).shape[0] if history else 0
@@ -119,9 +145,11 @@ def write_report(
     for i, name in enumerate(services):
         scores = None if anomaly_scores is None else anomaly_scores[:, i]
         fig = _service_figure(name, hours, history, i, slo_p95_s.get(name), scores)
-        figures.append(fig.to_html(full_html=False, include_plotlyjs=(i == 0), div_id=f"svc-{i}"))
+        figures.append(fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"svc-{i}"))
+    release_html = _releases_html(releases)
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<script>{get_plotlyjs()}</script>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; }}
 table {{ border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.9rem; }}
@@ -134,6 +162,8 @@ th {{ background: #f3f3f3; }}
 <h2>Events</h2><div class="scroll">{_table(["time", "event"], event_rows) if event_rows else "<p>none</p>"}</div>
 <h2>Injected faults and their detection</h2>
 {_table(["time", "fault", "detected after", "first alert"], fault_rows) if fault_rows else "<p>no faults injected</p>"}
+<h2>Model releases (canary analysis)</h2>
+{release_html}
 <h2>Scaling decisions that changed replicas</h2>
 <div class="scroll">{_table(["time", "service", "controller", "decision", "reason"], decision_rows) if decision_rows else "<p>none</p>"}</div>
 <h2>Services</h2>

@@ -18,6 +18,7 @@ from foresight.control.audit import AuditLog
 from foresight.control.loop import Reconciler
 from foresight.control.safety import SafetyLimits
 from foresight.demo.anomaly import AnomalyWatch, FaultDetection, detection_delays
+from foresight.demo.releases import ReleaseTrack, demo_releases
 from foresight.demo.report import write_report
 from foresight.demo.summary import RunSummary, summarise
 from foresight.sim import Simulator, TraceTraffic, default_cluster
@@ -55,6 +56,7 @@ class DemoResult:
     interrupted: bool
     alerts: int
     faults: tuple[FaultDetection, ...]
+    releases: tuple[ReleaseTrack, ...]
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -66,6 +68,7 @@ class DemoResult:
             "simulated_hours": round(self.simulated_s / 3600.0, 3),
             "interrupted": self.interrupted,
             "anomaly_alerts": self.alerts,
+            "releases": [track.to_json() for track in self.releases],
             "faults": [
                 {"time_s": f.time_s, "fault": f.fault, "detected": f.alert is not None,
                  "detection_delay_s": f.delay_s, "alert_service": f.alert.service if f.alert else None}
@@ -114,6 +117,8 @@ def run_demo(opts: DemoOptions, progress: Progress | None = None, progress_every
     interrupted = False
     with AuditLog(audit_location) as audit:
         loop = Reconciler(policy, sim, sim, limits, audit, sim.clock, period_s=opts.period_s)
+        model = next((s.name for s in sim.spec.services if s.gpus > 0), sim.service_names[-1])
+        releases = demo_releases(opts.duration_s, model, opts.seed, audit)
         next_reconcile = sim.now + opts.period_s
         steps = 0
         try:
@@ -131,6 +136,10 @@ def run_demo(opts: DemoOptions, progress: Progress | None = None, progress_every
                             decisions.append({"time": record.time, "target": record.target,
                                               "controller": record.controller, "decision": what,
                                               "reason": record.reason})
+                    for track in releases:
+                        for step in track.advance_to(sim.now):
+                            recent.append(f"{step.time_s / 3600:6.2f} h  release {track.release.model} "
+                                          f"{track.release.version}: {step.action}, canary weight {step.weight}%")
                     del recent[:-50]
                 if progress is not None and (steps % progress_every == 0 or sim.done):
                     progress(sim, anomalies, recent)
@@ -154,6 +163,7 @@ def run_demo(opts: DemoOptions, progress: Progress | None = None, progress_every
         decisions=decisions[-500:],
         anomaly_scores=anomalies.scores,
         faults=faults,
+        releases=releases,
     )
     return DemoResult(summary, report.resolve(), audit_url, sim.now - sim.start, interrupted,
-                      len(anomalies.alerts), faults)
+                      len(anomalies.alerts), faults, tuple(releases))
