@@ -11,8 +11,9 @@ from foresight.demo.runner import DemoOptions, run_demo
 
 
 def _audit_rows(path: Path) -> int:
+    """The HPA controller's audit records (the canary controller writes its own beside them)."""
     with sqlite3.connect(path) as db:
-        return int(db.execute("select count(*) from foresight_audit").fetchone()[0])
+        return int(db.execute("select count(*) from foresight_audit where controller = 'hpa'").fetchone()[0])
 
 
 def test_demo_run_writes_report_audit_and_summary(tmp_path: Path) -> None:
