@@ -1,0 +1,217 @@
+"""The predictive policy: sizes for the forecast ahead, never below the reactive floor."""
+
+from __future__ import annotations
+
+import math
+import pickle
+
+import numpy as np
+import pytest
+
+from foresight.autoscale.predictive import (
+    PredictivePolicy,
+    PredictiveSpec,
+    PredictiveState,
+    ServiceCapacity,
+    predicted_replicas,
+    reactive_floor,
+    stabilise,
+)
+from foresight.control.policy import Observation, Recommendation
+from foresight.errors import ConfigError
+from foresight.ports import Scale
+from foresight.series import Series
+
+HOUR = 3600.0
+API = ServiceCapacity(capacity_rps=10.0, startup_delay_s=120.0, target_utilisation_percent=80.0)
+
+
+def spec(**changes: object) -> PredictiveSpec:
+    settings: dict[str, object] = {
+        "services": {"api": API}, "seasons_s": (HOUR,), "min_history_s": HOUR, "lookback_s": 6 * HOUR
+    }
+    settings.update(changes)
+    return PredictiveSpec(**settings)  # type: ignore[arg-type]
+
+
+def wave(t: np.ndarray) -> np.ndarray:
+    """An hourly cycle between 20 and 180 req/s, rising through 100 at each hour's start."""
+    return 100.0 + 80.0 * np.sin(2 * np.pi * t / HOUR)
+
+
+def observe(now: float, load: np.ndarray | None, cpu: float | None, ready: int = 10, start: float = 0.0,
+            step: float = 15.0) -> Observation:
+    t = np.arange(start, now + 1e-9, step)
+    series: dict[str, list[Series]] = {"load": [], "cpu": []}
+    if load is not None:
+        series["load"] = [Series({"service": "api"}, t, load[: t.size])]
+    if cpu is not None:
+        series["cpu"] = [Series({"service": "api"}, [now], [cpu])]
+    return Observation("api", now, Scale(ready, ready, ready), series)
+
+
+def decide(
+    policy: PredictivePolicy, obs: Observation, state: PredictiveState | None = None
+) -> tuple[Recommendation, PredictiveState]:
+    return policy.decide(state, obs)
+
+
+def test_the_building_blocks() -> None:
+    assert reactive_floor(10, 0.96, 80.0) == 12 and reactive_floor(10, 0.8, 80.0) == 10
+    assert reactive_floor(0, 0.9, 80.0) == 0 and reactive_floor(3, None, 80.0) is None
+    assert predicted_replicas(80.0, API) == 10 and predicted_replicas(80.1, API) == 11
+    assert stabilise(100.0, 2, [(0.0, 9), (50.0, 4)], 60.0) == (4, ((50.0, 4), (100.0, 2)))
+    assert stabilise(100.0, 7, [], 0.0) == (7, ((100.0, 7),))
+
+
+def test_it_scales_up_ahead_of_a_rise_the_floor_cannot_see() -> None:
+    now = 5 * HOUR  # the load is at 100 req/s and rising: 180 a quarter-hour on
+    t = np.arange(0.0, now + 1, 15.0)
+    rec, _ = decide(PredictivePolicy(spec()), observe(now, wave(t), cpu=1.0))  # 10 ready x 10 at 100%
+    floor = reactive_floor(10, 1.0, 80.0)
+    peak = wave(np.array([now + 135.0]))[0]  # the top of the lookahead: startup 120 s + sync 15 s
+    assert rec.replicas >= math.ceil(peak / 8.0) > floor
+    assert rec.inputs["reactive_floor"] == floor and rec.inputs["predicted"] == rec.replicas
+    assert rec.reason.startswith("forecast q0.90 peak")
+
+
+def test_the_floor_wins_when_the_forecast_misses() -> None:
+    now = 5 * HOUR + HOUR / 2  # the wave is at its low point: ~100 req/s falling
+    t = np.arange(0.0, now + 1, 15.0)
+    rec, _ = decide(PredictivePolicy(spec()), observe(now, wave(t), cpu=1.0, ready=30))  # but CPU is saturated
+    assert rec.replicas == reactive_floor(30, 1.0, 80.0) == 38
+    assert rec.inputs["predicted"] < 38
+    assert "reactive floor 38" in rec.reason
+
+
+def test_the_quantile_is_the_cost_knob() -> None:
+    now = 5 * HOUR
+    t = np.arange(0.0, now + 1, 15.0)
+    noisy = wave(t) * np.random.default_rng(0).gamma(25.0, 1 / 25.0, t.size)
+    wanted = {}
+    for q in (0.5, 0.9, 0.99):
+        rec, _ = decide(PredictivePolicy(spec(quantile=q)), observe(now, noisy, cpu=0.1))
+        wanted[q] = rec.replicas
+        assert rec.inputs["quantile"] == q
+    assert wanted[0.5] < wanted[0.9] < wanted[0.99]
+
+
+def test_too_short_a_history_falls_back_to_reactive_and_says_so() -> None:
+    now = 1800.0  # half an hour of load, an hour needed
+    t = np.arange(0.0, now + 1, 15.0)
+    rec, state = decide(PredictivePolicy(spec()), observe(now, wave(t), cpu=0.9, ready=4))
+    assert rec.replicas == reactive_floor(4, 0.9, 80.0) == 5
+    assert "history too short" in rec.reason and "need 3600 s" in rec.reason
+    assert state.forecast is None and "peak_rps" not in rec.inputs
+
+
+@pytest.mark.parametrize(
+    ("load", "cpu", "replicas", "words"),
+    [
+        (None, 0.4, 5, "no forecast (no load samples)"),  # floor ceil(10 x 0.4 / 0.8) = 5
+        (None, None, 10, "no cpu sample; keep 10"),
+    ],
+)
+def test_missing_inputs(load: np.ndarray | None, cpu: float | None, replicas: int, words: str) -> None:
+    rec, _ = decide(PredictivePolicy(spec()), observe(5 * HOUR, load, cpu))
+    assert rec.replicas == replicas and words in rec.reason
+
+
+def test_scale_down_waits_out_the_stabilisation_window() -> None:
+    policy = PredictivePolicy(spec(stabilisation_window_s=300.0))
+    now = 5 * HOUR + HOUR / 4  # the peak of the wave
+    t = np.arange(0.0, now + 1, 15.0)
+    high, state = decide(policy, observe(now, wave(t), cpu=0.5))
+    t2 = np.arange(0.0, now + 200 + 1, 15.0)
+    flat = wave(t2)
+    flat[-4:] = 5.0  # load suddenly collapses; CPU follows
+    held, state = decide(policy, observe(now + 200, flat, cpu=0.05), state)
+    assert held.replicas == high.replicas and "stabilisation (300 s) holds" in held.reason
+    t3 = np.arange(0.0, now + 400 + 1, 15.0)
+    later = wave(t3)
+    later[-12:] = 5.0
+    low, _ = decide(policy, observe(now + 400, later, cpu=0.05), state)
+    assert low.replicas < high.replicas
+
+
+def test_a_longer_startup_delay_looks_further_ahead() -> None:
+    now = 5 * HOUR - 600.0  # the low part of the wave; it rises from 5 h on
+    t = np.arange(0.0, now + 1, 15.0)
+    slow = ServiceCapacity(capacity_rps=10.0, startup_delay_s=900.0, target_utilisation_percent=80.0)
+    fast_rec, _ = decide(PredictivePolicy(spec()), observe(now, wave(t), cpu=0.3))
+    slow_rec, _ = decide(PredictivePolicy(spec(services={"api": slow})), observe(now, wave(t), cpu=0.3))
+    assert slow_rec.inputs["lookahead_s"] == 915.0
+    assert slow_rec.replicas > fast_rec.replicas
+
+
+def test_state_is_kept_updated_refitted_and_never_mutated() -> None:
+    policy = PredictivePolicy(spec(refit_every_s=HOUR))
+    t = np.arange(0.0, 3 * HOUR + 1, 15.0)
+    _, first = decide(policy, observe(3 * HOUR, wave(t), cpu=0.5))
+    assert first.fitted_at == 3 * HOUR and first.learned_until == 3 * HOUR
+    frozen = pickle.dumps(first)
+    t2 = np.arange(0.0, 3 * HOUR + 600 + 1, 15.0)
+    _, second = decide(policy, observe(3 * HOUR + 600, wave(t2), cpu=0.5), first)
+    assert pickle.dumps(first) == frozen
+    assert second.fitted_at == first.fitted_at  # updated online, not refitted
+    assert second.learned_until == 3 * HOUR + 600
+    assert second.forecast.steps == first.forecast.steps + 10
+    t3 = np.arange(0.0, 4 * HOUR + 1, 15.0)
+    _, third = decide(policy, observe(4 * HOUR, wave(t3), cpu=0.5), second)
+    assert third.fitted_at == 4 * HOUR  # an hour on: refitted
+
+
+def test_a_forecast_carries_on_while_the_load_series_is_missing() -> None:
+    policy = PredictivePolicy(spec())
+    t = np.arange(0.0, 5 * HOUR + 1, 15.0)
+    _, state = decide(policy, observe(5 * HOUR, wave(t), cpu=0.5))
+    rec, later = decide(policy, observe(5 * HOUR + 300, None, cpu=0.5), state)  # the scrape target vanished
+    assert later.learned_until == 5 * HOUR + 300 and later.fitted_at == state.fitted_at
+    assert rec.reason.startswith("forecast q0.90") and rec.inputs["peak_rps"] > 100.0
+
+
+def test_a_clock_that_went_back_refits() -> None:
+    policy = PredictivePolicy(spec())
+    t = np.arange(0.0, 5 * HOUR + 1, 15.0)
+    _, state = decide(policy, observe(5 * HOUR, wave(t), cpu=0.5))
+    _, again = decide(policy, observe(4 * HOUR, wave(t), cpu=0.5), state)
+    assert again.fitted_at == 4 * HOUR and again.learned_until == 4 * HOUR
+
+
+def test_gaps_in_the_load_still_forecast() -> None:
+    now = 5 * HOUR
+    t = np.arange(0.0, now + 1, 15.0)
+    load = wave(t)
+    load[-200:-100] = np.nan  # 25 minutes of missing scrapes
+    load[::7] = np.nan
+    rec, state = decide(PredictivePolicy(spec()), observe(now, load, cpu=1.0))
+    assert state.forecast is not None and rec.inputs["peak_rps"] > 100.0
+
+
+def test_a_counter_with_resets_is_read_as_its_rate() -> None:
+    now = 5 * HOUR
+    t = np.arange(0.0, now + 1, 15.0)
+    rate = wave(t)
+    counter = np.concatenate([[0.0], np.cumsum(rate[1:] * 15.0)])
+    counter[800:] -= counter[800] - rate[800] * 15.0  # the process restarted: counting from 0
+    as_rate, _ = decide(PredictivePolicy(spec()), observe(now, rate, cpu=0.2))
+    as_counter, _ = decide(PredictivePolicy(spec(load_is_counter=True)), observe(now, counter, cpu=0.2))
+    assert as_counter.replicas == as_rate.replicas
+    assert as_counter.inputs["peak_rps"] == pytest.approx(as_rate.inputs["peak_rps"], rel=0.02)
+
+
+def test_queries_and_config_errors() -> None:
+    policy = PredictivePolicy(spec())
+    assert policy.queries("api") == {
+        "load": 'foresight_offered_rps{service="api"}',
+        "cpu": 'foresight_cpu_utilisation{service="api"}',
+    }
+    assert policy.lookback_s == 6 * HOUR
+    with pytest.raises(ConfigError, match="no capacity for workload 'web'; known: \\['api'\\]"):
+        policy.decide(None, Observation("web", 0.0, Scale(1, 1, 1), {}))
+    with pytest.raises(ConfigError, match="must contain \\$workload"):
+        spec(load_query="sum(rate(requests_total[1m]))")
+    with pytest.raises(ConfigError, match="exceeds lookback_s"):
+        spec(min_history_s=7 * HOUR)
+    with pytest.raises(ConfigError, match="twice the longest lookahead"):
+        spec(min_history_s=300.0)
