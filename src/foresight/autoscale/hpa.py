@@ -1,4 +1,4 @@
-"""The Kubernetes HorizontalPodAutoscaler (autoscaling/v2, CPU utilisation) as a pure core.
+"""The Kubernetes HorizontalPodAutoscaler (autoscaling/v2: CPU utilisation and External metrics) as a pure core.
 
 Every Foresight policy is benchmarked against this reactive baseline, so it follows the
 controller's own arithmetic, not only the prose of its documentation. One sync of one HPA:
@@ -14,6 +14,15 @@ controller's own arithmetic, not only the prose of its documentation. One sync o
    pods count as ``max(100%, target)`` of their request (the controller's CPU path; its generic
    path, and the documentation, say "the target"); not-ready pods are left out of a scale-down. If
    the recomputed ratio falls within tolerance or reverses the direction, nothing changes.
+   **External metrics** with an ``AverageValue`` target (``GetExternalPerPodMetricReplicas``): the
+   values of the metric's series are summed, in milli-units as the API carries them (each rounded
+   up); ``ratio = usage / (target x current replicas)``; no change within tolerance, else
+   ``ceil(usage / target)``. This is how Foresight's forecast reaches the pods in a cluster: its
+   exporter publishes ``ai_predicted_load`` and the HPA reads it with ``averageValue`` = the load
+   one replica should take.
+   **Several metrics**: each proposes replicas and the largest wins. A metric that cannot be read
+   is skipped, but then a proposal below the current ``spec.replicas`` changes nothing (the HPA
+   may scale up on the metrics it has, never down); with no metric at all nothing changes.
 3. **Stabilisation.** The unbounded recommendation is recorded; the result is the current
    replicas clamped to ``[lowest recommendation within the scale-up window, highest within the
    scale-down window]`` (both windows include this recommendation).
@@ -24,8 +33,10 @@ controller's own arithmetic, not only the prose of its documentation. One sync o
    (``Min``) change, or forbids the direction (``Disabled``); then ``[min, max]`` applies.
    A change is recorded as a scale event for later periods.
 
-Not modelled: several metrics (only CPU), per-pod start times (the CPU initialisation period
-and the initial readiness delay: the caller says which pods are ready), pods being deleted.
+Not modelled: metric types other than CPU utilisation and External ``AverageValue``, per-pod
+start times (the CPU initialisation period
+and the initial readiness delay: the caller says which pods are ready), pods being deleted,
+metric label selectors (the caller passes the values of the series the selector matched).
 The recorded scale event assumes the recommendation is applied, as the HPA assumes of its own
 successful scale update.
 """
@@ -38,6 +49,7 @@ from dataclasses import dataclass
 from string import Template
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from foresight.control.policy import Observation, Recommendation
@@ -46,18 +58,22 @@ from foresight.ports import Scale
 from foresight.series import Series
 
 __all__ = [
+    "ExternalCalculation",
+    "ExternalMetric",
+    "HpaBehavior",
+    "HpaPolicy",
     "HpaScalingPolicy",
     "HpaScalingRules",
-    "HpaBehavior",
     "HpaSpec",
     "HpaState",
     "PodMetrics",
     "ReplicaCalculation",
     "calculate_replicas",
-    "stabilise",
-    "rate_limit",
+    "external_replicas",
     "hpa_step",
-    "HpaPolicy",
+    "observed_pods",
+    "rate_limit",
+    "stabilise",
 ]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
@@ -142,8 +158,24 @@ class HpaBehavior(BaseModel):
         return value
 
 
+class ExternalMetric(BaseModel):
+    """An autoscaling/v2 ``External`` metric with an ``AverageValue`` target.
+
+    The HPA wants ``ceil(sum of the metric's values / average_value)`` replicas, e.g. Foresight's
+    ``ai_predicted_load`` (req/s) with ``average_value`` = capacity_rps x target utilisation.
+    """
+
+    model_config = _FROZEN
+
+    name: str = Field(min_length=1, description="Kubernetes `metric.name`, e.g. ai_predicted_load.")
+    average_value: float = Field(
+        gt=0, allow_inf_nan=False, description="Kubernetes `target.averageValue`: the value each replica should take."
+    )
+
+
 class HpaSpec(BaseModel):
-    """One HorizontalPodAutoscaler scaling on average CPU utilisation (a percent of the pods' request)."""
+    """One HorizontalPodAutoscaler scaling on average CPU utilisation (a percent of the pods' request),
+    and on any ``external_metrics`` beside it (the largest proposal wins)."""
 
     model_config = _FROZEN
 
@@ -159,6 +191,9 @@ class HpaSpec(BaseModel):
         15.0, gt=0, description="How often Kubernetes runs the HPA; the policy reads this much history."
     )
     behavior: HpaBehavior = Field(default_factory=HpaBehavior, description="Stabilisation and rate limits.")
+    external_metrics: tuple[ExternalMetric, ...] = Field(
+        (), description="External metrics (AverageValue targets) scaled on beside CPU."
+    )
 
     @model_validator(mode="after")
     def _min_not_above_max(self) -> HpaSpec:
@@ -166,6 +201,9 @@ class HpaSpec(BaseModel):
             raise ConfigError(
                 f"HPA spec: min_replicas ({self.min_replicas}) is above max_replicas ({self.max_replicas})"
             )
+        names = [m.name for m in self.external_metrics]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"HPA spec: external_metrics names must be unique, got {names}")
         return self
 
 
@@ -279,6 +317,49 @@ def calculate_replicas(
     return result(wanted, adjusted, f": {wanted}")
 
 
+@dataclass(frozen=True)
+class ExternalCalculation:
+    """Replicas wanted by one External metric alone, its summed milli-value usage, and why in words."""
+
+    replicas: int
+    usage_milli: int
+    ratio: float
+    reason: str
+
+
+def external_replicas(
+    current: int, name: str, values: Sequence[float], average_value: float, tolerance: float
+) -> ExternalCalculation:
+    """Replicas for an External metric with an ``AverageValue`` target (Kubernetes
+    ``GetExternalPerPodMetricReplicas``): the series' ``values`` are summed in milli-units.
+
+    >>> external_replicas(4, "ai_predicted_load", [70.0], 7.0, 0.1).replicas    # 70 / (7 x 4) = 2.5
+    10
+    >>> print(external_replicas(10, "ai_predicted_load", [73.0], 7.0, 0.1).reason)
+    ai_predicted_load 73 / (7 x 10) = 1.04 within [0.90, 1.10]: 10
+    """
+    if current < 1:
+        raise ValueError(f"external_replicas needs at least one current replica, got {current}")
+    bad = [v for v in values if not (math.isfinite(v) and v >= 0)]
+    if bad:
+        raise InputError(f"external metric {name}: values must be finite and >= 0, got {bad}")
+    usage = sum(_milli(v) for v in values)
+    target = _milli(average_value)
+    ratio = usage / (target * current)
+    words = f"{name} {usage / 1000:g} / ({target / 1000:g} x {current}) = {ratio:.2f}"
+    if 1 - tolerance <= ratio <= 1 + tolerance:
+        return ExternalCalculation(current, usage, ratio, f"{words} within [{1 - tolerance:.2f}, {1 + tolerance:.2f}]: {current}")
+    wanted = math.ceil(usage / target)
+    side = f"> {1 + tolerance:.2f}" if ratio > 1 else f"< {1 - tolerance:.2f}"
+    return ExternalCalculation(wanted, usage, ratio, f"{words} {side}: {wanted}")
+
+
+def _milli(value: float) -> int:
+    """``value`` in milli-units rounded up, as a Kubernetes quantity's ``MilliValue()``; the rounding
+    to 1e-6 first keeps float noise (0.1 x 1000 = 100.00000000000001) from adding a milli."""
+    return math.ceil(round(value * 1000, 6))
+
+
 def stabilise(recommended: int, current: int, history: History, now: float, behavior: HpaBehavior) -> int:
     """``current`` clamped between the lowest recent recommendation (scale-up window) and the highest
     (scale-down window); ``history`` holds earlier (time, recommendation) pairs.
@@ -323,10 +404,17 @@ def rate_limit(rules: HpaScalingRules, scale_up: bool, current: int, state: HpaS
 
 
 def hpa_step(
-    spec: HpaSpec, state: HpaState, scale: Scale, pods: PodMetrics | None, now: float
+    spec: HpaSpec,
+    state: HpaState,
+    scale: Scale,
+    pods: PodMetrics | None,
+    now: float,
+    external: Mapping[str, Sequence[float]] | None = None,
 ) -> tuple[Recommendation, HpaState]:
     """One HPA sync at ``now``: the replicas to set (``scale.desired`` when the HPA leaves the
-    target alone), why, and the next state. ``pods`` is None when no metric could be read.
+    target alone), why, and the next state. ``pods`` is None when no CPU metric could be read;
+    ``external`` holds, per External metric name, the values of the series the metrics API returned
+    (a name left out, or no values, is a metric that could not be read).
 
     >>> spec = HpaSpec(max_replicas=10, target_utilisation_percent=70)
     >>> rec, state = hpa_step(spec, HpaState(), Scale(3, 3, 3), PodMetrics((0.93,) * 3), now=0.0)
@@ -334,6 +422,19 @@ def hpa_step(
     4 cpu 93% / target 70% = 1.33 > 1.10: 4; scale-up max(100% per 15 s, 4 pods per 15 s) allows 7: 3 -> 4
     >>> state.recommendations, state.scale_up_events
     (((0.0, 4),), ((0.0, 1),))
+
+    With Foresight's forecast as an External metric, the larger proposal wins before the load arrives:
+
+    >>> spec = HpaSpec(max_replicas=10, target_utilisation_percent=70,
+    ...                external_metrics=(ExternalMetric(name="ai_predicted_load", average_value=7.0),))
+    >>> rec, _ = hpa_step(spec, HpaState(), Scale(3, 3, 3), PodMetrics((0.7,) * 3), 0.0, {"ai_predicted_load": [35.0]})
+    >>> rec.replicas
+    5
+    >>> for words in rec.reason.split("; "): print(words)
+    cpu 70% / target 70% = 1.00 within [0.90, 1.10]: 3
+    ai_predicted_load 35 / (7 x 3) = 1.67 > 1.10: 5
+    largest 5
+    scale-up max(100% per 15 s, 4 pods per 15 s) allows 7: 3 -> 5
     """
     current = scale.current
     inputs: dict[str, float] = {
@@ -349,26 +450,17 @@ def hpa_step(
         desired, reason = spec.max_replicas, f"current {current} above max {spec.max_replicas}"
     elif current < spec.min_replicas:
         desired, reason = spec.min_replicas, f"current {current} below min {spec.min_replicas}"
-    elif pods is None or not pods.ready:
-        why = "no cpu metric" if pods is None else f"no ready pod reports cpu ({pods.unready} not ready)"
-        return Recommendation(scale.desired, f"{why}: keep {scale.desired}", inputs), state
     else:
-        calc = calculate_replicas(current, pods, spec.target_utilisation_percent, spec.tolerance)
-        inputs |= {
-            "ready_pods": len(pods.ready),
-            "unready_pods": pods.unready,
-            "missing_pods": pods.missing,
-            "cpu_percent": calc.utilisation_percent,
-            "ratio": calc.ratio,
-            "metric_replicas": calc.replicas,
-        }
-        if calc.adjusted_ratio is not None:
-            inputs["adjusted_ratio"] = calc.adjusted_ratio
-        desired, reason = _normalise(spec, state, current, calc, now, inputs)
+        proposal = _metric_replicas(spec, scale, pods, external or {}, inputs)
+        if isinstance(proposal, str):  # the HPA leaves the target alone and remembers nothing
+            return Recommendation(scale.desired, f"{proposal}: keep {scale.desired}", inputs), state
+        metric_replicas, reason = proposal
+        inputs["metric_replicas"] = metric_replicas
+        desired, reason = _normalise(spec, state, current, metric_replicas, reason, now, inputs)
         behavior = spec.behavior
         window = max(behavior.scale_up.stabilisation_window_s, behavior.scale_down.stabilisation_window_s)
         kept = tuple((t, n) for t, n in recommendations if t > now - window)
-        recommendations = (*kept, (now, calc.replicas))
+        recommendations = (*kept, (now, metric_replicas))
     inputs["replicas"] = desired
     next_state = _record_scale_event(
         spec.behavior, state.model_copy(update={"recommendations": recommendations}), current, desired, now
@@ -379,21 +471,68 @@ def hpa_step(
     return Recommendation(desired, f"{reason}: {current} -> {desired}", inputs), next_state
 
 
+def _metric_replicas(
+    spec: HpaSpec,
+    scale: Scale,
+    pods: PodMetrics | None,
+    external: Mapping[str, Sequence[float]],
+    inputs: dict[str, float],
+) -> tuple[int, str] | str:
+    """The largest proposal of the metrics that could be read and why (Kubernetes
+    ``computeReplicasForMetrics``), or only why nothing may change."""
+    current = scale.current
+    proposals: list[tuple[int, str]] = []
+    unread: list[str] = []
+    if pods is None or not pods.ready:
+        unread.append("no cpu metric" if pods is None else f"no ready pod reports cpu ({pods.unready} not ready)")
+    else:
+        calc = calculate_replicas(current, pods, spec.target_utilisation_percent, spec.tolerance)
+        inputs |= {
+            "ready_pods": len(pods.ready),
+            "unready_pods": pods.unready,
+            "missing_pods": pods.missing,
+            "cpu_percent": calc.utilisation_percent,
+            "ratio": calc.ratio,
+        }
+        if calc.adjusted_ratio is not None:
+            inputs["adjusted_ratio"] = calc.adjusted_ratio
+        proposals.append((calc.replicas, calc.reason))
+    for metric in spec.external_metrics:
+        values = external.get(metric.name)
+        if not values:
+            unread.append(f"no {metric.name} metric")
+            continue
+        ext = external_replicas(current, metric.name, values, metric.average_value, spec.tolerance)
+        inputs |= {f"{metric.name}_value": ext.usage_milli / 1000, f"{metric.name}_ratio": ext.ratio,
+                   f"{metric.name}_replicas": ext.replicas}
+        proposals.append((ext.replicas, ext.reason))
+    reasons = [why for _, why in proposals] + unread
+    if not proposals:
+        return "; ".join(reasons)
+    replicas = max(n for n, _ in proposals)
+    if len(proposals) > 1:
+        reasons.insert(len(proposals), f"largest {replicas}")
+    if unread and replicas < scale.desired:
+        return f"{'; '.join(reasons)}: no scale-down while a metric is missing"
+    return replicas, "; ".join(reasons)
+
+
 def _normalise(
     spec: HpaSpec,
     state: HpaState,
     current: int,
-    calc: ReplicaCalculation,
+    metric_replicas: int,
+    reason: str,
     now: float,
     inputs: dict[str, float],
 ) -> tuple[int, str]:
-    """Stabilise the metric's replicas, then apply the direction's rate limit and ``[min, max]``."""
-    behavior, reason = spec.behavior, calc.reason
-    desired = stabilise(calc.replicas, current, state.recommendations, now, behavior)
+    """Stabilise the metrics' replicas, then apply the direction's rate limit and ``[min, max]``."""
+    behavior = spec.behavior
+    desired = stabilise(metric_replicas, current, state.recommendations, now, behavior)
     inputs["stabilised_replicas"] = desired
-    if desired != calc.replicas:  # a recent recommendation holds the change back
-        held = behavior.scale_down if desired > calc.replicas else behavior.scale_up
-        which = "scale-down" if desired > calc.replicas else "scale-up"
+    if desired != metric_replicas:  # a recent recommendation holds the change back
+        held = behavior.scale_down if desired > metric_replicas else behavior.scale_up
+        which = "scale-down" if desired > metric_replicas else "scale-up"
         reason += f"; {which} stabilisation ({held.stabilisation_window_s} s) holds {desired}"
     if desired == current:
         return desired, reason
@@ -439,7 +578,9 @@ class HpaPolicy:
     ``query_template`` (``$workload`` is replaced; ``$$`` is a literal ``$``) must return one series
     per workload: the average CPU utilisation of its ready pods as a fraction of their request
     (for a real Prometheus, e.g. a recording rule over cAdvisor usage / kube-state-metrics
-    requests). Ready and not-ready pods are counted from the observed scale.
+    requests). Ready and not-ready pods are counted from the observed scale. ``external_queries``
+    maps the name of each External metric in the specs to its query template; the latest value of
+    every series it returns counts (the HPA sums them).
 
     >>> from foresight.series import Series
     >>> policy = HpaPolicy(HpaSpec(max_replicas=10, target_utilisation_percent=70))
@@ -462,16 +603,19 @@ class HpaPolicy:
         spec: HpaSpec,
         per_workload: Mapping[str, HpaSpec] | None = None,
         query_template: str = DEFAULT_QUERY,
+        external_queries: Mapping[str, str] | None = None,
     ) -> None:
-        template = Template(query_template)
-        if not template.is_valid() or template.get_identifiers() != ["workload"]:
-            raise ConfigError(
-                f"HPA query template {query_template!r} must contain $workload and no other $name "
-                "(write $$ for a literal $)"
-            )
-        self._template = template
+        self._template = _workload_template(query_template, "HPA query template")
+        self._external = {
+            name: _workload_template(query, f"HPA query of external metric {name!r}")
+            for name, query in (external_queries or {}).items()
+        }
         self._spec = spec
         self._per_workload = dict(per_workload or {})
+        for s in (spec, *self._per_workload.values()):
+            unqueried = sorted({m.name for m in s.external_metrics} - set(self._external))
+            if unqueried:
+                raise ConfigError(f"HPA: external metric(s) {unqueried} have no query in external_queries")
         self.lookback_s = max(s.sync_period_s for s in (spec, *self._per_workload.values()))
 
     def spec_for(self, workload: str) -> HpaSpec:
@@ -479,15 +623,40 @@ class HpaPolicy:
         return self._per_workload.get(workload, self._spec)
 
     def queries(self, workload: str) -> dict[str, str]:
-        return {"cpu": self._template.substitute(workload=workload)}
+        external = {m.name: self._external[m.name].substitute(workload=workload)
+                    for m in self.spec_for(workload).external_metrics}
+        return {"cpu": self._template.substitute(workload=workload), **external}
 
     def decide(self, state: HpaState | None, obs: Observation) -> tuple[Recommendation, HpaState]:
-        sample = _latest_sample(obs.series.get("cpu", []), obs.workload)
-        pods = None
-        if sample is not None:
-            not_ready = max(obs.scale.current - obs.scale.ready, 0)
-            pods = PodMetrics((sample,) * obs.scale.ready, unready=not_ready)
-        return hpa_step(self.spec_for(obs.workload), state or HpaState(), obs.scale, pods, obs.now)
+        spec = self.spec_for(obs.workload)
+        external = {m.name: _latest_values(obs.series.get(m.name, [])) for m in spec.external_metrics}
+        return hpa_step(spec, state or HpaState(), obs.scale, observed_pods(obs), obs.now, external)
+
+
+def observed_pods(obs: Observation) -> PodMetrics | None:
+    """The pods' CPU as the HPA reads it from ``obs``: every ready pod at the latest value of the
+    one ``cpu`` series, the other existing pods not ready; None without a sample.
+
+    >>> from foresight.series import Series
+    >>> observed_pods(Observation("api", 0.0, Scale(3, 3, 2), {"cpu": [Series({}, [0.0], [0.5])]}))
+    PodMetrics(ready=(0.5, 0.5), unready=1, missing=0)
+    """
+    sample = _latest_sample(obs.series.get("cpu", []), obs.workload)
+    if sample is None:
+        return None
+    return PodMetrics((sample,) * obs.scale.ready, unready=max(obs.scale.current - obs.scale.ready, 0))
+
+
+def _workload_template(query: str, what: str) -> Template:
+    template = Template(query)
+    if not template.is_valid() or template.get_identifiers() != ["workload"]:
+        raise ConfigError(f"{what} {query!r} must contain $workload and no other $name (write $$ for a literal $)")
+    return template
+
+
+def _latest_values(series: Sequence[Series]) -> list[float]:
+    """The last finite value of each series that has one."""
+    return [float(s.values[np.isfinite(s.values)][-1]) for s in series if np.isfinite(s.values).any()]
 
 
 def _latest_sample(series: Sequence[Series], workload: str) -> float | None:
@@ -499,5 +668,5 @@ def _latest_sample(series: Sequence[Series], workload: str) -> float | None:
         )
     if not series:
         return None
-    finite = [float(v) for v in series[0].values if math.isfinite(v)]
-    return finite[-1] if finite else None
+    finite = series[0].values[np.isfinite(series[0].values)]
+    return float(finite[-1]) if finite.size else None

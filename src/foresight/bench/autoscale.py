@@ -1,0 +1,561 @@
+"""Predictive scaling against the reactive HPA, static peak provisioning and a perfect-foresight oracle,
+on real request traces, each policy driving the simulator through the real reconcile loop.
+
+The scenario (:class:`Scenario`), one per trace:
+
+* **Workload.** One service: ``capacity_rps`` per replica at 100% CPU, ``base_latency_s`` per request
+  (so ``capacity_rps x base_latency_s`` requests in flight per replica), ``startup_delay_s`` from
+  asking for a pod to its serving, at least ``min_replicas``. The trace is resampled to the
+  simulator's step and scaled so that the evaluated window's peak needs ``replicas_at_peak``
+  replicas at the headline 70% target: ``peak = replicas_at_peak x capacity_rps x 0.70``.
+* **Split, no look-ahead.** The last ``days`` of the trace are simulated and scored (fewer when the
+  trace is shorter: at least ``min_history_days`` stay before them); everything before is history
+  the forecaster may read (the service's offered load before the window). Every policy only ever
+  reads what the metrics source has recorded up to ``now``; forecasters are fitted and updated on
+  those points alone. Only the oracle knows the future, by definition.
+* **Side by side.** Each policy drives its own copy of the service in one simulated cluster (same
+  load, same steps, no calls between copies, nodes to spare), through its own
+  :class:`~foresight.control.loop.Reconciler` every ``period_s``:
+
+  - ``static``: ``replicas_at_peak`` replicas throughout (peak provisioning);
+  - ``hpa@T``: the Kubernetes HPA on CPU at target ``T``% (:mod:`foresight.autoscale.hpa`), for T in
+    ``sweep_percent``; ``hpa`` is the headline ``hpa@70``;
+  - ``predictive`` (headline): the production path. Foresight's predictive policy publishes its
+    sized peak load (``ai_predicted_load``: the ``quantile`` forecast's peak over the start-up
+    delay and one period); an HPA with two metrics, CPU at the same 70% target and External
+    ``ai_predicted_load`` at ``AverageValue`` = capacity x 70%, reads it one period later (scrape
+    and adapter latency) and scales with its tolerance, stabilisation and rate limits;
+  - ``predictive-direct``: the predictive policy (reactive floor, stabilisation) setting replicas itself;
+    both predictive loops read the load at one-minute steps (the forecaster's grid) over the
+    policy's lookback, and share each forecaster fit (a pure function of the same history);
+  - ``oracle``: the cheapest schedule without a violation, from the known load: per step the fewest
+    replicas meeting the SLO under the simulator's own queueing model, each pod asked for one
+    start-up delay before it is needed and kept through gaps no longer than that delay;
+  - ``oracle@70``: the same schedule for the replicas the 70% target asks for at each step's load:
+    the cheapest that any policy sizing at that target could run, i.e. a perfect forecast.
+
+* **One SLO definition.** A step violates the SLO when the simulator records
+  ``foresight_slo_violation`` (p95 latency above ``slo_latency_p95_s`` or failed fraction above
+  ``slo_error_ratio``); SLO-violation minutes count those steps. Replica-minutes count the pods
+  that exist (starting or ready); scaling actions the periods in which the loop set replicas.
+
+The service is sized so that the SLO is a matter of keeping up, not of the target: with 8 requests
+in flight per replica and a p95 SLO of twice the service time, the SLO holds up to ~86% busy at 2
+replicas and ~93-97% at 5-20, above every target's steady state but 90%. Targets of the issue are
+checked per trace (:meth:`TraceResult.targets`), with the HPA's replica-minutes at the predictive
+policy's violations read off the sweep (:meth:`TraceResult.hpa_at_matched_violations`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from foresight.autoscale.hpa import ExternalMetric, HpaPolicy, HpaSpec, HpaState
+from foresight.autoscale.predictive import PredictivePolicy, PredictiveSpec, PredictiveState, ServiceCapacity
+from foresight.control.audit import AuditRecord
+from foresight.control.loop import Reconciler
+from foresight.control.policy import Observation, Recommendation, ScalingPolicy
+from foresight.control.safety import SafetyLimits
+from foresight.errors import ConfigError, ForesightError, InputError
+from foresight.series import Series
+from foresight.sim import ClusterSpec, NodePoolSpec, ServiceSpec, Simulator, queueing
+from foresight.sim.metrics import METRICS, parse_selector
+from foresight.sim.metrics import query_range as recorded_range
+from foresight.sim.topology import Topology
+from foresight.sim.trace import read_trace, resample
+
+__all__ = [
+    "NO_LOOK_AHEAD",
+    "PolicyResult",
+    "Scenario",
+    "TraceResult",
+    "bench_autoscale",
+    "default_traces",
+    "describe",
+    "oracle_schedule",
+    "run_trace",
+    "slo_replicas",
+]
+
+_DAY_S = 86400.0
+_LOAD = "foresight_offered_rps"
+PREDICTED_LOAD = "ai_predicted_load"
+NO_LOOK_AHEAD = (
+    "no look-ahead: every policy reads only the load and CPU recorded up to each decision; forecasters are "
+    "fitted and updated on those points alone (only the oracle knows the future)"
+)
+
+
+class Scenario(BaseModel):
+    """The simulated workload and the policies' settings (module docstring)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    replicas_at_peak: int = Field(20, ge=1, description="Replicas the window's peak needs at target_percent.")
+    capacity_rps: float = Field(40.0, gt=0, description="Requests per second one replica serves at 100% CPU.")
+    base_latency_s: float = Field(0.2, gt=0, description="Service time of one request at no load.")
+    slo_latency_p95_s: float = Field(0.4, gt=0, description="SLO on p95 latency.")
+    slo_error_ratio: float = Field(0.01, gt=0, lt=1, description="SLO on the failed fraction.")
+    timeout_s: float = Field(2.0, gt=0, description="A request queued longer than this fails.")
+    startup_delay_s: float = Field(90.0, ge=0, description="From asking for a pod until it serves.")
+    min_replicas: int = Field(2, ge=1, description="Fewest replicas any policy may run.")
+    days: float = Field(1.0, gt=0, description="Evaluated days at the end of each trace (a week: 7, ~7x the time).")
+    min_history_days: float = Field(1.0, gt=0, description="History kept before the window, at least.")
+    period_s: float = Field(15.0, gt=0, description="Simulator step and reconcile period.")
+    target_percent: int = Field(
+        70, ge=1, le=100, description="Target utilisation of the headline HPA, and of the predictive policy and its HPA."
+    )
+    sweep_percent: tuple[int, ...] = Field((50, 60, 70, 80, 90), description="HPA targets of the cost curve.")
+    quantile: float = Field(
+        PredictiveSpec.model_fields["quantile"].default, gt=0, lt=1,
+        description="Forecast quantile the predictive policy sizes for (its own default).",
+    )
+
+    @model_validator(mode="after")
+    def _headline_in_sweep(self) -> Scenario:
+        if self.target_percent not in self.sweep_percent:
+            raise ConfigError(f"scenario: sweep_percent {self.sweep_percent} must include target_percent {self.target_percent}")
+        return self
+
+    @property
+    def peak_rps(self) -> float:
+        return self.replicas_at_peak * self.capacity_rps * self.target_percent / 100.0
+
+    @property
+    def max_replicas(self) -> int:
+        """Room for the lowest target of the sweep at the peak, and for bursts above it."""
+        return 3 * self.replicas_at_peak
+
+    @property
+    def startup_steps(self) -> int:
+        return math.ceil(self.startup_delay_s / self.period_s - 1e-9)
+
+    def service(self, name: str, initial_replicas: int) -> ServiceSpec:
+        return ServiceSpec(
+            name=name, capacity_rps=self.capacity_rps, base_latency_s=self.base_latency_s,
+            startup_delay_s=self.startup_delay_s, min_replicas=self.min_replicas, max_replicas=self.max_replicas,
+            initial_replicas=initial_replicas, slo_latency_p95_s=self.slo_latency_p95_s,
+            slo_error_ratio=self.slo_error_ratio, timeout_s=self.timeout_s,
+        )
+
+
+@dataclass(frozen=True)
+class PolicyResult:
+    """What one policy did over the evaluated window."""
+
+    slo_violation_minutes: float
+    replica_minutes: float
+    scaling_actions: int
+
+    def to_json(self) -> dict[str, float | int]:
+        return {"slo_violation_minutes": round(self.slo_violation_minutes, 2),
+                "replica_minutes": round(self.replica_minutes, 1), "scaling_actions": self.scaling_actions}
+
+
+@dataclass(frozen=True)
+class TraceResult:
+    """One trace: the split, the scaling, and each policy's figures (``sweep`` by HPA target)."""
+
+    name: str
+    history_days: float
+    evaluated_days: float
+    peak_rps: float
+    policies: Mapping[str, PolicyResult]
+    sweep: Mapping[int, PolicyResult]
+
+    def hpa_at_matched_violations(self) -> float | None:
+        """The HPA's replica-minutes at the predictive policy's SLO-violation minutes: the sweep's
+        cheapest cost for each violation level (its Pareto front), linear between its points; None
+        outside the front's range (no target in the sweep shows what the HPA would cost there)."""
+        front: list[tuple[float, float]] = []
+        for violations, cost in sorted((r.slo_violation_minutes, r.replica_minutes) for r in self.sweep.values()):
+            if not front or cost < front[-1][1]:
+                front.append((violations, cost))
+        wanted = self.policies["predictive"].slo_violation_minutes
+        if not front[0][0] <= wanted <= front[-1][0]:
+            return None
+        levels, costs = zip(*front)
+        return float(np.interp(wanted, levels, costs))
+
+    def targets(self) -> dict[str, bool]:
+        """The issue's targets for the headline ``predictive``."""
+        p, hpa, oracle = (self.policies[k] for k in ("predictive", "hpa", "oracle"))
+        return {
+            "violations <= 30% of hpa": p.slo_violation_minutes <= 0.3 * hpa.slo_violation_minutes,
+            "replica-minutes <= hpa": p.replica_minutes <= hpa.replica_minutes,
+            "replica-minutes <= 1.2 x oracle": p.replica_minutes <= 1.2 * oracle.replica_minutes,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        matched = self.hpa_at_matched_violations()
+        return {
+            **{name: r.to_json() for name, r in self.policies.items()},
+            "hpa_sweep": {str(t): r.to_json() for t, r in self.sweep.items()},
+            "hpa_replica_minutes_at_predictive_violations": None if matched is None else round(matched, 1),
+            "targets": self.targets(),
+            "history_days": round(self.history_days, 2),
+            "evaluated_days": round(self.evaluated_days, 2),
+            "peak_rps": round(self.peak_rps, 1),
+        }
+
+
+def default_traces(data: Path) -> list[Path]:
+    """NASA-HTTP, WorldCup98, the 16 Crane production series and NAB's ELB request count under ``data``."""
+    traces = data / "traces"
+    crane = sorted((traces / "crane-dsp-production").glob("input*.csv"), key=lambda p: int(p.stem[5:]))
+    paths = [traces / "nasa-http-1995" / "requests_per_minute.csv", traces / "worldcup98" / "invocation_count.csv",
+             *crane, data / "nab" / "data" / "realAWSCloudwatch" / "elb_request_count_8c0756.csv"]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing or not crane:
+        raise InputError(f"{data}: default traces not found ({', '.join(missing) or 'no crane input*.csv'}); pass --data DIR")
+    return paths
+
+
+def trace_name(path: Path) -> str:
+    """A short name: ``crane-inputN``, the data set's folder for the other shared traces (e.g.
+    ``nasa-http-1995``), ``nab-<file>`` for NAB's, else the file's stem."""
+    if path.parent.name == "crane-dsp-production":
+        return f"crane-{path.stem}"
+    if path.parent.parent.name == "traces":
+        return path.parent.name
+    if "nab" in path.parts:
+        return f"nab-{path.stem}"
+    return path.stem
+
+
+def slo_replicas(load: np.ndarray, scenario: Scenario) -> np.ndarray:
+    """The fewest replicas (at least ``min_replicas``) meeting the SLO at each step's load, by the
+    simulator's own queueing model and SLO test.
+
+    A replica serves 40 req/s, 8 requests at a time; 20 replicas at 70% serve the peak of 560 req/s,
+    15 still meet the p95 SLO there (93% busy):
+
+    >>> slo_replicas(np.array([0.0, 100.0, 560.0, 660.0]), Scenario()).tolist()
+    [2, 3, 15, 17]
+    """
+    topology = Topology.of([scenario.service("oracle", scenario.min_replicas)])
+    need = np.zeros(load.shape, dtype=np.int64)
+    ones = np.ones_like(load)
+    for r in range(scenario.min_replicas, scenario.max_replicas + 1):
+        servers = queueing.servers(r * ones, scenario.capacity_rps * ones, scenario.base_latency_s * ones, ones,
+                                   scenario.timeout_s * ones)
+        q = queueing.queue(load, servers)
+        success = np.ones_like(load)
+        np.divide(q.served, load, out=success, where=load > 0)
+        error = topology.end_to_end_error(success[None, :])[0]
+        met = (q.latency_p95 <= scenario.slo_latency_p95_s) & (error <= scenario.slo_error_ratio)
+        need[(need == 0) & met] = r
+        if need.all():
+            return need
+    raise ConfigError(f"oracle: {scenario.max_replicas} replicas cannot meet the SLO at {load[need == 0].max():.1f} req/s")
+
+
+def oracle_schedule(need: np.ndarray, startup_steps: int) -> np.ndarray:
+    """Replicas to exist at each step so that ``need[k]`` are ready at every step ``k``, cheapest:
+    ``max(need[k .. k + startup_steps])`` (a pod asked for at step ``k`` serves from ``k +
+    startup_steps``; one kept through a gap no longer than the start-up delay costs no more than a
+    new one).
+
+    >>> oracle_schedule(np.array([2, 2, 2, 5, 2, 2, 2, 2, 4, 2]), 2).tolist()
+    [2, 5, 5, 5, 2, 2, 4, 4, 4, 2]
+    """
+    padded = np.concatenate([need, np.full(startup_steps, need.min())])
+    return np.lib.stride_tricks.sliding_window_view(padded, startup_steps + 1).max(axis=1)
+
+
+class StaticPolicy:
+    """Peak provisioning: always the same replicas, whatever happens."""
+
+    name = "static"
+    lookback_s = 0.0
+
+    def __init__(self, replicas: int) -> None:
+        self.replicas = replicas
+
+    def queries(self, workload: str) -> dict[str, str]:
+        return {}
+
+    def decide(self, state: None, obs: Observation) -> tuple[Recommendation, None]:
+        return Recommendation(self.replicas, f"static peak provisioning: {self.replicas}"), None
+
+
+class SchedulePolicy:
+    """Replays a schedule of replicas, one per period from ``start`` (the oracle's)."""
+
+    name = "oracle"
+    lookback_s = 0.0
+
+    def __init__(self, schedule: np.ndarray, start: float, period_s: float) -> None:
+        self.schedule, self.start, self.period_s = schedule, start, period_s
+
+    def queries(self, workload: str) -> dict[str, str]:
+        return {}
+
+    def decide(self, state: None, obs: Observation) -> tuple[Recommendation, None]:
+        k = min(round((obs.now - self.start) / self.period_s), self.schedule.size - 1)
+        return Recommendation(int(self.schedule[k]), f"perfect foresight: scheduled {self.schedule[k]}"), None
+
+
+@dataclass(frozen=True)
+class HpaPathState:
+    """The predictive policy's state, what its exporter published last period, the HPA's state."""
+
+    predictive: PredictiveState | None = None
+    published: tuple[float, float] | None = None  # (time, ai_predicted_load)
+    hpa: HpaState | None = None
+
+
+class PredictiveThroughHpa:
+    """Foresight's forecast reaching the pods the production way: the predictive policy's sized peak
+    load is published as ``ai_predicted_load`` and read one period later by an HPA scaling on CPU
+    and on that External metric (:mod:`foresight.autoscale.hpa`). Only the HPA's answer is applied."""
+
+    name = "predictive"
+
+    def __init__(self, predictive: PredictivePolicy, hpa: HpaPolicy) -> None:
+        self.predictive, self.hpa = predictive, hpa
+        self.lookback_s = predictive.lookback_s
+
+    def queries(self, workload: str) -> Mapping[str, str]:
+        return self.predictive.queries(workload)
+
+    def decide(self, state: HpaPathState | None, obs: Observation) -> tuple[Recommendation, HpaPathState]:
+        state = state or HpaPathState()
+        forecast, predictive_state = self.predictive.decide(state.predictive, obs)
+        published = []
+        if state.published is not None:
+            published = [Series({"workload": obs.workload}, [state.published[0]], [state.published[1]])]
+        seen = Observation(obs.workload, obs.now, obs.scale, {"cpu": list(obs.series.get("cpu", [])), PREDICTED_LOAD: published})
+        rec, hpa_state = self.hpa.decide(state.hpa, seen)
+        peak = forecast.inputs.get("peak_rps")
+        inputs = {**rec.inputs, **({"forecast_peak_rps": peak} if peak is not None else {})}
+        next_published = None if peak is None else (obs.now, float(peak))
+        return Recommendation(rec.replicas, rec.reason, inputs), HpaPathState(predictive_state, next_published, hpa_state)
+
+
+class _FitOnce:
+    """A forecaster whose last fit is reused for the identical history: ``predictive`` and
+    ``predictive-direct`` read the same load and refit at the same moments, and a fit is a pure
+    function of its history, so it is computed once for both."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.name, self.max_horizon_steps = inner, inner.name, inner.max_horizon_steps
+        self._last: tuple[bytes, Any] | None = None
+
+    def fit(self, history: np.ndarray) -> Any:
+        key = hashlib.blake2b(np.ascontiguousarray(history).tobytes(), digest_size=16).digest() + bytes(str(history.shape), "ascii")
+        if self._last is None or self._last[0] != key:
+            self._last = (key, self.inner.fit(history))
+        return self._last[1]
+
+    def update(self, state: Any, new: np.ndarray) -> Any:
+        return self.inner.update(state, new)
+
+    def predict(self, state: Any, horizon_steps: int, quantiles: Sequence[float]) -> np.ndarray:
+        return self.inner.predict(state, horizon_steps, quantiles)
+
+
+class HistoryBackedSource:
+    """The simulator as a :class:`~foresight.ports.MetricsSource`, whose offered load before the
+    simulation's first step is the trace's: the load the service saw before the evaluated window.
+
+    ``history[k]`` is the mean rate of the ``k``-th step before the simulation's start, stamped at
+    the step's end like the simulator's own records.
+    """
+
+    def __init__(self, sim: Simulator, history: np.ndarray) -> None:
+        self.sim = sim
+        self._first_s = sim.start - (history.size - 1) * sim.step_s
+        self._view = np.broadcast_to(history[:, None, None], (history.size, len(METRICS), len(sim.service_names)))
+
+    def query_range(self, query: str, start: float, end: float, step_s: float) -> list[Series]:
+        name, _ = parse_selector(query)
+        first_record = self.sim.start + self.sim.step_s
+        before = max(0, math.ceil((first_record - start) / step_s - 1e-9))  # query points before it
+        simulated = start + before * step_s  # asking the simulator for the rest answers the same, faster
+        recorded = self.sim.query_range(query, simulated, end, step_s) if simulated <= end else []
+        if name != _LOAD or before == 0 or self._view.shape[0] == 0:
+            return recorded
+        past = recorded_range(self._view, self._first_s, self.sim.step_s, self.sim.service_names, query, start,
+                              min(end, simulated - step_s), step_s)
+        later = {tuple(s.labels.items()): s for s in recorded}
+        out = []
+        for s in past:
+            after = later.get(tuple(s.labels.items()))
+            if after is None:
+                out.append(s)
+            else:
+                out.append(Series(s.labels, np.concatenate([s.timestamps, after.timestamps]),
+                                  np.concatenate([s.values, after.values])))
+        return out
+
+
+class _Actions:
+    """An audit sink that counts the periods in which replicas were set, and keeps the failures."""
+
+    def __init__(self) -> None:
+        self.actions = 0
+        self.errors: list[str] = []
+
+    def record(self, entry: AuditRecord) -> None:
+        self.actions += entry.applied
+        if entry.error is not None:
+            self.errors.append(f"{entry.controller} at t={entry.time:g}: {entry.error}")
+
+
+def _load(path: Path, step_s: float) -> tuple[float, np.ndarray]:
+    """The trace's first timestamp and its mean rate per step, within the trace (no wrap-around)."""
+    t, v = read_trace(path)
+    steps = math.floor((t[-1] - t[0]) / step_s)
+    if steps < 2:
+        raise InputError(f"{path}: the trace spans less than two {step_s:g} s steps")
+    return float(t[0]), resample(t, v, steps, step_s)
+
+
+def run_trace(path: Path, scenario: Scenario, name: str | None = None) -> TraceResult:
+    """Simulate every policy on one trace (module docstring) and score the evaluated window."""
+    name = name or trace_name(path)
+    step = scenario.period_s
+    t0, rate = _load(path, step)
+    keep = math.ceil(scenario.min_history_days * _DAY_S / step)
+    n_eval = min(round(scenario.days * _DAY_S / step), rate.size - keep)
+    if n_eval < 2 * scenario.startup_steps + 2:
+        raise InputError(f"{path}: too short for {scenario.min_history_days:g} day(s) of history and an evaluated window")
+    split = rate.size - n_eval
+    window_peak = float(rate[split:].max())
+    if not window_peak > 0:
+        raise InputError(f"{path}: no load in the evaluated window (its last {n_eval * step / _DAY_S:.2f} days)")
+    scaled = rate * (scenario.peak_rps / window_peak)
+    history, load = scaled[:split], scaled[split:]
+    start = t0 + split * step
+    sim, loops, sweep_names = _cluster(scenario, load, history, start)
+    counts = {label: _Actions() for label in loops}
+    reconcilers = [
+        Reconciler(policy, HistoryBackedSource(sim, history), sim, {label: SafetyLimits(min_replicas=scenario.min_replicas,
+                   max_replicas=scenario.max_replicas)}, counts[label], sim.clock, period_s=step, query_step_s=query_step)
+        for label, (policy, query_step) in loops.items()
+    ]
+    while not sim.done:
+        for loop in reconcilers:
+            loop.reconcile_once()
+        sim.step()
+    failures = [e for c in counts.values() for e in c.errors]
+    if failures:
+        raise ForesightError(f"{name}: {len(failures)} failed decision(s), first: {failures[0]}")
+    violation, replicas = sim.history["foresight_slo_violation"], sim.history["foresight_replicas_current"]
+    minutes = step / 60.0
+    results = {
+        label: PolicyResult(float(violation[:, i].sum()) * minutes, float(replicas[:, i].sum()) * minutes,
+                            counts[label].actions)
+        for i, label in enumerate(sim.service_names)
+    }
+    return TraceResult(
+        name, split * step / _DAY_S, n_eval * step / _DAY_S, scenario.peak_rps,
+        {**{k: results[k] for k in ("static", "hpa", "predictive", "predictive-direct", "oracle")},
+         f"oracle@{scenario.target_percent}": results[f"oracle-{scenario.target_percent}"]},
+        {t: results[label] for t, label in sweep_names.items()},
+    )
+
+
+def _cluster(
+    scenario: Scenario, load: np.ndarray, history: np.ndarray, start: float
+) -> tuple[Simulator, dict[str, tuple[ScalingPolicy, float]], dict[int, str]]:
+    """The simulator with one service copy per policy, each policy with its loop's query step, and
+    the label of each HPA target of the sweep."""
+    step, target, cap = scenario.period_s, scenario.target_percent, scenario.capacity_rps
+    sweep = {t: "hpa" if t == target else f"hpa-{t}" for t in scenario.sweep_percent}
+    capacity = ServiceCapacity(capacity_rps=cap, startup_delay_s=scenario.startup_delay_s, target_utilisation_percent=target)
+    spec = PredictiveSpec(services={"predictive": capacity, "predictive-direct": capacity}, quantile=scenario.quantile,
+                          sync_period_s=step)
+    predictive = PredictivePolicy(spec)
+    predictive = PredictivePolicy(spec, _FitOnce(predictive.forecaster))
+    bounds: dict[str, Any] = {"min_replicas": scenario.min_replicas, "max_replicas": scenario.max_replicas,
+                              "sync_period_s": step}
+    through_hpa = HpaPolicy(
+        HpaSpec(**bounds, target_utilisation_percent=target,
+                external_metrics=(ExternalMetric(name=PREDICTED_LOAD, average_value=cap * target / 100.0),)),
+        external_queries={PREDICTED_LOAD: f'{PREDICTED_LOAD}{{workload="$workload"}}'},
+    )
+    schedule = oracle_schedule(slo_replicas(load, scenario), scenario.startup_steps)
+    at_target = np.maximum(np.ceil(load / (cap * target / 100.0) - 1e-9).astype(np.int64), scenario.min_replicas)
+    sized = oracle_schedule(np.minimum(at_target, scenario.max_replicas), scenario.startup_steps)
+    minute = 60.0  # the predictive policy reads its load on a one-minute grid
+    loops: dict[str, tuple[ScalingPolicy, float]] = {
+        "static": (StaticPolicy(scenario.replicas_at_peak), step),
+        **{label: (HpaPolicy(HpaSpec(**bounds, target_utilisation_percent=t)), step) for t, label in sweep.items()},
+        "predictive": (PredictiveThroughHpa(predictive, through_hpa), minute),
+        "predictive-direct": (predictive, minute),
+        "oracle": (SchedulePolicy(schedule, start, step), step),
+        f"oracle-{target}": (SchedulePolicy(sized, start, step), step),
+    }
+    first = math.ceil(load[0] / (cap * target / 100.0))
+    initial = {"static": scenario.replicas_at_peak, "oracle": int(schedule[0]), f"oracle-{target}": int(sized[0])}
+    services = tuple(
+        scenario.service(label, initial.get(label, min(max(first, scenario.min_replicas), scenario.max_replicas)))
+        for label in loops
+    )
+    per_node = 128  # pods of 0.5 CPU and 512 MiB on a 64-core, 64 GiB node
+    nodes = NodePoolSpec(name="pool", count=math.ceil(len(services) * scenario.max_replicas / per_node) + 1,
+                         cpu_cores=64, memory_mib=65536)
+    traffic = np.repeat(load[:, None], len(services), axis=1)
+    sim = Simulator(ClusterSpec(services=services, node_pools=(nodes,)), traffic, step_s=step,
+                    duration_s=load.size * step, start=start)
+    return sim, loops, sweep
+
+
+def bench_autoscale(
+    paths: Sequence[Path], scenario: Scenario, done: Callable[[TraceResult], None] | None = None
+) -> dict[str, Any]:
+    """Every trace in ``paths`` under ``scenario``; ``done`` is called with each trace's result as it
+    finishes. Returns the JSON report: ``{"traces": {name: {policy: figures, ...}}, "setup": ...}``."""
+    names = [trace_name(p) for p in paths]
+    if len(set(names)) != len(names):
+        raise InputError(f"traces must have distinct names, got {names}")
+    traces = {}
+    for path, name in zip(paths, names):
+        result = run_trace(path, scenario, name)
+        traces[name] = result.to_json()
+        if done is not None:
+            done(result)
+    return {"traces": traces, "setup": describe(scenario)}
+
+
+def describe(scenario: Scenario) -> dict[str, str]:
+    """The setup in words, for the report."""
+    s = scenario
+    return {
+        "workload": (
+            f"one service: {s.capacity_rps:g} req/s per replica at 100% CPU, {s.base_latency_s * 1000:g} ms per request, "
+            f"start-up delay {s.startup_delay_s:g} s, {s.min_replicas}..{s.max_replicas} replicas; each trace scaled so "
+            f"the evaluated window's peak ({s.peak_rps:g} req/s) needs {s.replicas_at_peak} replicas at {s.target_percent}%"
+        ),
+        "slo": (
+            f"a {s.period_s:g} s step violates the SLO when the simulator records foresight_slo_violation: p95 latency "
+            f"above {s.slo_latency_p95_s * 1000:g} ms or more than {s.slo_error_ratio:.0%} of requests failed"
+        ),
+        "split": (
+            f"the last {s.days:g} days of each trace are simulated and scored (fewer if the trace is shorter, keeping at "
+            f"least {s.min_history_days:g} day(s) before); the load before them is history the forecaster may read"
+        ),
+        "look_ahead": NO_LOOK_AHEAD,
+        "predictive": (
+            f"headline: q{s.quantile:g} forecast peak published as {PREDICTED_LOAD}, read one period later by an HPA "
+            f"with CPU at {s.target_percent}% and External {PREDICTED_LOAD} at AverageValue "
+            f"{s.capacity_rps * s.target_percent / 100:g} req/s (tolerance 10%, default behavior); predictive-direct "
+            "sets replicas itself"
+        ),
+        "oracle": (
+            "fewest replicas meeting the SLO per step (simulator's queueing model), each pod started one start-up "
+            f"delay ahead and kept through gaps no longer than that; oracle@{s.target_percent}: the same for the "
+            f"replicas a {s.target_percent}% target asks for (a perfect forecast at that target)"
+        ),
+        "loop": f"every policy through the reconcile loop every {s.period_s:g} s, side by side in one simulated cluster",
+    }

@@ -1,0 +1,232 @@
+"""``foresight bench autoscale``: the oracle is violation-free and minimal, static never scales,
+policies read no future, the forecast reaches the HPA one period late, the report's shape."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import foresight.cli.autoscale  # noqa: F401  (registers the command until the CLI imports it)
+from foresight.autoscale.hpa import ExternalMetric, HpaPolicy, HpaSpec
+from foresight.autoscale.predictive import PredictivePolicy, PredictiveSpec, ServiceCapacity
+from foresight.bench.autoscale import (
+    HistoryBackedSource,
+    PolicyResult,
+    PredictiveThroughHpa,
+    Scenario,
+    SchedulePolicy,
+    StaticPolicy,
+    TraceResult,
+    bench_autoscale,
+    oracle_schedule,
+    slo_replicas,
+)
+from foresight.cli.app import app
+from foresight.control.audit import AuditRecord
+from foresight.control.loop import Reconciler
+from foresight.control.policy import Observation, ScalingPolicy
+from foresight.control.safety import SafetyLimits
+from foresight.ports import Scale
+from foresight.series import Series
+from foresight.sim import ClusterSpec, NodePoolSpec, Simulator
+
+SCENARIO = Scenario(startup_delay_s=45.0, replicas_at_peak=10)  # a pod serves 3 steps after it is asked for
+START = 1_000_000.0
+
+
+class Kept:
+    """Audit sink keeping every record."""
+
+    def __init__(self) -> None:
+        self.records: list[AuditRecord] = []
+
+    def record(self, entry: AuditRecord) -> None:
+        self.records.append(entry)
+
+
+def simulate(policy: ScalingPolicy, load: np.ndarray, initial: int) -> tuple[Simulator, Kept]:
+    """One service under ``policy`` through the reconcile loop, every step."""
+    service = SCENARIO.service("api", initial)
+    nodes = NodePoolSpec(name="pool", count=2, cpu_cores=64, memory_mib=65536)
+    sim = Simulator(ClusterSpec(services=(service,), node_pools=(nodes,)), load, step_s=15.0,
+                    duration_s=load.size * 15.0, start=START)
+    sink = Kept()
+    limits = {"api": SafetyLimits(min_replicas=SCENARIO.min_replicas, max_replicas=SCENARIO.max_replicas)}
+    loop = Reconciler(policy, sim, sim, limits, sink, sim.clock, period_s=15.0)
+    while not sim.done:
+        loop.reconcile_once()
+        sim.step()
+    return sim, sink
+
+
+def hand_made_load() -> np.ndarray:
+    """Quiet, a ramp, a plateau, a drop, a short spike and a dip shorter than the start-up delay."""
+    return np.concatenate([np.full(10, 40.0), np.linspace(40.0, 500.0, 12), np.full(10, 500.0), np.full(10, 120.0),
+                           np.full(2, 380.0), np.full(10, 120.0), np.full(2, 20.0), np.full(14, 200.0)])
+
+
+# --- the oracle ------------------------------------------------------------------------------------
+
+
+def test_the_oracle_meets_the_slo_at_every_step() -> None:
+    load = hand_made_load()
+    schedule = oracle_schedule(slo_replicas(load, SCENARIO), SCENARIO.startup_steps)
+    sim, _ = simulate(SchedulePolicy(schedule, START, 15.0), load, int(schedule[0]))
+    assert sim.history["foresight_slo_violation"].sum() == 0
+    assert sim.history["foresight_replicas_current"][:, 0].tolist() == schedule.tolist()
+
+
+def test_the_oracle_needs_are_the_fewest_replicas_meeting_the_slo() -> None:
+    load = hand_made_load()
+    need = slo_replicas(load, SCENARIO)
+    assert need.min() == SCENARIO.min_replicas and need.max() > SCENARIO.min_replicas
+    for k in np.flatnonzero(need > SCENARIO.min_replicas)[::6]:
+        fewer = int(need[k]) - 1
+        sim, _ = simulate(StaticPolicy(fewer), np.full(4, load[k]), fewer)
+        assert sim.history["foresight_slo_violation"].all(), (load[k], fewer)
+
+
+def test_one_pod_fewer_at_any_step_of_the_oracle_violates_the_slo() -> None:
+    # A pod serving at step j must exist from j - startup; keeping one through a dip shorter than the
+    # start-up delay costs no more than a new one: any schedule below the oracle's at any step fails.
+    load = hand_made_load()
+    need = slo_replicas(load, SCENARIO)
+    schedule = oracle_schedule(need, SCENARIO.startup_steps)
+    assert need[54] < need[56] and schedule[54:56].tolist() == [need[56]] * 2  # kept through the 2-step dip
+    for k in [k for k in range(1, load.size) if schedule[k] > SCENARIO.min_replicas][::5]:
+        cut = schedule.copy()
+        cut[k] -= 1
+        sim, _ = simulate(SchedulePolicy(cut, START, 15.0), load, int(cut[0]))
+        assert sim.history["foresight_slo_violation"].sum() > 0, k
+
+
+def test_the_schedule_starts_each_pod_one_start_up_delay_ahead() -> None:
+    need = np.array([2, 2, 2, 2, 6, 6, 2, 2, 2, 2, 2, 2])
+    assert oracle_schedule(need, 3).tolist() == [2, 6, 6, 6, 6, 6, 2, 2, 2, 2, 2, 2]
+    assert oracle_schedule(need, 0).tolist() == need.tolist()
+
+
+# --- static and the loop -----------------------------------------------------------------------------
+
+
+def test_static_never_scales_whatever_the_load() -> None:
+    sim, sink = simulate(StaticPolicy(10), hand_made_load(), 10)
+    assert set(sim.history["foresight_replicas_desired"][:, 0].tolist()) == {10}
+    assert not any(r.applied for r in sink.records)
+
+
+# --- no look-ahead ---------------------------------------------------------------------------------
+
+
+def test_the_history_source_joins_the_trace_before_the_window_and_never_looks_ahead() -> None:
+    load, history = np.arange(100.0, 140.0), np.arange(40.0)
+    nodes = NodePoolSpec(name="pool", count=1, cpu_cores=64, memory_mib=65536)
+    sim = Simulator(ClusterSpec(services=(SCENARIO.service("api", 4),), node_pools=(nodes,)), load, step_s=15.0,
+                    duration_s=load.size * 15.0, start=START)
+    source = HistoryBackedSource(sim, history)
+    assert [s.values.tolist() for s in source.query_range('foresight_offered_rps{service="api"}', START - 60, START, 15)] \
+        == [[35.0, 36.0, 37.0, 38.0, 39.0]]  # history[k] is stamped at its step's end: the last one at START
+    sim.run_until(START + 10 * 15)
+    (load_series,) = source.query_range('foresight_offered_rps{service="api"}', START - 45, sim.now, 15)
+    assert load_series.values.tolist() == [36.0, 37.0, 38.0, 39.0, *load[:10].tolist()]
+    # asked beyond now, a source repeats the latest sample (Prometheus' staleness): nothing of the future
+    (ahead,) = source.query_range('foresight_offered_rps{service="api"}', START - 45, START + 3600, 15)
+    assert set(ahead.values[ahead.timestamps > sim.now].tolist()) == {load[9]}
+    (cpu,) = source.query_range('foresight_cpu_utilisation{service="api"}', START - 3600, sim.now, 15)
+    assert cpu.timestamps.min() == START + 15 and cpu.timestamps.max() == sim.now
+    assert source.query_range('foresight_offered_rps{service="other"}', START - 60, START, 15) == []
+
+
+# --- the production path: the forecast through the HPA -------------------------------------------
+
+
+def test_the_hpa_reads_the_forecast_published_one_period_earlier() -> None:
+    api = ServiceCapacity(capacity_rps=50, startup_delay_s=120, target_utilisation_percent=75)
+    predictive = PredictivePolicy(PredictiveSpec(services={"api": api}, min_history_s=3600, seasons_s=(1800,)))
+    hpa = HpaPolicy(
+        HpaSpec(max_replicas=30, target_utilisation_percent=75,
+                external_metrics=(ExternalMetric(name="ai_predicted_load", average_value=37.5),)),
+        external_queries={"ai_predicted_load": 'ai_predicted_load{workload="$workload"}'},
+    )
+    policy = PredictiveThroughHpa(predictive, hpa)
+    t = np.arange(0.0, 4 * 3600.0 + 15, 15.0)
+    load = 200.0 + 100.0 * np.sin(2 * np.pi * t / 1800.0)
+
+    def observe(now: float) -> Observation:
+        seen = t <= now
+        return Observation("api", now, Scale(6, 6, 6), {"load": [Series({}, t[seen], load[seen])],
+                                                         "cpu": [Series({}, [now], [0.67])]})
+
+    first, state = policy.decide(None, observe(4 * 3600.0 - 15))
+    assert "no ai_predicted_load metric" in first.reason and first.replicas == 6
+    assert state.published is not None and state.published[0] == 4 * 3600.0 - 15
+    second, _ = policy.decide(state, observe(4 * 3600.0))
+    assert second.inputs["ai_predicted_load_value"] == pytest.approx(state.published[1], abs=1e-3)
+    assert f"ai_predicted_load {math.ceil(state.published[1] * 1000) / 1000:g}" in second.reason
+
+
+# --- the report ----------------------------------------------------------------------------------
+
+
+def test_matched_violations_read_the_hpa_cost_curve() -> None:
+    def r(violations: float, cost: float) -> PolicyResult:
+        return PolicyResult(violations, cost, 0)
+
+    sweep = {50: r(1.0, 1000.0), 60: r(1.0, 1100.0), 70: r(5.0, 800.0), 80: r(6.0, 900.0), 90: r(25.0, 600.0)}
+    result = TraceResult("t", 1.0, 1.0, 1.0, {"predictive": r(3.0, 700.0), "hpa": sweep[70], "oracle": r(0, 500.0),
+                                              "static": r(0, 2000.0), "predictive-direct": r(2.0, 750.0)}, sweep)
+    assert result.hpa_at_matched_violations() == 900.0
+    assert result.targets() == {"violations <= 30% of hpa": False, "replica-minutes <= hpa": True,
+                                "replica-minutes <= 1.2 x oracle": False}
+    for outside in (0.5, 30.0):  # no HPA target in the sweep violates this little, or this much
+        beyond = TraceResult("t", 1.0, 1.0, 1.0, {**result.policies, "predictive": r(outside, 700.0)}, sweep)
+        assert beyond.hpa_at_matched_violations() is None
+    at_point = TraceResult("t", 1.0, 1.0, 1.0, {**result.policies, "predictive": r(1.0, 700.0)}, sweep)
+    assert at_point.hpa_at_matched_violations() == 1000.0  # the cheaper of the two targets violating 1 minute
+
+
+@pytest.fixture
+def synthetic_trace(tmp_path: Path) -> Path:
+    """1.2 days of a noisy daily cycle with a morning ramp, at one-minute steps."""
+    rng = np.random.default_rng(7)
+    minutes = np.arange(int(1.2 * 1440))
+    rate = 100.0 + 80.0 * np.sin(2 * np.pi * (minutes - 420) / 1440) + rng.normal(0.0, 5.0, minutes.size)
+    path = tmp_path / "synthetic.csv"
+    rows = "\n".join(f"{1_600_000_000 + 60 * m},{max(v, 0.0):.3f}" for m, v in zip(minutes, rate))
+    path.write_text("timestamp,requests\n" + rows + "\n")
+    return path
+
+
+def test_the_bench_reports_every_policy_on_a_short_trace(synthetic_trace: Path) -> None:
+    scenario = Scenario(days=0.1, replicas_at_peak=10)
+    report = bench_autoscale([synthetic_trace], scenario)
+    assert set(report) == {"traces", "setup"}
+    assert "no look-ahead" in report["setup"]["look_ahead"]
+    trace = report["traces"]["synthetic"]
+    for policy in ("hpa", "predictive", "oracle", "static", "predictive-direct"):
+        assert set(trace[policy]) == {"slo_violation_minutes", "replica_minutes", "scaling_actions"}
+    assert set(trace["hpa_sweep"]) == {"50", "60", "70", "80", "90"}
+    assert trace["hpa_sweep"]["70"] == trace["hpa"]
+    window_minutes = 0.1 * 1440
+    assert trace["static"] == {"slo_violation_minutes": 0.0, "replica_minutes": 10 * window_minutes, "scaling_actions": 0}
+    assert trace["oracle"]["slo_violation_minutes"] == 0.0
+    cheapest = min(trace[p]["replica_minutes"] for p in ("hpa", "predictive", "predictive-direct"))
+    assert trace["oracle"]["replica_minutes"] < cheapest
+    assert trace["evaluated_days"] == 0.1 and trace["history_days"] == pytest.approx(1.1, abs=0.01)
+    assert set(trace["targets"]) == {"violations <= 30% of hpa", "replica-minutes <= hpa", "replica-minutes <= 1.2 x oracle"}
+
+
+def test_the_command_prints_json_and_names_a_missing_trace(synthetic_trace: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    done = runner.invoke(app, ["bench", "autoscale", "--trace", str(synthetic_trace), "--days", "0.05",
+                               "--replicas-at-peak", "8", "--json"])
+    assert done.exit_code == 0, done.output
+    figures = json.loads(done.output)["traces"]["synthetic"]
+    assert figures["static"]["replica_minutes"] == 8 * 0.05 * 1440
+    missing = runner.invoke(app, ["bench", "autoscale", "--trace", str(tmp_path / "nope.csv")])
+    assert missing.exit_code != 0 and "nope.csv" in str(missing.exception or missing.output)
