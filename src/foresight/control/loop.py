@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import operator
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from typing import Any
 
 from foresight.clock import Clock
 from foresight.control.audit import AuditRecord, AuditSink
+from foresight.control.metrics import ControlMetrics
 from foresight.control.policy import Observation, ScalingPolicy
 from foresight.control.safety import SafetyLimits, apply_limits
 from foresight.errors import ConfigError
@@ -49,7 +51,11 @@ class WorkloadState:
 
 
 class Reconciler:
-    """Runs one :class:`ScalingPolicy` over the workloads named in ``limits``, every ``period_s``."""
+    """Runs one :class:`ScalingPolicy` over the workloads named in ``limits``, every ``period_s``.
+
+    With ``metrics``, each period's wall time and records are counted in
+    :class:`~foresight.control.metrics.ControlMetrics` (Foresight's own ``foresight_*`` series).
+    """
 
     def __init__(
         self,
@@ -64,6 +70,7 @@ class Reconciler:
         query_step_s: float | None = None,
         run_id: str | None = None,
         states: Mapping[str, WorkloadState] | None = None,
+        metrics: ControlMetrics | None = None,
     ) -> None:
         if not limits:
             raise ConfigError("reconciler: limits name no workload to reconcile")
@@ -79,6 +86,7 @@ class Reconciler:
         self.query_step_s = float(query_step_s) if query_step_s is not None else self.period_s
         self.run_id = run_id if run_id is not None else uuid.uuid4().hex
         self._states: dict[str, WorkloadState] = dict(states or {})
+        self.metrics = metrics
 
     @property
     def states(self) -> Mapping[str, WorkloadState]:
@@ -111,11 +119,14 @@ class Reconciler:
         that fails stops the loop (its error propagates) before any unaudited change.
         """
         now = self.clock.now()
+        started = time.perf_counter()  # wall time, for the duration metric only; decisions use the clock
         records = []
         for workload, limits in self.limits.items():
             record = self._reconcile(workload, limits, now)
             self.audit.record(record)
             records.append(record)
+        if self.metrics is not None:
+            self.metrics.observe_reconcile(self.policy.name, time.perf_counter() - started, records)
         return records
 
     def _reconcile(self, workload: str, limits: SafetyLimits, now: float) -> AuditRecord:

@@ -1,0 +1,362 @@
+"""The HTTP face of ``foresight serve``: probes, ``/metrics``, read APIs, a person's actions, the dashboard.
+
+Reads go through :meth:`Runtime.read`, between two controller steps. Writes exist only where a
+person must act (pause/resume a controller, approve a gated promotion) and need the bearer token
+of ``api.token`` (compared in constant time); without a configured token every write is refused.
+The dashboard (``/``) is static package data and draws with plotly.js, served from the ``plotly``
+Python package (no CDN); ``/api/v1/events`` streams a server-sent event after each step so it
+redraws live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import math
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from foresight import __version__
+from foresight.api import models as m
+from foresight.errors import ForesightError, ServiceUnavailable
+from foresight.serve.rollouts import NotAwaitingApproval, UnknownRelease
+from foresight.serve.runtime import UnknownController
+from foresight.serve.service import Service
+
+__all__ = ["create_app"]
+
+STATIC = Path(__file__).with_name("static")
+_bearer = HTTPBearer(auto_error=False, description="api.token of the Foresight config")
+
+
+def _plotly_js() -> Path:
+    """plotly.min.js as shipped inside the ``plotly`` Python package."""
+    path = Path(str(resources.files("plotly") / "package_data" / "plotly.min.js"))
+    if not path.is_file():
+        raise ServiceUnavailable(f"plotly.js not found at {path}; reinstall the plotly package")
+    return path
+
+
+def create_app(service: Service, *, manage_runtime: bool = True) -> FastAPI:
+    """The FastAPI app over ``service``; with ``manage_runtime`` it starts the runtime on start-up and
+    stops it (finishing the current step, flushing the audit log) on shutdown."""
+    runtime = service.runtime
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if manage_runtime:
+            runtime.start()
+        try:
+            yield
+        finally:
+            if manage_runtime:
+                await asyncio.to_thread(runtime.stop)
+
+    app = FastAPI(
+        title="Foresight",
+        version=__version__,
+        description="Foresight's controllers: what they observed, predicted and decided, and why.",
+        lifespan=lifespan,
+    )
+
+    app.state.service = service
+    app.state.closing = threading.Event()  # set when the server begins to shut down: event streams end
+
+    @app.exception_handler(ServiceUnavailable)
+    async def unavailable(request: Request, exc: ServiceUnavailable) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503)
+
+    # -- probes and metrics -------------------------------------------------------------------------
+
+    @app.get("/healthz", response_model=m.Health, tags=["probes"])
+    def healthz() -> m.Health:
+        """Liveness: the process answers."""
+        return m.Health(status="ok")
+
+    @app.get("/readyz", response_model=m.Readiness, tags=["probes"],
+             responses={503: {"model": m.Readiness, "description": "Not ready; the checks say why."}})
+    def readyz() -> JSONResponse:
+        """Readiness: the controllers' thread runs and the audit store answers."""
+        checks = {"controllers": "ok" if runtime.started and runtime.error is None
+                  else (runtime.error or "not started")}
+        try:
+            runtime.read(lambda: service.audit.query(limit=1))
+            checks["audit_store"] = "ok"
+        except ForesightError as exc:
+            checks["audit_store"] = str(exc)
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse(m.Readiness(ready=ready, checks=checks).model_dump(), status_code=200 if ready else 503)
+
+    @app.get("/metrics", tags=["probes"], response_class=Response,
+             responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}})
+    def metrics() -> Response:
+        """Foresight's own ``foresight_*`` series and the exporter's ``ai_predicted_load`` gauges."""
+        body = runtime.read(lambda: b"".join(generate_latest(r) for r in (
+            service.metrics.registry, service.exporter.registry)) + _runtime_metrics(service))
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+    # -- reads --------------------------------------------------------------------------------------
+
+    @app.get("/api/v1/status", response_model=m.Status, tags=["read"])
+    def status() -> m.Status:
+        """Mode, time, controllers (enabled, paused) and the health of each data source."""
+        return runtime.read(lambda: _status(service))
+
+    @app.get("/api/v1/workloads", response_model=m.Workloads, tags=["read"])
+    def workloads() -> m.Workloads:
+        """Every workload with its latest load, capacity, replicas, forecast and anomaly score."""
+        return runtime.read(lambda: _workloads(service))
+
+    @app.get("/api/v1/workloads/{name}", response_model=m.WorkloadDetail, tags=["read"],
+             responses={404: {"description": "No such workload."}})
+    def workload(name: str, window_s: Annotated[float, Query(gt=0, le=30 * 86400)] = 6 * 3600.0) -> m.WorkloadDetail:
+        """One workload's series over the last ``window_s``: load, forecast, capacity, replicas, anomaly score."""
+        detail = runtime.read(lambda: _workload(service, name, window_s))
+        if detail is None:
+            raise HTTPException(404, f"unknown workload {name!r}")
+        return detail
+
+    @app.get("/api/v1/decisions", response_model=m.DecisionPage, tags=["read"])
+    def decisions(
+        workload: str | None = None,
+        controller: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+        offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    ) -> m.DecisionPage:
+        """The audit log, newest first, filtered by workload, controller and ``since <= time < until``."""
+        rows = runtime.read(lambda: service.audit.query(target=workload, since=since, until=until,
+                                                        controller=controller, limit=offset + limit + 1))
+        newest = list(reversed(rows))
+        page = newest[offset: offset + limit]
+        items = [m.DecisionRow(time=r.time, controller=r.controller, target=r.target, decision=dict(r.decision),
+                               reason=r.reason, applied=r.applied, dry_run=r.dry_run, error=r.error, run_id=r.run_id)
+                 for r in page]
+        more = len(newest) > offset + limit
+        return m.DecisionPage(items=items, limit=limit, offset=offset, next_offset=offset + limit if more else None)
+
+    @app.get("/api/v1/forecasts", response_model=m.Forecasts, tags=["read"])
+    def forecasts() -> m.Forecasts:
+        """The latest load forecast of every workload (quantiles over the horizon)."""
+        return runtime.read(lambda: _forecasts(service))
+
+    @app.get("/api/v1/anomalies", response_model=m.Anomalies, tags=["read"])
+    def anomalies() -> m.Anomalies:
+        """Each workload's latest anomaly score, and the alerts opened."""
+        return m.Anomalies.model_validate(runtime.read(runtime.platform.anomaly_view))
+
+    @app.get("/api/v1/rollouts", response_model=m.Rollouts, tags=["read"])
+    def rollouts() -> m.Rollouts:
+        """Canary releases: weights over time, verdicts and their reasons."""
+        views = runtime.read(runtime.platform.rollout_views)
+        return m.Rollouts(enabled=runtime.platform.controllers["rollout"].enabled,
+                          rollouts=[m.Rollout.model_validate(v) for v in views])
+
+    @app.get("/api/v1/drift", response_model=m.Drift, tags=["read"])
+    def drift() -> m.Drift:
+        """Drift monitors (none is wired into serve yet)."""
+        return m.Drift(configured=False, status="no drift monitor configured", monitors=[])
+
+    @app.get("/api/v1/events", tags=["read"], response_class=StreamingResponse,
+             responses={200: {"content": {"text/event-stream": {}}, "description": "Server-sent events."}})
+    async def events(request: Request) -> StreamingResponse:
+        """A ``tick`` event (platform time, sources' health) after each step, at most once a second."""
+
+        async def stream() -> AsyncIterator[str]:
+            seen = -1
+            yield "retry: 2000\n\n"
+            while not (runtime.stopping or app.state.closing.is_set() or await request.is_disconnected()):
+                if runtime.version != seen:
+                    seen = runtime.version
+                    payload = runtime.read(lambda: {
+                        "now": runtime.platform.now(), "version": seen,
+                        "sources_ok": all(s.ok for s in runtime.platform.sources()),
+                    })
+                    yield f"event: tick\ndata: {json.dumps(payload)}\n\n"
+                await asyncio.sleep(0.5)
+
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    # -- a person's actions -------------------------------------------------------------------------
+
+    @app.post("/api/v1/controllers/{name}/pause", response_model=m.DecisionRow, tags=["act"],
+              responses={401: {"description": "No valid bearer token."}, 404: {"description": "No such controller."}})
+    def pause(name: str, who: Writer) -> m.DecisionRow:
+        """Pause a controller (it skips its periods until resumed); audited."""
+        return _act(lambda: runtime.set_paused(name, True, who))
+
+    @app.post("/api/v1/controllers/{name}/resume", response_model=m.DecisionRow, tags=["act"],
+              responses={401: {"description": "No valid bearer token."}, 404: {"description": "No such controller."}})
+    def resume(name: str, who: Writer) -> m.DecisionRow:
+        """Resume a paused controller; audited."""
+        return _act(lambda: runtime.set_paused(name, False, who))
+
+    @app.post("/api/v1/rollouts/{release_id}/approve", response_model=m.DecisionRow, tags=["act"],
+              responses={401: {"description": "No valid bearer token."}, 404: {"description": "No such release."},
+                         409: {"description": "The release is not awaiting approval."}})
+    def approve(release_id: str, who: Writer) -> m.DecisionRow:
+        """Approve a gated promotion: the canary takes all traffic; audited."""
+        return _act(lambda: runtime.approve(release_id, who))
+
+    # -- the dashboard ------------------------------------------------------------------------------
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    @app.get("/static/plotly.min.js", include_in_schema=False)
+    def plotly_js() -> FileResponse:
+        return FileResponse(_plotly_js(), media_type="text/javascript",
+                            headers={"Cache-Control": "public, max-age=86400"})
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+def _authorised(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str:
+    """The caller ("api"), when its bearer token matches ``api.token``; 401 otherwise (constant-time compare)."""
+    token = request.app.state.service.settings.api.token
+    if token is None:
+        raise HTTPException(401, "write APIs are disabled: no api.token is configured",
+                            headers={"WWW-Authenticate": "Bearer"})
+    given = creds.credentials if creds is not None else ""
+    if not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
+        raise HTTPException(401, "missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"})
+    return "api"
+
+
+Writer = Annotated[str, Depends(_authorised)]
+
+
+def _act(fn: Any) -> m.DecisionRow:
+    try:
+        r = fn()
+    except (UnknownController, UnknownRelease) as exc:
+        raise HTTPException(404, str(exc)) from None
+    except NotAwaitingApproval as exc:
+        raise HTTPException(409, str(exc)) from None
+    return m.DecisionRow(time=r.time, controller=r.controller, target=r.target, decision=dict(r.decision),
+                         reason=r.reason, applied=r.applied, dry_run=r.dry_run, error=r.error, run_id=r.run_id)
+
+
+def _status(service: Service) -> m.Status:
+    rt, p = service.runtime, service.runtime.platform
+    return m.Status(
+        mode=p.mode, now=p.now(), running=rt.started and not rt.stopping and not rt.finished and rt.error is None,
+        finished=rt.finished, error=rt.error,
+        controllers=[m.ControllerStatus(name=c.name, enabled=c.enabled, paused=c.name in rt.paused, detail=c.detail)
+                     for c in p.controllers.values()],
+        sources=[m.SourceStatus(**s.__dict__) for s in p.sources()],
+    )
+
+
+def _latest(service: Service, name: str, workload: str, now: float) -> float | None:
+    _, values = service.runtime.platform.query(name, workload, now - 300.0, now, 300.0)
+    return values[-1] if values else None
+
+
+def _workloads(service: Service) -> m.Workloads:
+    p = service.runtime.platform
+    now = p.now()
+    watch = p.forecast_watch()
+    anomaly = {s["workload"]: s for s in p.anomaly_view()["scores"]}
+    error = None
+    out = []
+    for name in p.workloads():
+        row: dict[str, Any] = {"name": name}
+        if error is None:
+            try:
+                for series in p.view_queries():
+                    if series != "latency_p95_s":
+                        row[series] = _latest(service, series, name, now)
+            except ServiceUnavailable as exc:
+                error = str(exc)
+        fc = watch.latest.get(name) if watch is not None else None
+        row["forecast_rps"] = _finite(fc.at_lead) if fc is not None else None
+        if name in anomaly:
+            row["anomaly_score"], row["alerting"] = anomaly[name]["score"], anomaly[name]["alerting"]
+        out.append(m.WorkloadSummary(**{k: v for k, v in row.items() if k in m.WorkloadSummary.model_fields}))
+    return m.Workloads(workloads=out, source_error=error)
+
+
+def _workload(service: Service, name: str, window_s: float) -> m.WorkloadDetail | None:
+    p = service.runtime.platform
+    if name not in p.workloads():
+        return None
+    now = p.now()
+    start = now - window_s
+    step = max(15.0, window_s / 720.0)
+    series: dict[str, m.SeriesData] = {}
+    messages: dict[str, str] = {}
+    for key in p.view_queries():
+        try:
+            t, v = p.query(key, name, start, now, step)
+        except ServiceUnavailable as exc:
+            messages[key] = f"data source down: {exc}"
+            continue
+        series[key] = m.SeriesData(t=t, v=v)
+        if not t:
+            messages[key] = "no samples in this window"
+    watch = p.forecast_watch()
+    if watch is None:
+        messages["forecast"] = "forecast controller not running"
+    else:
+        lead = [(t, v) for t, v in watch.at_lead.get(name, ()) if t >= start]
+        series["forecast_rps"] = m.SeriesData(t=[t for t, _ in lead], v=[_finite(v) for _, v in lead])
+        fc = watch.latest.get(name)
+        if fc is not None:
+            for i, q in enumerate(("q10", "q50", "q90")):
+                series[f"forecast_{q}"] = m.SeriesData(t=list(fc.times), v=[_finite(row[i]) for row in fc.quantiles])
+        if fc is None or watch.note not in ("updated",) and not watch.note.startswith("refitted"):
+            messages["forecast"] = watch.note
+    threshold = None
+    if p.controllers["anomaly"].enabled:
+        t, v = p.anomaly_scores(name, start)
+        series["anomaly_score"] = m.SeriesData(t=t, v=v)
+        view = p.anomaly_view()
+        note, threshold = view["note"], view["threshold"]
+        if note != "scoring":
+            messages["anomaly_score"] = note
+    else:
+        messages["anomaly_score"] = p.controllers["anomaly"].detail
+    return m.WorkloadDetail(name=name, now=now, window_s=window_s, series=series, messages=messages,
+                            anomaly_threshold=threshold)
+
+
+def _forecasts(service: Service) -> m.Forecasts:
+    watch = service.runtime.platform.forecast_watch()
+    if watch is None:
+        return m.Forecasts(enabled=False, note=service.runtime.platform.controllers["forecast"].detail, forecasts=[])
+    out = [m.Forecast(workload=f.workload, made_at=f.made_at, times=list(f.times),
+                      q10=[r[0] for r in f.quantiles], q50=[r[1] for r in f.quantiles],
+                      q90=[r[2] for r in f.quantiles], at_lead=f.at_lead) for f in watch.latest.values()]
+    return m.Forecasts(enabled=True, note=watch.note, forecasts=out)
+
+
+def _runtime_metrics(service: Service) -> bytes:
+    """``foresight_source_up`` and ``foresight_controller_paused``, read at scrape time."""
+    rt, p = service.runtime, service.runtime.platform
+    lines = ["# HELP foresight_source_up 1 when the last read from the data source worked.",
+             "# TYPE foresight_source_up gauge"]
+    lines += [f'foresight_source_up{{source="{s.name}"}} {int(s.ok)}' for s in p.sources()]
+    lines += ["# HELP foresight_controller_paused 1 while a person has paused the controller.",
+              "# TYPE foresight_controller_paused gauge"]
+    lines += [f'foresight_controller_paused{{controller="{c}"}} {int(c in rt.paused)}' for c in p.controllers]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _finite(v: float) -> float | None:
+    return v if math.isfinite(v) else None

@@ -1,0 +1,165 @@
+"""The API's response models: what each endpoint answers, documented in the OpenAPI schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+__all__ = [
+    "Anomalies", "ControllerStatus", "DecisionPage", "DecisionRow", "Drift", "Forecast", "Forecasts",
+    "Health", "Readiness", "Rollout", "Rollouts", "SeriesData", "SourceStatus", "Status", "WorkloadDetail",
+    "WorkloadSummary", "Workloads",
+]
+
+
+class Health(BaseModel):
+    status: str = Field(description="'ok' while the process serves requests.")
+
+
+class Readiness(BaseModel):
+    ready: bool = Field(description="Controllers started and the audit store reachable.")
+    checks: dict[str, str] = Field(description="Each check: 'ok' or why it fails.")
+
+
+class SourceStatus(BaseModel):
+    name: str
+    ok: bool = Field(description="Whether the last read from this source worked.")
+    error: str | None = Field(None, description="The last failure, while failing.")
+    last_ok_at: float | None = Field(None, description="Platform time of the last successful read.")
+    failing_since: float | None = Field(None, description="Platform time of the first failure in a row.")
+
+
+class ControllerStatus(BaseModel):
+    name: str
+    enabled: bool = Field(description="Runs in this process (config and mode).")
+    paused: bool = Field(description="Paused by a person through the API.")
+    detail: str = Field(description="What it does, or why it is disabled.")
+
+
+class Status(BaseModel):
+    mode: str = Field(description="'simulate' or 'live'.")
+    now: float = Field(description="Platform time: simulated seconds, or Unix seconds live.")
+    running: bool = Field(description="The controllers' thread is stepping.")
+    finished: bool = Field(description="A simulation reached its end.")
+    error: str | None = Field(None, description="Why stepping stopped, if it failed.")
+    controllers: list[ControllerStatus]
+    sources: list[SourceStatus]
+
+
+class WorkloadSummary(BaseModel):
+    name: str
+    load_rps: float | None = Field(None, description="Latest load, requests per second.")
+    capacity_rps: float | None = Field(None, description="Latest capacity of the ready replicas.")
+    replicas_desired: float | None = None
+    replicas_ready: float | None = None
+    forecast_rps: float | None = Field(None, description="Latest forecast at the lead (controllers.forecast_lead_s).")
+    anomaly_score: float | None = None
+    alerting: bool = False
+
+
+class Workloads(BaseModel):
+    workloads: list[WorkloadSummary]
+    source_error: str | None = Field(None, description="Why the latest values are missing, when the source is down.")
+
+
+class SeriesData(BaseModel):
+    t: list[float] = Field(description="Timestamps (platform seconds).")
+    v: list[float | None] = Field(description="Values; null where there is no finite sample.")
+
+
+class WorkloadDetail(BaseModel):
+    name: str
+    now: float
+    window_s: float
+    series: dict[str, SeriesData] = Field(description="load_rps, capacity_rps, replicas_*, latency, "
+                                          "forecast_rps (the lead line), forecast_q10/q50/q90 (the horizon), "
+                                          "anomaly_score, where available.")
+    messages: dict[str, str] = Field(description="Per series or panel: why it is missing (source down, ...).")
+    anomaly_threshold: float | None = Field(None, description="Score at which the anomaly detector alerts.")
+
+
+class DecisionRow(BaseModel):
+    time: float
+    controller: str
+    target: str
+    decision: dict[str, Any]
+    reason: str
+    applied: bool
+    dry_run: bool
+    error: str | None = None
+    run_id: str
+
+
+class DecisionPage(BaseModel):
+    items: list[DecisionRow] = Field(description="Newest first.")
+    limit: int
+    offset: int
+    next_offset: int | None = Field(None, description="Offset of the next page; null on the last one.")
+
+
+class Forecast(BaseModel):
+    workload: str
+    made_at: float
+    times: list[float]
+    q10: list[float]
+    q50: list[float]
+    q90: list[float]
+    at_lead: float = Field(description="The median forecast at the lead, as published (ai_predicted_load).")
+
+
+class Forecasts(BaseModel):
+    enabled: bool
+    note: str = Field(description="What the last forecast step did (refitted, history too short, source down...).")
+    forecasts: list[Forecast]
+
+
+class AnomalyScore(BaseModel):
+    workload: str
+    score: float | None
+    alerting: bool
+
+
+class AnomalyAlert(BaseModel):
+    time: float
+    workload: str
+    signal: str
+    score: float
+
+
+class Anomalies(BaseModel):
+    detector: str | None
+    threshold: float | None
+    note: str
+    scores: list[AnomalyScore]
+    alerts: list[AnomalyAlert] = Field(description="Alerts opened (the last 200), oldest first.")
+
+
+class RolloutStep(BaseModel):
+    time: float
+    weight: int
+    action: str
+    reason: str
+
+
+class Rollout(BaseModel):
+    id: str
+    model: str
+    version: str
+    started_at: float
+    simulated_behaviour: str | None = Field(None, description="Simulator only: whether the version was made good or bad.")
+    outcome: str = Field(description="in progress, promoted, rolled back, undecided or awaiting approval.")
+    weight: int = Field(description="Canary traffic weight now, percent.")
+    awaiting_approval: bool
+    steps: list[RolloutStep]
+
+
+class Rollouts(BaseModel):
+    enabled: bool
+    rollouts: list[Rollout] = Field(description="Newest first.")
+
+
+class Drift(BaseModel):
+    configured: bool
+    status: str
+    monitors: list[dict[str, Any]]

@@ -1,0 +1,104 @@
+"""Running the app with uvicorn: in the foreground (``foresight serve``) or in a thread (tests, demo)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+import uvicorn
+from fastapi import FastAPI
+
+from foresight.api.app import create_app
+from foresight.config import load_settings
+from foresight.errors import ConfigError, ServiceUnavailable
+from foresight.serve.service import Service, build_service
+
+__all__ = ["RunningServer", "run_dashboard_for_demo", "serve_forever", "start_in_thread"]
+
+#: Seconds uvicorn waits for open connections (the dashboard's event stream) before closing them.
+GRACE_S = 5
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"api: cannot listen on {host}:{port} ({exc.strerror or exc})") from None
+    sock.listen(128)
+    return sock
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, which also ends the app's event streams as soon as shutdown begins
+    (otherwise an open dashboard holds the shutdown for the whole grace period)."""
+
+    def __init__(self, app: FastAPI) -> None:
+        super().__init__(uvicorn.Config(app, log_config=None, timeout_graceful_shutdown=GRACE_S))
+        self.app = app
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.app.state.closing.set()
+        super().handle_exit(sig, frame)
+
+
+def serve_forever(service: Service, host: str, port: int) -> None:
+    """Serve until SIGINT/SIGTERM; then finish the current step and flush the audit log."""
+    sock = _bind(host, port)
+    _Server(create_app(service)).run(sockets=[sock])
+
+
+@dataclass
+class RunningServer:
+    """A server started by :func:`start_in_thread`; :meth:`stop` shuts it down gracefully."""
+
+    service: Service
+    url: str
+    server: _Server
+    thread: threading.Thread
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        self.server.app.state.closing.set()
+        self.server.should_exit = True
+        self.thread.join(timeout_s)
+
+
+def start_in_thread(service: Service, host: str = "127.0.0.1", port: int = 0, timeout_s: float = 20.0) -> RunningServer:
+    """Serve in a background thread (``port=0``: any free port); returns once it answers."""
+    sock = _bind(host, port)
+    bound = sock.getsockname()[1]
+    server = _Server(create_app(service))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="foresight-api", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout_s
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise ServiceUnavailable(f"api: the server on {host}:{bound} did not start within {timeout_s:.0f} s")
+        time.sleep(0.02)
+    return RunningServer(service, f"http://{host}:{bound}", server, thread)
+
+
+def run_dashboard_for_demo(*, services: int = 8, seed: int = 0, speed: float = 600.0, port: int = 8080,
+                           host: str = "127.0.0.1", out_dir: Path = Path("foresight-out/demo"),
+                           duration_s: float | None = None, config: Path | None = None) -> None:
+    """``foresight demo --web``: the simulated platform and its dashboard at http://host:port/ until Ctrl-C.
+
+    ``speed`` is simulated seconds per wall second; ``duration_s`` the simulated time available
+    (default: ``simulate.duration_s``, a week).
+    """
+    simulate: dict[str, float] = {"services": services, "seed": seed, "speed": speed}
+    if duration_s is not None:
+        simulate["duration_s"] = duration_s
+    settings = load_settings(config, simulate=simulate,
+                             api={"host": host, "port": port}, audit_url=str(out_dir / "web-audit.db"))
+    service = build_service(settings, simulate=True)
+    print(f"Foresight dashboard on http://{host}:{port}/ (simulated, {speed:g}x); Ctrl-C stops it")
+    serve_forever(service, host, port)

@@ -1,0 +1,199 @@
+// Foresight dashboard: reads the read APIs, draws with plotly.js, redraws on each server-sent event.
+// A source that is down shows as a banner and a message on the panels it feeds, never as an empty chart.
+"use strict";
+
+const state = { mode: "simulate", selected: null, status: null, pending: false, lastDraw: 0 };
+
+async function getJSON(path) {
+  const r = await fetch(path, { headers: { Accept: "application/json" } });
+  if (!r.ok) throw new Error(`${path}: HTTP ${r.status} ${(await r.text()).slice(0, 200)}`);
+  return r.json();
+}
+
+// Simulated time is shown in hours since the start; live time as the local clock.
+function x(t) { return state.mode === "simulate" ? t / 3600 : new Date(t * 1000); }
+function fmtTime(t) {
+  if (state.mode !== "simulate") return new Date(t * 1000).toLocaleString();
+  const d = Math.floor(t / 86400), h = Math.floor((t % 86400) / 3600), m = Math.floor((t % 3600) / 60);
+  return `day ${d} ${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}`;
+}
+function num(v, digits = 1) { return v === null || v === undefined ? "–" : Number(v).toFixed(digits); }
+function esc(s) { return String(s).replace(/[&<>"]/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c])); }
+
+function panelMessage(panelId, text, info = false) {
+  const p = document.querySelector(`#${panelId} .msg`);
+  if (!text) { p.hidden = true; p.textContent = ""; return; }
+  p.hidden = false; p.textContent = text; p.classList.toggle("info", info);
+}
+
+const layoutBase = () => ({
+  margin: { l: 46, r: 10, t: 30, b: 28 }, height: 250, showlegend: true,
+  legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom", font: { size: 10 } },
+  xaxis: { automargin: true, ticksuffix: state.mode === "simulate" ? " h" : "" },
+  yaxis: { automargin: true, rangemode: "tozero" }, font: { size: 11 },
+});
+const plotConfig = { displayModeBar: false, responsive: true };
+
+function draw(id, traces, layoutExtra = {}) {
+  const el = document.getElementById(id);
+  const hasData = traces.some(t => t.x && t.x.length);
+  el.hidden = !hasData;
+  if (hasData) Plotly.react(el, traces, Object.assign(layoutBase(), layoutExtra), plotConfig);
+  return hasData;
+}
+
+function line(s, name, extra = {}) {
+  return Object.assign({ x: (s ? s.t : []).map(x), y: s ? s.v : [], name, type: "scatter", mode: "lines" }, extra);
+}
+
+async function refreshStatus() {
+  const s = await getJSON("/api/v1/status");
+  state.status = s; state.mode = s.mode;
+  document.getElementById("mode").textContent = s.mode === "simulate" ? "simulated platform" : "live platform";
+  document.getElementById("clock").textContent = fmtTime(s.now) + (s.finished ? " (simulation ended)" : "");
+  document.getElementById("controllers").innerHTML = s.controllers.map(c =>
+    `<li class="${c.enabled ? "" : "disabled"} ${c.paused ? "paused" : ""}" title="${esc(c.detail)}">` +
+    `${esc(c.name)}${c.paused ? " (paused)" : ""}</li>`).join("");
+  const down = s.sources.filter(x => !x.ok);
+  const banner = document.getElementById("banner");
+  const problems = down.map(x => `Data source down: ${x.name}${x.failing_since !== null ? " since " + fmtTime(x.failing_since) : ""} — ${x.error}`);
+  if (s.error) problems.push(`Controllers stopped: ${s.error}`);
+  banner.hidden = problems.length === 0;
+  banner.textContent = problems.join("  ·  ");
+}
+
+async function refreshWorkloads() {
+  const w = await getJSON("/api/v1/workloads");
+  const body = document.querySelector("#workloads tbody");
+  if (!state.selected && w.workloads.length) state.selected = w.workloads[0].name;
+  body.innerHTML = w.workloads.map(r =>
+    `<tr data-name="${esc(r.name)}" class="${r.name === state.selected ? "selected" : ""} ${r.alerting ? "alerting" : ""}">` +
+    `<td>${esc(r.name)}</td><td class="num">${num(r.load_rps)}</td>` +
+    `<td class="num">${num(r.replicas_ready, 0)}/${num(r.replicas_desired, 0)}</td>` +
+    `<td class="num">${num(r.anomaly_score, 2)}</td></tr>`).join("");
+  const msg = document.getElementById("workloads-msg");
+  msg.hidden = !w.source_error; msg.className = "msg";
+  msg.textContent = w.source_error ? `latest values unavailable: ${w.source_error}` : "";
+}
+
+async function refreshDetail() {
+  if (!state.selected) return;
+  const d = await getJSON(`/api/v1/workloads/${encodeURIComponent(state.selected)}?window_s=21600`);
+  document.getElementById("workload-title").textContent = d.name;
+  const s = d.series, msgs = d.messages;
+
+  const loadDown = msgs.load_rps;
+  const loadTraces = loadDown ? [] : [
+    line(s.load_rps, "load req/s", { line: { color: "#1f77b4" } }),
+    line(s.capacity_rps, "capacity req/s", { line: { color: "#7f7f7f", dash: "dot" } }),
+    line(s.forecast_rps, "forecast (made 5 min ahead)", { line: { color: "#ff7f0e" } }),
+  ];
+  if (!loadDown && s.forecast_q90) {
+    loadTraces.push(line(s.forecast_q90, "forecast q90", { line: { width: 0 }, showlegend: false }));
+    loadTraces.push(line(s.forecast_q10, "forecast 80% band", { fill: "tonexty", line: { width: 0 },
+      fillcolor: "rgba(255,127,14,0.18)" }));
+    loadTraces.push(line(s.forecast_q50, "forecast median", { line: { color: "#ff7f0e", dash: "dash" } }));
+  }
+  const drawn = draw("chart-load", loadTraces);
+  panelMessage("panel-load", loadDown || msgs.capacity_rps || (drawn ? (msgs.forecast ? `forecast: ${msgs.forecast}` : "") : "no data yet"),
+    !loadDown && !msgs.capacity_rps);
+
+  const repDown = msgs.replicas_desired || msgs.replicas_ready;
+  if (!("replicas_desired" in s) && !repDown) {
+    draw("chart-replicas", []); panelMessage("panel-replicas", "replicas are not read in this mode", true);
+  } else {
+    draw("chart-replicas", repDown ? [] : [
+      line(s.replicas_desired, "desired", { line: { shape: "hv" } }),
+      line(s.replicas_ready, "ready", { line: { shape: "hv" } }),
+    ]);
+    panelMessage("panel-replicas", repDown || "");
+  }
+
+  const an = msgs.anomaly_score;
+  const anDrawn = draw("chart-anomaly", s.anomaly_score && !(an && an.startsWith("signals not read")) ? [
+    line(s.anomaly_score, "score", { line: { color: "#9467bd" } }),
+  ] : [], { yaxis: { range: [0, 1.05] }, shapes: [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: d.anomaly_threshold ?? 0.5, y1: d.anomaly_threshold ?? 0.5,
+    line: { color: "#b42318", dash: "dot", width: 1 } }] });
+  panelMessage("panel-anomaly", an || (anDrawn ? "" : "no scores yet"), !!an && !an.startsWith("signals not read"));
+}
+
+async function refreshRollouts() {
+  const r = await getJSON("/api/v1/rollouts");
+  if (!r.enabled) { panelMessage("panel-rollouts", "rollout controller not running", true); draw("chart-rollouts", []); return; }
+  const recent = r.rollouts.slice(0, 4);
+  const ok = draw("chart-rollouts", recent.map(x => ({
+    x: x.steps.map(p => x2(p.time)), y: x.steps.map(p => p.weight), name: `${x.id} (${x.outcome})`,
+    type: "scatter", mode: "lines", line: { shape: "hv" },
+  })), { yaxis: { range: [0, 105], title: { text: "canary %" } } });
+  panelMessage("panel-rollouts", ok ? "" : "no release yet", true);
+  document.querySelector("#rollouts tbody").innerHTML = recent.map(x => {
+    const last = x.steps.length ? x.steps[x.steps.length - 1].reason : "";
+    const outcome = x.awaiting_approval ? "awaiting approval (POST /api/v1/rollouts/" + esc(x.id) + "/approve)" : x.outcome;
+    return `<tr><td>${esc(x.id)}</td><td>${esc(outcome)}</td><td class="num">${x.weight}%</td><td>${esc(last)}</td></tr>`;
+  }).join("");
+}
+function x2(t) { return x(t); }
+
+async function refreshDrift() {
+  const d = await getJSON("/api/v1/drift");
+  panelMessage("panel-drift", d.configured ? `${d.monitors.length} monitors` : d.status, true);
+}
+
+function decisionText(r) {
+  const d = r.decision || {};
+  if (r.error) return "failed";
+  if ("previous" in d && "applied" in d && d.applied !== null && d.previous !== null) {
+    return d.applied === d.previous ? `hold ${d.applied}` : `${d.previous} → ${d.applied}`;
+  }
+  return r.applied ? "applied" : "recorded";
+}
+
+async function refreshDecisions() {
+  const all = document.getElementById("all-decisions").checked;
+  const q = all || !state.selected ? "" : `&workload=${encodeURIComponent(state.selected)}`;
+  let page;
+  try { page = await getJSON(`/api/v1/decisions?limit=25${q}`); }
+  catch (e) { panelMessage("panel-decisions", `audit log unavailable: ${e.message}`); return; }
+  panelMessage("panel-decisions", page.items.length ? "" : "no decisions yet", true);
+  document.querySelector("#decisions tbody").innerHTML = page.items.map(r =>
+    `<tr class="${r.error ? "failed" : ""}"><td>${fmtTime(r.time)}</td><td>${esc(r.controller)}</td>` +
+    `<td>${esc(r.target)}</td><td>${esc(decisionText(r))}</td>` +
+    `<td class="reason">${esc(r.error ? r.reason + ": " + r.error : r.reason)}</td></tr>`).join("");
+}
+
+async function refreshAll() {
+  if (state.pending) return;
+  state.pending = true;
+  try {
+    await refreshStatus();
+    await refreshWorkloads();
+    await Promise.all([refreshDetail(), refreshRollouts(), refreshDrift(), refreshDecisions()]);
+    document.body.dataset.loaded = "true";
+  } catch (e) {
+    const banner = document.getElementById("banner");
+    banner.hidden = false; banner.textContent = `Foresight API unreachable: ${e.message}`;
+  } finally {
+    state.pending = false; state.lastDraw = Date.now();
+  }
+}
+
+document.querySelector("#workloads tbody").addEventListener("click", ev => {
+  const row = ev.target.closest("tr");
+  if (!row) return;
+  state.selected = row.dataset.name;
+  refreshAll();
+});
+document.getElementById("all-decisions").addEventListener("change", refreshDecisions);
+
+function connect() {
+  const live = document.getElementById("live");
+  const es = new EventSource("/api/v1/events");
+  es.addEventListener("tick", () => {
+    live.textContent = "live"; live.className = "badge on";
+    if (Date.now() - state.lastDraw > 2000) refreshAll();
+  });
+  es.onerror = () => { live.textContent = "reconnecting"; live.className = "badge off"; };
+}
+
+refreshAll();
+connect();

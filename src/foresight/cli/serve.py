@@ -1,0 +1,39 @@
+"""``foresight serve``: the controllers, the API, ``/metrics`` and the dashboard in one process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from foresight.cli.app import app
+from foresight.config import load_settings
+
+
+@app.command()
+def serve(
+    config: Annotated[Optional[Path], typer.Option(help="YAML settings file (FORESIGHT_* variables override it).")] = None,
+    simulate: Annotated[bool, typer.Option("--simulate", help="Run the controllers against the embedded simulator.")] = False,
+    port: Annotated[Optional[int], typer.Option(help="HTTP port (default: api.port, 8080).", min=0, max=65535)] = None,
+    host: Annotated[Optional[str], typer.Option(help="Address to listen on (default: api.host, 127.0.0.1).")] = None,
+    speed: Annotated[Optional[float], typer.Option(help="--simulate: simulated seconds per wall second (default 60).", min=0.001)] = None,
+) -> None:
+    """Serve Foresight: health probes, /metrics, the read APIs, the dashboard at /, and the controllers.
+
+    Ctrl-C (or SIGTERM) finishes the reconcile in progress and flushes the audit log before exiting.
+    """
+    from foresight.api.server import serve_forever
+    from foresight.serve.logs import configure_logging
+    from foresight.serve.service import build_service
+
+    overrides: dict[str, Any] = {}
+    api = {k: v for k, v in (("port", port), ("host", host)) if v is not None}
+    if api:
+        overrides["api"] = api
+    if speed is not None:
+        overrides["simulate"] = {"speed": speed}
+    settings = load_settings(config, **overrides)
+    configure_logging(settings.log_format, settings.log_level)
+    service = build_service(settings, simulate=simulate)
+    serve_forever(service, settings.api.host, settings.api.port)

@@ -1,0 +1,181 @@
+"""Foresight's one settings object: read at start-up from a YAML file and ``FORESIGHT_*`` variables.
+
+Every setting has one field, typed and documented here, so ``foresight serve --help``, the Helm
+chart's values and this file say the same thing. Sources, highest priority first: values given in
+code, environment variables (``FORESIGHT_`` + the field path joined by ``__``, e.g.
+``FORESIGHT_API__TOKEN`` or ``FORESIGHT_SIMULATE__SPEED=600``), then the YAML file. Nothing is read
+at import time: :func:`load_settings` is called by the command that starts.
+
+An unknown key (a typo) or an impossible value is a :class:`~foresight.errors.ConfigError` that
+names the field and where it came from.
+
+>>> s = load_settings(None, api={"port": 9000})
+>>> s.api.port, s.simulate.speed
+(9000, 60.0)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, YamlConfigSettingsSource
+
+from foresight.errors import ConfigError
+
+__all__ = [
+    "ApiSettings",
+    "ControllerSettings",
+    "ForesightSettings",
+    "LiveSettings",
+    "SimulateSettings",
+    "load_settings",
+]
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class ApiSettings(BaseModel):
+    """Where the API listens and who may act through it."""
+
+    model_config = _FROZEN
+
+    host: str = Field("127.0.0.1", description="Address to listen on (0.0.0.0 inside a cluster).")
+    port: int = Field(8080, ge=0, le=65535, description="HTTP port of the API, dashboard and /metrics (0: any free).")
+    token: SecretStr | None = Field(
+        None,
+        description="Bearer token for the write APIs (pause/resume, approve). Unset: every write answers 401.",
+    )
+
+
+class ControllerSettings(BaseModel):
+    """Which controllers run, and how often they reconcile."""
+
+    model_config = _FROZEN
+
+    autoscale: bool = Field(True, description="The replica controller (reactive HPA policy through the reconcile loop).")
+    forecast: bool = Field(True, description="Load forecasts per workload (Holt-Winters), published as ai_predicted_load.")
+    anomaly: bool = Field(True, description="Anomaly scores and alerts per workload (the surprise detector).")
+    rollout: bool = Field(True, description="Canary releases under Foresight's canary policy.")
+    period_s: float = Field(15.0, gt=0, description="Reconcile period of the replica controller, seconds.")
+    forecast_step_s: float = Field(60.0, gt=0, description="Grid step the load is forecast on, seconds.")
+    forecast_horizon_s: float = Field(1800.0, gt=0, description="How far ahead forecasts reach, seconds.")
+    forecast_lead_s: float = Field(
+        300.0, gt=0, description="Lead of the forecast line drawn against the load (and published), seconds."
+    )
+    require_approval: bool = Field(
+        False, description="A canary the policy would promote waits for a person (POST .../approve)."
+    )
+
+    @model_validator(mode="after")
+    def _lead_within_horizon(self) -> ControllerSettings:
+        if self.forecast_lead_s > self.forecast_horizon_s:
+            raise ValueError(
+                f"forecast_lead_s ({self.forecast_lead_s}) must not exceed forecast_horizon_s ({self.forecast_horizon_s})"
+            )
+        if self.forecast_horizon_s < self.forecast_step_s:
+            raise ValueError("forecast_horizon_s must cover at least one forecast_step_s")
+        return self
+
+
+class SimulateSettings(BaseModel):
+    """The embedded simulator, used with ``--simulate``."""
+
+    model_config = _FROZEN
+
+    services: int = Field(8, ge=4, description="Services in the simulated platform.")
+    seed: int = Field(0, description="Seed of the simulation (same seed, same run).")
+    duration_s: float = Field(7 * 86400.0, gt=0, description="Simulated time available; stepping stops at its end.")
+    step_s: float = Field(15.0, gt=0, description="Simulator step, seconds.")
+    speed: float = Field(60.0, gt=0, description="Simulated seconds per wall-clock second.")
+    warmup_s: float = Field(
+        4 * 3600.0, ge=0, description="Simulated time run at full speed before serving, so charts start with history."
+    )
+    release_every_s: float = Field(
+        6 * 3600.0, gt=0, description="A canary release (alternately good and bad) starts this often."
+    )
+
+
+class LiveSettings(BaseModel):
+    """The real platform, used without ``--simulate``: what Foresight reads and where it publishes."""
+
+    model_config = _FROZEN
+
+    prometheus_url: str | None = Field(None, description="Prometheus base URL (the load source); unset: nothing runs.")
+    workloads: tuple[str, ...] = Field((), description="Workloads to forecast (names substituted for $workload).")
+    namespace: str = Field("default", description="Namespace label of the published predictions.")
+    load_query: str = Field(
+        'sum(rate(http_requests_total{workload="$workload"}[1m]))',
+        description="PromQL of a workload's load in requests per second ($workload is substituted).",
+    )
+    capacity_rps: float | None = Field(
+        None, gt=0, description="Requests per second one replica serves at target: gives foresight_desired_replicas."
+    )
+    keda_port: int | None = Field(None, ge=0, le=65535, description="Serve the KEDA external scaler (gRPC) here.")
+
+
+class ForesightSettings(BaseSettings):
+    """Everything ``foresight serve`` reads at start-up (module docstring: sources and priority)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FORESIGHT_", env_nested_delimiter="__", frozen=True, extra="forbid", env_ignore_empty=True
+    )
+
+    api: ApiSettings = Field(default_factory=ApiSettings)  # type: ignore[arg-type]
+    controllers: ControllerSettings = Field(default_factory=ControllerSettings)  # type: ignore[arg-type]
+    simulate: SimulateSettings = Field(default_factory=SimulateSettings)  # type: ignore[arg-type]
+    live: LiveSettings = Field(default_factory=LiveSettings)  # type: ignore[arg-type]
+    audit_url: str = Field(
+        "foresight-out/serve/audit.db", description="Audit store: a SQLite file path or a SQLAlchemy URL."
+    )
+    log_format: Literal["text", "json"] = Field("text", description="Log lines as text, or as JSON objects.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Lowest level logged.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Code (command-line options) first, then the environment, then the YAML file if any."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if settings_cls.model_config.get("yaml_file"):
+            sources.append(YamlConfigSettingsSource(settings_cls))
+        return tuple(sources)
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> ForesightSettings:
+    """The settings from ``overrides`` (command-line options), ``FORESIGHT_*`` variables and ``path`` (YAML).
+
+    Raises :class:`~foresight.errors.ConfigError` naming the file or variable and the field.
+    """
+    settings_cls: type[ForesightSettings] = ForesightSettings
+    if path is not None:
+        _check_yaml(Path(path))
+        config = SettingsConfigDict(**{**ForesightSettings.model_config, "yaml_file": Path(path)})  # type: ignore[typeddict-item]
+        settings_cls = type("ForesightSettings", (ForesightSettings,), {"model_config": config, "__doc__": None})
+    try:
+        return settings_cls(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        env = "FORESIGHT_" + field.upper().replace(".", "__")
+        where = f"config {path} or {env}" if path is not None else env
+        raise ConfigError(f"{where}: {field}: {first['msg']}") from None
+
+
+def _check_yaml(path: Path) -> None:
+    """Fail with the file's name on an unreadable file, bad YAML or a top level that is not a mapping."""
+    try:
+        loaded = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"config {path}: cannot read it ({exc.strerror or exc})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config {path}: not valid YAML ({exc})") from None
+    if loaded is not None and not isinstance(loaded, dict):
+        raise ConfigError(f"config {path}: expected a mapping of settings, got {type(loaded).__name__}")

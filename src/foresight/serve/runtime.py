@@ -1,0 +1,133 @@
+"""The process behind ``foresight serve``: a platform stepped in a background thread, read by the API.
+
+One lock guards the platform and the audit log (neither is thread-safe): the stepping thread holds
+it for one step at a time, the API's readers between steps, so a reader never sees half a period.
+Pacing: a simulated platform is stepped so that ``speed`` simulated seconds pass per wall second;
+a live one as soon as its controllers say something is due (``idle_s`` between checks).
+
+:meth:`Runtime.stop` is the graceful shutdown: the thread finishes the step it is in (a reconcile
+is never cut in half), then the audit log is flushed and closed. Pausing a controller (a person
+acting through the API) skips it until it is resumed; both are audited.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import TypeVar
+
+from foresight.control.audit import AuditLog, AuditRecord
+from foresight.errors import InputError
+from foresight.serve.platform import Platform
+
+__all__ = ["Runtime", "UnknownController"]
+
+_log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class UnknownController(InputError):
+    """A pause/resume named a controller this process does not run."""
+
+
+class Runtime:
+    """Steps ``platform`` in a thread; ``sim_speed`` simulated s per wall s (None: a live platform)."""
+
+    def __init__(self, platform: Platform, audit: AuditLog, *, sim_speed: float | None = None,
+                 step_sim_s: float = 15.0, idle_s: float = 1.0) -> None:
+        self.platform, self.audit = platform, audit
+        self.sim_speed, self.step_sim_s, self.idle_s = sim_speed, step_sim_s, idle_s
+        self.lock = threading.RLock()
+        self.paused: set[str] = set()
+        self.version = 0  # bumped after every step: what the event stream watches
+        self.started = False
+        self.finished = False
+        self.error: str | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._run_id = uuid.uuid4().hex
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start stepping in a daemon thread (idempotent)."""
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._loop, name="foresight-runtime", daemon=True)
+        self._thread.start()
+        self.started = True
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Finish the current step, then flush and close the audit log."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                _log.error("runtime: the step in progress did not finish within %.0f s", timeout_s)
+        with self.lock:
+            self.platform.close()
+            self.audit.close()
+        _log.info("runtime stopped; audit log flushed")
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def _loop(self) -> None:
+        wall0, sim0 = time.monotonic(), self.platform.now()
+        while not self._stop.is_set():
+            try:
+                with self.lock:
+                    stepped = self.platform.step(frozenset(self.paused))
+                    self.version += 1
+            except Exception as exc:  # a bug or a dead audit store: stop stepping, keep serving, say why
+                _log.exception("runtime: stepping failed; controllers stopped")
+                self.error = f"{type(exc).__name__}: {exc}"
+                return
+            if not stepped:
+                if self.sim_speed is not None:
+                    self.finished = True
+                    _log.info("runtime: the simulation reached its end")
+                    return
+                self._stop.wait(self.idle_s)
+                continue
+            if self.sim_speed is not None:
+                ahead_s = (self.platform.now() - sim0) / self.sim_speed - (time.monotonic() - wall0)
+                if ahead_s > 0:
+                    self._stop.wait(ahead_s)
+                elif ahead_s < -5.0:  # fell behind (a slow step): do not burst to catch up
+                    wall0, sim0 = time.monotonic(), self.platform.now()
+
+    # -- reads and a person's actions ---------------------------------------------------------------
+
+    def read(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` between two steps (it may read the platform and the audit log)."""
+        with self.lock:
+            return fn()
+
+    def set_paused(self, controller: str, paused: bool, who: str = "api") -> AuditRecord:
+        """Pause or resume ``controller``; audited. Raises :class:`UnknownController`."""
+        with self.lock:
+            if controller not in self.platform.controllers:
+                raise UnknownController(
+                    f"no controller {controller!r}; this process runs {sorted(self.platform.controllers)}")
+            was = controller in self.paused
+            (self.paused.add if paused else self.paused.discard)(controller)
+            verb = "paused" if paused else "resumed"
+            record = AuditRecord(self.platform.now(), self._run_id, "operator", controller, {},
+                                 {}, f"{verb} by {who}" + ("" if was != paused else " (no change)"), was != paused,
+                                 False)
+            self.audit.record(record)
+            self.audit.flush()
+            self.version += 1
+            return record
+
+    def approve(self, release_id: str, who: str = "api") -> AuditRecord:
+        with self.lock:
+            record = self.platform.approve(release_id, who)
+            self.audit.flush()
+            self.version += 1
+            return record

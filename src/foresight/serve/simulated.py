@@ -1,0 +1,231 @@
+"""``foresight serve --simulate``: the real controllers against the embedded cluster simulator.
+
+One :meth:`SimulatedPlatform.step` is one simulator step (``simulate.step_s`` of simulated time)
+followed by every controller that is due and enabled, in the order a period reads best:
+
+1. **anomaly** - each service's p95 latency, failed fraction and memory, read through the
+   metrics port, scored by the surprise detector (:class:`~foresight.demo.anomaly.AnomalyWatch`);
+   an alert that opens is audited;
+2. **autoscale** - the reactive HPA policy through the :class:`~foresight.control.loop.Reconciler`
+   every ``controllers.period_s``;
+3. **forecast** - the load forecasts (:class:`~foresight.serve.forecasts.ForecastWatch`), published
+   on the exporter's ``ai_predicted_load`` / ``foresight_desired_replicas``;
+4. **rollout** - canary releases of the model service (:mod:`foresight.serve.rollouts`).
+
+Everything a controller reads goes through :class:`~foresight.serve.sources.MonitoredSource`, so
+breaking the source (``fail_with``) shows in the audit log, the API and the dashboard exactly as
+a Prometheus outage would.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from string import Template
+from typing import Any
+
+import numpy as np
+
+from foresight.autoscale.exporter import PredictionExporter
+from foresight.autoscale.hpa import HpaPolicy, HpaSpec
+from foresight.config import ForesightSettings
+from foresight.control.audit import AuditLog, AuditRecord
+from foresight.control.loop import Reconciler
+from foresight.control.metrics import ControlMetrics
+from foresight.control.safety import SafetyLimits
+from foresight.demo.anomaly import SIGNALS, AnomalyWatch
+from foresight.errors import ServiceUnavailable
+from foresight.serve.forecasts import ForecastWatch
+from foresight.serve.platform import ControllerInfo, MeteredAudit
+from foresight.serve.rollouts import ReleaseBook
+from foresight.serve.sources import MonitoredSource, SourceHealth
+from foresight.sim import Simulator, default_cluster
+
+__all__ = ["SimulatedPlatform", "VIEW_QUERIES"]
+
+#: The series the dashboard draws per workload, as simulator selectors.
+VIEW_QUERIES = {
+    "load_rps": 'foresight_offered_rps{service="$workload"}',
+    "capacity_rps": 'foresight_capacity_rps{service="$workload"}',
+    "replicas_desired": 'foresight_replicas_desired{service="$workload"}',
+    "replicas_ready": 'foresight_replicas_ready{service="$workload"}',
+    "latency_p95_s": 'foresight_latency_p95_seconds{service="$workload"}',
+}
+HPA_TARGET_PERCENT = 70
+NAMESPACE = "simulated"
+
+
+class SimulatedPlatform:
+    """The simulated cluster and its controllers, stepped by :class:`~foresight.serve.runtime.Runtime`."""
+
+    mode = "simulate"
+
+    def __init__(self, settings: ForesightSettings, audit: AuditLog, metrics: ControlMetrics,
+                 exporter: PredictionExporter) -> None:
+        s, c = settings.simulate, settings.controllers
+        self.settings = settings
+        self.audit_log = audit
+        self.audit = MeteredAudit(audit, metrics)
+        self.metrics, self.exporter = metrics, exporter
+        self.sim = Simulator(default_cluster(s.services, seed=s.seed, duration_s=s.duration_s),
+                             step_s=s.step_s, duration_s=s.duration_s, seed=s.seed)
+        self.source = MonitoredSource("cluster metrics", self.sim, self.sim.clock)
+        specs = {x.name: x for x in self.sim.spec.services}
+        self.specs = specs
+        policy = HpaPolicy(
+            HpaSpec(max_replicas=10, target_utilisation_percent=HPA_TARGET_PERCENT),
+            per_workload={n: HpaSpec(min_replicas=x.min_replicas, max_replicas=x.max_replicas,
+                                     target_utilisation_percent=HPA_TARGET_PERCENT) for n, x in specs.items()},
+        )
+        limits = {n: SafetyLimits(min_replicas=x.min_replicas, max_replicas=x.max_replicas) for n, x in specs.items()}
+        self.reconciler = Reconciler(policy, self.source, self.sim, limits, audit, self.sim.clock,
+                                     period_s=c.period_s, metrics=metrics)
+        self._next_reconcile = self.sim.now + c.period_s
+        self.anomalies = AnomalyWatch(self.sim.service_names)
+        self.anomaly_note = "not run yet"
+        self._anomaly_run = uuid.uuid4().hex
+        self._alerts_audited = 0
+        self.forecasts = ForecastWatch(self.sim.service_names, VIEW_QUERIES["load_rps"], step_s=c.forecast_step_s,
+                                       horizon_s=c.forecast_horizon_s, lead_s=c.forecast_lead_s)
+        model = next((x.name for x in self.sim.spec.services if x.gpus > 0), self.sim.service_names[-1])
+        self.releases = ReleaseBook(model, s.release_every_s, first_at=min(3600.0, s.release_every_s),
+                                    seed=s.seed, audit=self.audit, require_approval=c.require_approval)
+        self.controllers = {
+            "autoscale": ControllerInfo("autoscale", c.autoscale, "reactive HPA policy (70% CPU) on the simulator"
+                                        if c.autoscale else "disabled in config"),
+            "forecast": ControllerInfo("forecast", c.forecast, "Holt-Winters load forecasts, published as "
+                                       "ai_predicted_load" if c.forecast else "disabled in config"),
+            "anomaly": ControllerInfo("anomaly", c.anomaly, "surprise detector on p95 latency, errors, memory"
+                                      if c.anomaly else "disabled in config"),
+            "rollout": ControllerInfo("rollout", c.rollout, f"canary releases of {model} every "
+                                      f"{s.release_every_s / 3600:g} h" if c.rollout else "disabled in config"),
+        }
+
+    # -- time ---------------------------------------------------------------------------------------
+
+    def now(self) -> float:
+        return self.sim.now
+
+    @property
+    def finished(self) -> bool:
+        return self.sim.done
+
+    def step(self, paused: Collection[str]) -> bool:
+        """One simulator step and the controllers due; False once the simulated time is used up."""
+        if self.sim.done:
+            return False
+        self.sim.step()
+        now = self.sim.now
+        run = {n for n, info in self.controllers.items() if info.enabled and n not in paused}
+        if "anomaly" in run:
+            with self._timed("anomaly/surprise"):
+                self._score(now)
+        if now >= self._next_reconcile - 1e-9:
+            self._next_reconcile += self.reconciler.period_s
+            if "autoscale" in run:
+                self.reconciler.reconcile_once()  # times and counts itself
+        if "forecast" in run and self.forecasts.due(now):
+            with self._timed(self.forecasts.name):
+                self.forecasts.observe(self.source, now, self._publish)
+        if "rollout" in run:
+            self.releases.advance_to(now)
+        return True
+
+    @contextmanager
+    def _timed(self, controller: str) -> Iterator[None]:
+        """Count one period of ``controller`` in the duration histogram (its decisions count via the audit)."""
+        started = time.perf_counter()
+        yield
+        self.metrics.observe_reconcile(controller, time.perf_counter() - started, ())
+
+    def run_until(self, t: float, paused: Collection[str] = ()) -> None:
+        """Step (controllers included) until the simulated time reaches ``t`` or ends."""
+        while self.sim.now < t and self.step(paused):
+            pass
+
+    # -- controllers --------------------------------------------------------------------------------
+
+    def _score(self, now: float) -> None:
+        names = self.sim.service_names
+        latest: dict[str, np.ndarray] = {}
+        try:
+            for signal in SIGNALS:
+                found = {s.labels.get("service"): s for s in self.source.query_range(signal, now, now, self.sim.step_s)}
+                latest[signal] = np.array([found[n].values[-1] if n in found and len(found[n]) else np.nan
+                                           for n in names])
+        except ServiceUnavailable as exc:
+            self.anomaly_note = f"signals not read: {exc}"
+            return
+        self.anomalies.observe(now, latest)
+        self.anomaly_note = "scoring"
+        for alert in self.anomalies.alerts[self._alerts_audited:]:
+            self.audit.record(AuditRecord(
+                alert.time_s, self._anomaly_run, "anomaly/surprise", alert.service,
+                {"signal": alert.signal, "score": alert.score}, {}, f"alert: {alert.signal} anomaly score "
+                f"{alert.score:.3f} >= {self.anomalies.threshold}", False, False))
+        self._alerts_audited = len(self.anomalies.alerts)
+
+    def _publish(self, workload: str, load: float, made_at: float) -> None:
+        spec = self.specs[workload]
+        replicas = max(spec.min_replicas, math.ceil(load / (spec.capacity_rps * HPA_TARGET_PERCENT / 100.0) - 1e-9))
+        self.exporter.publish(NAMESPACE, workload, load, min(replicas, spec.max_replicas))
+
+    # -- what the API reads -------------------------------------------------------------------------
+
+    def workloads(self) -> tuple[str, ...]:
+        return self.sim.service_names
+
+    def view_queries(self) -> dict[str, str]:
+        return dict(VIEW_QUERIES)
+
+    def query(self, name: str, workload: str, start: float, end: float, step_s: float) -> tuple[list[float], list[float]]:
+        """One view series of ``workload`` (``VIEW_QUERIES`` name) over ``[start, end]``."""
+        found = self.source.query_range(Template(VIEW_QUERIES[name]).substitute(workload=workload), start, end, step_s)
+        if not found:
+            return [], []
+        return [float(t) for t in found[0].timestamps], [_num(v) for v in found[0].values]
+
+    def anomaly_scores(self, workload: str, start: float) -> tuple[list[float], list[float]]:
+        scores = self.anomalies.scores
+        if not len(scores):
+            return [], []
+        i = self.sim.service_names.index(workload)
+        times = self.sim.timestamps[-len(scores):]
+        keep = times >= start
+        return [float(t) for t in times[keep]], [_num(v) for v in scores[keep, i]]
+
+    def anomaly_view(self) -> dict[str, Any]:
+        scores = self.anomalies.scores
+        last = scores[-1] if len(scores) else np.full(len(self.sim.service_names), np.nan)
+        opened = self.anomalies.open_alerts
+        return {
+            "detector": "surprise", "threshold": self.anomalies.threshold, "note": self.anomaly_note,
+            "scores": [{"workload": n, "score": _num(last[i]), "alerting": bool(opened[i])}
+                       for i, n in enumerate(self.sim.service_names)],
+            "alerts": [{"time": a.time_s, "workload": a.service, "signal": a.signal, "score": a.score}
+                       for a in self.anomalies.alerts[-200:]],
+        }
+
+    def rollout_views(self) -> list[dict[str, Any]]:
+        return self.releases.views()
+
+    def forecast_watch(self) -> ForecastWatch | None:
+        return self.forecasts
+
+    def approve(self, release_id: str, who: str) -> AuditRecord:
+        return self.releases.approve(release_id, self.sim.now, who)
+
+    def sources(self) -> list[SourceHealth]:
+        return [self.source.health()]
+
+    def close(self) -> None:
+        """Nothing to release beyond the audit log, which the runtime closes."""
+
+
+def _num(value: Any) -> float | None:
+    """A JSON-safe float (None for NaN and infinities)."""
+    v = float(value)
+    return v if math.isfinite(v) else None

@@ -1,0 +1,120 @@
+"""The API over a running simulated platform: probes, /metrics, read APIs, auth, errors, OpenAPI."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from foresight.api import create_app
+from foresight.serve.service import Service
+
+from .conftest import TOKEN  # noqa: TID252
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture(scope="module")
+def client(service: Service) -> Iterator[TestClient]:
+    with TestClient(create_app(service, manage_runtime=False)) as c:
+        service.runtime.start()
+        yield c
+
+
+def test_probes(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json() == {"ready": True, "checks": {"controllers": "ok",
+                                                                                    "audit_store": "ok"}}
+
+
+def test_metrics_has_foresight_series_and_the_exporters_gauges(client: TestClient) -> None:
+    text = client.get("/metrics").text
+    for series in ('foresight_reconcile_duration_seconds_count{controller="hpa"}',
+                   'foresight_decisions_total{controller="hpa",kind="hold"}',
+                   'foresight_reconcile_duration_seconds_count{controller="forecast/holt-winters"}',
+                   'foresight_reconcile_duration_seconds_count{controller="anomaly/surprise"}',
+                   'ai_predicted_load{namespace="simulated",workload="gateway"}',
+                   'foresight_desired_replicas{namespace="simulated",workload="gateway"}',
+                   'foresight_source_up{source="cluster metrics"} 1',
+                   'foresight_controller_paused{controller="autoscale"} 0'):
+        assert series in text
+
+
+def test_workloads_and_one_workload(client: TestClient, service: Service) -> None:
+    rows = client.get("/api/v1/workloads").json()
+    assert [r["name"] for r in rows["workloads"]] == list(service.runtime.platform.workloads())
+    assert rows["source_error"] is None
+    gateway = rows["workloads"][0]
+    assert gateway["load_rps"] > 0 and gateway["replicas_desired"] >= 1 and gateway["forecast_rps"] > 0
+    detail = client.get("/api/v1/workloads/gateway", params={"window_s": 3600}).json()
+    s = detail["series"]
+    assert len(s["load_rps"]["t"]) > 200 and len(s["capacity_rps"]["v"]) == len(s["load_rps"]["v"])
+    assert s["forecast_q50"]["t"][0] > detail["now"] - 120 and s["forecast_rps"]["t"]
+    assert s["anomaly_score"]["t"] and detail["anomaly_threshold"] is not None
+    missing = client.get("/api/v1/workloads/no-such-service")
+    assert missing.status_code == 404 and "no-such-service" in missing.json()["detail"]
+    assert client.get("/api/v1/workloads/gateway", params={"window_s": -1}).status_code == 422
+
+
+def test_decisions_filter_and_paginate(client: TestClient) -> None:
+    first = client.get("/api/v1/decisions", params={"workload": "search", "controller": "hpa", "limit": 5}).json()
+    assert len(first["items"]) == 5 and first["next_offset"] == 5
+    assert {(r["target"], r["controller"]) for r in first["items"]} == {("search", "hpa")}
+    times = [r["time"] for r in first["items"]]
+    assert times == sorted(times, reverse=True)
+    second = client.get("/api/v1/decisions", params={"workload": "search", "controller": "hpa", "limit": 5,
+                                                      "offset": 5, "until": times[0] + 1}).json()
+    assert second["items"][0]["time"] <= times[-1]
+    window = client.get("/api/v1/decisions", params={"since": 3600, "until": 3660, "limit": 1000}).json()
+    assert window["items"] and all(3600 <= r["time"] < 3660 for r in window["items"])
+    assert window["next_offset"] is None
+    assert all(r["reason"] for r in window["items"])
+
+
+def test_forecasts_anomalies_rollouts_drift(client: TestClient) -> None:
+    fc = client.get("/api/v1/forecasts").json()
+    assert fc["enabled"] and len(fc["forecasts"]) == 4
+    assert all(f["q10"][0] <= f["q50"][0] <= f["q90"][0] for f in fc["forecasts"])
+    an = client.get("/api/v1/anomalies").json()
+    assert an["detector"] == "surprise" and len(an["scores"]) == 4
+    ro = client.get("/api/v1/rollouts").json()
+    assert ro["enabled"] and ro["rollouts"][-1]["steps"][0]["reason"]
+    assert client.get("/api/v1/drift").json() == {"configured": False, "status": "no drift monitor configured",
+                                                  "monitors": []}
+
+
+def test_writes_need_the_bearer_token(client: TestClient, service: Service) -> None:
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"}):
+        r = client.post("/api/v1/controllers/autoscale/pause", headers=headers)
+        assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    assert "autoscale" not in service.runtime.paused
+    r = client.post("/api/v1/controllers/autoscale/pause", headers=AUTH)
+    assert r.status_code == 200 and r.json()["reason"] == "paused by api"
+    status = client.get("/api/v1/status").json()
+    assert next(c for c in status["controllers"] if c["name"] == "autoscale")["paused"] is True
+    assert client.post("/api/v1/controllers/autoscale/resume", headers=AUTH).json()["reason"] == "resumed by api"
+    assert client.post("/api/v1/controllers/nope/pause", headers=AUTH).status_code == 404
+    assert client.post("/api/v1/rollouts/llm-chat-v99/approve", headers=AUTH).status_code == 404
+    promoted = client.get("/api/v1/rollouts").json()["rollouts"][-1]["id"]
+    assert client.post(f"/api/v1/rollouts/{promoted}/approve", headers=AUTH).status_code == 409
+
+
+def test_openapi_documents_response_models(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    assert {"/healthz", "/readyz", "/metrics", "/api/v1/workloads", "/api/v1/workloads/{name}", "/api/v1/decisions",
+            "/api/v1/forecasts", "/api/v1/anomalies", "/api/v1/rollouts", "/api/v1/drift", "/api/v1/events",
+            "/api/v1/controllers/{name}/pause", "/api/v1/rollouts/{release_id}/approve"} <= set(spec["paths"])
+    ok = spec["paths"]["/api/v1/decisions"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert ok == {"$ref": "#/components/schemas/DecisionPage"}
+    assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
+def test_dashboard_and_plotly_are_served_locally(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and '<script src="/static/plotly.min.js">' in page.text
+    assert "http" not in page.text.split("<body>")[0].replace('http-equiv', '')  # no CDN
+    js = client.get("/static/plotly.min.js")
+    assert js.status_code == 200 and len(js.content) > 1_000_000
+    assert client.get("/static/dashboard.js").status_code == 200

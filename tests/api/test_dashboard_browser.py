@@ -1,0 +1,80 @@
+"""The dashboard in a real headless Chromium: what a person sees, live, and when a source goes down.
+
+Runs ``foresight serve --simulate`` (uvicorn in a thread, a free port), opens ``/`` and asserts on
+the page: the workloads, a chart with data points, a decision row with its reason, then the
+source-down banner after the simulator's metrics source is broken. Screenshots go to the test's
+tmp dir and, for the lead to look at, to ``/work/notes/dashboard.png`` when that folder exists.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from foresight.api.server import start_in_thread
+
+from .conftest import build  # noqa: TID252
+
+CHROMIUM = Path("/usr/bin/chromium")
+NOTES = Path("/work/notes")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.mark.integration
+def test_dashboard_shows_live_data_and_a_source_going_down(tmp_path: Path, require_service) -> None:
+    require_service(CHROMIUM.exists(), f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    service = build(tmp_path)
+    server = start_in_thread(service)
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            page = browser.new_page(viewport={"width": 1440, "height": 1100})
+            page.goto(server.url + "/")
+            page.wait_for_selector("body[data-loaded=true]", timeout=15_000)
+
+            names = page.locator("#workloads tbody tr td:first-child").all_inner_texts()
+            assert [n.strip() for n in names] == list(service.runtime.platform.workloads())
+            assert page.locator("#workload-title").inner_text() == "gateway"
+
+            # a chart with data points: plotly drew the load line with hundreds of points
+            page.wait_for_selector("#chart-load .scatterlayer .trace path.js-line", timeout=10_000)
+            points = page.evaluate("document.getElementById('chart-load').data[0].x.length")
+            assert points > 200
+            path = page.locator("#chart-load .scatterlayer .trace path.js-line").first.get_attribute("d")
+            assert path is not None and path.count("L") > 50  # plotly simplifies straight runs
+            assert page.locator("#chart-replicas .scatterlayer .trace").count() == 2
+
+            # the decision log, with reasons
+            rows = page.locator("#decisions tbody tr")
+            assert rows.count() > 10
+            assert set(rows.locator("td:nth-child(3)").all_inner_texts()) == {"gateway"}
+            hpa = page.locator("#decisions tbody tr", has_text="target 70%").first  # the HPA's reason
+            assert hpa.locator("td").nth(1).inner_text() == "hpa" and "cpu" in hpa.locator("td.reason").inner_text()
+            assert page.locator("#rollouts tbody tr").count() >= 1
+            assert "no drift monitor configured" in page.locator("#panel-drift").inner_text()
+            assert page.locator("#banner").is_hidden()
+            page.wait_for_selector("#live.on", timeout=10_000)  # server-sent events arrive
+
+            page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+
+            service.runtime.platform.source.fail_with("drill: the metrics backend was stopped")  # type: ignore[attr-defined]
+            banner = page.locator("#banner")
+            banner.wait_for(state="visible", timeout=15_000)
+            assert "Data source down: cluster metrics" in banner.inner_text()
+            assert "drill: the metrics backend was stopped" in banner.inner_text()
+            load_msg = page.locator("#panel-load .msg")
+            load_msg.wait_for(state="visible", timeout=10_000)
+            assert load_msg.inner_text().startswith("data source down")
+            assert page.locator("#chart-load").is_hidden()  # a message, not an empty chart
+            page.screenshot(path=str(tmp_path / "dashboard-source-down.png"), full_page=True)
+            browser.close()
+    finally:
+        server.stop()
+    assert service.audit.pending == 0  # the shutdown flushed the audit log
+    if NOTES.is_dir():
+        shutil.copy(tmp_path / "dashboard.png", NOTES / "dashboard.png")
+        shutil.copy(tmp_path / "dashboard-source-down.png", NOTES / "dashboard-source-down.png")
