@@ -20,14 +20,17 @@ import yaml
 from pydantic import BaseModel
 
 from foresight.specs.model_deployment import ModelDeployment
+from foresight.specs.policies import AnomalyPolicy, ScalingPolicy
 from foresight.specs.training_job import TrainingJob
 from foresight.specs.workload import GROUP
 
-__all__ = ["crd", "crd_files", "openapi_schema"]
+__all__ = ["PLURALS", "crd", "crd_files", "openapi_schema"]
 
 _NAMES: dict[type[BaseModel], tuple[str, list[str]]] = {
     ModelDeployment: ("modeldeployments", ["mdep"]),
     TrainingJob: ("trainingjobs", ["tjob"]),
+    ScalingPolicy: ("scalingpolicies", ["spol"]),
+    AnomalyPolicy: ("anomalypolicies", ["apol"]),
 }
 _COLUMNS: dict[type[BaseModel], list[dict[str, str]]] = {
     ModelDeployment: [
@@ -40,7 +43,18 @@ _COLUMNS: dict[type[BaseModel], list[dict[str, str]]] = {
         {"name": "Workers", "type": "integer", "jsonPath": ".spec.workers"},
         {"name": "GPUs-Per-Worker", "type": "integer", "jsonPath": ".spec.resources.gpus"},
     ],
+    ScalingPolicy: [
+        {"name": "Target", "type": "string", "jsonPath": ".spec.targetRef.name"},
+        {"name": "Mode", "type": "string", "jsonPath": ".spec.mode"},
+    ],
+    AnomalyPolicy: [
+        {"name": "Target", "type": "string", "jsonPath": ".spec.targetRef.name"},
+        {"name": "Detector", "type": "string", "jsonPath": ".spec.detector"},
+    ],
 }
+
+#: ``{kind: plural}`` of every Foresight custom resource (what the operator watches).
+PLURALS: dict[str, str] = {model.model_fields["kind"].default: names[0] for model, names in _NAMES.items()}
 
 
 def openapi_schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -101,6 +115,7 @@ def crd(model: type[BaseModel]) -> dict[str, Any]:
                     "subresources": {"status": {}},
                     "additionalPrinterColumns": [
                         *_COLUMNS[model],
+                        {"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type=='Ready')].status"},
                         {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
                     ],
                 }
