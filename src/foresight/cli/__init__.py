@@ -15,7 +15,7 @@ from foresight.cli.app import app
 from foresight.errors import ForesightError
 
 # Command modules register themselves on ``app`` when imported.
-from foresight.cli import autoscale, bench, deliver, demo, detect, forecast, operator, render, rollout, serve, version, watch  # noqa: E402,F401
+from foresight.cli import autoscale, bench, deliver, demo, detect, drift, forecast, model, operator, render, rollout, serve, version, watch  # noqa: E402,F401
 
 __all__ = ["app", "main"]
 

@@ -1,0 +1,217 @@
+"""The feedback loop's pure core: one event in, the next state and one action out, with the reason.
+
+The loop is a small state machine (sans-I/O: the driver in :mod:`foresight.feedback.loop` performs
+each action and feeds its result back as the next event)::
+
+    WATCHING --trigger (drift or accuracy decay, persistent, outside the cool-down)--> RETRAIN
+    RETRAIN  --Trained--> REGISTER --Registered--> GATE --passed--> START_CANARY  (phase CANARY)
+                                                        --blocked--> back to WATCHING
+    CANARY   --Tick--> CANARY_STEP ... --CanaryEnded--> PROMOTE or ROLLBACK, back to WATCHING
+    any action --Failed (registry down ...)--> HOLDING; a Tick after ``retry_at_s`` retries it
+
+Storm control: a trigger must persist for ``consecutive`` ticks, and retrains start at least
+``cooldown_s`` apart (measured start to start, whatever came of the last one), so a noisy signal
+costs at most one retrain per cool-down. A failed action is never dropped: the phase becomes
+HOLDING with the action to retry and an exponential back-off, and the loop keeps what it needs
+(the driver keeps the trained candidate) until it succeeds.
+
+>>> p = LoopPolicy(cooldown_s=600)
+>>> s = decide(p, LoopState(), Tick(DecaySignal(True, 0.3, "PSI 0.3 > 0.2"), 0.8), 100.0)
+>>> s.action.value, s.reason
+('retrain', 'PSI 0.3 > 0.2; champion accuracy 0.8 below 0.85')
+>>> s = decide(p, LoopState(last_retrain_s=100.0), Tick(DecaySignal(True, 0.3, "PSI 0.3 > 0.2"), None), 400.0)
+>>> s.action.value, s.reason
+('suppress', 'PSI 0.3 > 0.2, but in the cool-down until 700 s (last retrain at 100 s)')
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass, replace
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from foresight.feedback.signal import DecaySignal
+from foresight.registry.gates import GatePolicy
+
+__all__ = [
+    "Action", "CanaryEnded", "Done", "Event", "Failed", "Gated", "LoopPolicy", "LoopState", "Phase", "Registered",
+    "Step", "Tick", "Trained", "decide",
+]
+
+
+class LoopPolicy(BaseModel):
+    """When to retrain, how to gate, how to hold back."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min_accuracy: float | None = Field(0.85, ge=0, le=1, description="Champion's live accuracy below this is decay (None: ignore).")
+    consecutive: int = Field(1, ge=1, description="Ticks a trigger must persist before it counts.")
+    cooldown_s: float = Field(3600.0, ge=0, description="Least time between two retrains (start to start).")
+    retry_s: float = Field(60.0, gt=0, description="First wait before retrying a failed action; doubles each time.")
+    max_retry_s: float = Field(900.0, gt=0, description="Longest wait between retries.")
+    gates: GatePolicy = Field(
+        GatePolicy.parse(["accuracy>=0.85"], tolerances={"accuracy": 0.01}),
+        description="What a retrained version must pass before its canary.",
+    )
+
+
+class Phase(str, enum.Enum):
+    WATCHING = "watching"
+    HOLDING = "holding"  # an action failed; retried at retry_at_s
+    CANARY = "canary"
+
+
+class Action(str, enum.Enum):
+    WAIT = "wait"  # nothing to do
+    SUPPRESS = "suppress"  # a trigger ignored (cool-down): audited, so storms are visible
+    RETRAIN = "retrain"
+    REGISTER = "register"
+    GATE = "gate"
+    DISCARD = "discard"  # the gate blocked the version
+    START_CANARY = "start_canary"
+    CANARY_STEP = "canary_step"
+    PROMOTE = "promote"
+    ROLLBACK = "rollback"
+    HOLD = "hold"  # an action failed; it will be retried
+
+
+@dataclass(frozen=True)
+class LoopState:
+    """Everything the core remembers between events (serialisable plain data)."""
+
+    phase: Phase = Phase.WATCHING
+    streak: int = 0
+    last_retrain_s: float | None = None
+    version: int | None = None  # the candidate once registered
+    retry_action: Action | None = None
+    retry_at_s: float | None = None
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class Tick:
+    """A period's observation: the drift signal and the champion's live accuracy (None: no labels)."""
+
+    signal: DecaySignal
+    accuracy: float | None = None
+
+
+@dataclass(frozen=True)
+class Trained:
+    pass
+
+
+@dataclass(frozen=True)
+class Registered:
+    version: int
+
+
+@dataclass(frozen=True)
+class Gated:
+    passed: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class CanaryEnded:
+    promoted: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Done:
+    """``action`` (one without a result of its own: start canary, promote, roll back, ...) succeeded."""
+
+    action: Action
+
+
+@dataclass(frozen=True)
+class Failed:
+    """``action`` could not be done (``retryable``: a service was down; else the attempt is abandoned)."""
+
+    action: Action
+    error: str
+    retryable: bool = True
+    retry_after_s: float | None = None
+
+
+Event = Tick | Trained | Registered | Gated | CanaryEnded | Done | Failed
+
+_PHASE_AFTER = {Action.START_CANARY: Phase.CANARY, Action.CANARY_STEP: Phase.CANARY}
+
+
+@dataclass(frozen=True)
+class Step:
+    """The core's answer: the next state, the action for the driver, and why."""
+
+    state: LoopState
+    action: Action
+    reason: str
+
+
+def _triggers(policy: LoopPolicy, tick: Tick) -> list[str]:
+    reasons = [tick.signal.reason or f"drift score {tick.signal.score:.3g}"] if tick.signal.drifted else []
+    acc = tick.accuracy
+    if policy.min_accuracy is not None and acc is not None and math.isfinite(acc) and acc < policy.min_accuracy:
+        reasons.append(f"champion accuracy {acc:.3g} below {policy.min_accuracy:.3g}")
+    return reasons
+
+
+def _watch(policy: LoopPolicy, state: LoopState, tick: Tick, now: float) -> Step:
+    reasons = _triggers(policy, tick)
+    if not reasons:
+        return Step(replace(state, streak=0), Action.WAIT, f"no trigger (drift score {tick.signal.score:.3g})")
+    why = "; ".join(reasons)
+    streak = state.streak + 1
+    if streak < policy.consecutive:
+        return Step(replace(state, streak=streak), Action.WAIT, f"{why} (seen {streak} of {policy.consecutive} ticks)")
+    if state.last_retrain_s is not None and now < state.last_retrain_s + policy.cooldown_s:
+        until = state.last_retrain_s + policy.cooldown_s
+        return Step(replace(state, streak=streak), Action.SUPPRESS,
+                    f"{why}, but in the cool-down until {until:g} s (last retrain at {state.last_retrain_s:g} s)")
+    return Step(replace(state, streak=0, last_retrain_s=now, version=None), Action.RETRAIN, why)
+
+
+def _cleared(state: LoopState, phase: Phase) -> LoopState:
+    return replace(state, phase=phase, retry_action=None, retry_at_s=None, attempts=0)
+
+
+def decide(policy: LoopPolicy, state: LoopState, event: Event, now: float) -> Step:
+    """The next state and action after ``event`` at ``now`` (pure; ``state`` is not changed)."""
+    if isinstance(event, Failed):
+        if not event.retryable:
+            return Step(replace(state, phase=Phase.WATCHING, retry_action=None, retry_at_s=None, attempts=0,
+                                version=None), Action.DISCARD, f"{event.action.value} failed for good: {event.error}")
+        attempts = state.attempts + 1
+        wait = event.retry_after_s or min(policy.max_retry_s, policy.retry_s * 2 ** (attempts - 1))
+        return Step(replace(state, phase=Phase.HOLDING, retry_action=event.action, retry_at_s=now + wait,
+                            attempts=attempts),
+                    Action.HOLD, f"{event.action.value} failed (attempt {attempts}): {event.error}; "
+                                 f"kept, retrying at {now + wait:g} s")
+    if isinstance(event, Done):
+        return Step(_cleared(state, _PHASE_AFTER.get(event.action, Phase.WATCHING)), Action.WAIT,
+                    f"{event.action.value} done")
+    if isinstance(event, Trained):
+        return Step(_cleared(state, Phase.WATCHING), Action.REGISTER, "register the retrained model")
+    if isinstance(event, Registered):
+        return Step(replace(_cleared(state, Phase.WATCHING), version=event.version), Action.GATE,
+                    f"gate version {event.version}")
+    if isinstance(event, Gated):
+        if event.passed:
+            return Step(_cleared(state, Phase.CANARY), Action.START_CANARY,
+                        f"version {state.version} passed the gates ({event.reason}): canary")
+        return Step(_cleared(state, Phase.WATCHING), Action.DISCARD, f"version {state.version} blocked: {event.reason}")
+    if isinstance(event, CanaryEnded):
+        action = Action.PROMOTE if event.promoted else Action.ROLLBACK
+        return Step(_cleared(state, Phase.WATCHING), action, f"version {state.version}: {event.reason}")
+    # a Tick
+    if state.phase is Phase.HOLDING:
+        assert state.retry_action is not None and state.retry_at_s is not None
+        if now + 1e-9 >= state.retry_at_s:
+            return Step(state, state.retry_action, f"retry {state.retry_action.value} (attempt {state.attempts + 1})")
+        return Step(state, Action.WAIT, f"{state.retry_action.value} pending, retry at {state.retry_at_s:g} s")
+    if state.phase is Phase.CANARY:
+        return Step(state, Action.CANARY_STEP, f"canary of version {state.version} in progress")
+    return _watch(policy, state, event, now)

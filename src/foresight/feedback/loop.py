@@ -1,0 +1,182 @@
+"""The feedback loop's driver: performs what :func:`~foresight.feedback.decide.decide` asks, audits it.
+
+Each :meth:`FeedbackLoop.tick` feeds the period's observation to the core, then runs the chain of
+actions that follows (retrain -> register -> gate -> start canary) in the same period until the
+core waits: for the canary's next interval, for a retry, or for the next trigger. Every step is one
+:class:`~foresight.control.audit.AuditRecord` (controller ``feedback``) with its reason; a failed
+step keeps what it needs (the trained candidate stays pending until its registration succeeds).
+
+Errors: a :class:`~foresight.errors.ServiceUnavailable` (MLflow down) holds and retries; any other
+error from the caller's retrain function abandons that attempt (recorded with the error); the loop
+itself never raises out of :meth:`tick` for either.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from foresight.clock import Clock
+from foresight.control.audit import AuditRecord, AuditSink
+from foresight.errors import ForesightError, ServiceUnavailable
+from foresight.feedback.canary import Canary
+from foresight.feedback.decide import (
+    Action, CanaryEnded, Done, Event, Failed, Gated, LoopPolicy, LoopState, Registered, Step, Tick, Trained, decide,
+)
+from foresight.feedback.signal import DecaySignal
+from foresight.registry.promote import GATE_TAG, promote
+from foresight.registry.protocol import CHALLENGER, CHAMPION, PARENT_TAG, Registry
+
+__all__ = ["Candidate", "FeedbackLoop", "LoopStep"]
+
+log = logging.getLogger(__name__)
+CANARY_TAG = "foresight.canary"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What a retrain produced. ``champion_metrics``: the champion re-evaluated on the candidate's
+    hold-out data, used by the gate's champion comparison (None: the champion's registered metrics)."""
+
+    model: Any
+    params: Mapping[str, Any]
+    metrics: Mapping[str, float]
+    data_version: str
+    seed: int | None
+    champion_metrics: Mapping[str, float] | None = None
+    model_file: Path | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LoopStep:
+    """One audited step of the loop (also returned to the caller, e.g. the demo's event list)."""
+
+    time_s: float
+    action: str
+    reason: str
+    version: int | None
+    error: str | None = None
+
+
+class FeedbackLoop:
+    """Drift/decay -> retrain -> register -> gate -> canary -> promote or roll back, for one model."""
+
+    def __init__(
+        self, model: str, policy: LoopPolicy, registry: Registry, retrain: Callable[[float], Candidate],
+        canary: Canary, clock: Clock, *, code_commit: str = "unknown", audit: AuditSink | None = None,
+        on_promote: Callable[[int, Candidate | None], None] | None = None,
+    ) -> None:
+        self.model, self.policy, self.registry, self.retrain, self.canary, self.clock = (
+            model, policy, registry, retrain, canary, clock)
+        self.code_commit = code_commit
+        self.audit = audit
+        self.on_promote = on_promote
+        self.state = LoopState()
+        self.pending: Candidate | None = None  # trained, maybe not registered yet: never dropped on failure
+        self.steps: list[LoopStep] = []
+        self._run_id = uuid.uuid4().hex
+        self._canary_result: CanaryEnded | None = None
+
+    def tick(self, signal: DecaySignal, accuracy: float | None = None) -> list[LoopStep]:
+        """One period: observe, then act until the core waits. Returns the steps taken (WAITs left out)."""
+        now = self.clock.now()
+        tick = Tick(signal, accuracy)
+        event: Event | None = tick
+        new: list[LoopStep] = []
+        for _ in range(20):  # a chain is at most ~6 steps; the bound guards against a core bug looping
+            if event is None:
+                break
+            step = decide(self.policy, self.state, event, now)
+            self.state = step.state
+            if step.action is Action.WAIT:
+                break
+            event, error = self._act(step, now)
+            entry = LoopStep(now, step.action.value, step.reason, self.state.version, error)
+            new.append(entry)
+            self._audit(entry, tick, step)
+        self.steps.extend(new)
+        return new
+
+    # -- the actions ------------------------------------------------------------------------------
+    def _act(self, step: Step, now: float) -> tuple[Event | None, str | None]:
+        """Perform ``step.action``; the event it produced and the error text, if any."""
+        action, version = step.action, self.state.version
+        try:
+            if action is Action.RETRAIN:
+                self.pending = self.retrain(now)
+                return Trained(), None
+            if action is Action.REGISTER:
+                return Registered(self._register()), None
+            if action is Action.GATE:
+                result = promote(self.registry, self.model, self._v(), self.policy.gates,
+                                 champion_metrics=self._champion_metrics(), dry_run=True)
+                self.registry.set_tag(self.model, self._v(), GATE_TAG,
+                                      ("passed: " if result.gate.passed else "blocked: ") + result.gate.reason)
+                return Gated(result.gate.passed, result.gate.reason), None
+            if action is Action.START_CANARY:
+                self.registry.set_alias(self.model, CHALLENGER, self._v())
+                self.canary.start(self._v(), now)
+                return Done(action), None
+            if action is Action.CANARY_STEP:
+                result = self.canary.advance_to(now)
+                return (Done(action) if result is None else CanaryEnded(result.promoted, result.reason)), None
+            if action is Action.PROMOTE:
+                promoted = promote(self.registry, self.model, self._v(), self.policy.gates,
+                                   champion_metrics=self._champion_metrics())
+                self.registry.set_tag(self.model, self._v(), CANARY_TAG, "promoted: " + step.reason)
+                if promoted.promoted and self.on_promote is not None:
+                    self.on_promote(self._v(), self.pending)
+                self.pending = None
+                return Done(action), None if promoted.promoted else promoted.reason
+            if action is Action.ROLLBACK:
+                self.registry.delete_alias(self.model, CHALLENGER)
+                self.registry.set_tag(self.model, self._v(), CANARY_TAG, "rolled back: " + step.reason)
+                self.pending = None
+                return Done(action), None
+            if action is Action.DISCARD:
+                self.pending = None
+                return Done(action), None
+            return None, None  # SUPPRESS, HOLD: recorded, nothing to do
+        except ServiceUnavailable as exc:
+            log.info("feedback loop %s: %s failed, will retry: %s", self.model, action.value, exc)
+            return Failed(action, str(exc), True, exc.retry_after_s), str(exc)
+        except Exception as exc:  # noqa: BLE001 - a caller's retrain may raise anything; the loop goes on
+            if action is not Action.RETRAIN and not isinstance(exc, ForesightError):
+                raise  # a bug in the loop or the registry adapter: keep its traceback
+            text = f"{type(exc).__name__}: {exc}"
+            log.info("feedback loop %s: %s failed: %s", self.model, action.value, text)
+            return Failed(action, text, False), text
+
+    def _v(self) -> int:
+        assert self.state.version is not None, "core asked for a versioned action before registration"
+        return self.state.version
+
+    def _register(self) -> int:
+        c = self.pending
+        if c is None:
+            raise ForesightError("nothing to register (no pending candidate)")
+        champion = self.registry.get_alias(self.model, CHAMPION)
+        tags = {**c.tags, **({PARENT_TAG: str(champion.version)} if champion else {})}
+        return self.registry.register(self.model, params=c.params, metrics=c.metrics, code_commit=self.code_commit,
+                                      data_version=c.data_version, seed=c.seed, tags=tags, model=c.model,
+                                      model_file=c.model_file).version
+
+    def _champion_metrics(self) -> Mapping[str, float] | None:
+        return None if self.pending is None else self.pending.champion_metrics
+
+    def _audit(self, entry: LoopStep, tick: Tick, step: Step) -> None:
+        if self.audit is None:
+            return
+        self.audit.record(AuditRecord(
+            time=entry.time_s, run_id=self._run_id, controller="feedback", target=self.model,
+            inputs={"drifted": tick.signal.drifted, "drift_score": tick.signal.score, "accuracy": tick.accuracy,
+                    "phase": self.state.phase.value},
+            decision={"version": entry.version, "attempt": self.state.attempts or None},
+            reason=f"{entry.action}: {entry.reason}", applied=entry.action not in ("suppress", "hold") and not entry.error,
+            dry_run=False, error=entry.error,
+        ))

@@ -1,0 +1,72 @@
+"""``foresight model register|list|promote|lineage`` on the local registry (and MLflow when installed)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import foresight.cli.model  # noqa: F401  (registers the command group until cli/__init__ imports it)
+from foresight.cli.app import app
+
+runner = CliRunner()
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output + (str(result.exception) if result.exception and result.exit_code not in (0, 1) else "")
+
+
+@pytest.fixture
+def data_file(tmp_path: Path) -> Path:
+    path = tmp_path / "train.csv"
+    path.write_bytes(b"x,y\n1,0\n2,1\n")
+    return path
+
+
+def test_register_promote_lineage_round_trip(tmp_path: Path, data_file: Path) -> None:
+    uri = f"sqlite:///{tmp_path}/reg.db"
+    code, out = _run("model", "register", "--name", "churn", "--data", str(data_file), "--metric", "accuracy=0.93",
+                     "--param", "C=0.5", "--seed", "7", "--registry-uri", uri, "--json")
+    assert code == 0, out
+    v1 = json.loads(out)
+    assert v1["version"] == 1 and v1["data_version"] == hashlib.md5(data_file.read_bytes()).hexdigest()
+    assert v1["params"] == {"C": "0.5"} and v1["seed"] == 7
+    assert _run("model", "promote", "--name", "churn", "--version", "1", "--registry-uri", uri)[0] == 0
+    _run("model", "register", "--name", "churn", "--data", str(data_file), "--metric", "accuracy=0.88",
+         "--registry-uri", uri)
+    code, out = _run("model", "promote", "--name", "churn", "--version", "2", "--registry-uri", uri)
+    assert code == 1 and "accuracy 0.88 < threshold 0.9" in out
+    code, out = _run("model", "lineage", "--name", "churn", "--version", "2", "--registry-uri", uri, "--json")
+    assert [v["version"] for v in json.loads(out)] == [2, 1]
+    code, out = _run("model", "list", "--registry-uri", uri)
+    assert code == 0 and "churn" in out
+    listed = json.loads(_run("model", "list", "--registry-uri", uri, "--json")[1])
+    assert listed[0]["aliases"] == ["champion"] and listed[1]["tags"]["foresight.gate"].startswith("blocked")
+
+
+def test_bad_input_is_one_line_not_a_traceback(tmp_path: Path, data_file: Path) -> None:
+    uri = f"sqlite:///{tmp_path}/reg.db"
+    result = runner.invoke(app, ["model", "register", "--name", "m", "--data", str(data_file), "--metric", "acc=high",
+                                 "--registry-uri", uri])
+    assert "not a number" in str(result.exception)
+    result = runner.invoke(app, ["model", "promote", "--name", "m", "--version", "3", "--registry-uri", uri])
+    assert "no version 3" in str(result.exception)
+
+
+def test_mlflow_backend_through_the_cli(require_mlflow, tmp_path: Path, data_file: Path, fitted_model) -> None:
+    model_file = tmp_path / "model.pkl"
+    model_file.write_bytes(pickle.dumps(fitted_model))
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    code, out = _run("model", "register", "--name", "churn", "--data", str(data_file), "--metric", "accuracy=0.95",
+                     "--model-file", str(model_file), "--backend", "mlflow", "--registry-uri", uri, "--json")
+    assert code == 0, out
+    assert _run("model", "promote", "--name", "churn", "--version", "1", "--backend", "mlflow",
+                "--registry-uri", uri)[0] == 0
+    code, out = _run("model", "list", "--backend", "mlflow", "--registry-uri", uri, "--json")
+    assert json.loads(out)[0]["aliases"] == ["champion"]
+    assert (tmp_path / "artifacts").is_dir() and not Path("mlruns").exists()
