@@ -79,3 +79,15 @@ def test_bench_detect_measures_every_detector() -> None:
     speeds = json.loads(result.output)
     assert set(speeds) == {"ewma", "ewma-two-sided", "surprise"}
     assert all(v > 0 for v in speeds.values())
+
+
+def test_bench_nab_split_scores_one_fixed_half(shared_data: Path, tmp_path: Path) -> None:
+    args = ["bench", "nab", "--data", str(shared_data / "nab"), "--out", str(tmp_path), "--category", "realAdExchange",
+            "--detector", "ewma", "--split"]
+    result = runner.invoke(app, [*args, "held"])
+    assert result.exit_code == 0, result.output
+    written = {p.name for p in (tmp_path / "ewma" / "realAdExchange").iterdir()}
+    assert written == {"ewma_exchange-2_cpc_results.csv", "ewma_exchange-2_cpm_results.csv",
+                       "ewma_exchange-4_cpc_results.csv", "ewma_exchange-4_cpm_results.csv"}
+    assert "held half" in result.output
+    assert "--split must be one of tune, held" in str(runner.invoke(app, [*args, "both"]).exception)

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from foresight.bench.detect import bench_detect
-from foresight.bench.nab import PROFILES, benchmark, load_corpus, read_value_csv, write_scores_csv
+from foresight.bench.nab import PROFILES, SPLITS, benchmark, load_corpus, read_value_csv, split_of, write_scores_csv
 from foresight.cli.app import app, bench_app
 from foresight.detect import BEST, DETECTORS, make_detector, run
 from foresight.errors import InputError
@@ -58,6 +58,10 @@ def bench_nab(
     categories: Annotated[
         list[str] | None, typer.Option("--category", help="Score only these categories (repeat), e.g. for a held-out split.")
     ] = None,
+    split: Annotated[
+        str | None,
+        typer.Option("--split", help="Score only one fixed half of the series: tune or held (by a hash of the name)."),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help=f"Print only {{profile: score}} of one detector: --detector's, else {BEST}.")
     ] = False,
@@ -65,8 +69,11 @@ def bench_nab(
     """Run detectors on NAB, write NAB's results files and print the normalised NAB scores.
 
     Scores: 100 for a perfect detector, 0 for one that never fires; one threshold per detector and
-    profile, chosen to maximise the corpus score (NAB's own rule).
+    profile, chosen to maximise the corpus score (NAB's own rule). ``--split tune`` / ``--split
+    held`` score one fixed half (choose a design on one, report the other).
     """
+    if split is not None and split not in SPLITS:
+        raise InputError(f"--split must be one of {', '.join(SPLITS)}, got {split!r}")
     root = data if data is not None else NAB_BESIDE_CHECKOUT
     if not (root / "labels").is_dir():
         where = "--data" if data is not None else f"the default {NAB_BESIDE_CHECKOUT} (from {Path.cwd()})"
@@ -76,6 +83,10 @@ def bench_nab(
         corpus = [item for item in corpus if item.category in categories]
         if not corpus:
             raise InputError(f"no series in categories {categories}")
+    if split is not None:
+        corpus = [item for item in corpus if split_of(item.name) == split]
+        if not corpus:
+            raise InputError(f"no series in the {split} half")
     if as_json and detectors and len(detectors) > 1:
         raise InputError("--json prints one detector's scores: give at most one --detector")
     names = detectors or ([BEST] if as_json else list(DETECTORS))
@@ -86,7 +97,8 @@ def bench_nab(
         typer.echo(json.dumps({score.profile: round(score.normalised, 2) for score in results[names[0]]}))
         return
     table = Table(
-        title=f"NAB v1.1 on {len(corpus)} series, {sum(len(s.windows) for s in corpus)} windows",
+        title=f"NAB v1.1 on {len(corpus)} series{f' ({split} half)' if split else ''}, "
+        f"{sum(len(s.windows) for s in corpus)} windows",
         caption=f"normalised score (raw score, threshold); results in {out}",
     )
     table.add_column("detector")
