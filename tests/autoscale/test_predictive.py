@@ -7,20 +7,25 @@ import pickle
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from foresight.autoscale.predictive import (
     PredictivePolicy,
     PredictiveSpec,
     PredictiveState,
     ServiceCapacity,
+    SloModel,
     predicted_replicas,
     reactive_floor,
+    slo_replicas,
     stabilise,
 )
 from foresight.control.policy import Observation, Recommendation
 from foresight.errors import ConfigError
 from foresight.ports import Scale
 from foresight.series import Series
+from foresight.sim import queueing
 
 HOUR = 3600.0
 API = ServiceCapacity(capacity_rps=10.0, startup_delay_s=120.0, target_utilisation_percent=80.0)
@@ -215,3 +220,88 @@ def test_queries_and_config_errors() -> None:
         spec(min_history_s=7 * HOUR)
     with pytest.raises(ConfigError, match="twice the longest lookahead"):
         spec(min_history_s=300.0)
+
+
+# --- sizing for the SLO (one capacity definition with the benchmark's oracle) -------------------------
+
+SLO = SloModel(base_latency_s=0.2, slo_latency_p95_s=0.4)
+SLO_API = ServiceCapacity(capacity_rps=40.0, startup_delay_s=90.0, slo=SLO)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(0.0, 2000.0), min_size=1, max_size=20))
+def test_slo_replicas_are_the_fewest_that_meet_the_slo(loads: list[float]) -> None:
+    load = np.array(loads)
+    need = slo_replicas(load, 40.0, SLO)
+
+    def meets(replicas: np.ndarray) -> np.ndarray:
+        one = np.ones_like(load)
+        q = queueing.queue(load, queueing.servers(replicas * one, 40.0 * one, 0.2 * one, one, 2.0 * one))
+        error = np.where(load > 0, q.dropped / np.where(load > 0, load, 1.0), 0.0)
+        return (q.latency_p95 <= 0.4) & (error <= 0.01)
+
+    assert meets(need.astype(float)).all()
+    assert not meets(np.maximum(need - 1, 0).astype(float))[need > 1].any()
+    assert (np.diff(need[np.argsort(load)]) >= 0).all()  # more load never needs fewer replicas
+
+
+def test_slo_sizing_is_busier_for_larger_services_and_bounded() -> None:
+    need = slo_replicas(np.array([60.0, 560.0]), 40.0, SLO)
+    busy = np.array([60.0, 560.0]) / (need * 40.0)
+    assert busy[0] < 0.8 < 0.9 < busy[1]  # a fixed 70% target over-provisions the large one
+    with pytest.raises(ConfigError, match="10 replicas cannot meet the SLO at 900.0 req/s"):
+        slo_replicas(np.array([100.0, 900.0]), 40.0, SLO, max_replicas=10)
+    with pytest.raises(ConfigError, match="cannot be met with a service time"):
+        SloModel(base_latency_s=0.5, slo_latency_p95_s=0.4)
+
+
+def test_the_slo_floor_sizes_the_load_seen_now_and_its_rise() -> None:
+    policy = PredictivePolicy(spec(services={"api": SLO_API}))
+    now = 1800.0  # too little history: the floor alone
+    t = np.arange(0.0, now + 1, 15.0)
+    flat, _ = decide(policy, observe(now, np.full(t.size, 560.0), cpu=0.5, ready=20))
+    assert flat.replicas == 15 and "560.0 req/s now from load, sized for the SLO" in flat.reason
+    rising = np.full(t.size, 400.0)
+    rising[-5:] = [400.0, 440.0, 480.0, 520.0, 560.0]  # +160 req/s over the last minute
+    trend = PredictivePolicy(spec(services={"api": SLO_API}, floor_trend_s=60.0))
+    ahead, _ = decide(trend, observe(now, rising, cpu=0.5, ready=20))
+    assert ahead.inputs["load_now_rps"] == pytest.approx(720.0) and ahead.replicas == decide(
+        policy, observe(now, np.full(t.size, 720.0), cpu=0.5, ready=20))[0].replicas
+    busy, _ = decide(policy, observe(now, None, cpu=1.0, ready=10))  # no load series: what the pods serve
+    assert busy.inputs["load_now_rps"] == 400.0 and "from cpu 100% of 10 ready" in busy.reason
+    nothing, _ = decide(policy, observe(now, None, cpu=None, ready=7))
+    assert nothing.replicas == 7 and "no load or cpu sample; keep 7" in nothing.reason
+
+
+# --- bad input: a source that stops answering -----------------------------------------------------------
+
+
+def test_a_silent_load_series_carries_the_forecast_for_the_hold_then_falls_back_to_the_floor() -> None:
+    policy = PredictivePolicy(spec(load_hold_s=600.0))
+    t = np.arange(0.0, 5 * HOUR + 1, 15.0)
+    _, state = decide(policy, observe(5 * HOUR, wave(t), cpu=0.5))
+    stale = [Series({"service": "api"}, t, wave(t))]  # what a caching source serves while Prometheus is down
+
+    def later(dt: float, cpu_at: float) -> Observation:
+        return Observation("api", 5 * HOUR + dt, Scale(10, 10, 10),
+                           {"load": stale, "cpu": [Series({"service": "api"}, [cpu_at], [0.5])]})
+
+    held, state = decide(policy, later(300.0, 5 * HOUR + 300), state)
+    assert held.reason.startswith("forecast q0.90") and "no load sample for 300 s (hold 600 s)" in held.reason
+    dropped, state = decide(policy, later(900.0, 5 * HOUR + 900), state)
+    assert "no load sample for 900 s, over the 600 s hold: forecast set aside" in dropped.reason
+    assert "peak_rps" not in dropped.inputs and dropped.replicas == reactive_floor(10, 0.5, 80.0) == 7
+    blind, _ = decide(policy, later(1800.0, 5 * HOUR), state)  # the cpu sample is as stale: nothing to go on
+    assert "no cpu sample" in blind.reason and blind.replicas == 10
+
+
+def test_headroom_sizes_the_slo_for_more_load_and_leaves_a_target_alone() -> None:
+    now = 1800.0
+    t = np.arange(0.0, now + 1, 15.0)
+    plain = PredictivePolicy(spec(services={"api": SLO_API}))
+    roomy = PredictivePolicy(spec(services={"api": SLO_API}, headroom=0.2))
+    at_560, _ = decide(roomy, observe(now, np.full(t.size, 560.0), cpu=0.5, ready=20))
+    at_672, _ = decide(plain, observe(now, np.full(t.size, 672.0), cpu=0.5, ready=20))
+    assert at_560.replicas == at_672.replicas > 15
+    target = PredictivePolicy(spec(headroom=0.2))  # API sizes at its 80% target: headroom is not added twice
+    assert decide(target, observe(now, None, cpu=0.9, ready=10))[0].replicas == reactive_floor(10, 0.9, 80.0)

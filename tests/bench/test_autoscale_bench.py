@@ -4,7 +4,6 @@ policies read no future, the forecast reaches the HPA one period late, the repor
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ import foresight.cli.autoscale  # noqa: F401  (registers the command until the C
 from foresight.autoscale.hpa import ExternalMetric, HpaPolicy, HpaSpec
 from foresight.autoscale.predictive import PredictivePolicy, PredictiveSpec, ServiceCapacity
 from foresight.bench.autoscale import (
+    DESIRED_REPLICAS,
     HistoryBackedSource,
     PolicyResult,
     PredictiveThroughHpa,
@@ -145,15 +145,15 @@ def test_the_history_source_joins_the_trace_before_the_window_and_never_looks_ah
 # --- the production path: the forecast through the HPA -------------------------------------------
 
 
-def test_the_hpa_reads_the_forecast_published_one_period_earlier() -> None:
+def test_the_hpa_reads_the_decision_published_one_period_earlier() -> None:
     api = ServiceCapacity(capacity_rps=50, startup_delay_s=120, target_utilisation_percent=75)
     predictive = PredictivePolicy(PredictiveSpec(services={"api": api}, min_history_s=3600, seasons_s=(1800,)))
     hpa = HpaPolicy(
-        HpaSpec(max_replicas=30, target_utilisation_percent=75,
-                external_metrics=(ExternalMetric(name="ai_predicted_load", average_value=37.5),)),
-        external_queries={"ai_predicted_load": 'ai_predicted_load{workload="$workload"}'},
+        HpaSpec(max_replicas=30, target_utilisation_percent=90,
+                external_metrics=(ExternalMetric(name=DESIRED_REPLICAS, average_value=1.0),)),
+        external_queries={DESIRED_REPLICAS: f'{DESIRED_REPLICAS}{{workload="$workload"}}'},
     )
-    policy = PredictiveThroughHpa(predictive, hpa)
+    policy = PredictiveThroughHpa(predictive, hpa, cpu=True)
     t = np.arange(0.0, 4 * 3600.0 + 15, 15.0)
     load = 200.0 + 100.0 * np.sin(2 * np.pi * t / 1800.0)
 
@@ -163,11 +163,12 @@ def test_the_hpa_reads_the_forecast_published_one_period_earlier() -> None:
                                                          "cpu": [Series({}, [now], [0.67])]})
 
     first, state = policy.decide(None, observe(4 * 3600.0 - 15))
-    assert "no ai_predicted_load metric" in first.reason and first.replicas == 6
+    assert f"no {DESIRED_REPLICAS} metric" in first.reason and first.replicas == 6
     assert state.published is not None and state.published[0] == 4 * 3600.0 - 15
+    assert state.published[1] == first.inputs["foresight_desired_replicas"] and "Foresight: forecast q0.90" in first.reason
     second, _ = policy.decide(state, observe(4 * 3600.0))
-    assert second.inputs["ai_predicted_load_value"] == pytest.approx(state.published[1], abs=1e-3)
-    assert f"ai_predicted_load {math.ceil(state.published[1] * 1000) / 1000:g}" in second.reason
+    assert second.inputs[f"{DESIRED_REPLICAS}_value"] == state.published[1]
+    assert second.replicas == state.published[1] > 6  # the HPA follows the published decision
 
 
 # --- the report ----------------------------------------------------------------------------------

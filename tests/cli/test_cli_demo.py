@@ -25,6 +25,15 @@ def test_demo_json_summary(tmp_path: Path) -> None:
     assert Path(summary["report"]).is_file()
 
 
+def test_demo_policy_option_puts_services_under_each_controller(tmp_path: Path) -> None:
+    run = foresight("demo", "--duration", "3h", "--services", "4", "--policy", "predictive", "--no-live", "--json",
+                    "--out", "out", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(run.stdout)
+    assert set(summary["controllers"].values()) == {"predictive"}
+    assert {f["service"] for f in summary["forecasts"]} == set(summary["controllers"])
+
+
 def test_demo_plain_output_names_report(tmp_path: Path) -> None:
     run = foresight("demo", "--duration", "1h", "--services", "4", "--no-live", "--out", "out", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
@@ -54,6 +63,7 @@ def test_demo_rejects_malformed_trace_without_traceback(tmp_path: Path, content:
     [
         (["--duration", "soon"], "invalid duration"),
         (["--services", "2"], "at least 4"),
+        (["--policy", "magic"], "--policy must be one of hpa, predictive, split"),
         (["--audit-url", "postgresql+psycopg://nobody@127.0.0.1:1/none"], "unreachable"),
     ],
 )

@@ -8,12 +8,15 @@ from pathlib import Path
 import pytest
 
 from foresight.demo.runner import DemoOptions, run_demo
+from foresight.errors import ConfigError
 
 
-def _audit_rows(path: Path) -> int:
-    """The HPA controller's audit records (the canary controller writes its own beside them)."""
+def _audit_rows(path: Path, controllers: tuple[str, ...] = ("hpa", "predictive")) -> int:
+    """The scaling controllers' audit records (the canary controller writes its own beside them)."""
+    marks = ",".join("?" * len(controllers))
     with sqlite3.connect(path) as db:
-        return int(db.execute("select count(*) from foresight_audit where controller = 'hpa'").fetchone()[0])
+        query = f"select count(*) from foresight_audit where controller in ({marks})"
+        return int(db.execute(query, controllers).fetchone()[0])
 
 
 def test_demo_run_writes_report_audit_and_summary(tmp_path: Path) -> None:
@@ -64,3 +67,27 @@ def test_interrupted_demo_keeps_its_audit_log_and_report(tmp_path: Path) -> None
     assert result.simulated_s == pytest.approx(3600)
     assert result.report.exists() and "interrupted" in result.report.read_text()
     assert _audit_rows(tmp_path / "audit.db") == 4 * (3600 // 15)
+
+
+def test_split_runs_the_predictive_controller_beside_the_hpa_and_reports_its_forecasts(tmp_path: Path) -> None:
+    result = run_demo(DemoOptions(duration_s=6 * 3600, services=4, seed=1, out_dir=tmp_path))
+    assert result.controllers == {name: kind for name, kind in zip(
+        result.controllers, ("hpa", "predictive", "hpa", "predictive"))}
+    predictive = [n for n, c in result.controllers.items() if c == "predictive"]
+    periods = 6 * 3600 // 15
+    assert _audit_rows(tmp_path / "audit.db", ("hpa",)) == 2 * periods
+    assert _audit_rows(tmp_path / "audit.db", ("predictive",)) == 2 * periods
+    with sqlite3.connect(tmp_path / "audit.db") as db:
+        reasons = [r[0] for r in db.execute("select reason from foresight_audit where controller = 'predictive'")]
+    assert any("history too short" in r for r in reasons)  # the first two hours: the floor alone, and it says so
+    assert any(r.startswith("forecast q0.95") for r in reasons)
+    assert [f.service for f in result.forecasts] == predictive
+    for f in result.forecasts:
+        assert f.times.size > 0 and f.coverage is not None and f.coverage > 0.5
+    page = result.report.read_text()
+    assert "forecast vs actual" in page and "forecast-0" in page
+
+
+def test_an_unknown_policy_is_refused() -> None:
+    with pytest.raises(ConfigError, match="policy must be one of hpa, predictive, split"):
+        DemoOptions(policy="magic")  # type: ignore[arg-type]

@@ -10,15 +10,38 @@ after that. This policy sizes for the forecast instead. Each period, for workloa
    last fit, so the daily season joins as soon as two days exist).
 2. **Size.** ``peak`` = the highest ``quantile`` forecast over ``[now, now + startup_delay_s +
    sync_period_s]`` (pods asked for now serve after the start-up delay, and the next chance to
-   correct comes one period later); ``predicted = ceil(peak / (capacity_rps x target))``.
-   The quantile is the cost knob: higher buys headroom against misses with replicas.
-3. **Reactive floor.** ``floor = ceil(ready x cpu / target)``, what the HPA asks for right now,
-   so a missed forecast degrades to reactive scaling, never below it.
+   correct comes one period later); ``predicted`` = the replicas that serve ``peak``. The
+   quantile is the cost knob: higher buys headroom against misses with replicas.
+3. **Reactive floor.** What the load of *now* needs, so a missed forecast degrades to reactive
+   scaling, never below it.
 4. **Stabilise.** The result is the highest of ``max(predicted, floor)`` over the last
    ``stabilisation_window_s``: scale-ups are immediate, scale-downs wait out the window.
 
-Without a usable forecast (too little history, or the load series is missing) the floor decides
-alone and the reason says why; with neither load nor CPU the replicas stay as they are.
+**One capacity definition** sizes both the forecast and the floor, chosen per workload:
+
+* with an :class:`SloModel`, the fewest replicas whose M/M/c queue (the simulator's model,
+  :mod:`foresight.sim.queueing`) meets the latency and error SLO at that load
+  (:func:`slo_replicas`): ~86% busy is safe at 2 replicas, ~95% at 20, so a fixed target
+  over-provisions large services and under-provisions small ones. The floor sizes the load seen
+  now (the latest load sample, or ``cpu x ready x capacity_rps`` if larger, plus its last-minute
+  rise projected ``floor_trend_s`` ahead) the same way. Both loads are first multiplied by
+  ``1 + headroom``: the SLO edge leaves no room for a rise within a start-up delay that neither
+  the forecast nor the floor saw coming;
+* without one, the HPA's arithmetic: ``ceil(peak / (capacity_rps x target))`` and a floor of
+  ``ceil(ready x cpu / target)``.
+
+**Bad input.** Without a usable forecast (too little history, no load samples) the floor
+decides alone and the reason says why; with neither load nor CPU the replicas stay as they are.
+Gaps, NaNs and counter resets are read as gaps and rates (:mod:`foresight.forecast.prepare`). When
+the load stops arriving (a scrape target vanished, Prometheus is down and a
+:class:`~foresight.forecast.history.IncrementalHistory` serves its last points) the forecast
+carries on for ``load_hold_s`` past the newest sample, then is set aside and the floor decides
+alone until samples return; a CPU sample older than ``load_hold_s`` is no sample. Each case is
+in the reason, so in the audit record.
+
+**History within Prometheus' limits.** The policy reads ``lookback_s`` of load every period; a
+loop whose source is wrapped in :class:`~foresight.forecast.history.IncrementalHistory` fetches
+it once (in chunks of at most 11,000 points, by the Prometheus adapter) and then only the new points.
 """
 
 from __future__ import annotations
@@ -37,18 +60,42 @@ from foresight.errors import ConfigError
 from foresight.forecast import Forecaster, HistoryTooShort, HoltWinters
 from foresight.forecast.prepare import counter_rate, to_grid
 from foresight.series import Series
+from foresight.sim import queueing
 
 __all__ = [
     "PredictivePolicy",
     "PredictiveSpec",
     "PredictiveState",
     "ServiceCapacity",
+    "SloModel",
     "predicted_replicas",
+    "slo_replicas",
     "reactive_floor",
     "stabilise",
 ]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
+_SLO_BLOCK = 32  # candidate replica counts tried per load at a time
+_MAX_SLO_REPLICAS = 100_000  # beyond this a load is a bad sample, not a sizing question
+
+
+class SloModel(BaseModel):
+    """The service-level objective replicas are sized for, and the queue that decides whether it holds."""
+
+    model_config = _FROZEN
+
+    base_latency_s: float = Field(gt=0, description="Service time of one request at no load.")
+    slo_latency_p95_s: float = Field(gt=0, description="The p95 latency the replicas must keep.")
+    slo_error_ratio: float = Field(0.01, gt=0, lt=1, description="The failed fraction they must keep below.")
+    timeout_s: float = Field(2.0, gt=0, description="A request queued longer than this fails.")
+
+    @model_validator(mode="after")
+    def _attainable(self) -> SloModel:
+        if self.slo_latency_p95_s <= self.base_latency_s:
+            raise ConfigError(
+                f"slo: p95 latency {self.slo_latency_p95_s} s cannot be met with a service time of {self.base_latency_s} s"
+            )
+        return self
 
 
 class ServiceCapacity(BaseModel):
@@ -59,8 +106,9 @@ class ServiceCapacity(BaseModel):
     capacity_rps: float = Field(gt=0, description="Requests per second one replica serves at 100% CPU.")
     startup_delay_s: float = Field(ge=0, description="Seconds from asking for a pod until it serves.")
     target_utilisation_percent: float = Field(
-        80.0, gt=0, le=100, description="CPU utilisation to size for, in percent (as the HPA's target)."
+        80.0, gt=0, le=100, description="CPU utilisation to size for, in percent (as the HPA's target); unused with slo."
     )
+    slo: SloModel | None = Field(None, description="Size replicas for this SLO (queueing model) instead of the target.")
 
 
 class PredictiveSpec(BaseModel):
@@ -86,6 +134,15 @@ class PredictiveSpec(BaseModel):
         description="Average CPU of the ready pods as a fraction of their request.",
     )
     load_is_counter: bool = Field(False, description="load_query returns a cumulative request counter.")
+    headroom: float = Field(
+        0.0, ge=0, le=1, description="SLO sizing: size for the load times 1 + headroom (bursts within a start-up delay)."
+    )
+    floor_trend_s: float = Field(
+        0.0, ge=0, description="SLO floor: the load now plus its rise over the last minute projected this far ahead."
+    )
+    load_hold_s: float = Field(
+        600.0, gt=0, description="The forecast carries on this long past the newest load sample, then the floor decides."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> PredictiveSpec:
@@ -125,6 +182,7 @@ class PredictiveState:
     fitted_at: float = -math.inf
     fitted_history_s: float = 0.0
     recent: tuple[tuple[float, int], ...] = ()
+    last_load_at: float = -math.inf
 
 
 def reactive_floor(ready: int, cpu: float | None, target_percent: float) -> int | None:
@@ -139,13 +197,63 @@ def reactive_floor(ready: int, cpu: float | None, target_percent: float) -> int 
 
 
 def predicted_replicas(peak_rps: float, capacity: ServiceCapacity) -> int:
-    """Replicas that serve ``peak_rps`` at the target utilisation.
+    """Replicas that serve ``peak_rps``: by the SLO when ``capacity.slo`` is set, else at the target.
 
     >>> predicted_replicas(450.0, ServiceCapacity(capacity_rps=100, startup_delay_s=60, target_utilisation_percent=75))
     6
+    >>> slo = SloModel(base_latency_s=0.2, slo_latency_p95_s=0.4)
+    >>> predicted_replicas(450.0, ServiceCapacity(capacity_rps=100, startup_delay_s=60, slo=slo))
+    5
     """
+    if capacity.slo is not None:
+        return int(slo_replicas(np.array([peak_rps]), capacity.capacity_rps, capacity.slo)[0])
     per_replica = capacity.capacity_rps * capacity.target_utilisation_percent / 100.0
     return math.ceil(peak_rps / per_replica - 1e-9)
+
+
+def slo_replicas(load_rps: np.ndarray, capacity_rps: float, slo: SloModel, max_replicas: int | None = None) -> np.ndarray:
+    """The fewest replicas (at least 1) whose queue meets ``slo`` at each load, by
+    :func:`foresight.sim.queueing.queue`: p95 latency at most ``slo_latency_p95_s`` and at most
+    ``slo_error_ratio`` of requests shed or timed out. The one capacity definition of the
+    predictive policy, its floor and the benchmark's oracle.
+
+    Replicas of 40 req/s at 200 ms (8 requests in flight each), p95 SLO 400 ms: 15 replicas serve
+    560 req/s (93% busy), 2 serve at most ~69 req/s (86%):
+
+    >>> slo = SloModel(base_latency_s=0.2, slo_latency_p95_s=0.4)
+    >>> slo_replicas(np.array([0.0, 60.0, 70.0, 560.0]), 40.0, slo).tolist()
+    [1, 2, 3, 15]
+
+    Raises :class:`~foresight.errors.ConfigError` when ``max_replicas`` cannot meet the SLO.
+    """
+    load = np.asarray(load_rps, dtype=np.float64).reshape(-1)
+    if load.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if not np.isfinite(load).all() or (load < 0).any():
+        raise ConfigError("slo_replicas: loads must be finite and non-negative")
+    limit = max_replicas if max_replicas is not None else _MAX_SLO_REPLICAS
+    # fewer than 0.99 x load / capacity replicas shed more than 1% of it: start each search there
+    base = np.maximum(1, np.floor(0.99 * load / capacity_rps)).astype(np.int64)
+    need = np.zeros(load.size, dtype=np.int64)
+    todo = np.flatnonzero(base <= limit)
+    block = np.arange(_SLO_BLOCK)[None, :]
+    while todo.size:  # a block of candidate counts per load at a time
+        counts = (base[todo, None] + block).astype(np.float64)
+        offered = load[todo, None]
+        one = np.ones_like(counts)
+        servers = queueing.servers(counts, capacity_rps * one, slo.base_latency_s * one, one, slo.timeout_s * one)
+        q = queueing.queue(offered * one, servers)
+        error = np.where(offered > 0, q.dropped / np.where(offered > 0, offered, 1.0), 0.0)
+        met = (q.latency_p95 <= slo.slo_latency_p95_s) & (error <= slo.slo_error_ratio) & (counts <= limit)
+        first = np.argmax(met, axis=1)
+        found = met[np.arange(todo.size), first]
+        need[todo[found]] = base[todo[found]] + first[found]
+        base[todo[~found]] += _SLO_BLOCK
+        todo = todo[~found & (base[todo] <= limit)]
+    if not need.all():
+        worst = float(load[need == 0].max())
+        raise ConfigError(f"slo_replicas: {limit} replicas cannot meet the SLO at {worst:.1f} req/s")
+    return need
 
 
 def stabilise(
@@ -214,25 +322,27 @@ class PredictivePolicy:
         state = state or PredictiveState()
         state, forecast_note = self._learn(state, obs)
         lookahead_s = capacity.startup_delay_s + self.spec.sync_period_s
-        peak = self._peak(state, obs.now, lookahead_s)
-        cpu = _latest(obs.series.get("cpu", []))
-        floor = reactive_floor(obs.scale.ready, cpu, capacity.target_utilisation_percent)
+        hold = self.spec.load_hold_s
+        silent_s = obs.now - state.last_load_at
+        peak = None
+        if state.forecast is not None and silent_s > hold:
+            forecast_note = f"no load sample for {silent_s:.0f} s, over the {hold:.0f} s hold: forecast set aside"
+        else:
+            peak = self._peak(state, obs.now, lookahead_s)
         inputs: dict[str, float] = {"quantile": self.spec.quantile, "lookahead_s": lookahead_s}
         words = []
         predicted = None
         if peak is not None:
-            predicted = predicted_replicas(peak, capacity)
+            predicted = predicted_replicas(peak * self._margin(capacity), capacity)
             inputs.update(peak_rps=peak, predicted=predicted)
             q = self.spec.quantile
             words.append(f"forecast q{q:.2f} peak {peak:.1f} req/s within {lookahead_s:.0f} s needs {predicted}")
+            if silent_s > self.spec.forecast_step_s * 2:
+                words.append(f"no load sample for {silent_s:.0f} s (hold {hold:.0f} s)")
         else:
             words.append(f"no forecast ({forecast_note})")
-        if cpu is not None and floor is not None:  # both or neither
-            inputs.update(cpu=cpu, reactive_floor=floor)
-            target, ready = capacity.target_utilisation_percent, obs.scale.ready
-            words.append(f"reactive floor {floor} (cpu {100 * cpu:.0f}% of {ready} ready, target {target:.0f}%)")
-        else:
-            words.append("no cpu sample")
+        floor, floor_words = self._floor(capacity, obs, inputs)
+        words.append(floor_words)
         if predicted is None and floor is None:
             wanted = obs.scale.desired
             words.append(f"keep {wanted}")
@@ -243,6 +353,34 @@ class PredictivePolicy:
             words.append(f"stabilisation ({self.spec.stabilisation_window_s:.0f} s) holds {replicas}")
         return Recommendation(replicas, f"{'; '.join(words)}: {replicas}", inputs), replace(state, recent=recent)
 
+    def _margin(self, capacity: ServiceCapacity) -> float:
+        """What a load is multiplied by before it is sized: ``1 + headroom`` for SLO sizing, else 1
+        (a target utilisation already holds its headroom)."""
+        return 1.0 + self.spec.headroom if capacity.slo is not None else 1.0
+
+    def _floor(self, capacity: ServiceCapacity, obs: Observation, inputs: dict[str, float]) -> tuple[int | None, str]:
+        """The reactive floor (None without a fresh sample), and its words; adds what it read to ``inputs``."""
+        since = obs.now - self.spec.load_hold_s
+        cpu = _latest(obs.series.get("cpu", []), since)
+        ready = obs.scale.ready
+        if capacity.slo is None:
+            floor = reactive_floor(ready, cpu, capacity.target_utilisation_percent)
+            if cpu is None or floor is None:  # both or neither
+                return None, "no cpu sample"
+            inputs.update(cpu=cpu, reactive_floor=floor)
+            target = capacity.target_utilisation_percent
+            return floor, f"reactive floor {floor} (cpu {100 * cpu:.0f}% of {ready} ready, target {target:.0f}%)"
+        load = _latest_load(obs.series.get("load", []), since, self.spec.load_is_counter, self.spec.floor_trend_s)
+        served = None if cpu is None else cpu * ready * capacity.capacity_rps
+        seen = [x for x in (load, served) if x is not None]
+        if not seen:
+            return None, "no load or cpu sample"
+        now_rps = max(seen)
+        floor = predicted_replicas(now_rps * self._margin(capacity), capacity)
+        inputs.update(load_now_rps=now_rps, reactive_floor=floor, **({} if cpu is None else {"cpu": cpu}))
+        source = "load" if load is not None and now_rps == load else f"cpu {100 * (cpu or 0):.0f}% of {ready} ready"
+        return floor, f"reactive floor {floor} ({now_rps:.1f} req/s now from {source}, sized for the SLO)"
+
     def _learn(self, state: PredictiveState, obs: Observation) -> tuple[PredictiveState, str]:
         """The state after learning the load steps completed by ``obs.now``, and a note on the forecast.
 
@@ -252,6 +390,11 @@ class PredictivePolicy:
         step = self.spec.forecast_step_s
         end = math.floor(obs.now / step) * step
         series = obs.series.get("load", [])
+        newest = max((float(s.timestamps[np.isfinite(s.values)][-1]) for s in series if np.isfinite(s.values).any()),
+                     default=-math.inf)
+        if newest > obs.now:  # a sample from the future (clock skew) counts as now
+            newest = obs.now
+        state = replace(state, last_load_at=max(state.last_load_at, newest) if end >= state.learned_until else newest)
         due = min(self.spec.refit_every_s, state.fitted_history_s)
         if state.forecast is None or obs.now - state.fitted_at >= due or end < state.learned_until:
             start = end - math.floor(self.spec.lookback_s / step) * step
@@ -265,7 +408,7 @@ class PredictivePolicy:
             except HistoryTooShort as exc:
                 note = f"history too short: {exc.have * step:.0f} s of load, need {exc.need * step:.0f} s"
                 return replace(state, forecast=None), note
-            return PredictiveState(forecast, start, end, obs.now, end - start, state.recent), "refitted"
+            return PredictiveState(forecast, start, end, obs.now, end - start, state.recent, state.last_load_at), "refitted"
         if end > state.learned_until:
             new = _load_grid(series, step, state.learned_until, end, self.spec.load_is_counter)
             forecast = self.forecaster.update(state.forecast, new[None, :])
@@ -295,8 +438,33 @@ def _load_grid(series: Sequence[Series], step_s: float, start: float, end: float
     return np.where(np.isnan(stacked).all(axis=0), np.nan, np.nansum(stacked, axis=0))
 
 
-def _latest(series: Sequence[Series]) -> float | None:
-    """Mean over the series of each one's last finite sample; None when none has one."""
-    last = [float(s.values[np.isfinite(s.values)][-1]) for s in series if np.isfinite(s.values).any()]
+def _latest(series: Sequence[Series], since: float = -math.inf) -> float | None:
+    """Mean over the series of each one's last finite sample at or after ``since``; None when none has one."""
+    last = []
+    for s in series:
+        finite = np.isfinite(s.values)
+        if finite.any() and s.timestamps[finite][-1] >= since:
+            last.append(float(s.values[finite][-1]))
     return sum(last) / len(last) if last else None
 
+
+def _latest_load(series: Sequence[Series], since: float, counter: bool, trend_s: float = 0.0) -> float | None:
+    """The summed latest rate of the load series sampled at or after ``since`` (a counter's last
+    rate), plus, when ``trend_s`` > 0, each one's rise over the last minute (never a fall) projected
+    ``trend_s`` ahead: a ramp the forecast missed is met one start-up delay earlier."""
+    total, seen = 0.0, False
+    for s in series:
+        if counter and len(s) <= 1:
+            continue
+        timestamps, values = counter_rate(s.timestamps, s.values) if counter else (s.timestamps, s.values)
+        finite = np.isfinite(values)
+        if not finite.any() or timestamps[finite][-1] < since:
+            continue
+        t, v = timestamps[finite], values[finite]
+        total, seen = total + float(v[-1]), True
+        if trend_s > 0:
+            recent = t >= t[-1] - 60.0
+            if recent.sum() >= 2:
+                slope = (v[-1] - v[recent][0]) / (t[-1] - t[recent][0])
+                total += max(0.0, float(slope)) * trend_s
+    return total if seen else None

@@ -20,30 +20,41 @@ The scenario (:class:`Scenario`), one per trace:
   - ``static``: ``replicas_at_peak`` replicas throughout (peak provisioning);
   - ``hpa@T``: the Kubernetes HPA on CPU at target ``T``% (:mod:`foresight.autoscale.hpa`), for T in
     ``sweep_percent``; ``hpa`` is the headline ``hpa@70``;
-  - ``predictive`` (headline): the production path. Foresight's predictive policy publishes its
-    sized peak load (``ai_predicted_load``: the ``quantile`` forecast's peak over the start-up
-    delay and one period); an HPA with two metrics, CPU at the same 70% target and External
-    ``ai_predicted_load`` at ``AverageValue`` = capacity x 70%, reads it one period later (scrape
+  - ``predictive`` (headline): the production path. Foresight's predictive policy sizes replicas
+    for the SLO (below) from the ``quantile`` forecast's peak over the start-up delay and one
+    period, never below its floor (the load now plus its last-minute rise projected
+    ``floor_trend_s`` ahead), each load times ``1 + headroom`` (rises within a start-up delay that
+    neither the forecast nor the floor sees), and publishes them as ``foresight_desired_replicas`` (the exporter's
+    gauge); an HPA with that External metric at ``AverageValue`` 1 (and CPU at
+    ``path_cpu_percent`` beside it: the HPA scales down only when every metric can be read, and CPU
+    is the reactive safety net should Foresight stop publishing) reads it one period later (scrape
     and adapter latency) and scales with its tolerance, stabilisation and rate limits;
-  - ``predictive-direct``: the predictive policy (reactive floor, stabilisation) setting replicas itself;
-    both predictive loops read the load at one-minute steps (the forecaster's grid) over the
-    policy's lookback, and share each forecaster fit (a pure function of the same history);
+  - ``predictive-direct``: the predictive policy setting replicas itself;
+    both predictive loops read the load on the forecast grid (``forecast_step_s``) over the
+    policy's 15-day lookback through :class:`~foresight.forecast.history.IncrementalHistory` (the
+    history once, then only new points, as against Prometheus), and share each forecaster fit;
   - ``oracle``: the cheapest schedule without a violation, from the known load: per step the fewest
-    replicas meeting the SLO under the simulator's own queueing model, each pod asked for one
-    start-up delay before it is needed and kept through gaps no longer than that delay;
-  - ``oracle@70``: the same schedule for the replicas the 70% target asks for at each step's load:
-    the cheapest that any policy sizing at that target could run, i.e. a perfect forecast.
+    replicas meeting the SLO (:func:`slo_replicas`), each pod asked for one start-up delay before it
+    is needed and kept through gaps no longer than that delay;
+  - ``oracle@70``: the same schedule for the replicas the 70% target asks for at each step's load.
 
+* **One capacity definition.** A replica count serves a load when the simulator's M/M/c queue
+  (:mod:`foresight.sim.queueing`) meets the SLO there:
+  :func:`foresight.autoscale.predictive.slo_replicas`. The oracle and the predictive policy (its
+  forecast and its floor) size with it; only the HPA baselines size with their CPU target, as a
+  real HPA does.
 * **One SLO definition.** A step violates the SLO when the simulator records
   ``foresight_slo_violation`` (p95 latency above ``slo_latency_p95_s`` or failed fraction above
   ``slo_error_ratio``); SLO-violation minutes count those steps. Replica-minutes count the pods
   that exist (starting or ready); scaling actions the periods in which the loop set replicas.
 
-The service is sized so that the SLO is a matter of keeping up, not of the target: with 8 requests
-in flight per replica and a p95 SLO of twice the service time, the SLO holds up to ~86% busy at 2
-replicas and ~93-97% at 5-20, above every target's steady state but 90%. Targets of the issue are
-checked per trace (:meth:`TraceResult.targets`), with the HPA's replica-minutes at the predictive
-policy's violations read off the sweep (:meth:`TraceResult.hpa_at_matched_violations`).
+With 8 requests in flight per replica and a p95 SLO of twice the service time, the SLO holds up to
+~86% busy at 2 replicas and ~93-97% at 5-20: a fixed 70% target buys headroom against bursts with
+~30% more replicas than the SLO needs. Targets of the issue are checked per trace
+(:meth:`TraceResult.targets`), with the HPA's replica-minutes at the predictive policy's violations
+read off the sweep (:meth:`TraceResult.hpa_at_matched_violations`). The predictive settings
+(``quantile``, ``headroom``, ``stabilisation_window_s``, ``floor_trend_s``, ``forecast_step_s``) are one value for
+every trace, chosen on a subset of the traces (see the README / closing note), never per trace.
 """
 
 from __future__ import annotations
@@ -58,18 +69,26 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from foresight.autoscale.hpa import ExternalMetric, HpaPolicy, HpaSpec, HpaState
-from foresight.autoscale.predictive import PredictivePolicy, PredictiveSpec, PredictiveState, ServiceCapacity
+from foresight.autoscale.hpa import ExternalMetric, HpaBehavior, HpaPolicy, HpaSpec, HpaState
+from foresight.autoscale.predictive import (
+    PredictivePolicy,
+    PredictiveSpec,
+    PredictiveState,
+    ServiceCapacity,
+    SloModel,
+)
+from foresight.autoscale.predictive import slo_replicas as replicas_for_slo
 from foresight.control.audit import AuditRecord
 from foresight.control.loop import Reconciler
 from foresight.control.policy import Observation, Recommendation, ScalingPolicy
 from foresight.control.safety import SafetyLimits
 from foresight.errors import ConfigError, ForesightError, InputError
+from foresight.forecast.history import IncrementalHistory
+from foresight.ports import MetricsSource
 from foresight.series import Series
 from foresight.sim import ClusterSpec, NodePoolSpec, ServiceSpec, Simulator, queueing
 from foresight.sim.metrics import METRICS, parse_selector
 from foresight.sim.metrics import query_range as recorded_range
-from foresight.sim.topology import Topology
 from foresight.sim.trace import read_trace, resample
 
 __all__ = [
@@ -88,6 +107,7 @@ __all__ = [
 _DAY_S = 86400.0
 _LOAD = "foresight_offered_rps"
 PREDICTED_LOAD = "ai_predicted_load"
+DESIRED_REPLICAS = "foresight_desired_replicas"
 NO_LOOK_AHEAD = (
     "no look-ahead: every policy reads only the load and CPU recorded up to each decision; forecasters are "
     "fitted and updated on those points alone (only the oracle knows the future)"
@@ -114,9 +134,21 @@ class Scenario(BaseModel):
         70, ge=1, le=100, description="Target utilisation of the headline HPA, and of the predictive policy and its HPA."
     )
     sweep_percent: tuple[int, ...] = Field((50, 60, 70, 80, 90), description="HPA targets of the cost curve.")
-    quantile: float = Field(
-        PredictiveSpec.model_fields["quantile"].default, gt=0, lt=1,
-        description="Forecast quantile the predictive policy sizes for (its own default).",
+    quantile: float = Field(0.95, gt=0, lt=1, description="Forecast quantile the predictive policy sizes for: its cost knob.")
+    stabilisation_window_s: float = Field(
+        120.0, ge=0, description="The predictive policy's scale-down stabilisation (one value for every trace)."
+    )
+    headroom: float = Field(0.1, ge=0, le=1, description="The predictive policy's SLO-sizing headroom.")
+    floor_trend_s: float = Field(
+        105.0, ge=0, description="The predictive floor projects the last minute's rise this far (start-up delay + period)."
+    )
+    forecast_step_s: float = Field(60.0, gt=0, description="The predictive policy's forecast grid and its loops' query step.")
+    path_cpu_percent: int | None = Field(
+        90, ge=1, le=100,
+        description="A CPU metric at this target beside the External one in the predictive path's HPA (None: none).",
+    )
+    path_scale_down_window_s: int = Field(
+        0, ge=0, le=3600, description="Scale-down stabilisation of the predictive path's HPA (the policy stabilises itself)."
     )
 
     @model_validator(mode="after")
@@ -137,6 +169,12 @@ class Scenario(BaseModel):
     @property
     def startup_steps(self) -> int:
         return math.ceil(self.startup_delay_s / self.period_s - 1e-9)
+
+    @property
+    def slo(self) -> SloModel:
+        """The SLO every policy is scored on, as the predictive policy and the oracle size for it."""
+        return SloModel(base_latency_s=self.base_latency_s, slo_latency_p95_s=self.slo_latency_p95_s,
+                        slo_error_ratio=self.slo_error_ratio, timeout_s=self.timeout_s)
 
     def service(self, name: str, initial_replicas: int) -> ServiceSpec:
         return ServiceSpec(
@@ -241,21 +279,8 @@ def slo_replicas(load: np.ndarray, scenario: Scenario) -> np.ndarray:
     >>> slo_replicas(np.array([0.0, 100.0, 560.0, 660.0]), Scenario()).tolist()
     [2, 3, 15, 17]
     """
-    topology = Topology.of([scenario.service("oracle", scenario.min_replicas)])
-    need = np.zeros(load.shape, dtype=np.int64)
-    ones = np.ones_like(load)
-    for r in range(scenario.min_replicas, scenario.max_replicas + 1):
-        servers = queueing.servers(r * ones, scenario.capacity_rps * ones, scenario.base_latency_s * ones, ones,
-                                   scenario.timeout_s * ones)
-        q = queueing.queue(load, servers)
-        success = np.ones_like(load)
-        np.divide(q.served, load, out=success, where=load > 0)
-        error = topology.end_to_end_error(success[None, :])[0]
-        met = (q.latency_p95 <= scenario.slo_latency_p95_s) & (error <= scenario.slo_error_ratio)
-        need[(need == 0) & met] = r
-        if need.all():
-            return need
-    raise ConfigError(f"oracle: {scenario.max_replicas} replicas cannot meet the SLO at {load[need == 0].max():.1f} req/s")
+    need = replicas_for_slo(load, scenario.capacity_rps, scenario.slo, scenario.max_replicas)
+    return np.maximum(need, scenario.min_replicas)
 
 
 def oracle_schedule(need: np.ndarray, startup_steps: int) -> np.ndarray:
@@ -309,19 +334,22 @@ class HpaPathState:
     """The predictive policy's state, what its exporter published last period, the HPA's state."""
 
     predictive: PredictiveState | None = None
-    published: tuple[float, float] | None = None  # (time, ai_predicted_load)
+    published: tuple[float, float] | None = None  # (time, foresight_desired_replicas)
     hpa: HpaState | None = None
 
 
 class PredictiveThroughHpa:
-    """Foresight's forecast reaching the pods the production way: the predictive policy's sized peak
-    load is published as ``ai_predicted_load`` and read one period later by an HPA scaling on CPU
-    and on that External metric (:mod:`foresight.autoscale.hpa`). Only the HPA's answer is applied."""
+    """Foresight's decision reaching the pods the production way: the predictive policy's replicas
+    are published as ``foresight_desired_replicas`` (the exporter's gauge) and read one period later
+    (scrape and adapter latency) by an HPA with that External metric at ``AverageValue`` 1
+    (:mod:`foresight.autoscale.hpa`: its tolerance, stabilisation and rate limits apply), and a CPU
+    metric beside it when ``cpu`` is True (the reactive safety net should Foresight stop
+    publishing). Only the HPA's answer is applied."""
 
     name = "predictive"
 
-    def __init__(self, predictive: PredictivePolicy, hpa: HpaPolicy) -> None:
-        self.predictive, self.hpa = predictive, hpa
+    def __init__(self, predictive: PredictivePolicy, hpa: HpaPolicy, cpu: bool) -> None:
+        self.predictive, self.hpa, self.cpu = predictive, hpa, cpu
         self.lookback_s = predictive.lookback_s
 
     def queries(self, workload: str) -> Mapping[str, str]:
@@ -329,16 +357,19 @@ class PredictiveThroughHpa:
 
     def decide(self, state: HpaPathState | None, obs: Observation) -> tuple[Recommendation, HpaPathState]:
         state = state or HpaPathState()
-        forecast, predictive_state = self.predictive.decide(state.predictive, obs)
+        wanted, predictive_state = self.predictive.decide(state.predictive, obs)
         published = []
         if state.published is not None:
             published = [Series({"workload": obs.workload}, [state.published[0]], [state.published[1]])]
-        seen = Observation(obs.workload, obs.now, obs.scale, {"cpu": list(obs.series.get("cpu", [])), PREDICTED_LOAD: published})
+        cpu = list(obs.series.get("cpu", [])) if self.cpu else []
+        seen = Observation(obs.workload, obs.now, obs.scale, {"cpu": cpu, DESIRED_REPLICAS: published})
         rec, hpa_state = self.hpa.decide(state.hpa, seen)
-        peak = forecast.inputs.get("peak_rps")
-        inputs = {**rec.inputs, **({"forecast_peak_rps": peak} if peak is not None else {})}
-        next_published = None if peak is None else (obs.now, float(peak))
-        return Recommendation(rec.replicas, rec.reason, inputs), HpaPathState(predictive_state, next_published, hpa_state)
+        peak = wanted.inputs.get("peak_rps")
+        inputs = {**rec.inputs, "foresight_desired_replicas": wanted.replicas,
+                  **({"forecast_peak_rps": peak} if peak is not None else {})}
+        reason = f"{rec.reason} (Foresight: {wanted.reason})"
+        next_published = (obs.now, float(wanted.replicas))
+        return Recommendation(rec.replicas, reason, inputs), HpaPathState(predictive_state, next_published, hpa_state)
 
 
 class _FitOnce:
@@ -411,6 +442,11 @@ class _Actions:
             self.errors.append(f"{entry.controller} at t={entry.time:g}: {entry.error}")
 
 
+def _source(label: str, source: HistoryBackedSource) -> MetricsSource:
+    """The predictive loops read their long history once, then only new points (as against Prometheus)."""
+    return IncrementalHistory(source) if label.startswith("predictive") else source
+
+
 def _load(path: Path, step_s: float) -> tuple[float, np.ndarray]:
     """The trace's first timestamp and its mean rate per step, within the trace (no wrap-around)."""
     t, v = read_trace(path)
@@ -439,7 +475,7 @@ def run_trace(path: Path, scenario: Scenario, name: str | None = None) -> TraceR
     sim, loops, sweep_names = _cluster(scenario, load, history, start)
     counts = {label: _Actions() for label in loops}
     reconcilers = [
-        Reconciler(policy, HistoryBackedSource(sim, history), sim, {label: SafetyLimits(min_replicas=scenario.min_replicas,
+        Reconciler(policy, _source(label, HistoryBackedSource(sim, history)), sim, {label: SafetyLimits(min_replicas=scenario.min_replicas,
                    max_replicas=scenario.max_replicas)}, counts[label], sim.clock, period_s=step, query_step_s=query_step)
         for label, (policy, query_step) in loops.items()
     ]
@@ -472,26 +508,30 @@ def _cluster(
     the label of each HPA target of the sweep."""
     step, target, cap = scenario.period_s, scenario.target_percent, scenario.capacity_rps
     sweep = {t: "hpa" if t == target else f"hpa-{t}" for t in scenario.sweep_percent}
-    capacity = ServiceCapacity(capacity_rps=cap, startup_delay_s=scenario.startup_delay_s, target_utilisation_percent=target)
+    capacity = ServiceCapacity(capacity_rps=cap, startup_delay_s=scenario.startup_delay_s, slo=scenario.slo)
     spec = PredictiveSpec(services={"predictive": capacity, "predictive-direct": capacity}, quantile=scenario.quantile,
-                          sync_period_s=step)
+                          sync_period_s=step, stabilisation_window_s=scenario.stabilisation_window_s,
+                          forecast_step_s=scenario.forecast_step_s, floor_trend_s=scenario.floor_trend_s,
+                          headroom=scenario.headroom)
     predictive = PredictivePolicy(spec)
     predictive = PredictivePolicy(spec, _FitOnce(predictive.forecaster))
     bounds: dict[str, Any] = {"min_replicas": scenario.min_replicas, "max_replicas": scenario.max_replicas,
                               "sync_period_s": step}
+    path_behavior = HpaBehavior.model_validate(
+        {"scale_down": {"stabilisation_window_s": scenario.path_scale_down_window_s}})
     through_hpa = HpaPolicy(
-        HpaSpec(**bounds, target_utilisation_percent=target,
-                external_metrics=(ExternalMetric(name=PREDICTED_LOAD, average_value=cap * target / 100.0),)),
-        external_queries={PREDICTED_LOAD: f'{PREDICTED_LOAD}{{workload="$workload"}}'},
+        HpaSpec(**bounds, target_utilisation_percent=scenario.path_cpu_percent or target, behavior=path_behavior,
+                external_metrics=(ExternalMetric(name=DESIRED_REPLICAS, average_value=1.0),)),
+        external_queries={DESIRED_REPLICAS: f'{DESIRED_REPLICAS}{{workload="$workload"}}'},
     )
     schedule = oracle_schedule(slo_replicas(load, scenario), scenario.startup_steps)
     at_target = np.maximum(np.ceil(load / (cap * target / 100.0) - 1e-9).astype(np.int64), scenario.min_replicas)
     sized = oracle_schedule(np.minimum(at_target, scenario.max_replicas), scenario.startup_steps)
-    minute = 60.0  # the predictive policy reads its load on a one-minute grid
+    minute = scenario.forecast_step_s  # the predictive policy reads its load on its forecast grid
     loops: dict[str, tuple[ScalingPolicy, float]] = {
         "static": (StaticPolicy(scenario.replicas_at_peak), step),
         **{label: (HpaPolicy(HpaSpec(**bounds, target_utilisation_percent=t)), step) for t, label in sweep.items()},
-        "predictive": (PredictiveThroughHpa(predictive, through_hpa), minute),
+        "predictive": (PredictiveThroughHpa(predictive, through_hpa, scenario.path_cpu_percent is not None), minute),
         "predictive-direct": (predictive, minute),
         "oracle": (SchedulePolicy(schedule, start, step), step),
         f"oracle-{target}": (SchedulePolicy(sized, start, step), step),
@@ -547,15 +587,19 @@ def describe(scenario: Scenario) -> dict[str, str]:
         ),
         "look_ahead": NO_LOOK_AHEAD,
         "predictive": (
-            f"headline: q{s.quantile:g} forecast peak published as {PREDICTED_LOAD}, read one period later by an HPA "
-            f"with CPU at {s.target_percent}% and External {PREDICTED_LOAD} at AverageValue "
-            f"{s.capacity_rps * s.target_percent / 100:g} req/s (tolerance 10%, default behavior); predictive-direct "
-            "sets replicas itself"
+            f"sized for the SLO by the queueing model (one capacity definition with the oracle), with {s.headroom:.0%} "
+            f"headroom: the q{s.quantile:g} forecast peak over start-up delay + period on a {s.forecast_step_s:g} s grid, "
+            f"never below the floor (the load now plus its last-minute rise over {s.floor_trend_s:g} s), scale-downs stabilised "
+            f"{s.stabilisation_window_s:g} s. Headline: published as {DESIRED_REPLICAS} and read one period later by an "
+            f"HPA with External {DESIRED_REPLICAS} at AverageValue 1"
+            + (f" and CPU at {s.path_cpu_percent}% (safety net)" if s.path_cpu_percent is not None else "")
+            + f" (tolerance 10%, scale-down stabilisation {s.path_scale_down_window_s} s); predictive-direct sets replicas "
+            "itself; both read history incrementally"
         ),
         "oracle": (
-            "fewest replicas meeting the SLO per step (simulator's queueing model), each pod started one start-up "
-            f"delay ahead and kept through gaps no longer than that; oracle@{s.target_percent}: the same for the "
-            f"replicas a {s.target_percent}% target asks for (a perfect forecast at that target)"
+            "cheapest zero-violation schedule: fewest replicas meeting the SLO per step (the same queueing model and "
+            "SLO test), each pod started one start-up delay ahead and kept through gaps no longer than that; "
+            f"oracle@{s.target_percent}: the same for the replicas a {s.target_percent}% target asks for"
         ),
         "loop": f"every policy through the reconcile loop every {s.period_s:g} s, side by side in one simulated cluster",
     }

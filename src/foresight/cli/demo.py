@@ -14,7 +14,7 @@ from rich.table import Table
 
 from foresight.cli.app import app
 from foresight.demo.live import LiveView, render
-from foresight.demo.runner import DemoOptions, DemoResult, run_demo
+from foresight.demo.runner import POLICIES, DemoOptions, DemoResult, run_demo
 from foresight.errors import ConfigError
 from foresight.units import parse_duration
 
@@ -22,13 +22,27 @@ from foresight.units import parse_duration
 def _summary_table(result: DemoResult) -> Table:
     s = result.summary
     table = Table(title="demo summary" + (" (interrupted)" if result.interrupted else ""))
-    for col in ("service", "SLO-violation min", "replica-min", "scaling actions", "peak load req/s", "failed %"):
-        table.add_column(col, justify="left" if col == "service" else "right")
+    columns = ("service", "scaled by", "SLO-violation min", "replica-min", "scaling actions", "peak load req/s",
+               "failed %")
+    for col in columns:
+        table.add_column(col, justify="left" if col in ("service", "scaled by") else "right")
     for row in s.services:
-        table.add_row(row.service, f"{row.slo_violation_minutes:,.1f}", f"{row.replica_minutes:,.0f}",
+        table.add_row(row.service, result.controllers.get(row.service, "-"), f"{row.slo_violation_minutes:,.1f}",
+                      f"{row.replica_minutes:,.0f}",
                       str(row.scaling_actions), f"{row.peak_offered_rps:,.1f}", f"{100 * row.dropped_fraction:.3f}")
-    table.add_row("[bold]total", f"[bold]{s.slo_violation_minutes:,.1f}", f"[bold]{s.replica_minutes:,.0f}",
+    table.add_row("[bold]total", "", f"[bold]{s.slo_violation_minutes:,.1f}", f"[bold]{s.replica_minutes:,.0f}",
                   f"[bold]{s.scaling_actions}", "", "")
+    return table
+
+
+def _forecasts_table(result: DemoResult) -> Table:
+    table = Table(title="predictive services: forecast peak vs the load that came")
+    for col in ("service", "decisions with a forecast", "forecast >= actual", "median |error|"):
+        table.add_column(col, justify="left" if col == "service" else "right")
+    for f in result.forecasts:
+        coverage, error = f.coverage, f.median_error
+        table.add_row(f.service, str(f.times.size), "-" if coverage is None else f"{100 * coverage:.1f}%",
+                      "-" if error is None else f"{100 * error:.1f}%")
     return table
 
 
@@ -53,14 +67,18 @@ def demo(
     audit_url: Annotated[Optional[str], typer.Option(help="SQLAlchemy URL of the audit store (default: SQLite in --out).")] = None,
     live: Annotated[bool, typer.Option("--live/--no-live", help="Live terminal view (--no-live: plain output).")] = True,
     json_out: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")] = False,
+    policy: Annotated[str, typer.Option(
+        help="Who scales: hpa, predictive, or split (every second service predictive, beside the HPA).")] = "split",
     speed: Annotated[float, typer.Option(
         help="Live view only: simulated seconds per wall second (0: as fast as possible).", min=0)] = 4000.0,
 ) -> None:
     """Run Foresight's controllers on a simulated cluster; print a summary and write an HTML report."""
     if services < 4:
         raise ConfigError(f"--services must be at least 4, got {services}")
+    if policy not in POLICIES:
+        raise ConfigError(f"--policy must be one of {', '.join(POLICIES)}, got {policy!r}")
     opts = DemoOptions(duration_s=parse_duration(duration), services=services, seed=seed, trace=trace,
-                       trace_peak_rps=trace_peak, out_dir=out, audit_url=audit_url)
+                       trace_peak_rps=trace_peak, out_dir=out, audit_url=audit_url, policy=policy)  # type: ignore[arg-type]
     console = Console(stderr=json_out)
     started = time.perf_counter()
     if live and not json_out and console.is_terminal:
@@ -84,6 +102,8 @@ def demo(
         sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
     else:
         console.print(_summary_table(result))
+        if result.forecasts:
+            console.print(_forecasts_table(result))
         console.print(_faults_table(result))
         console.print(f"simulated {result.simulated_s / 3600:.1f} h in {elapsed:.1f} s; "
                       f"{result.alerts} anomaly alert(s)")

@@ -17,7 +17,7 @@ from plotly.subplots import make_subplots
 
 from foresight.demo.anomaly import FaultDetection
 from foresight.demo.releases import ReleaseTrack
-from foresight.demo.summary import RunSummary
+from foresight.demo.summary import ForecastTrace, RunSummary
 
 __all__ = ["write_report"]
 
@@ -73,6 +73,37 @@ def _service_figure(name: str, hours: np.ndarray, h: Mapping[str, np.ndarray], i
     return fig
 
 
+def _forecasts_html(forecasts: Sequence[ForecastTrace], controllers: Mapping[str, str]) -> str:
+    """Which controller scaled each service; per predictive service, its forecast peak against the
+    load that then came, and how often the forecast covered it."""
+    parts = []
+    if controllers:
+        parts.append(_table(["service", "scaled by"], [[n, c] for n, c in controllers.items()]))
+    if not forecasts:
+        return "".join(parts) + "<p>no predictive service made a forecast</p>"
+    rows = []
+    for f in forecasts:
+        coverage, error = f.coverage, f.median_error
+        rows.append([f.service, f.times.size, "-" if coverage is None else f"{100 * coverage:.1f}%",
+                     "-" if error is None else f"{100 * error:.1f}%"])
+    parts.append(_table(["service", "decisions with a forecast", "forecast peak >= actual peak", "median |error|"], rows))
+    for i, f in enumerate(forecasts):
+        if not f.times.size:
+            continue
+        fig = go.Figure()
+        hours = f.times / 3600.0
+        for label, y, colour in (("actual peak load ahead", f.actual_peak_rps, "#1f77b4"),
+                                 ("forecast peak load ahead", f.forecast_peak_rps, "#ff7f0e")):
+            known = np.isfinite(y)
+            x, yy = _downsample(hours[known], y[known], "max")
+            fig.add_trace(go.Scatter(x=x, y=yy, name=label, mode="lines", line={"color": colour, "width": 1.3}))
+        fig.update_layout(title=f"{f.service}: forecast vs actual (req/s, peak over start-up delay + period)",
+                          height=300, margin={"l": 50, "r": 20, "t": 50, "b": 40}, xaxis_title="hours since start",
+                          legend={"orientation": "h", "y": -0.25})
+        parts.append(fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"forecast-{i}"))
+    return "".join(parts)
+
+
 def _releases_html(releases: Sequence[ReleaseTrack]) -> str:
     """A weight-over-time chart of every release and, per release, each interval's verdict and reason."""
     if not releases:
@@ -116,6 +147,8 @@ def write_report(
     anomaly_scores: np.ndarray | None = None,
     faults: Sequence[FaultDetection] = (),
     releases: Sequence[ReleaseTrack] = (),
+    controllers: Mapping[str, str] | None = None,
+    forecasts: Sequence[ForecastTrace] = (),
 ) -> Path:
     """Write the report to ``path`` (parents created) and return it."""
     steps = next(iter(history.values())).shape[0] if history else 0
@@ -162,6 +195,8 @@ th {{ background: #f3f3f3; }}
 <h2>Events</h2><div class="scroll">{_table(["time", "event"], event_rows) if event_rows else "<p>none</p>"}</div>
 <h2>Injected faults and their detection</h2>
 {_table(["time", "fault", "detected after", "first alert"], fault_rows) if fault_rows else "<p>no faults injected</p>"}
+<h2>Predictive scaling: forecast vs actual</h2>
+{_forecasts_html(forecasts, controllers or {})}
 <h2>Model releases (canary analysis)</h2>
 {release_html}
 <h2>Scaling decisions that changed replicas</h2>

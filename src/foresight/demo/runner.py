@@ -1,5 +1,12 @@
-"""One demo run: the simulated cluster, the HPA controller attached through the real reconcile
-loop, the audit log, and what the run produced.
+"""One demo run: the simulated cluster, the HPA and the predictive controller attached through the
+real reconcile loop, the audit log, and what the run produced.
+
+``policy`` picks who scales: ``hpa`` (every service), ``predictive`` (every service), or ``split``
+(the default: every second service predictive, the others under the HPA, side by side on the same
+traffic). The predictive services are sized for their SLO by the queueing model
+(:class:`~foresight.autoscale.predictive.SloModel`) and read their load history incrementally
+(:class:`~foresight.forecast.history.IncrementalHistory`); each decision's forecast peak is kept
+beside the load that then came (:class:`~foresight.demo.summary.ForecastTrace`) for the report.
 
 The simulator is stepped here; the :class:`~foresight.control.loop.Reconciler` runs each
 ``period_s`` against the simulator's ports (``MetricsSource``, ``ScaleTarget``) and clock, exactly
@@ -12,19 +19,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+
 
 from foresight.autoscale.hpa import HpaPolicy, HpaSpec
+from foresight.autoscale.predictive import PredictivePolicy, PredictiveSpec, ServiceCapacity, SloModel
 from foresight.control.audit import AuditLog
 from foresight.control.loop import Reconciler
 from foresight.control.safety import SafetyLimits
 from foresight.demo.anomaly import AnomalyWatch, FaultDetection, detection_delays
 from foresight.demo.releases import ReleaseTrack, demo_releases
 from foresight.demo.report import write_report
-from foresight.demo.summary import RunSummary, summarise
-from foresight.sim import Simulator, TraceTraffic, default_cluster
+from foresight.demo.summary import ForecastTrace, RunSummary, forecast_traces, summarise
+from foresight.errors import ConfigError
+from foresight.forecast.history import IncrementalHistory
+from foresight.sim import ServiceSpec, Simulator, TraceTraffic, default_cluster
 from foresight.sim.trace import read_trace
 
-__all__ = ["DemoOptions", "DemoResult", "run_demo"]
+__all__ = ["POLICIES", "DemoOptions", "DemoResult", "assign_controllers", "predictive_policy", "run_demo"]
+
+#: Who scales the services: ``split`` puts every second service under the predictive policy.
+POLICIES = ("hpa", "predictive", "split")
+Policy = Literal["hpa", "predictive", "split"]
 
 #: The HPA's target CPU utilisation in the demo (a common production setting).
 HPA_TARGET_PERCENT = 70
@@ -43,6 +59,11 @@ class DemoOptions:
     audit_url: str | None = None
     step_s: float = 15.0
     period_s: float = 15.0
+    policy: Policy = "split"
+
+    def __post_init__(self) -> None:
+        if self.policy not in POLICIES:
+            raise ConfigError(f"demo: policy must be one of {', '.join(POLICIES)}, got {self.policy!r}")
 
 
 @dataclass(frozen=True)
@@ -57,9 +78,13 @@ class DemoResult:
     alerts: int
     faults: tuple[FaultDetection, ...]
     releases: tuple[ReleaseTrack, ...]
+    controllers: dict[str, str]
+    forecasts: tuple[ForecastTrace, ...]
 
     def to_json(self) -> dict[str, object]:
         return {
+            "controllers": self.controllers,
+            "forecasts": [f.to_json() for f in self.forecasts],
             "slo_violation_minutes": self.summary.slo_violation_minutes,
             "replica_minutes": self.summary.replica_minutes,
             "scaling_actions": self.summary.scaling_actions,
@@ -96,19 +121,50 @@ def _change(record_decision: dict[str, int | None]) -> str:
     return f"{record_decision.get('previous')} -> {record_decision.get('applied')}"
 
 
+def assign_controllers(services: list[str], policy: Policy) -> dict[str, str]:
+    """Which controller scales each service: ``split`` alternates, starting with the HPA.
+
+    >>> assign_controllers(["a", "b", "c"], "split")
+    {'a': 'hpa', 'b': 'predictive', 'c': 'hpa'}
+    """
+    if policy == "split":
+        return {name: ("hpa", "predictive")[i % 2] for i, name in enumerate(services)}
+    return {name: policy for name in services}
+
+
+def predictive_policy(specs: dict[str, ServiceSpec], period_s: float) -> PredictivePolicy:
+    """The predictive policy for ``specs`` with the benchmark's settings: each service sized for its
+    own SLO by the queueing model (its p95 target, error ratio and timeout), the q0.95 forecast on a
+    one-minute grid, the floor projecting the last minute's rise over the longest start-up delay and
+    one period, 10% headroom, scale-downs stabilised 120 s."""
+    services = {
+        name: ServiceCapacity(capacity_rps=s.capacity_rps, startup_delay_s=s.startup_delay_s,
+                              slo=SloModel(base_latency_s=s.base_latency_s, slo_latency_p95_s=s.slo_latency_p95_s,
+                                           slo_error_ratio=s.slo_error_ratio, timeout_s=s.timeout_s))
+        for name, s in specs.items()
+    }
+    ahead = max(s.startup_delay_s for s in specs.values()) + period_s
+    return PredictivePolicy(PredictiveSpec(services=services, sync_period_s=period_s, quantile=0.95, headroom=0.1,
+                                           stabilisation_window_s=120.0, floor_trend_s=ahead))
+
+
 def run_demo(opts: DemoOptions, progress: Progress | None = None, progress_every: int = 40) -> DemoResult:
     """Run the demo to the end (or to Ctrl-C) and write its report; returns the summary."""
     sim = build_simulator(opts)
     specs = {s.name: s for s in sim.spec.services}
-    policy = HpaPolicy(
+    controllers = assign_controllers(list(specs), opts.policy)
+    under = {kind: {n: specs[n] for n, c in controllers.items() if c == kind} for kind in ("hpa", "predictive")}
+    hpa = HpaPolicy(
         HpaSpec(max_replicas=10, target_utilisation_percent=HPA_TARGET_PERCENT),
         per_workload={
             name: HpaSpec(min_replicas=s.min_replicas, max_replicas=s.max_replicas,
                           target_utilisation_percent=HPA_TARGET_PERCENT)
-            for name, s in specs.items()
+            for name, s in under["hpa"].items()
         },
     )
+    predictive = predictive_policy(under["predictive"], opts.period_s) if under["predictive"] else None
     limits = {name: SafetyLimits(min_replicas=s.min_replicas, max_replicas=s.max_replicas) for name, s in specs.items()}
+    forecast_points: dict[str, list[tuple[float, float, float]]] = {name: [] for name in under["predictive"]}
     opts.out_dir.mkdir(parents=True, exist_ok=True)
     audit_location = opts.audit_url or str(opts.out_dir / "audit.db")
     anomalies = AnomalyWatch(sim.service_names)
@@ -116,7 +172,12 @@ def run_demo(opts: DemoOptions, progress: Progress | None = None, progress_every
     decisions: list[dict[str, object]] = []  # the ones that changed replicas or failed, for the report
     interrupted = False
     with AuditLog(audit_location) as audit:
-        loop = Reconciler(policy, sim, sim, limits, audit, sim.clock, period_s=opts.period_s)
+        loops = [
+            Reconciler(hpa, sim, sim, {n: limits[n] for n in under["hpa"]}, audit, sim.clock, period_s=opts.period_s)
+        ] if under["hpa"] else []
+        if predictive is not None:
+            loops.append(Reconciler(predictive, IncrementalHistory(sim), sim, {n: limits[n] for n in under["predictive"]},
+                                    audit, sim.clock, period_s=opts.period_s, query_step_s=60.0))
         model = next((s.name for s in sim.spec.services if s.gpus > 0), sim.service_names[-1])
         releases = demo_releases(opts.duration_s, model, opts.seed, audit)
         next_reconcile = sim.now + opts.period_s
@@ -128,7 +189,11 @@ def run_demo(opts: DemoOptions, progress: Progress | None = None, progress_every
                 anomalies.observe(sim.now, {name: values[-1] for name, values in sim.history.items()})
                 if sim.now >= next_reconcile - 1e-9:
                     next_reconcile += opts.period_s
-                    for record in loop.reconcile_once():
+                    for record in (r for loop in loops for r in loop.reconcile_once()):
+                        peak = record.inputs.get("policy", {}).get("peak_rps")
+                        if record.controller == "predictive" and peak is not None:
+                            lookahead = record.inputs["policy"]["lookahead_s"]
+                            forecast_points[record.target].append((record.time, float(peak), float(lookahead)))
                         changed = record.decision.get("applied") != record.decision.get("previous")
                         if record.error or changed:
                             what = f"error {record.error}" if record.error else _change(dict(record.decision))
@@ -150,6 +215,7 @@ def run_demo(opts: DemoOptions, progress: Progress | None = None, progress_every
     summary = summarise(history, sim.service_names, sim.step_s)
     events = [(e.time_s, e.what) for e in sim.events]
     faults = tuple(detection_delays(events, anomalies.alerts))
+    forecasts = forecast_traces(forecast_points, history, sim.service_names, sim.start, sim.step_s)
     report = write_report(
         opts.out_dir / "report.html",
         title=f"Foresight demo: {len(specs)} services, {sim.now / 3600:.1f} simulated hours, seed {opts.seed}"
@@ -164,6 +230,8 @@ def run_demo(opts: DemoOptions, progress: Progress | None = None, progress_every
         anomaly_scores=anomalies.scores,
         faults=faults,
         releases=releases,
+        controllers=controllers,
+        forecasts=forecasts,
     )
     return DemoResult(summary, report.resolve(), audit_url, sim.now - sim.start, interrupted,
-                      len(anomalies.alerts), faults, tuple(releases))
+                      len(anomalies.alerts), faults, tuple(releases), controllers, forecasts)

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-__all__ = ["ServiceSummary", "RunSummary", "summarise"]
+__all__ = ["ForecastTrace", "RunSummary", "ServiceSummary", "forecast_traces", "summarise"]
 
 
 @dataclass(frozen=True)
@@ -88,3 +88,71 @@ def summarise(history: Mapping[str, np.ndarray], services: Sequence[str], step_s
         scaling_actions=int(actions.sum()),
         services=per_service,
     )
+
+
+@dataclass(frozen=True)
+class ForecastTrace:
+    """A predictive service's forecasts beside what came: at each decision ``times[k]`` the forecast
+    peak load over the coming ``lookahead_s`` and the highest load actually offered in that window
+    (NaN where the run ended first).
+
+    ``coverage`` is the fraction of decisions whose forecast peak was at least the actual one (the
+    forecast quantile's promise), ``median_error`` the median of ``|forecast - actual| / actual``.
+    """
+
+    service: str
+    times: np.ndarray
+    forecast_peak_rps: np.ndarray
+    actual_peak_rps: np.ndarray
+
+    @property
+    def coverage(self) -> float | None:
+        known = np.isfinite(self.actual_peak_rps)
+        return float(np.mean(self.forecast_peak_rps[known] >= self.actual_peak_rps[known])) if known.any() else None
+
+    @property
+    def median_error(self) -> float | None:
+        known = np.isfinite(self.actual_peak_rps) & (self.actual_peak_rps > 0)
+        if not known.any():
+            return None
+        error = np.abs(self.forecast_peak_rps[known] - self.actual_peak_rps[known]) / self.actual_peak_rps[known]
+        return float(np.median(error))
+
+    def to_json(self) -> dict[str, object]:
+        coverage, error = self.coverage, self.median_error
+        return {"service": self.service, "decisions_with_forecast": int(self.times.size),
+                "coverage": None if coverage is None else round(coverage, 4),
+                "median_relative_error": None if error is None else round(error, 4)}
+
+
+def forecast_traces(
+    points: Mapping[str, Sequence[tuple[float, float, float]]],
+    history: Mapping[str, np.ndarray],
+    services: Sequence[str],
+    start: float,
+    step_s: float,
+) -> tuple[ForecastTrace, ...]:
+    """One :class:`ForecastTrace` per service in ``points`` (decision time, forecast peak, lookahead
+    seconds), the actual peak read from the recorded ``foresight_offered_rps`` (step ``k`` stamped at
+    ``start + (k + 1) step_s``).
+
+    >>> h = {"foresight_offered_rps": np.array([[10.0], [30.0], [20.0], [5.0]])}
+    >>> f = forecast_traces({"api": [(0.0, 35.0, 30.0), (30.0, 15.0, 30.0), (60.0, 9.0, 60.0)]}, h, ["api"], 0.0, 15.0)[0]
+    >>> f.actual_peak_rps.tolist(), f.coverage, round(f.median_error or 0, 3)
+    ([30.0, 20.0, nan], 0.5, 0.208)
+    """
+    offered = history.get("foresight_offered_rps")
+    steps = 0 if offered is None else offered.shape[0]
+    out = []
+    for name, rows in points.items():
+        data = np.asarray(rows, dtype=np.float64).reshape(-1, 3)
+        actual = np.full(data.shape[0], np.nan)
+        if offered is not None and name in services:
+            column = offered[:, list(services).index(name)]
+            for k, (t, _, ahead) in enumerate(data):
+                first = max(0, int(round((t - start) / step_s)))  # the step ending just after t
+                last = int(round((t + ahead - start) / step_s)) - 1
+                if last < steps and last >= first:
+                    actual[k] = float(column[first : last + 1].max())
+        out.append(ForecastTrace(name, data[:, 0], data[:, 1], actual))
+    return tuple(out)
