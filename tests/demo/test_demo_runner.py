@@ -42,8 +42,12 @@ def test_demo_releases_promote_the_good_model_and_roll_back_the_bad_one(tmp_path
     page = result.report.read_text()
     assert "Model releases" in page and "rolled back" in page
     with sqlite3.connect(tmp_path / "audit.db") as db:
-        rollout_rows = db.execute("select count(*) from foresight_audit where controller like 'rollout/%'").fetchone()[0]
-    assert rollout_rows == sum(len(t.steps) for t in result.releases)
+        rows = dict(db.execute("select target, count(*) from foresight_audit where controller like 'rollout/%' "
+                               "group by target").fetchall())
+    releases = {f"{t.release.model}-{t.release.version}": len(t.steps) for t in result.releases}
+    assert {target: rows.get(target) for target in releases} == releases
+    # the model feedback loop's canary is audited beside the releases, under its own target
+    assert set(rows) - set(releases) == {f"{result.model_loop.model}-v2"}
 
 
 def test_demo_is_deterministic_per_seed(tmp_path: Path) -> None:

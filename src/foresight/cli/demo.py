@@ -71,10 +71,19 @@ def demo(
         help="Who scales: hpa, predictive, or split (every second service predictive, beside the HPA).")] = "split",
     speed: Annotated[float, typer.Option(
         help="Live view only: simulated seconds per wall second (0: as fast as possible).", min=0)] = 4000.0,
+    web: Annotated[bool, typer.Option(
+        "--web", help="Serve the live dashboard on the simulator at http://127.0.0.1:PORT/ until Ctrl-C "
+        "(7 simulated days at 600x; --trace, --policy and --speed do not apply).")] = False,
+    port: Annotated[int, typer.Option(help="--web: HTTP port of the dashboard.", min=0, max=65535)] = 8080,
 ) -> None:
     """Run Foresight's controllers on a simulated cluster; print a summary and write an HTML report."""
     if services < 4:
         raise ConfigError(f"--services must be at least 4, got {services}")
+    if web:
+        from foresight.api.server import run_dashboard_for_demo  # the API stack loads only when asked for
+
+        run_dashboard_for_demo(services=services, seed=seed, port=port, out_dir=out)
+        return
     if policy not in POLICIES:
         raise ConfigError(f"--policy must be one of {', '.join(POLICIES)}, got {policy!r}")
     opts = DemoOptions(duration_s=parse_duration(duration), services=services, seed=seed, trace=trace,
@@ -105,6 +114,11 @@ def demo(
         if result.forecasts:
             console.print(_forecasts_table(result))
         console.print(_faults_table(result))
+        loop = result.model_loop.to_json()
+        delay = loop["detection_delay_minutes"]
+        console.print(f"model {loop['model']}: input drift at {float(loop['drift_at_s']) / 3600:.2f} h, "  # type: ignore[arg-type]
+                      + ("not detected" if delay is None else f"detected after {delay} min")
+                      + f"; {loop['retrains']} retrain(s); outcome: {loop['outcome']}")
         console.print(f"simulated {result.simulated_s / 3600:.1f} h in {elapsed:.1f} s; "
                       f"{result.alerts} anomaly alert(s)")
         console.print(f"report: {result.report}")

@@ -16,6 +16,7 @@ from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
 from foresight.demo.anomaly import FaultDetection
+from foresight.demo.model_loop import ModelLoopDemo, model_loop_html
 from foresight.demo.releases import ReleaseTrack
 from foresight.demo.summary import ForecastTrace, RunSummary
 
@@ -149,6 +150,7 @@ def write_report(
     releases: Sequence[ReleaseTrack] = (),
     controllers: Mapping[str, str] | None = None,
     forecasts: Sequence[ForecastTrace] = (),
+    model_loop: ModelLoopDemo | None = None,
 ) -> Path:
     """Write the report to ``path`` (parents created) and return it."""
     steps = next(iter(history.values())).shape[0] if history else 0
@@ -199,6 +201,8 @@ th {{ background: #f3f3f3; }}
 {_forecasts_html(forecasts, controllers or {})}
 <h2>Model releases (canary analysis)</h2>
 {release_html}
+<h2>Model feedback loop (drift, retrain, gate, canary)</h2>
+{model_loop_html(model_loop) if model_loop is not None else "<p>not run</p>"}
 <h2>Scaling decisions that changed replicas</h2>
 <div class="scroll">{_table(["time", "service", "controller", "decision", "reason"], decision_rows) if decision_rows else "<p>none</p>"}</div>
 <h2>Services</h2>

@@ -27,7 +27,8 @@ from foresight.autoscale.predictive import PredictivePolicy, PredictiveSpec, Ser
 from foresight.control.audit import AuditLog
 from foresight.control.loop import Reconciler
 from foresight.control.safety import SafetyLimits
-from foresight.demo.anomaly import AnomalyWatch, FaultDetection, detection_delays
+from foresight.demo.anomaly import AnomalyWatch, FaultDetection, detection_delays, stray_alerts
+from foresight.demo.model_loop import ModelLoopDemo, demo_model_loop
 from foresight.demo.releases import ReleaseTrack, demo_releases
 from foresight.demo.report import write_report
 from foresight.demo.summary import ForecastTrace, RunSummary, forecast_traces, summarise
@@ -80,6 +81,8 @@ class DemoResult:
     releases: tuple[ReleaseTrack, ...]
     controllers: dict[str, str]
     forecasts: tuple[ForecastTrace, ...]
+    model_loop: ModelLoopDemo
+    stray_alerts: int
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -93,6 +96,8 @@ class DemoResult:
             "simulated_hours": round(self.simulated_s / 3600.0, 3),
             "interrupted": self.interrupted,
             "anomaly_alerts": self.alerts,
+            "alerts_without_injected_fault": self.stray_alerts,
+            "model_loop": self.model_loop.to_json(),
             "releases": [track.to_json() for track in self.releases],
             "faults": [
                 {"time_s": f.time_s, "fault": f.fault, "detected": f.alert is not None,
@@ -180,6 +185,7 @@ def run_demo(opts: DemoOptions, progress: Progress | None = None, progress_every
                                     audit, sim.clock, period_s=opts.period_s, query_step_s=60.0))
         model = next((s.name for s in sim.spec.services if s.gpus > 0), sim.service_names[-1])
         releases = demo_releases(opts.duration_s, model, opts.seed, audit)
+        model_loop = demo_model_loop(opts.duration_s, opts.seed, audit, start_s=sim.start)
         next_reconcile = sim.now + opts.period_s
         steps = 0
         try:
@@ -205,6 +211,8 @@ def run_demo(opts: DemoOptions, progress: Progress | None = None, progress_every
                         for step in track.advance_to(sim.now):
                             recent.append(f"{step.time_s / 3600:6.2f} h  release {track.release.model} "
                                           f"{track.release.version}: {step.action}, canary weight {step.weight}%")
+                    for loop_step in model_loop.advance_to(sim.now):
+                        recent.append(f"{loop_step.time_s / 3600:6.2f} h  model {loop_step.what}: {loop_step.detail[:120]}")
                     del recent[:-50]
                 if progress is not None and (steps % progress_every == 0 or sim.done):
                     progress(sim, anomalies, recent)
@@ -232,6 +240,8 @@ def run_demo(opts: DemoOptions, progress: Progress | None = None, progress_every
         releases=releases,
         controllers=controllers,
         forecasts=forecasts,
+        model_loop=model_loop,
     )
     return DemoResult(summary, report.resolve(), audit_url, sim.now - sim.start, interrupted,
-                      len(anomalies.alerts), faults, tuple(releases), controllers, forecasts)
+                      len(anomalies.alerts), faults, tuple(releases), controllers, forecasts, model_loop,
+                      len(stray_alerts(events, anomalies.alerts)))
