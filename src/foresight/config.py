@@ -27,7 +27,9 @@ from foresight.errors import ConfigError
 
 __all__ = [
     "ApiSettings",
+    "ClusterSettings",
     "ControllerSettings",
+    "LeaderElectionSettings",
     "ForesightSettings",
     "LiveSettings",
     "SimulateSettings",
@@ -114,6 +116,54 @@ class LiveSettings(BaseModel):
         None, gt=0, description="Requests per second one replica serves at target: gives foresight_desired_replicas."
     )
     keda_port: int | None = Field(None, ge=0, le=65535, description="Serve the KEDA external scaler (gRPC) here.")
+    alertmanager_url: str | None = Field(
+        None, description="Alertmanager base URL: AnomalyPolicy signals are scored and their alerts sent here; "
+        "unset: no anomaly detection in live mode."
+    )
+
+
+class LeaderElectionSettings(BaseModel):
+    """The ``coordination.k8s.io/v1`` Lease that lets one replica of ``foresight serve`` act at a time.
+
+    While enabled, the controllers act (set replicas, send alerts, export desired replicas) only
+    while this replica holds the Lease; the API and the read-only views run on every replica. It
+    is a Lease of its own, not the operator's: the two containers of a pod elect independently, so
+    neither's renewal can make the other lose its Lease.
+    """
+
+    model_config = _FROZEN
+
+    enabled: bool = Field(False, description="Act only while holding the Lease (cluster mode; needs Kubernetes access).")
+    lease_name: str = Field("foresight-serve-leader", min_length=1, description="Name of the Lease.")
+    lease_namespace: str = Field("default", min_length=1, description="Namespace of the Lease (the release's).")
+    identity: str | None = Field(None, description="This replica's name in the Lease; unset: $POD_NAME, else the host name.")
+    lease_duration_s: float = Field(15.0, gt=0, description="How long a Lease holds without renewal, seconds.")
+    renew_deadline_s: float = Field(
+        10.0, gt=0, description="How long the leader acts without a successful renewal, seconds (< lease_duration_s)."
+    )
+    retry_period_s: float = Field(2.0, gt=0, description="Seconds between two reads/renewals of the Lease.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LeaderElectionSettings:
+        if not self.retry_period_s < self.renew_deadline_s < self.lease_duration_s:
+            raise ValueError(
+                f"need retry_period_s ({self.retry_period_s}) < renew_deadline_s ({self.renew_deadline_s}) < "
+                f"lease_duration_s ({self.lease_duration_s})"
+            )
+        return self
+
+
+class ClusterSettings(BaseModel):
+    """The Kubernetes API, for live mode: credentials and the policies that say what is managed."""
+
+    model_config = _FROZEN
+
+    kubeconfig: str | None = Field(None, description="Path of a kubeconfig; unset: the pod's service account.")
+    policies: bool = Field(
+        False, description="Each period, take the managed workloads from ScalingPolicy and AnomalyPolicy resources."
+    )
+    policy_namespace: str | None = Field(None, description="Namespace the policies are read from; unset: all.")
+    policy_period_s: float = Field(30.0, gt=0, description="Seconds between two reads of the policies.")
 
 
 class ForesightSettings(BaseSettings):
@@ -127,6 +177,8 @@ class ForesightSettings(BaseSettings):
     controllers: ControllerSettings = Field(default_factory=ControllerSettings)  # type: ignore[arg-type]
     simulate: SimulateSettings = Field(default_factory=SimulateSettings)  # type: ignore[arg-type]
     live: LiveSettings = Field(default_factory=LiveSettings)  # type: ignore[arg-type]
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)  # type: ignore[arg-type]
+    leader_election: LeaderElectionSettings = Field(default_factory=LeaderElectionSettings)  # type: ignore[arg-type]
     audit_url: str = Field(
         "foresight-out/serve/audit.db", description="Audit store: a SQLite file path or a SQLAlchemy URL."
     )

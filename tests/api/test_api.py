@@ -25,7 +25,7 @@ def client(service: Service) -> Iterator[TestClient]:
 def test_probes(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
-    assert ready.status_code == 200 and ready.json() == {"ready": True, "checks": {"controllers": "ok",
+    assert ready.status_code == 200 and ready.json() == {"ready": True, "role": "single", "checks": {"controllers": "ok",
                                                                                     "audit_store": "ok"}}
 
 
@@ -71,6 +71,40 @@ def test_decisions_filter_and_paginate(client: TestClient) -> None:
     assert window["items"] and all(3600 <= r["time"] < 3660 for r in window["items"])
     assert window["next_offset"] is None
     assert all(r["reason"] for r in window["items"])
+
+
+def test_decisions_changes_only_drops_the_holds(client: TestClient) -> None:
+    window = {"since": 3600, "until": 5400}
+    every = client.get("/api/v1/decisions", params={"limit": 1000, **window}).json()["items"]
+    assert len(every) < 1000
+    changes = client.get("/api/v1/decisions", params={"limit": 1000, "changes_only": True, **window}).json()
+    holds = [r for r in every if r["controller"] == "hpa" and r["decision"]["applied"] == r["decision"]["previous"]
+             and r["error"] is None]
+    assert holds and changes["items"], "the warm-up holds and changes replicas"
+    assert changes["items"] == [r for r in every if r not in holds]  # the same records, newest first, holds out
+    # paging through changes only gives the same rows as one big page
+    first = client.get("/api/v1/decisions", params={"limit": 3, "changes_only": True, **window}).json()
+    second = client.get("/api/v1/decisions", params={"limit": 3, "offset": 3, "changes_only": True, **window}).json()
+    assert first["items"] + second["items"] == changes["items"][:6] and first["next_offset"] == 3
+
+
+def test_changes_only_scans_past_a_flood_of_holds(tmp_path, monkeypatch) -> None:
+    from foresight.api import app as app_module
+    from foresight.api.app import _decisions
+    from foresight.control.audit import AuditLog, AuditRecord
+
+    monkeypatch.setattr(app_module, "_SCAN", 40)  # rounds of 40 records: the holds span several
+    audit = AuditLog(str(tmp_path / "a.db"), max_delay_s=None)
+    change = AuditRecord(1.0, "r", "hpa", "api", {}, {"applied": 3, "previous": 2}, "up", True, False)
+    audit.record(change)
+    for i in range(150):  # more holds than one scan round, three at each time (rounds split them)
+        audit.record(AuditRecord(2.0 + i // 3, "r", "hpa", "api", {}, {"applied": 3, "previous": 3}, "hold", False,
+                                 False))
+    audit.record(AuditRecord(2.0, "r", "hpa", "api", {}, {"applied": None, "previous": 3}, "failed", False, False, "503"))
+    holder = type("S", (), {"audit": audit})()
+    found = _decisions(holder, None, None, None, None, 10, True)  # type: ignore[arg-type]
+    assert [(r.time, r.reason) for r in found] == [(2.0, "failed"), (1.0, "up")]
+    audit.close()
 
 
 def test_forecasts_anomalies_rollouts_drift(client: TestClient) -> None:

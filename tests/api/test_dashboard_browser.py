@@ -48,12 +48,21 @@ def test_dashboard_shows_live_data_and_a_source_going_down(tmp_path: Path, requi
             assert path is not None and path.count("L") > 50  # plotly simplifies straight runs
             assert page.locator("#chart-replicas .scatterlayer .trace").count() == 2
 
-            # the decision log, with reasons
+            # the decision log, with reasons: changes only by default (holds flood it), holds on a toggle
             rows = page.locator("#decisions tbody tr")
-            assert rows.count() > 10
+            assert not page.locator("#hold-decisions").is_checked()
+            shown = rows.locator("td:nth-child(4)").all_inner_texts()
+            assert not any(t.startswith("hold") for t in shown), shown
+            assert set(rows.locator("td:nth-child(3)").all_inner_texts()) <= {"gateway"}
+            page.locator("#hold-decisions").check()
+            page.wait_for_function("document.querySelectorAll('#decisions tbody tr').length > 10", timeout=10_000)
+            assert any(t.startswith("hold") for t in rows.locator("td:nth-child(4)").all_inner_texts())
             assert set(rows.locator("td:nth-child(3)").all_inner_texts()) == {"gateway"}
             hpa = page.locator("#decisions tbody tr", has_text="target 70%").first  # the HPA's reason
             assert hpa.locator("td").nth(1).inner_text() == "hpa" and "cpu" in hpa.locator("td.reason").inner_text()
+            page.locator("#hold-decisions").uncheck()  # back to what a person sees first
+            page.wait_for_function("![...document.querySelectorAll('#decisions tbody td:nth-child(4)')]"
+                                   ".some(td => td.textContent.startsWith('hold'))", timeout=10_000)
             assert page.locator("#rollouts tbody tr").count() >= 1
             assert "no drift monitor configured" in page.locator("#panel-drift").inner_text()
             assert page.locator("#banner").is_hidden()

@@ -53,7 +53,7 @@ def test_scaled_object_passes_kedas_crd_and_its_trigger_is_what_the_scaler_reads
     assert spec["fallback"] == {"failureThreshold": 3, "replicas": 1, "behavior": "currentReplicasIfHigher"}
     (trigger,) = spec["triggers"]
     assert (trigger["type"], trigger["metricType"]) == ("external", "AverageValue")
-    assert trigger["metadata"]["scalerAddress"] == "foresight-scaler.foresight.svc:9090"
+    assert trigger["metadata"]["scalerAddress"] == "foresight.foresight.svc:9090"
     query = parse_query(doc["metadata"]["name"], doc["metadata"]["namespace"], trigger["metadata"])
     assert (query.namespace, query.workload, query.metric) == ("shop", "api", "ai_predicted_load")
     assert (query.target_value, query.activation_threshold) == (35.49, 0.5)

@@ -125,8 +125,8 @@ def test_the_lease_role_is_namespaced_and_limited_to_one_lease(chart: Chart) -> 
     role = find(docs, "Role")
     assert role["metadata"]["namespace"] == "platform"
     named = [r for r in role["rules"] if r.get("resourceNames")]
-    assert named == [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "resourceNames": ["foresight-leader"],
-                      "verbs": ["get", "patch", "update"]}]
+    assert named == [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+                      "resourceNames": ["foresight-leader", "foresight-serve-leader"], "verbs": ["get", "patch", "update"]}]
     operator = find(docs, "Deployment")["spec"]["template"]["spec"]["containers"][1]
     assert "--lease=platform/foresight-leader" in operator["args"]
     assert "--scaler-address=foresight.platform.svc:9090" in operator["args"]
@@ -200,3 +200,31 @@ def test_render_chart_command_refuses_values_that_make_invalid_objects(tmp_path:
     assert result.exit_code != 0
     assert "spec.replicas" in str(result.exception)
     assert not (tmp_path / "out").exists()
+
+
+def test_the_api_containers_environment_is_foresight_settings(chart: Chart, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every FORESIGHT_* variable the chart sets is a settings field, and they switch on leader election
+    on serve's own Lease in the release namespace and the policies read from the cluster."""
+    from foresight.config import load_settings
+
+    docs = objects(render_chart(chart, namespace="platform"))
+    api = find(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    from foresight.config import ForesightSettings
+
+    for env in api["env"]:
+        if not env["name"].startswith("FORESIGHT_"):
+            continue
+        model: Any = ForesightSettings
+        for part in env["name"].removeprefix("FORESIGHT_").lower().split("__"):  # the variable names a field
+            assert part in model.model_fields, f"{env['name']}: no settings field {part!r}"
+            model = model.model_fields[part].annotation
+        if "value" in env:
+            monkeypatch.setenv(env["name"], env["value"])
+    settings = load_settings(None)  # a value of the wrong type raises ConfigError
+    le = settings.leader_election
+    assert (le.enabled, le.lease_name, le.lease_namespace) == (True, "foresight-serve-leader", "platform")
+    assert (le.lease_duration_s, le.renew_deadline_s) == (15.0, 10.0) and settings.cluster.policies
+    assert settings.live.keda_port == 9090 and settings.live.prometheus_url is None
+    rules = find(docs, "ClusterRole")["rules"]
+    assert {"apiGroups": ["foresight.ai"], "resources": ["scalingpolicies", "anomalypolicies"],
+            "verbs": ["get", "list", "watch"]} in rules

@@ -113,6 +113,21 @@ def test_each_scaling_policy_renders_its_autoscaler_on_the_stable_deployment(aut
     assert check(docs).problems == ()
 
 
+def test_the_default_scaler_address_is_the_charts_service() -> None:
+    """A ScaledObject rendered with the defaults calls the Service the Helm chart creates with its defaults
+    (release and namespace ``foresight``, gRPC port ``keda.port``), so GitOps output needs no rewrite."""
+    from foresight.operator.chart import load_chart, render_chart
+    from foresight.operator.decide import DEFAULT_SCALER
+
+    chart = yaml.safe_load_all(render_chart(load_chart(Path(__file__).resolve().parents[2] / "deploy" / "helm"
+                                                       / "foresight"))["templates/service.yaml"])
+    [service] = [d for d in chart if d and d["kind"] == "Service"]
+    [grpc] = [p for p in service["spec"]["ports"] if p["name"] == "grpc"]
+    expected = f"{service['metadata']['name']}.{service['metadata']['namespace']}.svc:{grpc['port']}"
+    scaled = by_kind(render(spec("  autoscaling: {policy: predictive, via: keda, capacityRps: 10}\n")))["ScaledObject"][0]
+    assert scaled["spec"]["triggers"][0]["metadata"]["scalerAddress"] == expected == DEFAULT_SCALER
+
+
 def test_gpu_and_affinity_reach_the_pod_spec() -> None:
     llm = load_specs(EXAMPLES / "model-deployment-gpu.yaml")[0]
     pod = by_kind(render(llm))["Deployment"][0]["spec"]["template"]["spec"]

@@ -29,6 +29,9 @@ def test_priority_is_options_then_environment_then_file(tmp_path: Path, monkeypa
         ("- a\n", {}, "expected a mapping of settings, got list"),
         ("", {"FORESIGHT_API__PORT": "eighty"}, "FORESIGHT_API__PORT: api.port: Input should be a valid integer"),
         ("controllers:\n  forecast_lead_s: 7200\n", {}, "forecast_lead_s (7200.0) must not exceed forecast_horizon_s"),
+        ("", {"FORESIGHT_LEADER_ELECTION__RENEW_DEADLINE_S": "20"},
+         "FORESIGHT_LEADER_ELECTION: leader_election: Value error, need retry_period_s (2.0) < renew_deadline_s (20.0) "
+         "< lease_duration_s (15.0)"),
     ],
 )
 def test_errors_name_the_field_and_where_it_came_from(

@@ -61,7 +61,7 @@ def test_live_platform_publishes_forecasts_and_says_what_is_disabled(sim: Simula
     live = LivePlatform(settings, exporter, source=sim, clock=sim.clock)
     assert {n: c.enabled for n, c in live.controllers.items()} == {
         "forecast": True, "autoscale": False, "anomaly": False, "rollout": False}
-    assert "no Kubernetes /scale adapter" in live.controllers["autoscale"].detail
+    assert "no Kubernetes access" in live.controllers["autoscale"].detail
     assert live.step(paused={"forecast"}) is False
     assert live.step(paused=()) is True
     load = exporter.registry.get_sample_value("ai_predicted_load", {"namespace": "default", "workload": "gateway"})
@@ -76,5 +76,5 @@ def test_live_platform_publishes_forecasts_and_says_what_is_disabled(sim: Simula
 def test_live_platform_without_prometheus_runs_nothing_and_says_why() -> None:
     live = LivePlatform(load_settings(None), PredictionExporter())
     assert not any(c.enabled for c in live.controllers.values())
-    assert live.controllers["forecast"].detail == "set live.prometheus_url and live.workloads"
+    assert live.controllers["forecast"].detail == "set live.prometheus_url and live.workloads (or cluster.policies)"
     assert live.sources() == [] and live.step(()) is False

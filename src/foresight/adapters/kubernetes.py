@@ -4,7 +4,8 @@ Every call goes through the official client's ``ApiClient`` (kubeconfig or in-cl
 account) with plain dicts, so one code path serves core kinds and custom resources alike:
 
 * :class:`KubernetesObjects` applies a rendered object (create, or a JSON merge patch when the live
-  object differs from it), deletes one (absent is fine), and patches a ``/status`` subresource;
+  object differs from it), deletes one (absent is fine), patches a ``/status`` subresource, and
+  lists a kind (``foresight serve`` reads its ScalingPolicy / AnomalyPolicy resources so);
 * :class:`KubernetesScaleTarget` is the :class:`~foresight.ports.ScaleTarget` port on real
   workloads: replicas read from the Deployment (or StatefulSet) status, written through ``/scale``;
 * :class:`KubernetesLease` reads and writes a ``coordination.k8s.io/v1`` Lease with optimistic
@@ -156,6 +157,20 @@ class KubernetesObjects:
             if exc.status == 404:
                 return None
             raise _error(exc, f"{kind} {namespace}/{name}", "get") from None
+
+    def list_objects(self, api_version: str, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        """Every object of ``kind`` in ``namespace`` (None: all namespaces), each with its ``kind``.
+
+        List answers may omit the items' ``apiVersion``/``kind``; they are filled in, so each item
+        reads like a single GET.
+        """
+        what = f"{kind} list in {namespace or 'all namespaces'}"
+        try:
+            answer = self._api.call("GET", path_of(api_version, kind, namespace))
+        except ApiException as exc:
+            raise _error(exc, what, "list") from None
+        items = (answer or {}).get("items") or []
+        return [{"apiVersion": api_version, "kind": kind, **item} for item in items if isinstance(item, Mapping)]
 
     def apply(self, obj: Mapping[str, Any]) -> Literal["created", "updated", "unchanged"]:
         """Make the live object hold ``obj``: create it, or merge-patch the fields that differ.

@@ -29,6 +29,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from foresight import __version__
 from foresight.api import models as m
+from foresight.control.audit import AuditRecord
 from foresight.errors import ForesightError, ServiceUnavailable
 from foresight.serve.rollouts import NotAwaitingApproval, UnknownRelease
 from foresight.serve.runtime import UnknownController
@@ -87,7 +88,10 @@ def create_app(service: Service, *, manage_runtime: bool = True) -> FastAPI:
     @app.get("/readyz", response_model=m.Readiness, tags=["probes"],
              responses={503: {"model": m.Readiness, "description": "Not ready; the checks say why."}})
     def readyz() -> JSONResponse:
-        """Readiness: the controllers' thread runs and the audit store answers."""
+        """Readiness: the controllers' thread runs and the audit store answers.
+
+        A standby (leader election) is ready too: it serves the API and the views; ``role`` says
+        whether it acts."""
         checks = {"controllers": "ok" if runtime.started and runtime.error is None
                   else (runtime.error or "not started")}
         try:
@@ -96,7 +100,8 @@ def create_app(service: Service, *, manage_runtime: bool = True) -> FastAPI:
         except ForesightError as exc:
             checks["audit_store"] = str(exc)
         ready = all(v == "ok" for v in checks.values())
-        return JSONResponse(m.Readiness(ready=ready, checks=checks).model_dump(), status_code=200 if ready else 503)
+        return JSONResponse(m.Readiness(ready=ready, role=runtime.gate.role, checks=checks).model_dump(),
+                            status_code=200 if ready else 503)
 
     @app.get("/metrics", tags=["probes"], response_class=Response,
              responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}})
@@ -118,7 +123,7 @@ def create_app(service: Service, *, manage_runtime: bool = True) -> FastAPI:
         """Every workload with its latest load, capacity, replicas, forecast and anomaly score."""
         return runtime.read(lambda: _workloads(service))
 
-    @app.get("/api/v1/workloads/{name}", response_model=m.WorkloadDetail, tags=["read"],
+    @app.get("/api/v1/workloads/{name:path}", response_model=m.WorkloadDetail, tags=["read"],
              responses={404: {"description": "No such workload."}})
     def workload(name: str, window_s: Annotated[float, Query(gt=0, le=30 * 86400)] = 6 * 3600.0) -> m.WorkloadDetail:
         """One workload's series over the last ``window_s``: load, forecast, capacity, replicas, anomaly score."""
@@ -135,11 +140,13 @@ def create_app(service: Service, *, manage_runtime: bool = True) -> FastAPI:
         until: float | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 50,
         offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+        changes_only: Annotated[bool, Query(description="Only decisions that changed something or failed: "
+                                            "replicas applied != previous, an error, or any non-replica "
+                                            "action (alerts, canary steps, a person's pause).")] = False,
     ) -> m.DecisionPage:
         """The audit log, newest first, filtered by workload, controller and ``since <= time < until``."""
-        rows = runtime.read(lambda: service.audit.query(target=workload, since=since, until=until,
-                                                        controller=controller, limit=offset + limit + 1))
-        newest = list(reversed(rows))
+        newest = runtime.read(lambda: _decisions(service, workload, controller, since, until, offset + limit + 1,
+                                                 changes_only))
         page = newest[offset: offset + limit]
         items = [m.DecisionRow(time=r.time, controller=r.controller, target=r.target, decision=dict(r.decision),
                                reason=r.reason, applied=r.applied, dry_run=r.dry_run, error=r.error, run_id=r.run_id)
@@ -252,9 +259,60 @@ def _act(fn: Any) -> m.DecisionRow:
                          reason=r.reason, applied=r.applied, dry_run=r.dry_run, error=r.error, run_id=r.run_id)
 
 
+#: Records scanned per round when ``changes_only`` filters the audit log (hold rows are most of it).
+_SCAN = 2000
+
+
+def is_change(r: AuditRecord) -> bool:
+    """Whether a decision changed something or failed (what ``changes_only`` keeps).
+
+    Replica decisions (``hpa``/``autoscale`` controllers) count when the applied replicas differ from
+    the previous ones, or on an error; every other record (an alert, a canary step, a person's
+    pause) is an action in itself.
+
+    >>> hold = AuditRecord(0.0, "r", "hpa", "api", {}, {"applied": 3, "previous": 3}, "hold", False, False)
+    >>> is_change(hold), is_change(AuditRecord(0.0, "r", "anomaly/surprise", "api", {}, {}, "alert", False, False))
+    (False, True)
+    """
+    if r.error is not None:
+        return True
+    if not (r.controller == "hpa" or r.controller.startswith(("hpa/", "autoscale"))):
+        return True
+    return r.decision.get("applied") != r.decision.get("previous")
+
+
+def _decisions(service: Service, workload: str | None, controller: str | None, since: float | None,
+               until: float | None, want: int, changes_only: bool) -> list[AuditRecord]:
+    """Up to ``want`` records, newest first; with ``changes_only``, scanning back in rounds of ``_SCAN``."""
+    if not changes_only:
+        rows = service.audit.query(target=workload, since=since, until=until, controller=controller, limit=want)
+        return list(reversed(rows))
+    found: list[AuditRecord] = []
+    upper = until
+    while len(found) < want:
+        rows = service.audit.query(target=workload, since=since, until=upper, controller=controller, limit=_SCAN)
+        if len(rows) < _SCAN:  # the rest of the log
+            found += [r for r in reversed(rows) if is_change(r)]
+            break
+        oldest = rows[0].time  # records at this time may straddle the page: read them all at once
+        found += [r for r in reversed(rows) if r.time > oldest and is_change(r)]
+        tied = service.audit.query(target=workload, since=oldest, until=math.nextafter(oldest, math.inf),
+                                   controller=controller)
+        found += [r for r in reversed(tied) if is_change(r)]
+        upper = oldest
+    return found[:want]
+
+
 def _status(service: Service) -> m.Status:
     rt, p = service.runtime, service.runtime.platform
+    gate = rt.gate
+    election = None
+    if hasattr(gate, "lease"):
+        election = m.LeaderElection(lease=gate.lease, identity=gate.identity, note=gate.note(), error=gate.error)
+    policy_status = getattr(p, "policy_status", None)
+    policies = policy_status() if callable(policy_status) else None
     return m.Status(
+        role=gate.role, leader_election=election, policies=m.Policies(**policies) if policies else None,
         mode=p.mode, now=p.now(), running=rt.started and not rt.stopping and not rt.finished and rt.error is None,
         finished=rt.finished, error=rt.error,
         controllers=[m.ControllerStatus(name=c.name, enabled=c.enabled, paused=c.name in rt.paused, detail=c.detail)
@@ -272,7 +330,12 @@ def _workloads(service: Service) -> m.Workloads:
     p = service.runtime.platform
     now = p.now()
     watch = p.forecast_watch()
-    anomaly = {s["workload"]: s for s in p.anomaly_view()["scores"]}
+    anomaly: dict[str, dict[str, Any]] = {}
+    for s in p.anomaly_view()["scores"]:  # live: several series per workload; show the worst
+        seen = anomaly.setdefault(s["workload"], {"score": None, "alerting": False})
+        if s["score"] is not None and (seen["score"] is None or s["score"] > seen["score"]):
+            seen["score"] = s["score"]
+        seen["alerting"] = seen["alerting"] or s["alerting"]
     error = None
     out = []
     for name in p.workloads():
@@ -347,7 +410,7 @@ def _forecasts(service: Service) -> m.Forecasts:
 
 
 def _runtime_metrics(service: Service) -> bytes:
-    """``foresight_source_up`` and ``foresight_controller_paused``, read at scrape time."""
+    """``foresight_source_up``, ``foresight_controller_paused`` and ``foresight_leader``, read at scrape time."""
     rt, p = service.runtime, service.runtime.platform
     lines = ["# HELP foresight_source_up 1 when the last read from the data source worked.",
              "# TYPE foresight_source_up gauge"]
@@ -355,6 +418,8 @@ def _runtime_metrics(service: Service) -> bytes:
     lines += ["# HELP foresight_controller_paused 1 while a person has paused the controller.",
               "# TYPE foresight_controller_paused gauge"]
     lines += [f'foresight_controller_paused{{controller="{c}"}} {int(c in rt.paused)}' for c in p.controllers]
+    lines += ["# HELP foresight_leader 1 while this replica may act (holds the Lease, or runs without leader election).",
+              "# TYPE foresight_leader gauge", f"foresight_leader {int(rt.gate.acting())}"]
     return ("\n".join(lines) + "\n").encode()
 
 

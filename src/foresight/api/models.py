@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 __all__ = [
     "Anomalies", "ControllerStatus", "DecisionPage", "DecisionRow", "Drift", "Forecast", "Forecasts",
-    "Health", "Readiness", "Rollout", "Rollouts", "SeriesData", "SourceStatus", "Status", "WorkloadDetail",
+    "Health", "LeaderElection", "Policies", "Readiness", "Rollout", "Rollouts", "SeriesData", "SourceStatus", "Status", "WorkloadDetail",
     "WorkloadSummary", "Workloads",
 ]
 
@@ -19,6 +19,8 @@ class Health(BaseModel):
 
 class Readiness(BaseModel):
     ready: bool = Field(description="Controllers started and the audit store reachable.")
+    role: str = Field("single", description="'leader' or 'standby' with leader election (a standby serves the "
+                      "API and the views but does not act); 'single' without it.")
     checks: dict[str, str] = Field(description="Each check: 'ok' or why it fails.")
 
 
@@ -45,6 +47,27 @@ class Status(BaseModel):
     error: str | None = Field(None, description="Why stepping stopped, if it failed.")
     controllers: list[ControllerStatus]
     sources: list[SourceStatus]
+    role: str = Field("single", description="'leader' (acts), 'standby' (serves, does not act), or 'single' "
+                      "(no leader election: always acts).")
+    leader_election: LeaderElection | None = Field(None, description="The Lease, when leader election is on.")
+    policies: Policies | None = Field(None, description="ScalingPolicy / AnomalyPolicy resources read from the "
+                                      "cluster (live mode with cluster.policies).")
+
+
+class LeaderElection(BaseModel):
+    lease: str = Field(description="namespace/name of the Lease.")
+    identity: str = Field(description="This replica's name in the Lease.")
+    note: str | None = Field(None, description="Why it leads or waits, as of its last read of the Lease.")
+    error: str | None = Field(None, description="The last failure to read or renew the Lease.")
+
+
+class Policies(BaseModel):
+    scaling: int = Field(description="Workloads under a valid ScalingPolicy.")
+    anomaly: int = Field(description="Valid AnomalyPolicies.")
+    problems: list[str] = Field(description="Policies ignored, each with the precise reason (malformed field, "
+                                "workload already managed).")
+    error: str | None = Field(None, description="Why the last listing failed (the last good set still runs).")
+    last_read_at: float | None = None
 
 
 class WorkloadSummary(BaseModel):
@@ -118,6 +141,9 @@ class AnomalyScore(BaseModel):
     workload: str
     score: float | None
     alerting: bool
+    policy: str | None = Field(None, description="Live: the AnomalyPolicy (namespace/name) scoring the series.")
+    signal: str | None = Field(None, description="Live: the policy's signal the series belongs to.")
+    labels: dict[str, str] = Field(default_factory=dict, description="Live: the series' labels.")
 
 
 class AnomalyAlert(BaseModel):
@@ -125,6 +151,7 @@ class AnomalyAlert(BaseModel):
     workload: str
     signal: str
     score: float
+    sent: bool = Field(True, description="Sent to Alertmanager (False: decided on a standby, not sent).")
 
 
 class Anomalies(BaseModel):

@@ -24,6 +24,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from foresight.errors import ConfigError
 
+#: Where the Helm chart's Service (release and namespace `foresight`) serves the KEDA scaler: the
+#: default of every rendered ScaledObject, so the chart and what Foresight renders agree.
+DEFAULT_SCALER_ADDRESS = "foresight.foresight.svc:9090"
+
 __all__ = [
     "NAMESPACE_LABEL",
     "WORKLOAD_LABEL",
@@ -61,7 +65,7 @@ class AutoscalingSpec(BaseModel):
         "ai_predicted_load", pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$", description="Predicted-load metric name."
     )
     scaler_address: str = Field(
-        "foresight-scaler.foresight.svc:9090", min_length=3, description="host:port of Foresight's KEDA scaler."
+        DEFAULT_SCALER_ADDRESS, min_length=3, description="host:port of Foresight's KEDA scaler."
     )
     activation_rps: float = Field(
         0.0, ge=0, allow_inf_nan=False, description="KEDA: predicted req/s above which the workload runs at all."

@@ -11,6 +11,7 @@ import typer
 import yaml
 from rich.console import Console
 
+from foresight.autoscale.manifests import DEFAULT_SCALER_ADDRESS
 from foresight.cli.app import app
 from foresight.cli.render import render_app
 from foresight.errors import ConfigError, InputError
@@ -35,7 +36,7 @@ def run_command(
     repo: Annotated[str, typer.Option(help="gitops: Git repository (path or URL).")] = "",
     branch: Annotated[str, typer.Option(help="gitops: branch.")] = "main",
     environment: Annotated[str, typer.Option(help="gitops: environment folder (apps/<name>/<environment>).")] = "production",
-    scaler_address: Annotated[str, typer.Option(help="host:port of Foresight's KEDA scaler, written into ScaledObjects.")] = "foresight.foresight.svc:9090",
+    scaler_address: Annotated[str, typer.Option(help="host:port of Foresight's KEDA scaler, written into ScaledObjects.")] = DEFAULT_SCALER_ADDRESS,
     health_port: Annotated[int, typer.Option(help="Port of /healthz (answered by standby replicas too).", min=1, max=65535)] = 8081,
     kubeconfig: Annotated[str | None, typer.Option(help="kubeconfig file (default: in-cluster service account, then ~/.kube/config).")] = None,
 ) -> None:

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from foresight.autoscale.manifests import (
+    DEFAULT_SCALER_ADDRESS,
     AutoscalingSpec,
     adapter_rules,
     hpa,
@@ -80,9 +81,7 @@ def autoscaling(
     min_replicas: Annotated[int, typer.Option("--min", help="Fewest replicas (0: KEDA scales to zero).")] = 1,
     max_replicas: Annotated[int, typer.Option("--max", help="Most replicas.")] = 10,
     target_utilisation: Annotated[float, typer.Option(help="Share of capacity per replica, in (0, 1].")] = 0.7,
-    scaler_address: Annotated[str, typer.Option(help="host:port of Foresight's KEDA scaler.")] = (
-        "foresight-scaler.foresight.svc:9090"
-    ),
+    scaler_address: Annotated[str, typer.Option(help="host:port of Foresight's KEDA scaler.")] = DEFAULT_SCALER_ADDRESS,
     activation_rps: Annotated[float, typer.Option(help="KEDA: predicted req/s above which the workload runs.")] = 0.0,
     kind: Annotated[Kind, typer.Option(help="hpa, keda, or both (apply only one of them).")] = Kind.both,
     out: Annotated[Path | None, typer.Option(help="Folder to write the YAML files to (default: stdout).")] = None,

@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from foresight.autoscale.manifests import AutoscalingSpec, hpa, scaled_object
+from foresight.autoscale.manifests import DEFAULT_SCALER_ADDRESS, AutoscalingSpec, hpa, scaled_object
 from foresight.errors import ConfigError, InputError
 from foresight.gitops.render import check, render
 from foresight.specs import AnomalyPolicy, ModelDeployment, ScalingPolicy, TrainingJob
@@ -49,7 +49,7 @@ KINDS: dict[str, type[Resource]] = {
     "AnomalyPolicy": AnomalyPolicy,
 }
 #: Default address of Foresight's KEDA gRPC scaler (the Helm chart's Service, port 9090).
-DEFAULT_SCALER = "foresight.foresight.svc:9090"
+DEFAULT_SCALER = DEFAULT_SCALER_ADDRESS
 
 
 @dataclass(frozen=True, order=True)

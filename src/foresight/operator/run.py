@@ -21,6 +21,7 @@ from typing import Any
 
 import kopf
 
+from foresight.autoscale.manifests import DEFAULT_SCALER_ADDRESS
 from foresight.adapters.kubernetes import KubernetesLease, KubernetesObjects, LeaderElector
 from foresight.clock import Clock, SystemClock
 from foresight.errors import ConfigError, ServiceUnavailable
@@ -47,7 +48,7 @@ class OperatorOptions:
     retry_period_s: float = 2.0
     health_port: int | None = 8081
     gitops: GitOps | None = None
-    scaler_address: str = "foresight.foresight.svc:9090"
+    scaler_address: str = DEFAULT_SCALER_ADDRESS
 
     @property
     def who(self) -> str:

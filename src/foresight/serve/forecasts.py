@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from string import Template
 
@@ -64,9 +64,11 @@ class ForecastWatch:
         refit_every_s: float = 6 * 3600.0,
         seasons_s: Sequence[float] = (86400.0, 604800.0),
         keep_s: float = 86400.0,
+        queries: Mapping[str, str] | None = None,
     ) -> None:
         self.workloads = tuple(workloads)
         self._query = Template(load_query)
+        self._queries = dict(queries or {})  # per-workload queries (policies), instead of load_query
         self.step_s, self.lead_s, self.lookback_s = float(step_s), float(lead_s), float(lookback_s)
         self.horizon_steps = max(1, math.ceil(horizon_s / step_s))
         self.refit_every_s = refit_every_s
@@ -129,7 +131,7 @@ class ForecastWatch:
         """[workloads, steps] of load over ``[start, end)``; NaN where a workload reported nothing."""
         rows = []
         for workload in self.workloads:
-            query = self._query.substitute(workload=workload)
+            query = self._queries.get(workload) or self._query.substitute(workload=workload)
             found = source.query_range(query, start, end, self.step_s / 4)  # several samples per step
             row = np.full(round((end - start) / self.step_s), np.nan)
             for s in found:

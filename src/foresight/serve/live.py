@@ -1,56 +1,84 @@
-"""``foresight serve`` without ``--simulate``: the controllers this build can run against a cluster.
+"""``foresight serve`` without ``--simulate``: the controllers this build runs against a cluster.
 
-What runs, honestly:
+What is managed comes from the settings (``live.workloads``) and, with ``cluster.policies``, from
+the ScalingPolicy and AnomalyPolicy resources listed every ``cluster.policy_period_s``
+(:mod:`foresight.serve.policies`; a malformed policy is reported in ``/api/v1/status``, the others
+run). What runs, honestly:
 
-- **forecast** runs when ``live.prometheus_url`` and ``live.workloads`` are set: each workload's load
-  (``live.load_query``) is read from Prometheus, forecast, and published as ``ai_predicted_load``
-  and ``foresight_desired_replicas`` on ``/metrics`` when ``live.capacity_rps`` is set (for an
-  HPA External metric), and to the KEDA external scaler (gRPC) when ``live.keda_port`` is set. The
-  HPA or KEDA then act; Foresight itself sets no replicas.
-- **autoscale** (setting replicas directly) is disabled: there is no Kubernetes ``/scale``
-  adapter in this build.
-- **anomaly** is disabled here (``foresight watch`` runs live detection with Alertmanager).
-- **rollout** is disabled here (a canary needs an Istio route and a release spec; see
-  ``foresight.adapters.istio``).
+- **forecast** (needs ``live.prometheus_url``): each workload's load is read from Prometheus,
+  forecast, and handed to the KEDA external scaler (``live.keda_port``; it answers KEDA's reads on
+  every replica); ``ai_predicted_load`` and ``foresight_desired_replicas`` go on ``/metrics`` for
+  an HPA External metric where a capacity is known (policy ``capacityRps``, else
+  ``live.capacity_rps``) - on the leader only, so two replicas never export twice.
+- **autoscale** (needs Kubernetes access): for ScalingPolicies in mode ``direct``, the forecast at
+  the lead becomes replicas within the policy's min/max, ``maxStep`` and cool-down, written
+  through the workload's ``/scale`` and audited; keda/hpa policies are scaled by KEDA or the HPA.
+- **anomaly** (needs ``live.alertmanager_url`` and AnomalyPolicies): each policy's signals are
+  scored by :class:`~foresight.serve.anomaly.PolicyDetectors`; alerts go to Alertmanager from
+  the leader only.
+- **rollout** is disabled here (a canary needs an Istio route and a release spec).
+
+Every action asks the :class:`~foresight.serve.leader.Gate` first: with leader election, a standby
+reads, forecasts and scores (its views stay live, its baselines warm) but does not act.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import threading
 import time
-from collections.abc import Collection
-from string import Template
-from typing import Any
+import uuid
+from collections.abc import Callable, Collection
+from typing import Any, Protocol
 
 from foresight.adapters.prometheus import PrometheusSource
 from foresight.autoscale.exporter import PredictionExporter
 from foresight.autoscale.keda import InMemoryPredictions, Prediction
 from foresight.clock import Clock, SystemClock
 from foresight.config import ForesightSettings
-from foresight.control.audit import AuditRecord
+from foresight.control.audit import AuditRecord, AuditSink
 from foresight.control.metrics import ControlMetrics
-from foresight.errors import ConfigError, InputError
-from foresight.ports import MetricsSource
+from foresight.control.safety import SafetyLimits, apply_limits
+from foresight.detect.live import AlertSink
+from foresight.errors import ConfigError, ForesightError, InputError
+from foresight.ports import MetricsSource, ScaleTarget
+from foresight.serve.anomaly import PolicyDetectors
 from foresight.serve.forecasts import ForecastWatch
-from foresight.serve.platform import ControllerInfo
+from foresight.serve.leader import ALWAYS, Gate
+from foresight.serve.platform import ControllerInfo, MeteredAudit
+from foresight.serve.policies import Managed, ScaledWorkload, desired_replicas, managed
 from foresight.serve.sources import MonitoredSource, SourceHealth
 
-__all__ = ["LivePlatform"]
+__all__ = ["LivePlatform", "PolicyLister"]
+
+_log = logging.getLogger(__name__)
+POLICY_API = "foresight.ai/v1alpha1"
+
+
+class PolicyLister(Protocol):
+    """Lists custom resources (:class:`foresight.adapters.kubernetes.KubernetesObjects`)."""
+
+    def list_objects(self, api_version: str, kind: str, namespace: str | None = None) -> list[dict[str, Any]]: ...
+
+
+#: Makes the /scale port of one namespace and kind (KubernetesScaleTarget in production).
+ScaleTargets = Callable[[str, str], ScaleTarget]
 
 
 class LivePlatform:
-    """Forecasts from a real metrics source, published to the exporter and the KEDA scaler."""
+    """Forecasts, direct scaling and anomaly alerts on a real platform (module docstring)."""
 
     mode = "live"
 
     def __init__(self, settings: ForesightSettings, exporter: PredictionExporter, *,
                  source: MetricsSource | None = None, clock: Clock | None = None,
-                 metrics: ControlMetrics | None = None) -> None:
-        live, c = settings.live, settings.controllers
-        self.metrics = metrics
-        self.settings, self.exporter = settings, exporter
+                 metrics: ControlMetrics | None = None, gate: Gate = ALWAYS,
+                 policies: PolicyLister | None = None, scale_targets: ScaleTargets | None = None,
+                 alert_sink: AlertSink | None = None, audit: AuditSink | None = None) -> None:
+        live = settings.live
+        self.metrics, self.settings, self.exporter, self.gate = metrics, settings, exporter, gate
         self.clock = clock or SystemClock()
         self.predictions = InMemoryPredictions()
         self._keda: tuple[asyncio.AbstractEventLoop, threading.Thread, Any] | None = None
@@ -58,25 +86,113 @@ class LivePlatform:
         if inner is None and live.prometheus_url:
             inner = PrometheusSource(live.prometheus_url)
         self.source = MonitoredSource("prometheus", inner, self.clock) if inner is not None else None
-        can_forecast = self.source is not None and bool(live.workloads)
-        why_not = ("set live.prometheus_url and live.workloads" if not can_forecast else "disabled in config")
-        self.forecasts = (ForecastWatch(live.workloads, live.load_query, step_s=c.forecast_step_s,
-                                        horizon_s=c.forecast_horizon_s, lead_s=c.forecast_lead_s)
-                          if can_forecast and c.forecast else None)
-        published = (["ai_predicted_load and foresight_desired_replicas on /metrics"] if live.capacity_rps
-                     else ["nothing on /metrics (set live.capacity_rps to export ai_predicted_load)"])
-        if live.keda_port is not None:
-            published.append(f"KEDA external scaler on :{live.keda_port}")
-        self.controllers = {
-            "forecast": ControllerInfo("forecast", self.forecasts is not None,
-                                       f"Holt-Winters forecasts of {len(live.workloads)} workloads from "
-                                       f"{live.prometheus_url}: " + "; ".join(published)
-                                       if self.forecasts is not None else why_not),
-            "autoscale": ControllerInfo("autoscale", False, "no Kubernetes /scale adapter in this build: the "
-                                        "HPA or KEDA scale on the published ai_predicted_load"),
-            "anomaly": ControllerInfo("anomaly", False, "not run by serve yet; use foresight watch"),
+        self.policies = policies if settings.cluster.policies else None
+        self.scale_targets = scale_targets
+        self.audit = (MeteredAudit(audit, metrics) if audit is not None and metrics is not None else audit)
+        self.alert_sink = alert_sink
+        self._run_id = uuid.uuid4().hex
+        self.forecasts: ForecastWatch | None = None
+        self.managed = managed(live)
+        self.workload_specs: dict[str, ScaledWorkload] = {}
+        self.anomalies = (PolicyDetectors(self.source, alert_sink, self.clock, gate,
+                                          period_s=settings.controllers.period_s, prometheus_url=live.prometheus_url)
+                          if self.source is not None and alert_sink is not None and settings.controllers.anomaly
+                          else None)
+        self._next_policy_read = -math.inf
+        self._policy_health: dict[str, Any] = {"ok": True, "error": None, "last_ok_at": None, "failing_since": None}
+        self._exported: set[tuple[str, str]] = set()
+        self._was_acting = False
+        self._last_change: dict[str, float] = {}
+        self._apply(self.managed)
+
+    # -- the managed set ----------------------------------------------------------------------------
+
+    def _apply(self, new: Managed) -> None:
+        """Make the controllers follow ``new`` (rebuilding the forecast only when its workloads changed)."""
+        c, live = self.settings.controllers, self.settings.live
+        old = self.workload_specs
+        old_queries = {w.key: w.query for w in old.values()}
+        self.managed = new
+        self.workload_specs = {w.key: w for w in new.workloads}
+        queries = {w.key: w.query for w in new.workloads}
+        for key in set(old_queries) - set(queries):
+            self._unexport((old[key].namespace, old[key].workload))
+        if self.source is not None and c.forecast and (queries != old_queries or self.forecasts is None):
+            if queries:
+                previous = self.forecasts
+                self.forecasts = ForecastWatch(list(queries), live.load_query, step_s=c.forecast_step_s,
+                                               horizon_s=c.forecast_horizon_s, lead_s=c.forecast_lead_s,
+                                               queries=queries)
+                if previous is not None:  # keep the drawn lead line of the workloads that stay
+                    for key, line in previous.at_lead.items():
+                        if key in self.forecasts.at_lead and old_queries.get(key) == queries.get(key):
+                            self.forecasts.at_lead[key].extend(line)
+            else:
+                self.forecasts = None
+        if self.anomalies is not None:
+            self.anomalies.sync(new.anomaly)
+        self.controllers = self._describe()
+
+    def _describe(self) -> dict[str, ControllerInfo]:
+        c, live = self.settings.controllers, self.settings.live
+        n = len(self.workload_specs)
+        direct = [w for w in self.workload_specs.values() if w.mode == "direct"]
+        if self.source is None or (not n and self.policies is None):
+            forecast = ControllerInfo("forecast", False, "set live.prometheus_url and live.workloads (or "
+                                      "cluster.policies)")
+        elif not c.forecast:
+            forecast = ControllerInfo("forecast", False, "disabled in config")
+        else:
+            published = ["predictions for KEDA's scaler" + (f" on :{live.keda_port}" if live.keda_port else
+                                                           " (set live.keda_port to serve it)"),
+                         "ai_predicted_load and foresight_desired_replicas on /metrics where a capacity is known"
+                         + (" (leader only)" if self.gate.role != "single" else "")]
+            forecast = ControllerInfo("forecast", True, f"Holt-Winters forecasts of {n} workloads from "
+                                      f"{live.prometheus_url}: " + "; ".join(published))
+        if not c.autoscale:
+            autoscale = ControllerInfo("autoscale", False, "disabled in config")
+        elif self.scale_targets is None:
+            autoscale = ControllerInfo("autoscale", False, "no Kubernetes access: the HPA or KEDA scale on the "
+                                       "published ai_predicted_load")
+        elif self.source is None or not c.forecast:
+            autoscale = ControllerInfo("autoscale", False, "scales on the forecasts: enable the forecast controller")
+        else:
+            autoscale = ControllerInfo("autoscale", True,
+                                       f"sets replicas through /scale for {len(direct)} ScalingPolicies in mode "
+                                       "direct; keda/hpa policies are scaled by KEDA or the HPA")
+        if not c.anomaly:
+            anomaly = ControllerInfo("anomaly", False, "disabled in config")
+        elif self.anomalies is None:
+            anomaly = ControllerInfo("anomaly", False, "set live.prometheus_url and live.alertmanager_url to score "
+                                     "AnomalyPolicy signals")
+        else:
+            anomaly = ControllerInfo("anomaly", True, f"live detectors of {len(self.anomalies.watches)} "
+                                     f"AnomalyPolicies, alerts to {live.alertmanager_url}")
+        return {
+            "forecast": forecast, "autoscale": autoscale, "anomaly": anomaly,
             "rollout": ControllerInfo("rollout", False, "not run by serve yet (needs an Istio route and a release)"),
         }
+
+    def _read_policies(self, now: float) -> None:
+        """List the policies (level-based) and apply the managed set; a failure keeps the last set."""
+        assert self.policies is not None
+        ns = self.settings.cluster.policy_namespace
+        try:
+            scaling = self.policies.list_objects(POLICY_API, "ScalingPolicy", ns)
+            anomaly = self.policies.list_objects(POLICY_API, "AnomalyPolicy", ns)
+        except ForesightError as exc:
+            h = self._policy_health
+            h.update(ok=False, error=f"policies not read: {exc}",
+                     failing_since=h["failing_since"] if h["failing_since"] is not None else now)
+            return
+        self._policy_health.update(ok=True, error=None, last_ok_at=now, failing_since=None)
+        new = managed(self.settings.live, scaling, anomaly)
+        if new != self.managed:
+            for problem in set(new.problems) - set(self.managed.problems):
+                _log.warning("policy ignored: %s", problem)
+            self._apply(new)
+
+    # -- stepping -----------------------------------------------------------------------------------
 
     def start_keda(self) -> int | None:
         """Serve the KEDA external scaler in its own event loop thread; returns its port."""
@@ -103,26 +219,90 @@ class LivePlatform:
         return self.clock.now()
 
     def step(self, paused: Collection[str]) -> bool:
-        """Forecast when a forecast step has completed; False when nothing was due."""
-        if self.forecasts is None or "forecast" in paused or self.source is None:
-            return False
+        """Run what is due (policies, forecast + direct scaling, anomaly detectors); False when nothing was."""
         now = self.clock.now()
-        if not self.forecasts.due(now):
-            return False
-        started = time.perf_counter()
-        self.forecasts.observe(self.source, now, self._publish)
-        if self.metrics is not None:
-            self.metrics.observe_reconcile(self.forecasts.name, time.perf_counter() - started, ())
-        return True
+        did = False
+        acting = self.gate.acting()
+        if self._was_acting and not acting:  # lost the Lease: stop exporting at once
+            for key in list(self._exported):
+                self._unexport(key)
+        self._was_acting = acting
+        if self.policies is not None and now >= self._next_policy_read:
+            self._next_policy_read = now + self.settings.cluster.policy_period_s
+            self._read_policies(now)
+            did = True
+        if self.forecasts is not None and "forecast" not in paused and self.source is not None \
+                and self.forecasts.due(now):
+            started = time.perf_counter()
+            self.forecasts.observe(self.source, now, self._publish)
+            if self.metrics is not None:
+                self.metrics.observe_reconcile(self.forecasts.name, time.perf_counter() - started, ())
+            if self.controllers["autoscale"].enabled and "autoscale" not in paused and acting:
+                self._scale_direct(now)
+            did = True
+        if self.anomalies is not None and "anomaly" not in paused and self.anomalies.due(now):
+            started = time.perf_counter()
+            self.anomalies.step(now)
+            if self.metrics is not None:
+                self.metrics.observe_reconcile(self.anomalies.name, time.perf_counter() - started, ())
+            did = True
+        return did
 
-    def _publish(self, workload: str, load: float, made_at: float) -> None:
-        live = self.settings.live
-        self.predictions.put(live.namespace, workload, Prediction(load, made_at))
-        if live.capacity_rps is not None:  # the exporter serves both gauges together
-            self.exporter.publish(live.namespace, workload, load, math.ceil(load / live.capacity_rps - 1e-9))
+    def _publish(self, key: str, load: float, made_at: float) -> None:
+        w = self.workload_specs.get(key)
+        if w is None:
+            return
+        load = max(load, 0.0)  # a trend can dip below zero; no load is the least there is
+        self.predictions.put(w.namespace, w.workload, Prediction(load, made_at))  # KEDA reads it from any replica
+        desired = desired_replicas(w, load)
+        if desired is None or not self.gate.acting():
+            return
+        self.exporter.publish(w.namespace, w.workload, load, desired)
+        self._exported.add((w.namespace, w.workload))
+
+    def _unexport(self, key: tuple[str, str]) -> None:
+        if key in self._exported:
+            self.exporter.forget(*key)
+            self._exported.discard(key)
+
+    def _scale_direct(self, now: float) -> None:
+        """Mode direct: the forecast at the lead as replicas, within the policy's limits, through /scale."""
+        assert self.scale_targets is not None and self.forecasts is not None
+        for w in self.workload_specs.values():
+            fc = self.forecasts.latest.get(w.key)
+            if w.mode != "direct" or fc is None or not math.isfinite(fc.at_lead):
+                continue
+            recommended = desired_replicas(w, fc.at_lead)
+            assert recommended is not None  # a ScalingPolicy always has a capacity
+            inputs = {"forecast_rps": fc.at_lead, "capacity_rps": w.capacity_rps, "policy": w.source}
+            limits = SafetyLimits(min_replicas=w.min_replicas, max_replicas=w.max_replicas or recommended,
+                                  max_step=w.max_step, cooldown_s=w.cooldown_s, dry_run=w.dry_run)
+            previous: int | None = None
+            try:
+                target = self.scale_targets(w.namespace, w.target_kind)
+                previous = target.get_scale(w.target_name).desired
+                limited = apply_limits(limits, recommended, previous, now, self._last_change.get(w.key))
+                change = limited.replicas != previous
+                if change and not w.dry_run:
+                    target.set_replicas(w.target_name, limited.replicas)
+                    self._last_change[w.key] = now
+                reason = (f"forecast {fc.at_lead:.1f} rps at {w.target_utilisation:.0%} of {w.capacity_rps:g} rps "
+                          f"per replica -> {recommended}" + "".join(f"; {r}" for r in limited.reasons)
+                          + ("" if change else "; hold"))
+                record = AuditRecord(now, self._run_id, "autoscale/predictive", w.key, inputs,
+                                     {"recommended": recommended, "applied": limited.replicas, "previous": previous},
+                                     reason, change and not w.dry_run, w.dry_run)
+            except ForesightError as exc:
+                record = AuditRecord(now, self._run_id, "autoscale/predictive", w.key, inputs,
+                                     {"recommended": recommended, "applied": None, "previous": previous},
+                                     f"not scaled: {exc}", False, w.dry_run, str(exc))
+            if self.audit is not None:
+                self.audit.record(record)
+
+    # -- what the API reads -------------------------------------------------------------------------
 
     def workloads(self) -> tuple[str, ...]:
-        return tuple(self.settings.live.workloads)
+        return tuple(self.workload_specs)
 
     def view_queries(self) -> dict[str, str]:
         return {"load_rps": self.settings.live.load_query}
@@ -132,19 +312,29 @@ class LivePlatform:
             raise ConfigError("no metrics source configured (live.prometheus_url)")
         if name not in self.view_queries():
             raise InputError(f"series {name!r} is not configured in live mode")
-        found = self.source.query_range(Template(self.view_queries()[name]).substitute(workload=workload),
-                                        start, end, step_s)
+        w = self.workload_specs.get(workload)
+        if w is None:
+            raise InputError(f"workload {workload!r} is not managed")
+        found = self.source.query_range(w.query, start, end, step_s)
         if not found:
             return [], []
         return [float(t) for t in found[0].timestamps], [float(v) if math.isfinite(v) else None  # type: ignore[misc]
                                                         for v in found[0].values]
 
     def anomaly_scores(self, workload: str, start: float) -> tuple[list[float], list[float]]:
-        return [], []
+        return [], []  # live detectors keep the latest score per series, not its history (see anomaly_view)
 
     def anomaly_view(self) -> dict[str, Any]:
-        return {"detector": None, "threshold": None, "note": self.controllers["anomaly"].detail,
-                "scores": [], "alerts": []}
+        if self.anomalies is None:
+            return {"detector": None, "threshold": None, "note": self.controllers["anomaly"].detail,
+                    "scores": [], "alerts": []}
+        errors = self.anomalies.errors()
+        home = self.settings.live.namespace + "/"
+        scores = [{**s, "workload": s["workload"].removeprefix(home)} for s in self.anomalies.scores()]
+        alerts = [{**a, "workload": a["workload"].removeprefix(home)} for a in self.anomalies.alerts()]
+        return {"detector": "per AnomalyPolicy", "threshold": None,
+                "note": "scoring" if not errors and self.anomalies.watches else "; ".join(errors) or self.anomalies.note,
+                "scores": scores, "alerts": alerts}
 
     def rollout_views(self) -> list[dict[str, Any]]:
         return []
@@ -152,13 +342,25 @@ class LivePlatform:
     def forecast_watch(self) -> ForecastWatch | None:
         return self.forecasts
 
+    def policy_status(self) -> dict[str, Any] | None:
+        """What the policies say (None without ``cluster.policies``): counts and the problems found."""
+        if self.policies is None:
+            return None
+        return {"scaling": sum(1 for w in self.managed.workloads if w.mode != "export"),
+                "anomaly": len(self.managed.anomaly), "problems": list(self.managed.problems),
+                "error": self._policy_health["error"], "last_read_at": self._policy_health["last_ok_at"]}
+
     def approve(self, release_id: str, who: str) -> AuditRecord:
         from foresight.serve.rollouts import UnknownRelease
 
         raise UnknownRelease(f"release {release_id!r} not found: no rollout controller runs in live mode")
 
     def sources(self) -> list[SourceHealth]:
-        return [self.source.health()] if self.source is not None else []
+        out = [self.source.health()] if self.source is not None else []
+        if self.policies is not None:
+            h = self._policy_health
+            out.append(SourceHealth("kubernetes", h["ok"], h["error"], h["last_ok_at"], h["failing_since"]))
+        return out
 
     def close(self) -> None:
         if self._keda is not None:
@@ -170,3 +372,6 @@ class LivePlatform:
         close = getattr(getattr(self.source, "inner", None), "close", None)
         if callable(close):
             close()
+        flush = getattr(self.alert_sink, "close", None)
+        if callable(flush):
+            flush()

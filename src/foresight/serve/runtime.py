@@ -8,6 +8,10 @@ a live one as soon as its controllers say something is due (``idle_s`` between c
 :meth:`Runtime.stop` is the graceful shutdown: the thread finishes the step it is in (a reconcile
 is never cut in half), then the audit log is flushed and closed. Pausing a controller (a person
 acting through the API) skips it until it is resumed; both are audited.
+
+With leader election the runtime steps on every replica (views stay live); the platform asks
+``gate`` before each action, so only the replica holding the Lease acts. The gate's thread starts
+with the runtime and releases the Lease after the last step on :meth:`Runtime.stop`.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import TypeVar
 
 from foresight.control.audit import AuditLog, AuditRecord
 from foresight.errors import InputError
+from foresight.serve.leader import ALWAYS, Gate
 from foresight.serve.platform import Platform
 
 __all__ = ["Runtime", "UnknownController"]
@@ -37,8 +42,8 @@ class Runtime:
     """Steps ``platform`` in a thread; ``sim_speed`` simulated s per wall s (None: a live platform)."""
 
     def __init__(self, platform: Platform, audit: AuditLog, *, sim_speed: float | None = None,
-                 step_sim_s: float = 15.0, idle_s: float = 1.0) -> None:
-        self.platform, self.audit = platform, audit
+                 step_sim_s: float = 15.0, idle_s: float = 1.0, gate: Gate = ALWAYS) -> None:
+        self.platform, self.audit, self.gate = platform, audit, gate
         self.sim_speed, self.step_sim_s, self.idle_s = sim_speed, step_sim_s, idle_s
         self.lock = threading.RLock()
         self.paused: set[str] = set()
@@ -56,17 +61,23 @@ class Runtime:
         """Start stepping in a daemon thread (idempotent)."""
         if self._thread is not None:
             return
+        start_gate = getattr(self.gate, "start", None)
+        if callable(start_gate):  # leader election: read the Lease before the first step
+            start_gate()
         self._thread = threading.Thread(target=self._loop, name="foresight-runtime", daemon=True)
         self._thread.start()
         self.started = True
 
     def stop(self, timeout_s: float = 30.0) -> None:
-        """Finish the current step, then flush and close the audit log."""
+        """Finish the current step, release the Lease (if held), then flush and close the audit log."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout_s)
             if self._thread.is_alive():
                 _log.error("runtime: the step in progress did not finish within %.0f s", timeout_s)
+        stop_gate = getattr(self.gate, "stop", None)
+        if callable(stop_gate) and self.started:
+            stop_gate()
         with self.lock:
             self.platform.close()
             self.audit.close()

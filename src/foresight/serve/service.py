@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from dataclasses import dataclass
+from typing import Any
 
 from foresight.autoscale.exporter import PredictionExporter
+from foresight.clock import Clock, SystemClock
 from foresight.config import ForesightSettings
 from foresight.control.audit import AuditLog
 from foresight.control.metrics import ControlMetrics
@@ -28,12 +32,19 @@ class Service:
     audit: AuditLog
 
 
-def build_service(settings: ForesightSettings, *, simulate: bool) -> Service:
+def build_service(settings: ForesightSettings, *, simulate: bool, kube_client: Any = None,
+                  clock: Clock | None = None) -> Service:
     """Open the audit store, build the platform (simulated or live) and its runtime, not started.
 
     With ``simulate``, the simulator first runs ``simulate.warmup_s`` at full speed (controllers
     included), so the dashboard opens on hours of history rather than an empty chart.
+
+    Live, with ``leader_election.enabled`` or ``cluster.policies``, the Kubernetes API is reached
+    through ``kube_client`` (tests: an emulator's), else ``cluster.kubeconfig`` or the pod's
+    service account; leader election gates every action of the controllers.
     """
+    if simulate and settings.leader_election.enabled:
+        raise ConfigError("leader_election.enabled: the simulator acts on nothing shared; use it in live mode")
     if settings.audit_url.strip() in ("sqlite://", "sqlite:///:memory:", ":memory:"):
         raise ConfigError("audit_url: an in-memory SQLite database is private to one thread, and serve reads it "
                           "from the API's threads too; give a file path or a PostgreSQL URL")
@@ -49,14 +60,53 @@ def build_service(settings: ForesightSettings, *, simulate: bool) -> Service:
             _log.info("simulator warmed up to t=%.0f s", platform.now())
             runtime = Runtime(platform, audit, sim_speed=settings.simulate.speed, step_sim_s=settings.simulate.step_s)
         else:
-            from foresight.serve.live import LivePlatform
-
-            live = LivePlatform(settings, exporter, metrics=metrics)
-            live.start_keda()
-            runtime = Runtime(live, audit, sim_speed=None, idle_s=min(5.0, settings.controllers.forecast_step_s / 4))
+            runtime = _live_runtime(settings, exporter, metrics, audit, kube_client, clock or SystemClock())
         for info in runtime.platform.controllers.values():
             _log.info("controller %s: %s (%s)", info.name, "enabled" if info.enabled else "disabled", info.detail)
     except BaseException:
         audit.close()
         raise
     return Service(settings, runtime, metrics, exporter, audit)
+
+
+def _live_runtime(settings: ForesightSettings, exporter: PredictionExporter, metrics: ControlMetrics,
+                  audit: AuditLog, kube_client: Any, clock: Clock) -> Runtime:
+    """The live platform with what its settings ask for: Kubernetes access, the Lease, Alertmanager."""
+    from foresight.serve.leader import ALWAYS, Gate
+    from foresight.serve.live import LivePlatform
+
+    le, cluster, live = settings.leader_election, settings.cluster, settings.live
+    needs_kube = le.enabled or cluster.policies
+    gate: Gate = ALWAYS
+    policies = scale_targets = None
+    if needs_kube:
+        from foresight.adapters.kubernetes import (
+            KubernetesLease,
+            KubernetesObjects,
+            KubernetesScaleTarget,
+            LeaderElector,
+            api_client,
+        )
+        from foresight.serve.leader import LeaderGate
+
+        client = kube_client if kube_client is not None else api_client(cluster.kubeconfig)
+        if le.enabled:
+            identity = le.identity or os.environ.get("POD_NAME") or socket.gethostname()
+            elector = LeaderElector(KubernetesLease(client, le.lease_namespace, le.lease_name), identity,
+                                    le.lease_duration_s, le.renew_deadline_s, clock)
+            gate = LeaderGate(elector, f"{le.lease_namespace}/{le.lease_name}", le.retry_period_s)
+        policies = KubernetesObjects(client)
+
+        def scale_targets(namespace: str, kind: str) -> KubernetesScaleTarget:
+            return KubernetesScaleTarget(client, namespace, kind)
+
+    alert_sink = None
+    if live.alertmanager_url:
+        from foresight.adapters.alertmanager import AlertmanagerClient
+
+        alert_sink = AlertmanagerClient(live.alertmanager_url, clock)
+    platform = LivePlatform(settings, exporter, metrics=metrics, clock=clock, gate=gate, policies=policies,
+                            scale_targets=scale_targets, alert_sink=alert_sink, audit=audit)
+    platform.start_keda()
+    return Runtime(platform, audit, sim_speed=None, idle_s=min(1.0, settings.controllers.forecast_step_s / 4),
+                   gate=gate)

@@ -17,6 +17,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from foresight.autoscale.manifests import DEFAULT_SCALER_ADDRESS
 from foresight.specs.runtimes import SERVING_RUNTIMES, Framework
 from foresight.specs.workload import API_VERSION, IMAGE_PATTERN, LABEL_VALUE, Metadata, Placement, Resources, SpecModel
 
@@ -84,9 +85,10 @@ class Autoscaling(SpecModel):
         0.7, gt=0, le=1, description="Policy 'predictive': share of capacity each replica should run at."
     )
     scaler_address: str = Field(
-        "foresight-scaler.foresight.svc:9090",
+        DEFAULT_SCALER_ADDRESS,
         pattern=r"^[a-z0-9.-]+:[0-9]{1,5}$",
-        description="host:port of Foresight's KEDA external scaler.",
+        description="host:port of Foresight's KEDA external scaler: the Helm chart's Service "
+        "(<release>.<namespace>.svc:9090; release and namespace foresight by default).",
     )
 
     @model_validator(mode="after")

@@ -49,7 +49,8 @@ function line(s, name, extra = {}) {
 async function refreshStatus() {
   const s = await getJSON("/api/v1/status");
   state.status = s; state.mode = s.mode;
-  document.getElementById("mode").textContent = s.mode === "simulate" ? "simulated platform" : "live platform";
+  document.getElementById("mode").textContent = (s.mode === "simulate" ? "simulated platform" : "live platform") +
+    (s.role && s.role !== "single" ? ` · ${s.role}` : "");  // a standby shows the views but does not act
   document.getElementById("clock").textContent = fmtTime(s.now) + (s.finished ? " (simulation ended)" : "");
   document.getElementById("controllers").innerHTML = s.controllers.map(c =>
     `<li class="${c.enabled ? "" : "disabled"} ${c.paused ? "paused" : ""}" title="${esc(c.detail)}">` +
@@ -58,6 +59,7 @@ async function refreshStatus() {
   const banner = document.getElementById("banner");
   const problems = down.map(x => `Data source down: ${x.name}${x.failing_since !== null ? " since " + fmtTime(x.failing_since) : ""} — ${x.error}`);
   if (s.error) problems.push(`Controllers stopped: ${s.error}`);
+  for (const p of (s.policies ? s.policies.problems : [])) problems.push(`Policy ignored: ${p}`);
   banner.hidden = problems.length === 0;
   banner.textContent = problems.join("  ·  ");
 }
@@ -150,11 +152,14 @@ function decisionText(r) {
 
 async function refreshDecisions() {
   const all = document.getElementById("all-decisions").checked;
-  const q = all || !state.selected ? "" : `&workload=${encodeURIComponent(state.selected)}`;
+  const holds = document.getElementById("hold-decisions").checked;  // off: changes, errors and actions only
+  const q = (all || !state.selected ? "" : `&workload=${encodeURIComponent(state.selected)}`) +
+    (holds ? "" : "&changes_only=true");
   let page;
   try { page = await getJSON(`/api/v1/decisions?limit=25${q}`); }
   catch (e) { panelMessage("panel-decisions", `audit log unavailable: ${e.message}`); return; }
-  panelMessage("panel-decisions", page.items.length ? "" : "no decisions yet", true);
+  const none = holds ? "no decisions yet" : "no changes yet (tick “holds too” to see every decision)";
+  panelMessage("panel-decisions", page.items.length ? "" : none, true);
   document.querySelector("#decisions tbody").innerHTML = page.items.map(r =>
     `<tr class="${r.error ? "failed" : ""}"><td>${fmtTime(r.time)}</td><td>${esc(r.controller)}</td>` +
     `<td>${esc(r.target)}</td><td>${esc(decisionText(r))}</td>` +
@@ -184,6 +189,7 @@ document.querySelector("#workloads tbody").addEventListener("click", ev => {
   refreshAll();
 });
 document.getElementById("all-decisions").addEventListener("change", refreshDecisions);
+document.getElementById("hold-decisions").addEventListener("change", refreshDecisions);
 
 function connect() {
   const live = document.getElementById("live");

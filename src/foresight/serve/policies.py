@@ -1,0 +1,158 @@
+"""What live ``foresight serve`` manages, decided purely from its settings and the policies in the cluster.
+
+Each period the live platform lists ScalingPolicy and AnomalyPolicy resources (level-based: the
+whole current set, never the event that changed it) and calls :func:`managed`, which merges them
+with the static settings (``live.workloads``) into:
+
+* **scaled workloads** - what is forecast and published: the load query (``live.load_query`` with
+  ``$workload`` and ``$namespace`` substituted), and how a forecast becomes replicas (capacity,
+  target utilisation, min/max) and who acts (``mode``: ``export`` for the static ones, else the
+  policy's ``keda`` / ``hpa`` / ``direct``);
+* **anomaly watches** - one per AnomalyPolicy: its signals (PromQL), detector, threshold, timing;
+* **problems** - a malformed policy, or a second policy for a workload already managed, named
+  with the precise field at fault. A problem never stops the others from being managed.
+
+A workload's key is its name in ``live.namespace`` (the static workloads, as before) and
+``namespace/name`` elsewhere.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from string import Template
+from typing import Any
+
+from foresight.config import LiveSettings
+from foresight.errors import InputError
+from foresight.operator.decide import parse
+from foresight.specs import AnomalyPolicy, ScalingPolicy
+
+__all__ = ["AnomalyWatchSpec", "Managed", "ScaledWorkload", "desired_replicas", "managed"]
+
+
+@dataclass(frozen=True)
+class ScaledWorkload:
+    """One workload whose load is forecast, and how its forecast becomes replicas."""
+
+    key: str
+    namespace: str
+    workload: str
+    query: str
+    mode: str  # export (static settings), keda, hpa, direct
+    capacity_rps: float | None
+    target_utilisation: float = 1.0
+    min_replicas: int = 0
+    max_replicas: int | None = None
+    target_kind: str = "Deployment"
+    target_name: str = ""
+    max_step: int | None = None
+    cooldown_s: float = 0.0
+    dry_run: bool = False
+    source: str = "config"
+
+
+@dataclass(frozen=True)
+class AnomalyWatchSpec:
+    """One AnomalyPolicy's signals and alerting, as the live detectors need them."""
+
+    key: str
+    namespace: str
+    workload: str
+    signals: tuple[tuple[str, str], ...]  # (signal name, PromQL)
+    detector: str
+    threshold: float
+    for_s: float
+    resolve_after_s: float
+    severity: str
+
+
+@dataclass(frozen=True)
+class Managed:
+    """The managed set of one period (module docstring)."""
+
+    workloads: tuple[ScaledWorkload, ...]
+    anomaly: tuple[AnomalyWatchSpec, ...]
+    problems: tuple[str, ...]
+
+
+def desired_replicas(w: ScaledWorkload, load: float) -> int | None:
+    """Replicas for a predicted ``load``: at target utilisation, within min/max; None without a capacity.
+
+    >>> w = ScaledWorkload("web", "shop", "web", "q", "keda", 80.0, 0.5, 2, 10)
+    >>> desired_replicas(w, 0.0), desired_replicas(w, 200.0), desired_replicas(w, 1e6)
+    (2, 5, 10)
+    """
+    if w.capacity_rps is None:
+        return None
+    replicas = max(w.min_replicas, math.ceil(load / (w.capacity_rps * w.target_utilisation) - 1e-9))
+    return replicas if w.max_replicas is None else min(replicas, w.max_replicas)
+
+
+def _key(namespace: str, workload: str, home: str) -> str:
+    return workload if namespace == home else f"{namespace}/{workload}"
+
+
+def _name(body: Mapping[str, Any]) -> str:
+    meta = body.get("metadata") or {}
+    return f"{body.get('kind')} {meta.get('namespace', '')}/{meta.get('name', '?')}"
+
+
+def managed(live: LiveSettings, scaling: Sequence[Mapping[str, Any]] = (),
+            anomaly: Sequence[Mapping[str, Any]] = ()) -> Managed:
+    """Merge the static settings with the policies listed from the cluster (module docstring).
+
+    >>> live = LiveSettings(workloads=("api",), namespace="prod", capacity_rps=25.0)
+    >>> bad = {"kind": "ScalingPolicy", "metadata": {"name": "web", "namespace": "shop"},
+    ...        "spec": {"targetRef": {"name": "web"}}}
+    >>> good = {"kind": "ScalingPolicy", "metadata": {"name": "cart", "namespace": "shop"},
+    ...         "spec": {"targetRef": {"name": "cart"}, "capacityRps": 80, "mode": "direct"}}
+    >>> m = managed(live, [bad, good])
+    >>> [(w.key, w.mode, w.query) for w in m.workloads]
+    [('api', 'export', 'sum(rate(http_requests_total{workload="api"}[1m]))'), ('shop/cart', 'direct', 'sum(rate(http_requests_total{workload="cart"}[1m]))')]
+    >>> m.problems
+    ('ScalingPolicy shop/web: spec.capacityRps: Field required',)
+    """
+    query = Template(live.load_query)
+    problems: list[str] = []
+    workloads: dict[str, ScaledWorkload] = {}
+    for name in live.workloads:
+        key = _key(live.namespace, name, live.namespace)
+        workloads[key] = ScaledWorkload(key, live.namespace, name,
+                                        query.safe_substitute(workload=name, namespace=live.namespace),
+                                        "export", live.capacity_rps)
+    for body in sorted(scaling, key=_name):
+        try:
+            policy = parse(body)
+        except InputError as exc:
+            problems.append(str(exc))
+            continue
+        if not isinstance(policy, ScalingPolicy):
+            problems.append(f"{_name(body)}: not a ScalingPolicy")
+            continue
+        ns, spec = policy.metadata.namespace, policy.spec
+        key = _key(ns, spec.workload_name, live.namespace)
+        if key in workloads:
+            problems.append(f"{_name(body)}: workload {key} is already managed by {workloads[key].source}; ignored")
+            continue
+        workloads[key] = ScaledWorkload(
+            key, ns, spec.workload_name, query.safe_substitute(workload=spec.workload_name, namespace=ns), spec.mode,
+            spec.capacity_rps, spec.target_utilisation, spec.min_replicas, spec.max_replicas, spec.target_ref.kind,
+            spec.target_ref.name, spec.max_step, float(spec.cooldown_s), spec.dry_run, _name(body))
+    watches: list[AnomalyWatchSpec] = []
+    for body in sorted(anomaly, key=_name):
+        try:
+            apolicy = parse(body)
+        except InputError as exc:
+            problems.append(str(exc))
+            continue
+        if not isinstance(apolicy, AnomalyPolicy):
+            problems.append(f"{_name(body)}: not an AnomalyPolicy")
+            continue
+        ns, aspec = apolicy.metadata.namespace, apolicy.spec
+        watches.append(AnomalyWatchSpec(
+            f"{ns}/{apolicy.metadata.name}", ns, aspec.target_ref.name,
+            tuple((s.name, s.query) for s in aspec.signals), aspec.detector, aspec.threshold, float(aspec.for_s),
+            float(aspec.resolve_after_s), aspec.severity))
+    return Managed(tuple(workloads.values()), tuple(watches), tuple(problems))

@@ -1,0 +1,226 @@
+"""Live serve in cluster mode against the Kubernetes emulator: the Lease gates every action, and the
+managed workloads come from the ScalingPolicy / AnomalyPolicy resources (the simulator stands in
+for Prometheus)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from kube_emulator import Cluster
+
+from foresight.adapters.kubernetes import (
+    KubernetesLease,
+    KubernetesObjects,
+    KubernetesScaleTarget,
+    LeaderElector,
+)
+from foresight.api.app import create_app
+from foresight.autoscale.exporter import PredictionExporter
+from foresight.clock import ManualClock, SystemClock
+from foresight.config import load_settings
+from foresight.control.audit import AuditLog
+from foresight.control.metrics import ControlMetrics
+from foresight.serve.leader import LeaderGate
+from foresight.serve.live import LivePlatform
+from foresight.serve.runtime import Runtime
+from foresight.errors import ConfigError
+from foresight.serve.service import Service, build_service
+from foresight.series import Series
+from foresight.sim import Simulator, default_cluster
+
+LOAD = 'foresight_offered_rps{service="$workload"}'
+POLICIES = "foresight.ai/v1alpha1/scalingpolicies"
+
+
+class LockedSource:
+    """The simulator read by two runtimes' threads, one call at a time."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim, self.lock = sim, threading.Lock()
+
+    def query_range(self, query: str, start: float, end: float, step_s: float) -> list[Series]:
+        with self.lock:
+            return self.sim.query_range(query, start, end, step_s)
+
+
+@pytest.fixture(scope="module")
+def sim() -> Simulator:
+    sim = Simulator(default_cluster(4, seed=1, duration_s=6 * 3600.0), duration_s=6 * 3600.0, seed=1)
+    sim.run_until(3 * 3600.0)
+    return sim
+
+
+@pytest.fixture
+def cluster() -> Iterator[Cluster]:
+    c = Cluster()
+    yield c
+    c.close()
+
+
+def _wait(what: str, ok: Callable[[], Any], timeout_s: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while not (got := ok()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+    return got
+
+
+def _policy(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {"apiVersion": "foresight.ai/v1alpha1", "kind": "ScalingPolicy",
+            "metadata": {"name": name, "namespace": "default"}, "spec": spec}
+
+
+def _deployment(name: str, replicas: int) -> dict[str, Any]:
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": "default"},
+            "spec": {"replicas": replicas}, "status": {"replicas": replicas, "readyReplicas": replicas}}
+
+
+def _settings(**cluster: Any) -> Any:
+    return load_settings(None, live={"load_query": LOAD}, controllers={"forecast_horizon_s": 900.0},
+                         cluster={"policies": True, "policy_period_s": 30.0, **cluster})
+
+
+def _replica(cluster: Cluster, who: str, source: LockedSource, clock: ManualClock, tmp: Path) -> Runtime:
+    client = cluster.api_client()
+    elector = LeaderElector(KubernetesLease(client, "default", "foresight-serve-leader"), who,
+                            lease_duration_s=3.0, renew_deadline_s=2.0, clock=SystemClock())
+    gate = LeaderGate(elector, "default/foresight-serve-leader", retry_period_s=0.2)
+    audit = AuditLog(str(tmp / f"audit-{who}.db"), max_delay_s=0.0)
+    platform = LivePlatform(_settings(), PredictionExporter(), source=source, clock=clock, gate=gate,
+                            policies=KubernetesObjects(client),
+                            scale_targets=lambda ns, kind: KubernetesScaleTarget(client, ns, kind), audit=audit)
+    return Runtime(platform, audit, idle_s=0.02, gate=gate)
+
+
+def _service(rt: Runtime) -> Service:
+    p: Any = rt.platform
+    return Service(p.settings, rt, ControlMetrics(), p.exporter, rt.audit)
+
+
+def _exported(rt: Runtime) -> float | None:
+    return rt.platform.exporter.registry.get_sample_value(  # type: ignore[attr-defined]
+        "ai_predicted_load", {"namespace": "default", "workload": "gateway"})
+
+
+def _scalings(rt: Runtime) -> list[Any]:
+    return rt.read(lambda: [r for r in rt.audit.query(controller="autoscale/predictive") if r.applied])
+
+
+def test_two_replicas_only_the_leader_acts_and_the_standby_takes_over(cluster: Cluster, sim: Simulator,
+                                                                       tmp_path: Path) -> None:
+    cluster.put("apps/v1/deployments", "default", _deployment("gateway", 1))
+    cluster.put(POLICIES, "default", _policy("gateway", {"targetRef": {"name": "gateway"}, "mode": "direct",
+                                                          "capacityRps": 1, "maxReplicas": 40, "maxStep": 4,
+                                                          "cooldownSeconds": 0}))
+    clock, source = ManualClock(sim.now - 600.0), LockedSource(sim)
+    a, b = _replica(cluster, "a", source, clock, tmp_path), _replica(cluster, "b", source, clock, tmp_path)
+    try:
+        a.start()
+        _wait("a to lead", lambda: a.gate.role == "leader")
+        b.start()
+        _wait("both to forecast", lambda: all(r.platform.forecast_watch() is not None  # type: ignore[attr-defined]
+                                              and r.platform.forecast_watch().latest for r in (a, b)))
+        assert b.gate.role == "standby"
+        # only the leader acts: it scaled the Deployment (+maxStep) and exports; the standby forecasts only
+        _wait("a to scale", lambda: _scalings(a))
+        assert cluster.get("apps/v1/deployments", "default", "gateway")["spec"]["replicas"] == 5
+        assert _exported(a) is not None and _exported(b) is None and not _scalings(b)
+        assert b.platform.predictions.latest("default", "gateway") is not None  # type: ignore[attr-defined]
+        # the standby serves the API and says what it is
+        with TestClient(create_app(_service(b), manage_runtime=False)) as api:
+            ready = api.get("/readyz")
+            assert ready.status_code == 200 and ready.json()["role"] == "standby"
+            status = api.get("/api/v1/status").json()
+            assert status["role"] == "standby" and status["leader_election"]["identity"] == "b"
+            assert status["leader_election"]["note"].startswith("a holds the Lease")
+            assert status["policies"] == {"scaling": 1, "anomaly": 0, "problems": [], "error": None,
+                                          "last_read_at": status["policies"]["last_read_at"]}
+            assert api.get("/api/v1/workloads/gateway").status_code == 200
+            assert "foresight_leader 0" in api.get("/metrics").text
+
+        a.stop()  # releases the Lease: b takes over at once, not after the lease duration
+        _wait("b to lead", lambda: b.gate.role == "leader", timeout_s=2.0)
+        clock.advance(60.0)  # the next forecast step
+        _wait("b to scale", lambda: _scalings(b))
+        assert cluster.get("apps/v1/deployments", "default", "gateway")["spec"]["replicas"] == 9
+        assert _exported(b) is not None
+        lease = cluster.get("coordination.k8s.io/v1/leases", "default", "foresight-serve-leader")
+        assert lease is not None and lease["spec"]["holderIdentity"] == "b"
+    finally:
+        b.stop()
+        a.stop() if not a.stopping else None
+
+
+def test_a_malformed_policy_is_reported_and_the_others_still_run(cluster: Cluster, sim: Simulator) -> None:
+    cluster.put(POLICIES, "default", _policy("broken", {"targetRef": {"name": "search"}}))
+    cluster.put(POLICIES, "default", _policy("gateway", {"targetRef": {"name": "gateway"}, "capacityRps": 50,
+                                                          "mode": "hpa"}))
+    clock = ManualClock(sim.now - 600.0)
+    exporter = PredictionExporter()
+    live = LivePlatform(_settings(), exporter, source=sim, clock=clock, policies=KubernetesObjects(cluster.api_client()))
+    assert live.workloads() == ()
+    assert live.step(()) is True
+    assert live.workloads() == ("gateway",)
+    status = live.policy_status()
+    assert status is not None and status["scaling"] == 1
+    assert status["problems"] == ["ScalingPolicy default/broken: spec.capacityRps: Field required"]
+    desired = exporter.registry.get_sample_value("foresight_desired_replicas",
+                                                 {"namespace": "default", "workload": "gateway"})
+    load = exporter.registry.get_sample_value("ai_predicted_load", {"namespace": "default", "workload": "gateway"})
+    assert load is not None and desired == max(1, -(-load // (50 * 0.7)))
+
+    # level-based: the next read sees the fixed policy and the deleted one
+    cluster.put(POLICIES, "default", _policy("broken", {"targetRef": {"name": "search"}, "capacityRps": 20}))
+    assert KubernetesObjects(cluster.api_client()).delete("foresight.ai/v1alpha1", "ScalingPolicy", "default", "gateway")
+    clock.advance(30.0)
+    live.step(())
+    assert live.workloads() == ("search",) and live.policy_status()["problems"] == []  # type: ignore[index]
+    assert exporter.registry.get_sample_value("ai_predicted_load",
+                                              {"namespace": "default", "workload": "gateway"}) is None
+
+
+def test_policies_unreadable_keep_the_last_set_and_say_why(sim: Simulator) -> None:
+    class Down:
+        def list_objects(self, api_version: str, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
+            from foresight.errors import ConfigError
+
+            raise ConfigError("ScalingPolicy list in all namespaces: not found (list); is its CRD installed?")
+
+    live = LivePlatform(_settings(), PredictionExporter(), source=sim, clock=ManualClock(sim.now), policies=Down())
+    live.step(())
+    [k8s] = [s for s in live.sources() if s.name == "kubernetes"]
+    assert not k8s.ok and "is its CRD installed?" in (k8s.error or "")
+    assert live.policy_status()["error"].startswith("policies not read")  # type: ignore[index]
+
+
+def test_build_service_wires_the_lease_from_the_chart_environment(cluster: Cluster, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The variables the chart sets (deploy/helm/foresight/templates/deployment.yaml) reach the Lease."""
+    for name, value in {"FORESIGHT_LEADER_ELECTION__ENABLED": "true",
+                        "FORESIGHT_LEADER_ELECTION__LEASE_NAME": "fs-serve",
+                        "FORESIGHT_LEADER_ELECTION__LEASE_NAMESPACE": "default",
+                        "FORESIGHT_LEADER_ELECTION__LEASE_DURATION_S": "15",
+                        "FORESIGHT_LEADER_ELECTION__RENEW_DEADLINE_S": "10",
+                        "FORESIGHT_CLUSTER__POLICIES": "true",
+                        "POD_NAME": "foresight-abc"}.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings(None, audit_url=str(tmp_path / "audit.db"),
+                             live={"prometheus_url": "http://127.0.0.1:9"})
+    with pytest.raises(ConfigError, match="leader_election.enabled"):
+        build_service(settings, simulate=True)
+    service = build_service(settings, simulate=False, kube_client=cluster.api_client())
+    service.runtime.start()
+    try:
+        assert service.runtime.gate.role == "leader"  # the first read happens before the first step
+        lease = cluster.get("coordination.k8s.io/v1/leases", "default", "fs-serve")
+        assert lease is not None and lease["spec"]["holderIdentity"] == "foresight-abc"
+    finally:
+        service.runtime.stop()
+    lease = cluster.get("coordination.k8s.io/v1/leases", "default", "fs-serve")
+    assert lease is not None and lease["spec"]["holderIdentity"] is None  # released on shutdown
