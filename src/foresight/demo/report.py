@@ -12,13 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
 from foresight.demo.anomaly import FaultDetection
 from foresight.demo.model_loop import ModelLoopDemo, model_loop_html
 from foresight.demo.releases import ReleaseTrack
 from foresight.demo.summary import ForecastTrace, RunSummary
+from foresight.report_page import standalone_page
 
 __all__ = ["write_report"]
 
@@ -182,18 +182,7 @@ def write_report(
         fig = _service_figure(name, hours, history, i, slo_p95_s.get(name), scores)
         figures.append(fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"svc-{i}"))
     release_html = _releases_html(releases)
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<script>{get_plotlyjs()}</script>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; }}
-table {{ border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.9rem; }}
-th, td {{ border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: left; }}
-th {{ background: #f3f3f3; }}
-.scroll {{ max-height: 22rem; overflow-y: auto; display: inline-block; }}
-</style></head><body>
-<h1>{html.escape(title)}</h1>
-<h2>Summary</h2>{totals}{per_service}
+    page = standalone_page(title, f"""<h2>Summary</h2>{totals}{per_service}
 <h2>Events</h2><div class="scroll">{_table(["time", "event"], event_rows) if event_rows else "<p>none</p>"}</div>
 <h2>Injected faults and their detection</h2>
 {_table(["time", "fault", "detected after", "first alert"], fault_rows) if fault_rows else "<p>no faults injected</p>"}
@@ -206,9 +195,8 @@ th {{ background: #f3f3f3; }}
 <h2>Scaling decisions that changed replicas</h2>
 <div class="scroll">{_table(["time", "service", "controller", "decision", "reason"], decision_rows) if decision_rows else "<p>none</p>"}</div>
 <h2>Services</h2>
-{''.join(f'<div class="service">{f}</div>' for f in figures)}
-</body></html>
-"""
+{''.join(f'<div class="service">{f}</div>' for f in figures)}""",
+                           extra_css=".scroll { max-height: 22rem; overflow-y: auto; display: inline-block; }\n")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")
     return path

@@ -1,7 +1,7 @@
 """Kullback-Leibler and Jensen-Shannon divergences over binned proportions (natural log).
 
 With reference shares ``p`` and current shares ``q`` (for KL floored at ``eps = 1e-4``, as in
-:mod:`foresight.drift.psi`), and ``m = (p + q) / 2``:
+:mod:`foresight.drift.psi`, and renormalised), and ``m = (p + q) / 2``:
 
     KL(q || p) = sum_i q_i ln(q_i / p_i)
     JS(p, q)   = sqrt( (KL(p || m) + KL(q || m)) / 2 )        (the Jensen-Shannon *distance*)
@@ -15,7 +15,7 @@ columns, as in Evidently and ``scipy.spatial.distance.jensenshannon``.
 >>> p = np.array([0.5, 0.5, 0.0])
 >>> q = np.array([0.4, 0.4, 0.2])
 >>> round(float(kl(p, q)), 4), round(float(js(p, q)), 4), round(float(js(p, p)), 4)
-(1.3417, 0.2736, 0.0)
+(1.3418, 0.2736, 0.0)
 """
 
 from __future__ import annotations
@@ -28,9 +28,14 @@ __all__ = ["js", "kl"]
 
 
 def kl(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """``KL(q || p)`` per row: the current shares ``q`` against the reference ``p``."""
+    """``KL(q || p)`` per row: the current shares ``q`` against the reference ``p``.
+
+    Floored shares are renormalised to sum to 1, so KL stays a divergence (>= 0, Gibbs).
+    """
     p = np.maximum(np.asarray(p, dtype=np.float64), EPS)
     q = np.maximum(np.asarray(q, dtype=np.float64), EPS)
+    p = p / np.sum(p, axis=-1, keepdims=True)
+    q = q / np.sum(q, axis=-1, keepdims=True)
     return np.sum(q * np.log(q / p), axis=-1)
 
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.offline import get_plotlyjs
 
 from foresight.drift.columns import Categorical, Column, as_column, category_counts
 from foresight.drift.report import DriftReport, FeatureDrift
+from foresight.report_page import standalone_page
 
 __all__ = ["render_html", "write_html"]
 
@@ -92,23 +92,12 @@ def render_html(report: DriftReport, reference: Mapping[str, Column], current: M
         _figure(f, as_column(reference[f.name]), as_column(current[f.name])) for f in report.compared
     ]
     verdict = "DRIFTED" if report.dataset_drifted else "no dataset drift"
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<script>{get_plotlyjs()}</script>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; }}
-table {{ border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.9rem; }}
-th, td {{ border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: left; }}
-th {{ background: #f3f3f3; }} tr.drifted td {{ background: #fde8e8; }}
-</style></head><body>
-<h1>{html.escape(title)}</h1>
-<p><b>{verdict}</b>: {len(report.drifted_columns)} of {len(report.compared)} compared features drifted
+    body = f"""<p><b>{verdict}</b>: {len(report.drifted_columns)} of {len(report.compared)} compared features drifted
 ({report.drifted_share:.0%}; the dataset drifts at {report.drift_share:.0%}).</p>
 <h2>Features</h2>{_table(report)}
 <h2>Distributions</h2>
-{''.join(f'<div class="feature">{f}</div>' for f in figures)}
-</body></html>
-"""
+{''.join(f'<div class="feature">{f}</div>' for f in figures)}"""
+    return standalone_page(title, body, extra_css="tr.drifted td { background: #fde8e8; }\n")
 
 
 def write_html(path: Path, report: DriftReport, reference: Mapping[str, Column], current: Mapping[str, Column]) -> Path:
