@@ -32,14 +32,3 @@ def make_service(tmp_path: Path) -> Iterator[Callable[..., Service]]:
     for service in built:
         service.runtime.stop()
 
-
-def _emulator_importable() -> None:
-    """The kmock-based Kubernetes emulator lives with the operator's tests; serve's tests use it too."""
-    import sys
-
-    here = str(Path(__file__).resolve().parent.parent / "operator")
-    if here not in sys.path:
-        sys.path.insert(0, here)
-
-
-_emulator_importable()
