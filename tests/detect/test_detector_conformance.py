@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from foresight.detect import DETECTORS, make_detector, run
+from foresight.errors import InputError
 
 NAMES = sorted(DETECTORS)
 DAY = 288  # 5-minute samples
@@ -108,6 +109,16 @@ def test_saved_and_restored_state_scores_like_the_original(name: str) -> None:
     restored = type(state).from_dict(json.loads(json.dumps(state.to_dict())))
     rest = [detector.update(restored, x[k : k + 1], t[k : k + 1])[0] for k in range(half, x.size)]
     np.testing.assert_array_equal(rest, whole[half:])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_state_saved_by_another_version_is_refused_with_its_reason(name: str) -> None:
+    state = make_detector(name).init(1)
+    saved = state.to_dict()
+    missing = next(iter(saved))
+    del saved[missing]
+    with pytest.raises(InputError, match=f"lacks '{missing}'.*fresh state"):
+        type(state).from_dict(saved)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -25,6 +25,8 @@ from typing import Any, Protocol, Self, TypeVar
 
 import numpy as np
 
+from foresight.errors import InputError
+
 __all__ = ["ArrayState", "Detector", "run"]
 
 
@@ -48,6 +50,11 @@ class ArrayState:
         kinds = typing.get_type_hints(cls)
         fields: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
+            if f.name not in data:
+                raise InputError(
+                    f"saved {cls.__name__} lacks {f.name!r}: it was saved by another version of the detector;"
+                    " start from a fresh state (init) and let it learn again"
+                )
             kind, item = kinds[f.name], data[f.name]
             if isinstance(kind, type) and issubclass(kind, ArrayState):
                 fields[f.name] = kind.from_dict(item)
