@@ -60,6 +60,16 @@ def test_delete_says_whether_anything_was_there(cluster: Cluster) -> None:
     assert objects.get("v1", "ConfigMap", "default", "gone") is None
 
 
+def test_delete_with_a_propagation_policy_removes_the_job(cluster: Cluster) -> None:
+    objects = KubernetesObjects(cluster.api_client())
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "train-1", "namespace": "default"},
+           "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "t", "image": "t:1"}]}}}}
+    objects.apply(job)
+    assert objects.delete("batch/v1", "Job", "default", "train-1", propagation="Background") is True
+    assert objects.get("batch/v1", "Job", "default", "train-1") is None
+    assert objects.delete("batch/v1", "Job", "default", "train-1", propagation="Background") is False
+
+
 def test_a_kind_the_server_does_not_serve_is_a_configuration_error(cluster: Cluster) -> None:
     objects = KubernetesObjects(cluster.api_client())
     with pytest.raises(ConfigError, match="not found"):

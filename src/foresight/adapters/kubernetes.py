@@ -193,10 +193,18 @@ class KubernetesObjects:
         except ApiException as exc:
             raise _error(exc, what, "create" if live is None else "patch") from None
 
-    def delete(self, api_version: str, kind: str, namespace: str | None, name: str) -> bool:
-        """Delete one object; False when it was already gone."""
+    def delete(
+        self, api_version: str, kind: str, namespace: str | None, name: str,
+        propagation: Literal["Background", "Foreground", "Orphan"] | None = None,
+    ) -> bool:
+        """Delete one object; False when it was already gone.
+
+        ``propagation``: what happens to its dependents (None: the kind's default, which for a
+        ``batch/v1`` Job leaves its pods running: pass ``"Background"`` to stop them).
+        """
+        body = None if propagation is None else {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": propagation}
         try:
-            self._api.call("DELETE", path_of(api_version, kind, namespace, name))
+            self._api.call("DELETE", path_of(api_version, kind, namespace, name), body)
             return True
         except ApiException as exc:
             if exc.status == 404:

@@ -5,7 +5,12 @@ each action and feeds its result back as the next event)::
 
     WATCHING --trigger (drift or accuracy decay, persistent, outside the cool-down)--> RETRAIN
     RETRAIN  --Trained--> REGISTER --Registered--> GATE --passed--> START_CANARY  (phase CANARY)
-                                                        --blocked--> back to WATCHING
+             --Trained(version)----------------->  GATE --blocked--> back to WATCHING
+             --TrainingStarted (a run in a cluster)--> phase TRAINING
+    TRAINING --Tick--> POLL_TRAINING --TrainingPending--> still TRAINING
+                                     --Trained(...)----> as above
+                                     --Failed---------> DISCARD, back to WATCHING
+             --Tick past ``training_timeout_s``--> STOP_TRAINING (the run is cancelled), WATCHING
     CANARY   --Tick--> CANARY_STEP ... --CanaryEnded--> PROMOTE or ROLLBACK, back to WATCHING
     any action --Failed (registry down ...)--> HOLDING; a Tick after ``retry_at_s`` retries it
 
@@ -13,7 +18,8 @@ Storm control: a trigger must persist for ``consecutive`` ticks, and retrains st
 ``cooldown_s`` apart (measured start to start, whatever came of the last one), so a noisy signal
 costs at most one retrain per cool-down. A failed action is never dropped: the phase becomes
 HOLDING with the action to retry and an exponential back-off, and the loop keeps what it needs
-(the driver keeps the trained candidate) until it succeeds.
+(the driver keeps the trained candidate) until it succeeds. A training run that cannot be polled
+(the API server is down) stays in TRAINING, so its timeout still counts.
 
 >>> p = LoopPolicy(cooldown_s=600)
 >>> s = decide(p, LoopState(), Tick(DecaySignal(True, 0.3, "PSI 0.3 > 0.2"), 0.8), 100.0)
@@ -37,7 +43,7 @@ from foresight.registry.gates import GatePolicy
 
 __all__ = [
     "Action", "CanaryEnded", "Done", "Event", "Failed", "Gated", "LoopPolicy", "LoopState", "Phase", "Registered",
-    "Step", "Tick", "Trained", "decide",
+    "Step", "Tick", "Trained", "TrainingPending", "TrainingStarted", "decide",
 ]
 
 
@@ -51,6 +57,8 @@ class LoopPolicy(BaseModel):
     cooldown_s: float = Field(3600.0, ge=0, description="Least time between two retrains (start to start).")
     retry_s: float = Field(60.0, gt=0, description="First wait before retrying a failed action; doubles each time.")
     max_retry_s: float = Field(900.0, gt=0, description="Longest wait between retries.")
+    training_timeout_s: float = Field(
+        6 * 3600.0, gt=0, description="Longest a training run (in a cluster) may take before it is stopped as failed.")
     gates: GatePolicy = Field(
         GatePolicy.parse(["accuracy>=0.85"], tolerances={"accuracy": 0.01}),
         description="What a retrained version must pass before its canary.",
@@ -60,6 +68,7 @@ class LoopPolicy(BaseModel):
 class Phase(str, enum.Enum):
     WATCHING = "watching"
     HOLDING = "holding"  # an action failed; retried at retry_at_s
+    TRAINING = "training"  # a training run (a cluster job) is under way; polled every tick
     CANARY = "canary"
 
 
@@ -67,6 +76,8 @@ class Action(str, enum.Enum):
     WAIT = "wait"  # nothing to do
     SUPPRESS = "suppress"  # a trigger ignored (cool-down): audited, so storms are visible
     RETRAIN = "retrain"
+    POLL_TRAINING = "poll_training"  # look at the training run started by RETRAIN
+    STOP_TRAINING = "stop_training"  # the run took longer than training_timeout_s: cancel it, count it failed
     REGISTER = "register"
     GATE = "gate"
     DISCARD = "discard"  # the gate blocked the version
@@ -88,6 +99,8 @@ class LoopState:
     retry_action: Action | None = None
     retry_at_s: float | None = None
     attempts: int = 0
+    run: str | None = None  # the training run under way (the retrainer's handle)
+    training_since_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -100,7 +113,24 @@ class Tick:
 
 @dataclass(frozen=True)
 class Trained:
-    pass
+    """The retrain produced a candidate; ``version`` when the training run registered it itself."""
+
+    version: int | None = None
+
+
+@dataclass(frozen=True)
+class TrainingStarted:
+    """A training run ``run`` was started and has not finished yet (it runs in a cluster)."""
+
+    run: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class TrainingPending:
+    """The training run is still going (``reason``: what its status says)."""
+
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -137,7 +167,7 @@ class Failed:
     retry_after_s: float | None = None
 
 
-Event = Tick | Trained | Registered | Gated | CanaryEnded | Done | Failed
+Event = Tick | Trained | TrainingStarted | TrainingPending | Registered | Gated | CanaryEnded | Done | Failed
 
 _PHASE_AFTER = {Action.START_CANARY: Phase.CANARY, Action.CANARY_STEP: Phase.CANARY}
 
@@ -175,15 +205,29 @@ def _watch(policy: LoopPolicy, state: LoopState, tick: Tick, now: float) -> Step
 
 
 def _cleared(state: LoopState, phase: Phase) -> LoopState:
-    return replace(state, phase=phase, retry_action=None, retry_at_s=None, attempts=0)
+    return replace(state, phase=phase, retry_action=None, retry_at_s=None, attempts=0, run=None, training_since_s=None)
+
+
+def _training(policy: LoopPolicy, state: LoopState, now: float) -> Step:
+    """A Tick while a training run is under way: poll it, or stop it once it has run too long."""
+    since = state.training_since_s if state.training_since_s is not None else now
+    if now - since >= policy.training_timeout_s:
+        # ``run`` is kept until the driver has cancelled it (Done clears it; a failed cancel is retried)
+        return Step(replace(state, phase=Phase.WATCHING, version=None, training_since_s=None), Action.STOP_TRAINING,
+                    f"training run {state.run} timed out: running {now - since:g} s, "
+                    f"limit {policy.training_timeout_s:g} s (started at {since:g} s)")
+    return Step(state, Action.POLL_TRAINING, f"training run {state.run} under way since {since:g} s")
 
 
 def decide(policy: LoopPolicy, state: LoopState, event: Event, now: float) -> Step:
     """The next state and action after ``event`` at ``now`` (pure; ``state`` is not changed)."""
     if isinstance(event, Failed):
         if not event.retryable:
-            return Step(replace(state, phase=Phase.WATCHING, retry_action=None, retry_at_s=None, attempts=0,
-                                version=None), Action.DISCARD, f"{event.action.value} failed for good: {event.error}")
+            return Step(_cleared(replace(state, version=None), Phase.WATCHING), Action.DISCARD,
+                        f"{event.action.value} failed for good: {event.error}")
+        if event.action is Action.POLL_TRAINING:  # the run goes on; poll again next tick, the timeout still counts
+            return Step(state, Action.HOLD, f"training run {state.run} could not be polled: {event.error}; "
+                                            "polling again next tick")
         attempts = state.attempts + 1
         wait = event.retry_after_s or min(policy.max_retry_s, policy.retry_s * 2 ** (attempts - 1))
         return Step(replace(state, phase=Phase.HOLDING, retry_action=event.action, retry_at_s=now + wait,
@@ -194,7 +238,16 @@ def decide(policy: LoopPolicy, state: LoopState, event: Event, now: float) -> St
         return Step(_cleared(state, _PHASE_AFTER.get(event.action, Phase.WATCHING)), Action.WAIT,
                     f"{event.action.value} done")
     if isinstance(event, Trained):
+        if event.version is not None:  # the training run registered it: gate it straight away
+            who = f"training run {state.run}" if state.run else "the retrain"
+            return Step(replace(_cleared(state, Phase.WATCHING), version=event.version), Action.GATE,
+                        f"{who} registered version {event.version}: gate it")
         return Step(_cleared(state, Phase.WATCHING), Action.REGISTER, "register the retrained model")
+    if isinstance(event, TrainingStarted):
+        return Step(replace(_cleared(state, Phase.TRAINING), run=event.run, training_since_s=now), Action.WAIT,
+                    f"training run {event.run} started" + (f": {event.reason}" if event.reason else ""))
+    if isinstance(event, TrainingPending):
+        return Step(state, Action.WAIT, f"training run {state.run}: {event.reason}")
     if isinstance(event, Registered):
         return Step(replace(_cleared(state, Phase.WATCHING), version=event.version), Action.GATE,
                     f"gate version {event.version}")
@@ -212,6 +265,8 @@ def decide(policy: LoopPolicy, state: LoopState, event: Event, now: float) -> St
         if now + 1e-9 >= state.retry_at_s:
             return Step(state, state.retry_action, f"retry {state.retry_action.value} (attempt {state.attempts + 1})")
         return Step(state, Action.WAIT, f"{state.retry_action.value} pending, retry at {state.retry_at_s:g} s")
+    if state.phase is Phase.TRAINING:
+        return _training(policy, state, now)
     if state.phase is Phase.CANARY:
         return Step(state, Action.CANARY_STEP, f"canary of version {state.version} in progress")
     return _watch(policy, state, event, now)

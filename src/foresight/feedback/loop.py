@@ -2,13 +2,18 @@
 
 Each :meth:`FeedbackLoop.tick` feeds the period's observation to the core, then runs the chain of
 actions that follows (retrain -> register -> gate -> start canary) in the same period until the
-core waits: for the canary's next interval, for a retry, or for the next trigger. Every step is one
+core waits: for the canary's next interval, for a retry, for a training run still under way, or
+for the next trigger. Retraining goes through a :class:`~foresight.feedback.retrainer.Retrainer`:
+one that finishes at once (the demo's in-process fit, or any ``retrain(now_s)`` callable) keeps
+the whole chain in one tick; one that runs in a cluster
+(:class:`~foresight.feedback.training_job.TrainingJobRetrainer`) leaves the loop in its training
+phase, polled every tick until it ends or times out. Every step is one
 :class:`~foresight.control.audit.AuditRecord` (controller ``feedback``) with its reason; a failed
 step keeps what it needs (the trained candidate stays pending until its registration succeeds).
 
 Errors: a :class:`~foresight.errors.ServiceUnavailable` (MLflow down) holds and retries; any other
-error from the caller's retrain function abandons that attempt (recorded with the error); the loop
-itself never raises out of :meth:`tick` for either.
+error from the retrainer (starting or polling a run) abandons that attempt (recorded with the
+error); the loop itself never raises out of :meth:`tick` for either.
 """
 
 from __future__ import annotations
@@ -16,17 +21,17 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
 
 from foresight.clock import Clock
 from foresight.control.audit import AuditRecord, AuditSink
 from foresight.errors import ForesightError, ServiceUnavailable
 from foresight.feedback.canary import Canary
 from foresight.feedback.decide import (
-    Action, CanaryEnded, Done, Event, Failed, Gated, LoopPolicy, LoopState, Registered, Step, Tick, Trained, decide,
+    Action, CanaryEnded, Done, Event, Failed, Gated, LoopPolicy, LoopState, Registered, Step, Tick, Trained,
+    TrainingPending, TrainingStarted, decide,
 )
+from foresight.feedback.retrainer import Candidate, Pending, Retrainer, TrainingFailed, as_retrainer
 from foresight.feedback.signal import DecaySignal
 from foresight.registry.promote import GATE_TAG, promote
 from foresight.registry.protocol import CHALLENGER, CHAMPION, PARENT_TAG, Registry
@@ -34,22 +39,9 @@ from foresight.registry.protocol import CHALLENGER, CHAMPION, PARENT_TAG, Regist
 __all__ = ["Candidate", "FeedbackLoop", "LoopStep"]
 
 log = logging.getLogger(__name__)
+#: Actions whose errors come from the retrainer (caller code): any error abandons the attempt.
+_RETRAINER_ACTIONS = (Action.RETRAIN, Action.POLL_TRAINING, Action.STOP_TRAINING)
 CANARY_TAG = "foresight.canary"
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """What a retrain produced. ``champion_metrics``: the champion re-evaluated on the candidate's
-    hold-out data, used by the gate's champion comparison (None: the champion's registered metrics)."""
-
-    model: Any
-    params: Mapping[str, Any]
-    metrics: Mapping[str, float]
-    data_version: str
-    seed: int | None
-    champion_metrics: Mapping[str, float] | None = None
-    model_file: Path | None = None
-    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -61,13 +53,19 @@ class LoopStep:
     reason: str
     version: int | None
     error: str | None = None
+    run: str | None = None  # the training run the step concerns (a cluster job's name), if any
 
 
 class FeedbackLoop:
-    """Drift/decay -> retrain -> register -> gate -> canary -> promote or roll back, for one model."""
+    """Drift/decay -> retrain -> register -> gate -> canary -> promote or roll back, for one model.
+
+    ``retrain``: a :class:`~foresight.feedback.retrainer.Retrainer`, or a synchronous
+    ``retrain(now_s) -> Candidate`` callable (wrapped in an :class:`~foresight.feedback.retrainer.InlineRetrainer`).
+    """
 
     def __init__(
-        self, model: str, policy: LoopPolicy, registry: Registry, retrain: Callable[[float], Candidate],
+        self, model: str, policy: LoopPolicy, registry: Registry,
+        retrain: Retrainer | Callable[[float], Candidate],
         canary: Canary, clock: Clock, *, code_commit: str = "unknown", audit: AuditSink | None = None,
         on_promote: Callable[[int, Candidate | None], None] | None = None,
     ) -> None:
@@ -95,12 +93,25 @@ class FeedbackLoop:
             self.state = step.state
             if step.action is Action.WAIT:
                 break
+            run = self.state.run
             event, error = self._act(step, now)
-            entry = LoopStep(now, step.action.value, step.reason, self.state.version, error)
+            if isinstance(event, TrainingStarted):
+                run = event.run
+            entry = LoopStep(now, step.action.value, step.reason, self.state.version, error, run)
             new.append(entry)
             self._audit(entry, tick, step)
         self.steps.extend(new)
         return new
+
+    @property
+    def retrain(self) -> Retrainer | Callable[[float], Candidate]:
+        """What retrains (as given); assigning a callable or a Retrainer swaps it."""
+        return self._retrain
+
+    @retrain.setter
+    def retrain(self, value: Retrainer | Callable[[float], Candidate]) -> None:
+        self._retrain = value
+        self.retrainer = as_retrainer(value)
 
     # -- the actions ------------------------------------------------------------------------------
     def _act(self, step: Step, now: float) -> tuple[Event | None, str | None]:
@@ -108,11 +119,27 @@ class FeedbackLoop:
         action, version = step.action, self.state.version
         try:
             if action is Action.RETRAIN:
-                self.pending = self.retrain(now)
-                return Trained(), None
+                # the trigger's time, not the clock: a retried start asks for the same run (idempotent)
+                trigger_s = self.state.last_retrain_s if self.state.last_retrain_s is not None else now
+                run = self.retrainer.start(step.reason, trigger_s)
+                try:
+                    answer = self.retrainer.poll(run, now)
+                except ServiceUnavailable as exc:  # the run exists: never start it twice, poll it next tick
+                    answer = Pending(f"status not read yet ({exc})")
+                return self._training(run, answer, started=True)
+            if action is Action.POLL_TRAINING:
+                assert self.state.run is not None, "core polled a training run it never started"
+                return self._training(self.state.run, self.retrainer.poll(self.state.run, now), started=False)
+            if action is Action.STOP_TRAINING:
+                if self.state.run is not None:
+                    self.retrainer.cancel(self.state.run)
+                self.pending = None
+                return Done(action), step.reason
             if action is Action.REGISTER:
                 return Registered(self._register()), None
             if action is Action.GATE:
+                if self.pending is not None and self.pending.version is not None:
+                    self._adopt(self.pending.version)
                 result = promote(self.registry, self.model, self._v(), self.policy.gates,
                                  champion_metrics=self._champion_metrics(), dry_run=True)
                 self.registry.set_tag(self.model, self._v(), GATE_TAG,
@@ -146,11 +173,30 @@ class FeedbackLoop:
             log.info("feedback loop %s: %s failed, will retry: %s", self.model, action.value, exc)
             return Failed(action, str(exc), True, exc.retry_after_s), str(exc)
         except Exception as exc:  # noqa: BLE001 - a caller's retrain may raise anything; the loop goes on
-            if action is not Action.RETRAIN and not isinstance(exc, ForesightError):
+            if action not in _RETRAINER_ACTIONS and not isinstance(exc, ForesightError):
                 raise  # a bug in the loop or the registry adapter: keep its traceback
             text = f"{type(exc).__name__}: {exc}"
             log.info("feedback loop %s: %s failed: %s", self.model, action.value, text)
             return Failed(action, text, False), text
+
+    def _training(self, run: str, answer: Candidate | Pending | TrainingFailed, *, started: bool
+                  ) -> tuple[Event | None, str | None]:
+        """The event for a retrainer's answer about ``run`` (just started, or polled on a later tick)."""
+        if isinstance(answer, Pending):
+            return (TrainingStarted(run, answer.reason) if started else TrainingPending(answer.reason)), None
+        if isinstance(answer, TrainingFailed):
+            action = Action.RETRAIN if started else Action.POLL_TRAINING
+            return Failed(action, f"training run {run} failed: {answer.reason}", False), answer.reason
+        self.pending = answer
+        return Trained(answer.version), None
+
+    def _adopt(self, version: int) -> None:
+        """A version the training run registered itself: record its parent (the champion) for the lineage."""
+        if PARENT_TAG in self.registry.get(self.model, version).tags:
+            return
+        champion = self.registry.get_alias(self.model, CHAMPION)
+        if champion is not None and champion.version != version:
+            self.registry.set_tag(self.model, version, PARENT_TAG, str(champion.version))
 
     def _v(self) -> int:
         assert self.state.version is not None, "core asked for a versioned action before registration"
@@ -176,7 +222,7 @@ class FeedbackLoop:
             time=entry.time_s, run_id=self._run_id, controller="feedback", target=self.model,
             inputs={"drifted": tick.signal.drifted, "drift_score": tick.signal.score, "accuracy": tick.accuracy,
                     "phase": self.state.phase.value},
-            decision={"version": entry.version, "attempt": self.state.attempts or None},
+            decision={"version": entry.version, "attempt": self.state.attempts or None, "run": entry.run},
             reason=f"{entry.action}: {entry.reason}", applied=entry.action not in ("suppress", "hold") and not entry.error,
             dry_run=False, error=entry.error,
         ))
