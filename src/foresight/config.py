@@ -39,6 +39,20 @@ __all__ = [
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
+class InputSettings(BaseModel):
+    """Drift monitors over model inputs pushed to ``POST /api/v1/models/{model}/inputs`` (both modes)."""
+
+    model_config = _FROZEN
+
+    reference_rows: int = Field(3000, ge=1, description="Rows of a model's reference (its first rows, unless "
+                                "one is uploaded to POST /api/v1/models/{model}/reference).")
+    window_rows: int = Field(600, ge=1, description="Rows in the sliding window compared with the reference.")
+    alpha: float = Field(1e-4, gt=0, lt=1, description="A feature is flagged when its adjusted KS p-value is below this.")
+    max_models: int = Field(50, ge=1, description="Models watched at most (a typo in a pusher's model name "
+                            "must not grow memory without bound).")
+    max_batch_rows: int = Field(10_000, ge=1, description="Rows accepted in one POST.")
+
+
 class ApiSettings(BaseModel):
     """Where the API listens and who may act through it."""
 
@@ -61,6 +75,9 @@ class ControllerSettings(BaseModel):
     forecast: bool = Field(True, description="Load forecasts per workload (Holt-Winters), published as ai_predicted_load.")
     anomaly: bool = Field(True, description="Anomaly scores and alerts per workload (the surprise detector).")
     rollout: bool = Field(True, description="Canary releases under Foresight's canary policy.")
+    feedback: bool = Field(
+        True, description="The model feedback loop (simulate: input drift -> retrain -> gate -> canary -> promote)."
+    )
     period_s: float = Field(15.0, gt=0, description="Reconcile period of the replica controller, seconds.")
     forecast_step_s: float = Field(60.0, gt=0, description="Grid step the load is forecast on, seconds.")
     forecast_horizon_s: float = Field(1800.0, gt=0, description="How far ahead forecasts reach, seconds.")
@@ -97,6 +114,17 @@ class SimulateSettings(BaseModel):
     )
     release_every_s: float = Field(
         6 * 3600.0, gt=0, description="A canary release (alternately good and bad) starts this often."
+    )
+    policy: Literal["hpa", "predictive", "split"] = Field(
+        "split", description="Who scales the services: the reactive HPA, the predictive policy, or split "
+        "(every second service predictive, as in `foresight demo`)."
+    )
+    drift_after_s: float = Field(
+        6 * 3600.0, ge=0, description="Simulated seconds after the start at which the served model's inputs drift."
+    )
+    registry_url: str | None = Field(
+        None, description="Model registry of the simulated feedback loop (a file path or SQLAlchemy URL); "
+        "unset: a temporary SQLite file, removed when serve stops."
     )
 
 
@@ -179,6 +207,7 @@ class ForesightSettings(BaseSettings):
     live: LiveSettings = Field(default_factory=LiveSettings)  # type: ignore[arg-type]
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)  # type: ignore[arg-type]
     leader_election: LeaderElectionSettings = Field(default_factory=LeaderElectionSettings)  # type: ignore[arg-type]
+    inputs: InputSettings = Field(default_factory=InputSettings)  # type: ignore[arg-type]
     audit_url: str = Field(
         "foresight-out/serve/audit.db", description="Audit store: a SQLite file path or a SQLAlchemy URL."
     )

@@ -59,12 +59,12 @@ def test_workloads_and_one_workload(client: TestClient, service: Service) -> Non
 
 
 def test_decisions_filter_and_paginate(client: TestClient) -> None:
-    first = client.get("/api/v1/decisions", params={"workload": "search", "controller": "hpa", "limit": 5}).json()
+    first = client.get("/api/v1/decisions", params={"workload": "llm-chat", "controller": "hpa", "limit": 5}).json()
     assert len(first["items"]) == 5 and first["next_offset"] == 5
-    assert {(r["target"], r["controller"]) for r in first["items"]} == {("search", "hpa")}
+    assert {(r["target"], r["controller"]) for r in first["items"]} == {("llm-chat", "hpa")}
     times = [r["time"] for r in first["items"]]
     assert times == sorted(times, reverse=True)
-    second = client.get("/api/v1/decisions", params={"workload": "search", "controller": "hpa", "limit": 5,
+    second = client.get("/api/v1/decisions", params={"workload": "llm-chat", "controller": "hpa", "limit": 5,
                                                       "offset": 5, "until": times[0] + 1}).json()
     assert second["items"][0]["time"] <= times[-1]
     window = client.get("/api/v1/decisions", params={"since": 3600, "until": 3660, "limit": 1000}).json()
@@ -78,7 +78,8 @@ def test_decisions_changes_only_drops_the_holds(client: TestClient) -> None:
     every = client.get("/api/v1/decisions", params={"limit": 1000, **window}).json()["items"]
     assert len(every) < 1000
     changes = client.get("/api/v1/decisions", params={"limit": 1000, "changes_only": True, **window}).json()
-    holds = [r for r in every if r["controller"] == "hpa" and r["decision"]["applied"] == r["decision"]["previous"]
+    holds = [r for r in every if r["controller"] in ("hpa", "predictive")
+             and r["decision"]["applied"] == r["decision"]["previous"]
              and r["error"] is None]
     assert holds and changes["items"], "the warm-up holds and changes replicas"
     assert changes["items"] == [r for r in every if r not in holds]  # the same records, newest first, holds out
@@ -115,8 +116,8 @@ def test_forecasts_anomalies_rollouts_drift(client: TestClient) -> None:
     assert an["detector"] == "surprise" and len(an["scores"]) == 4
     ro = client.get("/api/v1/rollouts").json()
     assert ro["enabled"] and ro["rollouts"][-1]["steps"][0]["reason"]
-    assert client.get("/api/v1/drift").json() == {"configured": False, "status": "no drift monitor configured",
-                                                  "monitors": []}
+    drift = client.get("/api/v1/drift").json()
+    assert drift["configured"] and [m["model"] for m in drift["monitors"]] == ["fraud-scorer"]
 
 
 def test_writes_need_the_bearer_token(client: TestClient, service: Service) -> None:

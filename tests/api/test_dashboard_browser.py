@@ -27,7 +27,9 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 def test_dashboard_shows_live_data_and_a_source_going_down(tmp_path: Path, require_service) -> None:
     require_service(CHROMIUM.exists(), f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api")
-    service = build(tmp_path)
+    # drift 30 min in, 2 h 10 min of warm-up: the model loop has detected it and the predictive
+    # controller has the 2 h of load history its forecasts need when the page opens
+    service = build(tmp_path, simulate={"drift_after_s": 1800.0, "warmup_s": 7800.0})
     server = start_in_thread(service)
     try:
         with sync_api.sync_playwright() as p:
@@ -64,11 +66,30 @@ def test_dashboard_shows_live_data_and_a_source_going_down(tmp_path: Path, requi
             page.wait_for_function("![...document.querySelectorAll('#decisions tbody td:nth-child(4)')]"
                                    ".some(td => td.textContent.startsWith('hold'))", timeout=10_000)
             assert page.locator("#rollouts tbody tr").count() >= 1
-            assert "no drift monitor configured" in page.locator("#panel-drift").inner_text()
+            # the Drift panel: PSI per feature over time, its threshold line, the loop's events
+            page.wait_for_selector("#chart-drift .scatterlayer .trace path.js-line", timeout=10_000)
+            drift = page.evaluate("document.getElementById('chart-drift').data.map(t => [t.name, t.x.length])")
+            assert [n for n, _ in drift[:4]] == ["x1", "x2", "x3", "x4"] and all(k > 10 for _, k in drift[:4])
+            assert drift[4][0].startswith("threshold") and drift[4][1] == 2
+            assert page.evaluate("Math.max(...document.getElementById('chart-drift').data[2].y)") > 0.2
+            assert page.evaluate("document.getElementById('chart-drift').layout.shapes.length") >= 3  # drift, retrain, ...
+            assert page.locator("#chart-accuracy .scatterlayer .trace").count() == 2
+            assert "fraud-scorer: " in page.locator("#panel-drift .msg").inner_text()
+            assert page.locator("#model-versions tbody tr").count() >= 2  # the retrained version and v1
+            # which controller scales each workload; the predictive one's forecast beside the load
+            scaled = page.locator("#workloads tbody tr td:nth-child(5)").all_inner_texts()
+            assert scaled[:2] == ["hpa", "predictive"]
             assert page.locator("#banner").is_hidden()
             page.wait_for_selector("#live.on", timeout=10_000)  # server-sent events arrive
 
             page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+            page.locator("#workloads tbody tr").nth(1).click()
+            page.wait_for_function("(document.getElementById('chart-load').data || []).some(t => "
+                                   "t.name.startsWith('predictive controller') && t.x.length > 20)", timeout=10_000)
+            shown = page.locator("#decisions tbody td:nth-child(4)").all_inner_texts()
+            assert not any(t.startswith("hold") for t in shown), shown  # the predictive controller's holds too
+            page.screenshot(path=str(tmp_path / "dashboard-predictive.png"), full_page=True)
+            page.locator("#workloads tbody tr").nth(0).click()
 
             service.runtime.platform.source.fail_with("drill: the metrics backend was stopped")  # type: ignore[attr-defined]
             banner = page.locator("#banner")
@@ -87,3 +108,4 @@ def test_dashboard_shows_live_data_and_a_source_going_down(tmp_path: Path, requi
     if NOTES.is_dir():
         shutil.copy(tmp_path / "dashboard.png", NOTES / "dashboard.png")
         shutil.copy(tmp_path / "dashboard-source-down.png", NOTES / "dashboard-source-down.png")
+        shutil.copy(tmp_path / "dashboard-predictive.png", NOTES / "dashboard-predictive.png")

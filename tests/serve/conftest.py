@@ -14,7 +14,7 @@ from foresight.serve.service import Service, build_service
 
 def small_settings(tmp_path: Path, **overrides: Any) -> Any:
     simulate = {"services": 4, "warmup_s": 5400.0, "speed": 3600.0, "duration_s": 86400.0,
-                **overrides.pop("simulate", {})}
+                "policy": "hpa", **overrides.pop("simulate", {})}
     return load_settings(None, simulate=simulate, audit_url=str(tmp_path / "audit.db"), **overrides)
 
 

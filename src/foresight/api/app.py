@@ -30,7 +30,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from foresight import __version__
 from foresight.api import models as m
 from foresight.control.audit import AuditRecord
-from foresight.errors import ForesightError, ServiceUnavailable
+from foresight.errors import ConfigError, ForesightError, InputError, ServiceUnavailable
+from foresight.serve.model_loop import NotAwaitingModelApproval, UnknownModel
 from foresight.serve.rollouts import NotAwaitingApproval, UnknownRelease
 from foresight.serve.runtime import UnknownController
 from foresight.serve.service import Service
@@ -108,7 +109,8 @@ def create_app(service: Service, *, manage_runtime: bool = True) -> FastAPI:
     def metrics() -> Response:
         """Foresight's own ``foresight_*`` series and the exporter's ``ai_predicted_load`` gauges."""
         body = runtime.read(lambda: b"".join(generate_latest(r) for r in (
-            service.metrics.registry, service.exporter.registry)) + _runtime_metrics(service))
+            service.metrics.registry, service.exporter.registry, service.drift_registry))
+            + _runtime_metrics(service))
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     # -- reads --------------------------------------------------------------------------------------
@@ -173,8 +175,9 @@ def create_app(service: Service, *, manage_runtime: bool = True) -> FastAPI:
 
     @app.get("/api/v1/drift", response_model=m.Drift, tags=["read"])
     def drift() -> m.Drift:
-        """Drift monitors (none is wired into serve yet)."""
-        return m.Drift(configured=False, status="no drift monitor configured", monitors=[])
+        """Per model: drift statistic per feature over time vs its threshold, the verdict, and the feedback
+        loop's retrains, registered versions (gates, aliases) and canary."""
+        return runtime.read(lambda: _drift(service))
 
     @app.get("/api/v1/events", tags=["read"], response_class=StreamingResponse,
              responses={200: {"content": {"text/event-stream": {}}, "description": "Server-sent events."}})
@@ -218,6 +221,39 @@ def create_app(service: Service, *, manage_runtime: bool = True) -> FastAPI:
         """Approve a gated promotion: the canary takes all traffic; audited."""
         return _act(lambda: runtime.approve(release_id, who))
 
+    @app.post("/api/v1/models/{model}/inputs", response_model=m.InputAccepted, tags=["act"],
+              responses={401: {"description": "No valid bearer token."},
+                         422: {"description": "Rows that do not fit the features, or too many."}})
+    def push_inputs(model: str, batch: m.InputBatch, who: Writer) -> m.InputAccepted:
+        """A batch of the model's input rows (a model server's logger pushes them): compared with the
+        model's reference by a streaming KS drift monitor; shown on /api/v1/drift and /metrics."""
+        assert service.inputs is not None
+        status = _inputs(lambda: runtime.read(lambda: service.inputs.push(  # type: ignore[union-attr]
+            model, batch.features, batch.rows, runtime.platform.now())))
+        return m.InputAccepted(model=model, rows=len(batch.rows), rows_seen=status.rows_seen, ready=status.ready,
+                               drifted=status.drifted, reason=status.reason)
+
+    @app.post("/api/v1/models/{model}/reference", response_model=m.InputAccepted, tags=["act"],
+              responses={401: {"description": "No valid bearer token."},
+                         422: {"description": "Rows that do not fit the features, or too many."}})
+    def upload_reference(model: str, batch: m.InputBatch, who: Writer) -> m.InputAccepted:
+        """Replace the model's reference (e.g. the new champion's training data); the window restarts."""
+        assert service.inputs is not None
+        rows = _inputs(lambda: runtime.read(lambda: service.inputs.set_reference(  # type: ignore[union-attr]
+            model, batch.features, batch.rows, runtime.platform.now())))
+        return m.InputAccepted(model=model, rows=rows, reason="reference replaced; the window restarts empty")
+
+    @app.post("/api/v1/models/{model}/approve", response_model=m.DecisionRow, tags=["act"],
+              responses={401: {"description": "No valid bearer token."}, 404: {"description": "No such model."},
+                         409: {"description": "No promotion of the model is awaiting approval."}})
+    def approve_model(model: str, who: Writer) -> m.DecisionRow:
+        """Approve the model's gated promotion (controllers.require_approval): the challenger becomes the
+        champion at the feedback loop's next tick; audited."""
+        approve_fn = getattr(runtime.platform, "approve_model", None)
+        if approve_fn is None:
+            raise HTTPException(404, f"no feedback loop runs in {runtime.platform.mode} mode")
+        return _act(lambda: runtime.act(lambda: approve_fn(model, who)))
+
     # -- the dashboard ------------------------------------------------------------------------------
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -251,9 +287,9 @@ Writer = Annotated[str, Depends(_authorised)]
 def _act(fn: Any) -> m.DecisionRow:
     try:
         r = fn()
-    except (UnknownController, UnknownRelease) as exc:
+    except (UnknownController, UnknownRelease, UnknownModel) as exc:
         raise HTTPException(404, str(exc)) from None
-    except NotAwaitingApproval as exc:
+    except (NotAwaitingApproval, NotAwaitingModelApproval) as exc:
         raise HTTPException(409, str(exc)) from None
     return m.DecisionRow(time=r.time, controller=r.controller, target=r.target, decision=dict(r.decision),
                          reason=r.reason, applied=r.applied, dry_run=r.dry_run, error=r.error, run_id=r.run_id)
@@ -266,7 +302,7 @@ _SCAN = 2000
 def is_change(r: AuditRecord) -> bool:
     """Whether a decision changed something or failed (what ``changes_only`` keeps).
 
-    Replica decisions (``hpa``/``autoscale`` controllers) count when the applied replicas differ from
+    Replica decisions (``hpa``/``predictive``/``autoscale`` controllers) count when the applied replicas differ from
     the previous ones, or on an error; every other record (an alert, a canary step, a person's
     pause) is an action in itself.
 
@@ -276,7 +312,7 @@ def is_change(r: AuditRecord) -> bool:
     """
     if r.error is not None:
         return True
-    if not (r.controller == "hpa" or r.controller.startswith(("hpa/", "autoscale"))):
+    if not (r.controller in ("hpa", "predictive") or r.controller.startswith(("hpa/", "autoscale"))):
         return True
     return r.decision.get("applied") != r.decision.get("previous")
 
@@ -338,6 +374,8 @@ def _workloads(service: Service) -> m.Workloads:
         seen["alerting"] = seen["alerting"] or s["alerting"]
     error = None
     out = []
+    scaling = getattr(p, "scaling_controllers", None)
+    scaled_by: dict[str, str] = scaling() if callable(scaling) else {}
     for name in p.workloads():
         row: dict[str, Any] = {"name": name}
         if error is None:
@@ -351,6 +389,7 @@ def _workloads(service: Service) -> m.Workloads:
         row["forecast_rps"] = _finite(fc.at_lead) if fc is not None else None
         if name in anomaly:
             row["anomaly_score"], row["alerting"] = anomaly[name]["score"], anomaly[name]["alerting"]
+        row["controller"] = scaled_by.get(name)
         out.append(m.WorkloadSummary(**{k: v for k, v in row.items() if k in m.WorkloadSummary.model_fields}))
     return m.Workloads(workloads=out, source_error=error)
 
@@ -385,6 +424,10 @@ def _workload(service: Service, name: str, window_s: float) -> m.WorkloadDetail 
                 series[f"forecast_{q}"] = m.SeriesData(t=list(fc.times), v=[_finite(row[i]) for row in fc.quantiles])
         if fc is None or watch.note not in ("updated",) and not watch.note.startswith("refitted"):
             messages["forecast"] = watch.note
+    peaks = getattr(p, "predicted_peaks", None)
+    predicted = peaks(name, start) if callable(peaks) else None
+    if predicted is not None:
+        series["predicted_peak_rps"] = m.SeriesData(t=predicted[0], v=predicted[1])
     threshold = None
     if p.controllers["anomaly"].enabled:
         t, v = p.anomaly_scores(name, start)
@@ -397,6 +440,29 @@ def _workload(service: Service, name: str, window_s: float) -> m.WorkloadDetail 
         messages["anomaly_score"] = p.controllers["anomaly"].detail
     return m.WorkloadDetail(name=name, now=now, window_s=window_s, series=series, messages=messages,
                             anomaly_threshold=threshold)
+
+
+def _inputs(fn: Any) -> Any:
+    """Bad rows or names are the caller's mistake: 422 with the reason."""
+    try:
+        return fn()
+    except (InputError, ConfigError) as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+def _drift(service: Service) -> m.Drift:
+    p = service.runtime.platform
+    views = getattr(p, "drift_views", None)
+    monitors = list(views()) if callable(views) else []
+    monitors += service.inputs.views() if service.inputs is not None else []
+    if not monitors:
+        enabled = "feedback" in p.controllers and p.controllers["feedback"].enabled
+        why = "no drift monitor configured" + ("" if enabled or p.mode != "simulate" else " (controllers.feedback is off)")
+        why += "; a model server can push its inputs to POST /api/v1/models/{model}/inputs"
+        return m.Drift(configured=False, status=why, monitors=[])
+    drifting = [v["model"] for v in monitors if v["verdict"] == "drift"]
+    status = f"drift on {', '.join(drifting)}" if drifting else f"{len(monitors)} model(s) watched, no drift now"
+    return m.Drift(configured=True, status=status, monitors=monitors)
 
 
 def _forecasts(service: Service) -> m.Forecasts:

@@ -79,6 +79,8 @@ class WorkloadSummary(BaseModel):
     forecast_rps: float | None = Field(None, description="Latest forecast at the lead (controllers.forecast_lead_s).")
     anomaly_score: float | None = None
     alerting: bool = False
+    controller: str | None = Field(None, description="Which controller scales it: 'hpa' or 'predictive' "
+                                   "(simulate.policy); None where this process does not scale it.")
 
 
 class Workloads(BaseModel):
@@ -186,7 +188,27 @@ class Rollouts(BaseModel):
     rollouts: list[Rollout] = Field(description="Newest first.")
 
 
+class InputBatch(BaseModel):
+    """Feature rows of one model, as its request logger saw them (one value per feature; null = missing)."""
+
+    features: list[str] = Field(min_length=1, description="Feature names, the same ones in the same order each time.")
+    rows: list[list[float | None]] = Field(min_length=1, description="Rows x features.")
+
+
+class InputAccepted(BaseModel):
+    model: str
+    rows: int = Field(description="Rows taken from this request.")
+    rows_seen: int = Field(0, description="Rows the monitor has seen in all (reference included).")
+    ready: bool = Field(False, description="The reference and the first window are full: verdicts are given.")
+    drifted: bool = False
+    reason: str
+
+
 class Drift(BaseModel):
     configured: bool
     status: str
-    monitors: list[dict[str, Any]]
+    monitors: list[dict[str, Any]] = Field(
+        description="Per model: statistic, threshold, per-feature statistic over time (features[].t/v), verdict, "
+        "drift_detected_at, retrains, events of the loop, versions (gate result, canary outcome, aliases), "
+        "champion/challenger accuracy over time, the canary (awaiting_approval). Live models fed through "
+        "POST /api/v1/models/{model}/inputs have source='inputs'.")

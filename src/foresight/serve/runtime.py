@@ -136,6 +136,14 @@ class Runtime:
             self.version += 1
             return record
 
+    def act(self, fn: Callable[[], AuditRecord]) -> AuditRecord:
+        """A person's action ``fn`` (it audits itself) between two steps; flushed, and the views redraw."""
+        with self.lock:
+            record = fn()
+            self.audit.flush()
+            self.version += 1
+            return record
+
     def approve(self, release_id: str, who: str = "api") -> AuditRecord:
         with self.lock:
             record = self.platform.approve(release_id, who)

@@ -5,15 +5,19 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from prometheus_client import CollectorRegistry
 
 from foresight.autoscale.exporter import PredictionExporter
 from foresight.clock import Clock, SystemClock
 from foresight.config import ForesightSettings
 from foresight.control.audit import AuditLog
 from foresight.control.metrics import ControlMetrics
+from foresight.drift.exporter import DriftGauges
 from foresight.errors import ConfigError
+from foresight.serve.inputs import ModelInputs
 from foresight.serve.runtime import Runtime
 
 __all__ = ["Service", "build_service"]
@@ -30,6 +34,20 @@ class Service:
     metrics: ControlMetrics
     exporter: PredictionExporter
     audit: AuditLog
+    #: ``foresight_feature_drift`` gauges (the model loop and the input monitors publish here), on their own registry
+    drift_registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    drift_gauges: DriftGauges | None = None
+    #: drift monitors over model inputs pushed through the API (POST /api/v1/models/{model}/inputs)
+    inputs: ModelInputs | None = None
+
+    def __post_init__(self) -> None:
+        if self.drift_gauges is None:
+            self.drift_gauges = DriftGauges(self.drift_registry)
+        if self.inputs is None:
+            i = self.settings.inputs
+            self.inputs = ModelInputs(reference_rows=i.reference_rows, window_rows=i.window_rows, alpha=i.alpha,
+                                      max_models=i.max_models, max_batch_rows=i.max_batch_rows,
+                                      gauges=self.drift_gauges, audit=self.audit)
 
 
 def build_service(settings: ForesightSettings, *, simulate: bool, kube_client: Any = None,
@@ -50,12 +68,14 @@ def build_service(settings: ForesightSettings, *, simulate: bool, kube_client: A
                           "from the API's threads too; give a file path or a PostgreSQL URL")
     metrics = ControlMetrics()
     exporter = PredictionExporter()
+    drift_registry = CollectorRegistry()
+    drift_gauges = DriftGauges(drift_registry)
     audit = AuditLog(settings.audit_url, max_delay_s=1.0)
     try:
         if simulate:
             from foresight.serve.simulated import SimulatedPlatform
 
-            platform = SimulatedPlatform(settings, audit, metrics, exporter)
+            platform = SimulatedPlatform(settings, audit, metrics, exporter, drift_gauges)
             platform.run_until(platform.now() + settings.simulate.warmup_s)
             _log.info("simulator warmed up to t=%.0f s", platform.now())
             runtime = Runtime(platform, audit, sim_speed=settings.simulate.speed, step_sim_s=settings.simulate.step_s)
@@ -66,7 +86,7 @@ def build_service(settings: ForesightSettings, *, simulate: bool, kube_client: A
     except BaseException:
         audit.close()
         raise
-    return Service(settings, runtime, metrics, exporter, audit)
+    return Service(settings, runtime, metrics, exporter, audit, drift_registry, drift_gauges)
 
 
 def _live_runtime(settings: ForesightSettings, exporter: PredictionExporter, metrics: ControlMetrics,

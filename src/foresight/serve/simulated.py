@@ -6,11 +6,16 @@ followed by every controller that is due and enabled, in the order a period read
 1. **anomaly** - each service's p95 latency, failed fraction and memory, read through the
    metrics port, scored by the surprise detector (:class:`~foresight.demo.anomaly.AnomalyWatch`);
    an alert that opens is audited;
-2. **autoscale** - the reactive HPA policy through the :class:`~foresight.control.loop.Reconciler`
-   every ``controllers.period_s``;
+2. **autoscale** - the reactive HPA policy and/or the predictive policy (``simulate.policy``: ``split``
+   puts every second service under the predictive one, as ``foresight demo`` does), each through a
+   :class:`~foresight.control.loop.Reconciler` every ``controllers.period_s``; the predictive
+   decisions' forecast peaks are kept for the dashboard's load chart;
 3. **forecast** - the load forecasts (:class:`~foresight.serve.forecasts.ForecastWatch`), published
    on the exporter's ``ai_predicted_load`` / ``foresight_desired_replicas``;
-4. **rollout** - canary releases of the model service (:mod:`foresight.serve.rollouts`).
+4. **rollout** - canary releases of the model service (:mod:`foresight.serve.rollouts`);
+5. **feedback** - the model feedback loop (:mod:`foresight.serve.model_loop`): the served model's
+   inputs drift ``simulate.drift_after_s`` after the start; PSI per feature, retrain, gate, canary,
+   promote, each step audited and the PSI published as ``foresight_feature_drift``.
 
 Everything a controller reads goes through :class:`~foresight.serve.sources.MonitoredSource`, so
 breaking the source (``fail_with``) shows in the audit log, the API and the dashboard exactly as
@@ -37,8 +42,12 @@ from foresight.control.loop import Reconciler
 from foresight.control.metrics import ControlMetrics
 from foresight.control.safety import SafetyLimits
 from foresight.demo.anomaly import SIGNALS, AnomalyWatch
+from foresight.demo.runner import assign_controllers, predictive_policy
+from foresight.drift.exporter import DriftGauges
 from foresight.errors import ServiceUnavailable
+from foresight.forecast.history import IncrementalHistory
 from foresight.serve.forecasts import ForecastWatch
+from foresight.serve.model_loop import ModelLoopWatch, UnknownModel
 from foresight.serve.platform import ControllerInfo, MeteredAudit
 from foresight.serve.rollouts import ReleaseBook
 from foresight.serve.sources import MonitoredSource, SourceHealth
@@ -64,7 +73,7 @@ class SimulatedPlatform:
     mode = "simulate"
 
     def __init__(self, settings: ForesightSettings, audit: AuditLog, metrics: ControlMetrics,
-                 exporter: PredictionExporter) -> None:
+                 exporter: PredictionExporter, drift_gauges: DriftGauges | None = None) -> None:
         s, c = settings.simulate, settings.controllers
         self.settings = settings
         self.audit_log = audit
@@ -75,14 +84,26 @@ class SimulatedPlatform:
         self.source = MonitoredSource("cluster metrics", self.sim, self.sim.clock)
         specs = {x.name: x for x in self.sim.spec.services}
         self.specs = specs
-        policy = HpaPolicy(
-            HpaSpec(max_replicas=10, target_utilisation_percent=HPA_TARGET_PERCENT),
-            per_workload={n: HpaSpec(min_replicas=x.min_replicas, max_replicas=x.max_replicas,
-                                     target_utilisation_percent=HPA_TARGET_PERCENT) for n, x in specs.items()},
-        )
+        self.scaled_by = assign_controllers(list(self.sim.service_names), s.policy)
+        under = {kind: [n for n, k in self.scaled_by.items() if k == kind] for kind in ("hpa", "predictive")}
         limits = {n: SafetyLimits(min_replicas=x.min_replicas, max_replicas=x.max_replicas) for n, x in specs.items()}
-        self.reconciler = Reconciler(policy, self.source, self.sim, limits, audit, self.sim.clock,
-                                     period_s=c.period_s, metrics=metrics)
+        self.reconcilers: list[Reconciler] = []
+        if under["hpa"]:
+            policy = HpaPolicy(
+                HpaSpec(max_replicas=10, target_utilisation_percent=HPA_TARGET_PERCENT),
+                per_workload={n: HpaSpec(min_replicas=specs[n].min_replicas, max_replicas=specs[n].max_replicas,
+                                         target_utilisation_percent=HPA_TARGET_PERCENT) for n in under["hpa"]},
+            )
+            self.reconcilers.append(Reconciler(policy, self.source, self.sim, {n: limits[n] for n in under["hpa"]},
+                                               audit, self.sim.clock, period_s=c.period_s, metrics=metrics))
+        if under["predictive"]:
+            predictive = predictive_policy({n: specs[n] for n in under["predictive"]}, c.period_s)
+            self.reconcilers.append(Reconciler(predictive, IncrementalHistory(self.source), self.sim,
+                                               {n: limits[n] for n in under["predictive"]}, audit, self.sim.clock,
+                                               period_s=c.period_s, query_step_s=60.0, metrics=metrics))
+        self.reconciler = self.reconcilers[0]
+        #: per predictive workload: (decision time, forecast peak req/s, look-ahead s) of its decisions
+        self.predicted: dict[str, list[tuple[float, float, float]]] = {n: [] for n in under["predictive"]}
         self._next_reconcile = self.sim.now + c.period_s
         self.anomalies = AnomalyWatch(self.sim.service_names)
         self.anomaly_note = "not run yet"
@@ -91,17 +112,25 @@ class SimulatedPlatform:
         self.forecasts = ForecastWatch(self.sim.service_names, VIEW_QUERIES["load_rps"], step_s=c.forecast_step_s,
                                        horizon_s=c.forecast_horizon_s, lead_s=c.forecast_lead_s)
         model = next((x.name for x in self.sim.spec.services if x.gpus > 0), self.sim.service_names[-1])
+        self.model_loop = ModelLoopWatch(
+            model="fraud-scorer", start_s=self.sim.now, duration_s=s.duration_s, drift_after_s=s.drift_after_s,
+            seed=s.seed, audit=self.audit, gauges=drift_gauges, require_approval=c.require_approval,
+            registry_url=s.registry_url,
+        ) if c.feedback else None
         self.releases = ReleaseBook(model, s.release_every_s, first_at=min(3600.0, s.release_every_s),
                                     seed=s.seed, audit=self.audit, require_approval=c.require_approval)
         self.controllers = {
-            "autoscale": ControllerInfo("autoscale", c.autoscale, "reactive HPA policy (70% CPU) on the simulator"
-                                        if c.autoscale else "disabled in config"),
+            "autoscale": ControllerInfo("autoscale", c.autoscale, _scaling_detail(under) if c.autoscale
+                                        else "disabled in config"),
             "forecast": ControllerInfo("forecast", c.forecast, "Holt-Winters load forecasts, published as "
                                        "ai_predicted_load" if c.forecast else "disabled in config"),
             "anomaly": ControllerInfo("anomaly", c.anomaly, "surprise detector on p95 latency, errors, memory"
                                       if c.anomaly else "disabled in config"),
             "rollout": ControllerInfo("rollout", c.rollout, f"canary releases of {model} every "
                                       f"{s.release_every_s / 3600:g} h" if c.rollout else "disabled in config"),
+            "feedback": ControllerInfo("feedback", c.feedback, "model feedback loop of fraud-scorer: PSI drift -> "
+                                       f"retrain -> gate -> canary -> promote; inputs drift at "
+                                       f"{s.drift_after_s / 3600:g} h" if c.feedback else "disabled in config"),
         }
 
     # -- time ---------------------------------------------------------------------------------------
@@ -126,13 +155,27 @@ class SimulatedPlatform:
         if now >= self._next_reconcile - 1e-9:
             self._next_reconcile += self.reconciler.period_s
             if "autoscale" in run:
-                self.reconciler.reconcile_once()  # times and counts itself
+                for reconciler in self.reconcilers:  # each times and counts itself
+                    self._keep_forecasts(reconciler.reconcile_once())
         if "forecast" in run and self.forecasts.due(now):
             with self._timed(self.forecasts.name):
                 self.forecasts.observe(self.source, now, self._publish)
         if "rollout" in run:
             self.releases.advance_to(now)
+        if "feedback" in run and self.model_loop is not None:
+            with self._timed("feedback"):
+                self.model_loop.advance_to(now)
         return True
+
+    def _keep_forecasts(self, records: list[AuditRecord]) -> None:
+        """The predictive decisions' forecast peaks, for the load chart (bounded per workload)."""
+        for record in records:
+            policy = record.inputs.get("policy", {}) if isinstance(record.inputs, dict) else {}
+            peak = policy.get("peak_rps")
+            if record.target in self.predicted and peak is not None:
+                kept = self.predicted[record.target]
+                kept.append((record.time, float(peak), float(policy.get("lookahead_s", 0.0))))
+                del kept[:-5000]
 
     @contextmanager
     def _timed(self, controller: str) -> Iterator[None]:
@@ -218,11 +261,43 @@ class SimulatedPlatform:
     def approve(self, release_id: str, who: str) -> AuditRecord:
         return self.releases.approve(release_id, self.sim.now, who)
 
+    def scaling_controllers(self) -> dict[str, str]:
+        """Which controller scales each workload (``hpa`` or ``predictive``)."""
+        return dict(self.scaled_by)
+
+    def predicted_peaks(self, workload: str, start: float) -> tuple[list[float], list[float]] | None:
+        """The predictive controller's forecast peak per decision since ``start``; None: not predictive."""
+        kept = self.predicted.get(workload)
+        if kept is None:
+            return None
+        rows = [(t, p) for t, p, _ in kept if t >= start]
+        return [t for t, _ in rows], [_num(p) for _, p in rows]
+
+    def drift_views(self) -> list[dict[str, Any]]:
+        return [] if self.model_loop is None else [self.model_loop.view()]
+
+    def approve_model(self, model: str, who: str) -> AuditRecord:
+        if self.model_loop is None or model != self.model_loop.model:
+            raise UnknownModel(f"no feedback loop for model {model!r}; this process runs "
+                               f"{[self.model_loop.model] if self.model_loop else []}")
+        return self.model_loop.approve(who, self.sim.now)
+
     def sources(self) -> list[SourceHealth]:
         return [self.source.health()]
 
     def close(self) -> None:
-        """Nothing to release beyond the audit log, which the runtime closes."""
+        """The model loop's temporary registry; the audit log is closed by the runtime."""
+        if self.model_loop is not None:
+            self.model_loop.close()
+
+
+def _scaling_detail(under: dict[str, list[str]]) -> str:
+    parts = []
+    if under["hpa"]:
+        parts.append(f"reactive HPA (70% CPU) on {len(under['hpa'])}")
+    if under["predictive"]:
+        parts.append(f"predictive policy (q0.95 forecast, SLO-sized) on {len(under['predictive'])}")
+    return "; ".join(parts) + " services of the simulator"
 
 
 def _num(value: Any) -> float | None:

@@ -72,7 +72,7 @@ async function refreshWorkloads() {
     `<tr data-name="${esc(r.name)}" class="${r.name === state.selected ? "selected" : ""} ${r.alerting ? "alerting" : ""}">` +
     `<td>${esc(r.name)}</td><td class="num">${num(r.load_rps)}</td>` +
     `<td class="num">${num(r.replicas_ready, 0)}/${num(r.replicas_desired, 0)}</td>` +
-    `<td class="num">${num(r.anomaly_score, 2)}</td></tr>`).join("");
+    `<td class="num">${num(r.anomaly_score, 2)}</td><td>${esc(r.controller || "–")}</td></tr>`).join("");
   const msg = document.getElementById("workloads-msg");
   msg.hidden = !w.source_error; msg.className = "msg";
   msg.textContent = w.source_error ? `latest values unavailable: ${w.source_error}` : "";
@@ -90,6 +90,10 @@ async function refreshDetail() {
     line(s.capacity_rps, "capacity req/s", { line: { color: "#7f7f7f", dash: "dot" } }),
     line(s.forecast_rps, "forecast (made 5 min ahead)", { line: { color: "#ff7f0e" } }),
   ];
+  if (!loadDown && s.predicted_peak_rps) {  // this workload is scaled by the predictive controller
+    loadTraces.push(line(s.predicted_peak_rps, "predictive controller: forecast peak (q0.95, next look-ahead)",
+      { line: { color: "#2ca02c", shape: "hv" } }));
+  }
   if (!loadDown && s.forecast_q90) {
     loadTraces.push(line(s.forecast_q90, "forecast q90", { line: { width: 0 }, showlegend: false }));
     loadTraces.push(line(s.forecast_q10, "forecast 80% band", { fill: "tonexty", line: { width: 0 },
@@ -136,9 +140,46 @@ async function refreshRollouts() {
 }
 function x2(t) { return x(t); }
 
+// The loop's events as vertical lines on both drift charts.
+const eventColours = { drift: "#ff7f0e", retrain: "#9467bd", hold: "#7f7f7f", discard: "#d62728",
+  start_canary: "#1f77b4", promote: "#2ca02c", rollback: "#d62728" };
+
 async function refreshDrift() {
   const d = await getJSON("/api/v1/drift");
-  panelMessage("panel-drift", d.configured ? `${d.monitors.length} monitors` : d.status, true);
+  const body = document.querySelector("#model-versions tbody");
+  if (!d.configured || !d.monitors.length) {
+    panelMessage("panel-drift", d.status, true); draw("chart-drift", []); draw("chart-accuracy", []);
+    body.innerHTML = ""; return;
+  }
+  const mon = d.monitors[0];
+  const shapes = mon.events.filter(e => e.what in eventColours).map(e => ({ type: "line", yref: "paper",
+    x0: x(e.time), x1: x(e.time), y0: 0, y1: 1, line: { color: eventColours[e.what], width: 1, dash: "dot" } }));
+  const ts = mon.features.length ? mon.features[0].t : [];
+  const traces = mon.features.map(f => ({ x: f.t.map(x), y: f.v, name: `${f.name}`, type: "scatter", mode: "lines" }));
+  if (ts.length) {
+    traces.push({ x: [x(ts[0]), x(ts[ts.length - 1])], y: [mon.threshold, mon.threshold], name: `threshold ${mon.threshold}`,
+      type: "scatter", mode: "lines", line: { color: "#b42318", dash: "dash", width: 1.5 }, meta: "threshold" });
+  }
+  // a p-value is flagged below its threshold: a log axis shows both ends
+  const yaxis = mon.flag_when === "below" ? { automargin: true, type: "log", title: { text: "KS p (adjusted)" } }
+    : { automargin: true, rangemode: "tozero", title: { text: mon.statistic.toUpperCase() } };
+  draw("chart-drift", traces, { shapes, yaxis });
+  const a = mon.accuracy;
+  draw("chart-accuracy", a ? [
+    { x: a.t.map(x), y: a.champion, name: "champion (serving)", type: "scatter", mode: "lines" },
+    { x: a.t.map(x), y: a.challenger, name: "challenger (canary)", type: "scatter", mode: "lines+markers" },
+  ] : [], { shapes, yaxis: { automargin: true, title: { text: "accuracy" } } });
+  const c = mon.canary;
+  const approval = c && c.awaiting_approval ? ` · v${c.version} awaiting approval (POST /api/v1/models/${mon.model}/approve)` : "";
+  const last = mon.events.length ? mon.events[mon.events.length - 1] : null;
+  const others = d.monitors.length > 1 ? ` · ${d.monitors.length - 1} more model(s) on /api/v1/drift` : "";
+  panelMessage("panel-drift", `${mon.model}: ${mon.verdict}` +
+    (mon.drift_detected_at !== null ? `, detected ${fmtTime(mon.drift_detected_at)}` : "") +
+    (c ? ` · retrains ${mon.retrains} · champion v${mon.champion ?? "–"} · ${c.outcome}${approval}` : "") +
+    (last ? ` · last: ${last.what} (${fmtTime(last.time)})` : "") + others, true);
+  body.innerHTML = mon.versions.slice().reverse().map(v =>
+    `<tr><td>v${v.version}</td><td>${esc(v.aliases.join(", "))}</td><td class="num">${num(v.accuracy, 3)}</td>` +
+    `<td>${esc(v.gate || "–")}</td><td>${esc(v.canary || "–")}</td></tr>`).join("");
 }
 
 function decisionText(r) {
