@@ -123,6 +123,8 @@ class ModelLoopDemo:
     steps: list[ModelLoopStep] = field(default_factory=list)
     # per tick: time, max PSI, its feature, champion / challenger accuracy over the window
     ticks: list[tuple[float, float, str, float, float | None]] = field(default_factory=list)
+    # per tick: time and the PSI of every feature (in FEATURES order), measured before the tick acts
+    feature_ticks: list[tuple[float, tuple[float, ...]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.clock = ManualClock(self.start_s)
@@ -242,6 +244,7 @@ class ModelLoopDemo:
     def _tick(self, now: float) -> None:
         current = np.concatenate(self._x[-int(self.window_s // 60):])
         per_feature = _psi_per_feature(self._ref_sorted, self._n_ref, self._edges, current)
+        self.feature_ticks.append((now, tuple(float(v) for v in per_feature)))
         worst = int(np.argmax(per_feature))
         score = float(per_feature[worst])
         drifted = score > self.threshold

@@ -4,7 +4,7 @@ The loop itself is :class:`~foresight.demo.model_loop.ModelLoopDemo` (a served m
 drift; the real :class:`~foresight.feedback.FeedbackLoop` retrains, registers, gates, canaries and
 promotes). Serve adds what a person watching needs:
 
-* every tick's PSI **per feature** (the demo keeps only the worst one), for the Drift panel and the
+* every tick's PSI **per feature** (``ModelLoopDemo.feature_ticks``) for the Drift panel and the
   ``foresight_feature_drift{model, feature, stat="psi"}`` gauges;
 * **manual approval**: with ``controllers.require_approval`` a canary the policy would promote
   waits (:class:`ApprovalCanary`) until a person approves it through the API; a rollback never waits.
@@ -24,13 +24,13 @@ from typing import Any
 import numpy as np
 
 from foresight.control.audit import AuditRecord, AuditSink
-from foresight.demo.model_loop import FEATURES, ModelLoopDemo, _psi_per_feature
+from foresight.demo.model_loop import FEATURES, ModelLoopDemo
 from foresight.drift.exporter import DriftGauges
 from foresight.errors import InputError
 from foresight.feedback import Canary, CanaryResult
 from foresight.registry import CHALLENGER, CHAMPION
 
-__all__ = ["ApprovalCanary", "ModelLoopWatch", "NotAwaitingModelApproval", "ServedModelLoop", "UnknownModel"]
+__all__ = ["ApprovalCanary", "ModelLoopWatch", "NotAwaitingModelApproval", "UnknownModel"]
 
 
 class UnknownModel(InputError):
@@ -82,22 +82,6 @@ class ApprovalCanary:
         self.approved_by = who
 
 
-class ServedModelLoop(ModelLoopDemo):
-    """:class:`ModelLoopDemo` that also keeps each tick's PSI of every feature (``feature_ticks``)."""
-
-    feature_ticks: list[tuple[float, tuple[float, ...]]]
-
-    def _tick(self, now: float) -> None:
-        # measured before the tick: a promotion during it moves the reference to the new champion's data
-        current = np.concatenate(self._x[-int(self.window_s // 60):])
-        per_feature = _psi_per_feature(self._ref_sorted, self._n_ref, self._edges, current)
-        if not hasattr(self, "feature_ticks"):
-            self.feature_ticks = []
-        self.feature_ticks.append((now, tuple(float(v) for v in per_feature)))
-        del self.feature_ticks[:-2000]
-        super()._tick(now)
-
-
 class ModelLoopWatch:
     """One served model's loop, stepped with the platform clock, with its view, gauges and approvals."""
 
@@ -110,9 +94,8 @@ class ModelLoopWatch:
         # to the stepping thread, so the default is a temporary file
         self._tmp = tempfile.TemporaryDirectory(prefix="foresight-registry-") if registry_url is None else None
         url = registry_url if self._tmp is None else str(Path(self._tmp.name) / "registry.db")
-        self.loop = ServedModelLoop(model=model, duration_s=duration_s, drift_at_s=start_s + drift_after_s,
+        self.loop = ModelLoopDemo(model=model, duration_s=duration_s, drift_at_s=start_s + drift_after_s,
                                     seed=seed, start_s=start_s, audit=audit, registry_url=url)
-        self.loop.feature_ticks = []
         self.canary = ApprovalCanary(self.loop.canary, required=require_approval)
         self.loop.loop.canary = self.canary
         self.audit, self.gauges = audit, gauges
