@@ -92,3 +92,29 @@ def test_impossible_specs_are_config_errors():
         AutoscalingSpec(namespace="a", workload="b", capacity_rps=0.0001)
     with pytest.raises(ConfigError, match="HPA cannot scale to zero"):
         hpa(SPEC.model_copy(update={"min_replicas": 0}))
+
+
+def test_desired_replicas_hpa_is_the_bench_headline_form_and_passes_kubernetes_schema():
+    from foresight.autoscale.manifests import DESIRED_REPLICAS, desired_replicas_hpa
+    from foresight.bench.autoscale import DESIRED_REPLICAS as BENCH_METRIC
+    from foresight.bench.autoscale import Scenario
+
+    bench = Scenario()
+    doc = desired_replicas_hpa(SPEC, cpu_percent=bench.path_cpu_percent,
+                               scale_down_window_s=bench.path_scale_down_window_s)
+    assert kubernetes_validate.validate(doc, "1.37", strict=True)
+    external, cpu = doc["spec"]["metrics"]
+    assert external["external"]["metric"] == {
+        "name": BENCH_METRIC, "selector": {"matchLabels": {"namespace": "shop", "workload": "api"}}}
+    assert DESIRED_REPLICAS == BENCH_METRIC
+    assert external["external"]["target"] == {"type": "AverageValue", "averageValue": "1"}
+    assert cpu["resource"] == {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 90}}
+    assert doc["spec"]["behavior"] == {"scaleDown": {"stabilizationWindowSeconds": 0}}
+    without_cpu = desired_replicas_hpa(SPEC, cpu_percent=None, scale_down_window_s=60)
+    assert kubernetes_validate.validate(without_cpu, "1.37", strict=True)
+    assert [m["type"] for m in without_cpu["spec"]["metrics"]] == ["External"]
+    for bad in ({"cpu_percent": 0}, {"scale_down_window_s": 3601}):
+        with pytest.raises(ConfigError):
+            desired_replicas_hpa(SPEC, **bad)
+    with pytest.raises(ConfigError, match="scale to zero"):
+        desired_replicas_hpa(SPEC.model_copy(update={"min_replicas": 0}))

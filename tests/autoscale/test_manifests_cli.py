@@ -60,3 +60,24 @@ def test_bad_options_name_the_option(runner, tmp_path):
     assert isinstance(result.exception, ConfigError) and "cannot scale to zero" in str(result.exception)
     result = runner.invoke(app, [*BASE, "--schema-dir", str(tmp_path / "absent")])
     assert isinstance(result.exception, ConfigError) and "--schema-dir" in str(result.exception)
+
+
+def test_desired_form_renders_the_bench_headline_hpa_validated(runner, tmp_path):
+    result = runner.invoke(app, [*BASE, "--kind", "hpa", "--form", "desired", "--min", "2", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "validated HorizontalPodAutoscaler/api: Kubernetes" in result.stderr
+    (doc,) = yaml.safe_load_all((tmp_path / "api-hpa.yaml").read_text())
+    external, cpu = doc["spec"]["metrics"]
+    assert external["external"]["metric"]["name"] == "foresight_desired_replicas"
+    assert external["external"]["target"] == {"type": "AverageValue", "averageValue": "1"}
+    assert cpu["resource"]["target"]["averageUtilization"] == 90
+    assert doc["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 0
+    (adapter,) = yaml.safe_load_all((tmp_path / "prometheus-adapter-rules.yaml").read_text())
+    assert "^foresight_desired_replicas$" in adapter["data"]["config.yaml"]
+
+
+def test_desired_form_is_an_hpa_only(runner):
+    result = runner.invoke(app, [*BASE, "--form", "desired"])
+    assert isinstance(result.exception, InputError) and "--kind hpa" in str(result.exception)
+    result = runner.invoke(app, [*BASE, "--kind", "hpa", "--form", "desired", "--cpu-percent", "0"])
+    assert isinstance(result.exception, InputError) and "--cpu-percent" in str(result.exception)

@@ -305,3 +305,52 @@ def test_headroom_sizes_the_slo_for_more_load_and_leaves_a_target_alone() -> Non
     assert at_560.replicas == at_672.replicas > 15
     target = PredictivePolicy(spec(headroom=0.2))  # API sizes at its 80% target: headroom is not added twice
     assert decide(target, observe(now, None, cpu=0.9, ready=10))[0].replicas == reactive_floor(10, 0.9, 80.0)
+
+
+# --- online calibration: the forecast's own recent misses size its margin --------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0.1, 5.0), min_size=1, max_size=80), st.floats(0.05, 0.95))
+def test_calibrated_margin_covers_its_quantile_of_the_misses_within_bounds(ratios: list[float], q: float) -> None:
+    from foresight.autoscale.predictive import calibrated_margin
+
+    margin = calibrated_margin(ratios, q, (0.5, 3.0))
+    assert 0.5 <= margin <= 3.0
+    unclipped = calibrated_margin(ratios, q, (0.0 + 1e-9, 1e9))
+    assert np.mean(np.asarray(ratios) <= unclipped) >= min(1.0, q)  # conformal: at least q of them covered
+    assert calibrated_margin(ratios, min(q + 0.04, 0.99), (1e-9, 1e9)) >= unclipped  # monotone in the quantile
+
+
+def _run_minutes(policy: PredictivePolicy, load: np.ndarray, start: float, minutes: int) -> Recommendation:
+    state, rec = None, None
+    for k in range(minutes):
+        now = start + 60.0 * k
+        rec, state = decide(policy, observe(now, load, cpu=0.1), state)
+    assert rec is not None and state is not None
+    pickle.loads(pickle.dumps(state))  # the calibration memory stays plain, serialisable data
+    return rec
+
+
+def test_a_volatile_workload_earns_a_wider_calibrated_margin_than_a_smooth_one() -> None:
+    calibrated = PredictivePolicy(spec(calibration_window=120, calibration_min=20, calibration_quantile=0.9,
+                                       calibration_bounds=(0.8, 3.0)))
+    start, minutes = 5 * HOUR, 45
+    t = np.arange(0.0, start + 60.0 * minutes + 1, 15.0)
+    smooth = _run_minutes(calibrated, wave(t), start, minutes)
+    bursts = wave(t) * np.where(np.random.default_rng(3).random(t.size // 8 + 1) < 0.2, 1.6, 1.0).repeat(8)[: t.size]
+    bursts[t < start - HOUR] = wave(t[t < start - HOUR])  # bursts the history never showed
+    volatile = _run_minutes(calibrated, bursts, start, minutes)
+    assert "misses" in smooth.reason and "misses" in volatile.reason
+    assert smooth.inputs["margin"] < 1.1 < volatile.inputs["margin"]
+    fixed = _run_minutes(PredictivePolicy(spec()), bursts, start, minutes)  # off: no margin from misses
+    assert fixed.inputs["margin"] == 1.0 and "misses" not in fixed.reason
+
+
+def test_calibration_needs_enough_misses_and_sane_bounds() -> None:
+    young = PredictivePolicy(spec(calibration_window=120, calibration_min=1000))
+    t = np.arange(0.0, 5 * HOUR + 1200 + 1, 15.0)
+    rec = _run_minutes(young, wave(t), 5 * HOUR, 20)
+    assert "misses" not in rec.reason  # too few yet: the fixed headroom decides
+    with pytest.raises(ConfigError, match="calibration_bounds"):
+        spec(calibration_bounds=(1.5, 1.2))

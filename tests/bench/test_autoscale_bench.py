@@ -231,3 +231,14 @@ def test_the_command_prints_json_and_names_a_missing_trace(synthetic_trace: Path
     assert figures["static"]["replica_minutes"] == 8 * 0.05 * 1440
     missing = runner.invoke(app, ["bench", "autoscale", "--trace", str(tmp_path / "nope.csv")])
     assert missing.exit_code != 0 and "nope.csv" in str(missing.exception or missing.output)
+
+
+def test_the_calibrated_policy_is_one_setting_for_every_trace_and_says_so() -> None:
+    from foresight.bench.autoscale import _cluster, describe
+
+    scenario = Scenario(calibration_window=240, calibration_quantile=0.95)
+    _, loops, _ = _cluster(scenario, np.full(40, 100.0), np.full(200, 100.0), 0.0)
+    spec = loops["predictive-direct"][0].spec  # type: ignore[attr-defined]
+    assert (spec.calibration_window, spec.calibration_quantile) == (240, 0.95)
+    assert "q0.95 of its own last 240 misses" in describe(scenario)["predictive"]
+    assert "misses" not in describe(Scenario(calibration_window=0))["predictive"]

@@ -82,3 +82,28 @@ def test_series_that_appear_and_vanish_are_joined_by_labels() -> None:
     assert set(got) == {"a", "b", "c"}
     assert got["a"].timestamps[-1] == 540.0 and got["c"].timestamps[0] >= 600.0
     assert np.all(np.diff(got["b"].timestamps) > 0) and got["b"].timestamps[0] == 60.0
+
+
+def test_keep_s_holds_the_lookback_so_a_refit_after_incremental_reads_comes_from_the_cache() -> None:
+    inner = Recording()
+    history = IncrementalHistory(inner, overlap_s=120.0, keep_s=DAY)
+    step = 15.0
+    history.query_range("load", 0.0, DAY, step)  # the refit: the whole lookback
+    for k in range(1, 5):  # then only the new steps, as a forecast watch asks between refits
+        history.query_range("load", DAY + 60.0 * (k - 1), DAY + 60.0 * k, step)
+    refit = history.query_range("load", 240.0, DAY + 240.0, step)  # the next refit
+    assert all(end - start <= 300.0 for start, end, _ in inner.asked[1:])  # never the whole day again
+    direct = Recording().query_range("load", 240.0, DAY + 240.0, step)
+    np.testing.assert_array_equal(refit[0].timestamps, direct[0].timestamps)
+    np.testing.assert_allclose(refit[0].values, direct[0].values)
+
+
+def test_without_serve_stale_a_failure_reaches_the_caller_even_with_points_held() -> None:
+    inner = Recording()
+    history = IncrementalHistory(inner, serve_stale=False)
+    history.query_range("load", 0.0, 3600.0, 60.0)
+    inner.down = True
+    with pytest.raises(ServiceUnavailable):
+        history.query_range("load", 0.0, 3660.0, 60.0)
+    inner.down = False
+    assert history.query_range("load", 0.0, 3720.0, 60.0)[0].timestamps[-1] == 3720.0

@@ -13,6 +13,11 @@ autoscalers on one Deployment fight):
 
 Both aim at the same arithmetic: ``replicas = ceil(predicted load / target per replica)`` with
 ``target per replica = capacity_rps x target_utilisation``.
+
+A third form, :func:`desired_replicas_hpa`, is the one ``foresight bench autoscale`` measures as
+its headline ``predictive``: the HPA follows ``foresight_desired_replicas`` (the replicas the
+predictive policy already sized, stabilised and floored) at ``AverageValue`` 1, with CPU beside it
+as the reactive safety net and no scale-down stabilisation of its own (the policy stabilises).
 """
 
 from __future__ import annotations
@@ -32,11 +37,16 @@ __all__ = [
     "NAMESPACE_LABEL",
     "WORKLOAD_LABEL",
     "AutoscalingSpec",
+    "DESIRED_REPLICAS",
     "adapter_rules",
+    "desired_replicas_hpa",
     "hpa",
     "quantity",
     "scaled_object",
 ]
+
+#: The exporter's gauge of the replicas the predictive policy recommends (the bench's headline path).
+DESIRED_REPLICAS = "foresight_desired_replicas"
 
 #: The labels of the ``ai_predicted_load`` series that say whose prediction it is.
 NAMESPACE_LABEL = "namespace"
@@ -137,6 +147,56 @@ def hpa(spec: AutoscalingSpec) -> dict[str, Any]:
                     },
                 }
             ],
+        },
+    }
+
+
+def desired_replicas_hpa(
+    spec: AutoscalingSpec, cpu_percent: int | None = 90, scale_down_window_s: int = 0
+) -> dict[str, Any]:
+    """The bench's headline HPA: External ``foresight_desired_replicas`` at ``AverageValue`` 1 (so
+    the HPA wants exactly the replicas Foresight published), CPU at ``cpu_percent`` beside it (the
+    HPA takes the larger: should Foresight stop publishing, CPU still scales up) and scale-down
+    stabilisation ``scale_down_window_s`` (0: the policy's own window already held scale-downs).
+
+    Serve the metric through :func:`adapter_rules` with ``metric=DESIRED_REPLICAS``; the
+    capacity and target utilisation of ``spec`` are unused (the policy sized the replicas).
+
+    >>> doc = desired_replicas_hpa(AutoscalingSpec(namespace="shop", workload="api", capacity_rps=50))
+    >>> [m["type"] for m in doc["spec"]["metrics"]], doc["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"]
+    (['External', 'Resource'], 0)
+    """
+    if spec.min_replicas < 1:
+        raise ConfigError("the HPA cannot scale to zero (min_replicas 0): use the KEDA ScaledObject, or min_replicas >= 1")
+    if cpu_percent is not None and not 1 <= cpu_percent <= 100:
+        raise ConfigError(f"cpu_percent {cpu_percent} must be within 1..100 (or None for no CPU metric)")
+    if not 0 <= scale_down_window_s <= 3600:
+        raise ConfigError(f"scale_down_window_s {scale_down_window_s} must be within 0..3600 (the HPA's limit)")
+    selector = {NAMESPACE_LABEL: spec.namespace, WORKLOAD_LABEL: spec.workload}
+    metrics: list[dict[str, Any]] = [
+        {
+            "type": "External",
+            "external": {
+                "metric": {"name": DESIRED_REPLICAS, "selector": {"matchLabels": selector}},
+                "target": {"type": "AverageValue", "averageValue": "1"},
+            },
+        }
+    ]
+    if cpu_percent is not None:
+        metrics.append({
+            "type": "Resource",
+            "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": cpu_percent}},
+        })
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": spec.workload, "namespace": spec.namespace, "labels": dict(_MANAGED)},
+        "spec": {
+            "scaleTargetRef": _target_ref(spec),
+            "minReplicas": spec.min_replicas,
+            "maxReplicas": spec.max_replicas,
+            "metrics": metrics,
+            "behavior": {"scaleDown": {"stabilizationWindowSeconds": scale_down_window_s}},
         },
     }
 

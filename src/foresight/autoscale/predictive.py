@@ -12,6 +12,12 @@ after that. This policy sizes for the forecast instead. Each period, for workloa
    sync_period_s]`` (pods asked for now serve after the start-up delay, and the next chance to
    correct comes one period later); ``predicted`` = the replicas that serve ``peak``. The
    quantile is the cost knob: higher buys headroom against misses with replicas.
+   **Calibrated online** (``calibration_window`` > 0): each forecast peak is kept until the load
+   over its look-ahead has been seen, and their ratio (the miss) joins the workload's last
+   ``calibration_window`` misses; once ``calibration_min`` are seen, ``peak`` is multiplied by
+   their ``calibration_quantile`` (:func:`calibrated_margin`, a split-conformal quantile) instead
+   of ``1 + headroom``: a volatile workload, whose rises within a start-up delay the forecast
+   misses, buys itself headroom; a smooth one, whose forecast holds, releases it.
 3. **Reactive floor.** What the load of *now* needs, so a missed forecast degrades to reactive
    scaling, never below it.
 4. **Stabilise.** The result is the highest of ``max(predicted, floor)`` over the last
@@ -70,6 +76,7 @@ __all__ = [
     "SloModel",
     "predicted_replicas",
     "slo_replicas",
+    "calibrated_margin",
     "reactive_floor",
     "stabilise",
 ]
@@ -143,6 +150,14 @@ class PredictiveSpec(BaseModel):
     load_hold_s: float = Field(
         600.0, gt=0, description="The forecast carries on this long past the newest load sample, then the floor decides."
     )
+    calibration_window: int = Field(
+        0, ge=0, description="Size the forecast by its own last N misses (0: by the fixed headroom); see calibrated_margin."
+    )
+    calibration_quantile: float = Field(0.9, gt=0, lt=1, description="Quantile of the recent misses sized for.")
+    calibration_min: int = Field(30, ge=1, description="Misses needed before the calibration replaces the fixed headroom.")
+    calibration_bounds: tuple[float, float] = Field(
+        (0.9, 2.0), description="The calibrated multiplier of the forecast peak stays within these bounds."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> PredictiveSpec:
@@ -150,6 +165,9 @@ class PredictiveSpec(BaseModel):
             template = Template(query)
             if not template.is_valid() or template.get_identifiers() != ["workload"]:
                 raise ConfigError(f"predictive policy: query {query!r} must contain $workload and no other $name")
+        low, high = self.calibration_bounds
+        if not 0 < low <= high:
+            raise ConfigError(f"predictive policy: calibration_bounds {self.calibration_bounds} must be 0 < low <= high")
         if self.min_history_s > self.lookback_s:
             raise ConfigError(
                 f"predictive policy: min_history_s ({self.min_history_s}) exceeds lookback_s ({self.lookback_s})"
@@ -173,7 +191,10 @@ class PredictiveState:
     """One workload's memory: the forecaster's state and the recent recommendations.
 
     ``forecast`` is None until the history suffices; its grid index 0 is the step starting at
-    ``grid_start`` and it has learned every step that ends by ``learned_until``.
+    ``grid_start`` and it has learned every step that ends by ``learned_until``. For the online
+    calibration: ``recent_load`` holds the last learned grid steps (start, load), ``pending`` the
+    forecast peaks (decision time, peak) whose look-ahead has not yet been seen, ``ratios`` the
+    last seen misses (actual peak / forecast peak).
     """
 
     forecast: Any | None = None
@@ -183,6 +204,9 @@ class PredictiveState:
     fitted_history_s: float = 0.0
     recent: tuple[tuple[float, int], ...] = ()
     last_load_at: float = -math.inf
+    recent_load: tuple[tuple[float, float], ...] = ()
+    pending: tuple[tuple[float, float], ...] = ()
+    ratios: tuple[float, ...] = ()
 
 
 def reactive_floor(ready: int, cpu: float | None, target_percent: float) -> int | None:
@@ -254,6 +278,27 @@ def slo_replicas(load_rps: np.ndarray, capacity_rps: float, slo: SloModel, max_r
         worst = float(load[need == 0].max())
         raise ConfigError(f"slo_replicas: {limit} replicas cannot meet the SLO at {worst:.1f} req/s")
     return need
+
+
+def calibrated_margin(ratios: Sequence[float], quantile: float, bounds: tuple[float, float]) -> float:
+    """The multiplier of the forecast peak that would have covered ``quantile`` of the recent misses.
+
+    A split-conformal quantile: with ``n`` misses (actual peak over a decision's look-ahead divided
+    by that decision's forecast peak), the ``ceil((n + 1) x quantile)``-th smallest, so that a new
+    miss exchangeable with them falls below it with probability at least ``quantile``; clipped to
+    ``bounds``. A volatile workload's misses are wide and buy it headroom, a smooth one's are
+    narrow and release it.
+
+    >>> calibrated_margin([0.9, 1.0, 1.05, 1.1, 1.3], 0.5, (0.8, 2.0))
+    1.05
+    >>> calibrated_margin([0.9, 1.0, 1.05, 1.1, 1.3], 0.9, (0.8, 1.2))
+    1.2
+    """
+    if not ratios:
+        raise ValueError("calibrated_margin: no ratios")
+    ordered = np.sort(np.asarray(ratios, dtype=np.float64))
+    k = min(math.ceil((ordered.size + 1) * quantile), ordered.size) - 1
+    return float(np.clip(ordered[max(k, 0)], *bounds))
 
 
 def stabilise(
@@ -329,14 +374,17 @@ class PredictivePolicy:
             forecast_note = f"no load sample for {silent_s:.0f} s, over the {hold:.0f} s hold: forecast set aside"
         else:
             peak = self._peak(state, obs.now, lookahead_s)
+        state = self._calibrate(state, obs.now, lookahead_s, peak)
         inputs: dict[str, float] = {"quantile": self.spec.quantile, "lookahead_s": lookahead_s}
         words = []
         predicted = None
         if peak is not None:
-            predicted = predicted_replicas(peak * self._margin(capacity), capacity)
-            inputs.update(peak_rps=peak, predicted=predicted)
+            margin, margin_words = self._forecast_margin(capacity, state)
+            predicted = predicted_replicas(peak * margin, capacity)
+            inputs.update(peak_rps=peak, predicted=predicted, margin=margin)
             q = self.spec.quantile
-            words.append(f"forecast q{q:.2f} peak {peak:.1f} req/s within {lookahead_s:.0f} s needs {predicted}")
+            words.append(
+                f"forecast q{q:.2f} peak {peak:.1f} req/s within {lookahead_s:.0f} s{margin_words} needs {predicted}")
             if silent_s > self.spec.forecast_step_s * 2:
                 words.append(f"no load sample for {silent_s:.0f} s (hold {hold:.0f} s)")
         else:
@@ -352,6 +400,46 @@ class PredictivePolicy:
         if replicas > wanted:
             words.append(f"stabilisation ({self.spec.stabilisation_window_s:.0f} s) holds {replicas}")
         return Recommendation(replicas, f"{'; '.join(words)}: {replicas}", inputs), replace(state, recent=recent)
+
+    def _forecast_margin(self, capacity: ServiceCapacity, state: PredictiveState) -> tuple[float, str]:
+        """The forecast peak's multiplier and its words: calibrated on the workload's own recent
+        misses once ``calibration_min`` are seen (when enabled), else the fixed ``1 + headroom``."""
+        spec = self.spec
+        if spec.calibration_window and len(state.ratios) >= spec.calibration_min:
+            margin = calibrated_margin(state.ratios, spec.calibration_quantile, spec.calibration_bounds)
+            return margin, f" x {margin:.2f} (q{spec.calibration_quantile:.2f} of its last {len(state.ratios)} misses)"
+        return self._margin(capacity), ""
+
+    def _calibrate(self, state: PredictiveState, now: float, lookahead_s: float, peak: float | None) -> PredictiveState:
+        """Score the pending forecast peaks whose look-ahead the learned load now covers, and keep
+        ``peak`` (one per forecast step) to be scored later. A no-op without calibration."""
+        window = self.spec.calibration_window
+        if not window:
+            return state
+        step = self.spec.forecast_step_s
+        ratios, pending = list(state.ratios), []
+        for t, forecast_peak in state.pending:
+            if t + lookahead_s > state.learned_until:
+                if t > now - lookahead_s - 2 * step - self.spec.load_hold_s:
+                    pending.append((t, forecast_peak))
+                continue
+            seen = [v for s, v in state.recent_load if s + step > t and s < t + lookahead_s and math.isfinite(v)]
+            if seen and forecast_peak > 0:
+                ratios.append(max(seen) / forecast_peak)
+        if peak is not None and peak > 0 and (not pending or math.floor(pending[-1][0] / step) < math.floor(now / step)):
+            pending.append((now, peak))
+        return replace(state, ratios=tuple(ratios[-window:]), pending=tuple(pending))
+
+    def _remember(self, state: PredictiveState, start: float, values: np.ndarray) -> tuple[tuple[float, float], ...]:
+        """``state.recent_load`` with the grid steps ``values`` from ``start`` appended, the last few kept."""
+        if not self.spec.calibration_window:
+            return ()
+        keep = self.spec.max_lookahead_steps + 4
+        step = self.spec.forecast_step_s
+        tail = values[-keep:]
+        first = start + (values.size - tail.size) * step
+        new = tuple((first + i * step, float(v)) for i, v in enumerate(tail))
+        return (tuple(x for x in state.recent_load if x[0] < first) + new)[-keep:]
 
     def _margin(self, capacity: ServiceCapacity) -> float:
         """What a load is multiplied by before it is sized: ``1 + headroom`` for SLO sizing, else 1
@@ -408,11 +496,14 @@ class PredictivePolicy:
             except HistoryTooShort as exc:
                 note = f"history too short: {exc.have * step:.0f} s of load, need {exc.need * step:.0f} s"
                 return replace(state, forecast=None), note
-            return PredictiveState(forecast, start, end, obs.now, end - start, state.recent, state.last_load_at), "refitted"
+            fitted = PredictiveState(forecast, start, end, obs.now, end - start, state.recent, state.last_load_at,
+                                     self._remember(state, start, grid), state.pending, state.ratios)
+            return fitted, "refitted"
         if end > state.learned_until:
             new = _load_grid(series, step, state.learned_until, end, self.spec.load_is_counter)
             forecast = self.forecaster.update(state.forecast, new[None, :])
-            return replace(state, forecast=forecast, learned_until=end), "updated"
+            remembered = self._remember(state, state.learned_until, new)
+            return replace(state, forecast=forecast, learned_until=end, recent_load=remembered), "updated"
         return state, "current"
 
     def _peak(self, state: PredictiveState, now: float, lookahead_s: float) -> float | None:

@@ -22,7 +22,8 @@ The scenario (:class:`Scenario`), one per trace:
     ``sweep_percent``; ``hpa`` is the headline ``hpa@70``;
   - ``predictive`` (headline): the production path. Foresight's predictive policy sizes replicas
     for the SLO (below) from the ``quantile`` forecast's peak over the start-up delay and one
-    period, never below its floor (the load now plus its last-minute rise projected
+    period (with ``calibration_window``: times the ``calibration_quantile`` of its own recent
+    misses, calibrated online per workload), never below its floor (the load now plus its last-minute rise projected
     ``floor_trend_s`` ahead), each load times ``1 + headroom`` (rises within a start-up delay that
     neither the forecast nor the floor sees), and publishes them as ``foresight_desired_replicas`` (the exporter's
     gauge); an HPA with that External metric at ``AverageValue`` 1 (and CPU at
@@ -143,6 +144,10 @@ class Scenario(BaseModel):
         105.0, ge=0, description="The predictive floor projects the last minute's rise this far (start-up delay + period)."
     )
     forecast_step_s: float = Field(60.0, gt=0, description="The predictive policy's forecast grid and its loops' query step.")
+    calibration_window: int = Field(
+        240, ge=0, description="The predictive policy sizes its forecast by its own last N misses (0: the fixed headroom)."
+    )
+    calibration_quantile: float = Field(0.95, gt=0, lt=1, description="Quantile of those misses sized for.")
     path_cpu_percent: int | None = Field(
         90, ge=1, le=100,
         description="A CPU metric at this target beside the External one in the predictive path's HPA (None: none).",
@@ -512,7 +517,8 @@ def _cluster(
     spec = PredictiveSpec(services={"predictive": capacity, "predictive-direct": capacity}, quantile=scenario.quantile,
                           sync_period_s=step, stabilisation_window_s=scenario.stabilisation_window_s,
                           forecast_step_s=scenario.forecast_step_s, floor_trend_s=scenario.floor_trend_s,
-                          headroom=scenario.headroom)
+                          headroom=scenario.headroom, calibration_window=scenario.calibration_window,
+                          calibration_quantile=scenario.calibration_quantile)
     predictive = PredictivePolicy(spec)
     predictive = PredictivePolicy(spec, _FitOnce(predictive.forecaster))
     bounds: dict[str, Any] = {"min_replicas": scenario.min_replicas, "max_replicas": scenario.max_replicas,
@@ -588,7 +594,11 @@ def describe(scenario: Scenario) -> dict[str, str]:
         "look_ahead": NO_LOOK_AHEAD,
         "predictive": (
             f"sized for the SLO by the queueing model (one capacity definition with the oracle), with {s.headroom:.0%} "
-            f"headroom: the q{s.quantile:g} forecast peak over start-up delay + period on a {s.forecast_step_s:g} s grid, "
+            f"headroom: the q{s.quantile:g} forecast peak over start-up delay + period on a {s.forecast_step_s:g} s grid"
+            + (f" times the q{s.calibration_quantile:g} of its own last {s.calibration_window} misses (actual peak over "
+               "the look-ahead / forecast peak, calibrated online per workload; the headroom until enough are seen)"
+               if s.calibration_window else "")
+            + ", "
             f"never below the floor (the load now plus its last-minute rise over {s.floor_trend_s:g} s), scale-downs stabilised "
             f"{s.stabilisation_window_s:g} s. Headline: published as {DESIRED_REPLICAS} and read one period later by an "
             f"HPA with External {DESIRED_REPLICAS} at AverageValue 1"

@@ -21,8 +21,10 @@ from rich.markup import escape
 
 from foresight.autoscale.manifests import (
     DEFAULT_SCALER_ADDRESS,
+    DESIRED_REPLICAS,
     AutoscalingSpec,
     adapter_rules,
+    desired_replicas_hpa,
     hpa,
     scaled_object,
 )
@@ -56,6 +58,13 @@ class Kind(str, Enum):
     both = "both"
 
 
+class Form(str, Enum):
+    """What the HPA follows: the predicted load per replica, or the replicas Foresight decided."""
+
+    load = "load"
+    desired = "desired"
+
+
 class _BlockDumper(yaml.SafeDumper):
     """Writes multi-line strings (an embedded config file) as readable ``|`` blocks."""
 
@@ -84,6 +93,11 @@ def autoscaling(
     scaler_address: Annotated[str, typer.Option(help="host:port of Foresight's KEDA scaler.")] = DEFAULT_SCALER_ADDRESS,
     activation_rps: Annotated[float, typer.Option(help="KEDA: predicted req/s above which the workload runs.")] = 0.0,
     kind: Annotated[Kind, typer.Option(help="hpa, keda, or both (apply only one of them).")] = Kind.both,
+    form: Annotated[Form, typer.Option(help=(
+        "HPA form: 'load' (External ai_predicted_load per replica) or 'desired' (the bench's headline: External "
+        "foresight_desired_replicas at AverageValue 1, CPU beside it, scale-down stabilisation 0 s; --kind hpa)."
+    ))] = Form.load,
+    cpu_percent: Annotated[int, typer.Option(help="--form desired: CPU utilisation target of the safety net.")] = 90,
     out: Annotated[Path | None, typer.Option(help="Folder to write the YAML files to (default: stdout).")] = None,
     schema_dir: Annotated[Path | None, typer.Option(help="Folder of CRD YAML files to validate custom resources.")] = None,
     kubernetes_version: Annotated[str | None, typer.Option(help="Kubernetes version to validate against.")] = None,
@@ -100,7 +114,14 @@ def autoscaling(
         reasons = "; ".join(f"{_option(err['loc'])}: {_reason(err)}" for err in exc.errors())
         raise InputError(f"render autoscaling: {reasons}") from None
     files: dict[str, list[dict[str, Any]]] = {}
-    if kind in (Kind.hpa, Kind.both):
+    if form is Form.desired:
+        if kind is not Kind.hpa:
+            raise InputError("render autoscaling: --form desired renders an HPA only; add --kind hpa")
+        if not 1 <= cpu_percent <= 100:
+            raise InputError(f"render autoscaling: --cpu-percent: {cpu_percent} is not within 1..100")
+        files[f"{spec.workload}-hpa.yaml"] = [desired_replicas_hpa(spec, cpu_percent=cpu_percent)]
+        files["prometheus-adapter-rules.yaml"] = [adapter_rules(spec.model_copy(update={"metric": DESIRED_REPLICAS}))]
+    elif kind in (Kind.hpa, Kind.both):
         files[f"{spec.workload}-hpa.yaml"] = [hpa(spec)]
         files["prometheus-adapter-rules.yaml"] = [adapter_rules(spec)]
     if kind in (Kind.keda, Kind.both):

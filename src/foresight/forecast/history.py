@@ -10,10 +10,15 @@ previous read (late scrapes are re-read) and join the points to what it holds, d
 before the asked ``start``. A range that does not continue the cached one (an earlier start, a
 clock that went back) is read in full again.
 
+A caller that reads the whole lookback only now and then (a refit) and otherwise just the new
+steps sets ``keep_s`` (its lookback): the points of the last ``keep_s`` stay held even when a
+query starts later, so the next refit is read from the cache too, not from the source again.
+
 When the source fails (Prometheus down), the points it holds are returned, stale, and the failure
 is logged and counted (:attr:`IncrementalHistory.failures`): the caller sees how old its newest
 point is and decides (the predictive policy carries its forecast for a bounded time, then falls
-back to its reactive floor and says so). Without a cache the failure propagates.
+back to its reactive floor and says so). Without a cache, or with ``serve_stale=False`` (a caller
+that must know the read failed, to re-read the missed range later), the failure propagates.
 
 >>> from foresight.series import Series
 >>> class Counting:
@@ -55,11 +60,16 @@ class _Held:
 
 
 class IncrementalHistory:
-    """Wraps ``source`` (module docstring); ``overlap_s`` is re-read at the end of each previous read."""
+    """Wraps ``source`` (module docstring); ``overlap_s`` is re-read at the end of each previous read;
+    ``keep_s`` (None: only what is asked) is held back from the newest read end; ``serve_stale``
+    says whether a failed read returns the held points or raises."""
 
-    def __init__(self, source: MetricsSource, overlap_s: float = 120.0) -> None:
+    def __init__(self, source: MetricsSource, overlap_s: float = 120.0, keep_s: float | None = None,
+                 serve_stale: bool = True) -> None:
         self.source = source
         self.overlap_s = float(overlap_s)
+        self.keep_s = keep_s
+        self.serve_stale = serve_stale
         self.failures = 0
         self._held: dict[tuple[str, float], _Held] = {}
 
@@ -71,7 +81,7 @@ class IncrementalHistory:
         try:
             fresh = self.source.query_range(query, read_from, end, step_s)
         except Exception as exc:  # the source is down: what is held, stale, or the failure itself
-            if held is None:
+            if held is None or not self.serve_stale:
                 raise
             self.failures += 1
             _log.warning("history: %s failed (%s); serving %d series held until t=%g", query, exc, len(held.series), held.end)
@@ -79,9 +89,10 @@ class IncrementalHistory:
         if not continues or held is None:
             self._held[key] = _Held(start, end, tuple(fresh))
             return list(fresh)
-        joined = _join(held.series, fresh, read_from, start)
-        self._held[key] = _Held(start, end, joined)
-        return list(joined)
+        kept_from = start if self.keep_s is None else max(held.start, min(start, end - self.keep_s))
+        joined = _join(held.series, fresh, read_from, kept_from)
+        self._held[key] = _Held(kept_from, end, joined)
+        return list(joined) if kept_from >= start else [_trim(s, start, end) for s in joined]
 
 
 def _trim(s: Series, start: float, end: float) -> Series:

@@ -5,7 +5,9 @@ the ScalingPolicy and AnomalyPolicy resources listed every ``cluster.policy_peri
 (:mod:`foresight.serve.policies`; a malformed policy is reported in ``/api/v1/status``, the others
 run). What runs, honestly:
 
-- **forecast** (needs ``live.prometheus_url``): each workload's load is read from Prometheus,
+- **forecast** (needs ``live.prometheus_url``): each workload's load is read from Prometheus
+  through :class:`~foresight.forecast.history.IncrementalHistory` (the lookback once, in chunks
+  within Prometheus' 11,000 points per query, then only the new points, refits included),
   forecast, and handed to the KEDA external scaler (``live.keda_port``; it answers KEDA's reads on
   every replica); ``ai_predicted_load`` and ``foresight_desired_replicas`` go on ``/metrics`` for
   an HPA External metric where a capacity is known (policy ``capacityRps``, else
@@ -43,6 +45,7 @@ from foresight.control.metrics import ControlMetrics
 from foresight.control.safety import SafetyLimits, apply_limits
 from foresight.detect.live import AlertSink
 from foresight.errors import ConfigError, ForesightError, InputError
+from foresight.forecast.history import IncrementalHistory
 from foresight.ports import MetricsSource, ScaleTarget
 from foresight.serve.anomaly import PolicyDetectors
 from foresight.serve.forecasts import ForecastWatch
@@ -86,6 +89,9 @@ class LivePlatform:
         if inner is None and live.prometheus_url:
             inner = PrometheusSource(live.prometheus_url)
         self.source = MonitoredSource("prometheus", inner, self.clock) if inner is not None else None
+        # the forecasts' reads: a failure still reaches the watch (it keeps its forecast and re-reads
+        # the missed steps later) and the monitored source (health); keep_s follows the watch's lookback
+        self.history = IncrementalHistory(self.source, serve_stale=False) if self.source is not None else None
         self.policies = policies if settings.cluster.policies else None
         self.scale_targets = scale_targets
         self.audit = (MeteredAudit(audit, metrics) if audit is not None and metrics is not None else audit)
@@ -129,6 +135,8 @@ class LivePlatform:
                             self.forecasts.at_lead[key].extend(line)
             else:
                 self.forecasts = None
+            if self.forecasts is not None and self.history is not None:
+                self.history.keep_s = self.forecasts.lookback_s
         if self.anomalies is not None:
             self.anomalies.sync(new.anomaly)
         self.controllers = self._describe()
@@ -231,10 +239,10 @@ class LivePlatform:
             self._next_policy_read = now + self.settings.cluster.policy_period_s
             self._read_policies(now)
             did = True
-        if self.forecasts is not None and "forecast" not in paused and self.source is not None \
+        if self.forecasts is not None and "forecast" not in paused and self.history is not None \
                 and self.forecasts.due(now):
             started = time.perf_counter()
-            self.forecasts.observe(self.source, now, self._publish)
+            self.forecasts.observe(self.history, now, self._publish)
             if self.metrics is not None:
                 self.metrics.observe_reconcile(self.forecasts.name, time.perf_counter() - started, ())
             if self.controllers["autoscale"].enabled and "autoscale" not in paused and acting:
