@@ -231,6 +231,8 @@ def test_the_command_prints_json_and_names_a_missing_trace(synthetic_trace: Path
     assert figures["static"]["replica_minutes"] == 8 * 0.05 * 1440
     missing = runner.invoke(app, ["bench", "autoscale", "--trace", str(tmp_path / "nope.csv")])
     assert missing.exit_code != 0 and "nope.csv" in str(missing.exception or missing.output)
+    bad = runner.invoke(app, ["bench", "autoscale", "--trace", str(synthetic_trace), "--calibration-quantile", "1.5"])
+    assert bad.exit_code != 0 and "--calibration-quantile" in str(bad.exception or bad.output)
 
 
 def test_the_calibrated_policy_is_one_setting_for_every_trace_and_says_so() -> None:

@@ -145,7 +145,9 @@ class Scenario(BaseModel):
     )
     forecast_step_s: float = Field(60.0, gt=0, description="The predictive policy's forecast grid and its loops' query step.")
     calibration_window: int = Field(
-        240, ge=0, description="The predictive policy sizes its forecast by its own last N misses (0: the fixed headroom)."
+        0, ge=0,
+        description=("The predictive policy sizes its forecast by its own last N misses (0: the fixed headroom). "
+                     "240 at quantile 0.95 cut violations 30% on the fit traces but 4% on the held-out ones (README)."),
     )
     calibration_quantile: float = Field(0.95, gt=0, lt=1, description="Quantile of those misses sized for.")
     path_cpu_percent: int | None = Field(

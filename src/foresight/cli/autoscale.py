@@ -31,6 +31,10 @@ def autoscale(
     replicas_at_peak: Annotated[
         int, typer.Option("--replicas-at-peak", help="Replicas the evaluated window's peak needs at a 70% target.")
     ] = 20,
+    calibration_window: Annotated[int, typer.Option(
+        "--calibration-window", help="Predictive: size the forecast by its own last N misses (0: fixed headroom).")] = 0,
+    calibration_quantile: Annotated[float, typer.Option(
+        "--calibration-quantile", help="Predictive: the quantile of those misses sized for.")] = 0.95,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON only.")] = False,
 ) -> None:
     """Simulate each trace under static, HPA (targets 50-90%), predictive (through the HPA, and direct) and
@@ -40,7 +44,10 @@ def autoscale(
     """
     if days <= 0 or replicas_at_peak < 1:
         raise InputError("--days must be > 0 and --replicas-at-peak at least 1")
-    scenario = Scenario(days=days, replicas_at_peak=replicas_at_peak)
+    if calibration_window < 0 or not 0 < calibration_quantile < 1:
+        raise InputError("--calibration-window must be >= 0 and --calibration-quantile within (0, 1)")
+    scenario = Scenario(days=days, replicas_at_peak=replicas_at_peak, calibration_window=calibration_window,
+                        calibration_quantile=calibration_quantile)
     if traces:
         missing = [str(p) for p in traces if not p.is_file()]
         if missing:
