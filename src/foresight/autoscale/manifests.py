@@ -127,27 +127,38 @@ def _target_ref(spec: AutoscalingSpec) -> dict[str, str]:
 
 def hpa(spec: AutoscalingSpec) -> dict[str, Any]:
     """An autoscaling/v2 HorizontalPodAutoscaler on the External predicted-load metric (``AverageValue``)."""
+    return _hpa_document(spec, [_external(spec, spec.metric, quantity(spec.target_per_replica))])
+
+
+def _external(spec: AutoscalingSpec, metric: str, average_value: str) -> dict[str, Any]:
+    """An External metric of this workload (selected by Foresight's namespace/workload labels)."""
+    selector = {NAMESPACE_LABEL: spec.namespace, WORKLOAD_LABEL: spec.workload}
+    return {
+        "type": "External",
+        "external": {
+            "metric": {"name": metric, "selector": {"matchLabels": selector}},
+            "target": {"type": "AverageValue", "averageValue": average_value},
+        },
+    }
+
+
+def _hpa_document(spec: AutoscalingSpec, metrics: list[dict[str, Any]],
+                  behavior: dict[str, Any] | None = None) -> dict[str, Any]:
     if spec.min_replicas < 1:
         raise ConfigError("the HPA cannot scale to zero (min_replicas 0): use the KEDA ScaledObject, or min_replicas >= 1")
-    selector = {NAMESPACE_LABEL: spec.namespace, WORKLOAD_LABEL: spec.workload}
+    body: dict[str, Any] = {
+        "scaleTargetRef": _target_ref(spec),
+        "minReplicas": spec.min_replicas,
+        "maxReplicas": spec.max_replicas,
+        "metrics": metrics,
+    }
+    if behavior is not None:
+        body["behavior"] = behavior
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
         "metadata": {"name": spec.workload, "namespace": spec.namespace, "labels": dict(_MANAGED)},
-        "spec": {
-            "scaleTargetRef": _target_ref(spec),
-            "minReplicas": spec.min_replicas,
-            "maxReplicas": spec.max_replicas,
-            "metrics": [
-                {
-                    "type": "External",
-                    "external": {
-                        "metric": {"name": spec.metric, "selector": {"matchLabels": selector}},
-                        "target": {"type": "AverageValue", "averageValue": quantity(spec.target_per_replica)},
-                    },
-                }
-            ],
-        },
+        "spec": body,
     }
 
 
@@ -166,39 +177,17 @@ def desired_replicas_hpa(
     >>> [m["type"] for m in doc["spec"]["metrics"]], doc["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"]
     (['External', 'Resource'], 0)
     """
-    if spec.min_replicas < 1:
-        raise ConfigError("the HPA cannot scale to zero (min_replicas 0): use the KEDA ScaledObject, or min_replicas >= 1")
     if cpu_percent is not None and not 1 <= cpu_percent <= 100:
         raise ConfigError(f"cpu_percent {cpu_percent} must be within 1..100 (or None for no CPU metric)")
     if not 0 <= scale_down_window_s <= 3600:
         raise ConfigError(f"scale_down_window_s {scale_down_window_s} must be within 0..3600 (the HPA's limit)")
-    selector = {NAMESPACE_LABEL: spec.namespace, WORKLOAD_LABEL: spec.workload}
-    metrics: list[dict[str, Any]] = [
-        {
-            "type": "External",
-            "external": {
-                "metric": {"name": DESIRED_REPLICAS, "selector": {"matchLabels": selector}},
-                "target": {"type": "AverageValue", "averageValue": "1"},
-            },
-        }
-    ]
+    metrics = [_external(spec, DESIRED_REPLICAS, "1")]
     if cpu_percent is not None:
         metrics.append({
             "type": "Resource",
             "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": cpu_percent}},
         })
-    return {
-        "apiVersion": "autoscaling/v2",
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": {"name": spec.workload, "namespace": spec.namespace, "labels": dict(_MANAGED)},
-        "spec": {
-            "scaleTargetRef": _target_ref(spec),
-            "minReplicas": spec.min_replicas,
-            "maxReplicas": spec.max_replicas,
-            "metrics": metrics,
-            "behavior": {"scaleDown": {"stabilizationWindowSeconds": scale_down_window_s}},
-        },
-    }
+    return _hpa_document(spec, metrics, {"scaleDown": {"stabilizationWindowSeconds": scale_down_window_s}})
 
 
 def scaled_object(spec: AutoscalingSpec) -> dict[str, Any]:
