@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from foresight.errors import InputError
-from foresight.operator.chart import _merge, render_template
+from foresight.operator.chart import merge_values, render_template
 
 CTX: dict[str, Any] = {
     "Values": {"on": True, "off": False, "zero": 0, "empty": {}, "name": "web", "port": 8080, "mode": "apply",
@@ -56,4 +56,4 @@ def test_anything_outside_the_subset_is_refused_with_its_place(template: str, me
 
 def test_values_merge_like_helm() -> None:
     base = {"a": {"b": 1, "c": 2}, "d": [1, 2], "e": 1}
-    assert _merge(base, {"a": {"c": 3}, "d": [9], "e": None}) == {"a": {"b": 1, "c": 3}, "d": [9]}
+    assert merge_values(base, {"a": {"c": 3}, "d": [9], "e": None}) == {"a": {"b": 1, "c": 3}, "d": [9]}

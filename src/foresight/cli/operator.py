@@ -63,7 +63,7 @@ def run_command(
 
 
 def _values(files: list[Path]) -> dict[str, object]:
-    from foresight.operator.chart import _merge
+    from foresight.operator.chart import merge_values
 
     merged: dict[str, object] = {}
     for path in files:
@@ -75,7 +75,7 @@ def _values(files: list[Path]) -> dict[str, object]:
             raise InputError(f"{path}: not valid YAML ({exc})") from None
         if not isinstance(data, dict):
             raise InputError(f"{path}: values must be a mapping")
-        merged = _merge(merged, data)
+        merged = merge_values(merged, data)
     return merged
 
 

@@ -20,14 +20,14 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.engine import URL, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
+from foresight.adapters.sql import database_url, driver_message
 from foresight.errors import ConfigError, ServiceUnavailable
 
 __all__ = ["AuditRecord", "AuditSink", "AuditLog"]
@@ -86,25 +86,6 @@ def _dumps(value: Any) -> str:
         return json.dumps(_json_safe(value), allow_nan=False, sort_keys=True)
 
 
-def _to_url(location: str | os.PathLike[str]) -> URL:
-    """A SQLAlchemy URL from a URL string or a plain file path (a SQLite file)."""
-    text = os.fspath(location)
-    if "://" not in text:
-        path = Path(text).expanduser().resolve()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return URL.create("sqlite", database=str(path))
-    try:
-        return sa.make_url(text)
-    except ArgumentError as exc:
-        raise ConfigError(f"audit store: {text!r} is not a database URL or a file path ({exc})") from None
-
-
-def _cause(exc: BaseException) -> str:
-    """The driver's own message, first line (SQLAlchemy wraps it with SQL and a help link)."""
-    orig = getattr(exc, "orig", None) or exc
-    return (str(orig).strip().splitlines() or [type(orig).__name__])[0]
-
-
 class AuditLog:
     """An audit table in SQLite or PostgreSQL, created if missing, written in batches.
 
@@ -126,7 +107,7 @@ class AuditLog:
     ) -> None:
         if flush_every < 1:
             raise ConfigError(f"audit store: flush_every must be at least 1, not {flush_every}")
-        url = _to_url(location)
+        url = database_url(location, "audit store")
         self.url = url.render_as_string(hide_password=True)
         self._flush_every = flush_every
         self._max_delay_s = max_delay_s
@@ -149,7 +130,7 @@ class AuditLog:
                 self._table.metadata.create_all(conn)
         except SQLAlchemyError as exc:
             self._engine.dispose()
-            raise ServiceUnavailable(f"audit store {self.url} unreachable: {_cause(exc)}") from exc
+            raise ServiceUnavailable(f"audit store {self.url} unreachable: {driver_message(exc)}") from exc
 
     @property
     def pending(self) -> int:
@@ -190,7 +171,7 @@ class AuditLog:
                 conn.execute(self._table.insert(), self._buffer)
         except SQLAlchemyError as exc:
             raise ServiceUnavailable(
-                f"audit store {self.url}: could not write {len(self._buffer)} records: {_cause(exc)}"
+                f"audit store {self.url}: could not write {len(self._buffer)} records: {driver_message(exc)}"
             ) from exc
         self._buffer.clear()
 
@@ -221,7 +202,7 @@ class AuditLog:
             with self._engine.connect() as conn:
                 rows = conn.execute(stmt).mappings().all()
         except SQLAlchemyError as exc:
-            raise ServiceUnavailable(f"audit store {self.url}: query failed: {_cause(exc)}") from exc
+            raise ServiceUnavailable(f"audit store {self.url}: query failed: {driver_message(exc)}") from exc
         return [
             AuditRecord(
                 time=row["time"],

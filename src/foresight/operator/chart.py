@@ -29,7 +29,7 @@ import yaml
 
 from foresight.errors import InputError
 
-__all__ = ["Chart", "load_chart", "render_chart", "render_template"]
+__all__ = ["Chart", "load_chart", "merge_values", "render_chart", "render_template"]
 
 _ACTION = re.compile(r"\{\{(-?)\s*(.*?)\s*(-?)\}\}", re.DOTALL)
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[()|]|[^\s()|]+')
@@ -61,7 +61,7 @@ def load_chart(folder: Path) -> Chart:
     return Chart(meta, values, templates, crds)
 
 
-def _merge(base: Any, override: Any) -> Any:
+def merge_values(base: Any, override: Any) -> Any:
     """Helm's values merge: maps merge recursively, anything else replaces; ``null`` deletes a key."""
     if isinstance(base, Mapping) and isinstance(override, Mapping):
         out = dict(base)
@@ -69,7 +69,7 @@ def _merge(base: Any, override: Any) -> Any:
             if value is None:
                 out.pop(key, None)
             else:
-                out[key] = _merge(base.get(key), value)
+                out[key] = merge_values(base.get(key), value)
         return out
     return override
 
@@ -264,7 +264,7 @@ def render_chart(
     Templates that render to nothing but whitespace and comments are left out (as Helm does).
     Every rendered template must parse as YAML; an error names the template.
     """
-    merged = _merge(chart.values, dict(values or {}))
+    merged = merge_values(chart.values, dict(values or {}))
     context = {
         "Values": merged,
         "Release": {"Name": release, "Namespace": namespace, "Service": "Helm"},

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SQLAlchemyError
 
 from foresight.clock import Clock, SystemClock
-from foresight.control.audit import _cause, _to_url
+from foresight.adapters.sql import database_url, driver_message
 from foresight.errors import ConfigError, InputError, ServiceUnavailable
 from foresight.registry.data_version import md5_file
 from foresight.registry.protocol import ModelVersion
@@ -70,7 +70,7 @@ class LocalRegistry:
         self, location: str | os.PathLike[str] = "foresight-registry.db", *,
         artifact_dir: str | os.PathLike[str] | None = None, clock: Clock | None = None,
     ) -> None:
-        url = _to_url(location)
+        url = database_url(location, "registry store")
         self.url = url.render_as_string(hide_password=True)
         self.clock = clock or SystemClock()
         if artifact_dir is None and url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
@@ -86,7 +86,7 @@ class LocalRegistry:
                 _meta.create_all(conn)
         except SQLAlchemyError as exc:
             self._engine.dispose()
-            raise ServiceUnavailable(f"registry store {self.url} unreachable: {_cause(exc)}") from exc
+            raise ServiceUnavailable(f"registry store {self.url} unreachable: {driver_message(exc)}") from exc
 
     # -- writes ---------------------------------------------------------------------------------
     def register(
@@ -117,7 +117,7 @@ class LocalRegistry:
             except IntegrityError:
                 continue
             except SQLAlchemyError as exc:
-                raise ServiceUnavailable(f"registry store {self.url}: register {name} failed: {_cause(exc)}") from exc
+                raise ServiceUnavailable(f"registry store {self.url}: register {name} failed: {driver_message(exc)}") from exc
         else:
             raise ServiceUnavailable(f"registry store {self.url}: register {name}: version numbers kept colliding")
         return self.get(name, row["version"])
@@ -153,7 +153,7 @@ class LocalRegistry:
                 for stmt in statements:
                     conn.execute(stmt)
         except SQLAlchemyError as exc:
-            raise ServiceUnavailable(f"registry store {self.url}: {what} failed: {_cause(exc)}") from exc
+            raise ServiceUnavailable(f"registry store {self.url}: {what} failed: {driver_message(exc)}") from exc
 
     # -- reads ----------------------------------------------------------------------------------
     def _rows(self, where: Any) -> list[ModelVersion]:
@@ -163,7 +163,7 @@ class LocalRegistry:
                                     .order_by(_versions.c.name, _versions.c.version)).mappings().all()
                 aliases = conn.execute(sa.select(_aliases)).mappings().all()
         except SQLAlchemyError as exc:
-            raise ServiceUnavailable(f"registry store {self.url}: read failed: {_cause(exc)}") from exc
+            raise ServiceUnavailable(f"registry store {self.url}: read failed: {driver_message(exc)}") from exc
         by_version: dict[tuple[str, int], list[str]] = {}
         for a in aliases:
             by_version.setdefault((a["name"], a["version"]), []).append(a["alias"])
@@ -189,7 +189,7 @@ class LocalRegistry:
                 version = conn.execute(sa.select(_aliases.c.version).where(
                     (_aliases.c.name == name) & (_aliases.c.alias == alias))).scalar()
         except SQLAlchemyError as exc:
-            raise ServiceUnavailable(f"registry store {self.url}: read failed: {_cause(exc)}") from exc
+            raise ServiceUnavailable(f"registry store {self.url}: read failed: {driver_message(exc)}") from exc
         return None if version is None else self.get(name, version)
 
     def load_model(self, name: str, version: int) -> Any:
