@@ -19,15 +19,17 @@ A workload's key is its name in ``live.namespace`` (the static workloads, as bef
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from string import Template
-from typing import Any
+from typing import Any, TypeVar
 
 from foresight.config import LiveSettings
 from foresight.errors import InputError
 from foresight.operator.decide import parse
 from foresight.specs import AnomalyPolicy, ScalingPolicy
+
+P = TypeVar("P", ScalingPolicy, AnomalyPolicy)
 
 __all__ = ["AnomalyWatchSpec", "Managed", "ScaledWorkload", "desired_replicas", "managed"]
 
@@ -122,15 +124,7 @@ def managed(live: LiveSettings, scaling: Sequence[Mapping[str, Any]] = (),
         workloads[key] = ScaledWorkload(key, live.namespace, name,
                                         query.safe_substitute(workload=name, namespace=live.namespace),
                                         "export", live.capacity_rps)
-    for body in sorted(scaling, key=_name):
-        try:
-            policy = parse(body)
-        except InputError as exc:
-            problems.append(str(exc))
-            continue
-        if not isinstance(policy, ScalingPolicy):
-            problems.append(f"{_name(body)}: not a ScalingPolicy")
-            continue
+    for body, policy in _parsed(scaling, ScalingPolicy, problems):
         ns, spec = policy.metadata.namespace, policy.spec
         key = _key(ns, spec.workload_name, live.namespace)
         if key in workloads:
@@ -141,18 +135,24 @@ def managed(live: LiveSettings, scaling: Sequence[Mapping[str, Any]] = (),
             spec.capacity_rps, spec.target_utilisation, spec.min_replicas, spec.max_replicas, spec.target_ref.kind,
             spec.target_ref.name, spec.max_step, float(spec.cooldown_s), spec.dry_run, _name(body))
     watches: list[AnomalyWatchSpec] = []
-    for body in sorted(anomaly, key=_name):
-        try:
-            apolicy = parse(body)
-        except InputError as exc:
-            problems.append(str(exc))
-            continue
-        if not isinstance(apolicy, AnomalyPolicy):
-            problems.append(f"{_name(body)}: not an AnomalyPolicy")
-            continue
+    for _, apolicy in _parsed(anomaly, AnomalyPolicy, problems):
         ns, aspec = apolicy.metadata.namespace, apolicy.spec
         watches.append(AnomalyWatchSpec(
             f"{ns}/{apolicy.metadata.name}", ns, aspec.target_ref.name,
             tuple((s.name, s.query) for s in aspec.signals), aspec.detector, aspec.threshold, float(aspec.for_s),
             float(aspec.resolve_after_s), aspec.severity))
     return Managed(tuple(workloads.values()), tuple(watches), tuple(problems))
+
+
+def _parsed(bodies: Iterable[Mapping[str, Any]], kind: type[P], problems: list[str]) -> Iterator[tuple[Mapping[str, Any], P]]:
+    """The resources of ``kind`` that parse, by name; each one that does not adds its precise error to ``problems``."""
+    for body in sorted(bodies, key=_name):
+        try:
+            policy = parse(body)
+        except InputError as exc:
+            problems.append(str(exc))
+            continue
+        if not isinstance(policy, kind):
+            problems.append(f"{_name(body)}: not a {kind.__name__}")
+            continue
+        yield body, policy
