@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -81,15 +81,7 @@ def bench_drift(
 ) -> None:
     """Foresight's drift report against Evidently's DataDriftPreset on the same data, side by side."""
     figures = bench_report(rows, cols, seed, evidently=not no_evidently)
-    if json_out:
-        typer.echo(json.dumps(figures))
-        return
-    table = Table(title=f"drift report: {rows:,} rows x {cols} columns, known drift in 3")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    for key, value in figures.items():
-        table.add_row(key, str(value))
-    Console().print(table)
+    _print_figures(figures, json_out, f"drift report: {rows:,} rows x {cols} columns, known drift in 3")
 
 
 @bench_app.command("drift-monitor")
@@ -110,10 +102,16 @@ def bench_drift_monitor(
     spec = MonitorSpec(features=names, reference_rows=reference_rows, window_rows=window_rows, alpha=alpha,
                        persistence=persistence)
     figures = bench_monitor(seeds=seeds, days=days, features=features, rate_hz=rate_hz, step_s=step_s, spec=spec)
+    _print_figures(figures, json_out,
+                   f"drift monitor: {features} features at {rate_hz:g} rows/s, update every {step_s:g} s")
+
+
+def _print_figures(figures: dict[str, Any], json_out: bool, title: str) -> None:
+    """A benchmark's figures: one JSON object on stdout, or a two-column table for people."""
     if json_out:
         typer.echo(json.dumps(figures))
         return
-    table = Table(title=f"drift monitor: {features} features at {rate_hz:g} rows/s, update every {step_s:g} s")
+    table = Table(title=title)
     table.add_column("figure")
     table.add_column("value", justify="right")
     for key, value in figures.items():
