@@ -144,6 +144,18 @@ def test_surprise_stays_quiet_while_the_season_calibrates(shared_data: Path) -> 
     assert p[576:].max() < 0.7
 
 
+def test_surprise_sees_spikes_that_come_more_often(shared_data: Path) -> None:
+    """NAB's art_increase_spike_density: the same spike, suddenly more often (anomaly window rows
+    1805-2207). No single sample is new; the burst view (a smoothed ``p`` above its all-time high)
+    lifts the window's onset above every alarm elsewhere, which the other views alone do not."""
+    folder = shared_data / "nab" / "data" / "artificialWithAnomaly"
+    _, seconds, values = read_value_csv(folder / "art_increase_spike_density.csv")
+    for weight, clear in ((3.0, True), (0.0, False)):
+        p = run(SurpriseEnsemble(burst_weight=weight), values, seconds)
+        outside = np.concatenate([p[604:1805], p[2208:]])
+        assert bool(p[1805:2208].max() > outside.max() + 0.03) is clear
+
+
 def test_unknown_detector_names_the_known_ones() -> None:
     with pytest.raises(ConfigError, match="known: ewma"):
         make_detector("nope")
