@@ -11,6 +11,9 @@ import os
 from pathlib import Path
 
 import pytest
+from git_cli import init_bare
+
+from foresight.gitops.validate import CrdSchemas
 
 #: Fixtures that start real Prometheus / Alertmanager processes (tests/plugins/).
 pytest_plugins = ["plugins.prometheus_server"]
@@ -46,3 +49,17 @@ def shared_data() -> Path:
 def require_service_fixture():
     """The :func:`require_service` check, as a fixture (test folders are not packages)."""
     return require_service
+
+
+@pytest.fixture
+def bare(tmp_path: Path) -> Path:
+    """An empty bare Git repository (branch ``main``) to deploy to."""
+    return init_bare(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def crds() -> CrdSchemas:
+    """The Istio, Argo CD, KEDA and Kubeflow CRD schemas of the public data, parsed once per run (they are large)."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"public data sets not found at {SHARED_DATA}")
+    return CrdSchemas(SHARED_DATA / "schemas")

@@ -1,76 +1,45 @@
 """IstioRouter against a Kubernetes API emulator (kmock 0.8) through the official client.
 
-No API server can run here, so ``kmock``'s emulator serves real HTTP on 127.0.0.1 in a background
-thread. The one fix layer: kmock answers a failed JSON-patch ``test`` operation with 500; the API
-server answers 422, which the router treats as "the route changed, read again".
+No API server can run here, so ``kmock``'s emulator (with the fix layer in tests/kube_emulator.py)
+serves real HTTP on 127.0.0.1 in a background thread.
 """
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 from typing import Any
 
-import jsonpatch
-import kmock
 import kubernetes
 import pytest
+from kube_emulator import Cluster
 
 from foresight.adapters.istio import Destination, IstioRouter
 from foresight.errors import ConfigError, InputError, ServiceUnavailable
 from foresight.rollout.router import Weights, check_router
 
-VS = kmock.resource("networking.istio.io", "v1", "virtualservices")
+VS_PATH = "networking.istio.io/v1/virtualservices"
 
 
-class IstioEmulator(kmock.KubernetesEmulator):
-    """kmock's emulator, with a failed JSON-patch test answered 422 as the API server does."""
+class IstioCluster:
+    """The shared emulator (tests/kube_emulator.py: a failed JSON-patch ``test`` answers 422, as the
+    API server does, which the router treats as "the route changed, read again"), seeded with
+    VirtualServices in namespace ``shop``."""
 
-    async def _handle(self, request: Any) -> Any:
-        try:
-            return await super()._handle(request)
-        except jsonpatch.JsonPatchTestFailed as exc:
-            return await self._render_error(kmock.KubernetesError(status=422, reason="Invalid", message=str(exc)))
-
-
-class Cluster:
-    """The emulator on its own event loop in a thread, and a seeding helper."""
-
-    def __init__(self) -> None:
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
-        self._thread.start()
-        assert self._ready.wait(10), "kmock did not start"
-
-    async def _serve(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        async with IstioEmulator() as emulator, kmock.Server(emulator) as server:
-            self.emulator, self.url = emulator, str(server.url).rstrip("/")
-            self._ready.set()
-            await self._stop.wait()
-
-    def close(self) -> None:
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
 
     def api(self) -> kubernetes.client.CustomObjectsApi:
-        config = kubernetes.client.Configuration()
-        config.host = self.url
-        return kubernetes.client.CustomObjectsApi(kubernetes.client.ApiClient(config))
+        return kubernetes.client.CustomObjectsApi(self.cluster.api_client())
 
     def seed(self, name: str, http: list[dict[str, Any]]) -> None:
-        obj = {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
-               "metadata": {"name": name, "namespace": "shop"}, "spec": {"hosts": ["reviews"], "http": http}}
-
-        async def put() -> None:
-            self.emulator.objects[VS, "shop", name] = obj
-
-        asyncio.run_coroutine_threadsafe(put(), self._loop).result(5)
+        self.cluster.put(VS_PATH, "shop", {
+            "apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+            "metadata": {"name": name, "namespace": "shop"}, "spec": {"hosts": ["reviews"], "http": http}})
 
     def spec(self, name: str) -> dict[str, Any]:
-        return self.api().get_namespaced_custom_object("networking.istio.io", "v1", "shop", "virtualservices", name)["spec"]
+        obj = self.cluster.get(VS_PATH, "shop", name)
+        assert obj is not None, f"VirtualService shop/{name} is gone"
+        return obj["spec"]
 
 
 def _route(stable: int, canary: int, *, name: str = "primary", **extra: Any) -> dict[str, Any]:
@@ -82,18 +51,18 @@ STABLE, CANARY = Destination("reviews-primary"), Destination("reviews-canary")
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
+def cluster() -> Iterator[IstioCluster]:
     c = Cluster()
-    yield c
+    yield IstioCluster(c)
     c.close()
 
 
-def test_the_router_passes_the_conformance_suite(cluster: Cluster) -> None:
+def test_the_router_passes_the_conformance_suite(cluster: IstioCluster) -> None:
     cluster.seed("conformance", [_route(100, 0)])
     check_router(IstioRouter(cluster.api(), "shop", "conformance", STABLE, CANARY))
 
 
-def test_weights_are_patched_in_place_and_the_rest_of_the_virtualservice_is_kept(cluster: Cluster) -> None:
+def test_weights_are_patched_in_place_and_the_rest_of_the_virtualservice_is_kept(cluster: IstioCluster) -> None:
     header_route = {"name": "testers", "match": [{"headers": {"x-tester": {"exact": "1"}}}],
                     "route": [{"destination": {"host": "reviews-canary"}}]}
     cluster.seed("keep", [header_route, _route(100, 0, retries={"attempts": 3})])
@@ -105,7 +74,7 @@ def test_weights_are_patched_in_place_and_the_rest_of_the_virtualservice_is_kept
     assert router.get_weights() == Weights(80, 20)
 
 
-def test_subsets_of_one_host_are_told_apart(cluster: Cluster) -> None:
+def test_subsets_of_one_host_are_told_apart(cluster: IstioCluster) -> None:
     cluster.seed("subsets", [{"route": [{"destination": {"host": "reviews", "subset": "v2"}, "weight": 0},
                                         {"destination": {"host": "reviews", "subset": "v1"}, "weight": 100}]}])
     router = IstioRouter(cluster.api(), "shop", "subsets", Destination("reviews", "v1"), Destination("reviews", "v2"))
@@ -113,7 +82,7 @@ def test_subsets_of_one_host_are_told_apart(cluster: Cluster) -> None:
     assert [d["weight"] for d in cluster.spec("subsets")["http"][0]["route"]] == [30, 70]
 
 
-def test_a_route_that_moved_between_read_and_patch_is_read_again(cluster: Cluster) -> None:
+def test_a_route_that_moved_between_read_and_patch_is_read_again(cluster: IstioCluster) -> None:
     cluster.seed("moving", [_route(100, 0)])
     api = cluster.api()
 
@@ -141,7 +110,7 @@ def test_a_route_that_moved_between_read_and_patch_is_read_again(cluster: Cluste
     assert {d["destination"]["host"]: d["weight"] for d in route} == {"reviews-primary": 60, "reviews-canary": 40}
 
 
-def test_bad_weights_are_refused_before_any_call(cluster: Cluster) -> None:
+def test_bad_weights_are_refused_before_any_call(cluster: IstioCluster) -> None:
     class NoCalls:
         def __getattr__(self, name: str) -> Any:
             raise AssertionError(f"unexpected API call {name}")
@@ -151,7 +120,7 @@ def test_bad_weights_are_refused_before_any_call(cluster: Cluster) -> None:
         router.set_weights(90, 20)
 
 
-def test_a_missing_virtualservice_or_route_is_a_configuration_error(cluster: Cluster) -> None:
+def test_a_missing_virtualservice_or_route_is_a_configuration_error(cluster: IstioCluster) -> None:
     with pytest.raises(ConfigError, match="shop/absent not found"):
         IstioRouter(cluster.api(), "shop", "absent", STABLE, CANARY).get_weights()
     cluster.seed("other-hosts", [{"route": [{"destination": {"host": "ratings"}, "weight": 100}]}])
@@ -162,7 +131,7 @@ def test_a_missing_virtualservice_or_route_is_a_configuration_error(cluster: Clu
         IstioRouter(cluster.api(), "shop", "named", STABLE, CANARY, route="canary").get_weights()
 
 
-def test_weights_that_do_not_sum_to_100_in_the_cluster_are_reported_with_the_object(cluster: Cluster) -> None:
+def test_weights_that_do_not_sum_to_100_in_the_cluster_are_reported_with_the_object(cluster: IstioCluster) -> None:
     cluster.seed("unweighted", [{"route": [{"destination": {"host": "reviews-primary"}},
                                            {"destination": {"host": "reviews-canary"}}]}])
     with pytest.raises(InputError, match="shop/unweighted, http\\[0\\]"):

@@ -43,8 +43,7 @@ def test_hpa_scales_the_deployment_on_the_external_predicted_load():
     assert metric["external"]["target"] == {"type": "AverageValue", "averageValue": "35490m"}
 
 
-def test_scaled_object_passes_kedas_crd_and_its_trigger_is_what_the_scaler_reads(shared_data):
-    crds = CrdSchemas(shared_data / "schemas")
+def test_scaled_object_passes_kedas_crd_and_its_trigger_is_what_the_scaler_reads(crds: CrdSchemas) -> None:
     doc = scaled_object(SPEC.model_copy(update={"min_replicas": 0, "activation_rps": 0.5}))
     validation = validate_manifests([doc], crds)
     assert validation.problems == () and len(validation.checked) == 1

@@ -3,7 +3,6 @@ carrying what the spec asks for (tracks, weights, autoscaler, circuit breaker, m
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +15,6 @@ from foresight.gitops.validate import CrdSchemas
 from foresight.specs import ModelDeployment, load_specs, parse_specs
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-@functools.cache
-def schemas(directory: Path) -> CrdSchemas:
-    """Parsed once per run: the Istio and Argo CD CRD files are large."""
-    return CrdSchemas(directory)
-
-
-@pytest.fixture
-def crds(shared_data: Path) -> CrdSchemas:
-    return schemas(shared_data / "schemas")
 
 
 def by_kind(docs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

@@ -3,7 +3,6 @@ Kubeflow CRD schemas, with workers, GPUs, dataset and placement where each opera
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any
 
@@ -14,16 +13,6 @@ from foresight.gitops.validate import CrdSchemas
 from foresight.specs import TrainingJob, load_specs, parse_specs
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-@functools.cache
-def schemas(directory: Path) -> CrdSchemas:
-    return CrdSchemas(directory)
-
-
-@pytest.fixture
-def crds(shared_data: Path) -> CrdSchemas:
-    return schemas(shared_data / "schemas")
 
 
 def job(framework: str, extra: str = "") -> TrainingJob:

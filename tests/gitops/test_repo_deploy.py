@@ -4,12 +4,11 @@ fresh fetch, or refused with nothing written."""
 
 from __future__ import annotations
 
-import functools
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+from git_cli import git
 
 from foresight.clock import ManualClock
 from foresight.gitops.argocd import WEIGHTS, Target, deploy
@@ -19,22 +18,6 @@ from foresight.specs import ModelDeployment, load_specs
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 TARGET = Target(repo_url="https://git.example.com/platform/gitops.git", environment="prod")
-
-
-def git(*args: str, cwd: Path) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
-
-
-@pytest.fixture
-def bare(tmp_path: Path) -> Path:
-    path = tmp_path / "gitops.git"
-    git("init", "--quiet", "--bare", "--initial-branch=main", str(path), cwd=tmp_path)
-    return path
-
-
-@functools.cache
-def schemas(directory: Path) -> CrdSchemas:
-    return CrdSchemas(directory)
 
 
 def canary_spec(stable: str = "v7", canary: str | None = "v8", weight: int = 10) -> ModelDeployment:
@@ -91,7 +74,7 @@ def test_the_same_spec_twice_makes_one_commit(bare: Path) -> None:
     assert git("rev-list", "--count", "main", cwd=bare) == "1"
 
 
-def test_layout_is_kustomize_per_app_and_environment_with_a_self_healing_application(bare: Path, shared_data: Path) -> None:
+def test_layout_is_kustomize_per_app_and_environment_with_a_self_healing_application(bare: Path, crds: CrdSchemas) -> None:
     specs = load_specs(EXAMPLES / "model-deployment-gpu.yaml")
     result = deploy(specs, GitRemote(str(bare)), TARGET, "GPU pool ready")
     assert result.message.startswith("deploy 2 specs (prod)\n\n- support-llm (prod): deploy model v0.3\n")
@@ -111,7 +94,7 @@ def test_layout_is_kustomize_per_app_and_environment_with_a_self_healing_applica
         "jqPathExpressions": [WEIGHTS],
     }]
     assert "ignoreDifferences" not in edge["spec"], "no mesh, no weights to ignore"
-    validation = validate_manifests([llm, edge], schemas(shared_data / "schemas"))
+    validation = validate_manifests([llm, edge], crds)
     assert validation.problems == () and len(validation.checked) == 2
 
 

@@ -5,26 +5,15 @@ conflict or an unreachable remote leaving the repository exactly as it was."""
 from __future__ import annotations
 
 import socket
-import subprocess
 from pathlib import Path
 
 import pytest
+from git_cli import git
 
 from foresight.errors import InputError, ServiceUnavailable
 from foresight.gitops.repo import GitRemote, PushConflict
 
 AUTHOR = "Tester <tester@example.com>"
-
-
-def git(*args: str, cwd: Path) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
-
-
-@pytest.fixture
-def bare(tmp_path: Path) -> Path:
-    path = tmp_path / "gitops.git"
-    git("init", "--quiet", "--bare", "--initial-branch=main", str(path), cwd=tmp_path)
-    return path
 
 
 def push_from_elsewhere(bare: Path, tmp_path: Path, name: str, text: str) -> str:

@@ -4,12 +4,12 @@ unchanged one makes no new commit, deletion uncommits it; the API server is neve
 from __future__ import annotations
 
 import logging
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import kopf
 import pytest
+from git_cli import init_bare
 
 from foresight.clock import ManualClock
 from foresight.gitops.argocd import Target
@@ -26,14 +26,9 @@ class NoApi:
         raise AssertionError(f"unexpected Kubernetes API call {name}")
 
 
-def git(*args: str, cwd: Path) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
-
-
 @pytest.fixture
 def runtime(tmp_path: Path) -> Runtime:
-    bare = tmp_path / "gitops.git"
-    git("init", "--quiet", "--bare", "--initial-branch=main", str(bare), cwd=tmp_path)
+    bare = init_bare(tmp_path)
     gitops = GitOps(GitRemote(str(bare)), Target(repo_url="https://git.example.com/gitops.git", environment="prod"))
     return Runtime(NoApi(), gitops, clock=ManualClock(1_800_000_000.0))  # type: ignore[arg-type]
 
