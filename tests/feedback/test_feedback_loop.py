@@ -10,7 +10,7 @@ from foresight.clock import ManualClock
 from foresight.control.audit import AuditLog
 from foresight.errors import ServiceUnavailable
 from foresight.feedback import (
-    CanaryResult, Candidate, DecaySignal, FeedbackLoop, LoopPolicy, RolloutCanary,
+    CanaryEnded, Candidate, DecaySignal, FeedbackLoop, LoopPolicy, RolloutCanary,
 )
 from foresight.registry import CHALLENGER, CHAMPION, LocalRegistry
 from foresight.sim.canary import VersionBehaviour
@@ -29,11 +29,11 @@ class ScriptedCanary:
         self.started.append(version)
         self.looks = 0
 
-    def advance_to(self, now_s: float) -> CanaryResult | None:
+    def advance_to(self, now_s: float) -> CanaryEnded | None:
         self.looks += 1
         if self.looks < self.intervals:
             return None
-        return CanaryResult(self.promote, "promote: all metrics safe" if self.promote else "rollback: errors x5")
+        return CanaryEnded(self.promote, "promote: all metrics safe" if self.promote else "rollback: errors x5")
 
 
 class FlakyRegistry(LocalRegistry):

@@ -13,7 +13,7 @@ from foresight.adapters.kubernetes import KubernetesObjects
 from foresight.clock import ManualClock
 from foresight.control.audit import AuditLog
 from foresight.errors import ConfigError, ServiceUnavailable
-from foresight.feedback import CanaryResult, Candidate, DecaySignal, FeedbackLoop, LoopPolicy, Pending, Phase, TrainingFailed
+from foresight.feedback import CanaryEnded, Candidate, DecaySignal, FeedbackLoop, LoopPolicy, TrainingPending, Phase, TrainingFailed
 from foresight.feedback.training_job import LOOP_LABEL, RUN_LABEL, RUN_TAG, TrainingJobRetrainer, run_status
 from foresight.registry import CHALLENGER, CHAMPION, LocalRegistry
 from foresight.specs import TrainingJob
@@ -41,9 +41,9 @@ class TwoLookCanary:
         self.started.append(version)
         self.looks = 0
 
-    def advance_to(self, now_s: float) -> CanaryResult | None:
+    def advance_to(self, now_s: float) -> CanaryEnded | None:
         self.looks += 1
-        return CanaryResult(True, "promote: all metrics safe") if self.looks >= 2 else None
+        return CanaryEnded(True, "promote: all metrics safe") if self.looks >= 2 else None
 
 
 def template(name: str, **spec: Any) -> TrainingJob:
@@ -164,7 +164,7 @@ def test_a_retried_start_reapplies_the_same_run_and_kubeflow_conditions_are_read
     assert retrainer.start("drift", 5_000.0) == run == "churn-torch-5000"
     resource = "kubeflow.org/v1/pytorchjobs"
     assert cluster.names(resource, "default").count(run) == 1
-    assert isinstance(retrainer.poll(run, 5_060.0), Pending)
+    assert isinstance(retrainer.poll(run, 5_060.0), TrainingPending)
     set_status(cluster, resource, run, {"conditions": [{"type": "Running", "status": "False"},
                                                        {"type": "Succeeded", "status": "True", "reason": "Done"}]})
     registry.register("churn", params={}, metrics={"accuracy": 0.9}, code_commit="c", data_version="v0", seed=0,

@@ -15,16 +15,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from foresight.control.audit import AuditSink
+from foresight.feedback.decide import CanaryEnded
 from foresight.rollout import Action, CanaryController, CanaryQueries, ForesightPolicy, ForesightSpec
 from foresight.sim.canary import CanaryScenario, CanarySimulator, VersionBehaviour
 
-__all__ = ["Canary", "CanaryResult", "CanaryStep", "RolloutCanary"]
-
-
-@dataclass(frozen=True)
-class CanaryResult:
-    promoted: bool
-    reason: str
+__all__ = ["Canary", "CanaryStep", "RolloutCanary"]
 
 
 @dataclass(frozen=True)
@@ -43,7 +38,7 @@ class Canary(Protocol):
 
     def start(self, version: int, now_s: float) -> None: ...
 
-    def advance_to(self, now_s: float) -> CanaryResult | None:
+    def advance_to(self, now_s: float) -> CanaryEnded | None:
         """Run the analysis up to ``now_s``; the result once the release has ended, else None."""
         ...
 
@@ -81,7 +76,7 @@ class RolloutCanary:
                                             interval_s=self.interval_s, audit=self.audit)
         self._version, self._started_s = version, now_s
 
-    def advance_to(self, now_s: float) -> CanaryResult | None:
+    def advance_to(self, now_s: float) -> CanaryEnded | None:
         sim, controller = self._sim, self._controller
         if sim is None or controller is None:
             return None
@@ -91,8 +86,8 @@ class RolloutCanary:
             self.steps.append(CanaryStep(sim.clock.now(), self._version, d.weight, d.action.value, d.reason))
             if d.action is Action.PROMOTE or d.action is Action.ROLLBACK:
                 self._sim = self._controller = None
-                return CanaryResult(d.action is Action.PROMOTE, f"canary {d.action.value}: {d.reason}")
+                return CanaryEnded(d.action is Action.PROMOTE, f"canary {d.action.value}: {d.reason}")
             if sim.clock.now() - self._started_s >= self.max_s:
                 self._sim = self._controller = None
-                return CanaryResult(False, f"canary undecided after {self.max_s / 60:g} min: rolled back")
+                return CanaryEnded(False, f"canary undecided after {self.max_s / 60:g} min: rolled back")
         return None

@@ -28,10 +28,10 @@ from foresight.control.audit import AuditRecord, AuditSink
 from foresight.errors import ForesightError, ServiceUnavailable
 from foresight.feedback.canary import Canary
 from foresight.feedback.decide import (
-    Action, CanaryEnded, Done, Event, Failed, Gated, LoopPolicy, LoopState, Registered, Step, Tick, Trained,
+    Action, Done, Event, Failed, Gated, LoopPolicy, LoopState, Registered, Step, Tick, Trained,
     TrainingPending, TrainingStarted, decide,
 )
-from foresight.feedback.retrainer import Candidate, Pending, Retrainer, TrainingFailed, as_retrainer
+from foresight.feedback.retrainer import Candidate, Retrainer, TrainingFailed, as_retrainer
 from foresight.feedback.signal import DecaySignal
 from foresight.registry.promote import GATE_TAG, promote
 from foresight.registry.protocol import CHALLENGER, CHAMPION, PARENT_TAG, Registry
@@ -78,7 +78,6 @@ class FeedbackLoop:
         self.pending: Candidate | None = None  # trained, maybe not registered yet: never dropped on failure
         self.steps: list[LoopStep] = []
         self._run_id = uuid.uuid4().hex
-        self._canary_result: CanaryEnded | None = None
 
     def tick(self, signal: DecaySignal, accuracy: float | None = None) -> list[LoopStep]:
         """One period: observe, then act until the core waits. Returns the steps taken (WAITs left out)."""
@@ -116,7 +115,7 @@ class FeedbackLoop:
     # -- the actions ------------------------------------------------------------------------------
     def _act(self, step: Step, now: float) -> tuple[Event | None, str | None]:
         """Perform ``step.action``; the event it produced and the error text, if any."""
-        action, version = step.action, self.state.version
+        action = step.action
         try:
             if action is Action.RETRAIN:
                 # the trigger's time, not the clock: a retried start asks for the same run (idempotent)
@@ -125,7 +124,7 @@ class FeedbackLoop:
                 try:
                     answer = self.retrainer.poll(run, now)
                 except ServiceUnavailable as exc:  # the run exists: never start it twice, poll it next tick
-                    answer = Pending(f"status not read yet ({exc})")
+                    answer = TrainingPending(f"status not read yet ({exc})")
                 return self._training(run, answer, started=True)
             if action is Action.POLL_TRAINING:
                 assert self.state.run is not None, "core polled a training run it never started"
@@ -151,7 +150,7 @@ class FeedbackLoop:
                 return Done(action), None
             if action is Action.CANARY_STEP:
                 result = self.canary.advance_to(now)
-                return (Done(action) if result is None else CanaryEnded(result.promoted, result.reason)), None
+                return (Done(action) if result is None else result), None
             if action is Action.PROMOTE:
                 promoted = promote(self.registry, self.model, self._v(), self.policy.gates,
                                    champion_metrics=self._champion_metrics())
@@ -179,10 +178,10 @@ class FeedbackLoop:
             log.info("feedback loop %s: %s failed: %s", self.model, action.value, text)
             return Failed(action, text, False), text
 
-    def _training(self, run: str, answer: Candidate | Pending | TrainingFailed, *, started: bool
+    def _training(self, run: str, answer: Candidate | TrainingPending | TrainingFailed, *, started: bool
                   ) -> tuple[Event | None, str | None]:
         """The event for a retrainer's answer about ``run`` (just started, or polled on a later tick)."""
-        if isinstance(answer, Pending):
+        if isinstance(answer, TrainingPending):
             return (TrainingStarted(run, answer.reason) if started else TrainingPending(answer.reason)), None
         if isinstance(answer, TrainingFailed):
             action = Action.RETRAIN if started else Action.POLL_TRAINING

@@ -3,7 +3,7 @@
 A retrain may take seconds (the demo fits a small model in-process) or hours (a TrainingJob in a
 cluster). The loop must not block for the long kind, so it speaks to a :class:`Retrainer` in two
 verbs: :meth:`~Retrainer.start` returns a handle (a string, so the loop's state stays plain data
-and survives a restart), and :meth:`~Retrainer.poll` answers :class:`Pending`, :class:`TrainingFailed`
+and survives a restart), and :meth:`~Retrainer.poll` answers :class:`TrainingPending`, :class:`TrainingFailed`
 or the :class:`Candidate`. :meth:`~Retrainer.cancel` stops a run the loop gave up on (timeout).
 
 :class:`InlineRetrainer` adapts the old synchronous ``retrain(now_s) -> Candidate`` callable: it
@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Candidate", "InlineRetrainer", "Pending", "Retrainer", "TrainingFailed", "as_retrainer"]
+from foresight.feedback.decide import TrainingPending
+
+__all__ = ["Candidate", "InlineRetrainer", "Retrainer", "TrainingFailed", "as_retrainer"]
 
 
 @dataclass(frozen=True)
@@ -47,13 +49,6 @@ class Candidate:
 
 
 @dataclass(frozen=True)
-class Pending:
-    """The run is still going; ``reason`` says what its status shows (audited on each poll)."""
-
-    reason: str
-
-
-@dataclass(frozen=True)
 class TrainingFailed:
     """The run ended without a usable candidate, and why (permanent: the attempt is abandoned)."""
 
@@ -69,7 +64,7 @@ class Retrainer(Protocol):
         """Start a run that trains on the data up to ``now_s``; its handle. ``reason``: why (for the run's record)."""
         ...
 
-    def poll(self, run: str, now_s: float) -> Candidate | Pending | TrainingFailed:
+    def poll(self, run: str, now_s: float) -> Candidate | TrainingPending | TrainingFailed:
         """Where run ``run`` stands."""
         ...
 
@@ -93,7 +88,7 @@ class InlineRetrainer:
         self._done[run] = candidate
         return run
 
-    def poll(self, run: str, now_s: float) -> Candidate | Pending | TrainingFailed:
+    def poll(self, run: str, now_s: float) -> Candidate | TrainingPending | TrainingFailed:
         if run not in self._done:
             return TrainingFailed(f"no inline training run {run} (already collected, or never started)")
         return self._done.pop(run)

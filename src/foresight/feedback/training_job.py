@@ -32,7 +32,8 @@ from typing import Any, Literal, Protocol
 from pydantic import ValidationError
 
 from foresight.errors import ConfigError, InputError
-from foresight.feedback.retrainer import Candidate, Pending, TrainingFailed
+from foresight.feedback.decide import TrainingPending
+from foresight.feedback.retrainer import Candidate, TrainingFailed
 from foresight.gitops.render import check, render
 from foresight.registry.protocol import Registry
 from foresight.specs import TrainingJob
@@ -168,7 +169,7 @@ class TrainingJobRetrainer:
             self.objects.apply(doc)  # idempotent: a retried start finds its run and leaves it as it is
         return run
 
-    def poll(self, run: str, now_s: float) -> Candidate | Pending | TrainingFailed:
+    def poll(self, run: str, now_s: float) -> Candidate | TrainingPending | TrainingFailed:
         api_version, kind, namespace = self._target
         what = f"{kind} {namespace}/{run}"
         obj = self.objects.get(api_version, kind, namespace, run)
@@ -176,7 +177,7 @@ class TrainingJobRetrainer:
             return TrainingFailed(f"{what} is gone (deleted before it finished)")
         state, said = run_status(obj)
         if state == "running":
-            return Pending(f"{what} running ({said})")
+            return TrainingPending(f"{what} running ({said})")
         if state == "failed":
             return TrainingFailed(f"{what} failed: {said}")
         try:

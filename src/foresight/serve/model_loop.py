@@ -21,13 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from foresight.control.audit import AuditRecord, AuditSink
 from foresight.demo.model_loop import FEATURES, ModelLoopDemo
 from foresight.drift.exporter import DriftGauges
 from foresight.errors import InputError
-from foresight.feedback import Canary, CanaryResult
+from foresight.feedback import Canary, CanaryEnded
 from foresight.registry import CHALLENGER, CHAMPION
 
 __all__ = ["ApprovalCanary", "ModelLoopWatch", "NotAwaitingModelApproval", "UnknownModel"]
@@ -52,7 +50,7 @@ class ApprovalCanary:
 
     inner: Canary
     required: bool = True
-    waiting: CanaryResult | None = None
+    waiting: CanaryEnded | None = None
     version: int | None = None
     approved_by: str | None = None
 
@@ -60,12 +58,12 @@ class ApprovalCanary:
         self.waiting, self.version, self.approved_by = None, version, None
         self.inner.start(version, now_s)
 
-    def advance_to(self, now_s: float) -> CanaryResult | None:
+    def advance_to(self, now_s: float) -> CanaryEnded | None:
         if self.waiting is not None:
             if self.approved_by is None:
                 return None
             done, self.waiting = self.waiting, None
-            return CanaryResult(True, f"{done.reason}; approved by {self.approved_by}")
+            return CanaryEnded(True, f"{done.reason}; approved by {self.approved_by}")
         result = self.inner.advance_to(now_s)
         if result is not None and result.promoted and self.required:
             self.waiting = result
