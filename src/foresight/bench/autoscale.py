@@ -87,7 +87,7 @@ from foresight.errors import ConfigError, ForesightError, InputError
 from foresight.forecast.history import IncrementalHistory
 from foresight.ports import MetricsSource
 from foresight.series import Series
-from foresight.sim import ClusterSpec, NodePoolSpec, ServiceSpec, Simulator, queueing
+from foresight.sim import ClusterSpec, NodePoolSpec, ServiceSpec, Simulator
 from foresight.sim.metrics import METRICS, parse_selector
 from foresight.sim.metrics import query_range as recorded_range
 from foresight.sim.trace import read_trace, resample
