@@ -82,6 +82,19 @@ def test_zero_tolerance_scales_on_any_difference() -> None:
     assert calculate_replicas(10, PodMetrics((0.51,) * 10), 50, 0.0).replicas == 11
 
 
+def test_each_direction_may_set_its_own_tolerance() -> None:
+    """behavior.scaleUp.tolerance / scaleDown.tolerance (Kubernetes 1.33+) replace the cluster-wide one per direction."""
+    spec = HpaSpec(max_replicas=20, target_utilisation_percent=50,
+                   behavior={"scale_up": {"tolerance": 0.0}, "scale_down": {"tolerance": 0.2}})
+    assert spec.band == (0.8, 1.0)
+    assert calculate_replicas(10, PodMetrics((0.53,) * 10), 50, spec.band).replicas == 11  # 1.06: up at once
+    assert calculate_replicas(10, PodMetrics((0.42,) * 10), 50, spec.band).replicas == 10  # 0.84: held
+    assert calculate_replicas(10, PodMetrics((0.38,) * 10), 50, spec.band).replicas == 8  # 0.76: down
+    assert HpaSpec(max_replicas=20).band == (0.9, 1.1)  # unset: the cluster-wide 10% both ways
+    with pytest.raises(ValidationError):
+        HpaSpec(max_replicas=20, behavior={"scale_up": {"tolerance": -0.1}})
+
+
 def test_utilisation_is_the_mean_over_ready_pods() -> None:
     calc = calculate_replicas(3, PodMetrics((0.2, 0.5, 1.1)), target_percent=40, tolerance=0.1)
     assert calc.utilisation_percent == 60

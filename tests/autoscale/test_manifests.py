@@ -100,7 +100,8 @@ def test_desired_replicas_hpa_is_the_bench_headline_form_and_passes_kubernetes_s
 
     bench = Scenario()
     doc = desired_replicas_hpa(SPEC, cpu_percent=bench.path_cpu_percent,
-                               scale_down_window_s=bench.path_scale_down_window_s)
+                               scale_down_window_s=bench.path_scale_down_window_s,
+                               scale_up_tolerance=bench.path_scale_up_tolerance)
     assert kubernetes_validate.validate(doc, "1.37", strict=True)
     external, cpu = doc["spec"]["metrics"]
     assert external["external"]["metric"] == {
@@ -108,11 +109,14 @@ def test_desired_replicas_hpa_is_the_bench_headline_form_and_passes_kubernetes_s
     assert DESIRED_REPLICAS == BENCH_METRIC
     assert external["external"]["target"] == {"type": "AverageValue", "averageValue": "1"}
     assert cpu["resource"] == {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 90}}
-    assert doc["spec"]["behavior"] == {"scaleDown": {"stabilizationWindowSeconds": 0}}
+    assert doc["spec"]["behavior"] == {"scaleDown": {"stabilizationWindowSeconds": 0}, "scaleUp": {"tolerance": "0"}}
+    older_cluster = desired_replicas_hpa(SPEC, scale_up_tolerance=None)  # before 1.35: the cluster-wide 10%
+    assert older_cluster["spec"]["behavior"] == {"scaleDown": {"stabilizationWindowSeconds": 0}}
+    assert kubernetes_validate.validate(older_cluster, "1.37", strict=True)
     without_cpu = desired_replicas_hpa(SPEC, cpu_percent=None, scale_down_window_s=60)
     assert kubernetes_validate.validate(without_cpu, "1.37", strict=True)
     assert [m["type"] for m in without_cpu["spec"]["metrics"]] == ["External"]
-    for bad in ({"cpu_percent": 0}, {"scale_down_window_s": 3601}):
+    for bad in ({"cpu_percent": 0}, {"scale_down_window_s": 3601}, {"scale_up_tolerance": -0.1}):
         with pytest.raises(ConfigError):
             desired_replicas_hpa(SPEC, **bad)
     with pytest.raises(ConfigError, match="scale to zero"):

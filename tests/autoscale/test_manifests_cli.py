@@ -72,6 +72,10 @@ def test_desired_form_renders_the_bench_headline_hpa_validated(runner, tmp_path)
     assert external["external"]["target"] == {"type": "AverageValue", "averageValue": "1"}
     assert cpu["resource"]["target"]["averageUtilization"] == 90
     assert doc["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 0
+    assert doc["spec"]["behavior"]["scaleUp"] == {"tolerance": "0"}
+    older = runner.invoke(app, [*BASE, "--kind", "hpa", "--form", "desired", "--cluster-tolerance"])
+    assert older.exit_code == 0, older.output
+    assert "scaleUp" not in older.stdout and "stabilizationWindowSeconds: 0" in older.stdout
     (adapter,) = yaml.safe_load_all((tmp_path / "prometheus-adapter-rules.yaml").read_text())
     assert "^foresight_desired_replicas$" in adapter["data"]["config.yaml"]
 
@@ -81,3 +85,5 @@ def test_desired_form_is_an_hpa_only(runner):
     assert isinstance(result.exception, InputError) and "--kind hpa" in str(result.exception)
     result = runner.invoke(app, [*BASE, "--kind", "hpa", "--form", "desired", "--cpu-percent", "0"])
     assert isinstance(result.exception, InputError) and "--cpu-percent" in str(result.exception)
+    result = runner.invoke(app, [*BASE, "--kind", "hpa", "--form", "desired", "--scale-up-tolerance", "1.5"])
+    assert isinstance(result.exception, InputError) and "--scale-up-tolerance" in str(result.exception)

@@ -180,15 +180,30 @@ def test_matched_violations_read_the_hpa_cost_curve() -> None:
 
     sweep = {50: r(1.0, 1000.0), 60: r(1.0, 1100.0), 70: r(5.0, 800.0), 80: r(6.0, 900.0), 90: r(25.0, 600.0)}
     result = TraceResult("t", 1.0, 1.0, 1.0, {"predictive": r(3.0, 700.0), "hpa": sweep[70], "oracle": r(0, 500.0),
-                                              "static": r(0, 2000.0), "predictive-direct": r(2.0, 750.0)}, sweep)
+                                              "static": r(0, 2000.0), "predictive-direct": r(2.0, 750.0)}, sweep, {})
     assert result.hpa_at_matched_violations() == 900.0
     assert result.targets() == {"violations <= 30% of hpa": False, "replica-minutes <= hpa": True,
                                 "replica-minutes <= 1.2 x oracle": False}
     for outside in (0.5, 30.0):  # no HPA target in the sweep violates this little, or this much
-        beyond = TraceResult("t", 1.0, 1.0, 1.0, {**result.policies, "predictive": r(outside, 700.0)}, sweep)
+        beyond = TraceResult("t", 1.0, 1.0, 1.0, {**result.policies, "predictive": r(outside, 700.0)}, sweep, {})
         assert beyond.hpa_at_matched_violations() is None
-    at_point = TraceResult("t", 1.0, 1.0, 1.0, {**result.policies, "predictive": r(1.0, 700.0)}, sweep)
+    at_point = TraceResult("t", 1.0, 1.0, 1.0, {**result.policies, "predictive": r(1.0, 700.0)}, sweep, {})
     assert at_point.hpa_at_matched_violations() == 1000.0  # the cheaper of the two targets violating 1 minute
+
+
+def test_violations_at_the_hpa_cost_read_the_predictive_cost_curve() -> None:
+    def r(violations: float, cost: float) -> PolicyResult:
+        return PolicyResult(violations, cost, 0)
+
+    hpa = r(10.0, 800.0)
+    headrooms = {0.0: r(8.0, 600.0), 0.1: r(4.0, 700.0), 0.2: r(5.0, 750.0), 0.3: r(1.0, 900.0)}
+    policies = {"predictive": headrooms[0.1], "hpa": hpa, "oracle": r(0, 500.0)}
+    result = TraceResult("t", 1.0, 1.0, 1.0, policies, {70: hpa}, headrooms)
+    # the front skips 0.2 (dearer and worse than 0.1): 800 lies between 700 (4) and 900 (1)
+    assert result.predictive_at_hpa_cost() == pytest.approx(2.5)
+    for budget in (500.0, 1000.0):  # cheaper or dearer than any headroom
+        other = TraceResult("t", 1.0, 1.0, 1.0, {**policies, "hpa": r(10.0, budget)}, {70: hpa}, headrooms)
+        assert other.predictive_at_hpa_cost() is None
 
 
 @pytest.fixture
@@ -213,6 +228,11 @@ def test_the_bench_reports_every_policy_on_a_short_trace(synthetic_trace: Path) 
         assert set(trace[policy]) == {"slo_violation_minutes", "replica_minutes", "scaling_actions"}
     assert set(trace["hpa_sweep"]) == {"50", "60", "70", "80", "90"}
     assert trace["hpa_sweep"]["70"] == trace["hpa"]
+    assert set(trace["predictive_sweep"]) == {"0", "0.1", "0.2", "0.3"}
+    assert trace["predictive_sweep"]["0.1"] == trace["predictive"]
+    costs = [trace["predictive_sweep"][h]["replica_minutes"] for h in ("0", "0.1", "0.2", "0.3")]
+    assert costs == sorted(costs)  # more headroom never buys fewer replicas
+    assert "predictive_violation_minutes_at_hpa_cost" in trace
     window_minutes = 0.1 * 1440
     assert trace["static"] == {"slo_violation_minutes": 0.0, "replica_minutes": 10 * window_minutes, "scaling_actions": 0}
     assert trace["oracle"]["slo_violation_minutes"] == 0.0
@@ -239,7 +259,8 @@ def test_the_calibrated_policy_is_one_setting_for_every_trace_and_says_so() -> N
     from foresight.bench.autoscale import _cluster, describe
 
     scenario = Scenario(calibration_window=240, calibration_quantile=0.95)
-    _, loops, _ = _cluster(scenario, np.full(40, 100.0), np.full(200, 100.0), 0.0)
+    _, loops, _, headrooms = _cluster(scenario, np.full(40, 100.0), np.full(200, 100.0), 0.0)
+    assert headrooms == {0.0: "predictive-h0", 0.1: "predictive", 0.2: "predictive-h20", 0.3: "predictive-h30"}
     spec = loops["predictive-direct"][0].spec  # type: ignore[attr-defined]
     assert (spec.calibration_window, spec.calibration_quantile) == (240, 0.95)
     assert "q0.95 of its own last 240 misses" in describe(scenario)["predictive"]

@@ -8,8 +8,11 @@ controller's own arithmetic, not only the prose of its documentation. One sync o
    the bound, before reading any metric.
 2. **Replica calculation.** ``utilisation = floor(100 * sum(usage) / sum(request))`` over the ready
    pods that reported (integer percent, as the controller divides integer milli-cores);
-   ``ratio = utilisation / target``; no change when ``1 - tolerance <= ratio <= 1 + tolerance``,
-   else ``ceil(ratio * ready pods)``. If pods are not ready or miss a sample, the ratio is recomputed
+   ``ratio = utilisation / target``; no change when ``1 - down <= ratio <= 1 + up``, else
+   ``ceil(ratio * ready pods)``. ``up`` and ``down`` are the tolerance of each direction
+   (``behavior.scaleUp.tolerance`` / ``scaleDown.tolerance``, Kubernetes 1.33+, beta and on by
+   default from 1.35) or, where unset, the cluster-wide one (``--horizontal-pod-autoscaler-tolerance``,
+   10%). If pods are not ready or miss a sample, the ratio is recomputed
    conservatively: on a scale-up, not-ready and missing pods count as 0%; on a scale-down, missing
    pods count as ``max(100%, target)`` of their request (the controller's CPU path; its generic
    path, and the documentation, say "the target"); not-ready pods are left out of a scale-down. If
@@ -80,6 +83,13 @@ _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 #: Timestamped values (Unix seconds, replicas): recommendations or replicas added/removed.
 History = tuple[tuple[float, int], ...]
+#: The ratios within which nothing changes, ``(1 - scale-down tolerance, 1 + scale-up tolerance)``.
+Band = tuple[float, float]
+
+
+def _band(tolerance: float | Band) -> Band:
+    """A symmetric tolerance as its band; a band as it is."""
+    return (1 - tolerance, 1 + tolerance) if isinstance(tolerance, (int, float)) else tolerance
 
 
 class HpaScalingPolicy(BaseModel):
@@ -108,6 +118,9 @@ class HpaScalingRules(BaseModel):
         "Max", description="Use the policy allowing the largest (Max) or smallest (Min) change, or none."
     )
     policies: tuple[HpaScalingPolicy, ...] = Field(min_length=1, description="The rate limits.")
+    tolerance: float | None = Field(
+        None, ge=0, lt=1, description="Kubernetes `tolerance` of this direction; None: the cluster-wide tolerance."
+    )
 
     def describe(self) -> str:
         limits = ", ".join(p.describe() for p in self.policies)
@@ -185,7 +198,9 @@ class HpaSpec(BaseModel):
         80, ge=1, description="Kubernetes `averageUtilization`: CPU in percent of request (80 when unset)."
     )
     tolerance: float = Field(
-        0.1, ge=0, lt=1, description="No scaling while 1 - tolerance <= ratio <= 1 + tolerance."
+        0.1, ge=0, lt=1,
+        description="The cluster-wide tolerance: no scaling while 1 - tolerance <= ratio <= 1 + tolerance, "
+        "unless a behavior direction sets its own.",
     )
     sync_period_s: float = Field(
         15.0, gt=0, description="How often Kubernetes runs the HPA; the policy reads this much history."
@@ -205,6 +220,17 @@ class HpaSpec(BaseModel):
         if len(set(names)) != len(names):
             raise ConfigError(f"HPA spec: external_metrics names must be unique, got {names}")
         return self
+
+
+    @property
+    def band(self) -> Band:
+        """The ratios that change nothing: each direction's own tolerance, else the cluster-wide one.
+
+        >>> HpaSpec(max_replicas=9, behavior={"scale_up": {"tolerance": 0.0}}).band
+        (0.9, 1.0)
+        """
+        up, down = self.behavior.scale_up.tolerance, self.behavior.scale_down.tolerance
+        return (1 - (self.tolerance if down is None else down), 1 + (self.tolerance if up is None else up))
 
 
 class HpaState(BaseModel):
@@ -262,9 +288,10 @@ def _percent(utilisations: Sequence[float]) -> int:
 
 
 def calculate_replicas(
-    current: int, pods: PodMetrics, target_percent: int, tolerance: float
+    current: int, pods: PodMetrics, target_percent: int, tolerance: float | Band
 ) -> ReplicaCalculation:
     """Replicas for the CPU metric alone (Kubernetes ``GetResourceReplicas``); needs one ready sample.
+    ``tolerance``: symmetric, or the band ``(low, high)`` of ratios that change nothing.
 
     >>> calculate_replicas(3, PodMetrics((1.0, 1.0, 1.0)), 50, 0.1).replicas    # 100% vs 50%: double
     6
@@ -280,19 +307,21 @@ def calculate_replicas(
     ratio = percent / target_percent
     words = f"cpu {percent}% / target {target_percent}% = {ratio:.2f}"
 
+    low, high = _band(tolerance)
+
     def within(r: float) -> bool:
-        return 1 - tolerance <= r <= 1 + tolerance
+        return low <= r <= high
 
     def result(replicas: int, adjusted: float | None, why: str) -> ReplicaCalculation:
         return ReplicaCalculation(replicas, percent, ratio, adjusted, f"{words}{why}")
 
-    band = f" within [{1 - tolerance:.2f}, {1 + tolerance:.2f}]: {current}"
+    band = f" within [{low:.2f}, {high:.2f}]: {current}"
     scale_up_with_unready = pods.unready > 0 and ratio > 1
     if not scale_up_with_unready and pods.missing == 0:
         if within(ratio):
             return result(current, None, band)
         wanted = math.ceil(ratio * len(pods.ready))
-        side = f"> {1 + tolerance:.2f}" if ratio > 1 else f"< {1 - tolerance:.2f}"
+        side = f"> {high:.2f}" if ratio > 1 else f"< {low:.2f}"
         return result(wanted, None, f" {side}: {wanted}")
 
     counted = list(pods.ready)
@@ -328,7 +357,7 @@ class ExternalCalculation:
 
 
 def external_replicas(
-    current: int, name: str, values: Sequence[float], average_value: float, tolerance: float
+    current: int, name: str, values: Sequence[float], average_value: float, tolerance: float | Band
 ) -> ExternalCalculation:
     """Replicas for an External metric with an ``AverageValue`` target (Kubernetes
     ``GetExternalPerPodMetricReplicas``): the series' ``values`` are summed in milli-units.
@@ -337,6 +366,8 @@ def external_replicas(
     10
     >>> print(external_replicas(10, "ai_predicted_load", [73.0], 7.0, 0.1).reason)
     ai_predicted_load 73 / (7 x 10) = 1.04 within [0.90, 1.10]: 10
+    >>> external_replicas(10, "foresight_desired_replicas", [11.0], 1.0, (0.9, 1.0)).replicas  # scale-up tolerance 0
+    11
     """
     if current < 1:
         raise ValueError(f"external_replicas needs at least one current replica, got {current}")
@@ -347,10 +378,11 @@ def external_replicas(
     target = _milli(average_value)
     ratio = usage / (target * current)
     words = f"{name} {usage / 1000:g} / ({target / 1000:g} x {current}) = {ratio:.2f}"
-    if 1 - tolerance <= ratio <= 1 + tolerance:
-        return ExternalCalculation(current, usage, ratio, f"{words} within [{1 - tolerance:.2f}, {1 + tolerance:.2f}]: {current}")
+    low, high = _band(tolerance)
+    if low <= ratio <= high:
+        return ExternalCalculation(current, usage, ratio, f"{words} within [{low:.2f}, {high:.2f}]: {current}")
     wanted = math.ceil(usage / target)
-    side = f"> {1 + tolerance:.2f}" if ratio > 1 else f"< {1 - tolerance:.2f}"
+    side = f"> {high:.2f}" if ratio > 1 else f"< {low:.2f}"
     return ExternalCalculation(wanted, usage, ratio, f"{words} {side}: {wanted}")
 
 
@@ -486,7 +518,7 @@ def _metric_replicas(
     if pods is None or not pods.ready:
         unread.append("no cpu metric" if pods is None else f"no ready pod reports cpu ({pods.unready} not ready)")
     else:
-        calc = calculate_replicas(current, pods, spec.target_utilisation_percent, spec.tolerance)
+        calc = calculate_replicas(current, pods, spec.target_utilisation_percent, spec.band)
         inputs |= {
             "ready_pods": len(pods.ready),
             "unready_pods": pods.unready,
@@ -502,7 +534,7 @@ def _metric_replicas(
         if not values:
             unread.append(f"no {metric.name} metric")
             continue
-        ext = external_replicas(current, metric.name, values, metric.average_value, spec.tolerance)
+        ext = external_replicas(current, metric.name, values, metric.average_value, spec.band)
         inputs |= {f"{metric.name}_value": ext.usage_milli / 1000, f"{metric.name}_ratio": ext.ratio,
                    f"{metric.name}_replicas": ext.replicas}
         proposals.append((ext.replicas, ext.reason))

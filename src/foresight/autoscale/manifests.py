@@ -163,31 +163,41 @@ def _hpa_document(spec: AutoscalingSpec, metrics: list[dict[str, Any]],
 
 
 def desired_replicas_hpa(
-    spec: AutoscalingSpec, cpu_percent: int | None = 90, scale_down_window_s: int = 0
+    spec: AutoscalingSpec, cpu_percent: int | None = 90, scale_down_window_s: int = 0,
+    scale_up_tolerance: float | None = 0.0,
 ) -> dict[str, Any]:
     """The bench's headline HPA: External ``foresight_desired_replicas`` at ``AverageValue`` 1 (so
     the HPA wants exactly the replicas Foresight published), CPU at ``cpu_percent`` beside it (the
-    HPA takes the larger: should Foresight stop publishing, CPU still scales up) and scale-down
-    stabilisation ``scale_down_window_s`` (0: the policy's own window already held scale-downs).
+    HPA takes the larger: should Foresight stop publishing, CPU still scales up), scale-down
+    stabilisation ``scale_down_window_s`` (0: the policy's own window already held scale-downs)
+    and scale-up tolerance ``scale_up_tolerance``: at the cluster-wide 10% an HPA at 10 replicas
+    ignores Foresight asking for 11 (11 / 10 = 1.10 is within tolerance), so 0 lets every pod
+    Foresight asks for start at once. The field needs Kubernetes 1.35+ (beta, on by default; 1.33-1.34
+    behind the HPAConfigurableTolerance gate); None leaves it out for older clusters.
 
     Serve the metric through :func:`adapter_rules` with ``metric=DESIRED_REPLICAS``; the
     capacity and target utilisation of ``spec`` are unused (the policy sized the replicas).
 
     >>> doc = desired_replicas_hpa(AutoscalingSpec(namespace="shop", workload="api", capacity_rps=50))
-    >>> [m["type"] for m in doc["spec"]["metrics"]], doc["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"]
-    (['External', 'Resource'], 0)
+    >>> [m["type"] for m in doc["spec"]["metrics"]], doc["spec"]["behavior"]
+    (['External', 'Resource'], {'scaleDown': {'stabilizationWindowSeconds': 0}, 'scaleUp': {'tolerance': '0'}})
     """
     if cpu_percent is not None and not 1 <= cpu_percent <= 100:
         raise ConfigError(f"cpu_percent {cpu_percent} must be within 1..100 (or None for no CPU metric)")
     if not 0 <= scale_down_window_s <= 3600:
         raise ConfigError(f"scale_down_window_s {scale_down_window_s} must be within 0..3600 (the HPA's limit)")
+    if scale_up_tolerance is not None and not 0 <= scale_up_tolerance < 1:
+        raise ConfigError(f"scale_up_tolerance {scale_up_tolerance} must be within [0, 1) (or None to leave it out)")
     metrics = [_external(spec, DESIRED_REPLICAS, "1")]
     if cpu_percent is not None:
         metrics.append({
             "type": "Resource",
             "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": cpu_percent}},
         })
-    return _hpa_document(spec, metrics, {"scaleDown": {"stabilizationWindowSeconds": scale_down_window_s}})
+    behavior: dict[str, Any] = {"scaleDown": {"stabilizationWindowSeconds": scale_down_window_s}}
+    if scale_up_tolerance is not None:
+        behavior["scaleUp"] = {"tolerance": quantity(scale_up_tolerance)}
+    return _hpa_document(spec, metrics, behavior)
 
 
 def scaled_object(spec: AutoscalingSpec) -> dict[str, Any]:

@@ -30,6 +30,9 @@ The scenario (:class:`Scenario`), one per trace:
     ``path_cpu_percent`` beside it: the HPA scales down only when every metric can be read, and CPU
     is the reactive safety net should Foresight stop publishing) reads it one period later (scrape
     and adapter latency) and scales with its tolerance, stabilisation and rate limits;
+  - ``predictive@H``: the headline path with headroom ``H`` instead, for H in ``headroom_sweep``:
+    the predictive policy's own cost-vs-violation curve, read at the HPA's replica-minutes
+    (:meth:`TraceResult.predictive_at_hpa_cost`): a win at matched cost, not a different trade-off;
   - ``predictive-direct``: the predictive policy setting replicas itself;
     both predictive loops read the load on the forecast grid (``forecast_step_s``) over the
     policy's 15-day lookback through :class:`~foresight.forecast.history.IncrementalHistory` (the
@@ -135,6 +138,9 @@ class Scenario(BaseModel):
         70, ge=1, le=100, description="Target utilisation of the headline HPA, and of the predictive policy and its HPA."
     )
     sweep_percent: tuple[int, ...] = Field((50, 60, 70, 80, 90), description="HPA targets of the cost curve.")
+    headroom_sweep: tuple[float, ...] = Field(
+        (0.0, 0.2, 0.3), description="Headrooms of the predictive path's cost curve, beside the headline headroom."
+    )
     quantile: float = Field(0.95, gt=0, lt=1, description="Forecast quantile the predictive policy sizes for: its cost knob.")
     stabilisation_window_s: float = Field(
         120.0, ge=0, description="The predictive policy's scale-down stabilisation (one value for every trace)."
@@ -157,12 +163,23 @@ class Scenario(BaseModel):
     path_scale_down_window_s: int = Field(
         0, ge=0, le=3600, description="Scale-down stabilisation of the predictive path's HPA (the policy stabilises itself)."
     )
+    path_scale_up_tolerance: float | None = Field(
+        0.0, ge=0, lt=1,
+        description="behavior.scaleUp.tolerance of the predictive path's HPA (Kubernetes 1.35+); None: the cluster's 10%.",
+    )
 
     @model_validator(mode="after")
     def _headline_in_sweep(self) -> Scenario:
         if self.target_percent not in self.sweep_percent:
             raise ConfigError(f"scenario: sweep_percent {self.sweep_percent} must include target_percent {self.target_percent}")
+        if any(not 0 <= h <= 1 for h in self.headroom_sweep):
+            raise ConfigError(f"scenario: headroom_sweep {self.headroom_sweep} must lie within [0, 1]")
         return self
+
+    @property
+    def headrooms(self) -> tuple[float, ...]:
+        """The predictive path's headrooms, the headline's included, ascending."""
+        return tuple(sorted({self.headroom, *self.headroom_sweep}))
 
     @property
     def peak_rps(self) -> float:
@@ -207,7 +224,8 @@ class PolicyResult:
 
 @dataclass(frozen=True)
 class TraceResult:
-    """One trace: the split, the scaling, and each policy's figures (``sweep`` by HPA target)."""
+    """One trace: the split, the scaling, and each policy's figures (``sweep`` by HPA target,
+    ``headroom_sweep`` the predictive path's by headroom, the headline's included)."""
 
     name: str
     history_days: float
@@ -215,6 +233,7 @@ class TraceResult:
     peak_rps: float
     policies: Mapping[str, PolicyResult]
     sweep: Mapping[int, PolicyResult]
+    headroom_sweep: Mapping[float, PolicyResult]
 
     def hpa_at_matched_violations(self) -> float | None:
         """The HPA's replica-minutes at the predictive policy's SLO-violation minutes: the sweep's
@@ -230,6 +249,20 @@ class TraceResult:
         levels, costs = zip(*front)
         return float(np.interp(wanted, levels, costs))
 
+    def predictive_at_hpa_cost(self) -> float | None:
+        """The predictive path's SLO-violation minutes at the headline HPA's replica-minutes: its
+        headroom sweep's fewest violations for each cost (its Pareto front), linear between its
+        points; None outside the front's range (no headroom costs what the HPA costs)."""
+        front: list[tuple[float, float]] = []
+        for cost, violations in sorted((r.replica_minutes, r.slo_violation_minutes) for r in self.headroom_sweep.values()):
+            if not front or violations < front[-1][1]:
+                front.append((cost, violations))
+        budget = self.policies["hpa"].replica_minutes
+        if not front[0][0] <= budget <= front[-1][0]:
+            return None
+        costs, violations = zip(*front)
+        return float(np.interp(budget, costs, violations))
+
     def targets(self) -> dict[str, bool]:
         """The issue's targets for the headline ``predictive``."""
         p, hpa, oracle = (self.policies[k] for k in ("predictive", "hpa", "oracle"))
@@ -240,11 +273,13 @@ class TraceResult:
         }
 
     def to_json(self) -> dict[str, Any]:
-        matched = self.hpa_at_matched_violations()
+        matched, at_cost = self.hpa_at_matched_violations(), self.predictive_at_hpa_cost()
         return {
             **{name: r.to_json() for name, r in self.policies.items()},
             "hpa_sweep": {str(t): r.to_json() for t, r in self.sweep.items()},
             "hpa_replica_minutes_at_predictive_violations": None if matched is None else round(matched, 1),
+            "predictive_sweep": {f"{h:g}": r.to_json() for h, r in self.headroom_sweep.items()},
+            "predictive_violation_minutes_at_hpa_cost": None if at_cost is None else round(at_cost, 2),
             "targets": self.targets(),
             "history_days": round(self.history_days, 2),
             "evaluated_days": round(self.evaluated_days, 2),
@@ -479,7 +514,7 @@ def run_trace(path: Path, scenario: Scenario, name: str | None = None) -> TraceR
     scaled = rate * (scenario.peak_rps / window_peak)
     history, load = scaled[:split], scaled[split:]
     start = t0 + split * step
-    sim, loops, sweep_names = _cluster(scenario, load, history, start)
+    sim, loops, sweep_names, headroom_names = _cluster(scenario, load, history, start)
     counts = {label: _Actions() for label in loops}
     reconcilers = [
         Reconciler(policy, _source(label, HistoryBackedSource(sim, history)), sim, {label: SafetyLimits(min_replicas=scenario.min_replicas,
@@ -505,28 +540,33 @@ def run_trace(path: Path, scenario: Scenario, name: str | None = None) -> TraceR
         {**{k: results[k] for k in ("static", "hpa", "predictive", "predictive-direct", "oracle")},
          f"oracle@{scenario.target_percent}": results[f"oracle-{scenario.target_percent}"]},
         {t: results[label] for t, label in sweep_names.items()},
+        {h: results[label] for h, label in headroom_names.items()},
     )
 
 
 def _cluster(
     scenario: Scenario, load: np.ndarray, history: np.ndarray, start: float
-) -> tuple[Simulator, dict[str, tuple[ScalingPolicy, float]], dict[int, str]]:
-    """The simulator with one service copy per policy, each policy with its loop's query step, and
-    the label of each HPA target of the sweep."""
+) -> tuple[Simulator, dict[str, tuple[ScalingPolicy, float]], dict[int, str], dict[float, str]]:
+    """The simulator with one service copy per policy, each policy with its loop's query step, the
+    label of each HPA target of the sweep and of each headroom of the predictive path's sweep."""
     step, target, cap = scenario.period_s, scenario.target_percent, scenario.capacity_rps
     sweep = {t: "hpa" if t == target else f"hpa-{t}" for t in scenario.sweep_percent}
+    headrooms = {h: "predictive" if h == scenario.headroom else f"predictive-h{round(100 * h)}" for h in scenario.headrooms}
     capacity = ServiceCapacity(capacity_rps=cap, startup_delay_s=scenario.startup_delay_s, slo=scenario.slo)
-    spec = PredictiveSpec(services={"predictive": capacity, "predictive-direct": capacity}, quantile=scenario.quantile,
+    spec = PredictiveSpec(services={"predictive-direct": capacity, **{label: capacity for label in headrooms.values()}},
+                          quantile=scenario.quantile,
                           sync_period_s=step, stabilisation_window_s=scenario.stabilisation_window_s,
                           forecast_step_s=scenario.forecast_step_s, floor_trend_s=scenario.floor_trend_s,
                           headroom=scenario.headroom, calibration_window=scenario.calibration_window,
                           calibration_quantile=scenario.calibration_quantile)
-    predictive = PredictivePolicy(spec)
-    predictive = PredictivePolicy(spec, _FitOnce(predictive.forecaster))
+    shared = _FitOnce(PredictivePolicy(spec).forecaster)  # every predictive loop refits on the same history
+    predictive = PredictivePolicy(spec, shared)
+    with_headroom = {h: PredictivePolicy(spec.model_copy(update={"headroom": h}), shared) for h in headrooms}
     bounds: dict[str, Any] = {"min_replicas": scenario.min_replicas, "max_replicas": scenario.max_replicas,
                               "sync_period_s": step}
     path_behavior = HpaBehavior.model_validate(
-        {"scale_down": {"stabilisation_window_s": scenario.path_scale_down_window_s}})
+        {"scale_down": {"stabilisation_window_s": scenario.path_scale_down_window_s},
+         "scale_up": {"tolerance": scenario.path_scale_up_tolerance}})
     through_hpa = HpaPolicy(
         HpaSpec(**bounds, target_utilisation_percent=scenario.path_cpu_percent or target, behavior=path_behavior,
                 external_metrics=(ExternalMetric(name=DESIRED_REPLICAS, average_value=1.0),)),
@@ -539,7 +579,8 @@ def _cluster(
     loops: dict[str, tuple[ScalingPolicy, float]] = {
         "static": (StaticPolicy(scenario.replicas_at_peak), step),
         **{label: (HpaPolicy(HpaSpec(**bounds, target_utilisation_percent=t)), step) for t, label in sweep.items()},
-        "predictive": (PredictiveThroughHpa(predictive, through_hpa, scenario.path_cpu_percent is not None), minute),
+        **{label: (PredictiveThroughHpa(with_headroom[h], through_hpa, scenario.path_cpu_percent is not None), minute)
+           for h, label in headrooms.items()},
         "predictive-direct": (predictive, minute),
         "oracle": (SchedulePolicy(schedule, start, step), step),
         f"oracle-{target}": (SchedulePolicy(sized, start, step), step),
@@ -556,7 +597,7 @@ def _cluster(
     traffic = np.repeat(load[:, None], len(services), axis=1)
     sim = Simulator(ClusterSpec(services=services, node_pools=(nodes,)), traffic, step_s=step,
                     duration_s=load.size * step, start=start)
-    return sim, loops, sweep
+    return sim, loops, sweep, headrooms
 
 
 def bench_autoscale(
@@ -605,7 +646,10 @@ def describe(scenario: Scenario) -> dict[str, str]:
             f"{s.stabilisation_window_s:g} s. Headline: published as {DESIRED_REPLICAS} and read one period later by an "
             f"HPA with External {DESIRED_REPLICAS} at AverageValue 1"
             + (f" and CPU at {s.path_cpu_percent}% (safety net)" if s.path_cpu_percent is not None else "")
-            + f" (tolerance 10%, scale-down stabilisation {s.path_scale_down_window_s} s); predictive-direct sets replicas "
+            + (" (tolerance 10%" if s.path_scale_up_tolerance is None else
+               f" (scale-up tolerance {s.path_scale_up_tolerance:g}, Kubernetes 1.35+; scale-down tolerance 10%")
+            + f", scale-down stabilisation {s.path_scale_down_window_s} s); predictive@H: the same path with headroom H "
+            f"({', '.join(f'{h:g}' for h in s.headrooms if h != s.headroom)}: its cost curve); predictive-direct sets replicas "
             "itself; both read history incrementally"
         ),
         "oracle": (

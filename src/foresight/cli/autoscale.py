@@ -90,6 +90,8 @@ def trace_table(result: TraceResult) -> Table:
     rows: list[tuple[str, PolicyResult]] = [("static", result.policies["static"])]
     rows += [(f"hpa@{t}" + (" (hpa)" if r is hpa else ""), r) for t, r in sorted(result.sweep.items())]
     rows += [(k, r) for k, r in result.policies.items() if k not in ("static", "hpa")]
+    headline = result.policies["predictive"]
+    rows += [(f"predictive@{h:g}", r) for h, r in sorted(result.headroom_sweep.items()) if r is not headline]
     for label, r in rows:
         table.add_row(label, f"{r.slo_violation_minutes:.2f}", f"{r.replica_minutes:,.0f}", str(r.scaling_actions),
                       _ratio(r.slo_violation_minutes, hpa.slo_violation_minutes),
@@ -98,8 +100,12 @@ def trace_table(result: TraceResult) -> Table:
     p = result.policies["predictive"]
     at_matched = ("no HPA target in the sweep violates as little as predictive" if matched is None else
                   f"HPA at predictive's violations: {matched:,.0f} replica-min (predictive {_ratio(p.replica_minutes, matched)}x)")
+    at_cost = result.predictive_at_hpa_cost()
+    at_hpa_cost = ("no predictive headroom in the sweep costs what the HPA costs" if at_cost is None else
+                   f"predictive at the HPA's replica-min: {at_cost:.2f} violation-min "
+                   f"({_ratio(at_cost, hpa.slo_violation_minutes)}x the HPA's)")
     met = "; ".join(f"{k}: {'met' if ok else 'missed'}" for k, ok in result.targets().items())
-    table.caption = f"{at_matched}\ntargets: {met}"
+    table.caption = f"{at_matched}\n{at_hpa_cost}\ntargets: {met}"
     return table
 
 
@@ -107,13 +113,14 @@ def summary_table(results: list[TraceResult]) -> Table:
     """Every trace: the headline predictive against the HPA, the oracle and the HPA at matched violations."""
     table = Table(title="predictive (through the HPA) per trace")
     for column in ("trace", "violations / hpa", "replica-min / hpa", "replica-min / oracle",
-                   "replica-min / hpa at matched violations", "targets met"):
+                   "replica-min / hpa at matched violations", "violations / hpa at the hpa's cost", "targets met"):
         table.add_column(column, justify="left" if column == "trace" else "right")
     for r in results:
         p, hpa, oracle = (r.policies[k] for k in ("predictive", "hpa", "oracle"))
-        matched = r.hpa_at_matched_violations()
+        matched, at_cost = r.hpa_at_matched_violations(), r.predictive_at_hpa_cost()
         table.add_row(r.name, _ratio(p.slo_violation_minutes, hpa.slo_violation_minutes),
                       _ratio(p.replica_minutes, hpa.replica_minutes), _ratio(p.replica_minutes, oracle.replica_minutes),
                       "-" if matched is None else _ratio(p.replica_minutes, matched),
+                      "-" if at_cost is None else _ratio(at_cost, hpa.slo_violation_minutes),
                       f"{sum(r.targets().values())}/3")
     return table

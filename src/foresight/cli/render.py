@@ -95,9 +95,16 @@ def autoscaling(
     kind: Annotated[Kind, typer.Option(help="hpa, keda, or both (apply only one of them).")] = Kind.both,
     form: Annotated[Form, typer.Option(help=(
         "HPA form: 'load' (External ai_predicted_load per replica) or 'desired' (the bench's headline: External "
-        "foresight_desired_replicas at AverageValue 1, CPU beside it, scale-down stabilisation 0 s; --kind hpa)."
+        "foresight_desired_replicas at AverageValue 1, CPU beside it, scale-down stabilisation 0 s, scale-up "
+        "tolerance 0; --kind hpa)."
     ))] = Form.load,
     cpu_percent: Annotated[int, typer.Option(help="--form desired: CPU utilisation target of the safety net.")] = 90,
+    scale_up_tolerance: Annotated[float, typer.Option(help=(
+        "--form desired: behavior.scaleUp.tolerance, so every pod Foresight asks for starts (Kubernetes 1.35+)."
+    ))] = 0.0,
+    cluster_tolerance: Annotated[bool, typer.Option(help=(
+        "--form desired: leave scaleUp.tolerance out (clusters before 1.35: the cluster-wide 10% applies)."
+    ))] = False,
     out: Annotated[Path | None, typer.Option(help="Folder to write the YAML files to (default: stdout).")] = None,
     schema_dir: Annotated[Path | None, typer.Option(help="Folder of CRD YAML files to validate custom resources.")] = None,
     kubernetes_version: Annotated[str | None, typer.Option(help="Kubernetes version to validate against.")] = None,
@@ -119,7 +126,11 @@ def autoscaling(
             raise InputError("render autoscaling: --form desired renders an HPA only; add --kind hpa")
         if not 1 <= cpu_percent <= 100:
             raise InputError(f"render autoscaling: --cpu-percent: {cpu_percent} is not within 1..100")
-        files[f"{spec.workload}-hpa.yaml"] = [desired_replicas_hpa(spec, cpu_percent=cpu_percent)]
+        if not 0 <= scale_up_tolerance < 1:
+            raise InputError(f"render autoscaling: --scale-up-tolerance: {scale_up_tolerance} is not within [0, 1)")
+        tolerance = None if cluster_tolerance else scale_up_tolerance
+        files[f"{spec.workload}-hpa.yaml"] = [desired_replicas_hpa(spec, cpu_percent=cpu_percent,
+                                                                   scale_up_tolerance=tolerance)]
         files["prometheus-adapter-rules.yaml"] = [adapter_rules(spec.model_copy(update={"metric": DESIRED_REPLICAS}))]
     elif kind in (Kind.hpa, Kind.both):
         files[f"{spec.workload}-hpa.yaml"] = [hpa(spec)]
