@@ -12,6 +12,7 @@ from foresight.bench.nab import read_value_csv
 from foresight.detect import make_detector, run
 from foresight.detect.daily import DAY_S, DailyProfile
 from foresight.detect.ewma import EwmaZScore
+from foresight.detect.stuck import StuckRun
 from foresight.detect.surprise import SurpriseEnsemble
 from foresight.detect.symbols import SymbolNovelty
 from foresight.detect.tail import TailCalibrator
@@ -98,6 +99,32 @@ def test_symbols_are_scale_free() -> None:
     np.testing.assert_allclose(results[0], results[1])
 
 
+def _stuck_records(values: list[float], floor: int = 10) -> list[tuple[int, float]]:
+    """Step one series through :class:`StuckRun` (NaN: a missing sample): the records that surprise,
+    and their nats (the first run to pass the floor is a record among none: 0 nats)."""
+    stuck = StuckRun(floor=floor)
+    state = stuck.init(1)
+    records = []
+    for k, v in enumerate(values):
+        x, ok = np.array([v]), np.array([math.isfinite(v)])
+        run_ = stuck.repeats(state, x)
+        rows, nats = stuck.surprise(state, run_, ok)
+        records += [(k, float(u)) for u in nats if u > 0.0]
+        stuck.learn(state, x, run_, ok)
+    return records
+
+
+def test_stuck_run_reports_once_when_a_run_outlasts_every_earlier_one() -> None:
+    """Runs of 15 repeats, then one of 40 with a gap in it: one record, at the 16th repeat."""
+    early = ([1.0] * 16 + [2.0, 3.0]) * 5  # 15 runs: 5 of 15 repeats, 10 of none
+    frozen = [4.0] * 10 + [math.nan] + [4.0] * 30  # a missing sample neither ends nor extends a run
+    records = _stuck_records(early + frozen)
+    assert [k for k, _ in records] == [len(early) + 17]
+    assert records[0][1] == pytest.approx(math.log(16.0)), "a record among 16 runs: log 16 nats"
+    assert _stuck_records(early + [4.0] * 16) == [], "as long as the record is no record"
+    assert _stuck_records([5.0] * 300) == [], "a series that never moved has no other run to beat"
+
+
 def test_surprise_alerts_once_at_the_onset_of_a_level_shift() -> None:
     rng = np.random.default_rng(5)
     x = np.concatenate([rng.normal(20.0, 1.0, 800), rng.normal(40.0, 1.0, 100)])
@@ -154,6 +181,18 @@ def test_surprise_sees_spikes_that_come_more_often(shared_data: Path) -> None:
         p = run(SurpriseEnsemble(burst_weight=weight), values, seconds)
         outside = np.concatenate([p[604:1805], p[2208:]])
         assert bool(p[1805:2208].max() > outside.max() + 0.03) is clear
+
+
+def test_surprise_sees_a_metric_frozen_at_its_usual_value(shared_data: Path) -> None:
+    """NAB's ec2_disk_write_bytes_c0d644 sits at exactly 0 for two days (anomaly window rows
+    2964-3098); 0 is its most common value, so only the run's length is new. The stuck view lifts
+    the window's onset from 0.30 to above the corpus's thresholds (0.59-0.61)."""
+    folder = shared_data / "nab" / "data" / "realAWSCloudwatch"
+    _, seconds, values = read_value_csv(folder / "ec2_disk_write_bytes_c0d644.csv")
+    window = slice(2964, 3099)
+    with_view = run(SurpriseEnsemble(), values, seconds)[window].max()
+    without = run(SurpriseEnsemble(stuck_weight=0.0), values, seconds)[window].max()
+    assert with_view > 0.62 > 0.4 > without
 
 
 def test_unknown_detector_names_the_known_ones() -> None:
