@@ -222,6 +222,23 @@ class PolicyResult:
                 "replica_minutes": round(self.replica_minutes, 1), "scaling_actions": self.scaling_actions}
 
 
+def _read_front(points: Sequence[tuple[float, float]], x: float) -> float | None:
+    """The lowest ``y`` at ``x`` on the Pareto front of ``(x, y)`` points (each point kept only if
+    its ``y`` is below every point with a smaller ``x``), linear between its points; None outside it.
+
+    >>> _read_front([(1.0, 1000.0), (5.0, 800.0), (6.0, 900.0), (25.0, 600.0)], 15.0)
+    700.0
+    """
+    front: list[tuple[float, float]] = []
+    for px, py in sorted(points):
+        if not front or py < front[-1][1]:
+            front.append((px, py))
+    if not front or not front[0][0] <= x <= front[-1][0]:
+        return None
+    xs, ys = zip(*front)
+    return float(np.interp(x, xs, ys))
+
+
 @dataclass(frozen=True)
 class TraceResult:
     """One trace: the split, the scaling, and each policy's figures (``sweep`` by HPA target,
@@ -239,29 +256,15 @@ class TraceResult:
         """The HPA's replica-minutes at the predictive policy's SLO-violation minutes: the sweep's
         cheapest cost for each violation level (its Pareto front), linear between its points; None
         outside the front's range (no target in the sweep shows what the HPA would cost there)."""
-        front: list[tuple[float, float]] = []
-        for violations, cost in sorted((r.slo_violation_minutes, r.replica_minutes) for r in self.sweep.values()):
-            if not front or cost < front[-1][1]:
-                front.append((violations, cost))
-        wanted = self.policies["predictive"].slo_violation_minutes
-        if not front[0][0] <= wanted <= front[-1][0]:
-            return None
-        levels, costs = zip(*front)
-        return float(np.interp(wanted, levels, costs))
+        points = [(r.slo_violation_minutes, r.replica_minutes) for r in self.sweep.values()]
+        return _read_front(points, self.policies["predictive"].slo_violation_minutes)
 
     def predictive_at_hpa_cost(self) -> float | None:
         """The predictive path's SLO-violation minutes at the headline HPA's replica-minutes: its
         headroom sweep's fewest violations for each cost (its Pareto front), linear between its
         points; None outside the front's range (no headroom costs what the HPA costs)."""
-        front: list[tuple[float, float]] = []
-        for cost, violations in sorted((r.replica_minutes, r.slo_violation_minutes) for r in self.headroom_sweep.values()):
-            if not front or violations < front[-1][1]:
-                front.append((cost, violations))
-        budget = self.policies["hpa"].replica_minutes
-        if not front[0][0] <= budget <= front[-1][0]:
-            return None
-        costs, violations = zip(*front)
-        return float(np.interp(budget, costs, violations))
+        points = [(r.replica_minutes, r.slo_violation_minutes) for r in self.headroom_sweep.values()]
+        return _read_front(points, self.policies["hpa"].replica_minutes)
 
     def targets(self) -> dict[str, bool]:
         """The issue's targets for the headline ``predictive``."""
