@@ -122,6 +122,14 @@ def test_a_state_saved_by_another_version_is_refused_with_its_reason(name: str) 
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_a_state_with_a_field_this_version_does_not_keep_is_refused(name: str) -> None:
+    saved = make_detector(name).init(1).to_dict()
+    saved["retired"] = {"dtype": "float64", "data": [0.0]}
+    with pytest.raises(InputError, match="has 'retired'.*fresh state"):
+        type(make_detector(name).init(1)).from_dict(saved)
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_a_gross_spike_outscores_the_noise_around_it(name: str) -> None:
     x, t = _series("noisy")
     scores = run(make_detector(name), x, t)

@@ -10,7 +10,7 @@ import pytest
 
 from foresight.bench.nab import read_value_csv
 from foresight.detect import make_detector, run
-from foresight.detect.daily import DAY_S, DailyProfile
+from foresight.detect.daily import DAY_S, DailyProfile, Moment
 from foresight.detect.ewma import EwmaZScore
 from foresight.detect.stuck import StuckRun
 from foresight.detect.surprise import SurpriseEnsemble
@@ -70,10 +70,10 @@ def test_daily_profile_needs_every_previous_day_and_forgets_older_ones() -> None
     profile = DailyProfile(days=3)
     state = profile.init(1)
 
-    def at(day: int, hour: int) -> np.ndarray:
-        return np.array([day * DAY_S + hour * 3600.0])
+    def at(day: int, hour: int) -> Moment:
+        return profile.locate(np.array([day * DAY_S + hour * 3600.0]))
 
-    def learn(x: float, when: np.ndarray) -> None:
+    def learn(x: float, when: Moment) -> None:
         profile.learn(state, np.array([x]), when, np.array([True]))
 
     learn(5.0, at(0, 10))

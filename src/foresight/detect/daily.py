@@ -15,14 +15,22 @@ The residual is NaN until every previous day has a value near this time of day.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
-from foresight.detect.protocol import ArrayState
+from foresight.detect.protocol import ArrayState, row_starts
 
-__all__ = ["DailyProfile", "DailyState"]
+__all__ = ["DailyProfile", "DailyState", "Moment"]
 
 DAY_S = 86400.0
+
+
+class Moment(NamedTuple):
+    """When each sample falls (``[n]`` each): its UTC day and its bin of the day."""
+
+    day: np.ndarray
+    phase: np.ndarray
 
 
 @dataclass
@@ -43,8 +51,8 @@ class DailyProfile:
     >>> state = profile.init(1)
     >>> for k in range(288):  # one day at 5-minute steps: a job at 01:00-01:30 (9.0), else 1.0
     ...     x = 9.0 if 12 <= k < 18 else 1.0
-    ...     profile.learn(state, np.array([x]), np.array([300.0 * k]), np.array([True]))
-    >>> noon_tomorrow, one_am_tomorrow = np.array([DAY_S + 43200.0]), np.array([DAY_S + 3900.0])
+    ...     profile.learn(state, np.array([x]), profile.locate(np.array([300.0 * k])), np.array([True]))
+    >>> noon_tomorrow, one_am_tomorrow = (profile.locate(np.array([DAY_S + s])) for s in (43200.0, 3900.0))
     >>> [float(profile.residual(state, np.array([9.0]), when)[0]) for when in (noon_tomorrow, one_am_tomorrow)]
     [8.0, 0.0]
     """
@@ -54,37 +62,55 @@ class DailyProfile:
         self.bins = round(DAY_S / bin_s)
         self._wrap = np.arange(-tolerance_bins, self.bins + tolerance_bins) % self.bins
         self._offsets = np.arange(2 * tolerance_bins + 1)[:, None]
+        self._back = np.arange(1, days)[:, None]  # the previous days, counted back from today
 
     def init(self, n: int) -> DailyState:
         return DailyState(np.full((n, self.bins, self.days), np.inf), np.full((n, self.days), -1, dtype=np.int64))
 
-    def residual(self, state: DailyState, x: np.ndarray, t: np.ndarray) -> np.ndarray:
-        """``r`` per series (NaN where some previous day has nothing near this time of day)."""
-        day, phase = self._day_and_bin(t)
-        back = np.arange(1, self.days)
-        slots = (day[:, None] - back) % self.days
-        kept = np.take_along_axis(state.slot_day, slots, axis=1) == day[:, None] - back
-        near = self._wrap[phase[None, :] + self._offsets]  # [2 tol + 1, n] bins around now
-        cells = ((np.arange(x.size) * self.bins + near) * self.days)[:, :, None] + slots[None]
-        gap = np.where(kept, np.abs(state.memory.ravel().take(cells) - x[None, :, None]).min(axis=0), np.inf)
-        worst = gap[:, 0]
-        for other in range(1, gap.shape[1]):  # numpy reduces a short last axis slowly: loop instead
-            worst = np.maximum(worst, gap[:, other])
-        return np.where(worst < np.inf, worst, np.nan)
-
-    def learn(self, state: DailyState, x: np.ndarray, t: np.ndarray, mask: np.ndarray) -> None:
-        """Store ``x`` in today's slot where ``mask`` is true (a new day first clears its slot)."""
-        day, phase = self._day_and_bin(t)
-        slot = day % self.days
-        rows = np.arange(x.size)
-        fresh = mask & (state.slot_day[rows, slot] != day)
-        state.memory[rows[fresh], :, slot[fresh]] = np.inf
-        state.slot_day[rows[fresh], slot[fresh]] = day[fresh]
-        current = state.memory[rows, phase, slot]
-        value = np.where(np.isinf(current), x, 0.5 * (current + x))
-        state.memory[rows[mask], phase[mask], slot[mask]] = value[mask]
-
-    def _day_and_bin(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def locate(self, t: np.ndarray) -> Moment:
+        """The day and the bin of the day of timestamps ``t`` (pass them to :meth:`residual` and :meth:`learn`)."""
         day = np.floor(t / DAY_S)
         phase = np.floor((t - day * DAY_S) / self.bin_s).astype(np.int64) % self.bins
-        return day.astype(np.int64), phase
+        return Moment(day.astype(np.int64), phase)
+
+    def residual(self, state: DailyState, x: np.ndarray, at: Moment) -> np.ndarray:
+        """``r`` per series (NaN where some previous day has nothing near this time of day)."""
+        # Arrays are [..., n]: numpy's loops then run along the series, not along axes of 2 or 3.
+        previous = at.day - self._back  # [days - 1, n]
+        slots = previous % self.days
+        kept = state.slot_day.take(slots + row_starts(x.size, self.days)) == previous
+        near = self._wrap.take(at.phase + self._offsets)  # [2 tol + 1, n] bins around now
+        near += row_starts(x.size, self.bins)
+        near *= self.days
+        distance = state.memory.take(near[:, None, :] + slots)  # [2 tol + 1, days - 1, n]
+        distance -= x
+        np.abs(distance, out=distance)
+        nearest = distance[0]
+        for other in range(1, distance.shape[0]):
+            np.minimum(nearest, distance[other], out=nearest)
+        gap = np.where(kept, nearest, np.inf)
+        worst = gap[0]
+        for other in range(1, gap.shape[0]):
+            worst = np.maximum(worst, gap[other])
+        return np.where(worst < np.inf, worst, np.nan)
+
+    def learn(self, state: DailyState, x: np.ndarray, at: Moment, mask: np.ndarray) -> None:
+        """Store ``x`` in today's slot where ``mask`` is true (a new day first clears its slot)."""
+        day, phase = at
+        slot = day % self.days
+        held = row_starts(x.size, self.days) + slot  # today's slot, flat in slot_day
+        fresh = state.slot_day.take(held) != day
+        fresh &= mask
+        if fresh.any():  # once a day per series
+            rows = np.flatnonzero(fresh)
+            state.memory[rows, :, slot[rows]] = np.inf
+            state.slot_day.put(held[rows], day[rows])
+        cell = row_starts(x.size, self.bins) + phase
+        cell *= self.days
+        cell += slot
+        current = state.memory.take(cell)
+        value = np.where(np.isinf(current), x, 0.5 * (current + x))
+        if mask.all():
+            state.memory.put(cell, value)
+        else:
+            state.memory.put(cell[mask], value[mask])

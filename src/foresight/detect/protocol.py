@@ -20,6 +20,7 @@ State is a dataclass of numpy arrays whose first axis is the series, so it can b
 from __future__ import annotations
 
 import dataclasses
+import functools
 import typing
 from typing import Any, Protocol, Self, TypeVar
 
@@ -46,8 +47,14 @@ class ArrayState:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
-        """The state :meth:`to_dict` saved."""
+        """The state :meth:`to_dict` saved (by this version of the detector: another's is refused)."""
         kinds = typing.get_type_hints(cls)
+        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise InputError(
+                f"saved {cls.__name__} has {unknown[0]!r}, which this version does not keep: it was saved by"
+                " another version of the detector; start from a fresh state (init) and let it learn again"
+            )
         fields: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
             if f.name not in data:
@@ -73,6 +80,18 @@ class ArrayState:
 
 def _rows(value: Any, rows: slice) -> Any:
     return value.view(rows) if isinstance(value, ArrayState) else value[rows]
+
+
+@functools.lru_cache(maxsize=16)
+def row_starts(n: int, stride: int) -> np.ndarray:
+    """Where each of ``n`` series' rows starts in a flattened ``[n, stride, ...]`` state array.
+
+    States are indexed by flat cells (``take``/``put``: no fancy-index temporaries); every block
+    of a step asks for the same offsets, so they are made once (read-only).
+    """
+    starts = np.arange(n, dtype=np.intp) * stride
+    starts.flags.writeable = False
+    return starts
 
 
 S = TypeVar("S", bound=ArrayState)

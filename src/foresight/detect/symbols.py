@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from foresight.detect.protocol import ArrayState
+from foresight.detect.protocol import ArrayState, row_starts
 
 __all__ = ["Located", "SymbolNovelty", "SymbolState"]
 
@@ -35,7 +35,7 @@ _SALTS = np.array([k * 0x5851F42D4C957F2D % 2**64 for k in range(1, 6)], dtype=n
 
 
 class Located(NamedTuple):
-    """One sample per series, located: its table cells ``[n, 5]`` and its symbol ``[n]``."""
+    """One sample per series, located: its table cells ``[5, n]`` and its symbol ``[n]``."""
 
     cells: np.ndarray
     symbol: np.ndarray
@@ -90,20 +90,37 @@ class SymbolNovelty:
         )
 
     def locate(self, state: SymbolState, x: np.ndarray, t: np.ndarray) -> Located:
-        """The symbols of ``x`` and the table cells ``[n, 5]`` they read and count (pass them on)."""
+        """The symbols of ``x`` and the table cells ``[5, n]`` they read and count (pass them on)."""
         symbol = self._symbol(state, x)
+        code = symbol.view(np.uint64)  # the same bits as a cast, without the copy
+        history = state.history.view(np.uint64)
         context = np.zeros(x.size, dtype=np.uint64)
         for k in range(self.order):
-            context = context * _MIX + state.history[:, k].astype(np.uint64)
-        hour = np.floor(np.mod(t, 86400.0) / 3600.0).astype(np.uint64)
-        code = symbol.astype(np.uint64)
-        keys = np.stack([context * _MIX + code, context, code, hour * _MIX + code, hour], axis=1)
-        cells = ((keys + _SALTS) * _GOLDEN) >> np.uint64(64 - self.bits)
-        return Located(cells.astype(np.intp) + (np.arange(x.size, dtype=np.intp) << self.bits)[:, None], symbol)
+            context *= _MIX
+            context += history[:, k]
+        hour = np.mod(t, 86400.0)
+        hour /= 3600.0
+        hour = np.floor(hour, out=hour).astype(np.uint64)
+        # Keys [5, n] (numpy's loops run along the series), salted and hashed in place:
+        # context+symbol, context, symbol, hour+symbol, hour.
+        keys = np.empty((_SALTS.size, x.size), dtype=np.uint64)
+        np.multiply(context, _MIX, out=keys[0])
+        keys[0] += code
+        keys[1] = context
+        keys[2] = code
+        np.multiply(hour, _MIX, out=keys[3])
+        keys[3] += code
+        keys[4] = hour
+        keys += _SALTS[:, None]
+        keys *= _GOLDEN
+        keys >>= np.uint64(64 - self.bits)
+        cells = keys.view(np.intp)  # cells < 2**bits: the same values as a cast
+        cells += row_starts(x.size, 1 << self.bits)
+        return Located(cells, symbol)
 
     def surprise(self, state: SymbolState, at: Located) -> tuple[np.ndarray, np.ndarray]:
         """``(u_seq, u_phase)`` per series; 0 while a series is still fixing its grid."""
-        pair, ctx, one, hour_pair, hour = state.counts.ravel().take(at.cells).astype(np.float64).T
+        pair, ctx, one, hour_pair, hour = state.counts.take(at.cells).astype(np.float64)
         total = np.maximum(state.learned - self.warm, 0.0)
         p_one = (one + self.smoothing) / (total + self.smoothing * self.vocabulary)
         seq = -np.log((pair + self.prior * p_one) / (ctx + self.prior))
@@ -119,11 +136,15 @@ class SymbolNovelty:
         """
         counting = mask & (state.learned >= self.warm)
         rows = np.flatnonzero(counting)
-        cells = at.cells if rows.size == counting.size else at.cells[rows]  # usually every row: no copy
+        cells = at.cells if rows.size == counting.size else at.cells[:, rows]  # usually every row: no copy
         state.counts.reshape(-1)[cells.ravel()] += 1.0
-        # Masked copies: indexing the rows (a fancy index) took 2.5 times as long.
-        np.copyto(state.history[:, :-1], state.history[:, 1:], where=counting[:, None])
-        np.copyto(state.history[:, -1], at.symbol, where=counting)
+        if rows.size == counting.size:  # every series counts (the usual step): plain copies, column by column
+            for k in range(self.order - 1):
+                state.history[:, k] = state.history[:, k + 1]
+            state.history[:, -1] = at.symbol
+        elif rows.size:  # masked copies: indexing the rows (a fancy index) took 2.5 times as long
+            np.copyto(state.history[:, :-1], state.history[:, 1:], where=counting[:, None])
+            np.copyto(state.history[:, -1], at.symbol, where=counting)
         warming = mask & (state.learned < self.warm)
         eps = state.eps + (0.01 * np.abs(x) - state.eps) / (state.learned + 1.0)
         np.copyto(state.eps, eps, where=warming)

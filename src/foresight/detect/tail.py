@@ -50,9 +50,9 @@ class TailState(ArrayState):
     excess_sq: np.ndarray
     learned: np.ndarray
     excesses: np.ndarray
-    # The fit the moments give, kept for scoring: GPD shape and scale, -log(exceed_rate).
-    shape: np.ndarray
-    scale: np.ndarray
+    # -log(exceed_rate), kept for scoring. The GPD fit is not kept: only the few streams beyond
+    # their threshold need it, so scoring fits them from the moments (learning refitted every
+    # stream with a new excess, a tenth of a step's time).
     base: np.ndarray
 
 
@@ -90,21 +90,28 @@ class TailCalibrator:
             fill(0.0),
             fill(0.0),
             fill(0.0),
-            fill(1e-6),
-            fill(1e-12),
             fill(-np.log(rate)),
         )
 
     def surprise(self, state: TailState, z: np.ndarray) -> np.ndarray:
         """``-log P(Z >= z)`` per stream (0 while the stream is still warming up)."""
         excess = z - state.threshold
-        above = excess > 0.0
-        out = state.base * np.clip(z / np.maximum(state.threshold, 1e-12), 0.0, 1.0)
-        # Only values above the threshold (a few percent) need the tail's logarithm.
-        shaped = np.maximum(state.shape * excess / state.scale, -0.999999)
-        tail = np.log1p(shaped, out=np.zeros_like(z), where=above) / state.shape
-        np.add(state.base, tail, out=out, where=above)
-        ready = (state.learned >= self.warm) & (state.excesses >= 3.0)
+        ramp = np.maximum(state.threshold, 1e-12)
+        np.divide(z, ramp, out=ramp)
+        np.clip(ramp, 0.0, 1.0, out=ramp)
+        out = np.multiply(state.base, ramp, out=ramp)
+        ready = state.learned >= self.warm
+        ready &= state.excesses >= 3.0
+        # Only ready values above the threshold (a few percent) need the tail's logarithm: gather
+        # them (flat indices) rather than take a masked logarithm over every stream.
+        beyond = np.greater(excess, 0.0, out=np.zeros(z.shape, dtype=bool), where=ready)
+        at = np.flatnonzero(beyond)
+        shape, scale = _fit(state.excess_mean.take(at), state.excess_sq.take(at))
+        shaped = np.maximum(shape * excess.take(at) / scale, -0.999999)
+        tail = np.log1p(shaped, out=shaped)
+        tail /= shape
+        tail += state.base.take(at)
+        out.put(at, tail)
         return np.where(ready, out, 0.0)
 
     def learn(self, state: TailState, z: np.ndarray, mask: np.ndarray) -> None:
@@ -127,7 +134,8 @@ class TailCalibrator:
         state.threshold += scratch
         _follow(state.exceed_rate, above, weight, scratch)
         np.maximum(state.exceed_rate, 1e-4, out=state.exceed_rate)
-        state.base[...] = -np.log(state.exceed_rate.astype(np.float32))  # a float32 log: 2x faster
+        rate32 = state.exceed_rate.astype(np.float32)  # a float32 log: 2x faster
+        np.negative(np.log(rate32, out=rate32), out=state.base)
         hit = np.multiply(above, on, out=above)
         step = _gain(state.excesses, 10.0 * self.rate, hit)
         _follow(state.excess_mean, excess, step, scratch)
@@ -135,14 +143,16 @@ class TailCalibrator:
         _follow(state.excess_sq, excess, step, scratch)
         state.excesses += hit
         state.learned += on
-        refit = np.flatnonzero(hit @ np.ones(hit.shape[1]))  # only streams with a new excess change
-        mean = np.maximum(state.excess_mean[refit], 1e-12)
-        square = mean * mean  # m^2/v is capped at 1e12: xi is clipped long before, no overflow
-        ratio = square / np.maximum(state.excess_sq[refit] - square, 1e-12 * square)
-        # xi = (1 - m^2/v) / 2 in [-0.2, 0.5], kept off 0 (1e-6 is exponential to 1e-6 relative)
-        xi = np.clip(0.5 * (1.0 - ratio), SHAPE_MIN, 0.5)
-        state.shape[refit] = np.where(np.abs(xi) < 1e-6, 1e-6, xi)
-        state.scale[refit] = np.maximum(0.5 * mean * (1.0 + ratio), 1e-12)
+
+
+def _fit(mean: np.ndarray, square_mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """GPD ``(shape, scale)`` by moments from the excesses' mean and mean square."""
+    mean = np.maximum(mean, 1e-12)
+    square = mean * mean  # m^2/v is capped at 1e12: xi is clipped long before, no overflow
+    ratio = square / np.maximum(square_mean - square, 1e-12 * square)
+    # xi = (1 - m^2/v) / 2 in [-0.2, 0.5], kept off 0 (1e-6 is exponential to 1e-6 relative)
+    xi = np.clip(0.5 * (1.0 - ratio), SHAPE_MIN, 0.5)
+    return np.where(np.abs(xi) < 1e-6, 1e-6, xi), np.maximum(0.5 * mean * (1.0 + ratio), 1e-12)
 
 
 def _gain(count: np.ndarray, floor: float, on: np.ndarray) -> np.ndarray:
