@@ -273,6 +273,20 @@ def test_the_slo_floor_sizes_the_load_seen_now_and_its_rise() -> None:
     assert nothing.replicas == 7 and "no load or cpu sample; keep 7" in nothing.reason
 
 
+def test_the_slo_floor_window_keeps_the_capacity_of_a_recent_burst() -> None:
+    now = 1800.0  # too little history: the floor alone
+    t = np.arange(0.0, now + 1, 15.0)
+    burst = np.full(t.size, 300.0)
+    burst[-30] = 560.0  # 7.25 minutes ago
+    plain, _ = decide(PredictivePolicy(spec(services={"api": SLO_API})), observe(now, burst, cpu=0.3, ready=20))
+    held, _ = decide(PredictivePolicy(spec(services={"api": SLO_API}, floor_window_s=600.0)),
+                     observe(now, burst, cpu=0.3, ready=20))
+    short, _ = decide(PredictivePolicy(spec(services={"api": SLO_API}, floor_window_s=300.0)),
+                      observe(now, burst, cpu=0.3, ready=20))
+    assert plain.inputs["load_now_rps"] == short.inputs["load_now_rps"] == 300.0
+    assert held.inputs["load_now_rps"] == 560.0 and held.replicas == 15 > plain.replicas
+
+
 # --- bad input: a source that stops answering -----------------------------------------------------------
 
 

@@ -30,7 +30,9 @@ after that. This policy sizes for the forecast instead. Each period, for workloa
   (:func:`slo_replicas`): ~86% busy is safe at 2 replicas, ~95% at 20, so a fixed target
   over-provisions large services and under-provisions small ones. The floor sizes the load seen
   now (the latest load sample, or ``cpu x ready x capacity_rps`` if larger, plus its last-minute
-  rise projected ``floor_trend_s`` ahead) the same way. Both loads are first multiplied by
+  rise projected ``floor_trend_s`` ahead, or, with ``floor_window_s``, the highest load of that
+  window if larger: bursts come in clusters, so the capacity one burst needed is kept for the
+  next) the same way. Both loads are first multiplied by
   ``1 + headroom``: the SLO edge leaves no room for a rise within a start-up delay that neither
   the forecast nor the floor saw coming;
 * without one, the HPA's arithmetic: ``ceil(peak / (capacity_rps x target))`` and a floor of
@@ -146,6 +148,9 @@ class PredictiveSpec(BaseModel):
     )
     floor_trend_s: float = Field(
         0.0, ge=0, description="SLO floor: the load now plus its rise over the last minute projected this far ahead."
+    )
+    floor_window_s: float = Field(
+        0.0, ge=0, description="SLO floor: at least the highest load sample of this many seconds (0: the latest only)."
     )
     load_hold_s: float = Field(
         600.0, gt=0, description="The forecast carries on this long past the newest load sample, then the floor decides."
@@ -458,7 +463,8 @@ class PredictivePolicy:
             inputs.update(cpu=cpu, reactive_floor=floor)
             target = capacity.target_utilisation_percent
             return floor, f"reactive floor {floor} (cpu {100 * cpu:.0f}% of {ready} ready, target {target:.0f}%)"
-        load = _latest_load(obs.series.get("load", []), since, self.spec.load_is_counter, self.spec.floor_trend_s)
+        load = _latest_load(obs.series.get("load", []), since, self.spec.load_is_counter, self.spec.floor_trend_s,
+                            self.spec.floor_window_s)
         served = None if cpu is None else cpu * ready * capacity.capacity_rps
         seen = [x for x in (load, served) if x is not None]
         if not seen:
@@ -539,10 +545,14 @@ def _latest(series: Sequence[Series], since: float = -math.inf) -> float | None:
     return sum(last) / len(last) if last else None
 
 
-def _latest_load(series: Sequence[Series], since: float, counter: bool, trend_s: float = 0.0) -> float | None:
+def _latest_load(
+    series: Sequence[Series], since: float, counter: bool, trend_s: float = 0.0, window_s: float = 0.0
+) -> float | None:
     """The summed latest rate of the load series sampled at or after ``since`` (a counter's last
     rate), plus, when ``trend_s`` > 0, each one's rise over the last minute (never a fall) projected
-    ``trend_s`` ahead: a ramp the forecast missed is met one start-up delay earlier."""
+    ``trend_s`` ahead: a ramp the forecast missed is met one start-up delay earlier. With
+    ``window_s`` > 0, each series counts at least its highest rate within ``window_s`` of its
+    latest sample."""
     total, seen = 0.0, False
     for s in series:
         if counter and len(s) <= 1:
@@ -552,10 +562,13 @@ def _latest_load(series: Sequence[Series], since: float, counter: bool, trend_s:
         if not finite.any() or timestamps[finite][-1] < since:
             continue
         t, v = timestamps[finite], values[finite]
-        total, seen = total + float(v[-1]), True
+        now = float(v[-1])
         if trend_s > 0:
             recent = t >= t[-1] - 60.0
             if recent.sum() >= 2:
                 slope = (v[-1] - v[recent][0]) / (t[-1] - t[recent][0])
-                total += max(0.0, float(slope)) * trend_s
+                now += max(0.0, float(slope)) * trend_s
+        if window_s > 0:
+            now = max(now, float(v[t >= t[-1] - window_s].max()))
+        total, seen = total + now, True
     return total if seen else None

@@ -24,7 +24,7 @@ The scenario (:class:`Scenario`), one per trace:
     for the SLO (below) from the ``quantile`` forecast's peak over the start-up delay and one
     period (with ``calibration_window``: times the ``calibration_quantile`` of its own recent
     misses, calibrated online per workload), never below its floor (the load now plus its last-minute rise projected
-    ``floor_trend_s`` ahead), each load times ``1 + headroom`` (rises within a start-up delay that
+    ``floor_trend_s`` ahead, or the highest load of the last ``floor_window_s`` if larger), each load times ``1 + headroom`` (rises within a start-up delay that
     neither the forecast nor the floor sees), and publishes them as ``foresight_desired_replicas`` (the exporter's
     gauge); an HPA with that External metric at ``AverageValue`` 1 (and CPU at
     ``path_cpu_percent`` beside it: the HPA scales down only when every metric can be read, and CPU
@@ -57,7 +57,7 @@ With 8 requests in flight per replica and a p95 SLO of twice the service time, t
 ~30% more replicas than the SLO needs. Targets of the issue are checked per trace
 (:meth:`TraceResult.targets`), with the HPA's replica-minutes at the predictive policy's violations
 read off the sweep (:meth:`TraceResult.hpa_at_matched_violations`). The predictive settings
-(``quantile``, ``headroom``, ``stabilisation_window_s``, ``floor_trend_s``, ``forecast_step_s``) are one value for
+(``quantile``, ``headroom``, ``stabilisation_window_s``, ``floor_trend_s``, ``floor_window_s``, ``forecast_step_s``) are one value for
 every trace, chosen on a subset of the traces (see the README / closing note), never per trace.
 """
 
@@ -148,6 +148,9 @@ class Scenario(BaseModel):
     headroom: float = Field(0.1, ge=0, le=1, description="The predictive policy's SLO-sizing headroom.")
     floor_trend_s: float = Field(
         105.0, ge=0, description="The predictive floor projects the last minute's rise this far (start-up delay + period)."
+    )
+    floor_window_s: float = Field(
+        600.0, ge=0, description="The predictive floor is at least the highest load of this many seconds (0: off)."
     )
     forecast_step_s: float = Field(60.0, gt=0, description="The predictive policy's forecast grid and its loops' query step.")
     calibration_window: int = Field(
@@ -560,6 +563,7 @@ def _cluster(
                           quantile=scenario.quantile,
                           sync_period_s=step, stabilisation_window_s=scenario.stabilisation_window_s,
                           forecast_step_s=scenario.forecast_step_s, floor_trend_s=scenario.floor_trend_s,
+                          floor_window_s=scenario.floor_window_s,
                           headroom=scenario.headroom, calibration_window=scenario.calibration_window,
                           calibration_quantile=scenario.calibration_quantile)
     shared = _FitOnce(PredictivePolicy(spec).forecaster)  # every predictive loop refits on the same history
@@ -645,7 +649,9 @@ def describe(scenario: Scenario) -> dict[str, str]:
                "the look-ahead / forecast peak, calibrated online per workload; the headroom until enough are seen)"
                if s.calibration_window else "")
             + ", "
-            f"never below the floor (the load now plus its last-minute rise over {s.floor_trend_s:g} s), scale-downs stabilised "
+            f"never below the floor (the load now plus its last-minute rise over {s.floor_trend_s:g} s"
+            + (f", or the highest load of the last {s.floor_window_s:g} s" if s.floor_window_s else "")
+            + "), scale-downs stabilised "
             f"{s.stabilisation_window_s:g} s. Headline: published as {DESIRED_REPLICAS} and read one period later by an "
             f"HPA with External {DESIRED_REPLICAS} at AverageValue 1"
             + (f" and CPU at {s.path_cpu_percent}% (safety net)" if s.path_cpu_percent is not None else "")
