@@ -141,7 +141,8 @@ def predictive_policy(specs: dict[str, ServiceSpec], period_s: float) -> Predict
     """The predictive policy for ``specs`` with the benchmark's settings: each service sized for its
     own SLO by the queueing model (its p95 target, error ratio and timeout), the q0.95 forecast on a
     one-minute grid, the floor projecting the last minute's rise over the longest start-up delay and
-    one period, 10% headroom, scale-downs stabilised 120 s."""
+    one period and at least the highest load of the last 10 minutes, 10% headroom, scale-downs
+    stabilised 120 s."""
     services = {
         name: ServiceCapacity(capacity_rps=s.capacity_rps, startup_delay_s=s.startup_delay_s,
                               slo=SloModel(base_latency_s=s.base_latency_s, slo_latency_p95_s=s.slo_latency_p95_s,
@@ -150,7 +151,7 @@ def predictive_policy(specs: dict[str, ServiceSpec], period_s: float) -> Predict
     }
     ahead = max(s.startup_delay_s for s in specs.values()) + period_s
     return PredictivePolicy(PredictiveSpec(services=services, sync_period_s=period_s, quantile=0.95, headroom=0.1,
-                                           stabilisation_window_s=120.0, floor_trend_s=ahead))
+                                           stabilisation_window_s=120.0, floor_trend_s=ahead, floor_window_s=600.0))
 
 
 def run_demo(opts: DemoOptions, progress: Progress | None = None, progress_every: int = 40) -> DemoResult:
