@@ -265,3 +265,39 @@ def test_the_calibrated_policy_is_one_setting_for_every_trace_and_says_so() -> N
     assert (spec.calibration_window, spec.calibration_quantile) == (240, 0.95)
     assert "q0.95 of its own last 240 misses" in describe(scenario)["predictive"]
     assert "misses" not in describe(Scenario(calibration_window=0))["predictive"]
+
+
+def test_the_predictive_loops_share_each_forecaster_answer() -> None:
+    from foresight.bench.autoscale import _SharedForecasts
+    from foresight.forecast import SeasonalNaive
+
+    class Counting(SeasonalNaive):
+        def __init__(self, **settings: int) -> None:
+            super().__init__(**settings)
+            self.calls: list[str] = []
+
+        def fit(self, history: np.ndarray):  # type: ignore[no-untyped-def]
+            self.calls.append("fit")
+            return super().fit(history)
+
+        def update(self, state, new):  # type: ignore[no-untyped-def]
+            self.calls.append("update")
+            return super().update(state, new)
+
+        def predict(self, state, horizon_steps, quantiles):  # type: ignore[no-untyped-def]
+            self.calls.append("predict")
+            return super().predict(state, horizon_steps, quantiles)
+
+    inner = Counting(season_steps=4, max_horizon_steps=3)
+    shared = _SharedForecasts(inner)
+    history = np.arange(40.0)[None, :] % 7
+    states = [shared.fit(history) for _ in range(3)]
+    assert states[0] is states[1] is states[2]
+    updated = [shared.update(states[0], np.array([[3.0]])) for _ in range(3)]
+    other = shared.update(states[0], np.array([[4.0]]))  # other points: learned anew
+    answers = [shared.predict(updated[0], 2, [0.5, 0.9]) for _ in range(3)]
+    assert inner.calls == ["fit", "update", "update", "predict"]
+    direct = SeasonalNaive(season_steps=4, max_horizon_steps=3)
+    expected = direct.predict(direct.update(direct.fit(history), np.array([[3.0]])), 2, [0.5, 0.9])
+    assert np.array_equal(answers[0], expected) and not answers[0].flags.writeable
+    assert other is not updated[0]

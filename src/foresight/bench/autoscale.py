@@ -34,9 +34,10 @@ The scenario (:class:`Scenario`), one per trace:
     the predictive policy's own cost-vs-violation curve, read at the HPA's replica-minutes
     (:meth:`TraceResult.predictive_at_hpa_cost`): a win at matched cost, not a different trade-off;
   - ``predictive-direct``: the predictive policy setting replicas itself;
-    both predictive loops read the load on the forecast grid (``forecast_step_s``) over the
+    the predictive loops read the load on the forecast grid (``forecast_step_s``) over the
     policy's 15-day lookback through :class:`~foresight.forecast.history.IncrementalHistory` (the
-    history once, then only new points, as against Prometheus), and share each forecaster fit;
+    history once, then only new points, as against Prometheus), and share each forecaster answer
+    (fits, updates, predictions: they differ only in how they size replicas);
   - ``oracle``: the cheapest schedule without a violation, from the known load: per step the fewest
     replicas meeting the SLO (:func:`slo_replicas`), each pod asked for one start-up delay before it
     is needed and kept through gaps no longer than that delay;
@@ -65,6 +66,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -420,26 +422,45 @@ class PredictiveThroughHpa:
         return Recommendation(rec.replicas, reason, inputs), HpaPathState(predictive_state, next_published, hpa_state)
 
 
-class _FitOnce:
-    """A forecaster whose last fit is reused for the identical history: ``predictive`` and
-    ``predictive-direct`` read the same load and refit at the same moments, and a fit is a pure
-    function of its history, so it is computed once for both."""
+class _SharedForecasts:
+    """A forecaster whose results are computed once for all the bench's predictive loops: they read
+    the same load, so they fit the same history, learn the same new points into the same state and
+    ask the same horizons, and a forecaster's answers are pure functions of those (its states are
+    read-only). The last few answers are remembered with the state they came from (kept alive, so
+    its ``id`` is not reused while remembered); the loops differ only in how they size replicas."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, keep: int = 16) -> None:
         self.inner, self.name, self.max_horizon_steps = inner, inner.name, inner.max_horizon_steps
-        self._last: tuple[bytes, Any] | None = None
+        self._keep = keep
+        self._memo: OrderedDict[tuple[Any, ...], tuple[Any, Any]] = OrderedDict()
+
+    def _once(self, key: tuple[Any, ...], state: Any, compute: Callable[[], Any]) -> Any:
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = self._memo[key] = (state, compute())
+            if len(self._memo) > self._keep:
+                self._memo.popitem(last=False)
+        return hit[1]
 
     def fit(self, history: np.ndarray) -> Any:
-        key = hashlib.blake2b(np.ascontiguousarray(history).tobytes(), digest_size=16).digest() + bytes(str(history.shape), "ascii")
-        if self._last is None or self._last[0] != key:
-            self._last = (key, self.inner.fit(history))
-        return self._last[1]
+        return self._once(("fit", _digest(history)), None, lambda: self.inner.fit(history))
 
     def update(self, state: Any, new: np.ndarray) -> Any:
-        return self.inner.update(state, new)
+        return self._once(("update", id(state), _digest(new)), state, lambda: self.inner.update(state, new))
 
     def predict(self, state: Any, horizon_steps: int, quantiles: Sequence[float]) -> np.ndarray:
-        return self.inner.predict(state, horizon_steps, quantiles)
+        def compute() -> np.ndarray:
+            answer = self.inner.predict(state, horizon_steps, quantiles)
+            answer.flags.writeable = False  # shared between the loops
+            return answer
+
+        return self._once(("predict", id(state), horizon_steps, tuple(quantiles)), state, compute)
+
+
+def _digest(values: np.ndarray) -> bytes:
+    """A key for an array's shape and contents."""
+    return hashlib.blake2b(np.ascontiguousarray(values).tobytes(), digest_size=16).digest() + bytes(
+        str(values.shape), "ascii")
 
 
 class HistoryBackedSource:
@@ -566,8 +587,7 @@ def _cluster(
                           floor_window_s=scenario.floor_window_s,
                           headroom=scenario.headroom, calibration_window=scenario.calibration_window,
                           calibration_quantile=scenario.calibration_quantile)
-    shared = _FitOnce(PredictivePolicy(spec).forecaster)  # every predictive loop refits on the same history
-    predictive = PredictivePolicy(spec, shared)
+    shared = _SharedForecasts(PredictivePolicy(spec).forecaster)
     with_headroom = {h: PredictivePolicy(spec.model_copy(update={"headroom": h}), shared) for h in headrooms}
     bounds: dict[str, Any] = {"min_replicas": scenario.min_replicas, "max_replicas": scenario.max_replicas,
                               "sync_period_s": step}
@@ -588,7 +608,7 @@ def _cluster(
         **{label: (HpaPolicy(HpaSpec(**bounds, target_utilisation_percent=t)), step) for t, label in sweep.items()},
         **{label: (PredictiveThroughHpa(with_headroom[h], through_hpa, scenario.path_cpu_percent is not None), minute)
            for h, label in headrooms.items()},
-        "predictive-direct": (predictive, minute),
+        "predictive-direct": (with_headroom[scenario.headroom], minute),
         "oracle": (SchedulePolicy(schedule, start, step), step),
         f"oracle-{target}": (SchedulePolicy(sized, start, step), step),
     }
