@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -93,3 +94,60 @@ def test_verdicts_agree_with_evidently_on_a_small_table() -> None:
     figures = bench_report(3000, 6, seed=1, evidently=True)
     assert figures["verdicts_agree"] is True
     assert figures["evidently_drifted_columns"] == ["num_00", "num_01", "cat_00"]
+
+
+@pytest.fixture
+def reference_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "ref.csv"
+    path.write_text("a,b\n" + "".join(f"{i},{i % 7}\n" for i in range(50)))
+    return path
+
+
+def test_nothing_compared_is_an_error_naming_each_column_not_a_verdict(reference_csv: Path, tmp_path: Path) -> None:
+    semicolons = tmp_path / "s.csv"
+    semicolons.write_text("a;b\n1;2\n3;4\n")
+    for fmt in ("json", "html"):
+        result = runner.invoke(app, ["drift", str(reference_csv), str(semicolons), "--format", fmt,
+                                     "--out", str(tmp_path / f"r.{fmt}")])
+        assert isinstance(result.exception, InputError) and result.exception.exit_code != 0
+        message = str(result.exception)
+        assert "\n" not in message and "no feature could be compared" in message
+        assert "a: not in the current table; b: not in the current table; a;b: not in the reference table" in message
+        assert "comma-separated" in message
+        assert not (tmp_path / f"r.{fmt}").exists()
+
+
+def test_an_all_missing_current_table_is_an_error_not_no_drift(reference_csv: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "nan.csv"
+    empty.write_text("a,b\nnan,\n,NaN\n")
+    result = runner.invoke(app, ["drift", str(reference_csv), str(empty), "--format", "json"])
+    assert isinstance(result.exception, InputError)
+    assert "a: no valid value in the current; b: no valid value in the current" in str(result.exception)
+
+
+def test_a_file_with_a_duplicate_column_name_is_refused_naming_it(reference_csv: Path, tmp_path: Path) -> None:
+    twice = tmp_path / "dup.csv"
+    twice.write_text("a,b,a\n1,2,3\n4,5,6\n")
+    result = runner.invoke(app, ["drift", str(reference_csv), str(twice), "--format", "json"])
+    assert isinstance(result.exception, InputError)
+    assert "dup.csv: duplicate column names 'a' (2 times)" in str(result.exception)
+
+
+def test_infinities_are_missing_values_reported_per_column_without_warnings(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    cur = rng.normal(size=2000)
+    cur[:7] = np.inf
+    cur[7:10] = -np.inf
+    cur[10:12] = np.nan
+    pa_csv.write_csv(pa.table({"x": rng.normal(size=2000)}), tmp_path / "ref.csv")
+    pa_csv.write_csv(pa.table({"x": cur}), tmp_path / "cur.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning (inf - inf in Wasserstein, the plots) fails the test
+        result = runner.invoke(app, ["drift", str(tmp_path / "ref.csv"), str(tmp_path / "cur.csv"), "--format", "json"])
+        html = runner.invoke(app, ["drift", str(tmp_path / "ref.csv"), str(tmp_path / "cur.csv"),
+                                   "--out", str(tmp_path / "r.html")])
+    assert result.exit_code == 0 and html.exit_code == 0, (result.output, html.output)
+    x = json.loads(result.output)["features"][0]
+    assert (x["missing_cur"], x["infinite_cur"], x["rows_cur"], x["infinite_ref"]) == (12, 10, 1988, 0)
+    assert "infinite values counted as missing: 10 in the current" in x["note"]
+    assert np.isfinite(x["stats"]["wasserstein"]) and x["drifted"] is False

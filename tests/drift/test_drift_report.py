@@ -14,7 +14,7 @@ import pytest
 from foresight.drift.columns import categorical
 from foresight.drift.html import render_html
 from foresight.drift.report import drift_report
-from foresight.drift.table import read_table
+from foresight.drift.table import from_arrow, read_table
 from foresight.errors import InputError
 
 
@@ -112,3 +112,22 @@ def test_html_report_is_self_contained_with_one_plot_per_compared_feature() -> N
     assert page.count('class="feature"') == 4
     assert "plotly" in page[:5_000_000] and "<script src=" not in page
     assert "missing_in_current" in page
+
+
+def test_plot_titles_state_the_result_then_the_rule() -> None:
+    ref, cur = _tables(600)
+    report = drift_report(ref, cur)
+    same = next(f for f in report.features if f.name == "same")
+    assert same.summary == f"no drift (KS p = {same.value:.4g}, BH-adjusted; drift when p < 0.05)"
+    page = render_html(report, ref, cur)
+    assert f"same: no drift (KS p = {same.value:.4g}, BH-adjusted; drift when p \\u003c 0.05)" in page
+    assert "ks p \\u003c 0.05, value" not in page
+    large = drift_report(*_tables(5000)).features
+    shifted = next(f for f in large if f.name == "shifted")
+    assert shifted.summary == f"drifted (Wasserstein / std(ref) = {shifted.value:.4g}; drift when >= 0.1)"
+
+
+def test_from_arrow_refuses_duplicate_column_names() -> None:
+    table = pa.Table.from_arrays([pa.array([1.0]), pa.array(["x"]), pa.array([2.0])], names=["n", "s", "n"])
+    with pytest.raises(InputError, match=r"t.parquet: duplicate column names 'n' \(2 times\)"):
+        from_arrow(table, "t.parquet")

@@ -15,8 +15,9 @@ from foresight.bench.drift import bench_monitor, bench_report
 from foresight.cli.app import app, bench_app
 from foresight.drift.html import write_html
 from foresight.drift.monitor import MonitorSpec
-from foresight.drift.report import DriftReport, drift_report
+from foresight.drift.report import DriftReport, drift_report, require_compared
 from foresight.drift.table import read_table
+from foresight.errors import InputError
 
 
 class Format(str, Enum):
@@ -51,12 +52,17 @@ def drift(
 ) -> None:
     """Per-feature drift of CURRENT against REFERENCE: statistics, verdicts, and the dataset verdict.
 
-    Schema differences (missing, extra, retyped columns), empty columns and missing values are
-    reported per feature. Exit code 0 whether or not drift is found.
+    Schema differences (missing, extra, retyped columns), empty columns and missing values
+    (infinities count as missing) are reported per feature. Exit code 0 whether or not drift is
+    found; 2 when no feature could be compared (the message says why for each column) or a file
+    names a column twice.
     """
     ref_table, cur_table = read_table(reference), read_table(current)
-    report = drift_report(ref_table.columns, cur_table.columns, bins=bins, drift_share=drift_share,
-                          unsupported={**cur_table.unsupported, **ref_table.unsupported})
+    try:
+        report = require_compared(drift_report(ref_table.columns, cur_table.columns, bins=bins, drift_share=drift_share,
+                                               unsupported={**cur_table.unsupported, **ref_table.unsupported}))
+    except InputError as exc:
+        raise InputError(f"{reference} vs {current}: {exc}") from None
     if format is Format.json:
         text = json.dumps({"reference": str(reference), "current": str(current), **report.to_dict()})
         if out is None:

@@ -25,14 +25,15 @@ _MAX_CATEGORIES = 40
 
 
 def _numeric_shares(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    both = np.concatenate([ref[~np.isnan(ref)], cur[~np.isnan(cur)]])
+    ref, cur = ref[np.isfinite(ref)], cur[np.isfinite(cur)]  # missing and infinite values are not plotted
+    both = np.concatenate([ref, cur])
     lo, hi = np.quantile(both, [0.005, 0.995]) if both.size else (0.0, 1.0)
     if hi <= lo:
         lo, hi = lo - 0.5, hi + 0.5
     edges = np.linspace(lo, hi, _BINS + 1)
     shares = []
     for x in (ref, cur):
-        x = np.clip(x[~np.isnan(x)], lo, hi)
+        x = np.clip(x, lo, hi)
         counts = np.histogram(x, edges)[0]
         shares.append(counts / max(counts.sum(), 1))
     return (edges[:-1] + edges[1:]) / 2, shares[0], shares[1]
@@ -52,9 +53,8 @@ def _figure(feature: FeatureDrift, ref: Column, cur: Column) -> str:
     else:
         x, r, c = _numeric_shares(np.asarray(ref, dtype=float), np.asarray(cur, dtype=float))
     fig = go.Figure([go.Bar(x=x, y=r, name="reference", opacity=0.6), go.Bar(x=x, y=c, name="current", opacity=0.6)])
-    verdict = "drifted" if feature.drifted else "no drift"
     fig.update_layout(
-        title=f"{feature.name}: {verdict} ({feature.rule}, value {_fmt(feature.value)})",
+        title=f"{feature.name}: {feature.summary}",
         barmode="overlay", height=300, margin={"l": 40, "r": 20, "t": 40, "b": 40}, yaxis_title="share",
     )
     return fig.to_html(full_html=False, include_plotlyjs=False)

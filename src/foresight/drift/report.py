@@ -10,7 +10,10 @@ of the compared features do.
 
 Problems with the data are per-feature statuses, never exceptions: a column missing from the
 current table, an extra one, a kind that changed (numbers became strings), an empty side (no
-valid value), an unsupported type. Missing values are counted and left out of the statistics.
+valid value), an unsupported type. Missing values are counted and left out of the statistics;
+infinities count as missing too (counted apart as well, and named in the note), since no
+distance or CDF test has a meaning for them. A report in which no feature could be compared is
+not a verdict: :func:`require_compared` turns it into an error that says why, column by column.
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(1)
@@ -41,8 +44,9 @@ from foresight.drift.ecdf import merged_gaps, sort_valid
 from foresight.drift.ks import ks_from_gaps, ks_pvalue
 from foresight.drift.psi import psi
 from foresight.drift.wasserstein import normalise, w1_from_gaps
+from foresight.errors import InputError
 
-__all__ = ["DriftReport", "FeatureDrift", "drift_report"]
+__all__ = ["DriftReport", "FeatureDrift", "drift_report", "require_compared"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,7 @@ class FeatureDrift:
 
     ``value`` is what the test's ``rule`` reads: a BH-adjusted p-value (ks, chi2) or a distance
     (wasserstein, js). ``stats`` holds every statistic computed, raw p-values included.
+    ``missing_*`` counts NaN and infinite values; ``infinite_*`` the infinite ones among them.
     """
 
     name: str
@@ -66,7 +71,35 @@ class FeatureDrift:
     rows_cur: int = 0
     missing_ref: int = 0
     missing_cur: int = 0
+    infinite_ref: int = 0
+    infinite_cur: int = 0
     note: str = ""
+
+    @property
+    def summary(self) -> str:
+        """The verdict with the value that decided it and the rule it was read by.
+
+        >>> FeatureDrift("income", "compared", "numeric", False, "ks", 0.2829, 0.05).summary
+        'no drift (KS p = 0.2829, BH-adjusted; drift when p < 0.05)'
+        >>> FeatureDrift("age", "compared", "numeric", True, "wasserstein", 0.31, 0.1).summary
+        'drifted (Wasserstein / std(ref) = 0.31; drift when >= 0.1)'
+        >>> FeatureDrift("zip", "missing_in_current", "numeric").summary
+        'not compared: not in the current table'
+        """
+        if self.status != "compared" or self.test is None or self.value is None or self.threshold is None:
+            return f"not compared: {self.why_not_compared}"
+        label, is_p = _TEST_LABELS.get(self.test, (self.test, False))
+        value = f"{label} = {self.value:.4g}" + (", BH-adjusted" if is_p else "")
+        rule = f"p < {self.threshold:g}" if is_p else f">= {self.threshold:g}"
+        return f"{'drifted' if self.drifted else 'no drift'} ({value}; drift when {rule})"
+
+    @property
+    def why_not_compared(self) -> str:
+        """Why this feature got no verdict ("" when it got one)."""
+        if self.status == "compared":
+            return ""
+        reasons = {"missing_in_current": "not in the current table", "extra_in_current": "not in the reference table"}
+        return reasons.get(self.status, self.note or self.status)
 
 
 @dataclass(frozen=True)
@@ -107,6 +140,30 @@ class DriftReport:
         }
 
 
+#: How each test's deciding value is named for people, and whether it is a p-value.
+_TEST_LABELS = {"ks": ("KS p", True), "chi2": ("chi-squared p", True),
+                "wasserstein": ("Wasserstein / std(ref)", False), "js": ("Jensen-Shannon", False)}
+
+
+def require_compared(report: DriftReport) -> DriftReport:
+    """``report`` when at least one feature was compared; else an InputError naming why each was not.
+
+    "0 of 0 features drifted" reads as a clean bill of health when the files could not be
+    compared at all (another delimiter, disjoint columns, nothing but missing values).
+
+    >>> require_compared(drift_report({"a": np.ones(3)}, {"b": np.ones(3)}))
+    Traceback (most recent call last):
+    ...
+    foresight.errors.InputError: no feature could be compared: a: not in the current table; b: not in the reference table
+    """
+    if report.compared:
+        return report
+    reasons = "; ".join(f"{f.name}: {f.why_not_compared}" for f in report.features)
+    if any(sep in f.name for f in report.features for sep in ";\t|"):
+        reasons += " (a column name holds ';', '|' or a tab: a CSV must be comma-separated)"
+    raise InputError(f"no feature could be compared: {reasons or 'the tables have no columns'}")
+
+
 def _json_number(v: object) -> object:
     if isinstance(v, float) and not math.isfinite(v):
         return None if math.isnan(v) else ("inf" if v > 0 else "-inf")
@@ -132,21 +189,39 @@ def _distinct(sorted_valid: np.ndarray, limit: int) -> np.ndarray | None:
     return np.unique(sorted_valid)
 
 
+def _without_infinities(x: np.ndarray) -> tuple[np.ndarray, int]:
+    """``x`` with infinities turned into NaN (missing), and how many there were."""
+    infinite = np.isinf(x)
+    count = int(np.count_nonzero(infinite))
+    return (np.where(infinite, np.nan, x), count) if count else (x, 0)
+
+
+def _infinity_note(inf_ref: int, inf_cur: int) -> str:
+    parts = [f"{n} in the {side}" for n, side in ((inf_ref, "reference"), (inf_cur, "current")) if n]
+    return f"infinite values counted as missing: {', '.join(parts)}" if parts else ""
+
+
+def _join(*notes: str) -> str:
+    return "; ".join(n for n in notes if n)
+
+
 def _compare_numeric(name: str, ref: np.ndarray, cur: np.ndarray, bins: int) -> FeatureDrift:
+    (ref, inf_ref), (cur, inf_cur) = _without_infinities(ref), _without_infinities(cur)
     ref_sorted, n_ref = sort_valid(ref)
     cur_sorted, n_cur = sort_valid(cur)
     base = FeatureDrift(name, "compared", "numeric", rows_ref=int(n_ref[0]), rows_cur=int(n_cur[0]),
-                        missing_ref=ref.shape[0] - int(n_ref[0]), missing_cur=cur.shape[0] - int(n_cur[0]))
+                        missing_ref=ref.shape[0] - int(n_ref[0]), missing_cur=cur.shape[0] - int(n_cur[0]),
+                        infinite_ref=inf_ref, infinite_cur=inf_cur, note=_infinity_note(inf_ref, inf_cur))
     if n_ref[0] == 0 or n_cur[0] == 0:
         side = "reference" if n_ref[0] == 0 else "current"
-        return replace(base, status="empty", note=f"no valid value in the {side}")
+        return replace(base, status="empty", note=_join(f"no valid value in the {side}", base.note))
     ref_valid, cur_valid = ref_sorted[0, : n_ref[0]], cur_sorted[0, : n_cur[0]]
     ref_values, cur_values = _distinct(ref_valid, DISCRETE_MAX), _distinct(cur_valid, DISCRETE_MAX)
     if ref_values is not None and cur_values is not None and np.union1d(ref_values, cur_values).size <= DISCRETE_MAX:
         labels = np.union1d(ref_values, cur_values)
         ref_counts = np.diff(np.searchsorted(ref_valid, labels, side="right"), prepend=0)
         cur_counts = np.diff(np.searchsorted(cur_valid, labels, side="right"), prepend=0)
-        note = f"{labels.size} distinct values: compared as categories"
+        note = _join(f"{labels.size} distinct values: compared as categories", base.note)
         return replace(base, stats=_categorical_stats(ref_counts, cur_counts), note=note, kind="numeric-discrete")
     values, gap, valid = merged_gaps(ref_sorted, cur_sorted, n_ref, n_cur)
     d = ks_from_gaps(values, gap, valid, n_ref, n_cur)
@@ -158,7 +233,7 @@ def _compare_numeric(name: str, ref: np.ndarray, cur: np.ndarray, bins: int) -> 
     stats = {"ks": float(d[0]), "ks_p": float(ks_pvalue(d, n_ref, n_cur)[0]),
              "wasserstein": float(normalise(w1, std)[0]), **_shares_stats(p_share[0], q_share[0])}
     note = "constant reference: any other value is drift" if std[0] == 0 else ""
-    return replace(base, stats=stats, note=note)
+    return replace(base, stats=stats, note=_join(note, base.note))
 
 
 def _compare_categorical(name: str, ref: Categorical, cur: Categorical) -> FeatureDrift:

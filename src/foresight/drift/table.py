@@ -3,11 +3,13 @@
 Numbers and booleans become float64 (nulls -> NaN); strings and dictionaries become
 :class:`~foresight.drift.columns.Categorical` through Arrow's hash encoder (fast on millions of
 rows); any other type (dates, lists, ...) is skipped and named, so a report can list it. A
-file that cannot be read is an :class:`~foresight.errors.InputError` naming the file.
+file that cannot be read, or that names a column twice (which of the two would be compared?),
+is an :class:`~foresight.errors.InputError` naming the file.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,8 +51,16 @@ def encode(values: pa.Array | pa.ChunkedArray | np.ndarray) -> Categorical:
     return Categorical(codes, tuple(str(c) for c in arr.dictionary.to_pylist()))
 
 
-def from_arrow(table: pa.Table) -> Table:
-    """Arrow table -> drift columns (see the module docstring for the type mapping)."""
+def from_arrow(table: pa.Table, source: str = "table") -> Table:
+    """Arrow table -> drift columns (see the module docstring for the type mapping).
+
+    ``source`` names the table in errors: a column name used twice is refused, not silently
+    reduced to its last occurrence.
+    """
+    counts = Counter(table.column_names)
+    repeated = [f"{name!r} ({n} times)" for name, n in counts.items() if n > 1]
+    if repeated:
+        raise InputError(f"{source}: duplicate column names {', '.join(repeated)}: rename them so each feature is one column")
     columns: dict[str, Column] = {}
     unsupported: dict[str, str] = {}
     for name, col in zip(table.column_names, table.columns):
@@ -82,4 +92,4 @@ def read_table(path: Path) -> Table:
         raise InputError(f"{path}: cannot read as {'Parquet' if path.suffix.lower() in ('.parquet', '.pq') else 'CSV'}: {exc}") from exc
     if table.num_columns == 0:
         raise InputError(f"{path}: no columns")
-    return from_arrow(table)
+    return from_arrow(table, str(path))
