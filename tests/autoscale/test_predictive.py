@@ -15,25 +15,29 @@ from foresight.autoscale.predictive import (
     PredictiveSpec,
     PredictiveState,
     ServiceCapacity,
-    SloModel,
     predicted_replicas,
     reactive_floor,
-    slo_replicas,
     stabilise,
 )
+from foresight.capacity import SloModel, slo_replicas
 from foresight.control.policy import Observation, Recommendation
 from foresight.errors import ConfigError
 from foresight.ports import Scale
 from foresight.series import Series
-from foresight.sim import queueing
+from foresight.capacity import queueing
 
 HOUR = 3600.0
 API = ServiceCapacity(capacity_rps=10.0, startup_delay_s=120.0, target_utilisation_percent=80.0)
 
 
+#: The mechanisms one at a time: these tests switch off the benchmark's defaults they do not test.
+PLAIN: dict[str, object] = {"quantile": 0.9, "stabilisation_window_s": 300.0, "headroom": 0.0, "floor_trend_s": 0.0,
+                            "floor_window_s": 0.0}
+
+
 def spec(**changes: object) -> PredictiveSpec:
     settings: dict[str, object] = {
-        "services": {"api": API}, "seasons_s": (HOUR,), "min_history_s": HOUR, "lookback_s": 6 * HOUR
+        "services": {"api": API}, "seasons_s": (HOUR,), "min_history_s": HOUR, "lookback_s": 6 * HOUR, **PLAIN
     }
     settings.update(changes)
     return PredictiveSpec(**settings)  # type: ignore[arg-type]

@@ -56,7 +56,8 @@ class Records:
 def test_prometheus_down_holds_the_forecast_then_falls_back_to_the_floor_audited() -> None:
     spec = PredictiveSpec(services={"api": ServiceCapacity(capacity_rps=10.0, startup_delay_s=120.0)},
                           seasons_s=(HOUR,), min_history_s=HOUR, lookback_s=6 * HOUR, load_hold_s=600.0,
-                          load_query="load{service=\"$workload\"}", cpu_query="cpu{service=\"$workload\"}")
+                          load_query="load{service=\"$workload\"}", cpu_query="cpu{service=\"$workload\"}",
+                          quantile=0.9)
     source, target, audit = Flaky(), Target(), Records()
     clock = ManualClock(5 * HOUR)
     loop = Reconciler(PredictivePolicy(spec), IncrementalHistory(source), target, {"api": SafetyLimits(max_replicas=50)},

@@ -24,7 +24,7 @@ from foresight.bench.autoscale import (
     TraceResult,
     bench_autoscale,
     oracle_schedule,
-    slo_replicas,
+    oracle_replicas,
 )
 from foresight.cli.app import app
 from foresight.control.audit import AuditRecord
@@ -75,7 +75,7 @@ def hand_made_load() -> np.ndarray:
 
 def test_the_oracle_meets_the_slo_at_every_step() -> None:
     load = hand_made_load()
-    schedule = oracle_schedule(slo_replicas(load, SCENARIO), SCENARIO.startup_steps)
+    schedule = oracle_schedule(oracle_replicas(load, SCENARIO), SCENARIO.startup_steps)
     sim, _ = simulate(SchedulePolicy(schedule, START, 15.0), load, int(schedule[0]))
     assert sim.history["foresight_slo_violation"].sum() == 0
     assert sim.history["foresight_replicas_current"][:, 0].tolist() == schedule.tolist()
@@ -83,7 +83,7 @@ def test_the_oracle_meets_the_slo_at_every_step() -> None:
 
 def test_the_oracle_needs_are_the_fewest_replicas_meeting_the_slo() -> None:
     load = hand_made_load()
-    need = slo_replicas(load, SCENARIO)
+    need = oracle_replicas(load, SCENARIO)
     assert need.min() == SCENARIO.min_replicas and need.max() > SCENARIO.min_replicas
     for k in np.flatnonzero(need > SCENARIO.min_replicas)[::6]:
         fewer = int(need[k]) - 1
@@ -95,7 +95,7 @@ def test_one_pod_fewer_at_any_step_of_the_oracle_violates_the_slo() -> None:
     # A pod serving at step j must exist from j - startup; keeping one through a dip shorter than the
     # start-up delay costs no more than a new one: any schedule below the oracle's at any step fails.
     load = hand_made_load()
-    need = slo_replicas(load, SCENARIO)
+    need = oracle_replicas(load, SCENARIO)
     schedule = oracle_schedule(need, SCENARIO.startup_steps)
     assert need[54] < need[56] and schedule[54:56].tolist() == [need[56]] * 2  # kept through the 2-step dip
     for k in [k for k in range(1, load.size) if schedule[k] > SCENARIO.min_replicas][::5]:
@@ -147,7 +147,8 @@ def test_the_history_source_joins_the_trace_before_the_window_and_never_looks_ah
 
 def test_the_hpa_reads_the_decision_published_one_period_earlier() -> None:
     api = ServiceCapacity(capacity_rps=50, startup_delay_s=120, target_utilisation_percent=75)
-    predictive = PredictivePolicy(PredictiveSpec(services={"api": api}, min_history_s=3600, seasons_s=(1800,)))
+    predictive = PredictivePolicy(PredictiveSpec(services={"api": api}, min_history_s=3600, seasons_s=(1800,),
+                                                quantile=0.9))
     hpa = HpaPolicy(
         HpaSpec(max_replicas=30, target_utilisation_percent=90,
                 external_metrics=(ExternalMetric(name=DESIRED_REPLICAS, average_value=1.0),)),

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from foresight.sim.queueing import RHO_MAX, accepted, queue, servers
+from foresight.capacity.queueing import RHO_MAX, accepted, queue, servers
 
 
 def _one(ready: float, capacity: float = 100.0, latency: float = 0.01, timeout: float = 1.0, slowdown: float = 1.0):

@@ -26,7 +26,7 @@ after that. This policy sizes for the forecast instead. Each period, for workloa
 **One capacity definition** sizes both the forecast and the floor, chosen per workload:
 
 * with an :class:`SloModel`, the fewest replicas whose M/M/c queue (the simulator's model,
-  :mod:`foresight.sim.queueing`) meets the latency and error SLO at that load
+  :mod:`foresight.capacity.queueing`) meets the latency and error SLO at that load
   (:func:`slo_replicas`): ~86% busy is safe at 2 replicas, ~95% at 20, so a fixed target
   over-provisions large services and under-provisions small ones. The floor sizes the load seen
   now (the latest load sample, or ``cpu x ready x capacity_rps`` if larger, plus its last-minute
@@ -68,43 +68,20 @@ from foresight.errors import ConfigError
 from foresight.forecast import Forecaster, HistoryTooShort, HoltWinters
 from foresight.forecast.prepare import counter_rate, to_grid
 from foresight.series import Series
-from foresight.sim import queueing
+from foresight.capacity import SloModel, slo_replicas, utilisation_replicas
 
 __all__ = [
     "PredictivePolicy",
     "PredictiveSpec",
     "PredictiveState",
     "ServiceCapacity",
-    "SloModel",
     "predicted_replicas",
-    "slo_replicas",
     "calibrated_margin",
     "reactive_floor",
     "stabilise",
 ]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
-_SLO_BLOCK = 32  # candidate replica counts tried per load at a time
-_MAX_SLO_REPLICAS = 100_000  # beyond this a load is a bad sample, not a sizing question
-
-
-class SloModel(BaseModel):
-    """The service-level objective replicas are sized for, and the queue that decides whether it holds."""
-
-    model_config = _FROZEN
-
-    base_latency_s: float = Field(gt=0, description="Service time of one request at no load.")
-    slo_latency_p95_s: float = Field(gt=0, description="The p95 latency the replicas must keep.")
-    slo_error_ratio: float = Field(0.01, gt=0, lt=1, description="The failed fraction they must keep below.")
-    timeout_s: float = Field(2.0, gt=0, description="A request queued longer than this fails.")
-
-    @model_validator(mode="after")
-    def _attainable(self) -> SloModel:
-        if self.slo_latency_p95_s <= self.base_latency_s:
-            raise ConfigError(
-                f"slo: p95 latency {self.slo_latency_p95_s} s cannot be met with a service time of {self.base_latency_s} s"
-            )
-        return self
 
 
 class ServiceCapacity(BaseModel):
@@ -118,17 +95,29 @@ class ServiceCapacity(BaseModel):
         80.0, gt=0, le=100, description="CPU utilisation to size for, in percent (as the HPA's target); unused with slo."
     )
     slo: SloModel | None = Field(None, description="Size replicas for this SLO (queueing model) instead of the target.")
+    load_query: str | None = Field(
+        None, description="This workload's own load query, complete (no $workload); None: the policy's template."
+    )
+    cpu_query: str | None = Field(
+        None, description="This workload's own CPU query, complete; None: the policy's template ('' reads no CPU)."
+    )
 
 
 class PredictiveSpec(BaseModel):
-    """Settings of the predictive policy; ``services`` maps each workload to its capacity."""
+    """Settings of the predictive policy; ``services`` maps each workload to its capacity.
+
+    The defaults are the settings ``foresight bench autoscale`` chose on its fit traces (one rule:
+    fewest SLO-violation minutes at no more replica-minutes than the HPA; README): the demo, the
+    benchmark, ``foresight serve`` and the operator's ScalingPolicies all run them unless told
+    otherwise, so what the benchmark measures is what runs.
+    """
 
     model_config = _FROZEN
 
     services: dict[str, ServiceCapacity] = Field(description="Per workload: capacity and start-up delay.")
-    quantile: float = Field(0.9, gt=0, lt=1, description="Forecast quantile sized for: the cost knob.")
+    quantile: float = Field(0.95, gt=0, lt=1, description="Forecast quantile sized for: the cost knob.")
     sync_period_s: float = Field(15.0, gt=0, description="The control loop's period.")
-    stabilisation_window_s: float = Field(300.0, ge=0, description="Scale-downs wait this long.")
+    stabilisation_window_s: float = Field(120.0, ge=0, description="Scale-downs wait this long.")
     forecast_step_s: float = Field(60.0, gt=0, description="Grid step the load is forecast on.")
     lookback_s: float = Field(15 * 86400.0, gt=0, description="History read and fitted on.")
     min_history_s: float = Field(7200.0, gt=0, description="Less load history than this: reactive only.")
@@ -140,17 +129,18 @@ class PredictiveSpec(BaseModel):
     )
     cpu_query: str = Field(
         'foresight_cpu_utilisation{service="$workload"}',
-        description="Average CPU of the ready pods as a fraction of their request.",
+        description="Average CPU of the ready pods as a fraction of their request ('' reads no CPU).",
     )
     load_is_counter: bool = Field(False, description="load_query returns a cumulative request counter.")
     headroom: float = Field(
-        0.0, ge=0, le=1, description="SLO sizing: size for the load times 1 + headroom (bursts within a start-up delay)."
+        0.1, ge=0, le=1, description="SLO sizing: size for the load times 1 + headroom (bursts within a start-up delay)."
     )
-    floor_trend_s: float = Field(
-        0.0, ge=0, description="SLO floor: the load now plus its rise over the last minute projected this far ahead."
+    floor_trend_s: float | None = Field(
+        None, ge=0, description="SLO floor: the load now plus its rise over the last minute projected this far ahead "
+        "(None: each workload's start-up delay + sync_period_s, when its new pods would serve; 0: off).",
     )
     floor_window_s: float = Field(
-        0.0, ge=0, description="SLO floor: at least the highest load sample of this many seconds (0: the latest only)."
+        600.0, ge=0, description="SLO floor: at least the highest load sample of this many seconds (0: the latest only)."
     )
     load_hold_s: float = Field(
         600.0, gt=0, description="The forecast carries on this long past the newest load sample, then the floor decides."
@@ -167,6 +157,8 @@ class PredictiveSpec(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> PredictiveSpec:
         for query in (self.load_query, self.cpu_query):
+            if query == "" and query is self.cpu_query:
+                continue
             template = Template(query)
             if not template.is_valid() or template.get_identifiers() != ["workload"]:
                 raise ConfigError(f"predictive policy: query {query!r} must contain $workload and no other $name")
@@ -236,53 +228,7 @@ def predicted_replicas(peak_rps: float, capacity: ServiceCapacity) -> int:
     """
     if capacity.slo is not None:
         return int(slo_replicas(np.array([peak_rps]), capacity.capacity_rps, capacity.slo)[0])
-    per_replica = capacity.capacity_rps * capacity.target_utilisation_percent / 100.0
-    return math.ceil(peak_rps / per_replica - 1e-9)
-
-
-def slo_replicas(load_rps: np.ndarray, capacity_rps: float, slo: SloModel, max_replicas: int | None = None) -> np.ndarray:
-    """The fewest replicas (at least 1) whose queue meets ``slo`` at each load, by
-    :func:`foresight.sim.queueing.queue`: p95 latency at most ``slo_latency_p95_s`` and at most
-    ``slo_error_ratio`` of requests shed or timed out. The one capacity definition of the
-    predictive policy, its floor and the benchmark's oracle.
-
-    Replicas of 40 req/s at 200 ms (8 requests in flight each), p95 SLO 400 ms: 15 replicas serve
-    560 req/s (93% busy), 2 serve at most ~69 req/s (86%):
-
-    >>> slo = SloModel(base_latency_s=0.2, slo_latency_p95_s=0.4)
-    >>> slo_replicas(np.array([0.0, 60.0, 70.0, 560.0]), 40.0, slo).tolist()
-    [1, 2, 3, 15]
-
-    Raises :class:`~foresight.errors.ConfigError` when ``max_replicas`` cannot meet the SLO.
-    """
-    load = np.asarray(load_rps, dtype=np.float64).reshape(-1)
-    if load.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    if not np.isfinite(load).all() or (load < 0).any():
-        raise ConfigError("slo_replicas: loads must be finite and non-negative")
-    limit = max_replicas if max_replicas is not None else _MAX_SLO_REPLICAS
-    # fewer than 0.99 x load / capacity replicas shed more than 1% of it: start each search there
-    base = np.maximum(1, np.floor(0.99 * load / capacity_rps)).astype(np.int64)
-    need = np.zeros(load.size, dtype=np.int64)
-    todo = np.flatnonzero(base <= limit)
-    block = np.arange(_SLO_BLOCK)[None, :]
-    while todo.size:  # a block of candidate counts per load at a time
-        counts = (base[todo, None] + block).astype(np.float64)
-        offered = load[todo, None]
-        one = np.ones_like(counts)
-        servers = queueing.servers(counts, capacity_rps * one, slo.base_latency_s * one, one, slo.timeout_s * one)
-        q = queueing.queue(offered * one, servers)
-        error = np.where(offered > 0, q.dropped / np.where(offered > 0, offered, 1.0), 0.0)
-        met = (q.latency_p95 <= slo.slo_latency_p95_s) & (error <= slo.slo_error_ratio) & (counts <= limit)
-        first = np.argmax(met, axis=1)
-        found = met[np.arange(todo.size), first]
-        need[todo[found]] = base[todo[found]] + first[found]
-        base[todo[~found]] += _SLO_BLOCK
-        todo = todo[~found & (base[todo] <= limit)]
-    if not need.all():
-        worst = float(load[need == 0].max())
-        raise ConfigError(f"slo_replicas: {limit} replicas cannot meet the SLO at {worst:.1f} req/s")
-    return need
+    return int(utilisation_replicas(peak_rps, capacity.capacity_rps, capacity.target_utilisation_percent))
 
 
 def calibrated_margin(ratios: Sequence[float], quantile: float, bounds: tuple[float, float]) -> float:
@@ -327,7 +273,8 @@ class PredictivePolicy:
 
     >>> from foresight.ports import Scale
     >>> api = ServiceCapacity(capacity_rps=50, startup_delay_s=120, target_utilisation_percent=75)
-    >>> policy = PredictivePolicy(PredictiveSpec(services={"api": api}, min_history_s=3600, seasons_s=(1800,)))
+    >>> policy = PredictivePolicy(PredictiveSpec(services={"api": api}, min_history_s=3600, seasons_s=(1800,),
+    ...                                          quantile=0.9))
     >>> t = np.arange(0.0, 4 * 3600.0, 15.0)
     >>> load = Series({}, t, 200.0 + 100.0 * np.sin(2 * np.pi * t / 1800.0))
     >>> cpu = Series({}, t[-1:], [0.67])     # 6 ready replicas serve the 200 req/s of now
@@ -357,10 +304,15 @@ class PredictivePolicy:
         self.lookback_s = spec.lookback_s
 
     def queries(self, workload: str) -> dict[str, str]:
-        return {
-            "load": Template(self.spec.load_query).substitute(workload=workload),
-            "cpu": Template(self.spec.cpu_query).substitute(workload=workload),
+        """The load (and, unless switched off with ``''``, CPU) query of ``workload``: its own, else the template's."""
+        own = self.spec.services.get(workload)
+        load = own.load_query if own is not None and own.load_query is not None else None
+        cpu = own.cpu_query if own is not None and own.cpu_query is not None else None
+        found = {
+            "load": load if load is not None else Template(self.spec.load_query).substitute(workload=workload),
+            "cpu": cpu if cpu is not None else Template(self.spec.cpu_query).substitute(workload=workload),
         }
+        return {name: query for name, query in found.items() if query}
 
     def decide(self, state: PredictiveState | None, obs: Observation) -> tuple[Recommendation, PredictiveState]:
         capacity = self.spec.services.get(obs.workload)
@@ -463,7 +415,10 @@ class PredictivePolicy:
             inputs.update(cpu=cpu, reactive_floor=floor)
             target = capacity.target_utilisation_percent
             return floor, f"reactive floor {floor} (cpu {100 * cpu:.0f}% of {ready} ready, target {target:.0f}%)"
-        load = _latest_load(obs.series.get("load", []), since, self.spec.load_is_counter, self.spec.floor_trend_s,
+        trend_s = self.spec.floor_trend_s
+        if trend_s is None:
+            trend_s = capacity.startup_delay_s + self.spec.sync_period_s
+        load = _latest_load(obs.series.get("load", []), since, self.spec.load_is_counter, trend_s,
                             self.spec.floor_window_s)
         served = None if cpu is None else cpu * ready * capacity.capacity_rps
         seen = [x for x in (load, served) if x is not None]

@@ -39,13 +39,13 @@ The scenario (:class:`Scenario`), one per trace:
     history once, then only new points, as against Prometheus), and share each forecaster answer
     (fits, updates, predictions: they differ only in how they size replicas);
   - ``oracle``: the cheapest schedule without a violation, from the known load: per step the fewest
-    replicas meeting the SLO (:func:`slo_replicas`), each pod asked for one start-up delay before it
+    replicas meeting the SLO (:func:`oracle_replicas`), each pod asked for one start-up delay before it
     is needed and kept through gaps no longer than that delay;
   - ``oracle@70``: the same schedule for the replicas the 70% target asks for at each step's load.
 
 * **One capacity definition.** A replica count serves a load when the simulator's M/M/c queue
-  (:mod:`foresight.sim.queueing`) meets the SLO there:
-  :func:`foresight.autoscale.predictive.slo_replicas`. The oracle and the predictive policy (its
+  (:mod:`foresight.capacity.queueing`) meets the SLO there:
+  :func:`foresight.capacity.slo_replicas`. The oracle and the predictive policy (its
   forecast and its floor) size with it; only the HPA baselines size with their CPU target, as a
   real HPA does.
 * **One SLO definition.** A step violates the SLO when the simulator records
@@ -76,14 +76,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from foresight.autoscale.hpa import ExternalMetric, HpaBehavior, HpaPolicy, HpaSpec, HpaState
-from foresight.autoscale.predictive import (
-    PredictivePolicy,
-    PredictiveSpec,
-    PredictiveState,
-    ServiceCapacity,
-    SloModel,
-)
-from foresight.autoscale.predictive import slo_replicas as replicas_for_slo
+from foresight.autoscale.predictive import PredictivePolicy, PredictiveSpec, PredictiveState, ServiceCapacity
+from foresight.capacity import DEFAULT_TIMEOUT_S, SloModel, slo_replicas, utilisation_replicas
 from foresight.control.audit import AuditRecord
 from foresight.control.loop import Reconciler
 from foresight.control.policy import Observation, Recommendation, ScalingPolicy
@@ -107,10 +101,11 @@ __all__ = [
     "describe",
     "oracle_schedule",
     "run_trace",
-    "slo_replicas",
+    "oracle_replicas",
 ]
 
 _DAY_S = 86400.0
+_POLICY = PredictiveSpec.model_fields  # the policy's defaults are the scenario's: one set of predictive settings
 _LOAD = "foresight_offered_rps"
 PREDICTED_LOAD = "ai_predicted_load"
 DESIRED_REPLICAS = "foresight_desired_replicas"
@@ -130,7 +125,7 @@ class Scenario(BaseModel):
     base_latency_s: float = Field(0.2, gt=0, description="Service time of one request at no load.")
     slo_latency_p95_s: float = Field(0.4, gt=0, description="SLO on p95 latency.")
     slo_error_ratio: float = Field(0.01, gt=0, lt=1, description="SLO on the failed fraction.")
-    timeout_s: float = Field(2.0, gt=0, description="A request queued longer than this fails.")
+    timeout_s: float = Field(DEFAULT_TIMEOUT_S, gt=0, description="A request queued longer than this fails.")
     startup_delay_s: float = Field(90.0, ge=0, description="From asking for a pod until it serves.")
     min_replicas: int = Field(2, ge=1, description="Fewest replicas any policy may run.")
     days: float = Field(1.0, gt=0, description="Evaluated days at the end of each trace (a week: 7, ~7x the time).")
@@ -143,18 +138,25 @@ class Scenario(BaseModel):
     headroom_sweep: tuple[float, ...] = Field(
         (0.0, 0.2, 0.3), description="Headrooms of the predictive path's cost curve, beside the headline headroom."
     )
-    quantile: float = Field(0.95, gt=0, lt=1, description="Forecast quantile the predictive policy sizes for: its cost knob.")
-    stabilisation_window_s: float = Field(
-        120.0, ge=0, description="The predictive policy's scale-down stabilisation (one value for every trace)."
+    quantile: float = Field(
+        _POLICY["quantile"].default, gt=0, lt=1, description="Forecast quantile the predictive policy sizes for: its cost knob."
     )
-    headroom: float = Field(0.1, ge=0, le=1, description="The predictive policy's SLO-sizing headroom.")
-    floor_trend_s: float = Field(
-        105.0, ge=0, description="The predictive floor projects the last minute's rise this far (start-up delay + period)."
+    stabilisation_window_s: float = Field(
+        _POLICY["stabilisation_window_s"].default, ge=0,
+        description="The predictive policy's scale-down stabilisation (one value for every trace).",
+    )
+    headroom: float = Field(_POLICY["headroom"].default, ge=0, le=1, description="The predictive policy's SLO-sizing headroom.")
+    floor_trend_s: float | None = Field(
+        _POLICY["floor_trend_s"].default, ge=0,
+        description="The predictive floor projects the last minute's rise this far (None: start-up delay + period).",
     )
     floor_window_s: float = Field(
-        600.0, ge=0, description="The predictive floor is at least the highest load of this many seconds (0: off)."
+        _POLICY["floor_window_s"].default, ge=0,
+        description="The predictive floor is at least the highest load of this many seconds (0: off).",
     )
-    forecast_step_s: float = Field(60.0, gt=0, description="The predictive policy's forecast grid and its loops' query step.")
+    forecast_step_s: float = Field(
+        _POLICY["forecast_step_s"].default, gt=0, description="The predictive policy's forecast grid and its loops' query step."
+    )
     calibration_window: int = Field(
         0, ge=0,
         description=("The predictive policy sizes its forecast by its own last N misses (0: the fixed headroom). "
@@ -319,17 +321,17 @@ def trace_name(path: Path) -> str:
     return path.stem
 
 
-def slo_replicas(load: np.ndarray, scenario: Scenario) -> np.ndarray:
+def oracle_replicas(load: np.ndarray, scenario: Scenario) -> np.ndarray:
     """The fewest replicas (at least ``min_replicas``) meeting the SLO at each step's load, by the
     simulator's own queueing model and SLO test.
 
     A replica serves 40 req/s, 8 requests at a time; 20 replicas at 70% serve the peak of 560 req/s,
     15 still meet the p95 SLO there (93% busy):
 
-    >>> slo_replicas(np.array([0.0, 100.0, 560.0, 660.0]), Scenario()).tolist()
+    >>> oracle_replicas(np.array([0.0, 100.0, 560.0, 660.0]), Scenario()).tolist()
     [2, 3, 15, 17]
     """
-    need = replicas_for_slo(load, scenario.capacity_rps, scenario.slo, scenario.max_replicas)
+    need = slo_replicas(load, scenario.capacity_rps, scenario.slo, scenario.max_replicas)
     return np.maximum(need, scenario.min_replicas)
 
 
@@ -599,8 +601,8 @@ def _cluster(
                 external_metrics=(ExternalMetric(name=DESIRED_REPLICAS, average_value=1.0),)),
         external_queries={DESIRED_REPLICAS: f'{DESIRED_REPLICAS}{{workload="$workload"}}'},
     )
-    schedule = oracle_schedule(slo_replicas(load, scenario), scenario.startup_steps)
-    at_target = np.maximum(np.ceil(load / (cap * target / 100.0) - 1e-9).astype(np.int64), scenario.min_replicas)
+    schedule = oracle_schedule(oracle_replicas(load, scenario), scenario.startup_steps)
+    at_target = np.maximum(utilisation_replicas(load, cap, target), scenario.min_replicas)
     sized = oracle_schedule(np.minimum(at_target, scenario.max_replicas), scenario.startup_steps)
     minute = scenario.forecast_step_s  # the predictive policy reads its load on its forecast grid
     loops: dict[str, tuple[ScalingPolicy, float]] = {
@@ -612,7 +614,7 @@ def _cluster(
         "oracle": (SchedulePolicy(schedule, start, step), step),
         f"oracle-{target}": (SchedulePolicy(sized, start, step), step),
     }
-    first = math.ceil(load[0] / (cap * target / 100.0))
+    first = int(utilisation_replicas(load[0], cap, target))
     initial = {"static": scenario.replicas_at_peak, "oracle": int(schedule[0]), f"oracle-{target}": int(sized[0])}
     services = tuple(
         scenario.service(label, initial.get(label, min(max(first, scenario.min_replicas), scenario.max_replicas)))
@@ -669,7 +671,9 @@ def describe(scenario: Scenario) -> dict[str, str]:
                "the look-ahead / forecast peak, calibrated online per workload; the headroom until enough are seen)"
                if s.calibration_window else "")
             + ", "
-            f"never below the floor (the load now plus its last-minute rise over {s.floor_trend_s:g} s"
+            "never below the floor (the load now plus its last-minute rise over "
+            + (f"{s.floor_trend_s:g} s" if s.floor_trend_s is not None else
+               f"{s.startup_delay_s + s.period_s:g} s (start-up delay + period)")
             + (f", or the highest load of the last {s.floor_window_s:g} s" if s.floor_window_s else "")
             + "), scale-downs stabilised "
             f"{s.stabilisation_window_s:g} s. Headline: published as {DESIRED_REPLICAS} and read one period later by an "

@@ -19,32 +19,29 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 
-from foresight.autoscale.hpa import HpaPolicy, HpaSpec
-from foresight.autoscale.predictive import PredictivePolicy, PredictiveSpec, ServiceCapacity, SloModel
 from foresight.control.audit import AuditLog
 from foresight.control.loop import Reconciler
-from foresight.control.safety import SafetyLimits
 from foresight.demo.anomaly import AnomalyWatch, FaultDetection, detection_delays, stray_alerts
 from foresight.demo.model_loop import ModelLoopDemo, demo_model_loop
 from foresight.demo.releases import ReleaseTrack, demo_releases
 from foresight.demo.report import write_report
 from foresight.demo.summary import ForecastTrace, RunSummary, forecast_traces, summarise
 from foresight.errors import ConfigError
-from foresight.forecast.history import IncrementalHistory
-from foresight.sim import ServiceSpec, Simulator, TraceTraffic, default_cluster
+from foresight.runtime.autoscale import (
+    POLICIES,
+    Policy,
+    assign_controllers,
+    capacity_of,
+    hpa_reconciler,
+    limits_of,
+    predictive_reconciler,
+)
+from foresight.sim import Simulator, TraceTraffic, default_cluster
 from foresight.sim.trace import read_trace
 
-__all__ = ["POLICIES", "DemoOptions", "DemoResult", "assign_controllers", "predictive_policy", "run_demo"]
-
-#: Who scales the services: ``split`` puts every second service under the predictive policy.
-POLICIES = ("hpa", "predictive", "split")
-Policy = Literal["hpa", "predictive", "split"]
-
-#: The HPA's target CPU utilisation in the demo (a common production setting).
-HPA_TARGET_PERCENT = 70
+__all__ = ["DemoOptions", "DemoResult", "run_demo"]
 
 
 @dataclass(frozen=True)
@@ -126,50 +123,12 @@ def _change(record_decision: dict[str, int | None]) -> str:
     return f"{record_decision.get('previous')} -> {record_decision.get('applied')}"
 
 
-def assign_controllers(services: list[str], policy: Policy) -> dict[str, str]:
-    """Which controller scales each service: ``split`` alternates, starting with the HPA.
-
-    >>> assign_controllers(["a", "b", "c"], "split")
-    {'a': 'hpa', 'b': 'predictive', 'c': 'hpa'}
-    """
-    if policy == "split":
-        return {name: ("hpa", "predictive")[i % 2] for i, name in enumerate(services)}
-    return {name: policy for name in services}
-
-
-def predictive_policy(specs: dict[str, ServiceSpec], period_s: float) -> PredictivePolicy:
-    """The predictive policy for ``specs`` with the benchmark's settings: each service sized for its
-    own SLO by the queueing model (its p95 target, error ratio and timeout), the q0.95 forecast on a
-    one-minute grid, the floor projecting the last minute's rise over the longest start-up delay and
-    one period and at least the highest load of the last 10 minutes, 10% headroom, scale-downs
-    stabilised 120 s."""
-    services = {
-        name: ServiceCapacity(capacity_rps=s.capacity_rps, startup_delay_s=s.startup_delay_s,
-                              slo=SloModel(base_latency_s=s.base_latency_s, slo_latency_p95_s=s.slo_latency_p95_s,
-                                           slo_error_ratio=s.slo_error_ratio, timeout_s=s.timeout_s))
-        for name, s in specs.items()
-    }
-    ahead = max(s.startup_delay_s for s in specs.values()) + period_s
-    return PredictivePolicy(PredictiveSpec(services=services, sync_period_s=period_s, quantile=0.95, headroom=0.1,
-                                           stabilisation_window_s=120.0, floor_trend_s=ahead, floor_window_s=600.0))
-
-
 def run_demo(opts: DemoOptions, progress: Progress | None = None, progress_every: int = 40) -> DemoResult:
     """Run the demo to the end (or to Ctrl-C) and write its report; returns the summary."""
     sim = build_simulator(opts)
     specs = {s.name: s for s in sim.spec.services}
     controllers = assign_controllers(list(specs), opts.policy)
     under = {kind: {n: specs[n] for n, c in controllers.items() if c == kind} for kind in ("hpa", "predictive")}
-    hpa = HpaPolicy(
-        HpaSpec(max_replicas=10, target_utilisation_percent=HPA_TARGET_PERCENT),
-        per_workload={
-            name: HpaSpec(min_replicas=s.min_replicas, max_replicas=s.max_replicas,
-                          target_utilisation_percent=HPA_TARGET_PERCENT)
-            for name, s in under["hpa"].items()
-        },
-    )
-    predictive = predictive_policy(under["predictive"], opts.period_s) if under["predictive"] else None
-    limits = {name: SafetyLimits(min_replicas=s.min_replicas, max_replicas=s.max_replicas) for name, s in specs.items()}
     forecast_points: dict[str, list[tuple[float, float, float]]] = {name: [] for name in under["predictive"]}
     opts.out_dir.mkdir(parents=True, exist_ok=True)
     audit_location = opts.audit_url or str(opts.out_dir / "audit.db")
@@ -178,12 +137,13 @@ def run_demo(opts: DemoOptions, progress: Progress | None = None, progress_every
     decisions: list[dict[str, object]] = []  # the ones that changed replicas or failed, for the report
     interrupted = False
     with AuditLog(audit_location) as audit:
-        loops = [
-            Reconciler(hpa, sim, sim, {n: limits[n] for n in under["hpa"]}, audit, sim.clock, period_s=opts.period_s)
-        ] if under["hpa"] else []
-        if predictive is not None:
-            loops.append(Reconciler(predictive, IncrementalHistory(sim), sim, {n: limits[n] for n in under["predictive"]},
-                                    audit, sim.clock, period_s=opts.period_s, query_step_s=60.0))
+        loops: list[Reconciler] = []
+        if under["hpa"]:
+            loops.append(hpa_reconciler(under["hpa"], sim, sim, audit, sim.clock, period_s=opts.period_s))
+        if under["predictive"]:
+            loops.append(predictive_reconciler(
+                {n: capacity_of(s) for n, s in under["predictive"].items()}, sim, sim,
+                {n: limits_of(s) for n, s in under["predictive"].items()}, audit, sim.clock, period_s=opts.period_s))
         model = next((s.name for s in sim.spec.services if s.gpus > 0), sim.service_names[-1])
         releases = demo_releases(opts.duration_s, model, opts.seed, audit)
         model_loop = demo_model_loop(opts.duration_s, opts.seed, audit, start_s=sim.start)

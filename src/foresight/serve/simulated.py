@@ -35,21 +35,26 @@ from typing import Any
 import numpy as np
 
 from foresight.autoscale.exporter import PredictionExporter
-from foresight.autoscale.hpa import HpaPolicy, HpaSpec
+from foresight.capacity import utilisation_replicas
 from foresight.config import ForesightSettings
 from foresight.control.audit import AuditLog, AuditRecord
 from foresight.control.loop import Reconciler
 from foresight.control.metrics import ControlMetrics
-from foresight.control.safety import SafetyLimits
 from foresight.demo.anomaly import SIGNALS, AnomalyWatch
-from foresight.demo.runner import assign_controllers, predictive_policy
 from foresight.drift.exporter import DriftGauges
 from foresight.errors import ServiceUnavailable
-from foresight.forecast.history import IncrementalHistory
 from foresight.serve.forecasts import ForecastWatch
 from foresight.serve.model_loop import ModelLoopWatch, UnknownModel
 from foresight.serve.platform import ControllerInfo, MeteredAudit
 from foresight.serve.rollouts import ReleaseBook
+from foresight.runtime.autoscale import (
+    HPA_TARGET_PERCENT,
+    assign_controllers,
+    capacity_of,
+    hpa_reconciler,
+    limits_of,
+    predictive_reconciler,
+)
 from foresight.serve.sources import MonitoredSource, SourceHealth
 from foresight.sim import Simulator, default_cluster
 
@@ -63,7 +68,6 @@ VIEW_QUERIES = {
     "replicas_ready": 'foresight_replicas_ready{service="$workload"}',
     "latency_p95_s": 'foresight_latency_p95_seconds{service="$workload"}',
 }
-HPA_TARGET_PERCENT = 70
 NAMESPACE = "simulated"
 
 
@@ -86,21 +90,15 @@ class SimulatedPlatform:
         self.specs = specs
         self.scaled_by = assign_controllers(list(self.sim.service_names), s.policy)
         under = {kind: [n for n, k in self.scaled_by.items() if k == kind] for kind in ("hpa", "predictive")}
-        limits = {n: SafetyLimits(min_replicas=x.min_replicas, max_replicas=x.max_replicas) for n, x in specs.items()}
         self.reconcilers: list[Reconciler] = []
         if under["hpa"]:
-            policy = HpaPolicy(
-                HpaSpec(max_replicas=10, target_utilisation_percent=HPA_TARGET_PERCENT),
-                per_workload={n: HpaSpec(min_replicas=specs[n].min_replicas, max_replicas=specs[n].max_replicas,
-                                         target_utilisation_percent=HPA_TARGET_PERCENT) for n in under["hpa"]},
-            )
-            self.reconcilers.append(Reconciler(policy, self.source, self.sim, {n: limits[n] for n in under["hpa"]},
-                                               audit, self.sim.clock, period_s=c.period_s, metrics=metrics))
+            self.reconcilers.append(hpa_reconciler({n: specs[n] for n in under["hpa"]}, self.source, self.sim, audit,
+                                                   self.sim.clock, period_s=c.period_s, metrics=metrics))
         if under["predictive"]:
-            predictive = predictive_policy({n: specs[n] for n in under["predictive"]}, c.period_s)
-            self.reconcilers.append(Reconciler(predictive, IncrementalHistory(self.source), self.sim,
-                                               {n: limits[n] for n in under["predictive"]}, audit, self.sim.clock,
-                                               period_s=c.period_s, query_step_s=60.0, metrics=metrics))
+            self.reconcilers.append(predictive_reconciler(
+                {n: capacity_of(specs[n]) for n in under["predictive"]}, self.source, self.sim,
+                {n: limits_of(specs[n]) for n in under["predictive"]}, audit, self.sim.clock, period_s=c.period_s,
+                metrics=metrics))
         self.reconciler = self.reconcilers[0]
         #: per predictive workload: (decision time, forecast peak req/s, look-ahead s) of its decisions
         self.predicted: dict[str, list[tuple[float, float, float]]] = {n: [] for n in under["predictive"]}
@@ -213,7 +211,7 @@ class SimulatedPlatform:
 
     def _publish(self, workload: str, load: float, made_at: float) -> None:
         spec = self.specs[workload]
-        replicas = max(spec.min_replicas, math.ceil(load / (spec.capacity_rps * HPA_TARGET_PERCENT / 100.0) - 1e-9))
+        replicas = max(spec.min_replicas, int(utilisation_replicas(load, spec.capacity_rps, HPA_TARGET_PERCENT)))
         self.exporter.publish(NAMESPACE, workload, load, min(replicas, spec.max_replicas))
 
     # -- what the API reads -------------------------------------------------------------------------

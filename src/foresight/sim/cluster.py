@@ -31,7 +31,8 @@ import numpy as np
 from foresight.errors import ConfigError, ForesightError, InputError
 from foresight.ports import Scale
 from foresight.series import Series
-from foresight.sim import metrics, queueing
+from foresight.capacity import queueing
+from foresight.sim import metrics
 from foresight.sim.faults import Change, timetable
 from foresight.sim.pods import PodTable
 from foresight.sim.spec import ClusterSpec, ServiceSpec

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from foresight.capacity import DEFAULT_TIMEOUT_S, SloModel
 from foresight.errors import ConfigError
 from foresight.sim.faults import (
     Fault,
@@ -48,7 +49,7 @@ class ServiceSpec(BaseModel):
     gpus: int = Field(0, ge=0, description="GPUs requested per pod; such pods only run on GPU nodes.")
     slo_latency_p95_s: float = Field(gt=0, description="SLO on the end-to-end p95 latency.")
     slo_error_ratio: float = Field(0.01, gt=0, lt=1, description="SLO on the end-to-end failed fraction.")
-    timeout_s: float = Field(1.0, gt=0, description="A request queued longer than this fails.")
+    timeout_s: float = Field(DEFAULT_TIMEOUT_S, gt=0, description="A request queued longer than this fails.")
     traffic_share: float = Field(1.0, ge=0, description="Share of external traffic (entry services only).")
     calls: dict[str, float] = Field(
         default_factory=dict, description="Downstream service -> calls per request (the fan-out, > 0)."
@@ -66,6 +67,12 @@ class ServiceSpec(BaseModel):
             if not fanout > 0:
                 raise ConfigError(f"service {self.name!r}: calls[{target!r}] must be > 0, got {fanout}")
         return self
+
+    @property
+    def slo(self) -> SloModel:
+        """This service's SLO in the one model every policy sizes for (and the simulator scores)."""
+        return SloModel(base_latency_s=self.base_latency_s, slo_latency_p95_s=self.slo_latency_p95_s,
+                        slo_error_ratio=self.slo_error_ratio, timeout_s=self.timeout_s)
 
 
 class NodePoolSpec(BaseModel):
