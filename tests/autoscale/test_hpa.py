@@ -22,7 +22,7 @@ from foresight.autoscale.hpa import (
     rate_limit,
     stabilise,
 )
-from foresight.control.policy import Observation, ScalingPolicy
+from foresight.autoscale.policy import Observation, ReplicaPolicy
 from foresight.errors import ConfigError, InputError
 from foresight.ports import Scale
 from foresight.series import Series
@@ -347,7 +347,7 @@ def test_impossible_scaling_rules_are_rejected(bad: dict[str, object]) -> None:
         HpaScalingRules.model_validate(bad)
 
 
-# --- the ScalingPolicy adapter -----------------------------------------------------------------
+# --- the ReplicaPolicy adapter -----------------------------------------------------------------
 
 
 def cpu(*points: tuple[float, float]) -> dict[str, list[Series]]:
@@ -355,7 +355,7 @@ def cpu(*points: tuple[float, float]) -> dict[str, list[Series]]:
 
 
 def test_policy_implements_the_scaling_policy_protocol() -> None:
-    policy: ScalingPolicy = HpaPolicy(HpaSpec(max_replicas=10, sync_period_s=30))
+    policy: ReplicaPolicy = HpaPolicy(HpaSpec(max_replicas=10, sync_period_s=30))
     assert policy.name == "hpa" and policy.lookback_s == 30
     assert policy.queries("api") == {"cpu": 'foresight_cpu_utilisation{service="api"}'}
 

@@ -19,7 +19,7 @@ from foresight.autoscale.hpa import (
     external_replicas,
     hpa_step,
 )
-from foresight.control.policy import Observation
+from foresight.autoscale.policy import Observation
 from foresight.errors import ConfigError, InputError
 from foresight.ports import Scale
 from foresight.series import Series

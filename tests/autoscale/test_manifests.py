@@ -61,7 +61,7 @@ def test_scaled_object_passes_kedas_crd_and_its_trigger_is_what_the_scaler_reads
 def test_hpa_and_keda_want_the_same_replicas_for_any_load():
     target_hpa = milli(hpa(SPEC)["spec"]["metrics"][0]["external"]["target"]["averageValue"]) / 1000
     target_keda = float(scaled_object(SPEC)["spec"]["triggers"][0]["metadata"]["targetValue"])
-    assert target_hpa == target_keda == pytest.approx(SPEC.capacity_rps * SPEC.target_utilisation)
+    assert target_hpa == target_keda == pytest.approx(SPEC.capacity_rps * SPEC.target_utilisation_percent / 100)
     for load in (0.1, 35.49, 35.5, 709.8, 1000.0):
         assert math.ceil(load / target_hpa) == math.ceil(load / target_keda)
 
@@ -78,7 +78,7 @@ def test_adapter_rule_is_a_valid_config_map_serving_the_metric_by_namespace():
 
 def test_quantity_and_targets_keep_milli_precision():
     assert [quantity(v) for v in (1.0, 0.001, 1234.5678, 35.49)] == ["1", "1m", "1234568m", "35490m"]
-    tiny = AutoscalingSpec(namespace="a", workload="b", capacity_rps=0.01, target_utilisation=0.5)
+    tiny = AutoscalingSpec(namespace="a", workload="b", capacity_rps=0.01, target_utilisation_percent=50)
     assert scaled_object(tiny)["spec"]["triggers"][0]["metadata"]["targetValue"] == "0.005"
 
 

@@ -20,7 +20,7 @@ from foresight.autoscale.predictive import (
     stabilise,
 )
 from foresight.capacity import SloModel, slo_replicas
-from foresight.control.policy import Observation, Recommendation
+from foresight.autoscale.policy import Observation, Recommendation
 from foresight.errors import ConfigError
 from foresight.ports import Scale
 from foresight.series import Series

@@ -29,7 +29,7 @@ from foresight.bench.autoscale import (
 from foresight.cli.app import app
 from foresight.control.audit import AuditRecord
 from foresight.control.loop import Reconciler
-from foresight.control.policy import Observation, ScalingPolicy
+from foresight.autoscale.policy import Observation, ReplicaPolicy
 from foresight.control.safety import SafetyLimits
 from foresight.ports import Scale
 from foresight.series import Series
@@ -49,7 +49,7 @@ class Kept:
         self.records.append(entry)
 
 
-def simulate(policy: ScalingPolicy, load: np.ndarray, initial: int) -> tuple[Simulator, Kept]:
+def simulate(policy: ReplicaPolicy, load: np.ndarray, initial: int) -> tuple[Simulator, Kept]:
     """One service under ``policy`` through the reconcile loop, every step."""
     service = SCENARIO.service("api", initial)
     nodes = NodePoolSpec(name="pool", count=2, cpu_cores=64, memory_mib=65536)

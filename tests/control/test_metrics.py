@@ -11,7 +11,7 @@ from foresight.clock import ManualClock
 from foresight.control.audit import AuditRecord
 from foresight.control.loop import Reconciler
 from foresight.control.metrics import ControlMetrics, decision_kind
-from foresight.control.policy import Observation, Recommendation
+from foresight.autoscale.policy import Observation, Recommendation
 from foresight.control.safety import SafetyLimits
 from foresight.ports import Scale
 from foresight.series import Series

@@ -15,7 +15,7 @@ import pytest
 from foresight.clock import ManualClock
 from foresight.control.audit import AuditLog, AuditRecord
 from foresight.control.loop import Reconciler, WorkloadState
-from foresight.control.policy import Observation, Recommendation
+from foresight.autoscale.policy import Observation, Recommendation
 from foresight.control.safety import SafetyLimits
 from foresight.errors import ConfigError, ServiceUnavailable
 from foresight.ports import Scale

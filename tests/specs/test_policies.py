@@ -39,7 +39,7 @@ def test_policies_are_frozen() -> None:
     (ScalingPolicy, SCALING, ("spec", "maxReplicas"), 0, "greater than or equal to 1"),
     (ScalingPolicy, SCALING, ("spec", "mode"), "vpa", "Input should be 'keda', 'hpa' or 'direct'"),
     (ScalingPolicy, SCALING, ("spec", "capacityRPS"), 5, "Extra inputs are not permitted"),
-    (ScalingPolicy, SCALING, ("spec", "targetUtilisation"), 1.5, "less than or equal to 1"),
+    (ScalingPolicy, SCALING, ("spec", "targetUtilisationPercent"), 150, "less than or equal to 100"),
     (AnomalyPolicy, ANOMALY, ("spec", "threshold"), 1.0, "less than 1"),
     (AnomalyPolicy, ANOMALY, ("spec", "detector"), "lstm", "Input should be 'surprise', 'ewma' or 'ewma-two-sided'"),
     (AnomalyPolicy, ANOMALY, ("spec", "targetRef"), {"name": "Web"}, "String should match pattern"),

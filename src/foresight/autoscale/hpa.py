@@ -55,7 +55,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from foresight.control.policy import Observation, Recommendation
+from foresight.autoscale.policy import Observation, Recommendation
 from foresight.errors import ConfigError, InputError
 from foresight.ports import Scale
 from foresight.series import Series
@@ -605,7 +605,7 @@ DEFAULT_QUERY = 'foresight_cpu_utilisation{service="$workload"}'
 
 
 class HpaPolicy:
-    """The reactive HPA as a :class:`~foresight.control.policy.ScalingPolicy`: one HPA per workload.
+    """The reactive HPA as a :class:`~foresight.autoscale.policy.ReplicaPolicy`: one HPA per workload.
 
     ``query_template`` (``$workload`` is replaced; ``$$`` is a literal ``$``) must return one series
     per workload: the average CPU utilisation of its ready pods as a fraction of their request

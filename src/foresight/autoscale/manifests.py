@@ -12,7 +12,7 @@ autoscalers on one Deployment fight):
   ``fallback`` holds the replicas when predictions go stale.
 
 Both aim at the same arithmetic: ``replicas = ceil(predicted load / target per replica)`` with
-``target per replica = capacity_rps x target_utilisation``.
+``target per replica = capacity_rps x target_utilisation_percent / 100``.
 
 A third form, :func:`desired_replicas_hpa`, is the one ``foresight bench autoscale`` measures as
 its headline ``predictive``: the HPA follows ``foresight_desired_replicas`` (the replicas the
@@ -70,7 +70,9 @@ class AutoscalingSpec(BaseModel):
     min_replicas: int = Field(1, ge=0, description="Fewest replicas; 0 lets KEDA scale to zero (not the HPA).")
     max_replicas: int = Field(10, ge=1, description="Most replicas.")
     capacity_rps: float = Field(gt=0, allow_inf_nan=False, description="Requests/s one replica serves at 100%.")
-    target_utilisation: float = Field(0.7, gt=0, le=1, description="Share of capacity each replica should run at.")
+    target_utilisation_percent: float = Field(
+        70.0, gt=0, le=100, description="Percent of its capacity each replica should run at (the HPA's unit)."
+    )
     metric: str = Field(
         "ai_predicted_load", pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$", description="Predicted-load metric name."
     )
@@ -103,7 +105,7 @@ class AutoscalingSpec(BaseModel):
     @property
     def target_per_replica(self) -> float:
         """The load each replica should take: capacity x target utilisation (the HPA's ``averageValue``)."""
-        return self.capacity_rps * self.target_utilisation
+        return self.capacity_rps * self.target_utilisation_percent / 100.0
 
 
 def quantity(value: float) -> str:

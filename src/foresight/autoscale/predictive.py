@@ -63,7 +63,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from foresight.control.policy import Observation, Recommendation
+from foresight.autoscale.policy import Observation, Recommendation
 from foresight.errors import ConfigError
 from foresight.forecast import Forecaster, HistoryTooShort, HoltWinters
 from foresight.forecast.prepare import counter_rate, to_grid
@@ -265,7 +265,7 @@ def stabilise(
 
 
 class PredictivePolicy:
-    """The predictive policy as a :class:`~foresight.control.policy.ScalingPolicy` (module docstring).
+    """The predictive policy as a :class:`~foresight.autoscale.policy.ReplicaPolicy` (module docstring).
 
     ``forecaster`` defaults to :class:`~foresight.forecast.HoltWinters` with ``spec.seasons_s``
     on the forecast grid. A load cycling every 30 minutes is about to rise; replicas serve 50

@@ -80,7 +80,7 @@ from foresight.autoscale.predictive import PredictivePolicy, PredictiveSpec, Pre
 from foresight.capacity import DEFAULT_TIMEOUT_S, SloModel, slo_replicas, utilisation_replicas
 from foresight.control.audit import AuditRecord
 from foresight.control.loop import Reconciler
-from foresight.control.policy import Observation, Recommendation, ScalingPolicy
+from foresight.autoscale.policy import Observation, Recommendation, ReplicaPolicy
 from foresight.control.safety import SafetyLimits
 from foresight.errors import ConfigError, ForesightError, InputError
 from foresight.forecast.history import IncrementalHistory
@@ -575,7 +575,7 @@ def run_trace(path: Path, scenario: Scenario, name: str | None = None) -> TraceR
 
 def _cluster(
     scenario: Scenario, load: np.ndarray, history: np.ndarray, start: float
-) -> tuple[Simulator, dict[str, tuple[ScalingPolicy, float]], dict[int, str], dict[float, str]]:
+) -> tuple[Simulator, dict[str, tuple[ReplicaPolicy, float]], dict[int, str], dict[float, str]]:
     """The simulator with one service copy per policy, each policy with its loop's query step, the
     label of each HPA target of the sweep and of each headroom of the predictive path's sweep."""
     step, target, cap = scenario.period_s, scenario.target_percent, scenario.capacity_rps
@@ -605,7 +605,7 @@ def _cluster(
     at_target = np.maximum(utilisation_replicas(load, cap, target), scenario.min_replicas)
     sized = oracle_schedule(np.minimum(at_target, scenario.max_replicas), scenario.startup_steps)
     minute = scenario.forecast_step_s  # the predictive policy reads its load on its forecast grid
-    loops: dict[str, tuple[ScalingPolicy, float]] = {
+    loops: dict[str, tuple[ReplicaPolicy, float]] = {
         "static": (StaticPolicy(scenario.replicas_at_peak), step),
         **{label: (HpaPolicy(HpaSpec(**bounds, target_utilisation_percent=t)), step) for t, label in sweep.items()},
         **{label: (PredictiveThroughHpa(with_headroom[h], through_hpa, scenario.path_cpu_percent is not None), minute)

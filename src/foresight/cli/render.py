@@ -89,7 +89,7 @@ def autoscaling(
     deployment: Annotated[str | None, typer.Option(help="Deployment to scale (default: the workload).")] = None,
     min_replicas: Annotated[int, typer.Option("--min", help="Fewest replicas (0: KEDA scales to zero).")] = 1,
     max_replicas: Annotated[int, typer.Option("--max", help="Most replicas.")] = 10,
-    target_utilisation: Annotated[float, typer.Option(help="Share of capacity per replica, in (0, 1].")] = 0.7,
+    target_utilisation_percent: Annotated[float, typer.Option(help="Percent of its capacity each replica runs at, in (0, 100].")] = 70.0,
     scaler_address: Annotated[str, typer.Option(help="host:port of Foresight's KEDA scaler.")] = DEFAULT_SCALER_ADDRESS,
     activation_rps: Annotated[float, typer.Option(help="KEDA: predicted req/s above which the workload runs.")] = 0.0,
     kind: Annotated[Kind, typer.Option(help="hpa, keda, or both (apply only one of them).")] = Kind.both,
@@ -112,7 +112,7 @@ def autoscaling(
     """HPA and/or KEDA ScaledObject that scale a workload on its predicted load."""
     options = {
         "namespace": namespace, "workload": workload, "deployment": deployment, "min_replicas": min_replicas,
-        "max_replicas": max_replicas, "capacity_rps": capacity_rps, "target_utilisation": target_utilisation,
+        "max_replicas": max_replicas, "capacity_rps": capacity_rps, "target_utilisation_percent": target_utilisation_percent,
         "scaler_address": scaler_address, "activation_rps": activation_rps,
     }
     try:

@@ -27,7 +27,7 @@ from typing import Any
 from foresight.clock import Clock
 from foresight.control.audit import AuditRecord, AuditSink
 from foresight.control.metrics import ControlMetrics
-from foresight.control.policy import Observation, ScalingPolicy
+from foresight.autoscale.policy import Observation, ReplicaPolicy
 from foresight.control.safety import SafetyLimits, apply_limits
 from foresight.errors import ConfigError
 from foresight.ports import MetricsSource, ScaleTarget
@@ -51,7 +51,7 @@ class WorkloadState:
 
 
 class Reconciler:
-    """Runs one :class:`ScalingPolicy` over the workloads named in ``limits``, every ``period_s``.
+    """Runs one :class:`ReplicaPolicy` over the workloads named in ``limits``, every ``period_s``.
 
     With ``metrics``, each period's wall time and records are counted in
     :class:`~foresight.control.metrics.ControlMetrics` (Foresight's own ``foresight_*`` series).
@@ -59,7 +59,7 @@ class Reconciler:
 
     def __init__(
         self,
-        policy: ScalingPolicy,
+        policy: ReplicaPolicy,
         source: MetricsSource,
         target: ScaleTarget,
         limits: Mapping[str, SafetyLimits],

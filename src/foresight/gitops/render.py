@@ -221,7 +221,7 @@ def _autoscaler(meta: Metadata, scaling: Autoscaling) -> dict[str, Any]:
         min_replicas=scaling.min_replicas,
         max_replicas=scaling.max_replicas,
         capacity_rps=scaling.capacity_rps,
-        target_utilisation=scaling.target_utilisation,
+        target_utilisation_percent=scaling.target_utilisation_percent,
         scaler_address=scaling.scaler_address,
     )
     doc = scaled_object(predictive) if scaling.via == "keda" else hpa(predictive)

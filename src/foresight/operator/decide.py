@@ -149,7 +149,7 @@ def _rendered(spec: Resource, scaler_address: str) -> list[dict[str, Any]]:
             auto = AutoscalingSpec(
                 namespace=meta.namespace, workload=policy.workload_name, deployment=policy.target_ref.name,
                 min_replicas=policy.min_replicas, max_replicas=policy.max_replicas, capacity_rps=policy.capacity_rps,
-                target_utilisation=policy.target_utilisation, scaler_address=scaler_address, cooldown_s=policy.cooldown_s,
+                target_utilisation_percent=policy.target_utilisation_percent, scaler_address=scaler_address, cooldown_s=policy.cooldown_s,
             )
         except ValidationError as exc:
             raise InputError(f"ScalingPolicy {meta.namespace}/{meta.name}: {exc.errors()[0]['msg']}") from None

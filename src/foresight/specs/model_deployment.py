@@ -81,8 +81,8 @@ class Autoscaling(SpecModel):
     capacity_rps: float | None = Field(
         None, gt=0, allow_inf_nan=False, description="Policy 'predictive' (required): requests/s one replica serves at 100%."
     )
-    target_utilisation: float = Field(
-        0.7, gt=0, le=1, description="Policy 'predictive': share of capacity each replica should run at."
+    target_utilisation_percent: float = Field(
+        70.0, gt=0, le=100, description="Policy 'predictive': percent of its capacity each replica should run at."
     )
     scaler_address: str = Field(
         DEFAULT_SCALER_ADDRESS,

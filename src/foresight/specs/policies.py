@@ -19,6 +19,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from foresight.capacity import DEFAULT_TIMEOUT_S, SloModel
 from foresight.specs.workload import API_VERSION, LABEL_VALUE, Metadata, SpecModel
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "ScalingMode",
     "ScalingPolicy",
     "ScalingPolicySpec",
+    "ServiceLevel",
     "Signal",
     "TargetRef",
 ]
@@ -40,6 +42,29 @@ class TargetRef(SpecModel):
 
     kind: Literal["Deployment", "StatefulSet"] = Field("Deployment", description="Kind of the workload (apps/v1).")
     name: str = Field(pattern=_DNS_LABEL, description="Name of the workload.")
+
+
+class ServiceLevel(SpecModel):
+    """The service-level objective a workload's replicas are sized for (the predictive policy's SLO model)."""
+
+    base_latency_s: float = Field(gt=0, allow_inf_nan=False, description="Service time of one request at no load.")
+    latency_p95_s: float = Field(gt=0, allow_inf_nan=False, description="The p95 latency the replicas must keep.")
+    error_ratio: float = Field(0.01, gt=0, lt=1, description="The failed fraction they must keep below.")
+    timeout_s: float = Field(
+        DEFAULT_TIMEOUT_S, gt=0, allow_inf_nan=False, description="A request queued longer than this fails."
+    )
+
+    @model_validator(mode="after")
+    def _attainable(self) -> ServiceLevel:
+        if self.latency_p95_s <= self.base_latency_s:
+            raise ValueError(f"latencyP95Seconds {self.latency_p95_s} cannot be met with a service time of "
+                             f"{self.base_latency_s} s (baseLatencySeconds)")
+        return self
+
+    def model(self) -> SloModel:
+        """The SLO in the model every policy sizes for."""
+        return SloModel(base_latency_s=self.base_latency_s, slo_latency_p95_s=self.latency_p95_s,
+                        slo_error_ratio=self.error_ratio, timeout_s=self.timeout_s)
 
 
 class ScalingPolicySpec(SpecModel):
@@ -61,7 +86,19 @@ class ScalingPolicySpec(SpecModel):
     min_replicas: int = Field(1, ge=0, description="Fewest replicas (0 only with mode keda, which can scale to zero).")
     max_replicas: int = Field(10, ge=1, description="Most replicas.")
     capacity_rps: float = Field(gt=0, allow_inf_nan=False, description="Requests/s one replica serves at 100% load.")
-    target_utilisation: float = Field(0.7, gt=0, le=1, description="Share of capacity each replica should run at.")
+    target_utilisation_percent: float = Field(
+        70.0, gt=0, le=100, description="Percent of its capacity each replica should run at (the HPA's unit)."
+    )
+    startup_delay_s: int = Field(
+        60, ge=0, le=3600, description="Seconds from asking for a pod until it serves: how far ahead replicas are sized."
+    )
+    slo: ServiceLevel | None = Field(
+        None, description="Size replicas for this SLO by the queueing model instead of targetUtilisationPercent."
+    )
+    load_query: str | None = Field(
+        None, min_length=1, max_length=4096,
+        description="PromQL of this workload's offered load in req/s (default: serve's live.loadQuery template).",
+    )
     max_step: int = Field(4, ge=1, description="mode direct: most replicas added or removed in one decision.")
     cooldown_s: int = Field(
         60, ge=0, description="mode direct: seconds after a scaling action before the next one (KEDA: cooldownPeriod)."

@@ -1,7 +1,7 @@
 """The scaling-policy protocol: what the reconcile loop asks each period, sans I/O.
 
-A policy names the series it needs (:meth:`ScalingPolicy.queries`); the loop fetches them and
-hands them back in an :class:`Observation`; :meth:`ScalingPolicy.decide` is pure: it returns a
+A policy names the series it needs (:meth:`ReplicaPolicy.queries`); the loop fetches them and
+hands them back in an :class:`Observation`; :meth:`ReplicaPolicy.decide` is pure: it returns a
 :class:`Recommendation` and the policy's next state for that workload (an explicit, serialisable
 object, so a loop can be restarted or sharded). Reconciling by level: every period the policy sees
 the whole current state, never the event that woke the loop.
@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from foresight.ports import Scale
 from foresight.series import Series
 
-__all__ = ["Observation", "Recommendation", "ScalingPolicy"]
+__all__ = ["Observation", "Recommendation", "ReplicaPolicy"]
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Recommendation:
     inputs: Mapping[str, float] = field(default_factory=dict)
 
 
-class ScalingPolicy(Protocol):
+class ReplicaPolicy(Protocol):
     """A pure replica policy (the reactive HPA, the predictive policy, ...)."""
 
     name: str
