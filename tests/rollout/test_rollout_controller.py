@@ -1,4 +1,5 @@
-"""The controller end to end on the simulator's ports, and reading metrics through CanaryQueries."""
+"""The canary controller (foresight.control.canary) end to end on the simulator's ports, and reading metrics
+through CanaryQueries."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import numpy as np
 import pytest
 
 from foresight.control.audit import AuditRecord
+from foresight.control.canary import CanaryController
 from foresight.errors import ServiceUnavailable
-from foresight.rollout.controller import CanaryController
 from foresight.rollout.decision import Action
 from foresight.rollout.flagger import FlaggerPolicy, FlaggerSpec
 from foresight.rollout.policy import ForesightPolicy, ForesightSpec

@@ -11,7 +11,8 @@ Traffic varies per release, log-uniform in 10-100 requests/s, so some intervals 
 the simulator adds per-interval load noise and downstream error bursts that hit both versions.
 Every release starts with the canary deployed at weight 0 and runs for ``horizon_min`` minutes.
 
-**The measures**, per policy (both run through :func:`run_policy` on the same releases):
+**The measures**, per policy (both run through :func:`run_policy` on the same releases, each release
+by the :class:`~foresight.control.canary.CanaryController` that runs on a cluster):
 
 - ``bad_caught``: share of bad releases rolled back within the horizon;
 - ``bad_exposure``: mean over bad releases of (canary's share of requests) x minutes, counting a
@@ -43,11 +44,12 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import ndtr
 
-from foresight.rollout.decision import Action, TrafficPolicy
+from foresight.control.canary import PROMOTED, CanaryController, CanaryRun
+from foresight.rollout.decision import TrafficPolicy
 from foresight.rollout.flagger import FlaggerPolicy, FlaggerSpec
-from foresight.rollout.observation import CanaryObservation
 from foresight.rollout.policy import ForesightPolicy, ForesightSpec
-from foresight.sim.canary import CanaryBatch, CanaryScenario, VersionBehaviour
+from foresight.rollout.source import CanaryQueries
+from foresight.sim.canary import CanaryFleet, CanaryScenario, VersionBehaviour
 
 __all__ = ["BENCH_FLAGGER", "Release", "bench_canary", "detectability", "release_mix", "run_policy"]
 
@@ -162,30 +164,35 @@ class Outcomes:
 def run_policy(
     policy: TrafficPolicy, releases: list[Release], *, seed: int, horizon_min: float = 60.0, interval_s: float = 60.0,
 ) -> Outcomes:
-    """Run every release under ``policy`` for ``horizon_min`` minutes: the harness both policies share."""
-    batch = CanaryBatch([r.scenario for r in releases], seed=seed, interval_s=interval_s)
+    """Run every release under ``policy`` for ``horizon_min`` minutes: the harness both policies share.
+
+    Each release is a :class:`~foresight.control.canary.CanaryRun` of the controller that runs on a
+    cluster, reading its metrics through :class:`~foresight.rollout.source.CanaryQueries` and routing
+    through its own route of one :class:`~foresight.sim.canary.CanaryFleet`; the fleet simulates every
+    release's interval at once (the weights routed then), then each undecided release's controller runs.
+    """
+    fleet = CanaryFleet([r.scenario for r in releases], seed=seed, interval_s=interval_s)
+    runs = []
+    for i in range(len(releases)):
+        queries = CanaryQueries.simulator(f"stable-{i}", f"canary-{i}")
+        controller = CanaryController(policy, fleet, fleet.router(i), queries, fleet.clock, interval_s=interval_s)
+        runs.append(CanaryRun(controller, started_s=fleet.clock.now(), max_s=None))
     n = len(releases)
-    states = [policy.start() for _ in releases]
-    weights = np.zeros(n, dtype=np.int64)
     verdict = np.full(n, "held", dtype=object)
     minutes = np.full(n, np.nan)
     exposure = np.zeros(n)
     analysed = np.zeros(n)
     interval_min = interval_s / 60.0
-    for k in range(round(horizon_min / interval_min)):
-        sample = batch.step(weights)
-        share = np.where(verdict == "promote", 1.0, np.where(verdict == "rollback", 0.0, weights / 100.0))
+    for _ in range(round(horizon_min / interval_min)):
+        share = fleet.weights / 100.0  # a promoted release routes 100%, a rolled-back one 0%
         exposure += share * interval_min
         analysed += np.where(verdict == "held", share, 0.0) * interval_min
-        start, end = k * interval_s, (k + 1) * interval_s
+        fleet.advance()
+        end = fleet.clock.now()
         for i in np.flatnonzero(verdict == "held"):
-            obs = CanaryObservation(start, end, int(weights[i]), batch.bounds, sample.version(i, 0),
-                                    sample.version(i, 1))
-            decision = policy.decide(states[i], obs, end)
-            states[i] = decision.state
-            weights[i] = decision.weight
-            if decision.action in (Action.PROMOTE, Action.ROLLBACK):
-                verdict[i] = decision.action.value
+            runs[i].advance_to(end)
+            if runs[i].done:
+                verdict[i] = "promote" if runs[i].outcome == PROMOTED else "rollback"
                 minutes[i] = end / 60.0
     return Outcomes(verdict, minutes, exposure, analysed)
 

@@ -1,24 +1,24 @@
 """Model releases in the demo: a good and a bad version of a model, each released as a canary
 whose traffic weight Foresight's canary policy moves, promotes or rolls back.
 
-Each release runs the real :class:`~foresight.rollout.controller.CanaryController` against a
+Each release is a :class:`~foresight.control.canary.CanaryRun` of the real
+:class:`~foresight.control.canary.CanaryController` against a
 :class:`~foresight.sim.canary.CanarySimulator` (request-level latency, errors and label feedback
 per version) on the demo's time line: one analysis interval per simulated minute.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from foresight.control.audit import AuditSink
-from foresight.rollout import Action, CanaryController, CanaryQueries, ForesightPolicy, ForesightSpec
+from foresight.control.canary import CanaryController, CanaryRun, CanaryStep
+from foresight.rollout import CanaryQueries, ForesightPolicy, ForesightSpec
 from foresight.sim.canary import CanaryScenario, CanarySimulator, VersionBehaviour
 
-__all__ = ["Release", "ReleaseStep", "ReleaseTrack", "demo_releases"]
+__all__ = ["Release", "ReleaseTrack", "demo_releases", "release_track"]
 
 INTERVAL_S = 60.0
-#: A release that neither promotes nor rolls back within this long is reported as undecided.
-MAX_ANALYSIS_S = 3 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -32,46 +32,28 @@ class Release:
     canary: VersionBehaviour
 
 
-@dataclass(frozen=True)
-class ReleaseStep:
-    """One analysis interval of a release: the canary weight after it, the action and why."""
-
-    time_s: float
-    weight: int
-    action: str
-    reason: str
-
-
 @dataclass
 class ReleaseTrack:
-    """A running or finished release and the controller that drives it."""
+    """A running or finished release: the plan and the run that drives it."""
 
     release: Release
-    controller: CanaryController
-    simulator: CanarySimulator
-    steps: list[ReleaseStep] = field(default_factory=list)
-    outcome: str = "in progress"
+    run: CanaryRun
 
     @property
     def done(self) -> bool:
-        return self.outcome != "in progress"
+        return self.run.done
 
-    def advance_to(self, now_s: float) -> list[ReleaseStep]:
+    @property
+    def outcome(self) -> str:
+        return self.run.outcome
+
+    @property
+    def steps(self) -> list[CanaryStep]:
+        return self.run.steps
+
+    def advance_to(self, now_s: float) -> list[CanaryStep]:
         """Run every analysis interval that has ended by ``now_s``; returns the new steps."""
-        new: list[ReleaseStep] = []
-        while not self.done and self.simulator.clock.now() + INTERVAL_S <= now_s + 1e-9:
-            self.simulator.advance()
-            decision = self.controller.reconcile()
-            step = ReleaseStep(self.simulator.clock.now(), decision.weight, decision.action.value, decision.reason)
-            self.steps.append(step)
-            new.append(step)
-            if decision.action is Action.PROMOTE:
-                self.outcome = "promoted"
-            elif decision.action is Action.ROLLBACK:
-                self.outcome = "rolled back"
-            elif self.simulator.clock.now() - self.release.start_s >= MAX_ANALYSIS_S:
-                self.outcome = "undecided"
-        return new
+        return self.run.advance_to(now_s)
 
     def to_json(self) -> dict[str, object]:
         ended = self.steps[-1].time_s if self.steps and self.done else None
@@ -83,6 +65,17 @@ class ReleaseTrack:
         }
 
 
+def release_track(release: Release, seed: int, audit: AuditSink | None, *, require_approval: bool = False,
+                  rate_rps: float = 40.0) -> ReleaseTrack:
+    """``release`` under Foresight's policy against its own simulator (stable: the default behaviour)."""
+    stable, canary = f"{release.model}-stable", f"{release.model}-{release.version}"
+    sim = CanarySimulator(CanaryScenario(canary=release.canary, rate_rps=rate_rps), seed=seed,
+                          interval_s=INTERVAL_S, start_s=release.start_s, workloads=(stable, canary))
+    controller = CanaryController(ForesightPolicy(ForesightSpec()), sim, sim, CanaryQueries.simulator(stable, canary),
+                                  sim.clock, interval_s=INTERVAL_S, audit=audit, require_approval=require_approval)
+    return ReleaseTrack(release, CanaryRun(controller, started_s=release.start_s, before_interval=sim.advance))
+
+
 def demo_releases(duration_s: float, model: str, seed: int, audit: AuditSink | None) -> list[ReleaseTrack]:
     """A good release a quarter into the run and a bad one (more errors, lower accuracy) at 60%."""
     plan = [
@@ -90,13 +83,4 @@ def demo_releases(duration_s: float, model: str, seed: int, audit: AuditSink | N
         Release(model, "v3", 0.60 * duration_s, False,
                 VersionBehaviour(error_rate=0.02, accuracy=0.85, latency_median_ms=130.0)),
     ]
-    tracks = []
-    for i, release in enumerate(plan):
-        scenario = CanaryScenario(canary=release.canary, rate_rps=40.0)
-        sim = CanarySimulator(scenario, seed=seed * 100 + i, interval_s=INTERVAL_S, start_s=release.start_s,
-                              workloads=(f"{model}-stable", f"{model}-{release.version}"))
-        queries = CanaryQueries.simulator(f"{model}-stable", f"{model}-{release.version}")
-        controller = CanaryController(ForesightPolicy(ForesightSpec()), sim, sim, queries, sim.clock,
-                                      interval_s=INTERVAL_S, audit=audit)
-        tracks.append(ReleaseTrack(release, controller, sim))
-    return tracks
+    return [release_track(release, seed * 100 + i, audit) for i, release in enumerate(plan)]

@@ -1,11 +1,12 @@
 """The canary port of the feedback loop, and its implementation on Foresight's rollout controller.
 
 The loop only needs "start a canary of this version" and "has it ended, and how?". A
-:class:`RolloutCanary` answers with the real :class:`~foresight.rollout.CanaryController` and
-:class:`~foresight.rollout.ForesightPolicy` against a :class:`~foresight.sim.canary.CanarySimulator`
-whose stable and canary versions behave as the caller says (in the demo: each model's accuracy
-measured on the live stream), one analysis interval per ``interval_s``. Against a cluster the
-same port is the controller over Prometheus and Istio.
+:class:`RolloutCanary` answers with a :class:`~foresight.control.canary.CanaryRun` of the real
+:class:`~foresight.control.canary.CanaryController` and :class:`~foresight.rollout.ForesightPolicy`
+against a :class:`~foresight.sim.canary.CanarySimulator` whose stable and canary versions behave as
+the caller says (in the demo: each model's accuracy measured on the live stream), one analysis
+interval per ``interval_s``. Against a cluster the same port is the controller over Prometheus and
+Istio.
 """
 
 from __future__ import annotations
@@ -15,8 +16,14 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from foresight.control.audit import AuditSink
+from foresight.control.canary import (
+    MAX_ANALYSIS_S,
+    PROMOTED,
+    CanaryController,
+    CanaryRun,
+)
 from foresight.feedback.decide import CanaryEnded
-from foresight.rollout import Action, CanaryController, CanaryQueries, ForesightPolicy, ForesightSpec
+from foresight.rollout import CanaryQueries, ForesightPolicy, ForesightSpec
 from foresight.sim.canary import CanaryScenario, CanarySimulator, VersionBehaviour
 
 __all__ = ["Canary", "CanaryStep", "RolloutCanary"]
@@ -52,7 +59,7 @@ class RolloutCanary:
 
     def __init__(
         self, model: str, behaviours: Callable[[int], tuple[VersionBehaviour, VersionBehaviour]], *,
-        rate_rps: float = 40.0, interval_s: float = 60.0, max_s: float = 3 * 3600.0, seed: int = 0,
+        rate_rps: float = 40.0, interval_s: float = 60.0, max_s: float = MAX_ANALYSIS_S, seed: int = 0,
         spec: ForesightSpec | None = None, audit: AuditSink | None = None,
     ) -> None:
         self.model, self.behaviours = model, behaviours
@@ -60,34 +67,28 @@ class RolloutCanary:
         self.spec = spec or ForesightSpec()
         self.audit = audit
         self.steps: list[CanaryStep] = []
-        self._sim: CanarySimulator | None = None
-        self._controller: CanaryController | None = None
+        self._run: CanaryRun | None = None
         self._version = 0
-        self._started_s = 0.0
 
     def start(self, version: int, now_s: float) -> None:
         stable, canary = self.behaviours(version)
         workloads = (f"{self.model}-stable", f"{self.model}-v{version}")
-        self._sim = CanarySimulator(CanaryScenario(stable=stable, canary=canary, rate_rps=self.rate_rps),
-                                    seed=self.seed * 1000 + version, interval_s=self.interval_s, start_s=now_s,
-                                    workloads=workloads)
-        self._controller = CanaryController(ForesightPolicy(self.spec), self._sim, self._sim,
-                                            CanaryQueries.simulator(*workloads), self._sim.clock,
-                                            interval_s=self.interval_s, audit=self.audit)
-        self._version, self._started_s = version, now_s
+        sim = CanarySimulator(CanaryScenario(stable=stable, canary=canary, rate_rps=self.rate_rps),
+                              seed=self.seed * 1000 + version, interval_s=self.interval_s, start_s=now_s,
+                              workloads=workloads)
+        controller = CanaryController(ForesightPolicy(self.spec), sim, sim, CanaryQueries.simulator(*workloads),
+                                      sim.clock, interval_s=self.interval_s, audit=self.audit)
+        self._run = CanaryRun(controller, started_s=now_s, max_s=self.max_s, before_interval=sim.advance)
+        self._version = version
 
     def advance_to(self, now_s: float) -> CanaryEnded | None:
-        sim, controller = self._sim, self._controller
-        if sim is None or controller is None:
+        run = self._run
+        if run is None:
             return None
-        while sim.clock.now() + self.interval_s <= now_s + 1e-9:
-            sim.advance()
-            d = controller.reconcile()
-            self.steps.append(CanaryStep(sim.clock.now(), self._version, d.weight, d.action.value, d.reason))
-            if d.action is Action.PROMOTE or d.action is Action.ROLLBACK:
-                self._sim = self._controller = None
-                return CanaryEnded(d.action is Action.PROMOTE, f"canary {d.action.value}: {d.reason}")
-            if sim.clock.now() - self._started_s >= self.max_s:
-                self._sim = self._controller = None
-                return CanaryEnded(False, f"canary undecided after {self.max_s / 60:g} min: rolled back")
-        return None
+        for step in run.advance_to(now_s):
+            self.steps.append(CanaryStep(step.time_s, self._version, step.weight, step.action, step.reason))
+        if not run.done:
+            return None
+        self._run = None
+        last = run.steps[-1]
+        return CanaryEnded(run.outcome == PROMOTED, f"canary {last.action}: {last.reason}")

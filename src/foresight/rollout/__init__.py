@@ -1,11 +1,11 @@
 """Canary analysis and traffic policies: Foresight's sequential policy and the Flagger baseline.
 
 Both are pure ``decide(state, observation, now) -> Decision`` cores over the same
-:class:`CanaryObservation`; :class:`CanaryController` wires one to a metrics source and a
-:class:`TrafficRouter` (Istio, or the simulator).
+:class:`CanaryObservation`. Nothing here does I/O, reads a clock or imports the simulator or the
+audit store: :class:`foresight.control.canary.CanaryController` wires a policy to a metrics source and
+a :class:`TrafficRouter` (Istio, or the simulator).
 """
 
-from foresight.rollout.controller import CanaryController
 from foresight.rollout.decision import Action, Decision, TrafficPolicy
 from foresight.rollout.flagger import (
     FlaggerPolicy,
@@ -31,7 +31,6 @@ from foresight.rollout.source import CanaryQueries, read_observation
 
 __all__ = [
     "Action",
-    "CanaryController",
     "CanaryObservation",
     "CanaryQueries",
     "Decision",

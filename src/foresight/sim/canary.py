@@ -19,8 +19,8 @@ Every interval of every release (a *trial*; the batch runs many side by side):
 
 Small samples at low weight, shared noise and bursts are what make canary analysis hard; the
 simulator keeps all three. :class:`CanaryBatch` is the vectorised engine (the benchmark's);
-:class:`CanarySimulator` is one release behind the ports (a traffic router and a metrics source), so
-the controller runs on it as on Istio and Prometheus.
+:class:`CanaryFleet` puts its releases behind the ports (a traffic router each, one metrics source), so
+the controller runs on them as on Istio and Prometheus; :class:`CanarySimulator` is a fleet of one.
 
 >>> batch = CanaryBatch([CanaryScenario(), CanaryScenario(canary=VersionBehaviour(error_rate=0.05))], seed=1)
 >>> sample = batch.step(np.array([50, 50]))
@@ -30,6 +30,7 @@ the controller runs on it as on Istio and Prometheus.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,10 +46,13 @@ from foresight.rollout.observation import (
     VersionSample,
     exponential_buckets,
 )
-from foresight.rollout.router import Weights
+from foresight.rollout.router import TrafficRouter, Weights
 from foresight.series import Series
 
-__all__ = ["DEFAULT_BUCKETS_MS", "BatchSample", "CanaryBatch", "CanaryScenario", "CanarySimulator", "VersionBehaviour"]
+__all__ = [
+    "DEFAULT_BUCKETS_MS", "BatchSample", "CanaryBatch", "CanaryFleet", "CanaryScenario", "CanarySimulator",
+    "VersionBehaviour",
+]
 
 #: 5 ms to ~30 s by factors of 1.25, as an exponential Prometheus histogram would bucket latency.
 DEFAULT_BUCKETS_MS = exponential_buckets(5.0, 1.25, 40)
@@ -196,42 +200,47 @@ _COUNTERS = {"foresight_canary_requests": "requests", "foresight_canary_errors":
 _BUCKETS = "foresight_canary_latency_ms_bucket"
 
 
-class CanarySimulator:
-    """One simulated release behind the ports: a :class:`~foresight.rollout.router.TrafficRouter`
-    (the weights) and a :class:`~foresight.ports.MetricsSource` (per-interval counts), on its own clock.
+class CanaryFleet:
+    """Many simulated releases behind the ports, side by side on one :class:`CanaryBatch` and one clock.
 
-    :meth:`advance` simulates the next interval at the current weights. ``query_range`` understands
-    ``<metric>{workload="<stable or canary workload>"}`` for ``foresight_canary_requests``,
-    ``..._errors``, ``..._labelled``, ``..._correct`` (counts in the interval ending at each point) and
+    Release ``i`` routes through :meth:`router` ``(i)`` (a :class:`~foresight.rollout.router.TrafficRouter`);
+    the fleet is the :class:`~foresight.ports.MetricsSource` of all of them, telling them apart by
+    workload name (``workloads[i]`` = release ``i``'s stable and canary names, unique in the fleet).
+    :meth:`advance` simulates the next interval of every release at the weights routed then, so a
+    thousand controllers run on the benchmark's vectorised draws. ``query_range`` understands
+    ``<metric>{workload="<name>"}`` for ``foresight_canary_requests``, ``..._errors``,
+    ``..._labelled``, ``..._correct`` (counts in the interval ending at each point) and
     ``foresight_canary_latency_ms_bucket`` (one series per ``le``, cumulative as in Prometheus).
     """
 
     def __init__(
-        self, scenario: CanaryScenario, *, seed: int = 0, interval_s: float = 60.0, start_s: float = 0.0,
-        bucket_bounds_ms: Sequence[float] = DEFAULT_BUCKETS_MS, workloads: tuple[str, str] = ("stable", "canary"),
+        self, scenarios: Sequence[CanaryScenario], *, seed: int = 0, interval_s: float = 60.0, start_s: float = 0.0,
+        bucket_bounds_ms: Sequence[float] = DEFAULT_BUCKETS_MS, workloads: Sequence[tuple[str, str]] | None = None,
     ) -> None:
-        self._batch = CanaryBatch([scenario], seed=seed, interval_s=interval_s, bucket_bounds_ms=bucket_bounds_ms)
+        self.batch = CanaryBatch(scenarios, seed=seed, interval_s=interval_s, bucket_bounds_ms=bucket_bounds_ms)
         self.clock = ManualClock(start_s)
-        self.workloads = workloads
-        self._weights = Weights(100, 0)
+        names = list(workloads) if workloads is not None else [(f"stable-{i}", f"canary-{i}")
+                                                               for i in range(len(scenarios))]
+        self._where = {name: (trial, version) for trial, pair in enumerate(names) for version, name in enumerate(pair)}
+        if len(names) != len(scenarios) or len(self._where) != 2 * len(scenarios):
+            raise InputError(f"a fleet of {len(scenarios)} releases needs as many (stable, canary) workload name "
+                             f"pairs, all names distinct; got {names}")
+        self.weights = np.zeros(len(scenarios), dtype=np.int64)  # each release's canary percent
+        self._les = [repr(float(b)) for b in self.batch.bounds] + ["+Inf"]
         self._times: list[float] = []
         self._samples: list[BatchSample] = []
 
-    def get_weights(self) -> Weights:
-        return self._weights
+    def router(self, trial: int) -> TrafficRouter:
+        """Release ``trial``'s stable/canary split."""
+        return _FleetRoute(self, trial)
 
-    def set_weights(self, stable: int, canary: int) -> None:
-        self._weights = Weights(stable, canary)
-
-    def advance(self) -> CanaryObservation:
-        """Simulate the next interval at the current weights, move the clock to its end, return what it saw."""
-        start = self.clock.now()
-        sample = self._batch.step(np.array([self._weights.canary]))
-        self.clock.advance(self._batch.interval_s)
+    def advance(self) -> BatchSample:
+        """Simulate the next interval of every release at its current weights; the clock moves to its end."""
+        sample = self.batch.step(self.weights)
+        self.clock.advance(self.batch.interval_s)
         self._times.append(self.clock.now())
         self._samples.append(sample)
-        return CanaryObservation(start, self.clock.now(), self._weights.canary, self._batch.bounds,
-                                 sample.version(0, 0), sample.version(0, 1))
+        return sample
 
     def query_range(self, query: str, start: float, end: float, step_s: float) -> list[Series]:
         match = _SELECTOR.match(query)
@@ -240,17 +249,65 @@ class CanarySimulator:
                 f"the canary simulator does not understand {query!r}: use <metric>{{workload=\"...\"}} with one of "
                 f"{', '.join([*_COUNTERS, _BUCKETS])}"
             )
-        if match["workload"] not in self.workloads:
+        if match["workload"] not in self._where:
             return []
-        version = self.workloads.index(match["workload"])
-        picked = [(t, s) for t, s in zip(self._times, self._samples) if start <= t <= end]
-        if not picked:
+        trial, version = self._where[match["workload"]]
+        first, last = bisect.bisect_left(self._times, start), bisect.bisect_right(self._times, end)
+        if first >= last:
             return []
-        times = [t for t, _ in picked]
+        times, samples = self._times[first:last], self._samples[first:last]
         labels = {"workload": match["workload"]}
         if match["name"] in _COUNTERS:
             field = _COUNTERS[match["name"]]
-            return [Series(labels, times, [getattr(s, field)[0, version] for _, s in picked])]
-        cumulative = np.cumsum(np.stack([s.latency[0, version] for _, s in picked]), axis=1)
-        les = [repr(float(b)) for b in self._batch.bounds] + ["+Inf"]
-        return [Series({**labels, "le": le}, times, cumulative[:, i]) for i, le in enumerate(les)]
+            return [Series(labels, times, [getattr(s, field)[trial, version] for s in samples])]
+        cumulative = np.cumsum(np.stack([s.latency[trial, version] for s in samples]), axis=1)
+        return [Series({**labels, "le": le}, times, cumulative[:, i]) for i, le in enumerate(self._les)]
+
+
+@dataclass(frozen=True)
+class _FleetRoute:
+    """One release's weights in a :class:`CanaryFleet`."""
+
+    fleet: CanaryFleet
+    trial: int
+
+    def get_weights(self) -> Weights:
+        canary = int(self.fleet.weights[self.trial])
+        return Weights(100 - canary, canary)
+
+    def set_weights(self, stable: int, canary: int) -> None:
+        self.fleet.weights[self.trial] = Weights(stable, canary).canary
+
+
+class CanarySimulator:
+    """One simulated release behind the ports: a :class:`~foresight.rollout.router.TrafficRouter`
+    (the weights) and a :class:`~foresight.ports.MetricsSource` (per-interval counts, with the
+    selectors of :class:`CanaryFleet`), on its own clock: a fleet of one.
+
+    :meth:`advance` simulates the next interval at the current weights.
+    """
+
+    def __init__(
+        self, scenario: CanaryScenario, *, seed: int = 0, interval_s: float = 60.0, start_s: float = 0.0,
+        bucket_bounds_ms: Sequence[float] = DEFAULT_BUCKETS_MS, workloads: tuple[str, str] = ("stable", "canary"),
+    ) -> None:
+        self._fleet = CanaryFleet([scenario], seed=seed, interval_s=interval_s, start_s=start_s,
+                                  bucket_bounds_ms=bucket_bounds_ms, workloads=[workloads])
+        self._route = self._fleet.router(0)
+        self.clock = self._fleet.clock
+
+    def get_weights(self) -> Weights:
+        return self._route.get_weights()
+
+    def set_weights(self, stable: int, canary: int) -> None:
+        self._route.set_weights(stable, canary)
+
+    def advance(self) -> CanaryObservation:
+        """Simulate the next interval at the current weights, move the clock to its end, return what it saw."""
+        start, weight = self.clock.now(), self._route.get_weights().canary
+        sample = self._fleet.advance()
+        return CanaryObservation(start, self.clock.now(), weight, self._fleet.batch.bounds,
+                                 sample.version(0, 0), sample.version(0, 1))
+
+    def query_range(self, query: str, start: float, end: float, step_s: float) -> list[Series]:
+        return self._fleet.query_range(query, start, end, step_s)
