@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from foresight.demo.anomaly import SIGNALS, AnomalyWatch
+from foresight.detect.alerts import AlertRule
 from foresight.errors import InputError
 
 
@@ -49,9 +50,9 @@ def _steady(rng: np.random.Generator, n: int, errors: float = 1e-5) -> dict[str,
     }
 
 
-def _watch_through(change: dict[str, float], steps: int = 5) -> AnomalyWatch:
+def _watch_through(change: dict[str, float], steps: int = 5, **options: int) -> AnomalyWatch:
     rng = np.random.default_rng(2)
-    watch = AnomalyWatch(["api"], warmup_steps=100)
+    watch = AnomalyWatch(["api"], warmup_steps=100, **options)
     for k in range(700):
         watch.observe(15.0 * k, _steady(rng, 1))
     for k in range(700, 700 + steps):
@@ -109,3 +110,18 @@ def test_a_pod_lost_without_a_scale_down_alerts_at_once_but_a_scale_down_does_no
     assert len(scale_down.alerts) == quiet
     lost = _watch_through({"foresight_replicas_ready": 2.0}, steps=1)  # a node took a pod with it
     assert [(a.signal, a.score) for a in lost.alerts[quiet:]] == [("foresight_replicas_ready", 1.0)]
+
+
+def test_alerts_come_from_the_shared_alert_machine_and_resolve_after_its_normal_steps() -> None:
+    """One alert state machine in Foresight: the watch's rule is a detect.alerts rule, and the alert
+    resolves on exactly its ``resolve_after``-th normal step, the opening alert kept until then."""
+    watch = _watch_through({"foresight_latency_p95_seconds": 2.0}, resolve_after_steps=7)
+    assert isinstance(watch.rule, AlertRule) and watch.rule.resolve_after == 7
+    (opened,) = watch.alerts[-1:]
+    rng = np.random.default_rng(3)
+    for k in range(6):
+        watch.observe(15.0 * (800 + k), _steady(rng, 1))
+        assert watch.open_alerts.tolist() == [True] and watch.ongoing() == [opened]
+    watch.observe(15.0 * 806, _steady(rng, 1))
+    assert watch.open_alerts.tolist() == [False] and watch.ongoing() == [None]
+    assert watch.alerting[-8:, 0].tolist() == [True] * 7 + [False]

@@ -24,13 +24,21 @@ its (floored) baseline, so at least the 1 % SLO, memory 15 points of the limit. 
 surprising and big enough to matter, both.
 
 A service's score is the highest over its signals of ``p * min(effect, 1)`` (``effect`` in units of
-the minimal effect, 0 below the baseline). An alert opens when a signal is both surprising
-(``p >= threshold``) and large (``effect >= 1``), and resolves once every signal has stayed below
-``resolve_below`` of its minimal effect for ``resolve_after_steps`` steps: one incident, one
-alert. No alert opens during the first ``warmup_steps`` (the detectors are still learning what
-normal is, like NAB's probationary period). A slow fault (a memory leak) shows only as it builds
-up, so a fault counts as detected by the first alert within two hours of its start.
+the minimal effect, 0 below the baseline). Alerts come from the same state machine as every other
+Foresight alert (:func:`foresight.detect.alerts.advance`), one row per service so that one incident
+is one alert: a service is *high* when a signal is both surprising (``p >= threshold``) and large
+(``effect >= 1``), or a pod is lost, and its alert opens on the first high step; it is *normal*
+when every signal is back within ``resolve_below`` of its minimal effect (the machine's expected
+range, in effect units) and no pod is lost, and its alert resolves after ``resolve_after_steps``
+normal steps. No alert opens during the first ``warmup_steps`` (the detectors are still learning
+what normal is, like NAB's probationary period). A slow fault (a memory leak) shows only as it
+builds up, so a fault counts as detected by the first alert within two hours of its start.
 Missing (NaN) values score 0 and leave every baseline as it was.
+
+The score is the detector's *onset* signal: ``surprise`` scores a lasting change only while it is
+new, so during a long incident the score falls back to 0 while the alert stays open. What a person
+should read is therefore the alert (:attr:`AnomalyWatch.open_alerts`, :meth:`AnomalyWatch.ongoing`),
+not the score of the last step.
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from foresight.detect import BEST, make_detector
+from foresight.detect.alerts import AlertRule, AlertState, advance
 from foresight.errors import InputError
 
 __all__ = [
@@ -121,18 +130,23 @@ class AnomalyWatch:
                  resolve_below: float = 0.5, resolve_after_steps: int = 20, warmup_steps: int = 480,
                  baseline_s: float = 3600.0) -> None:
         self.services = tuple(services)
-        self.warmup_steps = warmup_steps
-        self.threshold, self.resolve_below, self.resolve_after_steps = threshold, resolve_below, resolve_after_steps
+        self.threshold, self.resolve_below = threshold, resolve_below
         self.baseline_s = baseline_s
+        # Everything above ``threshold`` is high; below it a service is normal only with every signal
+        # back in range, which the range (``resolve_below`` in effect units) decides, not the score.
+        self.rule = AlertRule(alertname="ForesightDemoAnomaly", fire_threshold=threshold, resolve_threshold=threshold,
+                              critical_threshold=max(threshold, 0.95), fire_after=1,
+                              resolve_after=resolve_after_steps, warmup_samples=warmup_steps)
         self._detector = make_detector(detector)
         self._state = self._detector.init(len(self.services) * len(SCORED))
+        self._alerts = AlertState.init(len(self.services))
         self._min_effect = np.array(MIN_EFFECT)[:, None]
         self._baseline = np.full((len(SCORED), len(self.services)), np.nan)
         self._ready = np.full(len(self.services), np.nan)
         self._last_s: float | None = None
-        self._open = np.zeros(len(self.services), dtype=bool)
-        self._quiet_steps = np.zeros(len(self.services), dtype=np.int64)
+        self._ongoing: list[Alert | None] = [None] * len(self.services)
         self._scores: list[np.ndarray] = []
+        self._open: list[np.ndarray] = []
         self.alerts: list[Alert] = []
 
     def observe(self, now_s: float, latest: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -152,13 +166,17 @@ class AnomalyWatch:
         score = np.maximum((p * np.clip(effect, 0.0, 1.0)).max(axis=0), lost)
         self._scores.append(score)
         firing = np.vstack([np.where((p >= self.threshold) & (effect >= 1.0), p, 0.0), lost.astype(np.float64)])
-        opening = (firing.max(axis=0) > 0.0) & ~self._open & (len(self._scores) > self.warmup_steps)
-        for i in np.flatnonzero(opening):
+        n = len(self.services)
+        step = advance(self.rule, self._alerts, np.ones(n, dtype=bool), firing.max(axis=0), effect.max(axis=0),
+                       np.full(n, now_s), np.full(n, -np.inf), np.full(n, self.resolve_below))
+        for i in step.fired:
             k = int(firing[:, i].argmax())
-            self.alerts.append(Alert(now_s, self.services[i], SIGNALS[k], round(float(firing[k, i]), 4)))
-        calm = (effect < self.resolve_below).all(axis=0) & ~lost
-        self._quiet_steps = np.where(calm, self._quiet_steps + 1, 0)
-        self._open = (self._open | opening) & (self._quiet_steps < self.resolve_after_steps)
+            alert = Alert(now_s, self.services[i], SIGNALS[k], round(float(firing[k, i]), 4))
+            self._ongoing[i] = alert
+            self.alerts.append(alert)
+        for i in step.resolved:
+            self._ongoing[i] = None
+        self._open.append(self._alerts.firing.copy())
         return score
 
     def _learn_baseline(self, now_s: float, x: np.ndarray) -> None:
@@ -176,8 +194,18 @@ class AnomalyWatch:
         return np.array(self._scores).reshape(len(self._scores), len(self.services))
 
     @property
+    def alerting(self) -> np.ndarray:
+        """Whether each service's alert was open after each step so far, [steps, services]."""
+        return np.array(self._open, dtype=bool).reshape(len(self._open), len(self.services))
+
+    @property
     def open_alerts(self) -> np.ndarray:
-        return self._open.copy()
+        """Whether each service's alert is open now."""
+        return self._alerts.firing.copy()
+
+    def ongoing(self) -> list[Alert | None]:
+        """Per service, the alert that opened its incident still in progress (None: no open alert)."""
+        return list(self._ongoing)
 
 
 def detection_delays(events: Sequence[tuple[float, str]], alerts: Sequence[Alert],
