@@ -64,6 +64,11 @@ class ApiSettings(BaseModel):
         None,
         description="Bearer token for the write APIs (pause/resume, approve). Unset: every write answers 401.",
     )
+    max_body_bytes: int = Field(
+        8 * 1024 * 1024, ge=1, description="Largest request body a write API reads, in bytes (413 beyond it, "
+        "judged on Content-Length and on the bytes as they arrive; the token is checked before any is read). "
+        "8 MiB holds inputs.max_batch_rows rows of about 40 features as JSON.",
+    )
 
 
 class ControllerSettings(BaseModel):
@@ -139,6 +144,11 @@ class LiveSettings(BaseModel):
     load_query: str = Field(
         'sum(rate(http_requests_total{workload="$workload"}[1m]))',
         description="PromQL of a workload's load in requests per second ($workload is substituted).",
+    )
+    cpu_query: str = Field(
+        "",
+        description="PromQL of a workload's average CPU over its ready pods, as a fraction of the request "
+        "($workload, $namespace substituted); the predictive policy's floor reads it beside the load. Empty: none.",
     )
     capacity_rps: float | None = Field(
         None, gt=0, description="Requests per second one replica serves at target: gives foresight_desired_replicas."

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from foresight.operator.decide import Ref, anomaly_config_name, cleanup, decide, parse, status
+from foresight.operator.decide import Ref, anomaly_config_name, cleanup, decide, status
+from foresight.specs.resource import parse
 from foresight.errors import InputError
 
 CR = "foresight.ai/v1alpha1"

@@ -109,7 +109,7 @@ def _exported(rt: Runtime) -> float | None:
 
 
 def _scalings(rt: Runtime) -> list[Any]:
-    return rt.read(lambda: [r for r in rt.audit.query(controller="autoscale/predictive") if r.applied])
+    return rt.read(lambda: [r for r in rt.audit.query(controller="predictive") if r.applied])
 
 
 def test_two_replicas_only_the_leader_acts_and_the_standby_takes_over(cluster: Cluster, sim: Simulator,
@@ -130,6 +130,11 @@ def test_two_replicas_only_the_leader_acts_and_the_standby_takes_over(cluster: C
         # only the leader acts: it scaled the Deployment (+maxStep) and exports; the standby forecasts only
         _wait("a to scale", lambda: _scalings(a))
         assert cluster.get("apps/v1/deployments", "default", "gateway")["spec"]["replicas"] == 5
+        # the benchmarked policy decided, through the one reconcile loop: its name, inputs and reason are audited
+        first = _scalings(a)[0]
+        assert first.controller == "predictive" and first.inputs["policy"]["quantile"] == 0.95
+        assert first.inputs["policy"]["predicted"] >= 5 and first.reason.startswith("forecast q0.95 peak")
+        assert "step limited to +4" in first.reason and first.decision["applied"] == 5
         assert _exported(a) is not None and _exported(b) is None and not _scalings(b)
         assert b.platform.predictions.latest("default", "gateway") is not None  # type: ignore[attr-defined]
         # the standby serves the API and says what it is

@@ -24,7 +24,7 @@ from foresight.clock import ManualClock, SystemClock
 from foresight.config import load_settings
 from foresight.serve.anomaly import PolicyDetectors
 from foresight.serve.live import LivePlatform
-from foresight.serve.policies import AnomalyWatchSpec
+from foresight.runtime.managed import AnomalyWatchSpec
 from foresight.series import Series
 
 HEADERS = {"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,28 +26,20 @@ from pydantic import ValidationError
 from foresight.autoscale.manifests import DEFAULT_SCALER_ADDRESS, AutoscalingSpec, hpa, scaled_object
 from foresight.errors import ConfigError, InputError
 from foresight.gitops.render import check, render
-from foresight.specs import AnomalyPolicy, ModelDeployment, ScalingPolicy, TrainingJob
+from foresight.specs import ModelDeployment, ScalingPolicy, TrainingJob
+from foresight.specs.resource import Resource, parse
 from foresight.specs.workload import API_VERSION
 
 __all__ = [
-    "KINDS",
     "Decision",
     "Ref",
     "anomaly_config_name",
     "cleanup",
     "condition_time",
     "decide",
-    "parse",
     "status",
 ]
 
-Resource = ModelDeployment | TrainingJob | ScalingPolicy | AnomalyPolicy
-KINDS: dict[str, type[Resource]] = {
-    "ModelDeployment": ModelDeployment,
-    "TrainingJob": TrainingJob,
-    "ScalingPolicy": ScalingPolicy,
-    "AnomalyPolicy": AnomalyPolicy,
-}
 #: Default address of Foresight's KEDA gRPC scaler (the Helm chart's Service, port 9090).
 DEFAULT_SCALER = DEFAULT_SCALER_ADDRESS
 
@@ -84,43 +76,6 @@ class Decision:
     error: str | None = None
     spec: Resource | None = field(default=None, compare=False)
     note: str = ""
-
-
-def parse(body: Mapping[str, Any]) -> Resource:
-    """The typed spec of a custom resource; :class:`InputError` naming every bad field otherwise.
-
-    The resource's own name, namespace and labels are used (a spec has no say in where it lives).
-
-    >>> parse({"apiVersion": "foresight.ai/v1alpha1", "kind": "ScalingPolicy",
-    ...        "metadata": {"name": "web", "namespace": "shop"}, "spec": {"targetRef": {"name": "web"}}})
-    Traceback (most recent call last):
-    ...
-    foresight.errors.InputError: ScalingPolicy shop/web: spec.capacityRps: Field required
-    """
-    kind = body.get("kind")
-    meta = body.get("metadata") or {}
-    where = f"{kind} {meta.get('namespace', '')}/{meta.get('name', '?')}"
-    model = KINDS.get(str(kind))
-    if model is None:
-        raise InputError(f"{where}: kind {kind!r} is not one of {', '.join(KINDS)}")
-    doc = {
-        "apiVersion": body.get("apiVersion", API_VERSION),
-        "kind": kind,
-        "metadata": {k: v for k, v in meta.items() if k in ("name", "namespace", "labels")},
-        "spec": body.get("spec"),
-    }
-    try:
-        return model.model_validate(doc)
-    except ValidationError as exc:
-        problems = [f"{_dotted(e['loc'])}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
-        raise InputError(f"{where}: " + "; ".join(problems)) from None
-
-
-def _dotted(loc: Sequence[int | str]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(resource)"
 
 
 def anomaly_config_name(policy_name: str) -> str:

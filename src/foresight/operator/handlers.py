@@ -32,7 +32,8 @@ from foresight.clock import Clock, SystemClock
 from foresight.errors import ConfigError, ServiceUnavailable
 from foresight.gitops.argocd import Target, app_folder, application, deploy
 from foresight.gitops.repo import DEFAULT_AUTHOR, GitRemote
-from foresight.operator.decide import DEFAULT_SCALER, Decision, cleanup, decide, parse, status
+from foresight.operator.decide import DEFAULT_SCALER, Decision, cleanup, decide, status
+from foresight.specs.resource import parse
 from foresight.specs import ModelDeployment, TrainingJob
 from foresight.specs.crd import PLURALS
 from foresight.specs.workload import API_VERSION, GROUP

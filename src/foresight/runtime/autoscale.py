@@ -17,7 +17,7 @@ from foresight.autoscale.hpa import HpaPolicy, HpaSpec
 from foresight.autoscale.predictive import PredictivePolicy, PredictiveSpec, ServiceCapacity
 from foresight.clock import Clock
 from foresight.control.audit import AuditSink
-from foresight.control.loop import Reconciler
+from foresight.control.loop import Reconciler, WorkloadState
 from foresight.control.metrics import ControlMetrics
 from foresight.control.safety import SafetyLimits
 from foresight.forecast.history import IncrementalHistory
@@ -64,12 +64,14 @@ def predictive_reconciler(
     capacities: Mapping[str, ServiceCapacity], source: MetricsSource, target: ScaleTarget,
     limits: Mapping[str, SafetyLimits], audit: AuditSink, clock: Clock, *, period_s: float,
     metrics: ControlMetrics | None = None, policy: PredictivePolicy | None = None,
+    states: Mapping[str, WorkloadState] | None = None,
 ) -> Reconciler:
     """The predictive policy's loop over the workloads of ``limits`` (``policy``: one built already,
-    e.g. sharing its forecasts with others; else :func:`predictive_policy` of ``capacities``)."""
+    e.g. sharing its forecasts with others; else :func:`predictive_policy` of ``capacities``),
+    resuming ``states`` when given."""
     policy = policy or predictive_policy(capacities, period_s)
     return Reconciler(policy, IncrementalHistory(source), target, limits, audit, clock, period_s=period_s,
-                      query_step_s=policy.spec.forecast_step_s, metrics=metrics)
+                      query_step_s=policy.spec.forecast_step_s, metrics=metrics, states=states)
 
 
 def hpa_reconciler(

@@ -32,7 +32,7 @@ from foresight.detect.live import AlertSink, LiveConfig, LiveDetector
 from foresight.detect.protocol import ArrayState, Detector
 from foresight.ports import MetricsSource
 from foresight.serve.leader import Gate
-from foresight.serve.policies import AnomalyWatchSpec
+from foresight.runtime.managed import AnomalyWatchSpec
 
 __all__ = ["PolicyDetectors", "ScoreTap"]
 

@@ -2,7 +2,7 @@
 
 What is managed comes from the settings (``live.workloads``) and, with ``cluster.policies``, from
 the ScalingPolicy and AnomalyPolicy resources listed every ``cluster.policy_period_s``
-(:mod:`foresight.serve.policies`; a malformed policy is reported in ``/api/v1/status``, the others
+(:mod:`foresight.runtime.managed`; a malformed policy is reported in ``/api/v1/status``, the others
 run). What runs, honestly:
 
 - **forecast** (needs ``live.prometheus_url``): each workload's load is read from Prometheus
@@ -12,9 +12,12 @@ run). What runs, honestly:
   every replica); ``ai_predicted_load`` and ``foresight_desired_replicas`` go on ``/metrics`` for
   an HPA External metric where a capacity is known (policy ``capacityRps``, else
   ``live.capacity_rps``) - on the leader only, so two replicas never export twice.
-- **autoscale** (needs Kubernetes access): for ScalingPolicies in mode ``direct``, the forecast at
-  the lead becomes replicas within the policy's min/max, ``maxStep`` and cool-down, written
-  through the workload's ``/scale`` and audited; keda/hpa policies are scaled by KEDA or the HPA.
+- **autoscale** (needs Kubernetes access): ScalingPolicies in mode ``direct`` are scaled by the
+  predictive policy the benchmark measures (:func:`foresight.runtime.live.direct_reconciler`: its
+  forecast quantile, SLO or target sizing, reactive floor and stabilisation) through the one
+  reconcile loop, every ``controllers.period_s``, within the policy's min/max, ``maxStep`` and
+  cool-down, through the workload's ``/scale``, each decision audited as ``predictive`` with its
+  inputs; keda/hpa policies are scaled by KEDA or the HPA on the published forecast.
 - **anomaly** (needs ``live.alertmanager_url`` and AnomalyPolicies): each policy's signals are
   scored by :class:`~foresight.serve.anomaly.PolicyDetectors`; alerts go to Alertmanager from
   the leader only.
@@ -32,7 +35,7 @@ import math
 import threading
 import time
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from typing import Any, Protocol
 
 from foresight.adapters.prometheus import PrometheusSource
@@ -42,16 +45,17 @@ from foresight.clock import Clock, SystemClock
 from foresight.config import ForesightSettings
 from foresight.control.audit import AuditRecord, AuditSink
 from foresight.control.metrics import ControlMetrics
-from foresight.control.safety import SafetyLimits, apply_limits
+from foresight.control.loop import Reconciler
 from foresight.detect.live import AlertSink
 from foresight.errors import ConfigError, ForesightError, InputError
 from foresight.forecast.history import IncrementalHistory
-from foresight.ports import MetricsSource, ScaleTarget
+from foresight.ports import MetricsSource
 from foresight.serve.anomaly import PolicyDetectors
 from foresight.serve.forecasts import ForecastWatch
 from foresight.serve.leader import ALWAYS, Gate
 from foresight.serve.platform import ControllerInfo, MeteredAudit
-from foresight.serve.policies import Managed, ScaledWorkload, desired_replicas, managed
+from foresight.runtime.live import ScaleTargets, direct_reconciler
+from foresight.runtime.managed import Managed, ScaledWorkload, desired_replicas, managed
 from foresight.serve.sources import MonitoredSource, SourceHealth
 
 __all__ = ["LivePlatform", "PolicyLister"]
@@ -64,10 +68,6 @@ class PolicyLister(Protocol):
     """Lists custom resources (:class:`foresight.adapters.kubernetes.KubernetesObjects`)."""
 
     def list_objects(self, api_version: str, kind: str, namespace: str | None = None) -> list[dict[str, Any]]: ...
-
-
-#: Makes the /scale port of one namespace and kind (KubernetesScaleTarget in production).
-ScaleTargets = Callable[[str, str], ScaleTarget]
 
 
 class LivePlatform:
@@ -95,6 +95,9 @@ class LivePlatform:
         self.policies = policies if settings.cluster.policies else None
         self.scale_targets = scale_targets
         self.audit = (MeteredAudit(audit, metrics) if audit is not None and metrics is not None else audit)
+        self._audit_log = audit  # the reconcile loop counts its own records in the metrics
+        self.autoscaler: Reconciler | None = None
+        self._next_autoscale = -math.inf
         self.alert_sink = alert_sink
         self._run_id = uuid.uuid4().hex
         self.forecasts: ForecastWatch | None = None
@@ -108,7 +111,6 @@ class LivePlatform:
         self._policy_health: dict[str, Any] = {"ok": True, "error": None, "last_ok_at": None, "failing_since": None}
         self._exported: set[tuple[str, str]] = set()
         self._was_acting = False
-        self._last_change: dict[str, float] = {}
         self._apply(self.managed)
 
     # -- the managed set ----------------------------------------------------------------------------
@@ -137,6 +139,11 @@ class LivePlatform:
                 self.forecasts = None
             if self.forecasts is not None and self.history is not None:
                 self.history.keep_s = self.forecasts.lookback_s
+        if self.source is not None and self.scale_targets is not None and self._audit_log is not None:
+            previous_loop = self.autoscaler
+            self.autoscaler = direct_reconciler(
+                new.workloads, self.source, self.scale_targets, self._audit_log, self.clock, period_s=c.period_s,
+                metrics=self.metrics, states=previous_loop.states if previous_loop is not None else None)
         if self.anomalies is not None:
             self.anomalies.sync(new.anomaly)
         self.controllers = self._describe()
@@ -162,12 +169,16 @@ class LivePlatform:
         elif self.scale_targets is None:
             autoscale = ControllerInfo("autoscale", False, "no Kubernetes access: the HPA or KEDA scale on the "
                                        "published ai_predicted_load")
-        elif self.source is None or not c.forecast:
-            autoscale = ControllerInfo("autoscale", False, "scales on the forecasts: enable the forecast controller")
+        elif self.source is None:
+            autoscale = ControllerInfo("autoscale", False, "reads the load from Prometheus: set live.prometheus_url")
+        elif self._audit_log is None:
+            autoscale = ControllerInfo("autoscale", False, "no audit log: no decision is taken unaudited")
         else:
             autoscale = ControllerInfo("autoscale", True,
-                                       f"sets replicas through /scale for {len(direct)} ScalingPolicies in mode "
-                                       "direct; keda/hpa policies are scaled by KEDA or the HPA")
+                                       f"the predictive policy (forecast quantile, SLO or target sizing, reactive floor, "
+                                       f"stabilisation) sets replicas through /scale for {len(direct)} ScalingPolicies "
+                                       f"in mode direct every {c.period_s:g} s; keda/hpa policies are scaled by KEDA or "
+                                       "the HPA on the published forecast")
         if not c.anomaly:
             anomaly = ControllerInfo("anomaly", False, "disabled in config")
         elif self.anomalies is None:
@@ -245,8 +256,13 @@ class LivePlatform:
             self.forecasts.observe(self.history, now, self._publish)
             if self.metrics is not None:
                 self.metrics.observe_reconcile(self.forecasts.name, time.perf_counter() - started, ())
-            if self.controllers["autoscale"].enabled and "autoscale" not in paused and acting:
-                self._scale_direct(now)
+            did = True
+        if self.autoscaler is not None and now >= self._next_autoscale and self.controllers["autoscale"].enabled \
+                and "autoscale" not in paused:
+            period = self.autoscaler.period_s  # on the period's grid, so a late step never shifts the phase
+            self._next_autoscale = (math.floor(now / period + 1e-9) + 1) * period
+            if acting:  # a standby decides nothing it could not apply
+                self.autoscaler.reconcile_once()
             did = True
         if self.anomalies is not None and "anomaly" not in paused and self.anomalies.due(now):
             started = time.perf_counter()
@@ -272,40 +288,6 @@ class LivePlatform:
         if key in self._exported:
             self.exporter.forget(*key)
             self._exported.discard(key)
-
-    def _scale_direct(self, now: float) -> None:
-        """Mode direct: the forecast at the lead as replicas, within the policy's limits, through /scale."""
-        assert self.scale_targets is not None and self.forecasts is not None
-        for w in self.workload_specs.values():
-            fc = self.forecasts.latest.get(w.key)
-            if w.mode != "direct" or fc is None or not math.isfinite(fc.at_lead):
-                continue
-            recommended = desired_replicas(w, fc.at_lead)
-            assert recommended is not None  # a ScalingPolicy always has a capacity
-            inputs = {"forecast_rps": fc.at_lead, "capacity_rps": w.capacity_rps, "policy": w.source}
-            limits = SafetyLimits(min_replicas=w.min_replicas, max_replicas=w.max_replicas or recommended,
-                                  max_step=w.max_step, cooldown_s=w.cooldown_s, dry_run=w.dry_run)
-            previous: int | None = None
-            try:
-                target = self.scale_targets(w.namespace, w.target_kind)
-                previous = target.get_scale(w.target_name).desired
-                limited = apply_limits(limits, recommended, previous, now, self._last_change.get(w.key))
-                change = limited.replicas != previous
-                if change and not w.dry_run:
-                    target.set_replicas(w.target_name, limited.replicas)
-                    self._last_change[w.key] = now
-                reason = (f"forecast {fc.at_lead:.1f} rps at {w.target_utilisation:.0%} of {w.capacity_rps:g} rps "
-                          f"per replica -> {recommended}" + "".join(f"; {r}" for r in limited.reasons)
-                          + ("" if change else "; hold"))
-                record = AuditRecord(now, self._run_id, "autoscale/predictive", w.key, inputs,
-                                     {"recommended": recommended, "applied": limited.replicas, "previous": previous},
-                                     reason, change and not w.dry_run, w.dry_run)
-            except ForesightError as exc:
-                record = AuditRecord(now, self._run_id, "autoscale/predictive", w.key, inputs,
-                                     {"recommended": recommended, "applied": None, "previous": previous},
-                                     f"not scaled: {exc}", False, w.dry_run, str(exc))
-            if self.audit is not None:
-                self.audit.record(record)
 
     # -- what the API reads -------------------------------------------------------------------------
 

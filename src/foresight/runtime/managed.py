@@ -4,10 +4,11 @@ Each period the live platform lists ScalingPolicy and AnomalyPolicy resources (l
 whole current set, never the event that changed it) and calls :func:`managed`, which merges them
 with the static settings (``live.workloads``) into:
 
-* **scaled workloads** - what is forecast and published: the load query (``live.load_query`` with
-  ``$workload`` and ``$namespace`` substituted), and how a forecast becomes replicas (capacity,
-  target utilisation, min/max) and who acts (``mode``: ``export`` for the static ones, else the
-  policy's ``keda`` / ``hpa`` / ``direct``);
+* **scaled workloads** - what is forecast and published: the load query (the policy's own
+  ``loadQuery``, else ``live.load_query`` with ``$workload`` and ``$namespace`` substituted), what
+  one replica serves (:meth:`ScaledWorkload.capacity`: capacity, start-up delay, and the SLO or the
+  target utilisation the predictive policy sizes for), min/max, and who acts (``mode``: ``export``
+  for the static ones, else the policy's ``keda`` / ``hpa`` / ``direct``);
 * **anomaly watches** - one per AnomalyPolicy: its signals (PromQL), detector, threshold, timing;
 * **problems** - a malformed policy, or a second policy for a workload already managed, named
   with the precise field at fault. A problem never stops the others from being managed.
@@ -18,16 +19,17 @@ A workload's key is its name in ``live.namespace`` (the static workloads, as bef
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from string import Template
 from typing import Any, TypeVar
 
+from foresight.autoscale.predictive import ServiceCapacity
+from foresight.capacity import SloModel, utilisation_replicas
 from foresight.config import LiveSettings
 from foresight.errors import InputError
-from foresight.operator.decide import parse
 from foresight.specs import AnomalyPolicy, ScalingPolicy
+from foresight.specs.resource import parse
 
 P = TypeVar("P", ScalingPolicy, AnomalyPolicy)
 
@@ -44,7 +46,7 @@ class ScaledWorkload:
     query: str
     mode: str  # export (static settings), keda, hpa, direct
     capacity_rps: float | None
-    target_utilisation: float = 1.0
+    target_utilisation_percent: float = 100.0
     min_replicas: int = 0
     max_replicas: int | None = None
     target_kind: str = "Deployment"
@@ -53,6 +55,18 @@ class ScaledWorkload:
     cooldown_s: float = 0.0
     dry_run: bool = False
     source: str = "config"
+    startup_delay_s: float = 60.0
+    slo: SloModel | None = None
+    cpu_query: str = ""
+
+    def capacity(self) -> ServiceCapacity | None:
+        """What the predictive policy sizes this workload by (None without a capacity): its own queries,
+        its start-up delay, and its SLO or else its target utilisation."""
+        if self.capacity_rps is None:
+            return None
+        return ServiceCapacity(capacity_rps=self.capacity_rps, startup_delay_s=self.startup_delay_s,
+                               target_utilisation_percent=self.target_utilisation_percent, slo=self.slo,
+                               load_query=self.query, cpu_query=self.cpu_query)
 
 
 @dataclass(frozen=True)
@@ -82,13 +96,13 @@ class Managed:
 def desired_replicas(w: ScaledWorkload, load: float) -> int | None:
     """Replicas for a predicted ``load``: at target utilisation, within min/max; None without a capacity.
 
-    >>> w = ScaledWorkload("web", "shop", "web", "q", "keda", 80.0, 0.5, 2, 10)
+    >>> w = ScaledWorkload("web", "shop", "web", "q", "keda", 80.0, 50.0, 2, 10)
     >>> desired_replicas(w, 0.0), desired_replicas(w, 200.0), desired_replicas(w, 1e6)
     (2, 5, 10)
     """
     if w.capacity_rps is None:
         return None
-    replicas = max(w.min_replicas, math.ceil(load / (w.capacity_rps * w.target_utilisation) - 1e-9))
+    replicas = max(w.min_replicas, int(utilisation_replicas(load, w.capacity_rps, w.target_utilisation_percent)))
     return replicas if w.max_replicas is None else min(replicas, w.max_replicas)
 
 
@@ -116,7 +130,7 @@ def managed(live: LiveSettings, scaling: Sequence[Mapping[str, Any]] = (),
     >>> m.problems
     ('ScalingPolicy shop/web: spec.capacityRps: Field required',)
     """
-    query = Template(live.load_query)
+    query, cpu = Template(live.load_query), Template(live.cpu_query)
     problems: list[str] = []
     workloads: dict[str, ScaledWorkload] = {}
     for name in live.workloads:
@@ -130,10 +144,12 @@ def managed(live: LiveSettings, scaling: Sequence[Mapping[str, Any]] = (),
         if key in workloads:
             problems.append(f"{_name(body)}: workload {key} is already managed by {workloads[key].source}; ignored")
             continue
+        names = {"workload": spec.workload_name, "namespace": ns}
         workloads[key] = ScaledWorkload(
-            key, ns, spec.workload_name, query.safe_substitute(workload=spec.workload_name, namespace=ns), spec.mode,
-            spec.capacity_rps, spec.target_utilisation, spec.min_replicas, spec.max_replicas, spec.target_ref.kind,
-            spec.target_ref.name, spec.max_step, float(spec.cooldown_s), spec.dry_run, _name(body))
+            key, ns, spec.workload_name, spec.load_query or query.safe_substitute(names), spec.mode,
+            spec.capacity_rps, spec.target_utilisation_percent, spec.min_replicas, spec.max_replicas,
+            spec.target_ref.kind, spec.target_ref.name, spec.max_step, float(spec.cooldown_s), spec.dry_run, _name(body),
+            float(spec.startup_delay_s), spec.slo.model() if spec.slo is not None else None, cpu.safe_substitute(names))
     watches: list[AnomalyWatchSpec] = []
     for _, apolicy in _parsed(anomaly, AnomalyPolicy, problems):
         ns, aspec = apolicy.metadata.namespace, apolicy.spec
