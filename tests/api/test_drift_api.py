@@ -47,9 +47,10 @@ def test_drift_view_has_the_statistic_over_time_the_verdict_and_the_loop(gated: 
 def test_drift_gauges_are_on_metrics(gated: tuple[Service, TestClient]) -> None:
     _, client = gated
     lines = client.get("/metrics").text.splitlines()
-    psi = [ln for ln in lines if ln.startswith("foresight_feature_drift{") and 'stat="psi"' in ln]
+    psi = [ln for ln in lines if ln.startswith("foresight_feature_drift_statistic{") and 'stat="psi"' in ln]
     assert len(psi) == 4 and all('model="fraud-scorer"' in ln for ln in psi)
-    assert 'foresight_feature_drift{feature="x3",model="fraud-scorer",stat="drifted"} 1.0' in lines
+    assert 'foresight_feature_drifted{feature="x3",model="fraud-scorer"} 1.0' in lines
+    assert not any('stat="drifted"' in ln for ln in lines)  # a verdict is not a statistic
 
 
 def test_approving_the_model_promotes_it_at_the_next_tick(gated: tuple[Service, TestClient]) -> None:

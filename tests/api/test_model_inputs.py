@@ -50,7 +50,8 @@ def test_pushed_inputs_drift_is_detected_shown_exported_and_audited(client: tupl
     assert age["name"] == "age" and age["current"] < mon["threshold"] < mon["features"][0]["current"]
     assert len(age["t"]) == 7
     metrics = c.get("/metrics").text
-    assert 'foresight_feature_drift{feature="age",model="churn",stat="flagged"} 1.0' in metrics
+    assert 'foresight_feature_drift_flagged{feature="age",model="churn"} 1.0' in metrics
+    assert 'foresight_feature_drifted{feature="amount",model="churn"} 1.0' in metrics  # the model's verdict
     assert [r.reason.split(":")[0] for r in service.audit.query(controller="drift/inputs")] == ["drift"]
     # an uploaded reference (the retrained model's data) clears the verdict and restarts the window
     assert _push(c, rng.normal([0.0, 1.0], 1.0, size=(500, 2)), "reference")["rows"] == 500

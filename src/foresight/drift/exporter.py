@@ -1,13 +1,20 @@
-"""Drift statistics as Prometheus gauges: ``foresight_feature_drift{model, feature, stat}``.
+"""Drift as Prometheus gauges: statistics, verdicts and flags, each under a name of its own.
 
-The one place ``prometheus_client`` enters the drift package. A :class:`DriftGauges` owns the
-gauge on a given registry (a gauge can be registered once per registry), and publishes either a
-batch :class:`~foresight.drift.report.DriftReport` or a streaming
-:class:`~foresight.drift.monitor.DriftStatus`: each statistic of each feature as one sample
-(``stat`` = ``wasserstein``, ``ks``, ``psi``, ...), plus ``stat="drifted"`` (0/1, the report's
-verdict) or, from the monitor, ``stat="ks_p"``, ``stat="ks"`` and ``stat="flagged"`` (0/1, this step's flag before
-hysteresis; the monitor's verdict is the status's ``drifted``). Non-finite
-values are published as they are (Prometheus has +Inf and NaN).
+The one place ``prometheus_client`` enters the drift package. Three series, because a statistic
+and a 0/1 verdict under one name cannot be aggregated or alerted on without first filtering by a
+label (a ``max`` over a feature's series would mix a PSI of 0.3 with a verdict of 1):
+
+- ``foresight_feature_drift_statistic{model, feature, stat}``: each statistic of each compared
+  feature; ``stat`` is ``wasserstein``, ``ks``, ``ks_p``, ``psi``, ... from a batch
+  :class:`~foresight.drift.report.DriftReport`, ``ks_p`` and ``ks`` from a streaming
+  :class:`~foresight.drift.monitor.DriftStatus`. Non-finite values are published as they are
+  (Prometheus has +Inf and NaN);
+- ``foresight_feature_drifted{model, feature}``: 1 while the feature is judged drifted (the
+  report's verdict per feature; the monitor's verdict, with hysteresis, on each of its features);
+- ``foresight_feature_drift_flagged{model, feature}``: the monitor only, 1 when this step flagged
+  the feature (before hysteresis).
+
+A :class:`DriftGauges` owns the three on a given registry (a gauge can be registered once per registry).
 """
 
 from __future__ import annotations
@@ -21,25 +28,38 @@ __all__ = ["DriftGauges"]
 
 
 class DriftGauges:
-    """``foresight_feature_drift`` on ``registry``; call :meth:`publish` after each report or step."""
+    """The drift gauges on ``registry`` (module docstring); call :meth:`publish` after each report or step."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.gauge = Gauge(
-            "foresight_feature_drift",
+        self.statistic = Gauge(
+            "foresight_feature_drift_statistic",
             "Drift statistic of a model's input or output feature, current window vs reference.",
             ["model", "feature", "stat"],
             registry=registry,
         )
+        self.drifted = Gauge(
+            "foresight_feature_drifted",
+            "1 while the model's feature is judged drifted, 0 otherwise.",
+            ["model", "feature"],
+            registry=registry,
+        )
+        self.flagged = Gauge(
+            "foresight_feature_drift_flagged",
+            "1 when the streaming monitor's last step flagged the feature (before hysteresis), 0 otherwise.",
+            ["model", "feature"],
+            registry=registry,
+        )
 
     def publish(self, model: str, result: DriftReport | DriftStatus) -> None:
-        """Set every statistic of every compared feature of ``result`` for ``model``."""
+        """Set every statistic and verdict of every compared feature of ``result`` for ``model``."""
         if isinstance(result, DriftReport):
             for f in result.compared:
                 for stat, value in f.stats.items():
-                    self.gauge.labels(model, f.name, stat).set(value)
-                self.gauge.labels(model, f.name, "drifted").set(1.0 if f.drifted else 0.0)
+                    self.statistic.labels(model, f.name, stat).set(value)
+                self.drifted.labels(model, f.name).set(1.0 if f.drifted else 0.0)
             return
         for name, feature in result.per_feature.items():
-            self.gauge.labels(model, name, feature.stat).set(feature.value)
-            self.gauge.labels(model, name, "ks").set(feature.statistic)
-            self.gauge.labels(model, name, "flagged").set(1.0 if feature.flagged else 0.0)
+            self.statistic.labels(model, name, feature.stat).set(feature.value)
+            self.statistic.labels(model, name, "ks").set(feature.statistic)
+            self.flagged.labels(model, name).set(1.0 if feature.flagged else 0.0)
+            self.drifted.labels(model, name).set(1.0 if result.drifted else 0.0)

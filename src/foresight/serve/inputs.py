@@ -6,7 +6,7 @@ A model server (its request logger) posts batches of feature rows to
 a verdict with hysteresis). The reference is the model's first ``inputs.reference_rows`` rows, or
 what ``POST /api/v1/models/{model}/reference`` uploaded (the training data, after a retrain).
 
-Each evaluation is published on ``foresight_feature_drift{model, feature, stat}`` and kept (bounded)
+Each evaluation is published on the drift gauges (:mod:`foresight.drift.exporter`) and kept (bounded)
 for ``/api/v1/drift``; a verdict that turns (drift / cleared) is audited as controller
 ``drift/inputs``. This works in live and simulated mode alike: nothing here reads a platform.
 """
@@ -65,8 +65,6 @@ class ModelInputs:
             del watched.history[:-_KEEP]
             if self.gauges is not None:
                 self.gauges.publish(model, status)
-                for n in names:
-                    self.gauges.gauge.labels(model, n, "drifted").set(1.0 if status.drifted else 0.0)
         if status.drifted != was:
             if status.drifted and watched.drift_detected_at is None:
                 watched.drift_detected_at = now_s

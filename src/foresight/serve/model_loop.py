@@ -5,7 +5,7 @@ drift; the real :class:`~foresight.feedback.FeedbackLoop` retrains, registers, g
 promotes). Serve adds what a person watching needs:
 
 * every tick's PSI **per feature** (``ModelLoopDemo.feature_ticks``) for the Drift panel and the
-  ``foresight_feature_drift{model, feature, stat="psi"}`` gauges;
+  ``foresight_feature_drift_statistic{model, feature, stat="psi"}`` gauges;
 * **manual approval**: with ``controllers.require_approval`` a canary the policy would promote
   waits (:class:`ApprovalCanary`) until a person approves it through the API; a rollback never waits.
 
@@ -110,8 +110,8 @@ class ModelLoopWatch:
         if self.gauges is not None and ticks and self._published != len(ticks):
             self._published = len(ticks)
             for name, value in zip(FEATURES, ticks[-1][1]):
-                self.gauges.gauge.labels(self.model, name, "psi").set(value)
-                self.gauges.gauge.labels(self.model, name, "drifted").set(float(value > self.loop.threshold))
+                self.gauges.statistic.labels(self.model, name, "psi").set(value)
+                self.gauges.drifted.labels(self.model, name).set(float(value > self.loop.threshold))
 
     def approve(self, who: str, now_s: float) -> AuditRecord:
         """A person approves the waiting promotion; it happens at the loop's next tick. Audited."""
