@@ -71,3 +71,22 @@ def test_bad_batches_are_refused_with_the_reason(client: tuple[Service, TestClie
     assert dup.status_code == 422 and "duplicate" in dup.json()["detail"]
     missing = c.post("/api/v1/models/churn/inputs", headers=AUTH, json={"features": FEATURES, "rows": [[None, 1.0]]})
     assert missing.status_code == 200
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e309"])
+def test_non_finite_values_are_refused_naming_the_row_and_the_feature(client: tuple[Service, TestClient],
+                                                                        literal: str) -> None:
+    service, c = client
+    body = '{"features": ["amount", "age"], "rows": [[1.0, 2.0], [3.0, null], [5.0, %s]]}' % literal
+    r = c.post("/api/v1/models/churn/inputs", headers={**AUTH, "Content-Type": "application/json"}, content=body)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"].startswith("rows[2], feature 'age': ") and "not a finite number" in r.json()["detail"]
+    assert "churn" not in service.inputs.models  # nothing was taken, not even the model's name
+
+
+def test_the_largest_finite_values_are_taken(client: tuple[Service, TestClient]) -> None:
+    """1e308 is a double like any other; the KS monitor ranks values, so nothing downstream overflows."""
+    _, c = client
+    body = '{"features": ["amount", "age"], "rows": [[1e308, -1.7976931348623157e308], [null, 0.5]]}'
+    r = c.post("/api/v1/models/churn/inputs", headers={**AUTH, "Content-Type": "application/json"}, content=body)
+    assert r.status_code == 200 and r.json()["rows"] == 2

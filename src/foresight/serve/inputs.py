@@ -54,8 +54,9 @@ class ModelInputs:
 
     def push(self, model: str, features: list[str], rows: list[list[float | None]], now_s: float) -> DriftStatus:
         """Feed a batch of ``rows`` (one value per feature, None = missing) to ``model``'s monitor."""
+        matrix = self._matrix(features, rows)  # before _watched: a refused batch adds no model
         watched = self._watched(model, features)
-        status = watched.monitor.update(self._matrix(features, rows))
+        status = watched.monitor.update(matrix)
         was = watched.last.drifted if watched.last is not None else False
         watched.last = status
         if status.ready:
@@ -75,8 +76,8 @@ class ModelInputs:
 
     def set_reference(self, model: str, features: list[str], rows: list[list[float | None]], now_s: float) -> int:
         """Compare ``model``'s inputs with ``rows`` from now on (e.g. the new champion's training data)."""
-        watched = self._watched(model, features)
         matrix = self._matrix(features, rows)
+        watched = self._watched(model, features)
         watched.monitor.reset_reference(matrix)
         watched.uploaded_reference = True
         watched.last = None
@@ -108,7 +109,14 @@ class ModelInputs:
         for i, row in enumerate(rows):
             if len(row) != len(features):
                 raise InputError(f"rows[{i}]: {len(row)} values for {len(features)} features")
-        return np.array([[np.nan if v is None else v for v in row] for row in rows], dtype=np.float64)
+        matrix = np.array([[np.nan if v is None else v for v in row] for row in rows], dtype=np.float64)
+        # NaN stands for a missing value (null) inside the monitor, so a sent NaN would pass as one; an
+        # infinity (sent, or a literal such as 1e309 that overflows a double) is no measurement at all
+        for i, j in np.argwhere(~np.isfinite(matrix)):
+            if rows[i][j] is not None:
+                raise InputError(f"rows[{i}], feature {features[j]!r}: {rows[i][j]!r} is not a finite number "
+                                 f"(NaN, an infinity, or beyond ±1.8e308); send null for a missing value")
+        return matrix
 
     def views(self) -> list[dict[str, Any]]:
         """What ``/api/v1/drift`` shows per model (plain JSON-ready data)."""
