@@ -17,7 +17,7 @@ from kube_emulator import Cluster  # noqa: E402
 from foresight.adapters.kubernetes import Conflict, KubernetesLease, KubernetesObjects, LeaderElector  # noqa: E402
 from foresight.clock import ManualClock  # noqa: E402
 from foresight.errors import ConfigError, ServiceUnavailable  # noqa: E402
-from foresight.operator.leader import LeaseRecord  # noqa: E402
+from foresight.control.lease import LeaseRecord  # noqa: E402
 
 
 @pytest.fixture(scope="module")

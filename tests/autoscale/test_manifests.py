@@ -9,7 +9,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from foresight.autoscale.keda import parse_query
+from foresight.adapters.keda import parse_query
 from foresight.autoscale.manifests import (
     AutoscalingSpec,
     adapter_rules,

@@ -21,7 +21,7 @@ from foresight.adapters.kubernetes import (
     LeaderElector,
 )
 from foresight.api.app import create_app
-from foresight.autoscale.exporter import PredictionExporter
+from foresight.adapters.exporter import PredictionExporter
 from foresight.clock import ManualClock, SystemClock
 from foresight.config import load_settings
 from foresight.control.audit import AuditLog

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from foresight.autoscale.exporter import PredictionExporter
+from foresight.adapters.exporter import PredictionExporter
 from foresight.config import load_settings
 from foresight.serve.forecasts import ForecastWatch
 from foresight.serve.live import LivePlatform

@@ -19,7 +19,7 @@ from foresight.api.models import Anomalies
 from foresight.adapters.kubernetes import KubernetesObjects
 from foresight.adapters.prometheus import PrometheusSource
 from foresight.adapters.remote_write import encode_write_request
-from foresight.autoscale.exporter import PredictionExporter
+from foresight.adapters.exporter import PredictionExporter
 from foresight.clock import ManualClock, SystemClock
 from foresight.config import load_settings
 from foresight.serve.anomaly import PolicyDetectors

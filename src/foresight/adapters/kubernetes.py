@@ -11,7 +11,7 @@ account) with plain dicts, so one code path serves core kinds and custom resourc
 * :class:`KubernetesLease` reads and writes a ``coordination.k8s.io/v1`` Lease with optimistic
   concurrency (create answers 409, a JSON patch whose ``test`` of ``resourceVersion`` fails answers
   422: either way another replica wrote first), and :class:`LeaderElector` runs the pure
-  :func:`foresight.operator.leader.decide_lease` against it.
+  :func:`foresight.control.lease.decide_lease` against it.
 
 Failures become errors that say whether to retry: 401/403/404 are :class:`ConfigError` (RBAC or a
 missing CRD; retrying will not help), 5xx and unreachable servers :class:`ServiceUnavailable`.
@@ -29,7 +29,7 @@ from urllib3.exceptions import HTTPError
 
 from foresight.clock import Clock, SystemClock
 from foresight.errors import ConfigError, ServiceUnavailable
-from foresight.operator.leader import LeaseDecision, LeaseRecord, decide_lease
+from foresight.control.lease import LeaseDecision, LeaseRecord, decide_lease
 from foresight.ports import Scale
 
 __all__ = [

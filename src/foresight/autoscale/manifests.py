@@ -8,7 +8,7 @@ autoscalers on one Deployment fight):
   prometheus-adapter serves through the rule in :func:`adapter_rules` (merge its
   ``externalRules`` into the adapter's config);
 * **KEDA** ``ScaledObject`` whose ``external`` trigger calls Foresight's gRPC scaler
-  (:mod:`foresight.autoscale.keda`) at ``scaler_address``; it can scale to zero, and its
+  (:mod:`foresight.adapters.keda`) at ``scaler_address``; it can scale to zero, and its
   ``fallback`` holds the replicas when predictions go stale.
 
 Both aim at the same arithmetic: ``replicas = ceil(predicted load / target per replica)`` with

@@ -10,7 +10,7 @@ a controller that suddenly only fails, or one that stopped deciding at all. Seri
 - ``foresight_reconcile_errors_total{controller}`` (counter): workloads whose period failed (a
   port or the policy raised; the audit record holds the error).
 
-Like :class:`~foresight.autoscale.exporter.PredictionExporter`, the metrics live in their own
+Like :class:`~foresight.adapters.exporter.PredictionExporter`, the metrics live in their own
 ``CollectorRegistry`` (not prometheus-client's global one), so tests and several loops in one
 process never collide; the API serves this registry beside the exporter's.
 """

@@ -39,8 +39,8 @@ from collections.abc import Collection
 from typing import Any, Protocol
 
 from foresight.adapters.prometheus import PrometheusSource
-from foresight.autoscale.exporter import PredictionExporter
-from foresight.autoscale.keda import InMemoryPredictions, Prediction
+from foresight.adapters.exporter import PredictionExporter
+from foresight.autoscale.predictions import InMemoryPredictions, Prediction
 from foresight.clock import Clock, SystemClock
 from foresight.config import ForesightSettings
 from foresight.control.audit import AuditRecord, AuditSink
@@ -218,7 +218,7 @@ class LivePlatform:
         port = self.settings.live.keda_port
         if port is None or self._keda is not None:
             return None
-        from foresight.autoscale.keda import serve
+        from foresight.adapters.keda import serve
 
         loop = asyncio.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, name="foresight-keda", daemon=True)

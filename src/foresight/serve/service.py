@@ -10,7 +10,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from foresight.autoscale.exporter import PredictionExporter
+from foresight.adapters.exporter import PredictionExporter
 from foresight.clock import Clock, SystemClock
 from foresight.config import ForesightSettings
 from foresight.control.audit import AuditLog

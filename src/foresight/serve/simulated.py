@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from foresight.autoscale.exporter import PredictionExporter
+from foresight.adapters.exporter import PredictionExporter
 from foresight.capacity import utilisation_replicas
 from foresight.config import ForesightSettings
 from foresight.control.audit import AuditLog, AuditRecord

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from foresight.operator.leader import LeaseRecord, decide_lease
+from foresight.control.lease import LeaseRecord, decide_lease
 
 DURATION = 15.0
 RENEW_DEADLINE = 10.0

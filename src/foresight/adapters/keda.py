@@ -40,24 +40,22 @@ import functools
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import grpc
 
-from foresight.autoscale._proto import externalscaler_pb2 as pb
-from foresight.autoscale._proto.externalscaler_pb2_grpc import (
+from foresight.adapters.keda_proto import externalscaler_pb2 as pb
+from foresight.adapters.keda_proto.externalscaler_pb2_grpc import (
     ExternalScalerServicer,
     add_ExternalScalerServicer_to_server,
 )
+from foresight.autoscale.predictions import Prediction, PredictionStore
 from foresight.clock import Clock, SystemClock
 from foresight.errors import ConfigError, InputError
 
 __all__ = [
     "DEFAULT_METRIC",
     "ExternalScalerService",
-    "InMemoryPredictions",
-    "Prediction",
-    "PredictionStore",
     "RunningScaler",
     "ScalerQuery",
     "parse_query",
@@ -65,49 +63,6 @@ __all__ = [
 ]
 
 DEFAULT_METRIC = "ai_predicted_load"
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """The predicted load of one workload (the unit of ``targetValue``, e.g. req/s) and when it was
-    made (Unix seconds), which decides whether it is still fresh enough to act on."""
-
-    load: float
-    made_at: float
-
-    def __post_init__(self) -> None:
-        if not (math.isfinite(self.load) and self.load >= 0):
-            raise InputError(f"prediction: load must be a finite number >= 0, got {self.load!r}")
-        if not math.isfinite(self.made_at):
-            raise InputError(f"prediction: made_at must be a finite Unix time, got {self.made_at!r}")
-
-
-class PredictionStore(Protocol):
-    """Where the scaler reads the latest prediction per (namespace, workload); None when none exists."""
-
-    def latest(self, namespace: str, workload: str) -> Prediction | None: ...
-
-
-class InMemoryPredictions:
-    """The store the controller writes in-process and the scaler reads.
-
-    A write replaces one dictionary entry with an immutable :class:`Prediction`, which is atomic in
-    CPython, so a controller thread may write while the gRPC event loop reads.
-
-    >>> store = InMemoryPredictions()
-    >>> store.put("shop", "api", Prediction(load=120.0, made_at=1000.0))
-    >>> store.latest("shop", "api").load, store.latest("shop", "web")
-    (120.0, None)
-    """
-
-    def __init__(self) -> None:
-        self._latest: dict[tuple[str, str], Prediction] = {}
-
-    def put(self, namespace: str, workload: str, prediction: Prediction) -> None:
-        self._latest[(namespace, workload)] = prediction
-
-    def latest(self, namespace: str, workload: str) -> Prediction | None:
-        return self._latest.get((namespace, workload))
 
 
 @dataclass(frozen=True)

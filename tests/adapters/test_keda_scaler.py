@@ -17,7 +17,8 @@ import grpc
 import pytest
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
-from foresight.autoscale.keda import InMemoryPredictions, Prediction, parse_query, serve
+from foresight.adapters.keda import parse_query, serve
+from foresight.autoscale.predictions import InMemoryPredictions, Prediction
 from foresight.clock import ManualClock
 from foresight.errors import ConfigError, InputError
 

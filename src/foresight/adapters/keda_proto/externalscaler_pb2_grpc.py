@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from foresight.autoscale._proto import externalscaler_pb2 as foresight_dot_autoscale_dot___proto_dot_externalscaler__pb2
+from foresight.adapters.keda_proto import externalscaler_pb2 as foresight_dot_adapters_dot_keda__proto_dot_externalscaler__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -18,7 +18,7 @@ except ImportError:
 if _version_not_supported:
     raise RuntimeError(
         f'The grpc package installed is at version {GRPC_VERSION},'
-        + ' but the generated code in foresight/autoscale/_proto/externalscaler_pb2_grpc.py depends on'
+        + ' but the generated code in foresight/adapters/keda_proto/externalscaler_pb2_grpc.py depends on'
         + f' grpcio>={GRPC_GENERATED_VERSION}.'
         + f' Please upgrade your grpc module to grpcio>={GRPC_GENERATED_VERSION}'
         + f' or downgrade your generated code using grpcio-tools<={GRPC_VERSION}.'
@@ -26,7 +26,7 @@ if _version_not_supported:
 
 
 class ExternalScalerStub:
-    """Served by foresight.autoscale.keda.ExternalScalerService.
+    """Served by foresight.adapters.keda.ExternalScalerService.
     """
 
     def __init__(self, channel):
@@ -37,33 +37,33 @@ class ExternalScalerStub:
         """
         self.IsActive = channel.unary_unary(
                 '/externalscaler.ExternalScaler/IsActive',
-                request_serializer=foresight_dot_autoscale_dot___proto_dot_externalscaler__pb2.ScaledObjectRef.SerializeToString,
-                response_deserializer=foresight_dot_autoscale_dot___proto_dot_externalscaler__pb2.IsActiveResponse.FromString,
+                request_serializer=foresight_dot_adapters_dot_keda__proto_dot_externalscaler__pb2.ScaledObjectRef.SerializeToString,
+                response_deserializer=foresight_dot_adapters_dot_keda__proto_dot_externalscaler__pb2.IsActiveResponse.FromString,
                 _registered_method=True)
         self.StreamIsActive = channel.unary_stream(
                 '/externalscaler.ExternalScaler/StreamIsActive',
-                request_serializer=foresight_dot_autoscale_dot___proto_dot_externalscaler__pb2.ScaledObjectRef.SerializeToString,
-                response_deserializer=foresight_dot_autoscale_dot___proto_dot_externalscaler__pb2.IsActiveResponse.FromString,
+                request_serializer=foresight_dot_adapters_dot_keda__proto_dot_externalscaler__pb2.ScaledObjectRef.SerializeToString,
+                response_deserializer=foresight_dot_adapters_dot_keda__proto_dot_externalscaler__pb2.IsActiveResponse.FromString,
                 _registered_method=True)
         self.GetMetricSpec = channel.unary_unary(
                 '/externalscaler.ExternalScaler/GetMetricSpec',
-                request_serializer=foresight_dot_autoscale_dot___proto_dot_externalscaler__pb2.ScaledObjectRef.SerializeToString,
-                response_deserializer=foresight_dot_autoscale_dot___proto_dot_externalscaler__pb2.GetMetricSpecResponse.FromString,
+                request_serializer=foresight_dot_adapters_dot_keda__proto_dot_externalscaler__pb2.ScaledObjectRef.SerializeToString,
+                response_deserializer=foresight_dot_adapters_dot_keda__proto_dot_externalscaler__pb2.GetMetricSpecResponse.FromString,
                 _registered_method=True)
         self.GetMetrics = channel.unary_unary(
                 '/externalscaler.ExternalScaler/GetMetrics',
-                request_serializer=foresight_dot_autoscale_dot___proto_dot_externalscaler__pb2.GetMetricsRequest.SerializeToString,
-                response_deserializer=foresight_dot_autoscale_dot___proto_dot_externalscaler__pb2.GetMetricsResponse.FromString,
+                request_serializer=foresight_dot_adapters_dot_keda__proto_dot_externalscaler__pb2.GetMetricsRequest.SerializeToString,
+                response_deserializer=foresight_dot_adapters_dot_keda__proto_dot_externalscaler__pb2.GetMetricsResponse.FromString,
                 _registered_method=True)
         self.StreamMetricSpec = channel.unary_stream(
                 '/externalscaler.ExternalScaler/StreamMetricSpec',
-                request_serializer=foresight_dot_autoscale_dot___proto_dot_externalscaler__pb2.ScaledObjectRef.SerializeToString,
-                response_deserializer=foresight_dot_autoscale_dot___proto_dot_externalscaler__pb2.GetMetricSpecResponse.FromString,
+                request_serializer=foresight_dot_adapters_dot_keda__proto_dot_externalscaler__pb2.ScaledObjectRef.SerializeToString,
+                response_deserializer=foresight_dot_adapters_dot_keda__proto_dot_externalscaler__pb2.GetMetricSpecResponse.FromString,
                 _registered_method=True)
 
 
 class ExternalScalerServicer:
-    """Served by foresight.autoscale.keda.ExternalScalerService.
+    """Served by foresight.adapters.keda.ExternalScalerService.
     """
 
     def IsActive(self, request, context):
@@ -107,28 +107,28 @@ def add_ExternalScalerServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'IsActive': grpc.unary_unary_rpc_method_handler(
                     servicer.IsActive,
-                    request_deserializer=foresight_dot_autoscale_dot___proto_dot_externalscaler__pb2.ScaledObjectRef.FromString,
-                    response_serializer=foresight_dot_autoscale_dot___proto_dot_externalscaler__pb2.IsActiveResponse.SerializeToString,
+                    request_deserializer=foresight_dot_adapters_dot_keda__proto_dot_externalscaler__pb2.ScaledObjectRef.FromString,
+                    response_serializer=foresight_dot_adapters_dot_keda__proto_dot_externalscaler__pb2.IsActiveResponse.SerializeToString,
             ),
             'StreamIsActive': grpc.unary_stream_rpc_method_handler(
                     servicer.StreamIsActive,
-                    request_deserializer=foresight_dot_autoscale_dot___proto_dot_externalscaler__pb2.ScaledObjectRef.FromString,
-                    response_serializer=foresight_dot_autoscale_dot___proto_dot_externalscaler__pb2.IsActiveResponse.SerializeToString,
+                    request_deserializer=foresight_dot_adapters_dot_keda__proto_dot_externalscaler__pb2.ScaledObjectRef.FromString,
+                    response_serializer=foresight_dot_adapters_dot_keda__proto_dot_externalscaler__pb2.IsActiveResponse.SerializeToString,
             ),
             'GetMetricSpec': grpc.unary_unary_rpc_method_handler(
                     servicer.GetMetricSpec,
-                    request_deserializer=foresight_dot_autoscale_dot___proto_dot_externalscaler__pb2.ScaledObjectRef.FromString,
-                    response_serializer=foresight_dot_autoscale_dot___proto_dot_externalscaler__pb2.GetMetricSpecResponse.SerializeToString,
+                    request_deserializer=foresight_dot_adapters_dot_keda__proto_dot_externalscaler__pb2.ScaledObjectRef.FromString,
+                    response_serializer=foresight_dot_adapters_dot_keda__proto_dot_externalscaler__pb2.GetMetricSpecResponse.SerializeToString,
             ),
             'GetMetrics': grpc.unary_unary_rpc_method_handler(
                     servicer.GetMetrics,
-                    request_deserializer=foresight_dot_autoscale_dot___proto_dot_externalscaler__pb2.GetMetricsRequest.FromString,
-                    response_serializer=foresight_dot_autoscale_dot___proto_dot_externalscaler__pb2.GetMetricsResponse.SerializeToString,
+                    request_deserializer=foresight_dot_adapters_dot_keda__proto_dot_externalscaler__pb2.GetMetricsRequest.FromString,
+                    response_serializer=foresight_dot_adapters_dot_keda__proto_dot_externalscaler__pb2.GetMetricsResponse.SerializeToString,
             ),
             'StreamMetricSpec': grpc.unary_stream_rpc_method_handler(
                     servicer.StreamMetricSpec,
-                    request_deserializer=foresight_dot_autoscale_dot___proto_dot_externalscaler__pb2.ScaledObjectRef.FromString,
-                    response_serializer=foresight_dot_autoscale_dot___proto_dot_externalscaler__pb2.GetMetricSpecResponse.SerializeToString,
+                    request_deserializer=foresight_dot_adapters_dot_keda__proto_dot_externalscaler__pb2.ScaledObjectRef.FromString,
+                    response_serializer=foresight_dot_adapters_dot_keda__proto_dot_externalscaler__pb2.GetMetricSpecResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -139,7 +139,7 @@ def add_ExternalScalerServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class ExternalScaler:
-    """Served by foresight.autoscale.keda.ExternalScalerService.
+    """Served by foresight.adapters.keda.ExternalScalerService.
     """
 
     @staticmethod
@@ -157,8 +157,8 @@ class ExternalScaler:
             request,
             target,
             '/externalscaler.ExternalScaler/IsActive',
-            foresight_dot_autoscale_dot___proto_dot_externalscaler__pb2.ScaledObjectRef.SerializeToString,
-            foresight_dot_autoscale_dot___proto_dot_externalscaler__pb2.IsActiveResponse.FromString,
+            foresight_dot_adapters_dot_keda__proto_dot_externalscaler__pb2.ScaledObjectRef.SerializeToString,
+            foresight_dot_adapters_dot_keda__proto_dot_externalscaler__pb2.IsActiveResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -184,8 +184,8 @@ class ExternalScaler:
             request,
             target,
             '/externalscaler.ExternalScaler/StreamIsActive',
-            foresight_dot_autoscale_dot___proto_dot_externalscaler__pb2.ScaledObjectRef.SerializeToString,
-            foresight_dot_autoscale_dot___proto_dot_externalscaler__pb2.IsActiveResponse.FromString,
+            foresight_dot_adapters_dot_keda__proto_dot_externalscaler__pb2.ScaledObjectRef.SerializeToString,
+            foresight_dot_adapters_dot_keda__proto_dot_externalscaler__pb2.IsActiveResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -211,8 +211,8 @@ class ExternalScaler:
             request,
             target,
             '/externalscaler.ExternalScaler/GetMetricSpec',
-            foresight_dot_autoscale_dot___proto_dot_externalscaler__pb2.ScaledObjectRef.SerializeToString,
-            foresight_dot_autoscale_dot___proto_dot_externalscaler__pb2.GetMetricSpecResponse.FromString,
+            foresight_dot_adapters_dot_keda__proto_dot_externalscaler__pb2.ScaledObjectRef.SerializeToString,
+            foresight_dot_adapters_dot_keda__proto_dot_externalscaler__pb2.GetMetricSpecResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -238,8 +238,8 @@ class ExternalScaler:
             request,
             target,
             '/externalscaler.ExternalScaler/GetMetrics',
-            foresight_dot_autoscale_dot___proto_dot_externalscaler__pb2.GetMetricsRequest.SerializeToString,
-            foresight_dot_autoscale_dot___proto_dot_externalscaler__pb2.GetMetricsResponse.FromString,
+            foresight_dot_adapters_dot_keda__proto_dot_externalscaler__pb2.GetMetricsRequest.SerializeToString,
+            foresight_dot_adapters_dot_keda__proto_dot_externalscaler__pb2.GetMetricsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -265,8 +265,8 @@ class ExternalScaler:
             request,
             target,
             '/externalscaler.ExternalScaler/StreamMetricSpec',
-            foresight_dot_autoscale_dot___proto_dot_externalscaler__pb2.ScaledObjectRef.SerializeToString,
-            foresight_dot_autoscale_dot___proto_dot_externalscaler__pb2.GetMetricSpecResponse.FromString,
+            foresight_dot_adapters_dot_keda__proto_dot_externalscaler__pb2.ScaledObjectRef.SerializeToString,
+            foresight_dot_adapters_dot_keda__proto_dot_externalscaler__pb2.GetMetricSpecResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from google.protobuf import descriptor_pb2
 
-from foresight.autoscale._proto import externalscaler_pb2
+from foresight.adapters.keda_proto import externalscaler_pb2
 
 PROTO_DIR = Path(externalscaler_pb2.__file__).parent
-RELATIVE = Path("foresight", "autoscale", "_proto")
+RELATIVE = Path("foresight", "adapters", "keda_proto")
 GENERATED = ("externalscaler_pb2.py", "externalscaler_pb2.pyi", "externalscaler_pb2_grpc.py")
 
 

@@ -13,7 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from foresight.adapters.prometheus import PrometheusSource
-from foresight.autoscale.exporter import PredictionExporter
+from foresight.adapters.exporter import PredictionExporter
 from foresight.errors import ConfigError, InputError
 
 
