@@ -63,13 +63,14 @@ class CanaryController:
     def __init__(
         self, policy: TrafficPolicy, source: MetricsSource, router: TrafficRouter, queries: CanaryQueries,
         clock: Clock, *, interval_s: float, audit: AuditSink | None = None, dry_run: bool = False,
-        require_approval: bool = False,
+        require_approval: bool = False, target: str | None = None,
     ) -> None:
         self.policy, self.source, self.router, self.queries, self.clock = policy, source, router, queries, clock
         self.interval_s = interval_s
         self.audit = audit
         self.dry_run = dry_run
         self.require_approval = require_approval
+        self.target = target or queries.canary_workload  # what the audit records name
         self.state = policy.start()
         self.weight = 0  # the canary weight last read from (or written to) the route
         self.held_at: int | None = None  # the weight kept while a promotion waits for approval
@@ -113,7 +114,7 @@ class CanaryController:
     def approve(self, who: str) -> AuditRecord:
         """Route all traffic to a canary whose promotion is held; returns the audit record written."""
         if self.held_at is None or self.weight == 100:
-            raise NotAwaitingApproval(f"{self.queries.canary_workload}: no promotion is waiting for approval")
+            raise NotAwaitingApproval(f"{self.target}: no promotion is waiting for approval")
         if not self.dry_run:
             self.router.set_weights(0, 100)
             self.weight = 100
@@ -145,7 +146,7 @@ class CanaryController:
                 error: str | None = None) -> AuditRecord:
         record = AuditRecord(
             time=now, run_id=self._run_id, controller="rollout/gate" if gate else f"rollout/{self.policy.name}",
-            target=self.queries.canary_workload, inputs=inputs,
+            target=self.target, inputs=inputs,
             decision={"previous": previous, "recommended": recommended, "applied": applied_weight},
             reason=reason, applied=applied, dry_run=self.dry_run, error=error,
         )
@@ -209,10 +210,20 @@ class CanaryRun:
         self.steps.extend(new)
         return new
 
+    def adopt(self, outcome: str, weight: int, reason: str) -> None:
+        """End the run, before it has stepped, with a verdict taken earlier that the route (at the canary
+        ``weight``) already shows. Nothing is routed; the adoption is audited and recorded as a step."""
+        controller = self.controller
+        now = controller.clock.now()
+        controller.weight = weight
+        controller._record(now, {}, weight, weight, None, f"hold: {reason}", False)
+        self.steps.append(CanaryStep(now, weight, Action.HOLD.value, reason))
+        self.outcome = outcome
+
     def approve(self, who: str) -> AuditRecord:
         """Route all traffic to a promotion that awaits approval; the audit record written."""
         if self.outcome != AWAITING:
-            raise NotAwaitingApproval(f"{self.controller.queries.canary_workload} is {self.outcome!r}, not {AWAITING!r}")
+            raise NotAwaitingApproval(f"{self.controller.target} is {self.outcome!r}, not {AWAITING!r}")
         record = self.controller.approve(who)
         self.outcome = PROMOTED
         return record

@@ -21,7 +21,9 @@ run). What runs, honestly:
 - **anomaly** (needs ``live.alertmanager_url`` and AnomalyPolicies): each policy's signals are
   scored by :class:`~foresight.serve.anomaly.PolicyDetectors`; alerts go to Alertmanager from
   the leader only.
-- **rollout** is disabled here (a canary needs an Istio route and a release spec).
+- **rollout** (needs ``cluster.policies``, Kubernetes access and ``live.prometheus_url``): every
+  ModelDeployment with ``spec.canary`` runs Foresight's canary policy on Istio's metrics and moves the
+  weights of the VirtualService ``foresight render`` wrote for it (:mod:`foresight.serve.canaries`).
 
 Every action asks the :class:`~foresight.serve.leader.Gate` first: with leader election, a standby
 reads, forecasts and scores (its views stay live, its baselines warm) but does not act.
@@ -51,6 +53,7 @@ from foresight.errors import ConfigError, ForesightError, InputError
 from foresight.forecast.history import IncrementalHistory
 from foresight.ports import MetricsSource
 from foresight.serve.anomaly import PolicyDetectors
+from foresight.serve.canaries import LiveCanaries, RouterFactory
 from foresight.serve.forecasts import ForecastWatch
 from foresight.serve.leader import ALWAYS, Gate
 from foresight.serve.platform import ControllerInfo, MeteredAudit
@@ -79,7 +82,8 @@ class LivePlatform:
                  source: MetricsSource | None = None, clock: Clock | None = None,
                  metrics: ControlMetrics | None = None, gate: Gate = ALWAYS,
                  policies: PolicyLister | None = None, scale_targets: ScaleTargets | None = None,
-                 alert_sink: AlertSink | None = None, audit: AuditSink | None = None) -> None:
+                 alert_sink: AlertSink | None = None, audit: AuditSink | None = None,
+                 routers: RouterFactory | None = None) -> None:
         live = settings.live
         self.metrics, self.settings, self.exporter, self.gate = metrics, settings, exporter, gate
         self.clock = clock or SystemClock()
@@ -111,6 +115,12 @@ class LivePlatform:
         self._policy_health: dict[str, Any] = {"ok": True, "error": None, "last_ok_at": None, "failing_since": None}
         self._exported: set[tuple[str, str]] = set()
         self._was_acting = False
+        self.canaries = (LiveCanaries(self.policies, self.source, routers, self.clock, gate,
+                                      namespace=settings.cluster.policy_namespace,
+                                      period_s=settings.cluster.policy_period_s, audit=self.audit,
+                                      require_approval=settings.controllers.require_approval)
+                         if routers is not None and self.policies is not None and self.source is not None
+                         and settings.controllers.rollout else None)
         self._apply(self.managed)
 
     # -- the managed set ----------------------------------------------------------------------------
@@ -189,7 +199,9 @@ class LivePlatform:
                                      f"AnomalyPolicies, alerts to {live.alertmanager_url}")
         return {
             "forecast": forecast, "autoscale": autoscale, "anomaly": anomaly,
-            "rollout": ControllerInfo("rollout", False, "not run by serve yet (needs an Istio route and a release)"),
+            "rollout": ControllerInfo("rollout", True, self.canaries.describe()) if self.canaries is not None else
+            ControllerInfo("rollout", False, "disabled in config" if not c.rollout else "needs cluster.policies, "
+                           "Kubernetes access (the VirtualServices) and live.prometheus_url"),
         }
 
     def _read_policies(self, now: float) -> None:
@@ -264,6 +276,8 @@ class LivePlatform:
             if acting:  # a standby decides nothing it could not apply
                 self.autoscaler.reconcile_once()
             did = True
+        if self.canaries is not None and "rollout" not in paused:
+            did = self.canaries.step(now) or did
         if self.anomalies is not None and "anomaly" not in paused and self.anomalies.due(now):
             started = time.perf_counter()
             self.anomalies.step(now)
@@ -327,7 +341,7 @@ class LivePlatform:
                 "scores": scores, "alerts": alerts}
 
     def rollout_views(self) -> list[dict[str, Any]]:
-        return []
+        return self.canaries.views() if self.canaries is not None else []
 
     def forecast_watch(self) -> ForecastWatch | None:
         return self.forecasts
@@ -341,6 +355,8 @@ class LivePlatform:
                 "error": self._policy_health["error"], "last_read_at": self._policy_health["last_ok_at"]}
 
     def approve(self, release_id: str, who: str) -> AuditRecord:
+        if self.canaries is not None:
+            return self.canaries.approve(release_id, who)
         from foresight.serve.rollouts import UnknownRelease
 
         raise UnknownRelease(f"release {release_id!r} not found: no rollout controller runs in live mode")

@@ -91,7 +91,9 @@ def build_service(settings: ForesightSettings, *, simulate: bool, kube_client: A
 
 def _live_runtime(settings: ForesightSettings, exporter: PredictionExporter, metrics: ControlMetrics,
                   audit: AuditLog, kube_client: Any, clock: Clock) -> Runtime:
-    """The live platform with what its settings ask for: Kubernetes access, the Lease, Alertmanager."""
+    """The live platform with what its settings ask for: Kubernetes access, the Lease, Alertmanager,
+    the VirtualServices the canaries route through."""
+    from foresight.serve.canaries import CanaryTarget, RouterFactory
     from foresight.serve.leader import ALWAYS, Gate
     from foresight.serve.live import LivePlatform
 
@@ -99,7 +101,11 @@ def _live_runtime(settings: ForesightSettings, exporter: PredictionExporter, met
     needs_kube = le.enabled or cluster.policies
     gate: Gate = ALWAYS
     policies = scale_targets = None
+    routers: RouterFactory | None = None
     if needs_kube:
+        import kubernetes
+
+        from foresight.adapters.istio import Destination, IstioRouter
         from foresight.adapters.kubernetes import (
             KubernetesLease,
             KubernetesObjects,
@@ -120,13 +126,19 @@ def _live_runtime(settings: ForesightSettings, exporter: PredictionExporter, met
         def scale_targets(namespace: str, kind: str) -> KubernetesScaleTarget:
             return KubernetesScaleTarget(client, namespace, kind)
 
+        istio = kubernetes.client.CustomObjectsApi(client)
+
+        def routers(target: CanaryTarget) -> IstioRouter:
+            return IstioRouter(istio, target.namespace, target.name, Destination(target.host, target.stable_subset),
+                               Destination(target.host, target.canary_subset), route=target.route)
+
     alert_sink = None
     if live.alertmanager_url:
         from foresight.adapters.alertmanager import AlertmanagerClient
 
         alert_sink = AlertmanagerClient(live.alertmanager_url, clock)
     platform = LivePlatform(settings, exporter, metrics=metrics, clock=clock, gate=gate, policies=policies,
-                            scale_targets=scale_targets, alert_sink=alert_sink, audit=audit)
+                            scale_targets=scale_targets, alert_sink=alert_sink, audit=audit, routers=routers)
     platform.start_keda()
     return Runtime(platform, audit, sim_speed=None, idle_s=min(1.0, settings.controllers.forecast_step_s / 4),
                    gate=gate)
