@@ -92,7 +92,8 @@ def test_decisions_changes_only_drops_the_holds(client: TestClient) -> None:
 def test_changes_only_scans_past_a_flood_of_holds(tmp_path, monkeypatch) -> None:
     from foresight.api import app as app_module
     from foresight.api.app import _decisions
-    from foresight.control.audit import AuditLog, AuditRecord
+    from foresight.adapters.audit_log import AuditLog
+    from foresight.control.audit import AuditRecord
 
     monkeypatch.setattr(app_module, "_SCAN", 40)  # rounds of 40 records: the holds span several
     audit = AuditLog(str(tmp_path / "a.db"), max_delay_s=None)

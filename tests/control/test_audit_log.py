@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from foresight.control.audit import AuditLog, AuditRecord
+from foresight.adapters.audit_log import AuditLog
+
+from foresight.control.audit import AuditRecord
 from foresight.errors import ConfigError, ServiceUnavailable
 
 PG_URL = "postgresql+psycopg://root@127.0.0.1:5432/test"

@@ -13,7 +13,8 @@ from collections.abc import Mapping
 import pytest
 
 from foresight.clock import ManualClock
-from foresight.control.audit import AuditLog, AuditRecord
+from foresight.adapters.audit_log import AuditLog
+from foresight.control.audit import AuditRecord
 from foresight.control.loop import Reconciler, WorkloadState
 from foresight.autoscale.policy import Observation, Recommendation
 from foresight.control.safety import SafetyLimits

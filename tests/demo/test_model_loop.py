@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from foresight.control.audit import AuditLog
+from foresight.adapters.audit_log import AuditLog
 from foresight.demo.model_loop import demo_model_loop, model_loop_figures, model_loop_html
 
 

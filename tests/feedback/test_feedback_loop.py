@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from foresight.clock import ManualClock
-from foresight.control.audit import AuditLog
+from foresight.adapters.audit_log import AuditLog
 from foresight.errors import ServiceUnavailable
 from foresight.feedback import (
     CanaryEnded, Candidate, DecaySignal, FeedbackLoop, LoopPolicy, RolloutCanary,

@@ -11,7 +11,7 @@ from kube_emulator import Cluster
 
 from foresight.adapters.kubernetes import KubernetesObjects
 from foresight.clock import ManualClock
-from foresight.control.audit import AuditLog
+from foresight.adapters.audit_log import AuditLog
 from foresight.errors import ConfigError, ServiceUnavailable
 from foresight.feedback import CanaryEnded, Candidate, DecaySignal, FeedbackLoop, LoopPolicy, TrainingPending, Phase, TrainingFailed
 from foresight.feedback.training_job import LOOP_LABEL, RUN_LABEL, RUN_TAG, TrainingJobRetrainer, run_status

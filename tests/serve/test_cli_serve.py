@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 import foresight.cli.serve  # noqa: F401  (registers the command until the lead imports it in cli/__init__)
 from foresight.cli.app import app
-from foresight.control.audit import AuditLog
+from foresight.adapters.audit_log import AuditLog
 
 # Runs the CLI with the serve command registered, exactly as ``foresight`` would once it is imported there.
 LAUNCH = "import sys, foresight.cli.serve; from foresight.cli import main; sys.argv[0] = 'foresight'; main()"

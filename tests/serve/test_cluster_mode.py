@@ -24,7 +24,7 @@ from foresight.api.app import create_app
 from foresight.adapters.exporter import PredictionExporter
 from foresight.clock import ManualClock, SystemClock
 from foresight.config import load_settings
-from foresight.control.audit import AuditLog
+from foresight.adapters.audit_log import AuditLog
 from foresight.control.metrics import ControlMetrics
 from foresight.serve.leader import LeaderGate
 from foresight.serve.live import LivePlatform

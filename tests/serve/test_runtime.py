@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from foresight.control.audit import AuditLog
+from foresight.adapters.audit_log import AuditLog
 from foresight.serve.rollouts import AWAITING, NotAwaitingApproval, UnknownRelease
 from foresight.serve.runtime import UnknownController
 from foresight.serve.service import Service

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-from foresight.control.audit import AuditLog
+from foresight.adapters.audit_log import AuditLog
 from foresight.control.loop import Reconciler
 from foresight.demo.anomaly import AnomalyWatch, FaultDetection, detection_delays, stray_alerts
 from foresight.demo.model_loop import ModelLoopDemo, demo_model_loop

@@ -23,7 +23,9 @@ import uuid
 from collections.abc import Callable
 from typing import TypeVar
 
-from foresight.control.audit import AuditLog, AuditRecord
+from foresight.adapters.audit_log import AuditLog
+
+from foresight.control.audit import AuditRecord
 from foresight.errors import InputError
 from foresight.serve.leader import ALWAYS, Gate
 from foresight.serve.platform import Platform

@@ -37,7 +37,8 @@ import numpy as np
 from foresight.adapters.exporter import PredictionExporter
 from foresight.capacity import utilisation_replicas
 from foresight.config import ForesightSettings
-from foresight.control.audit import AuditLog, AuditRecord
+from foresight.adapters.audit_log import AuditLog
+from foresight.control.audit import AuditRecord
 from foresight.control.loop import Reconciler
 from foresight.control.metrics import ControlMetrics
 from foresight.demo.anomaly import SIGNALS, AnomalyWatch
