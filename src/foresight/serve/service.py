@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 from foresight.adapters.exporter import PredictionExporter
 from foresight.clock import Clock, SystemClock
 from foresight.config import ForesightSettings
-from foresight.control.audit import AuditLog
+from foresight.adapters.audit_log import AuditLog
 from foresight.control.metrics import ControlMetrics
 from foresight.drift.exporter import DriftGauges
 from foresight.errors import ConfigError
