@@ -1,30 +1,24 @@
 """The ``foresight`` command line: typer lives here and nowhere else.
 
-User errors (:class:`foresight.errors.ForesightError`) become a one-line message on stderr and a
-non-zero exit code; a traceback means a bug.
+``app`` holds every command (command modules register on it when imported); ``cli`` is what a user
+runs: the same commands behind the one error boundary (:mod:`foresight.cli.boundary`), so every
+failure is one line on stderr and an exit status that says its kind, never a traceback.
 """
 
 from __future__ import annotations
 
-import sys
-
-from rich.console import Console
-from rich.markup import escape
-
-from foresight.cli.app import app
-from foresight.errors import ForesightError
+from foresight.cli.app import ROOT, ForesightTyper, app
+from foresight.cli.boundary import ErrorBoundary
 
 # Command modules register themselves on ``app`` when imported.
-from foresight.cli import autoscale, bench, deliver, demo, detect, drift, forecast, model, operator, render, rollout, serve, version, watch  # noqa: E402,F401
+from foresight.cli import autoscale, bench, deliver, demo, detect, drift, forecast, model, operator, render, rollout, serve, version, watch  # noqa: E402,F401,I001
 
-__all__ = ["app", "main"]
+__all__ = ["app", "cli", "main"]
+
+cli = ForesightTyper(cls=ErrorBoundary, **ROOT)
+cli.add_typer(app, name=None)  # no name: app's commands are cli's own
 
 
 def main() -> None:
     """Entry point of the ``foresight`` script."""
-    try:
-        app()
-    except ForesightError as exc:
-        console = Console(stderr=True, highlight=False)
-        console.print("[bold red]error:[/]", escape(str(exc)))
-        sys.exit(exc.exit_code)
+    cli(prog_name="foresight")

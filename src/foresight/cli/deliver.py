@@ -24,7 +24,7 @@ from foresight.gitops.render import check, manifest_files, render, to_yaml, writ
 from foresight.gitops.repo import DEFAULT_AUTHOR, GitRemote
 from foresight.gitops.validate import SCHEMA_DIR_ENV, CrdSchemas, find_schema_dir
 from foresight.specs import load_specs
-from foresight.specs.crd import crd_files
+from foresight.specs.crd import PLURALS, crd_files
 
 _SchemaDir = Annotated[
     Path | None, typer.Option(help=f"Folder of CRD YAML files to validate custom resources (or ${SCHEMA_DIR_ENV}).")
@@ -109,11 +109,21 @@ def deploy_command(
     typer.echo(f"committed {result.commit[:12]} to {branch}: {result.message.splitlines()[0]}")
 
 
-@app.command("crds")
+def _in_words(names: list[str]) -> str:
+    """``a, b and c``.
+
+    >>> _in_words(["ModelDeployment", "TrainingJob", "ScalingPolicy"])
+    'ModelDeployment, TrainingJob and ScalingPolicy'
+    """
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+
+
+@app.command("crds", help=f"Write the CustomResourceDefinitions of {_in_words(list(PLURALS))}, generated from "
+             "the spec models.")
 def crds_command(
-    out: Annotated[Path, typer.Option(help="Folder to write the CRD YAML files to.")] = Path("deploy") / "crds",
+    out: Annotated[Path, typer.Option(help="Folder to write the CRD YAML files to.", file_okay=False)] = Path("deploy") / "crds",
 ) -> None:
-    """Write the CustomResourceDefinitions of ModelDeployment and TrainingJob, generated from the spec models."""
+    """Write every CRD of :func:`crd_files`; the help names the kinds from ``PLURALS``, so it follows the models."""
     written = write_files(crd_files(), out)
     typer.echo("\n".join(f"wrote {path}" for path in written))
 

@@ -13,9 +13,10 @@ from rich.console import Console
 from rich.table import Table
 
 from foresight.cli.app import app
+from foresight.cli.params import DATABASE_URL_HELP, database_url, make_folder, positive
 from foresight.demo.live import LiveView, render
 from foresight.demo.runner import POLICIES, DemoOptions, DemoResult, run_demo
-from foresight.errors import ConfigError
+from foresight.errors import ConfigError, InputError
 from foresight.units import parse_duration
 
 
@@ -60,11 +61,17 @@ def _faults_table(result: DemoResult) -> Table:
 def demo(
     duration: Annotated[str, typer.Option(help="Simulated time to run, e.g. 6h, 1d, 1w.")] = "1d",
     services: Annotated[int, typer.Option(help="Number of services in the simulated platform (>= 4).")] = 8,
-    seed: Annotated[int, typer.Option(help="Seed of the simulation (same seed, same run).")] = 0,
-    trace: Annotated[Optional[Path], typer.Option(help="CSV trace (timestamp,value) replayed as external load.")] = None,
-    trace_peak: Annotated[Optional[float], typer.Option(help="Peak req/s the trace is scaled to.")] = None,
-    out: Annotated[Path, typer.Option(help="Folder for the report and the SQLite audit log.")] = Path("foresight-out/demo"),
-    audit_url: Annotated[Optional[str], typer.Option(help="SQLAlchemy URL of the audit store (default: SQLite in --out).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the simulation (same seed, same run).", min=0)] = 0,
+    trace: Annotated[Optional[Path], typer.Option(
+        help="CSV trace (timestamp,value) replayed as external load.", dir_okay=False)] = None,
+    trace_peak: Annotated[Optional[float], typer.Option(
+        help="--trace: peak req/s the trace is scaled to (default: the built-in traffic's peak).",
+        callback=positive)] = None,
+    out: Annotated[Path, typer.Option(
+        help="Folder for the report and the SQLite audit log (created if missing).", file_okay=False,
+    )] = Path("foresight-out/demo"),
+    audit_url: Annotated[Optional[str], typer.Option(
+        help=f"Audit store (default: audit.db in --out). {DATABASE_URL_HELP}", callback=database_url)] = None,
     live: Annotated[bool, typer.Option("--live/--no-live", help="Live terminal view (--no-live: plain output).")] = True,
     json_out: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")] = False,
     policy: Annotated[str, typer.Option(
@@ -79,6 +86,9 @@ def demo(
     """Run Foresight's controllers on a simulated cluster; print a summary and write an HTML report."""
     if services < 4:
         raise ConfigError(f"--services must be at least 4, got {services}")
+    if trace_peak is not None and trace is None:
+        raise InputError("--trace-peak scales a trace: give --trace FILE.csv too, or leave --trace-peak out")
+    make_folder("--out", out)
     if web:
         from foresight.api.server import run_dashboard_for_demo  # the API stack loads only when asked for
 

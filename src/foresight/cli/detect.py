@@ -12,10 +12,12 @@ from rich.console import Console
 from rich.table import Table
 
 from foresight.bench.detect import bench_detect
-from foresight.bench.nab import PROFILES, SPLITS, benchmark, load_corpus, read_value_csv, split_of, write_scores_csv
+from foresight.bench.nab import PROFILES, SPLITS, benchmark, load_corpus, split_of, write_scores_csv
 from foresight.cli.app import app, bench_app
+from foresight.cli.params import distinct_output
 from foresight.detect import BEST, DETECTORS, make_detector, run
 from foresight.errors import InputError
+from foresight.sim.trace import read_samples
 
 NAB_BESIDE_CHECKOUT = Path("..") / "shared" / "data" / "nab"
 KNOWN = ", ".join(DETECTORS)
@@ -23,20 +25,27 @@ KNOWN = ", ".join(DETECTORS)
 
 @app.command("detect")
 def detect(
-    input: Annotated[Path, typer.Option("--input", help="CSV with a 'timestamp,value' header (ISO-8601 or Unix seconds).")],
-    output: Annotated[Path, typer.Option("--output", help="Where to write 'timestamp,value,anomaly_score'.")],
+    input: Annotated[Path, typer.Option(
+        "--input", help="CSV with a header of two names, e.g. 'timestamp,value' (ISO-8601 or Unix seconds, in "
+        "time order).", dir_okay=False)],
+    output: Annotated[Path, typer.Option(
+        "--output", help="Where to write 'timestamp,value,anomaly_score' (not the input file).", dir_okay=False)],
     detector: Annotated[str, typer.Option("--detector", help=f"One of: {KNOWN}.")] = BEST,
 ) -> None:
     """Score one series: an anomaly score in [0, 1] per row, from the rows before it and itself.
 
-    Empty or 'nan' values are missing samples: they score 0 and teach the detector nothing.
+    The input is read like ``demo --trace`` reads a trace (one reader for both): rows in time order,
+    each time once. Empty or 'nan' values are missing samples: they score 0 and teach the detector
+    nothing.
     """
     chosen = make_detector(detector)
-    stamps, seconds, values = read_value_csv(input)
-    scores = run(chosen, values, seconds)
-    write_scores_csv(output, stamps, values, scores)
+    distinct_output(output, {"--input": input})
+    series = read_samples(input, "metric")
+    scores = run(chosen, series.values, series.times)
+    write_scores_csv(output, series.stamps, series.values, scores)
     top = int(np.argmax(scores))
-    typer.echo(f"{len(stamps)} rows scored with {detector} -> {output}; highest {scores[top]:.3f} at {stamps[top]}")
+    typer.echo(f"{len(series.stamps)} rows scored with {detector} -> {output}; "
+               f"highest {scores[top]:.3f} at {series.stamps[top]}")
 
 
 @bench_app.command("nab")

@@ -12,14 +12,14 @@ import yaml
 from rich.console import Console
 
 from foresight.autoscale.manifests import DEFAULT_SCALER_ADDRESS
-from foresight.cli.app import app
+from foresight.cli.app import ForesightTyper, app
 from foresight.cli.render import render_app
 from foresight.errors import ConfigError, InputError
 from foresight.gitops.render import write_files
 
 __all__ = ["operator_app"]
 
-operator_app = typer.Typer(help="Foresight's Kubernetes operator (reconciles its custom resources).", no_args_is_help=True)
+operator_app = ForesightTyper(help="Foresight's Kubernetes operator (reconciles its custom resources).", no_args_is_help=True)
 app.add_typer(operator_app, name="operator")
 
 #: The chart in a source checkout (``deploy/helm/foresight`` beside ``src/``).

@@ -28,7 +28,7 @@ from foresight.autoscale.manifests import (
     hpa,
     scaled_object,
 )
-from foresight.cli.app import app
+from foresight.cli.app import ForesightGroup, ForesightTyper, app
 from foresight.errors import InputError
 from foresight.gitops.validate import (
     SCHEMA_DIR_ENV,
@@ -37,7 +37,7 @@ from foresight.gitops.validate import (
     validate_manifests,
 )
 
-class _SpecFallbackGroup(typer.core.TyperGroup):
+class _SpecFallbackGroup(ForesightGroup):
     """``foresight render FILE ...`` means ``foresight render spec FILE ...`` when FILE names no subcommand."""
 
     def resolve_command(self, ctx, args):  # type: ignore[no-untyped-def]
@@ -46,7 +46,14 @@ class _SpecFallbackGroup(typer.core.TyperGroup):
         return super().resolve_command(ctx, args)
 
 
-render_app = typer.Typer(cls=_SpecFallbackGroup, help="Render validated Kubernetes manifests.", no_args_is_help=True)
+render_app = ForesightTyper(
+    cls=_SpecFallbackGroup,
+    help="Render validated Kubernetes manifests.\n\n"
+    "foresight render SPEC.yaml [--out DIR] renders a ModelDeployment or TrainingJob spec file (short for "
+    "render spec SPEC.yaml); render autoscaling and render chart render Foresight's own objects.",
+    subcommand_metavar="SPEC.yaml | COMMAND [ARGS]...",
+    no_args_is_help=True,
+)
 app.add_typer(render_app, name="render")
 
 _OPTION_OF = {"min_replicas": "--min", "max_replicas": "--max"}

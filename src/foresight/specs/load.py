@@ -34,6 +34,10 @@ def load_specs(path: Path) -> list[Spec]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"{path}: cannot read spec file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise InputError(f"{path}:{line}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); "
+                         "a spec file is YAML saved as UTF-8") from None
     return parse_specs(text, str(path))
 
 
@@ -54,6 +58,8 @@ def parse_specs(text: str, source: str = "<spec>") -> list[Spec]:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
         raise InputError(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    except RecursionError:  # the YAML parser recurses once per level of nesting
+        raise InputError(f"{source}: nested too deeply to be a spec (a spec is a few levels deep)") from None
     specs: list[Spec] = []
     problems: list[str] = []
     for number, node in enumerate(nodes, start=1):
