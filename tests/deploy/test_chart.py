@@ -113,7 +113,8 @@ def test_rbac_grants_only_what_enabled_controllers_need(chart: Chart) -> None:
 
     rollout_only = rules(objects(render_chart(chart, {"controllers": {"scaling": False, "anomaly": False, "rollout": True,
                                                                       "delivery": False}, "operator": {"enabled": False}})))
-    assert rollout_only - minimal == {("networking.istio.io", "virtualservices", "get"),
+    assert rollout_only - minimal == {("foresight.ai", "modeldeployments", "list"),  # serve lists the canaries
+                                      ("networking.istio.io", "virtualservices", "get"),
                                       ("networking.istio.io", "virtualservices", "patch")}
 
     gitops = rules(objects(render_chart(chart, {"operator": {"mode": "gitops"}, "controllers": {"scaling": False}})))

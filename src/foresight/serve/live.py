@@ -21,7 +21,7 @@ run). What runs, honestly:
 - **anomaly** (needs ``live.alertmanager_url`` and AnomalyPolicies): each policy's signals are
   scored by :class:`~foresight.serve.anomaly.PolicyDetectors`; alerts go to Alertmanager from
   the leader only.
-- **rollout** (needs ``cluster.policies``, Kubernetes access and ``live.prometheus_url``): every
+- **rollout** (needs Kubernetes access and ``live.prometheus_url``): every
   ModelDeployment with ``spec.canary`` runs Foresight's canary policy on Istio's metrics and moves the
   weights of the VirtualService ``foresight render`` wrote for it (:mod:`foresight.serve.canaries`).
 
@@ -115,11 +115,11 @@ class LivePlatform:
         self._policy_health: dict[str, Any] = {"ok": True, "error": None, "last_ok_at": None, "failing_since": None}
         self._exported: set[tuple[str, str]] = set()
         self._was_acting = False
-        self.canaries = (LiveCanaries(self.policies, self.source, routers, self.clock, gate,
+        self.canaries = (LiveCanaries(policies, self.source, routers, self.clock, gate,
                                       namespace=settings.cluster.policy_namespace,
                                       period_s=settings.cluster.policy_period_s, audit=self.audit,
                                       require_approval=settings.controllers.require_approval)
-                         if routers is not None and self.policies is not None and self.source is not None
+                         if routers is not None and policies is not None and self.source is not None
                          and settings.controllers.rollout else None)
         self._apply(self.managed)
 
@@ -200,8 +200,9 @@ class LivePlatform:
         return {
             "forecast": forecast, "autoscale": autoscale, "anomaly": anomaly,
             "rollout": ControllerInfo("rollout", True, self.canaries.describe()) if self.canaries is not None else
-            ControllerInfo("rollout", False, "disabled in config" if not c.rollout else "needs cluster.policies, "
-                           "Kubernetes access (the VirtualServices) and live.prometheus_url"),
+            ControllerInfo("rollout", False, "disabled in config" if not c.rollout else "needs Kubernetes access "
+                           "(cluster.policies or leader_election: ModelDeployments, VirtualServices) and "
+                           "live.prometheus_url"),
         }
 
     def _read_policies(self, now: float) -> None:
@@ -359,7 +360,8 @@ class LivePlatform:
             return self.canaries.approve(release_id, who)
         from foresight.serve.rollouts import UnknownRelease
 
-        raise UnknownRelease(f"release {release_id!r} not found: no rollout controller runs in live mode")
+        raise UnknownRelease(f"release {release_id!r} not found: the rollout controller does not run "
+                             f"({self.controllers['rollout'].detail})")
 
     def sources(self) -> list[SourceHealth]:
         out = [self.source.health()] if self.source is not None else []
