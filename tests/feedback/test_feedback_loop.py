@@ -10,9 +10,10 @@ from foresight.clock import ManualClock
 from foresight.adapters.audit_log import AuditLog
 from foresight.errors import ServiceUnavailable
 from foresight.feedback import (
-    CanaryEnded, Candidate, DecaySignal, FeedbackLoop, LoopPolicy, RolloutCanary,
+    CanaryEnded, Candidate, DecaySignal, FeedbackLoop, LoopPolicy,
 )
 from foresight.registry import CHALLENGER, CHAMPION, LocalRegistry
+from foresight.runtime.canary import RolloutCanary
 from foresight.sim.canary import VersionBehaviour
 
 DRIFT = DecaySignal(True, 0.4, "PSI 0.4 > 0.2")

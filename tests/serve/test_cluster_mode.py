@@ -25,7 +25,7 @@ from foresight.adapters.exporter import PredictionExporter
 from foresight.clock import ManualClock, SystemClock
 from foresight.config import load_settings
 from foresight.adapters.audit_log import AuditLog
-from foresight.control.metrics import ControlMetrics
+from foresight.adapters.control_metrics import PrometheusControlMetrics
 from foresight.serve.leader import LeaderGate
 from foresight.serve.live import LivePlatform
 from foresight.serve.runtime import Runtime
@@ -100,7 +100,7 @@ def _replica(cluster: Cluster, who: str, source: LockedSource, clock: ManualCloc
 
 def _service(rt: Runtime) -> Service:
     p: Any = rt.platform
-    return Service(p.settings, rt, ControlMetrics(), p.exporter, rt.audit)
+    return Service(p.settings, rt, PrometheusControlMetrics(), p.exporter, rt.audit)
 
 
 def _exported(rt: Runtime) -> float | None:

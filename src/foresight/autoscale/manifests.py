@@ -28,10 +28,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from foresight.errors import ConfigError
-
-#: Where the Helm chart's Service (release and namespace `foresight`) serves the KEDA scaler: the
-#: default of every rendered ScaledObject, so the chart and what Foresight renders agree.
-DEFAULT_SCALER_ADDRESS = "foresight.foresight.svc:9090"
+from foresight.specs.model_deployment import DEFAULT_SCALER_ADDRESS
 
 __all__ = [
     "NAMESPACE_LABEL",

@@ -39,7 +39,8 @@ from foresight.drift.bins import bin_shares, quantile_edges
 from foresight.drift.ecdf import sort_valid
 from foresight.drift.psi import PSI_SIGNIFICANT, psi
 from foresight.errors import ServiceUnavailable
-from foresight.feedback import Candidate, DecaySignal, FeedbackLoop, LoopPolicy, RolloutCanary
+from foresight.feedback import Candidate, DecaySignal, FeedbackLoop, LoopPolicy
+from foresight.runtime.canary import RolloutCanary
 from foresight.registry import CHAMPION, GatePolicy, LocalRegistry, code_commit
 from foresight.sim.canary import VersionBehaviour
 

@@ -6,14 +6,14 @@ and a :class:`Canary`, auditing each one. :class:`TrainingJobRetrainer` retrains
 TrainingJob rendered to a Job or a Kubeflow job); import it from :mod:`foresight.feedback.training_job`.
 """
 
-from foresight.feedback.canary import Canary, CanaryStep, RolloutCanary
+from foresight.feedback.canary import Canary
 from foresight.feedback.decide import Action, CanaryEnded, LoopPolicy, LoopState, Phase, Step, TrainingPending, decide
 from foresight.feedback.loop import FeedbackLoop, LoopStep
 from foresight.feedback.retrainer import Candidate, InlineRetrainer, Retrainer, TrainingFailed
 from foresight.feedback.signal import DecaySignal
 
 __all__ = [
-    "Action", "Canary", "CanaryEnded", "CanaryStep", "Candidate", "DecaySignal", "FeedbackLoop", "InlineRetrainer",
-    "LoopPolicy", "LoopState", "LoopStep", "Phase", "Retrainer", "RolloutCanary", "Step", "TrainingFailed",
+    "Action", "Canary", "CanaryEnded", "Candidate", "DecaySignal", "FeedbackLoop", "InlineRetrainer",
+    "LoopPolicy", "LoopState", "LoopStep", "Phase", "Retrainer", "Step", "TrainingFailed",
     "TrainingPending", "decide",
 ]

@@ -14,7 +14,7 @@ from foresight.adapters.exporter import PredictionExporter
 from foresight.clock import Clock, SystemClock
 from foresight.config import ForesightSettings
 from foresight.adapters.audit_log import AuditLog
-from foresight.control.metrics import ControlMetrics
+from foresight.adapters.control_metrics import PrometheusControlMetrics
 from foresight.drift.exporter import DriftGauges
 from foresight.errors import ConfigError
 from foresight.serve.inputs import ModelInputs
@@ -31,7 +31,7 @@ class Service:
 
     settings: ForesightSettings
     runtime: Runtime
-    metrics: ControlMetrics
+    metrics: PrometheusControlMetrics
     exporter: PredictionExporter
     audit: AuditLog
     #: ``foresight_feature_drift`` gauges (the model loop and the input monitors publish here), on their own registry
@@ -66,7 +66,7 @@ def build_service(settings: ForesightSettings, *, simulate: bool, kube_client: A
     if settings.audit_url.strip() in ("sqlite://", "sqlite:///:memory:", ":memory:"):
         raise ConfigError("audit_url: an in-memory SQLite database is private to one thread, and serve reads it "
                           "from the API's threads too; give a file path or a PostgreSQL URL")
-    metrics = ControlMetrics()
+    metrics = PrometheusControlMetrics()
     exporter = PredictionExporter()
     drift_registry = CollectorRegistry()
     drift_gauges = DriftGauges(drift_registry)
@@ -89,7 +89,7 @@ def build_service(settings: ForesightSettings, *, simulate: bool, kube_client: A
     return Service(settings, runtime, metrics, exporter, audit, drift_registry, drift_gauges)
 
 
-def _live_runtime(settings: ForesightSettings, exporter: PredictionExporter, metrics: ControlMetrics,
+def _live_runtime(settings: ForesightSettings, exporter: PredictionExporter, metrics: PrometheusControlMetrics,
                   audit: AuditLog, kube_client: Any, clock: Clock) -> Runtime:
     """The live platform with what its settings ask for: Kubernetes access, the Lease, Alertmanager,
     the VirtualServices the canaries route through."""

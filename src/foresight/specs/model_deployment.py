@@ -17,7 +17,6 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from foresight.autoscale.manifests import DEFAULT_SCALER_ADDRESS
 from foresight.specs.runtimes import SERVING_RUNTIMES, Framework
 from foresight.specs.workload import API_VERSION, IMAGE_PATTERN, LABEL_VALUE, Metadata, Placement, Resources, SpecModel
 
@@ -33,6 +32,10 @@ __all__ = [
     "Runtime",
     "Traffic",
 ]
+
+#: Where the Helm chart's Service (release and namespace `foresight`) serves the KEDA scaler: the
+#: default of every rendered ScaledObject, so the chart and what Foresight renders agree.
+DEFAULT_SCALER_ADDRESS = "foresight.foresight.svc:9090"
 
 _URI = r"^(s3|gs|https|hf)://\S+$"
 

@@ -10,7 +10,8 @@ from prometheus_client import generate_latest
 from foresight.clock import ManualClock
 from foresight.control.audit import AuditRecord
 from foresight.control.loop import Reconciler
-from foresight.control.metrics import ControlMetrics, decision_kind
+from foresight.adapters.control_metrics import PrometheusControlMetrics
+from foresight.control.metrics import decision_kind
 from foresight.autoscale.policy import Observation, Recommendation
 from foresight.control.safety import SafetyLimits
 from foresight.ports import Scale
@@ -50,13 +51,13 @@ class Policy:
         return Recommendation(int(obs.series["want"][0].values[-1]), "wanted"), None
 
 
-def _sample(metrics: ControlMetrics, name: str, labels: dict[str, str]) -> float:
+def _sample(metrics: PrometheusControlMetrics, name: str, labels: dict[str, str]) -> float:
     value = metrics.registry.get_sample_value(name, labels)
     return 0.0 if value is None else value
 
 
 def test_reconciler_counts_periods_decisions_and_failures() -> None:
-    metrics, source, clock = ControlMetrics(), Source(), ManualClock(0.0)
+    metrics, source, clock = PrometheusControlMetrics(), Source(), ManualClock(0.0)
     records: list[AuditRecord] = []
 
     class Sink:
