@@ -7,7 +7,7 @@ Cores (numpy in, plain data out): :mod:`~foresight.drift.psi`, :mod:`~foresight.
 :mod:`~foresight.drift.correction` adjusts p-values across features (Benjamini-Hochberg).
 :func:`drift_report` compares two tables; :class:`DriftMonitor` watches a stream.
 Adapters: :mod:`~foresight.drift.table` (CSV/Parquet via pyarrow), :mod:`~foresight.drift.html`
-(plotly report), :mod:`~foresight.drift.exporter` (Prometheus gauges).
+(plotly report); its Prometheus gauges are :mod:`foresight.adapters.drift_gauges`.
 
 What the model feedback loop uses::
 

@@ -6,7 +6,7 @@ A model server (its request logger) posts batches of feature rows to
 a verdict with hysteresis). The reference is the model's first ``inputs.reference_rows`` rows, or
 what ``POST /api/v1/models/{model}/reference`` uploaded (the training data, after a retrain).
 
-Each evaluation is published on the drift gauges (:mod:`foresight.drift.exporter`) and kept (bounded)
+Each evaluation is published on the drift gauges (:mod:`foresight.adapters.drift_gauges`) and kept (bounded)
 for ``/api/v1/drift``; a verdict that turns (drift / cleared) is audited as controller
 ``drift/inputs``. This works in live and simulated mode alike: nothing here reads a platform.
 """
@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from foresight.control.audit import AuditRecord, AuditSink
-from foresight.drift.exporter import DriftGauges
+from foresight.adapters.drift_gauges import DriftGauges
 from foresight.drift.monitor import DriftMonitor, DriftStatus, MonitorSpec
 from foresight.errors import InputError
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from foresight.control.audit import AuditRecord, AuditSink
 from foresight.demo.model_loop import FEATURES, ModelLoopDemo
-from foresight.drift.exporter import DriftGauges
+from foresight.adapters.drift_gauges import DriftGauges
 from foresight.errors import InputError
 from foresight.feedback import Canary, CanaryEnded
 from foresight.registry import CHALLENGER, CHAMPION

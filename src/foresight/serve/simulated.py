@@ -42,7 +42,7 @@ from foresight.control.audit import AuditRecord
 from foresight.control.loop import Reconciler
 from foresight.control.metrics import ControlMetrics
 from foresight.demo.anomaly import SIGNALS, AnomalyWatch
-from foresight.drift.exporter import DriftGauges
+from foresight.adapters.drift_gauges import DriftGauges
 from foresight.errors import ServiceUnavailable
 from foresight.serve.forecasts import ForecastWatch
 from foresight.serve.model_loop import ModelLoopWatch, UnknownModel

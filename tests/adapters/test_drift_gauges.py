@@ -6,7 +6,7 @@ import numpy as np
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from foresight.drift.exporter import DriftGauges
+from foresight.adapters.drift_gauges import DriftGauges
 from foresight.drift.monitor import DriftMonitor, MonitorSpec
 from foresight.drift.report import drift_report
 
