@@ -15,7 +15,7 @@ from foresight.clock import Clock, SystemClock
 from foresight.config import ForesightSettings
 from foresight.adapters.audit_log import AuditLog
 from foresight.adapters.control_metrics import PrometheusControlMetrics
-from foresight.drift.exporter import DriftGauges
+from foresight.adapters.drift_gauges import DriftGauges
 from foresight.errors import ConfigError
 from foresight.serve.inputs import ModelInputs
 from foresight.serve.runtime import Runtime
