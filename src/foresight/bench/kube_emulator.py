@@ -13,7 +13,9 @@ makes it behave like the API server where Foresight relies on it:
 * list answers carry ``kind`` and the current ``resourceVersion``, and a watch from a
   ``resourceVersion`` sends only what changed after it (kmock replays every object, so kopf saw a
   stale copy after its own first patch and retried a doomed compare-and-swap);
-* discovery of the resources Foresight and kopf use (kind, namespaced, verbs, subresources).
+* discovery of the resources Foresight and kopf use (kind, namespaced, verbs, subresources);
+* a served request is forgotten (kmock keeps every request for assertions and matches each new one
+  against all of them: quadratic over a long run).
 
 Still missing, and not relied on: label selectors, PUT (replace), validation, defaulting,
 garbage collection by ownerReferences, and any controller (a Deployment never gets pods).
@@ -79,6 +81,18 @@ class FixedEmulator(kmock.KubernetesEmulator):
             return await self._render_error(kmock.KubernetesError(status=422, reason="Invalid", message=str(exc)))
         except jsonpatch.JsonPatchConflict as exc:
             return await self._render_error(kmock.KubernetesError(status=422, reason="Invalid", message=str(exc)))
+        finally:
+            self._forget(request)
+
+    def _forget(self, request: Any) -> None:
+        """Drop a served request from kmock's record of every request (kept for test assertions, which
+        Foresight does not use): kmock matches each new request against that whole record, so a long
+        run (the parity benchmark's ~100,000 requests) would slow down quadratically."""
+        served = self._requests
+        for i in range(len(served) - 1, -1, -1):
+            if served[i] is request:
+                del served[i]
+                break
 
     def _next_version(self) -> str:
         counter = self.__dict__.setdefault("_resource_versions", itertools.count(1))
