@@ -110,7 +110,7 @@ def demo(
                     slo = {s.name: s.slo_latency_p95_s for s in sim.spec.services}
                     scores = anomalies.scores
                     view.show(render(sim.now - sim.start, opts.duration_s, sim.service_names, latest, slo, recent,
-                                     scores[-1] if len(scores) else None))
+                                     scores[-1] if len(scores) else None, anomalies.ongoing()))
             result = run_demo(opts, progress=show)
     else:
         if not json_out:

@@ -1,7 +1,17 @@
-"""The live terminal view of a running demo: per-service load, capacity, replicas, latency, SLO.
+"""The live terminal view of a running demo: per-service load, capacity, replicas, latency, SLO, anomaly.
 
 Rendering is a pure function of a snapshot (:func:`render`), so it is tested without a terminal;
 :class:`LiveView` only owns the rich ``Live`` display.
+
+The SLO and anomaly columns answer two different questions, and the caption says so: *SLO* is
+whether the service meets its targets now; *anomaly* is whether Foresight has an alert open on it.
+An alert shows with the signal that opened it and that alert's score, for as long as it is open:
+the step's own score is the detector's onset signal, which falls back to 0 a step or two into a
+lasting incident, so a column of scores alone read "0.00" beside six violated SLOs, as if Foresight
+had seen nothing. Without an open alert the column shows the step's score.
+
+Every column has a fixed width, so the table does not jump when a value ("violated", an alert)
+is longer than the one before.
 """
 
 from __future__ import annotations
@@ -14,7 +24,36 @@ from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
 
+from foresight.demo.anomaly import Alert
+
 __all__ = ["render", "LiveView"]
+
+#: Short names of the signals an alert can open on, as the view shows them.
+SIGNAL_WORDS = {
+    "foresight_latency_p95_seconds": "p95",
+    "foresight_error_ratio": "errors",
+    "foresight_memory_utilisation": "memory",
+    "foresight_replicas_ready": "pods lost",
+}
+#: (header, justification, width): wide enough for the longest value each column shows.
+COLUMNS = (("service", "left", 12), ("load req/s", "right", 10), ("capacity req/s", "right", 14),
+           ("ready/desired", "right", 13), ("p95 ms / SLO", "right", 13), ("failed %", "right", 8),
+           ("SLO", "center", 8), ("anomaly", "left", 22))
+CAPTION = ("SLO: the service's p95 and failed-request targets, now.  anomaly: an open alert (the signal "
+           "that opened it, its score) or, without one, this step's score (0-1, how unexpected it is).")
+
+
+def _anomaly_cell(score: float | None, alert: Alert | None) -> str:
+    """The anomaly column: the open alert if there is one, else the step's score.
+
+    >>> _anomaly_cell(0.0, Alert(20400.0, "api", "foresight_error_ratio", 0.93))
+    '[red]alert: errors 0.93[/]'
+    >>> _anomaly_cell(0.12, None)
+    '0.12'
+    """
+    if alert is not None:
+        return f"[red]alert: {SIGNAL_WORDS.get(alert.signal, alert.signal)} {alert.score:.2f}[/]"
+    return "" if score is None else f"{score:.2f}"
 
 
 def render(
@@ -25,14 +64,18 @@ def render(
     slo_p95_s: Mapping[str, float],
     decisions: Sequence[str],
     anomaly: np.ndarray | None = None,
+    alerts: Sequence[Alert | None] = (),
     max_rows: int = 25,
 ) -> Group:
-    """A table of the latest values per service and a panel of the most recent decisions."""
-    table = Table(title=f"simulated time {now_s / 3600.0:6.2f} h / {duration_s / 3600.0:.2f} h", expand=False)
-    for col, justify in [("service", "left"), ("load req/s", "right"), ("capacity req/s", "right"),
-                         ("replicas ready/desired", "right"), ("p95 ms", "right"), ("failed %", "right"),
-                         ("SLO", "center"), ("anomaly", "right")]:
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    """A table of the latest values per service and a panel of the most recent decisions.
+
+    ``anomaly`` holds each service's score of the step, ``alerts`` each service's open alert
+    (None: none), both in the order of ``services``.
+    """
+    table = Table(title=f"simulated time {now_s / 3600.0:6.2f} h / {duration_s / 3600.0:.2f} h", expand=False,
+                  caption=CAPTION)
+    for header, justify, width in COLUMNS:
+        table.add_column(header, justify=justify, min_width=width, max_width=width, no_wrap=True)  # type: ignore[arg-type]
     for i, name in enumerate(services[:max_rows]):
         offered = float(latest["foresight_offered_rps"][i])
         dropped = float(latest["foresight_dropped_rps"][i])
@@ -47,10 +90,10 @@ def render(
             f"{p95_ms:,.0f}" + (f" / {1000 * slo:.0f}" if slo else ""),
             f"{100 * dropped / offered:.2f}" if offered > 0 else "0.00",
             "[red]violated[/]" if violated else "[green]ok[/]",
-            "" if anomaly is None else (f"[red]{anomaly[i]:.2f}[/]" if anomaly[i] >= 0.9 else f"{anomaly[i]:.2f}"),
+            _anomaly_cell(None if anomaly is None else float(anomaly[i]), alerts[i] if i < len(alerts) else None),
         )
     if len(services) > max_rows:
-        table.caption = f"... and {len(services) - max_rows} more services"
+        table.caption = f"... and {len(services) - max_rows} more services.  {CAPTION}"
     log = "\n".join(decisions[-8:]) if decisions else "no scaling decisions yet"
     return Group(table, Panel(log, title="recent decisions", border_style="blue"))
 
