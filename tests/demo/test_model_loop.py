@@ -54,3 +54,16 @@ def test_report_fragment_has_both_figures_and_the_events() -> None:
     assert len(figures) == 2 and figures[0].layout.shapes  # threshold and event lines
     fragment = model_loop_html(demo)
     assert "model-loop-0" in fragment and "promote" in fragment and "<script src" not in fragment
+
+
+def test_a_drift_after_the_stop_is_not_reached_not_undetected() -> None:
+    """Ctrl-C at 12.8 h of a one-week run: the drift at 67.2 h never happened."""
+    stopped, _, _ = _run(duration_s=7 * 86400.0, until_s=12.8 * 3600)
+    assert stopped.drift_status == "not reached" and stopped.to_json()["drift"] == "not reached"
+    assert "not reached" in model_loop_html(stopped) and "not detected" not in model_loop_html(stopped)
+    just_after = demo_model_loop(86400.0, 0, None)
+    just_after.advance_to(just_after.drift_at_s + 120.0)  # two minutes on: no tick has seen it yet
+    assert just_after.drift_status == "not detected"
+    assert just_after.drift_words().endswith("not detected in the 2 min the run went on")
+    done, _, _ = _run(seed=1)
+    assert done.drift_status == "detected" and "detected after" in done.drift_words()

@@ -125,10 +125,8 @@ def demo(
             console.print(_forecasts_table(result))
         console.print(_faults_table(result))
         loop = result.model_loop.to_json()
-        delay = loop["detection_delay_minutes"]
-        console.print(f"model {loop['model']}: input drift at {float(loop['drift_at_s']) / 3600:.2f} h, "  # type: ignore[arg-type]
-                      + ("not detected" if delay is None else f"detected after {delay} min")
-                      + f"; {loop['retrains']} retrain(s); outcome: {loop['outcome']}")
+        console.print(f"model {loop['model']}: {result.model_loop.drift_words()}; {loop['retrains']} retrain(s); "
+                      f"outcome: {loop['outcome']}")
         console.print(f"simulated {result.simulated_s / 3600:.1f} h in {elapsed:.1f} s; "
                       f"{result.alerts} anomaly alert(s)")
         console.print(f"report: {result.report}")

@@ -279,6 +279,29 @@ class ModelLoopDemo:
             self.audit.record(AuditRecord(time_s, "model-loop", "feedback/demo", self.model, {}, {},
                                           f"{what}: {detail}", what == "register", False))
 
+    @property
+    def drift_status(self) -> str:
+        """``detected``, ``not detected``, or ``not reached``: the run stopped (Ctrl-C) before the drift
+        was injected, so there was nothing to detect."""
+        if self.drift_detected_s is not None:
+            return "detected"
+        return "not reached" if self.clock.now() < self.drift_at_s else "not detected"
+
+    def drift_words(self) -> str:
+        """The drift's outcome in a sentence, for the summary and the report.
+
+        >>> demo = demo_model_loop(7 * 86400.0, 0, None)
+        >>> _ = demo.advance_to(12.8 * 3600)
+        >>> demo.drift_words()
+        'input drift at 67.20 h not reached: the run stopped at 12.80 h'
+        """
+        at = f"input drift at {self.drift_at_s / 3600:.2f} h"
+        if self.drift_status == "not reached":
+            return f"{at} not reached: the run stopped at {self.clock.now() / 3600:.2f} h"
+        if self.drift_detected_s is None:
+            return f"{at} not detected in the {(self.clock.now() - self.drift_at_s) / 60:.0f} min the run went on"
+        return f"{at} detected after {(self.drift_detected_s - self.drift_at_s) / 60:.1f} min"
+
     def to_json(self) -> dict[str, object]:
         versions = self.registry.list_versions(self.model)
         delay = None if self.drift_detected_s is None else round((self.drift_detected_s - self.drift_at_s) / 60.0, 1)
@@ -289,8 +312,8 @@ class ModelLoopDemo:
 
         end = self.clock.now()
         return {
-            "model": self.model, "drift_at_s": self.drift_at_s, "drift_detected_s": self.drift_detected_s,
-            "detection_delay_minutes": delay,
+            "model": self.model, "drift_at_s": self.drift_at_s, "drift": self.drift_status,
+            "drift_detected_s": self.drift_detected_s, "detection_delay_minutes": delay,
             "retrains": sum(1 for s in self.steps if s.what == "retrain"),
             "registration_retries": sum(1 for s in self.steps if s.what == "hold"),
             "versions": [{"version": v.version, "accuracy": v.metrics.get("accuracy"), "aliases": list(v.aliases),
@@ -342,9 +365,7 @@ def model_loop_html(demo: ModelLoopDemo) -> str:
     """An HTML fragment for the report: both figures (plotly.js not included) and the events table."""
     parts = [fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"model-loop-{i}")
              for i, fig in enumerate(model_loop_figures(demo))]
-    summary = demo.to_json()
-    parts.append(f"<p>Inputs drift at {demo.drift_at_s / 3600:.2f} h; detected after "
-                 f"{summary['detection_delay_minutes']} min; outcome: {html.escape(str(summary['outcome']))}.</p>")
+    parts.append(f"<p>{html.escape(demo.drift_words().capitalize())}; outcome: {html.escape(demo.outcome)}.</p>")
     rows = "".join(f"<tr><td>{s.time_s / 3600:.2f} h</td><td>{html.escape(s.what)}</td>"
                    f"<td>{html.escape(s.detail)}</td></tr>" for s in demo.steps)
     parts.append(f"<table><thead><tr><th>time</th><th>step</th><th>detail</th></tr></thead><tbody>{rows}</tbody></table>")
