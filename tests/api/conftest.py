@@ -18,7 +18,7 @@ def build(tmp: Path, **overrides: Any) -> Service:
     simulate = {"services": 4, "warmup_s": 5400.0, "speed": 600.0, "duration_s": 86400.0,
                 **overrides.pop("simulate", {})}
     settings = load_settings(None, simulate=simulate, audit_url=str(tmp / "audit.db"),
-                             api={"token": TOKEN}, **overrides)
+                             api={"token": TOKEN, **overrides.pop("api", {})}, **overrides)
     return build_service(settings, simulate=True)
 
 

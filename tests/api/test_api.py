@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from foresight.api import create_app
 from foresight.serve.service import Service
@@ -40,6 +44,24 @@ def test_metrics_has_foresight_series_and_the_exporters_gauges(client: TestClien
                    'foresight_source_up{source="cluster metrics"} 1',
                    'foresight_controller_paused{controller="autoscale"} 0'):
         assert series in text
+
+
+def test_metrics_page_has_the_process_series_and_no_created_gauges(client: TestClient) -> None:
+    text = client.get("/metrics").text
+    types = {f.name: f.type for f in text_string_to_metric_families(text)}
+    assert types["process_resident_memory_bytes"] == "gauge" and types["process_cpu_seconds"] == "counter"
+    assert types["python_info"] == "gauge" and types["python_gc_collections"] == "counter"
+    assert types["foresight_decisions"] == "counter" and types["foresight_reconcile_duration_seconds"] == "histogram"
+    assert not [name for name in types if name.endswith("_created")]  # a counter's creation time is no gauge
+    assert "_created" not in text
+
+
+def test_metrics_page_passes_promtool(client: TestClient, require_service: Callable[[bool, str], None]) -> None:
+    promtool = shutil.which("promtool")
+    require_service(promtool is not None, "promtool not found (apt-get install prometheus)")
+    lint = subprocess.run([str(promtool), "check", "metrics"], input=client.get("/metrics").text,
+                          capture_output=True, text=True, timeout=60)
+    assert lint.returncode == 0 and not (lint.stdout + lint.stderr).strip(), lint.stdout + lint.stderr
 
 
 def test_workloads_and_one_workload(client: TestClient, service: Service) -> None:
@@ -154,3 +176,29 @@ def test_dashboard_and_plotly_are_served_locally(client: TestClient) -> None:
     js = client.get("/static/plotly.min.js")
     assert js.status_code == 200 and len(js.content) > 1_000_000
     assert client.get("/static/dashboard.js").status_code == 200
+    for icon in ("/favicon.ico", "/static/favicon.svg"):  # browsers ask for the first unless told
+        r = client.get(icon)
+        assert r.status_code == 200 and r.headers["content-type"] == "image/svg+xml" and b"<svg" in r.content
+    assert '<link rel="icon" type="image/svg+xml" href="/static/favicon.svg">' in page.text
+
+
+def test_dashboard_page_carries_the_state_it_draws_first(client: TestClient) -> None:
+    """The page is drawn from state inlined in it, not from requests made after it has loaded."""
+    page = client.get("/").text
+    inlined = page.split('<script id="state" type="application/json">', 1)[1].split("</script>", 1)[0]
+    state = json.loads(inlined)
+    assert [w["name"] for w in state["workloads"]["workloads"]] == [w["name"] for w in
+                                                                   client.get("/api/v1/workloads").json()["workloads"]]
+    assert state["detail"]["name"] == "gateway" and len(state["detail"]["series"]["load_rps"]["t"]) > 100
+    assert state["status"]["mode"] == "simulate" and "monitors" in state["drift"] and "items" in state["decisions"]
+
+
+def test_event_responses_end_after_one_tick(client: TestClient, service: Service) -> None:
+    """Each response carries the next tick and ends (EventSource reconnects with Last-Event-ID): a stream that
+    never ends would keep a headless browser's page loading for ever."""
+    first = client.get("/api/v1/events").text  # returns: the response ended
+    assert first.startswith("retry: ") and "event: tick" in first
+    seen = int(first.split("id: ", 1)[1].split("\n", 1)[0])
+    assert seen <= service.runtime.version
+    later = client.get("/api/v1/events", headers={"Last-Event-ID": str(seen)}).text
+    assert "event: tick" not in later or int(later.split("id: ", 1)[1].split("\n", 1)[0]) > seen

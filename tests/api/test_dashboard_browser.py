@@ -1,14 +1,17 @@
 """The dashboard in a real headless Chromium: what a person sees, live, and when a source goes down.
 
 Runs ``foresight serve --simulate`` (uvicorn in a thread, a free port), opens ``/`` and asserts on
-the page: the workloads, a chart with data points, a decision row with its reason, then the
-source-down banner after the simulator's metrics source is broken. Screenshots go to the test's
-tmp dir and, for the lead to look at, to ``/work/notes/dashboard.png`` when that folder exists.
+the page: charts with data as soon as it has loaded, no request that fails (the icon), the
+workloads table inside its card, a decision row with its reason, then the source-down banner after
+the simulator's metrics source is broken. Screenshots go to the test's tmp dir and, for the lead
+to look at, to ``/work/notes/dashboard.png`` when that folder exists. Chromium's own
+``--screenshot`` under a virtual-time budget must finish too: it waits for the network to go idle.
 """
 
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -28,15 +31,30 @@ def test_dashboard_shows_live_data_and_a_source_going_down(tmp_path: Path, requi
     require_service(CHROMIUM.exists(), f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api")
     # drift 30 min in, 2 h 10 min of warm-up: the model loop has detected it and the predictive
-    # controller has the 2 h of load history its forecasts need when the page opens
-    service = build(tmp_path, simulate={"drift_after_s": 1800.0, "warmup_s": 7800.0})
+    # controller has the 2 h of load history its forecasts need when the page opens; 8 services
+    # (serve's default) give the workloads table its real width
+    service = build(tmp_path, simulate={"services": 8, "drift_after_s": 1800.0, "warmup_s": 7800.0})
     server = start_in_thread(service)
     try:
         with sync_api.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
             page = browser.new_page(viewport={"width": 1440, "height": 1100})
-            page.goto(server.url + "/")
-            page.wait_for_selector("body[data-loaded=true]", timeout=15_000)
+            failed: list[str] = []
+            page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+            page.goto(server.url + "/")  # returns at the load event
+            # first paint: the charts have their data when the page has loaded, before any event or refresh
+            assert page.evaluate("document.body.dataset.loaded") == "true"
+            assert page.evaluate("(document.getElementById('chart-load').data || [{x: []}])[0].x.length") > 200
+            assert page.locator("#chart-replicas .scatterlayer .trace").count() == 2
+            assert page.evaluate("(document.getElementById('chart-drift').data || []).length") >= 4
+
+            # the workloads table fits its card: no column spills under the panels beside it
+            overflow = page.evaluate("""(() => {
+                const nav = document.querySelector('nav').getBoundingClientRect();
+                return [...document.querySelectorAll('#workloads th, #workloads td')]
+                  .filter(c => c.getBoundingClientRect().right > nav.right || c.scrollWidth > c.clientWidth)
+                  .map(c => c.textContent); })()""")
+            assert overflow == []
 
             names = page.locator("#workloads tbody tr td:first-child").all_inner_texts()
             assert [n.strip() for n in names] == list(service.runtime.platform.workloads())
@@ -81,6 +99,7 @@ def test_dashboard_shows_live_data_and_a_source_going_down(tmp_path: Path, requi
             assert scaled[:2] == ["hpa", "predictive"]
             assert page.locator("#banner").is_hidden()
             page.wait_for_selector("#live.on", timeout=10_000)  # server-sent events arrive
+            assert failed == []  # the icon included
 
             page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
             page.locator("#workloads tbody tr").nth(1).click()
@@ -109,3 +128,21 @@ def test_dashboard_shows_live_data_and_a_source_going_down(tmp_path: Path, requi
         shutil.copy(tmp_path / "dashboard.png", NOTES / "dashboard.png")
         shutil.copy(tmp_path / "dashboard-source-down.png", NOTES / "dashboard-source-down.png")
         shutil.copy(tmp_path / "dashboard-predictive.png", NOTES / "dashboard-predictive.png")
+
+
+@pytest.mark.integration
+def test_headless_screenshot_under_a_virtual_time_budget_finishes(tmp_path: Path, require_service) -> None:
+    """Chromium's virtual time stands still while a request is in flight: an event stream that never ended
+    kept ``chromium --headless --screenshot --virtual-time-budget`` waiting for ever."""
+    require_service(CHROMIUM.exists(), f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    service = build(tmp_path, simulate={"warmup_s": 3600.0})
+    server = start_in_thread(service)
+    shot = tmp_path / "virtual-time.png"
+    try:
+        run = subprocess.run([str(CHROMIUM), *ARGS, f"--screenshot={shot}", "--window-size=1440,1100",
+                              "--virtual-time-budget=5000", server.url + "/"], capture_output=True, text=True,
+                             timeout=120)
+    finally:
+        server.stop()
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert shot.stat().st_size > 20_000  # the drawn page, not a blank one

@@ -1,11 +1,13 @@
 """The HTTP face of ``foresight serve``: probes, ``/metrics``, read APIs, a person's actions, the dashboard.
 
 Reads go through :meth:`Runtime.read`, between two controller steps. Writes exist only where a
-person must act (pause/resume a controller, approve a gated promotion) and need the bearer token
-of ``api.token`` (compared in constant time); without a configured token every write is refused.
+person or a model server must act (pause/resume a controller, approve a gated promotion, push
+model inputs) and need the bearer token of ``api.token`` (compared in constant time); without a
+configured token every write is refused. The token is checked before a byte of the body is read,
+and no body larger than ``api.max_body_bytes`` is read (:class:`_WriteGuard`).
 The dashboard (``/``) is static package data and draws with plotly.js, served from the ``plotly``
-Python package (no CDN); ``/api/v1/events`` streams a server-sent event after each step so it
-redraws live.
+Python package (no CDN); the page arrives with the current state inlined, so its charts are drawn
+on first paint; ``/api/v1/events`` answers each step with a server-sent event so it redraws live.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import logging
 import math
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -25,7 +28,19 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    GCCollector,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from pydantic import SecretStr
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from foresight import __version__
 from foresight.api import models as m
@@ -40,6 +55,14 @@ __all__ = ["create_app"]
 
 STATIC = Path(__file__).with_name("static")
 _bearer = HTTPBearer(auto_error=False, description="api.token of the Foresight config")
+_log = logging.getLogger(__name__)
+#: The window of the dashboard's charts, seconds (dashboard.js asks for the same).
+DASHBOARD_WINDOW_S = 6 * 3600.0
+#: Where index.html takes the state it draws on first paint.
+_STATE_MARK = "<!--foresight-state-->"
+#: An event response waits this long for a new step, then ends; the browser reconnects after _EVENT_RETRY_MS.
+_EVENT_WAIT_S = 1.0
+_EVENT_RETRY_MS = 500
 
 
 def _plotly_js() -> Path:
@@ -57,13 +80,20 @@ def create_app(service: Service, *, manage_runtime: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if manage_runtime:
+        warming: threading.Thread | None = None
+        if manage_runtime and service.warmup_until_s is not None:  # serve first, warm up beside it
+            warming = threading.Thread(target=_warm_up_then_start, args=(service,), name="foresight-warmup",
+                                       daemon=True)
+            warming.start()
+        elif manage_runtime:
             runtime.start()
         try:
             yield
         finally:
             if manage_runtime:
-                await asyncio.to_thread(runtime.stop)
+                await asyncio.to_thread(runtime.stop)  # a warm-up in progress ends after its slice
+                if warming is not None:
+                    await asyncio.to_thread(warming.join)
 
     app = FastAPI(
         title="Foresight",
@@ -74,6 +104,12 @@ def create_app(service: Service, *, manage_runtime: bool = True) -> FastAPI:
 
     app.state.service = service
     app.state.closing = threading.Event()  # set when the server begins to shut down: event streams end
+    app.add_middleware(_WriteGuard, token=service.settings.api.token, limit=service.settings.api.max_body_bytes)
+    process = CollectorRegistry()  # process_* (memory, CPU, open files), python_info, python_gc_*
+    for collector in (ProcessCollector, PlatformCollector, GCCollector):
+        collector(registry=process)
+    scrape = _Scrape([service.metrics.registry, service.exporter.registry, service.drift_registry, process,
+                      _RuntimeCollector(service)])
 
     @app.exception_handler(ServiceUnavailable)
     async def unavailable(request: Request, exc: ServiceUnavailable) -> JSONResponse:
@@ -82,17 +118,24 @@ def create_app(service: Service, *, manage_runtime: bool = True) -> FastAPI:
     # -- probes and metrics -------------------------------------------------------------------------
 
     @app.get("/healthz", response_model=m.Health, tags=["probes"])
-    def healthz() -> m.Health:
-        """Liveness: the process answers."""
+    async def healthz() -> m.Health:
+        """Liveness: the process answers. On the event loop, not in a worker thread: it needs nothing that
+        blocks, and must answer even while every worker waits for the runtime's lock."""
         return m.Health(status="ok")
 
     @app.get("/readyz", response_model=m.Readiness, tags=["probes"],
              responses={503: {"model": m.Readiness, "description": "Not ready; the checks say why."}})
     def readyz() -> JSONResponse:
-        """Readiness: the controllers' thread runs and the audit store answers.
+        """Readiness: the simulator's warm-up is done, the controllers' thread runs and the audit store answers.
 
         A standby (leader election) is ready too: it serves the API and the views; ``role`` says
         whether it acts."""
+        target = service.warmup_until_s
+        if target is not None:  # answered without the runtime's lock, which the warm-up holds slice by slice
+            checks = {"warm_up": f"warming up: simulated {runtime.platform.now():.0f} of {target:.0f} s of history",
+                      "controllers": "start once the warm-up is done"}
+            return JSONResponse(m.Readiness(ready=False, role=runtime.gate.role, checks=checks).model_dump(),
+                                status_code=503)
         checks = {"controllers": "ok" if runtime.started and runtime.error is None
                   else (runtime.error or "not started")}
         try:
@@ -107,11 +150,9 @@ def create_app(service: Service, *, manage_runtime: bool = True) -> FastAPI:
     @app.get("/metrics", tags=["probes"], response_class=Response,
              responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}})
     def metrics() -> Response:
-        """Foresight's own ``foresight_*`` series and the exporter's ``ai_predicted_load`` gauges."""
-        body = runtime.read(lambda: b"".join(generate_latest(r) for r in (
-            service.metrics.registry, service.exporter.registry, service.drift_registry))
-            + _runtime_metrics(service))
-        return Response(body, media_type=CONTENT_TYPE_LATEST)
+        """Foresight's own ``foresight_*`` series, the exporter's ``ai_predicted_load`` gauges, and the
+        process' (``process_*``, ``python_*``)."""
+        return Response(runtime.read(lambda: generate_latest(scrape)), media_type=CONTENT_TYPE_LATEST)
 
     # -- reads --------------------------------------------------------------------------------------
 
@@ -147,14 +188,8 @@ def create_app(service: Service, *, manage_runtime: bool = True) -> FastAPI:
                                             "action (alerts, canary steps, a person's pause).")] = False,
     ) -> m.DecisionPage:
         """The audit log, newest first, filtered by workload, controller and ``since <= time < until``."""
-        newest = runtime.read(lambda: _decisions(service, workload, controller, since, until, offset + limit + 1,
-                                                 changes_only))
-        page = newest[offset: offset + limit]
-        items = [m.DecisionRow(time=r.time, controller=r.controller, target=r.target, decision=dict(r.decision),
-                               reason=r.reason, applied=r.applied, dry_run=r.dry_run, error=r.error, run_id=r.run_id)
-                 for r in page]
-        more = len(newest) > offset + limit
-        return m.DecisionPage(items=items, limit=limit, offset=offset, next_offset=offset + limit if more else None)
+        return runtime.read(lambda: _decision_page(service, workload, controller, since, until, limit, offset,
+                                                   changes_only))
 
     @app.get("/api/v1/forecasts", response_model=m.Forecasts, tags=["read"])
     def forecasts() -> m.Forecasts:
@@ -169,9 +204,7 @@ def create_app(service: Service, *, manage_runtime: bool = True) -> FastAPI:
     @app.get("/api/v1/rollouts", response_model=m.Rollouts, tags=["read"])
     def rollouts() -> m.Rollouts:
         """Canary releases: weights over time, verdicts and their reasons."""
-        views = runtime.read(runtime.platform.rollout_views)
-        return m.Rollouts(enabled=runtime.platform.controllers["rollout"].enabled,
-                          rollouts=[m.Rollout.model_validate(v) for v in views])
+        return runtime.read(lambda: _rollouts(service))
 
     @app.get("/api/v1/drift", response_model=m.Drift, tags=["read"])
     def drift() -> m.Drift:
@@ -182,20 +215,30 @@ def create_app(service: Service, *, manage_runtime: bool = True) -> FastAPI:
     @app.get("/api/v1/events", tags=["read"], response_class=StreamingResponse,
              responses={200: {"content": {"text/event-stream": {}}, "description": "Server-sent events."}})
     async def events(request: Request) -> StreamingResponse:
-        """A ``tick`` event (platform time, sources' health) after each step, at most once a second."""
+        """The next ``tick`` event (platform time, sources' health) once a step has run, then the response ends.
+
+        An ``EventSource`` reconnects ``retry`` ms later with the ``Last-Event-ID`` it saw, so it gets
+        one tick per step it has not seen, without gaps or repeats. A response that ends, rather than
+        one stream that never does: a fetch that never completes keeps clients that wait for the
+        network to go idle (a headless browser's screenshot under a virtual-time budget) waiting for
+        ever. Without a new step within a second the response ends with no event (the browser reconnects)."""
+        last = request.headers.get("last-event-id", "")
+        seen = int(last) if last.isdigit() else -1
 
         async def stream() -> AsyncIterator[str]:
-            seen = -1
-            yield "retry: 2000\n\n"
+            yield f"retry: {_EVENT_RETRY_MS}\n\n"
+            deadline = asyncio.get_running_loop().time() + _EVENT_WAIT_S
             while not (runtime.stopping or app.state.closing.is_set() or await request.is_disconnected()):
                 if runtime.version != seen:
-                    seen = runtime.version
                     payload = runtime.read(lambda: {
-                        "now": runtime.platform.now(), "version": seen,
+                        "now": runtime.platform.now(), "version": runtime.version,
                         "sources_ok": all(s.ok for s in runtime.platform.sources()),
                     })
-                    yield f"event: tick\ndata: {json.dumps(payload)}\n\n"
-                await asyncio.sleep(0.5)
+                    yield f"id: {payload['version']}\nevent: tick\ndata: {json.dumps(payload)}\n\n"
+                    return
+                if asyncio.get_running_loop().time() >= deadline:
+                    return
+                await asyncio.sleep(0.1)
 
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
@@ -256,9 +299,20 @@ def create_app(service: Service, *, manage_runtime: bool = True) -> FastAPI:
 
     # -- the dashboard ------------------------------------------------------------------------------
 
+    page = (STATIC / "index.html").read_text()
+
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def index() -> FileResponse:
-        return FileResponse(STATIC / "index.html", media_type="text/html")
+    def index() -> HTMLResponse:
+        """The dashboard with the current state inlined: the charts are drawn before the page's load event,
+        not a round trip (or an event) later."""
+        state = runtime.read(lambda: _snapshot(service)).model_dump_json()
+        return HTMLResponse(page.replace(_STATE_MARK, state.replace("</", "<\\/")))
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        """Where browsers look for the icon without being told (the page links the same SVG)."""
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml",
+                            headers={"Cache-Control": "public, max-age=86400"})
 
     @app.get("/static/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:
@@ -269,15 +323,24 @@ def create_app(service: Service, *, manage_runtime: bool = True) -> FastAPI:
     return app
 
 
-def _authorised(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str:
-    """The caller ("api"), when its bearer token matches ``api.token``; 401 otherwise (constant-time compare)."""
-    token = request.app.state.service.settings.api.token
+def _token_problem(token: SecretStr | None, given: str) -> str | None:
+    """Why ``given`` (the bearer credentials) may not write, or None when it matches ``token`` (constant time)."""
     if token is None:
-        raise HTTPException(401, "write APIs are disabled: no api.token is configured",
-                            headers={"WWW-Authenticate": "Bearer"})
-    given = creds.credentials if creds is not None else ""
+        return "write APIs are disabled: no api.token is configured"
     if not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
-        raise HTTPException(401, "missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"})
+        return "missing or invalid bearer token"
+    return None
+
+
+def _authorised(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str:
+    """The caller ("api"), when its bearer token matches ``api.token``; 401 otherwise.
+
+    :class:`_WriteGuard` has already refused a bad token before the body was read; this dependency
+    names the caller and puts the bearer scheme in the OpenAPI document."""
+    problem = _token_problem(request.app.state.service.settings.api.token,
+                             creds.credentials if creds is not None else "")
+    if problem is not None:
+        raise HTTPException(401, problem, headers={"WWW-Authenticate": "Bearer"})
     return "api"
 
 
@@ -337,6 +400,33 @@ def _decisions(service: Service, workload: str | None, controller: str | None, s
         found += [r for r in reversed(tied) if is_change(r)]
         upper = oldest
     return found[:want]
+
+
+def _decision_page(service: Service, workload: str | None, controller: str | None, since: float | None,
+                   until: float | None, limit: int, offset: int, changes_only: bool) -> m.DecisionPage:
+    newest = _decisions(service, workload, controller, since, until, offset + limit + 1, changes_only)
+    items = [m.DecisionRow(time=r.time, controller=r.controller, target=r.target, decision=dict(r.decision),
+                           reason=r.reason, applied=r.applied, dry_run=r.dry_run, error=r.error, run_id=r.run_id)
+             for r in newest[offset: offset + limit]]
+    more = len(newest) > offset + limit
+    return m.DecisionPage(items=items, limit=limit, offset=offset, next_offset=offset + limit if more else None)
+
+
+def _rollouts(service: Service) -> m.Rollouts:
+    p = service.runtime.platform
+    return m.Rollouts(enabled=p.controllers["rollout"].enabled,
+                      rollouts=[m.Rollout.model_validate(v) for v in p.rollout_views()])
+
+
+def _snapshot(service: Service) -> m.Snapshot:
+    """What the dashboard shows first: the state its first refresh would fetch, for the first workload."""
+    workloads = _workloads(service)
+    first = workloads.workloads[0].name if workloads.workloads else None
+    return m.Snapshot(
+        status=_status(service), workloads=workloads,
+        detail=_workload(service, first, DASHBOARD_WINDOW_S) if first is not None else None,
+        rollouts=_rollouts(service), drift=_drift(service),
+        decisions=_decision_page(service, first, None, None, None, 25, 0, True))
 
 
 def _status(service: Service) -> m.Status:
@@ -475,18 +565,117 @@ def _forecasts(service: Service) -> m.Forecasts:
     return m.Forecasts(enabled=True, note=watch.note, forecasts=out)
 
 
-def _runtime_metrics(service: Service) -> bytes:
+class _RuntimeCollector:
     """``foresight_source_up``, ``foresight_controller_paused`` and ``foresight_leader``, read at scrape time."""
-    rt, p = service.runtime, service.runtime.platform
-    lines = ["# HELP foresight_source_up 1 when the last read from the data source worked.",
-             "# TYPE foresight_source_up gauge"]
-    lines += [f'foresight_source_up{{source="{s.name}"}} {int(s.ok)}' for s in p.sources()]
-    lines += ["# HELP foresight_controller_paused 1 while a person has paused the controller.",
-              "# TYPE foresight_controller_paused gauge"]
-    lines += [f'foresight_controller_paused{{controller="{c}"}} {int(c in rt.paused)}' for c in p.controllers]
-    lines += ["# HELP foresight_leader 1 while this replica may act (holds the Lease, or runs without leader election).",
-              "# TYPE foresight_leader gauge", f"foresight_leader {int(rt.gate.acting())}"]
-    return ("\n".join(lines) + "\n").encode()
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    def collect(self) -> Iterator[Metric]:
+        rt, p = self.service.runtime, self.service.runtime.platform
+        up = GaugeMetricFamily("foresight_source_up", "1 when the last read from the data source worked.",
+                               labels=["source"])
+        for s in p.sources():
+            up.add_metric([s.name], int(s.ok))
+        paused = GaugeMetricFamily("foresight_controller_paused", "1 while a person has paused the controller.",
+                                   labels=["controller"])
+        for c in p.controllers:
+            paused.add_metric([c], int(c in rt.paused))
+        yield up
+        yield paused
+        yield GaugeMetricFamily("foresight_leader", "1 while this replica may act (holds the Lease, or runs "
+                                "without leader election).", value=int(rt.gate.acting()))
+
+
+class _Scrape:
+    """Everything ``/metrics`` serves, as one collector, without the ``_created`` samples.
+
+    prometheus_client gives every counter and histogram a ``_created`` sample (its creation time).
+    OpenMetrics has a place for it; the Prometheus text format does not, so prometheus_client writes
+    it there as a separate gauge (``foresight_decisions_created``): a series nobody asked for, typed
+    as what it is not. Prometheus does not read it; it is left out here rather than by
+    ``disable_created_metrics()``, which would switch it off for every registry in the process.
+    """
+
+    def __init__(self, collectors: Iterable[Collector]) -> None:
+        self.collectors = list(collectors)
+
+    def collect(self) -> Iterator[Metric]:
+        for collector in self.collectors:
+            for family in collector.collect():
+                kept = Metric(family.name, family.documentation, family.type, family.unit)
+                kept.samples = [s for s in family.samples if s.name != family.name + "_created"]
+                yield kept
+
+
+class _WriteGuard:
+    """Every write request (POST, PUT, PATCH, DELETE) is judged before its body is read, in this order:
+
+    1. the bearer token (401): an anonymous caller makes the process read nothing;
+    2. the declared ``Content-Length`` (413 above ``limit``);
+    3. the bytes as they arrive (413 as soon as they pass ``limit``): a chunked body cannot lie.
+
+    What passes is buffered (never more than ``limit``) and handed on whole. Without this, the
+    route's JSON body was read and parsed before its token was checked, and a 45 MB batch was
+    parsed to ~850 MB of Python objects before the row limit refused it.
+    """
+
+    def __init__(self, app: ASGIApp, token: SecretStr | None, limit: int) -> None:
+        self.app, self.token, self.limit = app, token, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH", "DELETE"):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        scheme, _, credentials = headers.get("authorization", "").partition(" ")
+        problem = _token_problem(self.token, credentials.strip() if scheme.lower() == "bearer" else "")
+        if problem is not None:
+            await JSONResponse({"detail": problem}, 401, {"WWW-Authenticate": "Bearer"})(scope, receive, send)
+            return
+        declared = headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await self._refuse(scope, receive, send, f"Content-Length {declared!r}")
+            return
+        body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            if len(body) + len(chunk) > self.limit:
+                await self._refuse(scope, receive, send, f"more than {self.limit} bytes sent")
+                return
+            body += chunk
+            more = message.get("more_body", False)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()  # after the body: the disconnect the app may wait for
+            replayed = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, what: str) -> None:
+        detail = f"request body too large: {what}; at most {self.limit} bytes (api.max_body_bytes)"
+        await JSONResponse({"detail": detail}, 413)(scope, receive, send)
+
+
+def _warm_up_then_start(service: Service) -> None:
+    """The deferred warm-up, then the controllers; a failure stops neither the API nor its reason's report."""
+    try:
+        service.warm_up()
+    except Exception as exc:  # a bug: keep serving, and say why on /readyz and /api/v1/status
+        _log.exception("warm-up failed; controllers not started")
+        service.runtime.error = f"warm-up failed: {type(exc).__name__}: {exc}"
+        service.warmup_until_s = None
+        return
+    if not service.runtime.stopping:
+        service.runtime.start()
 
 
 def _finite(v: float) -> float | None:

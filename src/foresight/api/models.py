@@ -8,8 +8,8 @@ from pydantic import BaseModel, Field
 
 __all__ = [
     "Anomalies", "ControllerStatus", "DecisionPage", "DecisionRow", "Drift", "Forecast", "Forecasts",
-    "Health", "LeaderElection", "Policies", "Readiness", "Rollout", "Rollouts", "SeriesData", "SourceStatus", "Status", "WorkloadDetail",
-    "WorkloadSummary", "Workloads",
+    "Health", "InputAccepted", "InputBatch", "LeaderElection", "Policies", "Readiness", "Rollout", "Rollouts",
+    "SeriesData", "Snapshot", "SourceStatus", "Status", "WorkloadDetail", "WorkloadSummary", "Workloads",
 ]
 
 
@@ -212,3 +212,15 @@ class Drift(BaseModel):
         "drift_detected_at, retrains, events of the loop, versions (gate result, canary outcome, aliases), "
         "champion/challenger accuracy over time, the canary (awaiting_approval). Live models fed through "
         "POST /api/v1/models/{model}/inputs have source='inputs'.")
+
+
+class Snapshot(BaseModel):
+    """The state the dashboard draws before its first refresh (inlined in ``/``), each part as its read API answers."""
+
+    status: Status
+    workloads: Workloads
+    detail: WorkloadDetail | None = Field(description="The first workload's series, as /api/v1/workloads/{name} "
+                                          "answers over the dashboard's window; None without workloads.")
+    rollouts: Rollouts
+    drift: Drift
+    decisions: DecisionPage = Field(description="The first workload's last 25 decisions that changed something.")

@@ -21,9 +21,11 @@ def serve(
 ) -> None:
     """Serve Foresight: health probes, /metrics, the read APIs, the dashboard at /, and the controllers.
 
+    It listens first (a taken port fails at once), prints its URL, then builds the controllers; with
+    --simulate the simulator's warm-up runs behind the API (/readyz: 503 "warming up" until done).
     Ctrl-C (or SIGTERM) finishes the reconcile in progress and flushes the audit log before exiting.
     """
-    from foresight.api.server import serve_forever
+    from foresight.api.server import bind, serve_on, url_of
     from foresight.serve.logs import configure_logging
     from foresight.serve.service import build_service
 
@@ -35,5 +37,12 @@ def serve(
         overrides["simulate"] = {"speed": speed}
     settings = load_settings(config, **overrides)
     configure_logging(settings.log_format, settings.log_level)
-    service = build_service(settings, simulate=simulate)
-    serve_forever(service, settings.api.host, settings.api.port)
+    sock = bind(settings.api.host, settings.api.port)
+    try:
+        warming = f"; warming up {settings.simulate.warmup_s:g} simulated s first" if simulate else ""
+        typer.echo(f"Foresight on {url_of(sock)}/ (dashboard; /docs for the API{warming}); Ctrl-C stops it")
+        service = build_service(settings, simulate=simulate, defer_warmup=True)
+    except BaseException:
+        sock.close()
+        raise
+    serve_on(service, sock)

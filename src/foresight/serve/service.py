@@ -34,11 +34,13 @@ class Service:
     metrics: PrometheusControlMetrics
     exporter: PredictionExporter
     audit: AuditLog
-    #: ``foresight_feature_drift`` gauges (the model loop and the input monitors publish here), on their own registry
+    #: the drift gauges (the model loop and the input monitors publish here), on their own registry
     drift_registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     drift_gauges: DriftGauges | None = None
     #: drift monitors over model inputs pushed through the API (POST /api/v1/models/{model}/inputs)
     inputs: ModelInputs | None = None
+    #: simulated time a deferred warm-up still has to reach (:meth:`warm_up`); None once there is none left
+    warmup_until_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.drift_gauges is None:
@@ -49,13 +51,36 @@ class Service:
                                       max_models=i.max_models, max_batch_rows=i.max_batch_rows,
                                       gauges=self.drift_gauges, audit=self.audit)
 
+    def warm_up(self, slice_s: float = 60.0) -> None:
+        """Run the deferred warm-up to :attr:`warmup_until_s`, ``slice_s`` simulated seconds at a time.
+
+        Each slice holds the runtime's lock, so between slices the API answers (and shows the history
+        so far), and a stopping runtime ends the warm-up after the slice in progress. Call it before
+        :meth:`Runtime.start`: the runtime paces itself from the simulated time it starts at.
+        """
+        runtime = self.runtime
+        platform: Any = runtime.platform  # only the simulated platform defers a warm-up
+        while True:
+            with runtime.lock:
+                target = self.warmup_until_s
+                if target is None or runtime.stopping:
+                    return
+                before = platform.now()
+                platform.run_until(min(target, before + slice_s))
+                if platform.now() >= target or platform.now() == before:  # there, or the simulation ended
+                    self.warmup_until_s = None
+                    _log.info("simulator warmed up to t=%.0f s", platform.now())
+                runtime.version += 1  # the dashboard's event stream redraws the growing history
+
 
 def build_service(settings: ForesightSettings, *, simulate: bool, kube_client: Any = None,
-                  clock: Clock | None = None) -> Service:
+                  clock: Clock | None = None, defer_warmup: bool = False) -> Service:
     """Open the audit store, build the platform (simulated or live) and its runtime, not started.
 
     With ``simulate``, the simulator first runs ``simulate.warmup_s`` at full speed (controllers
-    included), so the dashboard opens on hours of history rather than an empty chart.
+    included), so the dashboard opens on hours of history rather than an empty chart. That takes
+    seconds; with ``defer_warmup`` it is left to :meth:`Service.warm_up`, which the API runs in the
+    background once it listens (``/readyz`` answers 503 "warming up" meanwhile).
 
     Live, with ``leader_election.enabled`` or ``cluster.policies``, the Kubernetes API is reached
     through ``kube_client`` (tests: an emulator's), else ``cluster.kubeconfig`` or the pod's
@@ -71,13 +96,17 @@ def build_service(settings: ForesightSettings, *, simulate: bool, kube_client: A
     drift_registry = CollectorRegistry()
     drift_gauges = DriftGauges(drift_registry)
     audit = AuditLog(settings.audit_url, max_delay_s=1.0)
+    warmup_until_s: float | None = None
     try:
         if simulate:
             from foresight.serve.simulated import SimulatedPlatform
 
             platform = SimulatedPlatform(settings, audit, metrics, exporter, drift_gauges)
-            platform.run_until(platform.now() + settings.simulate.warmup_s)
-            _log.info("simulator warmed up to t=%.0f s", platform.now())
+            warmup_until_s = platform.now() + settings.simulate.warmup_s
+            if not defer_warmup:
+                platform.run_until(warmup_until_s)
+                _log.info("simulator warmed up to t=%.0f s", platform.now())
+                warmup_until_s = None
             runtime = Runtime(platform, audit, sim_speed=settings.simulate.speed, step_sim_s=settings.simulate.step_s)
         else:
             runtime = _live_runtime(settings, exporter, metrics, audit, kube_client, clock or SystemClock())
@@ -86,7 +115,8 @@ def build_service(settings: ForesightSettings, *, simulate: bool, kube_client: A
     except BaseException:
         audit.close()
         raise
-    return Service(settings, runtime, metrics, exporter, audit, drift_registry, drift_gauges)
+    return Service(settings, runtime, metrics, exporter, audit, drift_registry, drift_gauges,
+                   warmup_until_s=warmup_until_s)
 
 
 def _live_runtime(settings: ForesightSettings, exporter: PredictionExporter, metrics: PrometheusControlMetrics,

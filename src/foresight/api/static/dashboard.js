@@ -1,6 +1,10 @@
 // Foresight dashboard: reads the read APIs, draws with plotly.js, redraws on each server-sent event.
 // A source that is down shows as a banner and a message on the panels it feeds, never as an empty chart.
+// The page arrives with the current state inlined (#state): it is drawn at once, before the load event,
+// and the event stream opens only after it, so a stream that never ends never holds the page's loading.
 "use strict";
+
+const WINDOW_S = 21600;  // the charts' window; the inlined state is read over the same (DASHBOARD_WINDOW_S)
 
 const state = { mode: "simulate", selected: null, status: null, pending: false, lastDraw: 0 };
 
@@ -46,8 +50,7 @@ function line(s, name, extra = {}) {
   return Object.assign({ x: (s ? s.t : []).map(x), y: s ? s.v : [], name, type: "scatter", mode: "lines" }, extra);
 }
 
-async function refreshStatus() {
-  const s = await getJSON("/api/v1/status");
+function renderStatus(s) {
   state.status = s; state.mode = s.mode;
   document.getElementById("mode").textContent = (s.mode === "simulate" ? "simulated platform" : "live platform") +
     (s.role && s.role !== "single" ? ` · ${s.role}` : "");  // a standby shows the views but does not act
@@ -64,8 +67,7 @@ async function refreshStatus() {
   banner.textContent = problems.join("  ·  ");
 }
 
-async function refreshWorkloads() {
-  const w = await getJSON("/api/v1/workloads");
+function renderWorkloads(w) {
   const body = document.querySelector("#workloads tbody");
   if (!state.selected && w.workloads.length) state.selected = w.workloads[0].name;
   body.innerHTML = w.workloads.map(r =>
@@ -80,7 +82,10 @@ async function refreshWorkloads() {
 
 async function refreshDetail() {
   if (!state.selected) return;
-  const d = await getJSON(`/api/v1/workloads/${encodeURIComponent(state.selected)}?window_s=21600`);
+  renderDetail(await getJSON(`/api/v1/workloads/${encodeURIComponent(state.selected)}?window_s=${WINDOW_S}`));
+}
+
+function renderDetail(d) {
   document.getElementById("workload-title").textContent = d.name;
   const s = d.series, msgs = d.messages;
 
@@ -123,8 +128,7 @@ async function refreshDetail() {
   panelMessage("panel-anomaly", an || (anDrawn ? "" : "no scores yet"), !!an && !an.startsWith("signals not read"));
 }
 
-async function refreshRollouts() {
-  const r = await getJSON("/api/v1/rollouts");
+function renderRollouts(r) {
   if (!r.enabled) { panelMessage("panel-rollouts", "rollout controller not running", true); draw("chart-rollouts", []); return; }
   const recent = r.rollouts.slice(0, 4);
   const ok = draw("chart-rollouts", recent.map(x => ({
@@ -144,8 +148,7 @@ function x2(t) { return x(t); }
 const eventColours = { drift: "#ff7f0e", retrain: "#9467bd", hold: "#7f7f7f", discard: "#d62728",
   start_canary: "#1f77b4", promote: "#2ca02c", rollback: "#d62728" };
 
-async function refreshDrift() {
-  const d = await getJSON("/api/v1/drift");
+function renderDrift(d) {
   const body = document.querySelector("#model-versions tbody");
   if (!d.configured || !d.monitors.length) {
     panelMessage("panel-drift", d.status, true); draw("chart-drift", []); draw("chart-accuracy", []);
@@ -199,6 +202,10 @@ async function refreshDecisions() {
   let page;
   try { page = await getJSON(`/api/v1/decisions?limit=25${q}`); }
   catch (e) { panelMessage("panel-decisions", `audit log unavailable: ${e.message}`); return; }
+  renderDecisions(page, holds);
+}
+
+function renderDecisions(page, holds) {
   const none = holds ? "no decisions yet" : "no changes yet (tick “holds too” to see every decision)";
   panelMessage("panel-decisions", page.items.length ? "" : none, true);
   document.querySelector("#decisions tbody").innerHTML = page.items.map(r =>
@@ -211,9 +218,10 @@ async function refreshAll() {
   if (state.pending) return;
   state.pending = true;
   try {
-    await refreshStatus();
-    await refreshWorkloads();
-    await Promise.all([refreshDetail(), refreshRollouts(), refreshDrift(), refreshDecisions()]);
+    renderStatus(await getJSON("/api/v1/status"));
+    renderWorkloads(await getJSON("/api/v1/workloads"));
+    await Promise.all([refreshDetail(), getJSON("/api/v1/rollouts").then(renderRollouts),
+      getJSON("/api/v1/drift").then(renderDrift), refreshDecisions()]);
     document.body.dataset.loaded = "true";
   } catch (e) {
     const banner = document.getElementById("banner");
@@ -232,15 +240,34 @@ document.querySelector("#workloads tbody").addEventListener("click", ev => {
 document.getElementById("all-decisions").addEventListener("change", refreshDecisions);
 document.getElementById("hold-decisions").addEventListener("change", refreshDecisions);
 
+// Each response of /api/v1/events carries at most one tick, then ends and the EventSource reconnects; so
+// "live" means it (re)connected within the last 5 s, whatever the ticks (a finished simulation has none).
 function connect() {
   const live = document.getElementById("live");
+  let quiet;
   const es = new EventSource("/api/v1/events");
-  es.addEventListener("tick", () => {
+  es.onopen = () => {
     live.textContent = "live"; live.className = "badge on";
+    clearTimeout(quiet);
+    quiet = setTimeout(() => { live.textContent = "reconnecting"; live.className = "badge off"; }, 5000);
+  };
+  es.addEventListener("tick", () => {
     if (Date.now() - state.lastDraw > 2000) refreshAll();
   });
-  es.onerror = () => { live.textContent = "reconnecting"; live.className = "badge off"; };
 }
 
-refreshAll();
-connect();
+// The state inlined in the page, as the read APIs answer it (the first workload selected, changes only).
+function renderInlined(snapshot) {
+  renderStatus(snapshot.status);
+  renderWorkloads(snapshot.workloads);
+  if (snapshot.detail) renderDetail(snapshot.detail);
+  renderRollouts(snapshot.rollouts);
+  renderDrift(snapshot.drift);
+  renderDecisions(snapshot.decisions, false);
+  document.body.dataset.loaded = "true";
+  state.lastDraw = Date.now();
+}
+
+renderInlined(JSON.parse(document.getElementById("state").textContent));
+// after the load event: the page is complete, and drawn, before the first event is asked for
+if (document.readyState === "complete") connect(); else window.addEventListener("load", connect);

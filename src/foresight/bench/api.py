@@ -1,0 +1,116 @@
+"""``foresight bench api``: how fast ``foresight serve`` answers on reused (keep-alive) connections.
+
+A dashboard, Prometheus and KEDA poll the API over connections they keep open, so the figure that
+matters is the latency of a request on a connection that already exists, not the connection set-up.
+This starts ``serve --simulate`` in this process (uvicorn in a thread, a free port, the controllers
+stepping as usual), opens ``clients`` keep-alive connections (one ``httpx.AsyncClient`` each) and
+lets every client send ``rate_per_client`` requests a second for ``duration_s``, cycling through
+``routes`` (client ``i`` starts at route ``i``). Each client's first request opens its connection
+and is not counted. Latency is measured from the send to the last byte of the body; percentiles
+are nearest-rank over all counted requests of a route.
+
+Pacing matters: with closed-loop clients sending as fast as they can, the latency is only the
+queue length over the throughput (Little's law), whatever the server does per request. At a
+paced rate, a server that answers in a millisecond shows a millisecond. ``rate_per_client=0``
+sends back to back, which measures the throughput instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from foresight.api.server import start_in_thread
+from foresight.config import load_settings
+from foresight.serve.service import build_service
+
+__all__ = ["ROUTES", "bench_api"]
+
+#: The routes polled most: the liveness probe, the dashboard's table, Prometheus' scrape.
+ROUTES = ("/healthz", "/api/v1/workloads", "/metrics")
+
+
+def _percentile(sorted_values: list[float], q: float) -> float:
+    """Nearest-rank percentile ``q`` (0-100) of an ascending, non-empty list.
+
+    >>> _percentile([1.0, 2.0, 3.0, 4.0], 50), _percentile([1.0, 2.0, 3.0, 4.0], 99)
+    (2.0, 4.0)
+    """
+    rank = max(1, math.ceil(q / 100.0 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+async def _client(url: str, routes: tuple[str, ...], first: int, phase: float, rate_per_client: float,
+                  deadline: float, latencies: dict[str, list[float]], errors: list[str]) -> None:
+    """One keep-alive connection: a request per slot of ``1 / rate_per_client`` s until ``deadline``,
+    the first slot ``phase`` (0-1) of an interval after the connection opened."""
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=10.0) as client:
+        (await client.get(routes[first % len(routes)])).raise_for_status()  # opens the connection: not counted
+        interval = 1.0 / rate_per_client if rate_per_client > 0 else 0.0
+        slot = time.perf_counter() + interval * phase
+        i = first
+        while True:
+            if interval:
+                await asyncio.sleep(max(0.0, slot - time.perf_counter()))
+                slot += interval
+            if time.perf_counter() >= deadline:
+                return
+            route = routes[i % len(routes)]
+            i += 1
+            t0 = time.perf_counter()
+            response = await client.get(route)
+            elapsed = time.perf_counter() - t0
+            if response.status_code != 200:
+                errors.append(f"{route}: HTTP {response.status_code}")
+                continue
+            latencies[route].append(elapsed)
+
+
+async def _drive(url: str, routes: tuple[str, ...], clients: int, rate_per_client: float,
+                 duration_s: float) -> tuple[dict[str, list[float]], list[str], float]:
+    latencies: dict[str, list[float]] = {r: [] for r in routes}
+    errors: list[str] = []
+    t0 = time.perf_counter()
+    # the clients' phases spread over one interval, so they do not all send at the same instant
+    await asyncio.gather(*(_client(url, routes, i, i / clients, rate_per_client, t0 + duration_s, latencies, errors)
+                           for i in range(clients)))
+    return latencies, errors, time.perf_counter() - t0
+
+
+def bench_api(*, clients: int = 20, rate_per_client: float = 10.0, duration_s: float = 10.0, services: int = 8,
+              warmup_s: float = 3600.0, routes: tuple[str, ...] = ROUTES) -> dict[str, object]:
+    """Serve a simulated platform in-process and measure the routes over keep-alive connections.
+
+    Returns the settings, ``requests_per_s`` over the whole run, and per route the counted
+    requests with their p50/p95/p99 latency in milliseconds.
+    """
+    with tempfile.TemporaryDirectory(prefix="foresight-bench-api-") as tmp:
+        settings = load_settings(None, simulate={"services": services, "warmup_s": warmup_s},
+                                 audit_url=str(Path(tmp) / "audit.db"))
+        server = start_in_thread(build_service(settings, simulate=True))
+        try:
+            latencies, errors, wall_s = asyncio.run(_drive(server.url, routes, clients, rate_per_client, duration_s))
+        finally:
+            server.stop()
+    total = sum(len(v) for v in latencies.values())
+    per_route: dict[str, dict[str, float | int]] = {}
+    for route, values in latencies.items():
+        values.sort()
+        per_route[route] = {"requests": len(values)} | ({
+            f"p{q}_ms": round(_percentile(values, q) * 1000.0, 2) for q in (50, 95, 99)} if values else {})
+    return {
+        "clients": clients,
+        "rate_per_client": rate_per_client,
+        "duration_s": round(wall_s, 2),
+        "services": services,
+        "requests": total,
+        "requests_per_s": round(total / wall_s, 1),
+        "errors": errors[:10],
+        "routes": per_route,
+    }
