@@ -151,9 +151,9 @@ class FixedEmulator(kmock.KubernetesEmulator):
             if isinstance(request.data, dict):
                 data = dict(request.data)
                 meta = dict(data.get("metadata") or {})
-                if "spec" in data and request.subresource is None and current is not None:
-                    if data["spec"] != current.get("spec"):
-                        meta["generation"] = generation + 1
+                if ("spec" in data and request.subresource is None and current is not None
+                        and data["spec"] != current.get("spec")):
+                    meta["generation"] = generation + 1
                 meta["resourceVersion"] = version
                 data["metadata"] = meta
                 return _with_data(request, data)

@@ -34,3 +34,52 @@ def sim(
     ratio = figures["service_steps_per_s"] / figures["target_service_steps_per_s"]  # type: ignore[operator]
     table.caption = f"{ratio:.2f}x the target rate"
     Console().print(table)
+
+
+@bench_app.command("parity")
+def parity(
+    hours: Annotated[float, typer.Option(help="Simulated hours (the forecaster needs 2 h of history to act).",
+                                         min=0.1)] = 3.0,
+    services: Annotated[int, typer.Option(help="Services of the default simulated cluster.", min=4)] = 6,
+    seed: Annotated[int, typer.Option(help="Seed of the cluster, its traffic and the release.", min=0)] = 0,
+    trace: Annotated[str | None, typer.Option(help="Replay this CSV trace (time, value) instead of the "
+                                                   "built-in traffic.")] = None,
+    canary: Annotated[str, typer.Option(help="The release: good (as the stable) or bad (4x the errors).")] = "good",
+    canary_at: Annotated[float, typer.Option(help="Minutes into the run the release starts.", min=0.25)] = 60.0,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """In-process vs live on one trace: the predictive policy and a canary through the simulator's ports, and
+    through `foresight serve` on a real Prometheus and an emulated Kubernetes API (needs prometheus and kmock)."""
+    from pathlib import Path
+
+    from foresight.bench.parity import ParityOptions, run_parity
+    from foresight.errors import InputError
+
+    if canary not in ("good", "bad"):
+        raise InputError(f"--canary must be good or bad, not {canary!r}")
+    opts = ParityOptions(duration_s=hours * 3600.0, services=services, seed=seed,
+                         trace=Path(trace) if trace else None, canary=canary,  # type: ignore[arg-type]
+                         canary_at_s=canary_at * 60.0)
+    figures = run_parity(opts).to_json()
+    if json_out:
+        typer.echo(json.dumps(figures))
+        return
+    table = Table(title=f"parity: {figures['simulated_hours']} simulated hours, {len(figures['services'])} services, "
+                        f"one {canary} canary")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    rows = {
+        "steps compared": figures["steps"],
+        "identical fraction (every service's replicas)": figures["identical_fraction"],
+        "identical decisions": f"{figures['identical_decisions']}/{figures['decisions']}",
+        "canary weight changes, in-process / live": f"{figures['canary_weight_changes_inprocess']} / "
+                                                    f"{figures['canary_weight_changes_live']}",
+        "canary verdict, in-process / live": " / ".join(figures["canary"]["verdict"].values()),
+        "samples remote-written": f"{figures['samples_remote_written']:,}",
+        "wall s: setup / in-process / live": " / ".join(f"{v:g}" for v in figures["timings_s"].values()),
+    }
+    for key, value in rows.items():
+        table.add_row(key, str(value))
+    table.caption = "; ".join(f"{n} {cause}" for cause, n in figures["differences_by_cause"].items()) or \
+        "no difference to explain"
+    Console().print(table)
