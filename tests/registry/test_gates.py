@@ -76,3 +76,21 @@ def test_promote_with_re_evaluated_champion_metrics(tmp_path) -> None:
     assert not promote(reg, "m", 2, policy, dry_run=True).promoted  # registered 0.95 vs 0.90
     # after drift the champion only reaches 0.71 on today's data
     assert promote(reg, "m", 2, policy, champion_metrics={"accuracy": 0.71}).promoted
+
+
+def test_a_candidate_better_than_the_champion_is_called_better_not_within() -> None:
+    policy = GatePolicy.parse(["accuracy>=0.6"], tolerances={"accuracy": 0.01})
+    better = evaluate_gates(policy, {"accuracy": 0.8617}, {"accuracy": 0.675})
+    assert better.passed and "accuracy 0.8617 better than the champion 0.675" in better.reason
+    assert "within" not in better.reason
+    slightly_worse = evaluate_gates(policy, {"accuracy": 0.925}, {"accuracy": 0.93})
+    assert slightly_worse.passed
+    assert "accuracy 0.925 is worse than the champion 0.93 by 0.005, within the tolerance 0.01" in slightly_worse.reason
+    assert "equal to the champion 0.93" in evaluate_gates(policy, {"accuracy": 0.93}, {"accuracy": 0.93}).reason
+    lower = GatePolicy.parse(["p95_ms<=50"], tolerances={"p95_ms": 5})
+    assert "p95_ms 40 better than the champion 44" in evaluate_gates(lower, {"p95_ms": 40}, {"p95_ms": 44}).reason
+
+
+def test_a_non_finite_metric_is_named_as_such_not_as_missing() -> None:
+    result = evaluate_gates(GatePolicy.parse(["accuracy>=0.9"]), {"accuracy": float("nan")}, None)
+    assert not result.passed and result.reason == "accuracy is nan in the candidate's metrics, not a finite number (needs >= 0.9)"

@@ -12,6 +12,8 @@ from typer.testing import CliRunner
 
 import foresight.cli.model  # noqa: F401  (registers the command group until cli/__init__ imports it)
 from foresight.cli.app import app
+from foresight.errors import InputError
+from foresight.registry import LocalRegistry
 
 runner = CliRunner()
 
@@ -70,3 +72,50 @@ def test_mlflow_backend_through_the_cli(require_mlflow, tmp_path: Path, data_fil
     code, out = _run("model", "list", "--backend", "mlflow", "--registry-uri", uri, "--json")
     assert json.loads(out)[0]["aliases"] == ["champion"]
     assert (tmp_path / "artifacts").is_dir() and not Path("mlruns").exists()
+
+
+@pytest.mark.parametrize("metric", ["accuracy=nan", "accuracy=inf", "accuracy=-inf", "accuracy=NaN"])
+def test_non_finite_metrics_are_refused(tmp_path: Path, data_file: Path, metric: str) -> None:
+    uri = f"sqlite:///{tmp_path}/reg.db"
+    result = runner.invoke(app, ["model", "register", "--name", "m", "--data", str(data_file), "--metric", metric,
+                                 "--registry-uri", uri])
+    assert isinstance(result.exception, InputError) and "metrics must be finite numbers" in str(result.exception)
+    assert json.loads(_run("model", "list", "--registry-uri", uri, "--json")[1]) == []
+
+
+def test_a_missing_parent_or_code_dir_is_refused(tmp_path: Path, data_file: Path) -> None:
+    uri = f"sqlite:///{tmp_path}/reg.db"
+    base = ["model", "register", "--name", "m", "--data", str(data_file), "--metric", "accuracy=0.9", "--registry-uri", uri]
+    result = runner.invoke(app, [*base, "--parent", "99"])
+    assert isinstance(result.exception, InputError) and "parent version 99 does not exist" in str(result.exception)
+    result = runner.invoke(app, [*base, "--code-dir", str(tmp_path / "nonexistent")])
+    assert isinstance(result.exception, InputError) and "nonexistent: no such file or directory" in str(result.exception)
+    assert json.loads(_run("model", "list", "--registry-uri", uri, "--json")[1]) == []
+
+
+def test_list_json_is_strict_json_even_for_a_stored_nan(tmp_path: Path) -> None:
+    """A registry written before non-finite metrics were refused may hold one: the listing stays JSON."""
+    import sqlalchemy as sa
+
+    uri = f"sqlite:///{tmp_path}/reg.db"
+    LocalRegistry(uri).register("m", params={}, metrics={"accuracy": 0.9, "loss": 0.1}, code_commit="unknown",
+                                data_version="x", seed=None)
+    with sa.create_engine(uri).begin() as conn:
+        conn.execute(sa.text("UPDATE foresight_model_versions SET metrics = :m"),
+                     {"m": '{"accuracy": NaN, "loss": Infinity}'})
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"not JSON: {constant}")
+
+    code, out = _run("model", "list", "--registry-uri", uri, "--json")
+    assert code == 0 and json.loads(out, parse_constant=refuse)[0]["metrics"] == {"accuracy": None, "loss": "inf"}
+
+
+def test_promote_says_better_than_the_champion(tmp_path: Path, data_file: Path) -> None:
+    uri = f"sqlite:///{tmp_path}/reg.db"
+    for accuracy in ("0.675", "0.8617"):
+        _run("model", "register", "--name", "m", "--data", str(data_file), "--metric", f"accuracy={accuracy}",
+             "--registry-uri", uri)
+    assert _run("model", "promote", "--name", "m", "--version", "1", "--gate", "accuracy>=0.6", "--registry-uri", uri)[0] == 0
+    code, out = _run("model", "promote", "--name", "m", "--version", "2", "--gate", "accuracy>=0.6", "--registry-uri", uri)
+    assert code == 0 and "accuracy 0.8617 better than the champion 0.675" in out and "within" not in out

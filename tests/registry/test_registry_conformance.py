@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 import pytest
@@ -72,3 +73,20 @@ def test_calls_are_fast_enough_for_a_control_loop(registry, model_name, fitted_m
         registry.set_alias(model_name, CHAMPION, 1)
         registry.get_alias(model_name, CHAMPION)
     assert (time.perf_counter() - start) / 10 < 0.2
+
+
+def test_non_finite_metrics_are_refused_before_anything_is_written(registry, model_name, fitted_model) -> None:
+    for bad in (math.nan, math.inf, -math.inf):
+        with pytest.raises(InputError, match=rf"metric accuracy is {bad}: metrics must be finite"):
+            _register(registry, model_name, fitted_model, bad)
+    assert registry.list_versions(model_name) == []
+
+
+def test_a_parent_that_does_not_exist_is_refused(registry, model_name, fitted_model) -> None:
+    with pytest.raises(InputError, match="parent version 99 does not exist"):
+        _register(registry, model_name, fitted_model, parent=99)
+    _register(registry, model_name, fitted_model)
+    with pytest.raises(InputError, match="parent version 5 does not exist"):
+        _register(registry, model_name, fitted_model, parent=5)
+    assert _register(registry, model_name, fitted_model, parent=1).parent == 1
+    assert [v.version for v in registry.list_versions(model_name)] == [1, 2]

@@ -11,6 +11,8 @@ candidate did not report blocks its gate: a missing number is never read as a pa
 (False, 'accuracy 0.93 is worse than the champion 0.95 by 0.02, more than the tolerance 0.01')
 >>> evaluate_gates(policy, {"accuracy": 0.95, "latency_ms": 41.0}, None).passed
 True
+>>> evaluate_gates(policy, {"accuracy": 0.97, "latency_ms": 41.0}, {"accuracy": 0.95}).reason
+'accuracy 0.97 >= threshold 0.9; accuracy 0.97 better than the champion 0.95; latency_ms 41 <= threshold 50'
 """
 
 from __future__ import annotations
@@ -116,6 +118,21 @@ def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
 
+def _champion_reason(metric: str, value: float, champion: float, worse_by: float, tolerance: float) -> str:
+    """Says how the candidate compares: better, equal, worse but tolerated, or worse past the tolerance.
+
+    "within 0.01 of the champion" about a candidate far better than the champion reads as a
+    near miss; the comparison is only worth its tolerance when the candidate is worse.
+    """
+    if worse_by < 0:
+        return f"{metric} {_fmt(value)} better than the champion {_fmt(champion)}"
+    if worse_by == 0:
+        return f"{metric} {_fmt(value)} equal to the champion {_fmt(champion)}"
+    verdict = "within" if worse_by <= tolerance + 1e-12 else "more than"
+    return (f"{metric} {_fmt(value)} is worse than the champion {_fmt(champion)} by {_fmt(worse_by)}, "
+            f"{verdict} the tolerance {_fmt(tolerance)}")
+
+
 def evaluate_gates(
     policy: GatePolicy, candidate: Mapping[str, float], champion: Mapping[str, float] | None,
 ) -> GateResult:
@@ -128,12 +145,13 @@ def evaluate_gates(
     for gate in policy.gates:
         raw = candidate.get(gate.metric)
         value = None if raw is None or not math.isfinite(float(raw)) else float(raw)
+        absent = (f"{gate.metric} missing from the candidate's metrics" if raw is None else
+                  f"{gate.metric} is {float(raw)} in the candidate's metrics, not a finite number")
         higher = gate.op == ">="
         if gate.threshold is not None:
             t = gate.threshold
             if value is None:
-                checks.append(GateCheck(gate.metric, None, t, "threshold", False,
-                                        f"{gate.metric} missing from the candidate's metrics (needs {gate.op} {_fmt(t)})"))
+                checks.append(GateCheck(gate.metric, None, t, "threshold", False, f"{absent} (needs {gate.op} {_fmt(t)})"))
             else:
                 ok = value >= t if higher else value <= t
                 word = gate.op if ok else ("<" if higher else ">")
@@ -147,13 +165,10 @@ def evaluate_gates(
                 continue
             ref = float(ref)
             if value is None:
-                checks.append(GateCheck(gate.metric, None, ref, "champion", False,
-                                        f"{gate.metric} missing from the candidate's metrics (champion has {_fmt(ref)})"))
+                checks.append(GateCheck(gate.metric, None, ref, "champion", False, f"{absent} (champion has {_fmt(ref)})"))
                 continue
             worse_by = (ref - value) if higher else (value - ref)
             ok = worse_by <= gate.tolerance + 1e-12
-            reason = (f"{gate.metric} {_fmt(value)} within {_fmt(gate.tolerance)} of the champion {_fmt(ref)}" if ok else
-                      f"{gate.metric} {_fmt(value)} is worse than the champion {_fmt(ref)} by {_fmt(worse_by)}, "
-                      f"more than the tolerance {_fmt(gate.tolerance)}")
-            checks.append(GateCheck(gate.metric, value, ref, "champion", ok, reason))
+            checks.append(GateCheck(gate.metric, value, ref, "champion", ok,
+                                    _champion_reason(gate.metric, value, ref, worse_by, gate.tolerance)))
     return GateResult(all(c.passed for c in checks), tuple(checks))

@@ -23,7 +23,7 @@ from foresight.clock import Clock, SystemClock
 from foresight.adapters.sql import database_url, driver_message
 from foresight.errors import ConfigError, InputError, ServiceUnavailable
 from foresight.registry.data_version import md5_file
-from foresight.registry.protocol import ModelVersion
+from foresight.registry.protocol import ModelVersion, check_parent, finite_metrics
 
 __all__ = ["ARTIFACT_TAG", "LocalRegistry"]
 
@@ -95,6 +95,8 @@ class LocalRegistry:
         model: Any = None, model_file: Path | None = None,
     ) -> ModelVersion:
         _check_name(name)
+        checked = finite_metrics(name, metrics)
+        check_parent(self, name, tags)
         all_tags = {str(k): str(v) for k, v in (tags or {}).items()}
         if model_file is not None:
             path = Path(model_file)
@@ -102,7 +104,7 @@ class LocalRegistry:
             all_tags["foresight.artifact_md5"] = md5_file(path)
         row = {
             "name": name, "params": {str(k): str(v) for k, v in params.items()},
-            "metrics": {str(k): float(v) for k, v in metrics.items()}, "code_commit": code_commit,
+            "metrics": checked, "code_commit": code_commit,
             "data_version": data_version, "seed": seed, "tags": all_tags, "created_s": float(self.clock.now()),
         }
         for _ in range(3):  # two writers racing for the same number: the loser takes the next one

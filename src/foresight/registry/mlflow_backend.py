@@ -7,7 +7,9 @@ once), or a tracking server ``http(s)://...`` in production.
 
 Mapping: each version is one MLflow run (params, metrics and the ``foresight.*`` provenance tags)
 whose model is logged with a flavour and registered as the next model version, which carries the
-provenance tags too. MLflow registers only logged models: ``model`` (a scikit-learn estimator,
+provenance tags too. Registration is all or nothing (:mod:`foresight.registry.mlflow_registration`):
+a failure, or a server that dies half-way, leaves no run in RUNNING, no orphan logged model and no
+empty registered model once settled. MLflow registers only logged models: ``model`` (a scikit-learn estimator,
 logged with ``mlflow.sklearn``) or ``model_file`` (any file, logged as a ``pyfunc`` artifact that
 is not unpickled here) is required. Aliases are MLflow's registered-model aliases.
 
@@ -27,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from foresight.errors import ConfigError, InputError, ServiceUnavailable
-from foresight.registry.protocol import ModelVersion
+from foresight.registry.mlflow_registration import PENDING_TAG, settle, sweep, write
+from foresight.registry.protocol import ModelVersion, check_parent, finite_metrics
 
 __all__ = ["INSTALL_HINT", "MlflowRegistry", "mlflow_available"]
 
@@ -58,8 +61,10 @@ class MlflowRegistry:
 
     def __init__(
         self, tracking_uri: str | None = None, *, directory: str | os.PathLike[str] = "foresight-out/mlflow",
-        experiment: str = "foresight", http_retries: int = 0, http_timeout_s: int = 10,
+        experiment: str = "foresight", http_retries: int = 0, http_timeout_s: int = 10, stale_after_s: float = 3600.0,
     ) -> None:
+        """``stale_after_s``: age after which another process's unfinished registration is taken as
+        dead and removed (younger ones may still be running); this registry's own are settled at once."""
         if tracking_uri is None:
             Path(directory).mkdir(parents=True, exist_ok=True)
             tracking_uri = f"sqlite:///{Path(directory).resolve() / 'mlflow.db'}"
@@ -68,11 +73,15 @@ class MlflowRegistry:
             # read by MLflow at each request; setdefault: an operator's own setting wins
             os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(http_retries))
             os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(http_timeout_s))
+            # MLflow prints "View run ... at" on stdout at each run's end: stdout is the CLI's (--json)
+            os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
         os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
         self._mlflow = _import_mlflow()
         self._client = self._mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
         self._experiment_name = experiment
         self._experiment_id: str | None = None  # resolved on first use: the server may be down now
+        self.stale_after_s = stale_after_s
+        self._unsettled: set[str] = set()  # runs of registrations that failed while the server was away
         # a SQLite store keeps artifacts beside its file (MLflow's default is ./mlruns in the cwd);
         # a tracking server decides where its artifacts go
         self._artifact_root = (
@@ -120,35 +129,48 @@ class MlflowRegistry:
         data_version: str, seed: int | None, tags: Mapping[str, str] | None = None,
         model: Any = None, model_file: Path | None = None,
     ) -> ModelVersion:
+        """Register atomically (see :mod:`foresight.registry.mlflow_registration`).
+
+        A registration that fails is undone at once when the server still answers; one that the
+        server's death interrupted is settled by this registry's next registration (others' are
+        settled once older than ``stale_after_s``, when they cannot still be running).
+        """
         if model is None and model_file is None:
             raise InputError(f"model {name}: MLflow registers only logged models: give a fitted model or a model file")
         if model_file is not None and not Path(model_file).is_file():
             raise InputError(f"{model_file}: no such model file")
-        from mlflow.entities import Metric, Param
-
+        checked = finite_metrics(name, metrics)
         provenance = {"foresight.code_commit": code_commit, "foresight.data_version": data_version,
                       "foresight.seed": "" if seed is None else str(int(seed))}
         version_tags = {**{str(k): str(v) for k, v in (tags or {}).items()}, **provenance}
-        now_ms = int(time.time() * 1000)
+        text_params = {str(k): str(v) for k, v in params.items()}
         with self._calling(f"register {name}"), self._fluent():
-            run = self._client.create_run(self._experiment(), tags={**version_tags, "mlflow.runName": f"{name}-train"})
-            run_id = run.info.run_id
-            self._client.log_batch(
-                run_id, metrics=[Metric(k, float(v), now_ms, 0) for k, v in metrics.items()],
-                params=[Param(k, str(v)) for k, v in params.items()],
-            )
-            with self._mlflow.start_run(run_id=run_id):
-                if model is not None:
-                    info = self._mlflow.sklearn.log_model(model, name="model", pip_requirements=[],
-                                                          serialization_format="cloudpickle")
-                else:
-                    info = self._mlflow.pyfunc.log_model(name="model", python_model=_FileModel(),
-                                                         artifacts={"model": str(Path(model_file).resolve())},
-                                                         pip_requirements=[])
-            with contextlib.suppress(self._mlflow.exceptions.MlflowException):
-                self._client.create_registered_model(name)  # exists already: fine
-            mv = self._client.create_model_version(name, source=info.model_uri, run_id=run_id, tags=version_tags)
-        return self.get(name, int(mv.version))
+            experiment_id = self._experiment()
+            sweep(self._client, experiment_id, own=self._unsettled, stale_after_s=self.stale_after_s, now_s=time.time())
+            self._unsettled.clear()  # settled now, or (not found by the sweep) by someone else before
+            check_parent(self, name, tags)
+            attempt: list[str] = []
+            try:
+                mv = write(self._client, self._mlflow, experiment_id, name, params=text_params, metrics=checked,
+                           version_tags=version_tags, model=model, model_file=model_file, started=attempt.append)
+            except Exception:
+                mv = self._undo(experiment_id, attempt, name)
+                if mv is None:
+                    raise
+        return self._to_version(mv, (), params=text_params, metrics=checked)
+
+    def _undo(self, experiment_id: str, attempt: list[str], name: str) -> Any | None:
+        """Settle a registration that just failed: its version if it did happen after all, else None.
+
+        When the server does not answer, the run is remembered and settled by the next registration.
+        """
+        if not attempt:
+            return None  # the run was never created (or its id never came back: stale_after_s settles it)
+        try:
+            return settle(self._client, experiment_id, attempt[0], name)
+        except Exception:
+            self._unsettled.add(attempt[0])
+            return None
 
     def set_alias(self, name: str, alias: str, version: int) -> None:
         with self._calling(f"set alias {alias} of {name}"):
@@ -170,13 +192,18 @@ class MlflowRegistry:
             self._client.set_model_version_tag(name, str(version), key, str(value))
 
     # -- reads ----------------------------------------------------------------------------------
-    def _to_version(self, mv: Any, aliases: tuple[str, ...] | None = None) -> ModelVersion:
-        run = self._client.get_run(mv.run_id) if mv.run_id else None
-        tags = dict(mv.tags or {})
+    def _to_version(
+        self, mv: Any, aliases: tuple[str, ...] | None = None, *,
+        params: Mapping[str, str] | None = None, metrics: Mapping[str, float] | None = None,
+    ) -> ModelVersion:
+        """MLflow's version as a :class:`ModelVersion`; params and metrics read from its run unless given."""
+        if params is None or metrics is None:
+            run = self._client.get_run(mv.run_id) if mv.run_id else None
+            params, metrics = (dict(run.data.params), dict(run.data.metrics)) if run else ({}, {})
+        tags = {k: v for k, v in (mv.tags or {}).items() if k != PENDING_TAG}
         seed = tags.pop("foresight.seed", "")
         return ModelVersion(
-            name=mv.name, version=int(mv.version),
-            params=dict(run.data.params) if run else {}, metrics=dict(run.data.metrics) if run else {},
+            name=mv.name, version=int(mv.version), params=dict(params), metrics=dict(metrics),
             code_commit=tags.pop("foresight.code_commit", "unknown"),
             data_version=tags.pop("foresight.data_version", ""), seed=int(seed) if seed else None,
             tags=tags, created_s=mv.creation_timestamp / 1000.0,
@@ -213,23 +240,3 @@ class MlflowRegistry:
                 raise
             return self._to_version(mv)
 
-
-def _file_model_class() -> type:
-    import mlflow.pyfunc
-
-    class FileModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defined]
-        """A model file registered as is: loading it unpickles the file (the user's own artifact)."""
-
-        def load_context(self, context: Any) -> None:
-            import pickle
-
-            self.model = pickle.loads(Path(context.artifacts["model"]).read_bytes())
-
-        def predict(self, context: Any, model_input: list[Any], params: Any = None) -> Any:
-            return self.model.predict(model_input)
-
-    return FileModel
-
-
-def _FileModel() -> Any:  # noqa: N802 - reads as the class it builds
-    return _file_model_class()()

@@ -12,6 +12,7 @@ Lineage is not a method: :func:`lineage` follows the ``foresight.parent`` tag th
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,8 @@ from typing import Any, Protocol
 
 from foresight.errors import InputError
 
-__all__ = ["CHAMPION", "CHALLENGER", "PARENT_TAG", "ModelVersion", "Registry", "lineage"]
+__all__ = ["CHAMPION", "CHALLENGER", "PARENT_TAG", "ModelVersion", "Registry", "check_parent", "finite_metrics",
+           "lineage"]
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -54,9 +56,13 @@ class ModelVersion:
         return int(value) if value.strip().isdigit() else None  # a hand-edited, malformed tag: no parent
 
     def to_json(self) -> dict[str, Any]:
+        """JSON-ready (strict JSON): a non-finite metric stored before they were refused becomes
+        null (NaN) or the string "inf"/"-inf", as the drift report writes them."""
+        metrics = {k: v if math.isfinite(v) else (None if math.isnan(v) else ("inf" if v > 0 else "-inf"))
+                   for k, v in self.metrics.items()}
         return {
             "name": self.name, "version": self.version, "params": dict(self.params),
-            "metrics": dict(self.metrics), "code_commit": self.code_commit, "data_version": self.data_version,
+            "metrics": metrics, "code_commit": self.code_commit, "data_version": self.data_version,
             "seed": self.seed, "tags": dict(self.tags), "created_s": self.created_s, "aliases": list(self.aliases),
         }
 
@@ -78,6 +84,8 @@ class Registry(Protocol):
 
         ``model`` is a fitted estimator (scikit-learn) or ``model_file`` a serialised one; both
         optional for the local twin, one is needed by MLflow, which registers only logged models.
+        A metric that is not a finite number, or a ``foresight.parent`` tag naming a version that
+        does not exist, is an :class:`~foresight.errors.InputError` and nothing is written.
         """
         ...
 
@@ -98,6 +106,48 @@ class Registry(Protocol):
         ...
 
     def set_tag(self, name: str, version: int, key: str, value: str) -> None: ...
+
+
+def finite_metrics(name: str, metrics: Mapping[str, Any]) -> dict[str, float]:
+    """``metrics`` as floats, or an InputError naming the first that is not a finite number.
+
+    A NaN accuracy would later read as "missing" at the gate, and NaN/Infinity are not JSON: a
+    metric that cannot be compared is refused when it is registered, not when it is judged.
+
+    >>> finite_metrics("m", {"accuracy": "0.9"})
+    {'accuracy': 0.9}
+    >>> finite_metrics("m", {"accuracy": float("nan")})
+    Traceback (most recent call last):
+    ...
+    foresight.errors.InputError: model m: metric accuracy is nan: metrics must be finite numbers
+    """
+    out: dict[str, float] = {}
+    for key, raw in metrics.items():
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            raise InputError(f"model {name}: metric {key} is {raw!r}: metrics must be finite numbers") from None
+        if not math.isfinite(value):
+            raise InputError(f"model {name}: metric {key} is {value}: metrics must be finite numbers")
+        out[str(key)] = value
+    return out
+
+
+def check_parent(registry: Registry, name: str, tags: Mapping[str, str] | None) -> None:
+    """Refuse a ``foresight.parent`` tag that is not the number of an existing version of ``name``.
+
+    A lineage that points at nothing would end silently at the first lookup; the typo is caught
+    while the user is still there to fix it.
+    """
+    value = (tags or {}).get(PARENT_TAG)
+    if value is None:
+        return
+    if not str(value).strip().isdigit():
+        raise InputError(f"model {name}: parent {value!r} ({PARENT_TAG}) must be a version number")
+    try:
+        registry.get(name, int(value))
+    except InputError:
+        raise InputError(f"model {name}: parent version {int(value)} does not exist ({PARENT_TAG})") from None
 
 
 def lineage(registry: Registry, name: str, version: int, max_depth: int = 1000) -> list[ModelVersion]:
