@@ -1,7 +1,9 @@
 """The HTML report of a run: a summary table, what happened, the decisions, and per-service plots.
 
 One self-contained file (plotly.js embedded once, in the head), so it opens offline in any browser and can be
-archived beside the audit log.
+archived beside the audit log. Numbers are shown to the precision they mean (minutes to a tenth, replica-minutes
+whole), times never wrap ("6.02 h" on one line), and the canary chart has one panel per release in minutes since
+it started: releases last minutes, hours apart, so a shared hour axis drew them as two vertical lines.
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ def _downsample(x: np.ndarray, y: np.ndarray, how: str = "max") -> tuple[np.ndar
 
 
 def _service_figure(name: str, hours: np.ndarray, h: Mapping[str, np.ndarray], i: int, slo_p95_s: float | None,
-                    anomaly: np.ndarray | None) -> go.Figure:
+                    anomaly: np.ndarray | None, alerting: np.ndarray | None = None) -> go.Figure:
+    """Load and capacity, replicas, p95 latency, and the anomaly score with the spans its alert was open
+    (the score marks an incident's onset and falls back to 0 while the alert stays open)."""
     fig = make_subplots(
         rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.05, row_heights=[0.36, 0.24, 0.2, 0.2],
         subplot_titles=("load vs ready capacity (req/s)", "replicas", "p95 latency (s)", "anomaly score"),
@@ -65,6 +69,10 @@ def _service_figure(name: str, hours: np.ndarray, h: Mapping[str, np.ndarray], i
         fig.add_trace(go.Scatter(x=x, y=y, name="anomaly score", mode="lines",
                                  line={"color": "#8c564b", "width": 1.2}), row=4, col=1)
         fig.update_yaxes(range=[0, 1.02], row=4, col=1)
+    if alerting is not None and alerting.any():
+        x, y = _downsample(hours[: alerting.size], alerting.astype(np.float64), "max")
+        fig.add_trace(go.Scatter(x=x, y=y, name="alert open", mode="lines", fill="tozeroy",
+                                 line={"color": "rgba(214, 39, 40, 0.5)", "width": 0, "shape": "hv"}), row=4, col=1)
     if slo_p95_s is not None:
         fig.add_hline(y=slo_p95_s, line_dash="dot", line_color="#d62728", row=3, col=1,
                       annotation_text="SLO", annotation_position="top left")
@@ -105,27 +113,63 @@ def _forecasts_html(forecasts: Sequence[ForecastTrace], controllers: Mapping[str
     return "".join(parts)
 
 
+def _releases_figure(releases: Sequence[ReleaseTrack]) -> go.Figure | None:
+    """Canary weight per release, one panel each in minutes since it started (None: none started)."""
+    started = [track for track in releases if track.steps]
+    if not started:
+        return None
+    titles = [f"{t.release.model} {t.release.version} at {t.release.start_s / 3600.0:.2f} h "
+              f"({'good' if t.release.good else 'bad'}): {t.outcome}" for t in started]
+    fig = make_subplots(rows=1, cols=len(started), shared_yaxes=True, subplot_titles=titles)
+    for col, track in enumerate(started, start=1):
+        xs = [0.0] + [(s.time_s - track.release.start_s) / 60.0 for s in track.steps]
+        ys = [0] + [s.weight for s in track.steps]
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", line={"shape": "hv"}, showlegend=False),
+                      row=1, col=col)
+        fig.update_xaxes(title_text="minutes since the release started", range=[0, max(xs) * 1.05 + 0.5],
+                         row=1, col=col)
+    fig.update_layout(title="canary traffic weight (%)", height=340, margin={"l": 50, "r": 20, "t": 80, "b": 40})
+    fig.update_yaxes(range=[0, 105])
+    return fig
+
+
 def _releases_html(releases: Sequence[ReleaseTrack]) -> str:
-    """A weight-over-time chart of every release and, per release, each interval's verdict and reason."""
+    """A weight-over-time chart per release and, per release, each interval's verdict and reason."""
     if not releases:
         return "<p>no releases</p>"
-    fig = go.Figure()
+    fig = _releases_figure(releases)
+    parts = [] if fig is None else [fig.to_html(full_html=False, include_plotlyjs=False, div_id="releases")]
     for track in releases:
         r = track.release
-        xs = [r.start_s / 3600.0] + [s.time_s / 3600.0 for s in track.steps]
-        ys = [0] + [s.weight for s in track.steps]
-        label = f"{r.model} {r.version} ({'good' if r.good else 'bad'} version): {track.outcome}"
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=label, line={"shape": "hv"}))
-    fig.update_layout(title="canary traffic weight (%)", height=320, margin={"l": 50, "r": 20, "t": 50, "b": 40},
-                      xaxis_title="hours since start", yaxis_range=[0, 105])
-    parts = [fig.to_html(full_html=False, include_plotlyjs=False, div_id="releases")]
-    for track in releases:
-        r = track.release
+        outcome = track.outcome if track.steps else f"not reached (planned at {r.start_s / 3600.0:.2f} h)"
         parts.append(f"<h3>{html.escape(r.model)} {html.escape(r.version)} "
-                     f"({'good' if r.good else 'bad'} version): {html.escape(track.outcome)}</h3>")
-        parts.append(_table(["time", "canary weight %", "action", "reason"],
-                            [[f"{s.time_s / 3600.0:.2f} h", s.weight, s.action, s.reason] for s in track.steps]))
+                     f"({'good' if r.good else 'bad'} version): {html.escape(outcome)}</h3>")
+        if track.steps:
+            parts.append(_table(["time", "canary weight %", "action", "reason"],
+                                [[_hours(s.time_s), s.weight, s.action, s.reason] for s in track.steps]))
     return "".join(parts)
+
+
+def _hours(t_s: float) -> str:
+    """A time of the run, as the report writes it.
+
+    >>> _hours(21672.0)
+    '6.02 h'
+    """
+    return f"{t_s / 3600.0:.2f} h"
+
+
+def _detected(fault: FaultDetection, end_s: float, horizon_s: float = 7200.0) -> str:
+    """How soon a fault was detected; a fault with no alert says how long the run went on after it.
+
+    >>> _detected(FaultDetection(3600.0, "node-loss: n1", None), end_s=4500.0)
+    'not in the 15 min the run went on'
+    """
+    if fault.delay_s is not None:
+        return f"{fault.delay_s / 60.0:.1f} min"
+    if fault.time_s + horizon_s > end_s:
+        return f"not in the {(end_s - fault.time_s) / 60.0:.0f} min the run went on"
+    return f"not within {horizon_s / 3600.0:g} h"
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -146,40 +190,44 @@ def write_report(
     events: Sequence[tuple[float, str]],
     decisions: Sequence[Mapping[str, object]],
     anomaly_scores: np.ndarray | None = None,
+    anomaly_alerting: np.ndarray | None = None,
     faults: Sequence[FaultDetection] = (),
     releases: Sequence[ReleaseTrack] = (),
     controllers: Mapping[str, str] | None = None,
     forecasts: Sequence[ForecastTrace] = (),
     model_loop: ModelLoopDemo | None = None,
 ) -> Path:
-    """Write the report to ``path`` (parents created) and return it."""
+    """Write the report to ``path`` (parents created) and return it.
+
+    ``anomaly_scores`` and ``anomaly_alerting`` are ``[steps, services]``: each step's anomaly score and
+    whether the service's alert was open.
+    """
     steps = next(iter(history.values())).shape[0] if history else 0
     hours = (np.arange(steps) + 1) * step_s / 3600.0
     totals = _table(
         ["SLO-violation minutes", "replica-minutes", "scaling actions", "simulated hours"],
-        [[summary.slo_violation_minutes, summary.replica_minutes, summary.scaling_actions,
-          round(summary.duration_s / 3600.0, 2)]],
+        [[f"{summary.slo_violation_minutes:,.1f}", f"{summary.replica_minutes:,.0f}", summary.scaling_actions,
+          f"{summary.duration_s / 3600.0:.2f}"]],
     )
     per_service = _table(
         ["service", "SLO-violation min", "replica-min", "actions", "peak load (req/s)", "failed %", "median p95 (ms)"],
-        [[s.service, s.slo_violation_minutes, s.replica_minutes, s.scaling_actions, s.peak_offered_rps,
-          round(100 * s.dropped_fraction, 3), round(1000 * s.p95_latency_s_median, 1)] for s in summary.services],
+        [[s.service, f"{s.slo_violation_minutes:,.1f}", f"{s.replica_minutes:,.0f}", s.scaling_actions,
+          f"{s.peak_offered_rps:,.1f}", f"{100 * s.dropped_fraction:.3f}", f"{1000 * s.p95_latency_s_median:,.1f}"]
+         for s in summary.services],
     )
-    event_rows = [[f"{t / 3600.0:.2f} h", what] for t, what in events]
-    decision_rows = [
-        [f"{float(d['time']) / 3600.0:.2f} h", d["target"], d["controller"], d["decision"], d["reason"]]
-        for d in decisions
-    ]
+    event_rows = [[_hours(t), what] for t, what in events]
+    decision_rows = [[_hours(float(d["time"])), d["target"], d["controller"], d["decision"], d["reason"]]
+                     for d in decisions]
     fault_rows = [
-        [f"{f.time_s / 3600.0:.2f} h", f.fault,
-         "not within 2 h" if f.alert is None else f"{f.delay_s / 60.0:.1f} min",
+        [_hours(f.time_s), f.fault, _detected(f, steps * step_s),
          "" if f.alert is None else f"{f.alert.service} ({f.alert.signal}, score {f.alert.score})"]
         for f in faults
     ]
     figures = []
     for i, name in enumerate(services):
         scores = None if anomaly_scores is None else anomaly_scores[:, i]
-        fig = _service_figure(name, hours, history, i, slo_p95_s.get(name), scores)
+        alerting = None if anomaly_alerting is None else anomaly_alerting[:, i]
+        fig = _service_figure(name, hours, history, i, slo_p95_s.get(name), scores, alerting)
         figures.append(fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"svc-{i}"))
     release_html = _releases_html(releases)
     page = standalone_page(title, f"""<h2>Summary</h2>{totals}{per_service}
@@ -196,7 +244,8 @@ def write_report(
 <div class="scroll">{_table(["time", "service", "controller", "decision", "reason"], decision_rows) if decision_rows else "<p>none</p>"}</div>
 <h2>Services</h2>
 {''.join(f'<div class="service">{f}</div>' for f in figures)}""",
-                           extra_css=".scroll { max-height: 22rem; overflow-y: auto; display: inline-block; }\n")
+                           extra_css=".scroll { max-height: 22rem; overflow-y: auto; display: inline-block; }\n"
+                                     "td:first-child { white-space: nowrap; }\n")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")
     return path

@@ -197,6 +197,7 @@ def run_demo(opts: DemoOptions, progress: Progress | None = None, progress_every
         events=events,
         decisions=decisions[-500:],
         anomaly_scores=anomalies.scores,
+        anomaly_alerting=anomalies.alerting,
         faults=faults,
         releases=releases,
         controllers=controllers,
