@@ -18,7 +18,7 @@ def sim(
     days: Annotated[float, typer.Option(help="Simulated days.")] = 7.0,
     services: Annotated[int, typer.Option(help="Services in the simulated platform.")] = 50,
     step_s: Annotated[float, typer.Option("--step", help="Step in seconds.")] = 15.0,
-    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed.", min=0)] = 0,
     json_out: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
     """Simulator throughput: simulated service-steps per second, against the 7 d x 50 services < 10 s target."""

@@ -71,8 +71,13 @@ def _values(files: list[Path]) -> dict[str, object]:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except OSError as exc:
             raise InputError(f"{path}: cannot read values ({exc.strerror or exc})") from None
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+                             "a values file is YAML saved as UTF-8") from None
         except yaml.YAMLError as exc:
             raise InputError(f"{path}: not valid YAML ({exc})") from None
+        except RecursionError:  # the YAML parser recurses once per level of nesting
+            raise InputError(f"{path}: nested too deeply to be a values file") from None
         if not isinstance(data, dict):
             raise InputError(f"{path}: values must be a mapping")
         merged = merge_values(merged, data)

@@ -127,14 +127,15 @@ def autoscaling(
     except ValidationError as exc:
         reasons = "; ".join(f"{_option(err['loc'])}: {_reason(err)}" for err in exc.errors())
         raise InputError(f"render autoscaling: {reasons}") from None
+    # checked whatever the form, so a wrong value never passes unnoticed because --form load ignores it
+    if not 1 <= cpu_percent <= 100:
+        raise InputError(f"render autoscaling: --cpu-percent: {cpu_percent} is not within 1..100")
+    if not 0 <= scale_up_tolerance < 1:
+        raise InputError(f"render autoscaling: --scale-up-tolerance: {scale_up_tolerance} is not within [0, 1)")
     files: dict[str, list[dict[str, Any]]] = {}
     if form is Form.desired:
         if kind is not Kind.hpa:
             raise InputError("render autoscaling: --form desired renders an HPA only; add --kind hpa")
-        if not 1 <= cpu_percent <= 100:
-            raise InputError(f"render autoscaling: --cpu-percent: {cpu_percent} is not within 1..100")
-        if not 0 <= scale_up_tolerance < 1:
-            raise InputError(f"render autoscaling: --scale-up-tolerance: {scale_up_tolerance} is not within [0, 1)")
         tolerance = None if cluster_tolerance else scale_up_tolerance
         files[f"{spec.workload}-hpa.yaml"] = [desired_replicas_hpa(spec, cpu_percent=cpu_percent,
                                                                    scale_up_tolerance=tolerance)]

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from foresight.bench.canary import BENCH_FLAGGER, bench_canary
 from foresight.cli.app import bench_app
+from foresight.cli.params import positive
 
 _ROWS = (
     ("bad_caught", "bad versions rolled back"),
@@ -28,12 +29,14 @@ _ROWS = (
 @bench_app.command("canary")
 def canary(
     trials: Annotated[int, typer.Option(min=1, help="Simulated releases (40% good, 60% bad).")] = 1000,
-    seed: Annotated[int, typer.Option(help="Seed of the release mix and the simulation.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the release mix and the simulation.")] = 0,
     horizon_min: Annotated[float, typer.Option("--horizon", min=1, help="Minutes each release runs.")] = 60.0,
     label_delay: Annotated[int, typer.Option(min=0, max=60, help="Intervals before label feedback arrives.")] = 0,
     flagger_threshold: Annotated[int, typer.Option(min=1, help="Flagger `threshold`.")] = BENCH_FLAGGER.threshold,
-    flagger_p99_ms: Annotated[float, typer.Option(help="Flagger request-duration max (ms).")] = BENCH_FLAGGER.max_p99_ms,
-    flagger_min_accuracy: Annotated[float, typer.Option(help="Flagger's accuracy check min (0: no check).")] = 0.85,
+    flagger_p99_ms: Annotated[float, typer.Option(
+        callback=positive, help="Flagger request-duration max (ms).")] = BENCH_FLAGGER.max_p99_ms,
+    flagger_min_accuracy: Annotated[float, typer.Option(
+        min=0, max=1, help="Flagger's accuracy check min (0: no check).")] = 0.85,
     json_out: Annotated[bool, typer.Option("--json", help="Print {\"flagger\": {...}, \"foresight\": {...}}.")] = False,
 ) -> None:
     """Canary analysis: bad versions caught, exposure to them, false rollbacks, time to promote."""
