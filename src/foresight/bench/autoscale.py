@@ -77,6 +77,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from foresight.autoscale.hpa import ExternalMetric, HpaBehavior, HpaPolicy, HpaSpec, HpaState
 from foresight.autoscale.predictive import PredictivePolicy, PredictiveSpec, PredictiveState, ServiceCapacity
+from foresight.bench.progress import Progress, part, silent
 from foresight.capacity import DEFAULT_TIMEOUT_S, SloModel, slo_replicas, utilisation_replicas
 from foresight.control.audit import AuditRecord
 from foresight.control.loop import Reconciler
@@ -527,8 +528,9 @@ def _load(path: Path, step_s: float) -> tuple[float, np.ndarray]:
     return float(t[0]), resample(t, v, steps, step_s)
 
 
-def run_trace(path: Path, scenario: Scenario, name: str | None = None) -> TraceResult:
-    """Simulate every policy on one trace (module docstring) and score the evaluated window."""
+def run_trace(path: Path, scenario: Scenario, name: str | None = None, progress: Progress = silent) -> TraceResult:
+    """Simulate every policy on one trace (module docstring) and score the evaluated window; ``progress``
+    hears the share of the window simulated (about every 1%)."""
     name = name or trace_name(path)
     step = scenario.period_s
     t0, rate = _load(path, step)
@@ -550,10 +552,15 @@ def run_trace(path: Path, scenario: Scenario, name: str | None = None) -> TraceR
                    max_replicas=scenario.max_replicas)}, counts[label], sim.clock, period_s=step, query_step_s=query_step)
         for label, (policy, query_step) in loops.items()
     ]
+    steps, report_every = 0, max(1, load.size // 100)
     while not sim.done:
         for loop in reconcilers:
             loop.reconcile_once()
         sim.step()
+        steps += 1
+        if steps % report_every == 0:
+            progress(f"{name}: {len(reconcilers)} policies, {steps * step / _DAY_S:.2f} of "
+                     f"{load.size * step / _DAY_S:.2f} d", steps / load.size)
     failures = [e for c in counts.values() for e in c.errors]
     if failures:
         raise ForesightError(f"{name}: {len(failures)} failed decision(s), first: {failures[0]}")
@@ -630,16 +637,18 @@ def _cluster(
 
 
 def bench_autoscale(
-    paths: Sequence[Path], scenario: Scenario, done: Callable[[TraceResult], None] | None = None
+    paths: Sequence[Path], scenario: Scenario, done: Callable[[TraceResult], None] | None = None,
+    progress: Progress = silent,
 ) -> dict[str, Any]:
     """Every trace in ``paths`` under ``scenario``; ``done`` is called with each trace's result as it
-    finishes. Returns the JSON report: ``{"traces": {name: {policy: figures, ...}}, "setup": ...}``."""
+    finishes, ``progress`` as it runs (each trace an equal part).
+    Returns the JSON report: ``{"traces": {name: {policy: figures, ...}}, "setup": ...}``."""
     names = [trace_name(p) for p in paths]
     if len(set(names)) != len(names):
         raise InputError(f"traces must have distinct names, got {names}")
     traces = {}
-    for path, name in zip(paths, names):
-        result = run_trace(path, scenario, name)
+    for i, (path, name) in enumerate(zip(paths, names)):
+        result = run_trace(path, scenario, name, part(progress, i, len(paths)))
         traces[name] = result.to_json()
         if done is not None:
             done(result)
