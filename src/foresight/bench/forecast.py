@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from foresight.bench.progress import Progress, part, silent
 from foresight.errors import ConfigError, InputError
 from foresight.forecast import Forecaster, HistoryTooShort, HoltWinters, SeasonalNaive
 from foresight.forecast.backtest import BacktestResult, rolling_forecasts, score, seasonal_scale
@@ -108,21 +109,25 @@ def bench_forecast(
     models: Sequence[str] | None = None,
     train_days: float = 21.0,
     test_days: float = 7.0,
+    progress: Progress = silent,
 ) -> dict[str, object]:
     """Backtest ``models`` on ``traces``; per trace and model the scores (or why it was skipped),
-    and per model and horizon the mean over the traces every model could score."""
+    and per model and horizon the mean over the traces every model could score. ``progress`` hears
+    each model's backtest on each trace (each trace an equal part)."""
     chosen = list(models or available_models())
     unknown = [m for m in chosen if m not in MODELS and m not in ENSEMBLES]
     if unknown:
         raise ConfigError(f"unknown model(s) {unknown}; known: {[*MODELS, *ENSEMBLES]}")
     singles = list(dict.fromkeys(m for name in chosen for m in ENSEMBLES.get(name, (name,))))
-    rows = [row for w in traces for row in _bench_trace(w, data_dir, chosen, singles, train_days, test_days)]
+    rows = [row for i, w in enumerate(traces)
+            for row in _bench_trace(w, data_dir, chosen, singles, train_days, test_days, part(progress, i, len(traces)))]
     summary = _summary(rows, chosen)
     return {"horizons_min": list(HORIZONS_MIN), "levels": list(LEVELS), "results": rows, "summary": summary}
 
 
 def _bench_trace(
-    window: TraceWindow, data_dir: Path, chosen: list[str], singles: list[str], train_days: float, test_days: float
+    window: TraceWindow, data_dir: Path, chosen: list[str], singles: list[str], train_days: float, test_days: float,
+    progress: Progress,
 ) -> list[dict[str, object]]:
     """One row per chosen model: its scores on this trace, or why it was skipped."""
     y, step = load_trace(window, data_dir)
@@ -137,7 +142,8 @@ def _bench_trace(
                 for name in chosen]
     scale = seasonal_scale(y[: y.size - test], day)
     made: dict[str, tuple[np.ndarray, np.ndarray, float] | str] = {}
-    for name in singles:
+    for k, name in enumerate(singles):
+        progress(f"{window.name}: {name}", k / len(singles))
         began = time.perf_counter()
         try:
             model = MODELS[name](day, week, max(horizons))

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from foresight.bench.progress import Progress, part, silent
 from foresight.detect import Detector, make_detector, run
 from foresight.errors import InputError
 
@@ -328,18 +329,26 @@ def detect_corpus(detector: Detector[Any], corpus: Sequence[LabelledSeries]) -> 
 
 
 def benchmark(
-    names: Sequence[str], corpus: Sequence[LabelledSeries], out_dir: Path | None = None
+    names: Sequence[str], corpus: Sequence[LabelledSeries], out_dir: Path | None = None, progress: Progress = silent
 ) -> dict[str, list[ProfileScore]]:
     """Run each named detector on the corpus, write NAB's results files, score every profile.
 
-    Results go to ``out_dir/<detector>/<category>/<detector>_<file>.csv`` (NAB's layout).
+    Results go to ``out_dir/<detector>/<category>/<detector>_<file>.csv`` (NAB's layout). ``progress``
+    hears each step: a detector's run over the corpus, then its threshold sweep per profile.
     """
     results = {}
-    for name in names:
+    steps = 1 + len(PROFILES)
+    for i, name in enumerate(names):
+        report = part(progress, i, len(names))
+        report(f"{name} on {len(corpus)} series", 0.0)
         scores = detect_corpus(make_detector(name), corpus)
         if out_dir is not None:
             for item, score in zip(corpus, scores, strict=True):
                 category, file = item.name.split("/", 1)
                 write_scores_csv(out_dir / name / category / f"{name}_{file}", item.stamps, item.values, score)
-        results[name] = [sweep(corpus, scores, profile) for profile in PROFILES]
+        profiles = []
+        for k, profile in enumerate(PROFILES, start=1):
+            report(f"{name}: threshold for the {profile.name} profile", k / steps)
+            profiles.append(sweep(corpus, scores, profile))
+        results[name] = profiles
     return results

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from foresight.bench.autoscale import PolicyResult, Scenario, TraceResult, bench_autoscale, default_traces, describe
 from foresight.cli.app import bench_app
+from foresight.cli.progress import progress_bar
 from foresight.errors import InputError
 
 DATA_BESIDE_CHECKOUT = Path("..") / "shared" / "data"
@@ -66,7 +67,8 @@ def autoscale(
         if not as_json:
             console.print(trace_table(result))
 
-    report = bench_autoscale(paths, scenario, done=show)
+    with progress_bar(f"bench autoscale ({len(paths)} traces)") as progress:
+        report = bench_autoscale(paths, scenario, done=show, progress=progress)
     if as_json:
         typer.echo(json.dumps(report))
         return

@@ -15,6 +15,7 @@ from foresight.bench.detect import bench_detect
 from foresight.bench.nab import PROFILES, SPLITS, benchmark, load_corpus, split_of, write_scores_csv
 from foresight.cli.app import app, bench_app
 from foresight.cli.params import distinct_output
+from foresight.cli.progress import progress_bar
 from foresight.detect import BEST, DETECTORS, make_detector, run
 from foresight.errors import InputError
 from foresight.sim.trace import read_samples
@@ -101,7 +102,8 @@ def bench_nab(
     names = detectors or ([BEST] if as_json else list(DETECTORS))
     for name in names:
         make_detector(name)  # an unknown name fails before any work
-    results = benchmark(names, corpus, out)
+    with progress_bar(f"bench nab ({len(names)} detectors)") as progress:
+        results = benchmark(names, corpus, out, progress)
     if as_json:
         typer.echo(json.dumps({score.profile: round(score.normalised, 2) for score in results[names[0]]}))
         return

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from foresight.bench.forecast import BUILTIN_TRACES, HORIZONS_MIN, MODELS, TraceWindow, available_models, bench_forecast
 from foresight.cli.app import bench_app
+from foresight.cli.progress import progress_bar
 
 DATA_BESIDE_CHECKOUT = Path("..") / "shared" / "data"
 
@@ -36,7 +37,8 @@ def forecast(
     """MASE (scaled by in-sample daily seasonal naive) and pinball loss per model and horizon."""
     windows = [TraceWindow(p.stem, str(p.resolve())) for p in traces] if traces else list(BUILTIN_TRACES)
     chosen = models or available_models()
-    figures = bench_forecast(windows, data_dir, chosen, train_days, test_days)
+    with progress_bar(f"bench forecast ({len(windows)} traces)") as progress:
+        figures = bench_forecast(windows, data_dir, chosen, train_days, test_days, progress)
     if json_out:
         typer.echo(json.dumps(figures, indent=1))
         return
