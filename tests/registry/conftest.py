@@ -9,6 +9,7 @@ absent, they skip with the reason, or fail under ``FORESIGHT_REQUIRE_SERVICES=1`
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -199,3 +200,29 @@ def debris(uri: str) -> list[str]:
         if PENDING_TAG in registered.tags:
             found.append(f"registered model {registered.name} still tagged {PENDING_TAG}")
     return found
+
+
+# -- a real DVC --------------------------------------------------------------------------------
+#: The `dvc` CLI of a venv with dvc==3.67.* (it is no dependency of Foresight's); .ci/run makes one.
+DVC_BIN_VAR = "FORESIGHT_DVC_BIN"
+
+
+@pytest.fixture
+def dvc_repo(require_service, tmp_path: Path) -> Callable[..., str]:
+    """A fresh git + DVC repository in ``tmp_path``; returns ``dvc(*args) -> stdout`` run inside it."""
+    raw = os.environ.get(DVC_BIN_VAR, "")
+    binary = Path(raw) if raw else None
+    require_service(binary is not None and binary.is_file(),
+                    f"no DVC: set {DVC_BIN_VAR} to the `dvc` CLI of a venv with dvc==3.67.* (as .ci/run does)"
+                    f"{f'; {raw} does not exist' if raw else ''}")
+    require_service(shutil.which("git") is not None, "no git binary (DVC's repository is a git repository)")
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+
+    def dvc(*args: str) -> str:
+        done = subprocess.run([str(binary), *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, f"dvc {' '.join(args)}: {done.stdout}{done.stderr}"
+        return done.stdout
+
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    dvc("init", "-q")
+    return dvc

@@ -119,3 +119,16 @@ def test_promote_says_better_than_the_champion(tmp_path: Path, data_file: Path) 
     assert _run("model", "promote", "--name", "m", "--version", "1", "--gate", "accuracy>=0.6", "--registry-uri", uri)[0] == 0
     code, out = _run("model", "promote", "--name", "m", "--version", "2", "--gate", "accuracy>=0.6", "--registry-uri", uri)
     assert code == 0 and "accuracy 0.8617 better than the champion 0.675" in out and "within" not in out
+
+
+def test_a_stale_dvc_file_is_warned_about_and_recorded_with_the_version(tmp_path: Path, data_file: Path) -> None:
+    recorded = hashlib.md5(b"old data\n").hexdigest()
+    data_file.with_name("train.csv.dvc").write_text(f"outs:\n- md5: {recorded}\n  hash: md5\n  path: train.csv\n")
+    uri = f"sqlite:///{tmp_path}/reg.db"
+    result = runner.invoke(app, ["model", "register", "--name", "m", "--data", str(data_file), "--metric", "accuracy=0.9",
+                                 "--registry-uri", uri, "--json"])
+    assert result.exit_code == 0, result.output
+    assert "warning: " in result.stderr and "train.csv.dvc is stale" in result.stderr
+    version = json.loads(result.stdout)
+    assert version["data_version"] == hashlib.md5(data_file.read_bytes()).hexdigest() != recorded
+    assert "train.csv.dvc is stale" in version["tags"]["foresight.data_warning"]

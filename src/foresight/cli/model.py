@@ -19,7 +19,7 @@ from rich.table import Table
 from foresight.cli.app import app
 from foresight.errors import InputError
 from foresight.registry import (
-    PARENT_TAG, GatePolicy, ModelVersion, Registry, code_commit, data_version, lineage, open_registry, promote,
+    DATA_WARNING_TAG, PARENT_TAG, GatePolicy, ModelVersion, Registry, code_commit, data_version, lineage, open_registry, promote,
 )
 
 model_app = typer.Typer(
@@ -73,7 +73,9 @@ def _print_versions(versions: list[ModelVersion], title: str) -> None:
 @model_app.command("register")
 def register(
     name: Annotated[str, typer.Option(help="Model name.")],
-    data: Annotated[Path, typer.Option(help="Training data (file or directory; its .dvc file is read when present).")],
+    data: Annotated[Path, typer.Option(help="Training data (file or directory; its .dvc file is read when present, "
+                                            "and checked against the data: a stale one is a warning, kept as the "
+                                            "tag foresight.data_warning).")],
     metric: Annotated[list[str], typer.Option(help="KEY=NUMBER, repeatable (e.g. accuracy=0.93).")] = [],  # noqa: B006
     param: Annotated[list[str], typer.Option(help="KEY=VALUE, repeatable (hyper-parameters).")] = [],  # noqa: B006
     tag: Annotated[list[str], typer.Option(help="KEY=VALUE, repeatable.")] = [],  # noqa: B006
@@ -95,9 +97,13 @@ def register(
         parent = None if champion is None else champion.version
     if parent is not None:
         tags[PARENT_TAG] = str(parent)
+    data_v = data_version(data)
+    if data_v.warning:  # a stale .dvc file: recorded with the version, and said now
+        tags[DATA_WARNING_TAG] = data_v.warning
+        typer.echo(f"warning: {data_v.warning}", err=True)
     version = registry.register(
         name, params=_pairs(param, "param", numeric=False), metrics=_pairs(metric, "metric", numeric=True),  # type: ignore[arg-type]
-        code_commit=code_commit(code_dir), data_version=data_version(data), seed=seed, tags=tags,
+        code_commit=code_commit(code_dir), data_version=data_v.md5, seed=seed, tags=tags,
         model_file=model_file,
     )
     if json_out:

@@ -9,17 +9,19 @@ from __future__ import annotations
 import os
 
 from foresight.errors import ConfigError
-from foresight.registry.data_version import data_version, md5_dir, md5_file, read_dvc_file
+from foresight.registry.data_version import DataVersion, data_version, md5_dir, md5_file, read_dvc_file
 from foresight.registry.gates import Gate, GateCheck, GatePolicy, GateResult, evaluate_gates
 from foresight.registry.local import LocalRegistry
 from foresight.registry.mlflow_backend import MlflowRegistry, mlflow_available
 from foresight.registry.promote import GATE_TAG, Promotion, promote
-from foresight.registry.protocol import CHALLENGER, CHAMPION, PARENT_TAG, ModelVersion, Registry, lineage
+from foresight.registry.protocol import (
+    CHALLENGER, CHAMPION, DATA_WARNING_TAG, PARENT_TAG, ModelVersion, Registry, lineage,
+)
 from foresight.registry.provenance import UNKNOWN_COMMIT, code_commit
 
 __all__ = [
-    "CHALLENGER", "CHAMPION", "GATE_TAG", "PARENT_TAG", "UNKNOWN_COMMIT",
-    "Gate", "GateCheck", "GatePolicy", "GateResult", "LocalRegistry", "MlflowRegistry", "ModelVersion",
+    "CHALLENGER", "CHAMPION", "DATA_WARNING_TAG", "GATE_TAG", "PARENT_TAG", "UNKNOWN_COMMIT",
+    "DataVersion", "Gate", "GateCheck", "GatePolicy", "GateResult", "LocalRegistry", "MlflowRegistry", "ModelVersion",
     "Promotion", "Registry", "code_commit", "data_version", "evaluate_gates", "lineage", "md5_dir", "md5_file",
     "mlflow_available", "open_registry", "promote", "read_dvc_file",
 ]

@@ -20,13 +20,15 @@ from typing import Any, Protocol
 
 from foresight.errors import InputError
 
-__all__ = ["CHAMPION", "CHALLENGER", "PARENT_TAG", "ModelVersion", "Registry", "check_parent", "finite_metrics",
+__all__ = ["CHAMPION", "CHALLENGER", "DATA_WARNING_TAG", "PARENT_TAG", "ModelVersion", "Registry", "check_parent", "finite_metrics",
            "lineage"]
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 #: Tag naming the version a new version was trained to replace (its parent in the lineage).
 PARENT_TAG = "foresight.parent"
+#: Tag saying why the data version is not one DVC can check out (a stale .dvc file), when it is not.
+DATA_WARNING_TAG = "foresight.data_warning"
 
 
 @dataclass(frozen=True)
