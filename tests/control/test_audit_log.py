@@ -1,4 +1,4 @@
-"""The audit store: round trip, filters, buffering, failure at start-up, nothing lost on exit."""
+"""The audit store: round trip, filters, buffering, failure at start-up, nothing lost on exit, compact storage."""
 
 from __future__ import annotations
 
@@ -175,4 +175,71 @@ def test_postgresql_roundtrip(require_service):
         engine = sa.create_engine(PG_URL)
         with engine.begin() as conn:
             conn.execute(sa.text(f'DROP TABLE IF EXISTS "{table}"'))
+            conn.execute(sa.text(f'DROP TABLE IF EXISTS "{table}_context"'))
         engine.dispose()
+
+
+def _periodic_holds(days: float = 0.25, seed: int = 0) -> list[AuditRecord]:
+    """What the demo's loops write: every 15 s, per workload, a hold whose inputs differ from the one
+    before in a few measured numbers (an HPA's cpu, a predictive policy's load and forecast)."""
+    rng = np.random.default_rng(seed)
+    records = []
+    for k in range(int(days * 86400 / 15)):
+        for i, target in enumerate(("gateway", "search", "catalog", "llm-chat")):
+            cpu, load = float(rng.uniform(0.3, 0.9)), float(rng.uniform(100.0, 300.0))
+            replicas = 2 + (k // 400 + i) % 3
+            inputs = {
+                "policy": {"cpu": cpu, "load_now_rps": load, "lookahead_s": 70.0, "margin": 1.1,
+                           "peak_rps": load * 0.97, "predicted": replicas, "quantile": 0.95, "reactive_floor": replicas},
+                "scale": {"current": replicas, "desired": replicas, "ready": replicas},
+                "series": {"cpu": {"last": cpu, "points": 744, "series": 1},
+                           "load": {"last": load * 1.01, "points": 744, "series": 1}},
+            }
+            reason = (f"forecast q0.95 peak {load * 0.97:.1f} req/s within 70 s needs {replicas}; reactive floor "
+                      f"{replicas} ({load:.1f} req/s now from load, sized for the SLO): {replicas}")
+            records.append(AuditRecord(15.0 * k, "run-7f3a9c", "predictive", target, inputs,
+                                       {"recommended": replicas, "applied": replicas, "previous": replicas},
+                                       reason, False, False))
+    return records
+
+
+def test_periodic_holds_are_stored_compactly_and_read_back_whole(tmp_path):
+    """The demo's day took 32 MB, 700 bytes a record, as one JSON row each; against a context's sample
+    a record costs its reason and the numbers that changed."""
+    records = _periodic_holds()
+    path = tmp_path / "audit.db"
+    with AuditLog(path) as log:
+        for r in records:
+            log.record(r)
+    per_record = path.stat().st_size / len(records)
+    assert per_record < 300, f"{per_record:.0f} bytes a record"
+    with AuditLog(path) as reader:
+        assert reader.query() == records
+        assert reader.query(target="catalog", since=3600.0, limit=3) == [r for r in records if r.target == "catalog"][-3:]
+
+
+def test_two_logs_writing_for_the_same_writer_never_mix_their_samples(tmp_path):
+    path = tmp_path / "audit.db"
+    first, second = _periodic_holds(0.01, seed=1), _periodic_holds(0.01, seed=2)
+    with AuditLog(path, flush_every=7) as a, AuditLog(path, flush_every=5) as b:
+        for x, y in zip(first, second):
+            a.record(x)
+            b.record(y)
+    with AuditLog(path) as reader:
+        assert sorted(reader.query(), key=lambda r: (r.time, r.target, r.reason)) == sorted(
+            first + second, key=lambda r: (r.time, r.target, r.reason))
+
+
+def test_a_table_in_the_earlier_layout_is_refused_with_what_to_do(tmp_path):
+    path = tmp_path / "audit.db"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE foresight_audit (id INTEGER PRIMARY KEY, time FLOAT, run_id TEXT, "
+                             "controller TEXT, target TEXT, inputs JSON, decision JSON, reason TEXT, applied BOOLEAN, "
+                             "dry_run BOOLEAN, error TEXT)"))
+    engine.dispose()
+    with pytest.raises(ConfigError, match="earlier one-JSON-row layout.*renaming the table or moving the file"):
+        AuditLog(path)
+    with AuditLog(path, table="foresight_audit_v2") as log:  # another table in the same file is fine
+        log.record(make_record(1.0))
+        assert len(log.query()) == 1
