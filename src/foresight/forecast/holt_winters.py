@@ -24,9 +24,10 @@ decade away, while a lasting change inflates ``sigma`` (at most ~14 % a step) un
 through. The AR term keeps a rise in full, so a burst is met at once, but a fall only down to
 ``k sigma`` below the base: capacity follows a real fall through the level a few steps later,
 never by extrapolating one collapsed sample (which, carried by ``phi`` on the log scale, forecast
-zero load while 225 req/s were arriving). ``k = 5``: on the built-in traces Gelper's ``k = 2``
-lets real changes through too slowly (five-minute MASE 5 % worse than no clipping), ``k = 5`` is
-as accurate as no clipping (1 % better).
+zero load while 225 req/s were arriving). ``k = 5``: Gelper's ``k = 2`` lets real changes through
+too slowly; on the six traces of ``tests/forecast/test_forecast_on_traces.py`` the geometric mean of
+the five-minute MASE ratio to seasonal naive is 0.600 at ``k = 2``, 0.564 at ``k = 5`` and 0.568
+without clipping.
 
 Fitting. A season is considered only when the history holds two of its cycles. Its starting
 profile is the mean per phase, lightly smoothed (a moving average over ``m / 288`` phases, five
