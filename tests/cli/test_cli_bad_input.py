@@ -3,7 +3,7 @@
 The commands are found by walking the command a user runs (``foresight.cli.cli``), so a new command
 is checked without a new test. Each example gives one parameter a bad value (a binary, latin-1,
 deeply nested, empty or unsorted file, a folder, a missing path, a negative, NaN or infinite
-number, a word where a choice is expected) and the others a cheap valid value.
+number, a word where a choice or a URL or a duration is expected) and the others a cheap valid value.
 """
 
 from __future__ import annotations
@@ -66,6 +66,14 @@ GAPS = {
     ("model register", "code_dir"): "cli/model.py: --code-dir needs file_okay=False (a file records no commit, silently)",
 }
 
+#: Text options with a grammar, and words outside it.
+BAD_TEXT = {
+    "audit_url": ["garbage", "mysql://x@127.0.0.1/x", "postgresql://u@host:port/db", "nosuch://x"],
+    "duration": ["soon", "-1h", "nan", ""],
+    "policy": ["magic", ""],
+    "detector": ["no-such-detector"],
+}
+
 #: Bad numbers: every numeric option of Foresight is finite, and none means anything below 0.
 BAD_NUMBERS = ["nan", "inf", "-inf", "1e400", "-1", "-1000000", "seven", ""]
 
@@ -125,6 +133,8 @@ def _bad_value(param: Any) -> st.SearchStrategy[str] | None:
         return st.just("no-such-choice")
     if inner in (int, float):
         return st.sampled_from(BAD_NUMBERS)
+    if param.name in BAD_TEXT:
+        return st.sampled_from(BAD_TEXT[param.name])
     if inner is Path:
         bad = (BAD_FILES if param.name in INPUT_FILES else BAD_BYTES if param.name in INPUT_BYTES
                else BAD_FOLDERS if param.name in INPUT_FOLDERS else BAD_OUTPUTS)

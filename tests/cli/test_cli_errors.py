@@ -53,6 +53,8 @@ def trace(tmp_path: Path) -> Path:
         (["--audit-url", "mysql://x@127.0.0.1/x"], "'mysql' databases are not supported"),
         (["--audit-url", "garbage"], "neither a database URL nor a SQLite file path"),
         (["--audit-url", "nosuch://x"], "--audit-url"),
+        (["--audit-url", "postgresql://u@host:port/db"], "is not a database URL"),
+        (["--audit-url", "postgresql+nosuch://u@host/db"], "cannot be loaded"),
     ],
 )
 def test_demo_refuses_bad_options_before_it_runs(tmp_path: Path, trace: Path, args: list[str], words: str) -> None:

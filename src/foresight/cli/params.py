@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import sqlalchemy as sa
 import typer
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from foresight.errors import InputError
+from foresight.adapters import sql
+from foresight.errors import ConfigError, InputError
 
 __all__ = ["DATABASE_URL_HELP", "SQLITE_SUFFIXES", "database_url", "distinct_output", "make_folder", "positive"]
 
@@ -46,17 +45,17 @@ def database_url(value: str | None) -> str | None:
             return value
         raise typer.BadParameter(f"{value!r} is neither a database URL nor a SQLite file path. {DATABASE_URL_HELP}")
     try:
-        url = sa.make_url(value)
-        backend = url.get_backend_name()
-    except ArgumentError:
+        url = sql.database_url(value, "--audit-url")
+    except (ConfigError, ValueError):  # ValueError: a port that is not a number
         raise typer.BadParameter(f"{value!r} is not a database URL. {DATABASE_URL_HELP}") from None
+    backend = url.get_backend_name()
     if backend not in _BACKENDS:
         raise typer.BadParameter(f"{backend!r} databases are not supported; use {' or '.join(_BACKENDS.values())}")
     try:
         url.get_dialect().import_dbapi()
-    except (ImportError, NoSuchModuleError):
-        raise typer.BadParameter(f"the driver of {url.drivername!r} is not installed; use {_BACKENDS[backend]} "
-                                 "(pip install 'psycopg[binary]' for PostgreSQL)") from None
+    except Exception as exc:  # an unknown driver name or a driver not installed: the same fix either way
+        raise typer.BadParameter(f"the driver of {url.drivername!r} cannot be loaded ({sql.driver_message(exc)}); "
+                                 f"use {_BACKENDS[backend]} (pip install 'psycopg[binary]' for PostgreSQL)") from None
     return value
 
 
