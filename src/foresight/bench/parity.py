@@ -185,9 +185,8 @@ class _Run:
     """Both paths over one shared trace, built once and stepped in lockstep (module docstring)."""
 
     def __init__(self, opts: ParityOptions, prometheus_url: str, workdir: Path, stack: ExitStack) -> None:
-        from foresight.bench.kube_emulator import (
-            Cluster,  # kmock: checked by run_parity
-        )
+        # kmock, checked by run_parity
+        from foresight.bench.kube_emulator import Cluster
 
         self.opts = opts
         self.sim_in, self.sim_live = simulator(opts), simulator(opts)
@@ -199,11 +198,14 @@ class _Run:
         assert target is not None  # the spec above has a canary
         self.canary_at = PARITY_START + opts.canary_at_s
 
-        # in-process: the benchmark's loops on the simulator's own ports
+        # in-process: the benchmark's loops on the simulator's own ports. The loop sets replicas service
+        # by service and the simulator places each one's new pods at once, so the order decides which
+        # node a pod lands on (and so which pods a node loss takes); the live side hands the simulator
+        # the Deployments' replicas in the simulator's service order, so the loop goes in that order too.
         self.kept = Kept()
         self.reconciler = predictive_reconciler(
-            {n: capacity_of(s) for n, s in specs.items()}, self.sim_in, self.sim_in,
-            {n: limits_of(s) for n, s in specs.items()}, self.kept, self.sim_in.clock, period_s=STEP_S)
+            {n: capacity_of(specs[n]) for n in self.names}, self.sim_in, self.sim_in,
+            {n: limits_of(specs[n]) for n in self.names}, self.kept, self.sim_in.clock, period_s=STEP_S)
         self.canary_in = CanarySimulator(_scenario(opts.canary), seed=opts.seed, start_s=self.canary_at,
                                          bucket_bounds_ms=DEFAULT_BUCKETS_MS)
         self.canary_in.set_weights(100 - GIT_CANARY_WEIGHT, GIT_CANARY_WEIGHT)
@@ -217,7 +219,7 @@ class _Run:
         # live: the emulated API and the real Prometheus, and `foresight serve` configured for them
         cluster = Cluster()
         stack.callback(cluster.close)
-        self.cluster, self.target = cluster, target
+        self.target = target
         kubeconfig = cluster.write_kubeconfig(workdir / "kubeconfig")
         self.remote = RemoteWrite(prometheus_url)
         stack.callback(self.remote.close)
@@ -250,6 +252,7 @@ class _Run:
         return now > self.canary_at and (now - self.canary_at) % LIVE_SPEC.interval_s == 0
 
     def _step_inprocess(self) -> None:
+        """One step as the benchmark runs it: the simulator, the release's interval if one ended, the loop."""
         started = time.perf_counter()
         sim = self.sim_in
         sim.step()
@@ -263,6 +266,8 @@ class _Run:
         self.inprocess.wall_s += time.perf_counter() - started
 
     def _step_live(self) -> None:
+        """One step as a cluster lives it: the simulator's samples and status published, then ``serve``'s
+        controllers at the same instant, then the replicas they wrote taken by the simulator."""
         started = time.perf_counter()
         sim = self.sim_live
         sim.step()
@@ -294,22 +299,26 @@ class _Run:
     def execute(self, progress: Progress | None, setup_s: float) -> ParityResult:
         identical = 0
         differences: list[dict[str, Any]] = []
+        clusters_differ_from: float | None = None  # the first step the two clusters recorded different metrics
         while not self.sim_in.done:
             self._step_inprocess()
             self._step_live()
+            if clusters_differ_from is None and not all(
+                    np.array_equal(a[-1], self.sim_live.history[m][-1], equal_nan=True)
+                    for m, a in self.sim_in.history.items()):
+                clusters_differ_from = self.sim_in.now
             mine, theirs = self.inprocess.desired[-1], self.live.desired[-1]
             identical += mine == theirs
-            if mine != theirs:
-                same_cluster = all(np.array_equal(a[-1], self.sim_live.history[m][-1], equal_nan=True)
-                                   for m, a in self.sim_in.history.items())
-                differences += [{"time": self.sim_in.now, "service": n, "inprocess": mine[n], "live": theirs[n],
-                                 "same_cluster_state": same_cluster} for n in self.names if mine[n] != theirs[n]]
+            differences += [{"time": self.sim_in.now, "service": n, "inprocess": mine[n], "live": theirs[n],
+                             "same_cluster_state": clusters_differ_from is None}
+                            for n in self.names if mine[n] != theirs[n]]
             if progress is not None and (self.sim_in.now - PARITY_START) % 600 == 0:
                 progress(self.sim_in.now - PARITY_START, len(self.inprocess.desired), identical)
         self._collect_records()
         explained = tuple(difference(d, self.inprocess.records, self.live.records, PARITY_START) for d in differences)
         return ParityResult(len(self.inprocess.desired), self.names, identical, explained, self.inprocess, self.live,
-                            self.sim_in.now - PARITY_START, self.remote.samples, setup_s, self.opts.canary)
+                            self.sim_in.now - PARITY_START, self.remote.samples, setup_s, self.opts.canary,
+                            None if clusters_differ_from is None else clusters_differ_from - PARITY_START)
 
     def _collect_records(self) -> None:
         """Both paths' release records and outcomes, and the live scaling records from serve's audit store."""
@@ -321,8 +330,8 @@ class _Run:
         self.live.canary_records = audit.query(controller=release)
         self.inprocess.canary_records = [r for r in self.kept.records if r.controller == release]
         self.inprocess.verdict = self.release_in.outcome
-        canaries = self.service.runtime.platform.canaries  # type: ignore[attr-defined]
-        running = canaries.releases.get((self.target.namespace, self.target.name)) if canaries is not None else None
-        self.live.verdict = running.run.outcome if running is not None else "not started"
-        self.live.started_s = running.run.started_s - PARITY_START if running is not None else None
+        model = f"{self.target.namespace}/{self.target.name}"
+        live = [v for v in self.service.runtime.platform.rollout_views() if v["model"] == model]
+        self.live.verdict = live[0]["outcome"] if live else "not started"
+        self.live.started_s = live[0]["started_at"] - PARITY_START if live else None
         self.inprocess.started_s = self.release_in.started_s - PARITY_START

@@ -3,9 +3,11 @@
 A difference in one service's desired replicas after one period gets its cause from the two audit
 records the paths wrote for that period, checked in the order a difference would propagate:
 
-1. ``carried``: the two clusters already differed when the period began (an earlier difference
-   left different replicas, hence different load, CPU and readiness): nothing to explain here
-   beyond the first difference;
+1. ``carried``: the two clusters had already recorded different metrics before the period (an
+   earlier difference left different replicas, hence different load, CPU and readiness, now or in
+   the history a forecast is fitted on): nothing to explain here beyond the first difference, and
+   ``clusters_differ_from_s`` says when the clusters parted (before any decision differed, it is
+   the harness' simulated Deployment controller, not a controller under test);
 2. ``phase``: only one path reconciled the workload in that period;
 3. ``error``: a read or a write failed on one path (the record says which);
 4. ``status sync``: the controllers read different replicas (desired, placed, ready) from the
@@ -130,6 +132,7 @@ class ParityResult:
     samples_written: int
     setup_s: float
     canary: str
+    clusters_differ_from_s: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         causes: dict[str, int] = {}
@@ -157,6 +160,7 @@ class ParityResult:
             "services": list(self.services),
             "decisions": decisions,
             "identical_decisions": decisions - len(self.differences),
+            "clusters_differ_from_s": self.clusters_differ_from_s,
             "scaling": {"inprocess": self.inprocess.scaling(), "live": self.live.scaling()},
             "differences_by_cause": causes,
             "differences": list(self.differences[:20]),
