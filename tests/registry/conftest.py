@@ -203,7 +203,7 @@ def debris(uri: str) -> list[str]:
 
 
 # -- a real DVC --------------------------------------------------------------------------------
-#: The `dvc` CLI of a venv with dvc==3.67.* (it is no dependency of Foresight's); .ci/run makes one.
+#: The `dvc` CLI of a venv with dvc==3.67.1 (it is no dependency of Foresight's); .ci/run makes one.
 DVC_BIN_VAR = "FORESIGHT_DVC_BIN"
 
 
@@ -213,13 +213,14 @@ def dvc_repo(require_service, tmp_path: Path) -> Callable[..., str]:
     raw = os.environ.get(DVC_BIN_VAR, "")
     binary = Path(raw) if raw else None
     require_service(binary is not None and binary.is_file(),
-                    f"no DVC: set {DVC_BIN_VAR} to the `dvc` CLI of a venv with dvc==3.67.* (as .ci/run does)"
+                    f"no DVC: set {DVC_BIN_VAR} to the `dvc` CLI of a venv with dvc==3.67.1 (as .ci/run does)"
                     f"{f'; {raw} does not exist' if raw else ''}")
     require_service(shutil.which("git") is not None, "no git binary (DVC's repository is a git repository)")
     env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
 
     def dvc(*args: str) -> str:
-        done = subprocess.run([str(binary), *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        done = subprocess.run([str(binary), *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+                              check=False)
         assert done.returncode == 0, f"dvc {' '.join(args)}: {done.stdout}{done.stderr}"
         return done.stdout
 

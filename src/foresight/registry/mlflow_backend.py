@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from foresight.errors import ConfigError, InputError, ServiceUnavailable
-from foresight.registry.mlflow_registration import PENDING_TAG, settle, sweep, write
+from foresight.registry.mlflow_registration import settle, sweep, write
 from foresight.registry.protocol import ModelVersion, check_parent, finite_metrics
 
 __all__ = ["INSTALL_HINT", "MlflowRegistry", "mlflow_available"]
@@ -168,7 +168,7 @@ class MlflowRegistry:
             return None  # the run was never created (or its id never came back: stale_after_s settles it)
         try:
             return settle(self._client, experiment_id, attempt[0], name)
-        except Exception:
+        except Exception:  # noqa: BLE001 - any failure here: the original error is the one to raise
             self._unsettled.add(attempt[0])
             return None
 
@@ -200,7 +200,7 @@ class MlflowRegistry:
         if params is None or metrics is None:
             run = self._client.get_run(mv.run_id) if mv.run_id else None
             params, metrics = (dict(run.data.params), dict(run.data.metrics)) if run else ({}, {})
-        tags = {k: v for k, v in (mv.tags or {}).items() if k != PENDING_TAG}
+        tags = dict(mv.tags or {})
         seed = tags.pop("foresight.seed", "")
         return ModelVersion(
             name=mv.name, version=int(mv.version), params=dict(params), metrics=dict(metrics),

@@ -20,8 +20,8 @@ from typing import Any, Protocol
 
 from foresight.errors import InputError
 
-__all__ = ["CHAMPION", "CHALLENGER", "DATA_WARNING_TAG", "PARENT_TAG", "ModelVersion", "Registry", "check_parent", "finite_metrics",
-           "lineage"]
+__all__ = ["CHALLENGER", "CHAMPION", "DATA_WARNING_TAG", "PARENT_TAG", "ModelVersion", "Registry", "check_parent",
+           "finite_metrics", "lineage"]
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
