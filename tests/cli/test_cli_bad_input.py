@@ -9,8 +9,8 @@ number, a word where a choice or a URL or a duration is expected) and the others
 from __future__ import annotations
 
 import signal
-from enum import Enum
 from collections.abc import Iterator
+from enum import Enum
 from pathlib import Path
 from types import FrameType
 from typing import Any, get_args

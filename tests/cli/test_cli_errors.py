@@ -136,7 +136,7 @@ def _boundary_app() -> ForesightTyper:
 
     @app.command()
     def bug() -> None:
-        {}["missing"]  # noqa: B018  (the bug)
+        {}["missing"]
 
     @app.command()
     def invalid() -> None:

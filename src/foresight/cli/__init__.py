@@ -7,11 +7,25 @@ failure is one line on stderr and an exit status that says its kind, never a tra
 
 from __future__ import annotations
 
+# Command modules register themselves on ``app`` when imported.
+from foresight.cli import (  # noqa: F401
+    autoscale,
+    bench,
+    deliver,
+    demo,
+    detect,
+    drift,
+    forecast,
+    model,
+    operator,
+    render,
+    rollout,
+    serve,
+    version,
+    watch,
+)
 from foresight.cli.app import ROOT, ForesightTyper, app
 from foresight.cli.boundary import ErrorBoundary
-
-# Command modules register themselves on ``app`` when imported.
-from foresight.cli import autoscale, bench, deliver, demo, detect, drift, forecast, model, operator, render, rollout, serve, version, watch  # noqa: E402,F401,I001
 
 __all__ = ["app", "cli", "main"]
 

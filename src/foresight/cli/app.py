@@ -19,7 +19,7 @@ from typing import Any, get_args
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-__all__ = ["EXIT_CODES", "ForesightCommand", "ForesightGroup", "ForesightTyper", "ROOT", "app", "bench_app"]
+__all__ = ["EXIT_CODES", "ROOT", "ForesightCommand", "ForesightGroup", "ForesightTyper", "app", "bench_app"]
 
 #: What ``foresight``'s exit status means (the error boundary, :mod:`foresight.cli.boundary`, picks it).
 EXIT_CODES = {

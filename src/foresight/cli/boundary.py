@@ -109,7 +109,7 @@ class ErrorBoundary(ForesightGroup):
             sys.exit(_say(exc.format_message(), exc.exit_code))
         except Abort:
             sys.exit(_say("aborted", 1))
-        except Exception as exc:  # the boundary: every failure of every command ends here
+        except Exception as exc:  # noqa: BLE001  (the boundary: every failure of every command ends here)
             known = explain(exc)
             sys.exit(_say(*known) if known is not None else _say(_bug(exc, argv), EXIT_BUG))
         sys.exit(outcome if isinstance(outcome, int) else 0)

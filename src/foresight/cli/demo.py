@@ -6,7 +6,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -62,15 +62,15 @@ def demo(
     duration: Annotated[str, typer.Option(help="Simulated time to run, e.g. 6h, 1d, 1w.")] = "1d",
     services: Annotated[int, typer.Option(help="Number of services in the simulated platform (>= 4).")] = 8,
     seed: Annotated[int, typer.Option(help="Seed of the simulation (same seed, same run).", min=0)] = 0,
-    trace: Annotated[Optional[Path], typer.Option(
+    trace: Annotated[Path | None, typer.Option(
         help="CSV trace (timestamp,value) replayed as external load.", dir_okay=False)] = None,
-    trace_peak: Annotated[Optional[float], typer.Option(
+    trace_peak: Annotated[float | None, typer.Option(
         help="--trace: peak req/s the trace is scaled to (default: the built-in traffic's peak).",
         callback=positive)] = None,
     out: Annotated[Path, typer.Option(
         help="Folder for the report and the SQLite audit log (created if missing).", file_okay=False,
     )] = Path("foresight-out/demo"),
-    audit_url: Annotated[Optional[str], typer.Option(
+    audit_url: Annotated[str | None, typer.Option(
         help=f"Audit store (default: audit.db in --out). {DATABASE_URL_HELP}", callback=database_url)] = None,
     live: Annotated[bool, typer.Option("--live/--no-live", help="Live terminal view (--no-live: plain output).")] = True,
     json_out: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")] = False,
@@ -90,7 +90,9 @@ def demo(
         raise InputError("--trace-peak scales a trace: give --trace FILE.csv too, or leave --trace-peak out")
     make_folder("--out", out)
     if web:
-        from foresight.api.server import run_dashboard_for_demo  # the API stack loads only when asked for
+        from foresight.api.server import (
+            run_dashboard_for_demo,  # the API stack loads only when asked for
+        )
 
         run_dashboard_for_demo(services=services, seed=seed, port=port, out_dir=out)
         return

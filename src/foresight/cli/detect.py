@@ -12,7 +12,14 @@ from rich.console import Console
 from rich.table import Table
 
 from foresight.bench.detect import bench_detect
-from foresight.bench.nab import PROFILES, SPLITS, benchmark, load_corpus, split_of, write_scores_csv
+from foresight.bench.nab import (
+    PROFILES,
+    SPLITS,
+    benchmark,
+    load_corpus,
+    split_of,
+    write_scores_csv,
+)
 from foresight.cli.app import app, bench_app
 from foresight.cli.params import distinct_output
 from foresight.cli.progress import progress_bar

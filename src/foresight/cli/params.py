@@ -53,7 +53,7 @@ def database_url(value: str | None) -> str | None:
         raise typer.BadParameter(f"{backend!r} databases are not supported; use {' or '.join(_BACKENDS.values())}")
     try:
         url.get_dialect().import_dbapi()
-    except Exception as exc:  # an unknown driver name or a driver not installed: the same fix either way
+    except Exception as exc:  # noqa: BLE001  (an unknown driver or one not installed: the same fix)
         raise typer.BadParameter(f"the driver of {url.drivername!r} cannot be loaded ({sql.driver_message(exc)}); "
                                  f"use {_BACKENDS[backend]} (pip install 'psycopg[binary]' for PostgreSQL)") from None
     return value
