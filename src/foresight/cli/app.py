@@ -19,16 +19,21 @@ from typing import Any, get_args
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-__all__ = ["EXIT_CODES", "ROOT", "ForesightCommand", "ForesightGroup", "ForesightTyper", "app", "bench_app"]
+from foresight.errors import InputError, ServiceUnavailable
+
+__all__ = ["EXIT_BUG", "EXIT_CODES", "EXIT_IO", "ROOT", "ForesightCommand", "ForesightGroup", "ForesightTyper", "app", "bench_app"]
+
+EXIT_BUG = 70  # sysexits' EX_SOFTWARE
+EXIT_IO = 74  # sysexits' EX_IOERR
 
 #: What ``foresight``'s exit status means (the error boundary, :mod:`foresight.cli.boundary`, picks it).
 EXIT_CODES = {
     0: "done",
     1: "interrupted at a prompt",
-    2: "a wrong option, argument, file or setting (the message names it)",
-    3: "a service is unreachable: retry later",
-    70: "a bug in Foresight (the message names the file holding the traceback)",
-    74: "a file or folder could not be read or written (the message names it)",
+    InputError.exit_code: "a wrong option, argument, file or setting (the message names it)",
+    ServiceUnavailable.exit_code: "a service is unreachable: retry later",
+    EXIT_BUG: "a bug in Foresight (the message names the file holding the traceback)",
+    EXIT_IO: "a file or folder could not be read or written (the message names it)",
     130: "interrupted (Ctrl-C)",
 }
 

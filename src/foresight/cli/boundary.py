@@ -26,15 +26,16 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from typer import Abort
-from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+from typer._click.exceptions import (  # typer's own copy of click
+    ClickException,
+    NoArgsIsHelpError,
+    UsageError,
+)
 
-from foresight.cli.app import ForesightGroup
+from foresight.cli.app import EXIT_BUG, EXIT_IO, ForesightGroup
 from foresight.errors import ForesightError, InputError
 
 __all__ = ["ErrorBoundary", "explain"]
-
-EXIT_BUG = 70
-EXIT_IO = 74
 
 
 def _validation(exc: ValidationError) -> str:
