@@ -14,7 +14,7 @@ from git_cli import init_bare
 from foresight.clock import ManualClock
 from foresight.gitops.argocd import Target
 from foresight.gitops.repo import GitRemote
-from foresight.operator.handlers import GitOps, Runtime, finalize, reconcile
+from foresight.operator.handlers import GitOps, HandlerContext, finalize, reconcile
 
 LOG = logging.getLogger("test")
 
@@ -27,10 +27,10 @@ class NoApi:
 
 
 @pytest.fixture
-def runtime(tmp_path: Path) -> Runtime:
+def runtime(tmp_path: Path) -> HandlerContext:
     bare = init_bare(tmp_path)
     gitops = GitOps(GitRemote(str(bare)), Target(repo_url="https://git.example.com/gitops.git", environment="prod"))
-    return Runtime(NoApi(), gitops, clock=ManualClock(1_800_000_000.0))  # type: ignore[arg-type]
+    return HandlerContext(NoApi(), gitops, clock=ManualClock(1_800_000_000.0))  # type: ignore[arg-type]
 
 
 def body(version: str, generation: int) -> dict[str, Any]:
@@ -39,14 +39,14 @@ def body(version: str, generation: int) -> dict[str, Any]:
             "spec": {"model": {"uri": f"s3://m/fraud/{version}", "version": version}, "framework": "sklearn"}}
 
 
-def files(runtime: Runtime) -> list[str]:
+def files(runtime: HandlerContext) -> list[str]:
     assert runtime.gitops is not None
     snapshot = runtime.gitops.remote.fetch()
     return sorted([f"apps/fraud/prod/{n}" for n in snapshot.files("apps/fraud/prod")] +
                   [f"argocd/{n}" for n in snapshot.files("argocd")])
 
 
-def test_reconcile_commits_then_is_idempotent_then_uncommits(runtime: Runtime) -> None:
+def test_reconcile_commits_then_is_idempotent_then_uncommits(runtime: HandlerContext) -> None:
     patch = kopf.Patch()
     outcome = reconcile(runtime, body("v1", 1), patch, LOG)
     assert outcome.startswith("commit ")
@@ -64,7 +64,7 @@ def test_reconcile_commits_then_is_idempotent_then_uncommits(runtime: Runtime) -
     assert files(runtime) == []
 
 
-def test_a_malformed_resource_is_never_committed(runtime: Runtime) -> None:
+def test_a_malformed_resource_is_never_committed(runtime: HandlerContext) -> None:
     bad = body("v1", 1)
     bad["spec"]["framework"] = "cobol"
     with pytest.raises(kopf.PermanentError, match="spec.framework"):

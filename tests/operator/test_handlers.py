@@ -10,7 +10,7 @@ import pytest
 
 from foresight.clock import ManualClock
 from foresight.errors import ConfigError, ServiceUnavailable
-from foresight.operator.handlers import CONFIG_RETRY_S, Runtime, finalize, reconcile
+from foresight.operator.handlers import CONFIG_RETRY_S, HandlerContext, finalize, reconcile
 
 LOG = logging.getLogger("test")
 BODY = {"apiVersion": "foresight.ai/v1alpha1", "kind": "ScalingPolicy",
@@ -38,7 +38,7 @@ class Failing:
 def test_a_failed_apply_degrades_the_resource_and_is_retried_later(error: Exception, delay: float) -> None:
     patch = kopf.Patch()
     with pytest.raises(kopf.TemporaryError) as info:
-        reconcile(Runtime(Failing(error), clock=ManualClock(0.0)), BODY, patch, LOG)  # type: ignore[arg-type]
+        reconcile(HandlerContext(Failing(error), clock=ManualClock(0.0)), BODY, patch, LOG)  # type: ignore[arg-type]
     assert info.value.delay == delay
     ready, degraded = patch["status"]["conditions"]
     assert (ready["status"], ready["reason"], degraded["status"]) == ("False", "ReconcileFailed", "True")
@@ -47,6 +47,6 @@ def test_a_failed_apply_degrades_the_resource_and_is_retried_later(error: Except
 
 
 def test_a_failed_cleanup_keeps_the_finalizer_by_retrying() -> None:
-    runtime = Runtime(Failing(ServiceUnavailable("down", retry_after_s=2.0)), clock=ManualClock(0.0))  # type: ignore[arg-type]
+    runtime = HandlerContext(Failing(ServiceUnavailable("down", retry_after_s=2.0)), clock=ManualClock(0.0))  # type: ignore[arg-type]
     with pytest.raises(kopf.TemporaryError):
         finalize(runtime, BODY, LOG)

@@ -19,7 +19,7 @@ from kube_emulator import Cluster
 
 from foresight.adapters.kubernetes import KubernetesObjects, _Api
 from foresight.clock import ManualClock
-from foresight.operator.handlers import FINALIZER, Runtime, operator_settings, registry
+from foresight.operator.handlers import FINALIZER, HandlerContext, operator_settings, registry
 
 NS = "default"
 CR = "foresight.ai/v1alpha1"
@@ -71,7 +71,7 @@ class Operator:
 @pytest.fixture(scope="module")
 def op() -> Iterator[Operator]:
     cluster = Cluster()
-    reg = registry(Runtime(KubernetesObjects(cluster.api_client()), clock=ManualClock(1_800_000_000.0)))
+    reg = registry(HandlerContext(KubernetesObjects(cluster.api_client()), clock=ManualClock(1_800_000_000.0)))
 
     @kopf.on.login(registry=reg)
     def login(**_: Any) -> kopf.ConnectionInfo:

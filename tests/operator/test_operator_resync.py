@@ -11,7 +11,7 @@ from kube_emulator import Cluster
 
 from foresight.adapters.kubernetes import KubernetesObjects, _Api
 from foresight.clock import ManualClock
-from foresight.operator.handlers import Runtime, operator_settings, registry
+from foresight.operator.handlers import HandlerContext, operator_settings, registry
 
 CR = "foresight.ai/v1alpha1"
 
@@ -27,7 +27,7 @@ def eventually(check: Any, timeout_s: float = 8.0) -> Any:
 def test_a_deleted_owned_object_is_recreated_by_the_resync() -> None:
     cluster = Cluster()
     objects = KubernetesObjects(cluster.api_client())
-    reg = registry(Runtime(objects, clock=ManualClock(0.0), resync_s=0.3), kinds=("AnomalyPolicy",))
+    reg = registry(HandlerContext(objects, clock=ManualClock(0.0), resync_s=0.3), kinds=("AnomalyPolicy",))
 
     @kopf.on.login(registry=reg)
     def login(**_: Any) -> kopf.ConnectionInfo:

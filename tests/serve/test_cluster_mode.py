@@ -28,7 +28,7 @@ from foresight.adapters.audit_log import AuditLog
 from foresight.adapters.control_metrics import PrometheusControlMetrics
 from foresight.serve.leader import LeaderGate
 from foresight.serve.live import LivePlatform
-from foresight.serve.runtime import Runtime
+from foresight.serve.stepper import Stepper
 from foresight.errors import ConfigError
 from foresight.serve.service import Service, build_service
 from foresight.series import Series
@@ -86,7 +86,7 @@ def _settings(**cluster: Any) -> Any:
                          cluster={"policies": True, "policy_period_s": 30.0, **cluster})
 
 
-def _replica(cluster: Cluster, who: str, source: LockedSource, clock: ManualClock, tmp: Path) -> Runtime:
+def _replica(cluster: Cluster, who: str, source: LockedSource, clock: ManualClock, tmp: Path) -> Stepper:
     client = cluster.api_client()
     elector = LeaderElector(KubernetesLease(client, "default", "foresight-serve-leader"), who,
                             lease_duration_s=3.0, renew_deadline_s=2.0, clock=SystemClock())
@@ -95,20 +95,20 @@ def _replica(cluster: Cluster, who: str, source: LockedSource, clock: ManualCloc
     platform = LivePlatform(_settings(), PredictionExporter(), source=source, clock=clock, gate=gate,
                             policies=KubernetesObjects(client),
                             scale_targets=lambda ns, kind: KubernetesScaleTarget(client, ns, kind), audit=audit)
-    return Runtime(platform, audit, idle_s=0.02, gate=gate)
+    return Stepper(platform, audit, idle_s=0.02, gate=gate)
 
 
-def _service(rt: Runtime) -> Service:
+def _service(rt: Stepper) -> Service:
     p: Any = rt.platform
     return Service(p.settings, rt, PrometheusControlMetrics(), p.exporter, rt.audit)
 
 
-def _exported(rt: Runtime) -> float | None:
+def _exported(rt: Stepper) -> float | None:
     return rt.platform.exporter.registry.get_sample_value(  # type: ignore[attr-defined]
         "ai_predicted_load", {"namespace": "default", "workload": "gateway"})
 
 
-def _scalings(rt: Runtime) -> list[Any]:
+def _scalings(rt: Stepper) -> list[Any]:
     return rt.read(lambda: [r for r in rt.audit.query(controller="predictive") if r.applied])
 
 

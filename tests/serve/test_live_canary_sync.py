@@ -68,7 +68,7 @@ class Silent:
         return []
 
 
-class Gate:
+class ActingGate:
     role = "leader"
 
     def __init__(self) -> None:
@@ -86,9 +86,9 @@ class Audit:
         self.records.append(entry)
 
 
-def _canaries(lister: Lister, routes: Routes, clock: ManualClock, gate: Gate | None = None) -> tuple[LiveCanaries, Audit]:
+def _canaries(lister: Lister, routes: Routes, clock: ManualClock, gate: ActingGate | None = None) -> tuple[LiveCanaries, Audit]:
     audit = Audit()
-    return LiveCanaries(lister, Silent(), routes, clock, gate or Gate(), namespace=None, period_s=30.0, audit=audit,
+    return LiveCanaries(lister, Silent(), routes, clock, gate or ActingGate(), namespace=None, period_s=30.0, audit=audit,
                         require_approval=False), audit
 
 
@@ -141,7 +141,7 @@ def test_a_verdict_already_on_the_route_is_adopted_not_undone(weight: int, outco
 
 
 def test_a_standby_runs_nothing_and_a_new_leader_starts_from_the_route() -> None:
-    routes, clock, gate = Routes(), ManualClock(0.0), Gate()
+    routes, clock, gate = Routes(), ManualClock(0.0), ActingGate()
     gate.leading = False
     canaries, audit = _canaries(Lister(_body("fraud")), routes, clock, gate)
     for t in (0.0, 60.0, 120.0):

@@ -1,6 +1,6 @@
 """The HTTP face of ``foresight serve``: probes, ``/metrics``, read APIs, a person's actions, the dashboard.
 
-Reads go through :meth:`Runtime.read`, between two controller steps. Writes exist only where a
+Reads go through :meth:`Stepper.read`, between two controller steps. Writes exist only where a
 person or a model server must act (pause/resume a controller, approve a gated promotion, push
 model inputs) and need the bearer token of ``api.token`` (compared in constant time); without a
 configured token every write is refused. The token is checked before a byte of the body is read,
@@ -48,7 +48,7 @@ from foresight.control.audit import AuditRecord
 from foresight.errors import ConfigError, ForesightError, InputError, ServiceUnavailable
 from foresight.serve.model_loop import NotAwaitingModelApproval, UnknownModel
 from foresight.serve.rollouts import NotAwaitingApproval, UnknownRelease
-from foresight.serve.runtime import UnknownController
+from foresight.serve.stepper import UnknownController
 from foresight.serve.service import Service
 
 __all__ = ["create_app"]

@@ -38,7 +38,7 @@ from foresight.specs import ModelDeployment, TrainingJob
 from foresight.specs.crd import PLURALS
 from foresight.specs.workload import API_VERSION, GROUP
 
-__all__ = ["FINALIZER", "GitOps", "Runtime", "finalize", "operator_settings", "reconcile", "registry"]
+__all__ = ["FINALIZER", "GitOps", "HandlerContext", "finalize", "operator_settings", "reconcile", "registry"]
 
 _VERSION = API_VERSION.rpartition("/")[2]
 #: The finalizer that keeps a resource until its owned objects are gone.
@@ -56,7 +56,7 @@ class GitOps:
 
 
 @dataclass
-class Runtime:
+class HandlerContext:
     """What the handlers act through: the API (always, for policies and cleanup), Git (GitOps mode)."""
 
     objects: KubernetesObjects
@@ -68,7 +68,7 @@ class Runtime:
     resync_s: float | None = 300.0
 
 
-def _act(runtime: Runtime, decision: Decision, body: Mapping[str, Any]) -> str:
+def _act(runtime: HandlerContext, decision: Decision, body: Mapping[str, Any]) -> str:
     """Make the decision true; a one-line account of what changed."""
     spec = decision.spec
     if runtime.gitops is not None and _committed(runtime, body) and isinstance(spec, ModelDeployment | TrainingJob):
@@ -86,7 +86,7 @@ def _act(runtime: Runtime, decision: Decision, body: Mapping[str, Any]) -> str:
     return f"{len(decision.objects)} object(s): " + ", ".join(done) if done else "no owned objects"
 
 
-def reconcile(runtime: Runtime, body: Mapping[str, Any], patch: kopf.Patch, logger: logging.Logger | Any) -> str:
+def reconcile(runtime: HandlerContext, body: Mapping[str, Any], patch: kopf.Patch, logger: logging.Logger | Any) -> str:
     """Create / update / resume: the same level-based reconcile (see the module docstring)."""
     decision = decide(body, runtime.scaler_address)
     now = runtime.clock.now()
@@ -126,12 +126,12 @@ def _uncommit(gitops: GitOps, body: Mapping[str, Any], clock: Clock) -> str:
     return f"commit {commit.decode()[:12]}"
 
 
-def _committed(runtime: Runtime, body: Mapping[str, Any]) -> bool:
+def _committed(runtime: HandlerContext, body: Mapping[str, Any]) -> bool:
     """Whether this resource's objects live in Git (GitOps mode) rather than being applied directly."""
     return runtime.gitops is not None and body.get("kind") in ("ModelDeployment", "TrainingJob")
 
 
-def finalize(runtime: Runtime, body: Mapping[str, Any], logger: logging.Logger | Any) -> str:
+def finalize(runtime: HandlerContext, body: Mapping[str, Any], logger: logging.Logger | Any) -> str:
     """Delete (or uncommit) everything the resource owns; kopf then releases its finalizer.
 
     In GitOps mode a ModelDeployment's or TrainingJob's objects are only uncommitted: Argo CD
@@ -165,7 +165,7 @@ def operator_settings(standalone: bool = True) -> kopf.OperatorSettings:
     return settings
 
 
-def registry(runtime: Runtime, kinds: tuple[str, ...] = tuple(PLURALS)) -> kopf.OperatorRegistry:
+def registry(runtime: HandlerContext, kinds: tuple[str, ...] = tuple(PLURALS)) -> kopf.OperatorRegistry:
     """A kopf registry with the handlers of ``kinds`` bound to ``runtime`` (no module-level state)."""
     reg = kopf.OperatorRegistry()
 

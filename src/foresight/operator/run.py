@@ -25,7 +25,7 @@ from foresight.autoscale.manifests import DEFAULT_SCALER_ADDRESS
 from foresight.adapters.kubernetes import KubernetesLease, KubernetesObjects, LeaderElector
 from foresight.clock import Clock, SystemClock
 from foresight.errors import ConfigError, ServiceUnavailable
-from foresight.operator.handlers import GitOps, Runtime, operator_settings, registry
+from foresight.operator.handlers import GitOps, HandlerContext, operator_settings, registry
 
 __all__ = ["LostLease", "OperatorOptions", "run_operator", "serve_health"]
 
@@ -88,7 +88,7 @@ async def run_operator(
         raise ConfigError(f"renew deadline {options.renew_deadline_s}s must exceed the retry period {options.retry_period_s}s")
     elector = LeaderElector(KubernetesLease(client, options.lease_namespace, options.lease_name), options.who,
                             options.lease_duration_s, options.renew_deadline_s, clock)
-    runtime = Runtime(KubernetesObjects(client), options.gitops, options.scaler_address, clock)
+    runtime = HandlerContext(KubernetesObjects(client), options.gitops, options.scaler_address, clock)
     reg = registry(runtime)
     kopf.on.login(registry=reg)(login)
     health = await serve_health(options.health_port) if options.health_port is not None else None

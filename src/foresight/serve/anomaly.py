@@ -31,7 +31,7 @@ from foresight.detect.alerts import AlertRule
 from foresight.detect.live import AlertSink, LiveConfig, LiveDetector
 from foresight.detect.protocol import ArrayState, Detector
 from foresight.ports import MetricsSource
-from foresight.serve.leader import Gate
+from foresight.serve.leader import ActingGate
 from foresight.runtime.managed import AnomalyWatchSpec
 
 __all__ = ["PolicyDetectors", "ScoreTap"]
@@ -64,7 +64,7 @@ class ScoreTap:
 class _PolicySink:
     """Labels a policy's alerts and forwards them while the gate acts (drops them on a standby)."""
 
-    def __init__(self, inner: AlertSink, gate: Gate, spec: AnomalyWatchSpec, signal_of: Mapping[str, str],
+    def __init__(self, inner: AlertSink, gate: ActingGate, spec: AnomalyWatchSpec, signal_of: Mapping[str, str],
                  clock: Clock) -> None:
         self.inner, self.gate, self.spec, self.signal_of, self.clock = inner, gate, spec, signal_of, clock
         self.sent = 0
@@ -121,7 +121,7 @@ class PolicyDetectors:
 
     name = "anomaly/live"
 
-    def __init__(self, source: MetricsSource, sink: AlertSink, clock: Clock, gate: Gate, *,
+    def __init__(self, source: MetricsSource, sink: AlertSink, clock: Clock, gate: ActingGate, *,
                  period_s: float = 15.0, backfill_s: float = 3600.0, prometheus_url: str | None = None) -> None:
         self.source, self.sink, self.clock, self.gate = source, sink, clock, gate
         self.period_s, self.backfill_s, self.prometheus_url = period_s, backfill_s, prometheus_url

@@ -13,7 +13,7 @@ decision audited (``rollout/foresight``, the ModelDeployment as target).
 A release is keyed on the canary's model version: one that ended (promoted, rolled back, undecided)
 keeps its final weights and is not restarted until ``spec.canary.model.version`` changes; a
 ModelDeployment whose canary is gone (promoted in Git, or deleted) is forgotten. Only the replica
-that acts (:class:`~foresight.serve.leader.Gate`) runs releases; when it starts one it reads the
+that acts (:class:`~foresight.serve.leader.ActingGate`) runs releases; when it starts one it reads the
 route first, so a verdict that an earlier leader (or this process before a restart) applied is
 adopted, never undone: a route at canary 100% (0%) while Git says otherwise is a promotion
 (rollback) already taken. Any other weight is analysed afresh from where it stands.
@@ -41,7 +41,7 @@ from foresight.gitops.render import TRACK_LABEL, render
 from foresight.ports import MetricsSource
 from foresight.rollout import CanaryQueries, ForesightPolicy, ForesightSpec
 from foresight.rollout.router import TrafficRouter
-from foresight.serve.leader import Gate
+from foresight.serve.leader import ActingGate
 from foresight.serve.rollouts import UnknownRelease
 from foresight.specs import API_VERSION, ModelDeployment
 from foresight.specs.resource import parse
@@ -109,7 +109,7 @@ class LiveCanaries:
     name = "rollout"
 
     def __init__(self, lister: PolicyLister, source: MetricsSource, routers: RouterFactory, clock: Clock,
-                 gate: Gate, *, namespace: str | None, period_s: float, audit: AuditSink | None,
+                 gate: ActingGate, *, namespace: str | None, period_s: float, audit: AuditSink | None,
                  require_approval: bool, spec: ForesightSpec = LIVE_SPEC) -> None:
         self.lister, self.source, self.routers, self.clock, self.gate = lister, source, routers, clock, gate
         self.namespace, self.period_s, self.audit = namespace, period_s, audit

@@ -20,14 +20,14 @@ from typing import Any, Literal, Protocol
 
 from foresight.errors import ForesightError
 
-__all__ = ["ALWAYS", "Gate", "LeaderGate", "Role"]
+__all__ = ["ALWAYS", "ActingGate", "LeaderGate", "Role"]
 
 _log = logging.getLogger(__name__)
 
 Role = Literal["single", "leader", "standby"]
 
 
-class Gate(Protocol):
+class ActingGate(Protocol):
     """What the controllers ask before each action."""
 
     def acting(self) -> bool: ...
@@ -47,7 +47,7 @@ class _Always:
 
 
 #: The gate of a process without leader election.
-ALWAYS: Gate = _Always()
+ALWAYS: ActingGate = _Always()
 
 
 class _Elector(Protocol):

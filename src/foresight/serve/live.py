@@ -25,7 +25,7 @@ run). What runs, honestly:
   ModelDeployment with ``spec.canary`` runs Foresight's canary policy on Istio's metrics and moves the
   weights of the VirtualService ``foresight render`` wrote for it (:mod:`foresight.serve.canaries`).
 
-Every action asks the :class:`~foresight.serve.leader.Gate` first: with leader election, a standby
+Every action asks the :class:`~foresight.serve.leader.ActingGate` first: with leader election, a standby
 reads, forecasts and scores (its views stay live, its baselines warm) but does not act.
 """
 
@@ -55,7 +55,7 @@ from foresight.ports import MetricsSource
 from foresight.serve.anomaly import PolicyDetectors
 from foresight.serve.canaries import LiveCanaries, RouterFactory
 from foresight.serve.forecasts import ForecastWatch
-from foresight.serve.leader import ALWAYS, Gate
+from foresight.serve.leader import ALWAYS, ActingGate
 from foresight.serve.platform import ControllerInfo, MeteredAudit
 from foresight.runtime.live import ScaleTargets, direct_reconciler
 from foresight.runtime.managed import Managed, ScaledWorkload, desired_replicas, managed
@@ -80,7 +80,7 @@ class LivePlatform:
 
     def __init__(self, settings: ForesightSettings, exporter: PredictionExporter, *,
                  source: MetricsSource | None = None, clock: Clock | None = None,
-                 metrics: ControlMetrics | None = None, gate: Gate = ALWAYS,
+                 metrics: ControlMetrics | None = None, gate: ActingGate = ALWAYS,
                  policies: PolicyLister | None = None, scale_targets: ScaleTargets | None = None,
                  alert_sink: AlertSink | None = None, audit: AuditSink | None = None,
                  routers: RouterFactory | None = None) -> None:

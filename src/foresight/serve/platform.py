@@ -1,6 +1,6 @@
 """What ``foresight serve`` runs: a platform (simulated or live) behind one small interface.
 
-The :class:`~foresight.serve.runtime.Runtime` steps a :class:`Platform` in a background thread;
+The :class:`~foresight.serve.stepper.Stepper` steps a :class:`Platform` in a background thread;
 the API reads it. Both platforms say for each controller whether it runs and why
 (:class:`ControllerInfo`), so what is disabled is never silent.
 """

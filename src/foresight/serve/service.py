@@ -18,7 +18,7 @@ from foresight.adapters.control_metrics import PrometheusControlMetrics
 from foresight.adapters.drift_gauges import DriftGauges
 from foresight.errors import ConfigError
 from foresight.serve.inputs import ModelInputs
-from foresight.serve.runtime import Runtime
+from foresight.serve.stepper import Stepper
 
 __all__ = ["Service", "build_service"]
 
@@ -30,7 +30,7 @@ class Service:
     """Everything one ``foresight serve`` process runs and serves."""
 
     settings: ForesightSettings
-    runtime: Runtime
+    runtime: Stepper
     metrics: PrometheusControlMetrics
     exporter: PredictionExporter
     audit: AuditLog
@@ -56,7 +56,7 @@ class Service:
 
         Each slice holds the runtime's lock, so between slices the API answers (and shows the history
         so far), and a stopping runtime ends the warm-up after the slice in progress. Call it before
-        :meth:`Runtime.start`: the runtime paces itself from the simulated time it starts at.
+        :meth:`Stepper.start`: the runtime paces itself from the simulated time it starts at.
         """
         runtime = self.runtime
         platform: Any = runtime.platform  # only the simulated platform defers a warm-up
@@ -107,7 +107,7 @@ def build_service(settings: ForesightSettings, *, simulate: bool, kube_client: A
                 platform.run_until(warmup_until_s)
                 _log.info("simulator warmed up to t=%.0f s", platform.now())
                 warmup_until_s = None
-            runtime = Runtime(platform, audit, sim_speed=settings.simulate.speed, step_sim_s=settings.simulate.step_s)
+            runtime = Stepper(platform, audit, sim_speed=settings.simulate.speed, step_sim_s=settings.simulate.step_s)
         else:
             runtime = _live_runtime(settings, exporter, metrics, audit, kube_client, clock or SystemClock())
         for info in runtime.platform.controllers.values():
@@ -120,16 +120,16 @@ def build_service(settings: ForesightSettings, *, simulate: bool, kube_client: A
 
 
 def _live_runtime(settings: ForesightSettings, exporter: PredictionExporter, metrics: PrometheusControlMetrics,
-                  audit: AuditLog, kube_client: Any, clock: Clock) -> Runtime:
+                  audit: AuditLog, kube_client: Any, clock: Clock) -> Stepper:
     """The live platform with what its settings ask for: Kubernetes access, the Lease, Alertmanager,
     the VirtualServices the canaries route through."""
     from foresight.serve.canaries import CanaryTarget, RouterFactory
-    from foresight.serve.leader import ALWAYS, Gate
+    from foresight.serve.leader import ALWAYS, ActingGate
     from foresight.serve.live import LivePlatform
 
     le, cluster, live = settings.leader_election, settings.cluster, settings.live
     needs_kube = le.enabled or cluster.policies
-    gate: Gate = ALWAYS
+    gate: ActingGate = ALWAYS
     policies = scale_targets = None
     routers: RouterFactory | None = None
     if needs_kube:
@@ -170,5 +170,5 @@ def _live_runtime(settings: ForesightSettings, exporter: PredictionExporter, met
     platform = LivePlatform(settings, exporter, metrics=metrics, clock=clock, gate=gate, policies=policies,
                             scale_targets=scale_targets, alert_sink=alert_sink, audit=audit, routers=routers)
     platform.start_keda()
-    return Runtime(platform, audit, sim_speed=None, idle_s=min(1.0, settings.controllers.forecast_step_s / 4),
+    return Stepper(platform, audit, sim_speed=None, idle_s=min(1.0, settings.controllers.forecast_step_s / 4),
                    gate=gate)

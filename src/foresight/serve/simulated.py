@@ -73,7 +73,7 @@ NAMESPACE = "simulated"
 
 
 class SimulatedPlatform:
-    """The simulated cluster and its controllers, stepped by :class:`~foresight.serve.runtime.Runtime`."""
+    """The simulated cluster and its controllers, stepped by :class:`~foresight.serve.stepper.Stepper`."""
 
     mode = "simulate"
 

@@ -5,13 +5,13 @@ it for one step at a time, the API's readers between steps, so a reader never se
 Pacing: a simulated platform is stepped so that ``speed`` simulated seconds pass per wall second;
 a live one as soon as its controllers say something is due (``idle_s`` between checks).
 
-:meth:`Runtime.stop` is the graceful shutdown: the thread finishes the step it is in (a reconcile
+:meth:`Stepper.stop` is the graceful shutdown: the thread finishes the step it is in (a reconcile
 is never cut in half), then the audit log is flushed and closed. Pausing a controller (a person
 acting through the API) skips it until it is resumed; both are audited.
 
 With leader election the runtime steps on every replica (views stay live); the platform asks
 ``gate`` before each action, so only the replica holding the Lease acts. The gate's thread starts
-with the runtime and releases the Lease after the last step on :meth:`Runtime.stop`.
+with the runtime and releases the Lease after the last step on :meth:`Stepper.stop`.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from foresight.adapters.audit_log import AuditLog
 
 from foresight.control.audit import AuditRecord
 from foresight.errors import InputError
-from foresight.serve.leader import ALWAYS, Gate
+from foresight.serve.leader import ALWAYS, ActingGate
 from foresight.serve.platform import Platform
 
-__all__ = ["Runtime", "UnknownController"]
+__all__ = ["Stepper", "UnknownController"]
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -40,11 +40,11 @@ class UnknownController(InputError):
     """A pause/resume named a controller this process does not run."""
 
 
-class Runtime:
+class Stepper:
     """Steps ``platform`` in a thread; ``sim_speed`` simulated s per wall s (None: a live platform)."""
 
     def __init__(self, platform: Platform, audit: AuditLog, *, sim_speed: float | None = None,
-                 step_sim_s: float = 15.0, idle_s: float = 1.0, gate: Gate = ALWAYS) -> None:
+                 step_sim_s: float = 15.0, idle_s: float = 1.0, gate: ActingGate = ALWAYS) -> None:
         self.platform, self.audit, self.gate = platform, audit, gate
         self.sim_speed, self.step_sim_s, self.idle_s = sim_speed, step_sim_s, idle_s
         self.lock = threading.RLock()

@@ -9,7 +9,7 @@ import pytest
 
 from foresight.adapters.audit_log import AuditLog
 from foresight.serve.rollouts import AWAITING, NotAwaitingApproval, UnknownRelease
-from foresight.serve.runtime import UnknownController
+from foresight.serve.stepper import UnknownController
 from foresight.serve.service import Service
 
 
