@@ -11,7 +11,7 @@ import pytest
 from foresight.control.audit import AuditRecord
 from foresight.control.canary import CanaryController
 from foresight.errors import ServiceUnavailable
-from foresight.rollout.decision import Action
+from foresight.rollout.decision import CanaryAction
 from foresight.rollout.flagger import FlaggerPolicy, FlaggerSpec
 from foresight.rollout.policy import ForesightPolicy, ForesightSpec
 from foresight.rollout.router import Weights
@@ -45,7 +45,7 @@ def release(policy, canary: VersionBehaviour, *, dry_run: bool = False, interval
 @pytest.mark.parametrize("policy", [ForesightPolicy(ForesightSpec()), FlaggerPolicy(FlaggerSpec())])
 def test_a_clearly_bad_release_is_rolled_back_and_the_route_follows(policy) -> None:
     sim, decisions, records = release(policy, VersionBehaviour(error_rate=0.08))
-    assert decisions[-1].action is Action.ROLLBACK
+    assert decisions[-1].action is CanaryAction.ROLLBACK
     assert sim.get_weights() == Weights(100, 0)
     assert [r.decision["recommended"] for r in records] == [d.weight for d in decisions]
     assert records[-1].controller == f"rollout/{policy.name}" and records[-1].reason.startswith("rollback")
@@ -54,7 +54,7 @@ def test_a_clearly_bad_release_is_rolled_back_and_the_route_follows(policy) -> N
 @pytest.mark.parametrize("policy", [ForesightPolicy(ForesightSpec()), FlaggerPolicy(FlaggerSpec())])
 def test_a_good_release_is_promoted_to_all_traffic(policy) -> None:
     sim, decisions, _ = release(policy, VersionBehaviour())
-    assert decisions[-1].action is Action.PROMOTE
+    assert decisions[-1].action is CanaryAction.PROMOTE
     assert sim.get_weights() == Weights(0, 100)
 
 
@@ -99,7 +99,7 @@ def test_a_source_with_nothing_to_say_holds_the_canary_and_says_so(source, reaso
     for _ in range(30):
         sim.advance()
         d = controller.reconcile()
-        assert d.action is Action.HOLD and reason in d.reason
+        assert d.action is CanaryAction.HOLD and reason in d.reason
     assert sim.get_weights() == Weights(80, 20)
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from foresight.errors import ConfigError
-from foresight.rollout.decision import Action
+from foresight.rollout.decision import CanaryAction
 from foresight.rollout.flagger import (
     FlaggerPolicy,
     FlaggerSpec,
@@ -53,13 +53,13 @@ def test_the_start_runs_no_checks() -> None:
 
 def test_no_canary_data_is_a_failed_check() -> None:
     d = flagger_decide(FlaggerSpec(), FlaggerState(weight=10, intervals=1), obs(10, canary=False), 120.0)
-    assert (d.action, d.state.failed_checks) == (Action.HOLD, 1)
+    assert (d.action, d.state.failed_checks) == (CanaryAction.HOLD, 1)
     assert "no values found" in d.reason
 
 
 def test_the_success_rate_threshold_is_inclusive() -> None:
     ok = obs(10, errors=2, latency=np.array([150, 45, 5, 0, 0]))  # 99.0% exactly
-    assert flagger_decide(FlaggerSpec(), FlaggerState(weight=10, intervals=1), ok, 120.0).action is Action.RAISE
+    assert flagger_decide(FlaggerSpec(), FlaggerState(weight=10, intervals=1), ok, 120.0).action is CanaryAction.RAISE
 
 
 def test_p99_comes_from_the_histogram_as_promql_computes_it() -> None:
@@ -83,7 +83,7 @@ def test_the_policy_reads_the_weight_from_the_route_not_its_status() -> None:
 
 def test_a_finished_analysis_stays_finished() -> None:
     d = flagger_decide(FlaggerSpec(), FlaggerState(phase="failed"), obs(0), 0.0)
-    assert (d.action, d.weight, d.next_check_at) == (Action.HOLD, 0, None)
+    assert (d.action, d.weight, d.next_check_at) == (CanaryAction.HOLD, 0, None)
 
 
 def test_a_step_above_max_weight_is_refused() -> None:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from foresight.errors import ConfigError
-from foresight.rollout.decision import Action
+from foresight.rollout.decision import CanaryAction
 from foresight.rollout.observation import CanaryObservation, VersionSample
 from foresight.rollout.policy import (
     ForesightPolicy,
@@ -45,14 +45,14 @@ def run(canary: VersionBehaviour, intervals: int = 60, seed: int = 0, rate: floa
 ])
 def test_a_clearly_bad_canary_is_rolled_back_naming_its_metric(bad: VersionBehaviour, metric: str) -> None:
     decisions = run(bad)
-    assert decisions[-1].action is Action.ROLLBACK and decisions[-1].weight == 0
+    assert decisions[-1].action is CanaryAction.ROLLBACK and decisions[-1].weight == 0
     assert any(reason.startswith(metric) for reason in decisions[-1].reasons)
     assert len(decisions) <= 15
 
 
 def test_a_good_canary_is_promoted_and_its_weight_stays_within_bounds_until_then() -> None:
     decisions = run(VersionBehaviour())
-    assert decisions[-1].action is Action.PROMOTE
+    assert decisions[-1].action is CanaryAction.PROMOTE
     weights = [d.weight for d in decisions[:-1]]
     assert all(SPEC.min_weight <= w <= SPEC.max_weight for w in weights)
     assert all(b <= max(SPEC.min_weight, a * SPEC.max_growth) for a, b in itertools.pairwise(weights))
@@ -71,7 +71,7 @@ SAMPLE = VersionSample(1000, 2, np.array([600, 350, 50]), labelled=300, correct=
 ])
 def test_missing_data_holds_and_says_so(stable, canary, missing) -> None:
     d = foresight_decide(SPEC, ForesightState(weight=20), _obs(20, stable, canary), 60.0)
-    assert (d.action, d.weight) == (Action.HOLD, 20)
+    assert (d.action, d.weight) == (CanaryAction.HOLD, 20)
     assert d.reason.startswith(f"metrics source returned no data for {missing}") and "never promoted" in d.reason
 
 
@@ -79,14 +79,14 @@ def test_a_source_that_returns_nothing_never_promotes() -> None:
     state = ForesightState(weight=50)
     for k in range(200):
         d = foresight_decide(SPEC, state, _obs(50, None, None), 60.0 * k)
-        assert d.action is Action.HOLD
+        assert d.action is CanaryAction.HOLD
         state = d.state
 
 
 def test_a_canary_without_requests_holds() -> None:
     empty = VersionSample(0, 0, np.zeros(3, dtype=int))
     d = foresight_decide(SPEC, ForesightState(weight=10), _obs(10, SAMPLE, empty), 60.0)
-    assert (d.action, d.weight) == (Action.HOLD, 10) and "no requests" in d.reason
+    assert (d.action, d.weight) == (CanaryAction.HOLD, 10) and "no requests" in d.reason
 
 
 def test_without_label_feedback_the_accuracy_metric_holds_the_promotion() -> None:
@@ -95,7 +95,7 @@ def test_without_label_feedback_the_accuracy_metric_holds_the_promotion() -> Non
     state = ForesightState()
     for k in range(60):
         d = foresight_decide(SPEC, state, _obs(state.weight, no_labels, no_labels), 60.0 * k)
-        assert d.action is not Action.PROMOTE
+        assert d.action is not CanaryAction.PROMOTE
         state = d.state
     assert "accuracy" in d.reason
     relaxed = SPEC.model_copy(update={"misclassification_ratio": None})
@@ -105,7 +105,7 @@ def test_without_label_feedback_the_accuracy_metric_holds_the_promotion() -> Non
         state = d.state
         if d.action.final:
             break
-    assert d.action is Action.PROMOTE
+    assert d.action is CanaryAction.PROMOTE
 
 
 def test_decide_is_pure() -> None:
@@ -129,7 +129,7 @@ def test_a_change_of_histogram_buckets_restarts_the_slow_request_boundary() -> N
 
 def test_a_finished_release_stays_finished() -> None:
     d = ForesightPolicy(SPEC).decide(ForesightState(phase="promoted"), _obs(0, SAMPLE, SAMPLE), 0.0)
-    assert (d.action, d.weight, d.next_check_at) == (Action.HOLD, 100, None)
+    assert (d.action, d.weight, d.next_check_at) == (CanaryAction.HOLD, 100, None)
 
 
 @pytest.mark.parametrize("changes", [

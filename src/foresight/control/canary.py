@@ -26,7 +26,7 @@ from foresight.clock import Clock
 from foresight.control.audit import AuditRecord, AuditSink
 from foresight.errors import ForesightError, InputError, ServiceUnavailable
 from foresight.ports import MetricsSource
-from foresight.rollout.decision import Action, Decision, TrafficPolicy
+from foresight.rollout.decision import CanaryAction, CanaryDecision, TrafficPolicy
 from foresight.rollout.router import TrafficRouter
 from foresight.rollout.source import CanaryQueries, read_observation
 
@@ -76,7 +76,7 @@ class CanaryController:
         self.held_at: int | None = None  # the weight kept while a promotion waits for approval
         self._run_id = uuid.uuid4().hex
 
-    def reconcile(self) -> Decision:
+    def reconcile(self) -> CanaryDecision:
         """One interval: the decision taken (and applied unless ``dry_run`` or held for approval)."""
         now = self.clock.now()
         try:
@@ -87,12 +87,12 @@ class CanaryController:
         try:
             obs = read_observation(self.source, self.queries, current, now - self.interval_s, now)
         except ServiceUnavailable as exc:
-            decision = Decision(self.state, Action.HOLD, current,
+            decision = CanaryDecision(self.state, CanaryAction.HOLD, current,
                                 (f"metrics source unavailable ({exc}): holding the canary at {current}%",),
                                 now + (exc.retry_after_s or self.interval_s))
         else:
             decision = self.policy.decide(self.state, obs, now)
-        held = decision.action is Action.PROMOTE and self.require_approval and self.held_at is None
+        held = decision.action is CanaryAction.PROMOTE and self.require_approval and self.held_at is None
         applied = not self.dry_run and not held and decision.weight != current
         if applied:
             try:
@@ -135,11 +135,11 @@ class CanaryController:
         self._record(now, {}, current, 0, None if self.dry_run or current == 0 else 0, f"rollback: {reason}",
                      not self.dry_run and current != 0)
 
-    def _failed(self, now: float, reason: str, exc: ForesightError) -> Decision:
+    def _failed(self, now: float, reason: str, exc: ForesightError) -> CanaryDecision:
         """A HOLD that keeps the state (the interval's evidence is dropped), audited with the error."""
         self._record(now, {}, self.weight, None, None, reason, False, error=str(exc))
         retry = exc.retry_after_s if isinstance(exc, ServiceUnavailable) and exc.retry_after_s else self.interval_s
-        return Decision(self.state, Action.HOLD, self.weight, (reason,), now + retry)
+        return CanaryDecision(self.state, CanaryAction.HOLD, self.weight, (reason,), now + retry)
 
     def _record(self, now: float, inputs: dict[str, float], previous: int | None, recommended: int | None,
                 applied_weight: int | None, reason: str, applied: bool, *, gate: bool = False,
@@ -197,14 +197,14 @@ class CanaryRun:
             decision = self.controller.reconcile()
             at = self.controller.clock.now()
             new.append(CanaryStep(at, decision.weight, decision.action.value, decision.reason))
-            if decision.action is Action.PROMOTE:
+            if decision.action is CanaryAction.PROMOTE:
                 self.outcome = AWAITING if self.controller.held_at is not None else PROMOTED
-            elif decision.action is Action.ROLLBACK:
+            elif decision.action is CanaryAction.ROLLBACK:
                 self.outcome = ROLLED_BACK
             elif self.max_s is not None and at - self.started_s >= self.max_s:
                 why = f"undecided after {self.max_s / 60:g} min: rolled back (never promoted on doubt)"
                 self.controller.abort(why)
-                new.append(CanaryStep(at, 0, Action.ROLLBACK.value, why))
+                new.append(CanaryStep(at, 0, CanaryAction.ROLLBACK.value, why))
                 self.outcome = UNDECIDED
             self.next_at = at + self.controller.interval_s
         self.steps.extend(new)
@@ -217,7 +217,7 @@ class CanaryRun:
         now = controller.clock.now()
         controller.weight = weight
         controller._record(now, {}, weight, weight, None, f"hold: {reason}", False)
-        self.steps.append(CanaryStep(now, weight, Action.HOLD.value, reason))
+        self.steps.append(CanaryStep(now, weight, CanaryAction.HOLD.value, reason))
         self.outcome = outcome
 
     def approve(self, who: str) -> AuditRecord:

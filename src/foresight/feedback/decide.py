@@ -42,7 +42,7 @@ from foresight.feedback.signal import DecaySignal
 from foresight.registry.gates import GatePolicy
 
 __all__ = [
-    "Action", "CanaryEnded", "Done", "Event", "Failed", "Gated", "LoopPolicy", "LoopState", "Phase", "Registered",
+    "LoopAction", "CanaryEnded", "Done", "Event", "Failed", "Gated", "LoopPolicy", "LoopState", "Phase", "Registered",
     "Step", "Tick", "Trained", "TrainingPending", "TrainingStarted", "decide",
 ]
 
@@ -72,7 +72,7 @@ class Phase(str, enum.Enum):
     CANARY = "canary"
 
 
-class Action(str, enum.Enum):
+class LoopAction(str, enum.Enum):
     WAIT = "wait"  # nothing to do
     SUPPRESS = "suppress"  # a trigger ignored (cool-down): audited, so storms are visible
     RETRAIN = "retrain"
@@ -96,7 +96,7 @@ class LoopState:
     streak: int = 0
     last_retrain_s: float | None = None
     version: int | None = None  # the candidate once registered
-    retry_action: Action | None = None
+    retry_action: LoopAction | None = None
     retry_at_s: float | None = None
     attempts: int = 0
     run: str | None = None  # the training run under way (the retrainer's handle)
@@ -154,14 +154,14 @@ class CanaryEnded:
 class Done:
     """``action`` (one without a result of its own: start canary, promote, roll back, ...) succeeded."""
 
-    action: Action
+    action: LoopAction
 
 
 @dataclass(frozen=True)
 class Failed:
     """``action`` could not be done (``retryable``: a service was down; else the attempt is abandoned)."""
 
-    action: Action
+    action: LoopAction
     error: str
     retryable: bool = True
     retry_after_s: float | None = None
@@ -169,7 +169,7 @@ class Failed:
 
 Event = Tick | Trained | TrainingStarted | TrainingPending | Registered | Gated | CanaryEnded | Done | Failed
 
-_PHASE_AFTER = {Action.START_CANARY: Phase.CANARY, Action.CANARY_STEP: Phase.CANARY}
+_PHASE_AFTER = {LoopAction.START_CANARY: Phase.CANARY, LoopAction.CANARY_STEP: Phase.CANARY}
 
 
 @dataclass(frozen=True)
@@ -177,7 +177,7 @@ class Step:
     """The core's answer: the next state, the action for the driver, and why."""
 
     state: LoopState
-    action: Action
+    action: LoopAction
     reason: str
 
 
@@ -192,16 +192,16 @@ def _triggers(policy: LoopPolicy, tick: Tick) -> list[str]:
 def _watch(policy: LoopPolicy, state: LoopState, tick: Tick, now: float) -> Step:
     reasons = _triggers(policy, tick)
     if not reasons:
-        return Step(replace(state, streak=0), Action.WAIT, f"no trigger (drift score {tick.signal.score:.3g})")
+        return Step(replace(state, streak=0), LoopAction.WAIT, f"no trigger (drift score {tick.signal.score:.3g})")
     why = "; ".join(reasons)
     streak = state.streak + 1
     if streak < policy.consecutive:
-        return Step(replace(state, streak=streak), Action.WAIT, f"{why} (seen {streak} of {policy.consecutive} ticks)")
+        return Step(replace(state, streak=streak), LoopAction.WAIT, f"{why} (seen {streak} of {policy.consecutive} ticks)")
     if state.last_retrain_s is not None and now < state.last_retrain_s + policy.cooldown_s:
         until = state.last_retrain_s + policy.cooldown_s
-        return Step(replace(state, streak=streak), Action.SUPPRESS,
+        return Step(replace(state, streak=streak), LoopAction.SUPPRESS,
                     f"{why}, but in the cool-down until {until:g} s (last retrain at {state.last_retrain_s:g} s)")
-    return Step(replace(state, streak=0, last_retrain_s=now, version=None), Action.RETRAIN, why)
+    return Step(replace(state, streak=0, last_retrain_s=now, version=None), LoopAction.RETRAIN, why)
 
 
 def _cleared(state: LoopState, phase: Phase) -> LoopState:
@@ -213,60 +213,60 @@ def _training(policy: LoopPolicy, state: LoopState, now: float) -> Step:
     since = state.training_since_s if state.training_since_s is not None else now
     if now - since >= policy.training_timeout_s:
         # ``run`` is kept until the driver has cancelled it (Done clears it; a failed cancel is retried)
-        return Step(replace(state, phase=Phase.WATCHING, version=None, training_since_s=None), Action.STOP_TRAINING,
+        return Step(replace(state, phase=Phase.WATCHING, version=None, training_since_s=None), LoopAction.STOP_TRAINING,
                     f"training run {state.run} timed out: running {now - since:g} s, "
                     f"limit {policy.training_timeout_s:g} s (started at {since:g} s)")
-    return Step(state, Action.POLL_TRAINING, f"training run {state.run} under way since {since:g} s")
+    return Step(state, LoopAction.POLL_TRAINING, f"training run {state.run} under way since {since:g} s")
 
 
 def decide(policy: LoopPolicy, state: LoopState, event: Event, now: float) -> Step:
     """The next state and action after ``event`` at ``now`` (pure; ``state`` is not changed)."""
     if isinstance(event, Failed):
         if not event.retryable:
-            return Step(_cleared(replace(state, version=None), Phase.WATCHING), Action.DISCARD,
+            return Step(_cleared(replace(state, version=None), Phase.WATCHING), LoopAction.DISCARD,
                         f"{event.action.value} failed for good: {event.error}")
-        if event.action is Action.POLL_TRAINING:  # the run goes on; poll again next tick, the timeout still counts
-            return Step(state, Action.HOLD, f"training run {state.run} could not be polled: {event.error}; "
+        if event.action is LoopAction.POLL_TRAINING:  # the run goes on; poll again next tick, the timeout still counts
+            return Step(state, LoopAction.HOLD, f"training run {state.run} could not be polled: {event.error}; "
                                             "polling again next tick")
         attempts = state.attempts + 1
         wait = event.retry_after_s or min(policy.max_retry_s, policy.retry_s * 2 ** (attempts - 1))
         return Step(replace(state, phase=Phase.HOLDING, retry_action=event.action, retry_at_s=now + wait,
                             attempts=attempts),
-                    Action.HOLD, f"{event.action.value} failed (attempt {attempts}): {event.error}; "
+                    LoopAction.HOLD, f"{event.action.value} failed (attempt {attempts}): {event.error}; "
                                  f"kept, retrying at {now + wait:g} s")
     if isinstance(event, Done):
-        return Step(_cleared(state, _PHASE_AFTER.get(event.action, Phase.WATCHING)), Action.WAIT,
+        return Step(_cleared(state, _PHASE_AFTER.get(event.action, Phase.WATCHING)), LoopAction.WAIT,
                     f"{event.action.value} done")
     if isinstance(event, Trained):
         if event.version is not None:  # the training run registered it: gate it straight away
             who = f"training run {state.run}" if state.run else "the retrain"
-            return Step(replace(_cleared(state, Phase.WATCHING), version=event.version), Action.GATE,
+            return Step(replace(_cleared(state, Phase.WATCHING), version=event.version), LoopAction.GATE,
                         f"{who} registered version {event.version}: gate it")
-        return Step(_cleared(state, Phase.WATCHING), Action.REGISTER, "register the retrained model")
+        return Step(_cleared(state, Phase.WATCHING), LoopAction.REGISTER, "register the retrained model")
     if isinstance(event, TrainingStarted):
-        return Step(replace(_cleared(state, Phase.TRAINING), run=event.run, training_since_s=now), Action.WAIT,
+        return Step(replace(_cleared(state, Phase.TRAINING), run=event.run, training_since_s=now), LoopAction.WAIT,
                     f"training run {event.run} started" + (f": {event.reason}" if event.reason else ""))
     if isinstance(event, TrainingPending):
-        return Step(state, Action.WAIT, f"training run {state.run}: {event.reason}")
+        return Step(state, LoopAction.WAIT, f"training run {state.run}: {event.reason}")
     if isinstance(event, Registered):
-        return Step(replace(_cleared(state, Phase.WATCHING), version=event.version), Action.GATE,
+        return Step(replace(_cleared(state, Phase.WATCHING), version=event.version), LoopAction.GATE,
                     f"gate version {event.version}")
     if isinstance(event, Gated):
         if event.passed:
-            return Step(_cleared(state, Phase.CANARY), Action.START_CANARY,
+            return Step(_cleared(state, Phase.CANARY), LoopAction.START_CANARY,
                         f"version {state.version} passed the gates ({event.reason}): canary")
-        return Step(_cleared(state, Phase.WATCHING), Action.DISCARD, f"version {state.version} blocked: {event.reason}")
+        return Step(_cleared(state, Phase.WATCHING), LoopAction.DISCARD, f"version {state.version} blocked: {event.reason}")
     if isinstance(event, CanaryEnded):
-        action = Action.PROMOTE if event.promoted else Action.ROLLBACK
+        action = LoopAction.PROMOTE if event.promoted else LoopAction.ROLLBACK
         return Step(_cleared(state, Phase.WATCHING), action, f"version {state.version}: {event.reason}")
     # a Tick
     if state.phase is Phase.HOLDING:
         assert state.retry_action is not None and state.retry_at_s is not None
         if now + 1e-9 >= state.retry_at_s:
             return Step(state, state.retry_action, f"retry {state.retry_action.value} (attempt {state.attempts + 1})")
-        return Step(state, Action.WAIT, f"{state.retry_action.value} pending, retry at {state.retry_at_s:g} s")
+        return Step(state, LoopAction.WAIT, f"{state.retry_action.value} pending, retry at {state.retry_at_s:g} s")
     if state.phase is Phase.TRAINING:
         return _training(policy, state, now)
     if state.phase is Phase.CANARY:
-        return Step(state, Action.CANARY_STEP, f"canary of version {state.version} in progress")
+        return Step(state, LoopAction.CANARY_STEP, f"canary of version {state.version} in progress")
     return _watch(policy, state, event, now)

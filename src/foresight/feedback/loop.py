@@ -28,7 +28,7 @@ from foresight.control.audit import AuditRecord, AuditSink
 from foresight.errors import ForesightError, ServiceUnavailable
 from foresight.feedback.canary import Canary
 from foresight.feedback.decide import (
-    Action, Done, Event, Failed, Gated, LoopPolicy, LoopState, Registered, Step, Tick, Trained,
+    LoopAction, Done, Event, Failed, Gated, LoopPolicy, LoopState, Registered, Step, Tick, Trained,
     TrainingPending, TrainingStarted, decide,
 )
 from foresight.feedback.retrainer import Candidate, Retrainer, TrainingFailed, as_retrainer
@@ -40,7 +40,7 @@ __all__ = ["Candidate", "FeedbackLoop", "LoopStep"]
 
 log = logging.getLogger(__name__)
 #: Actions whose errors come from the retrainer (caller code): any error abandons the attempt.
-_RETRAINER_ACTIONS = (Action.RETRAIN, Action.POLL_TRAINING, Action.STOP_TRAINING)
+_RETRAINER_ACTIONS = (LoopAction.RETRAIN, LoopAction.POLL_TRAINING, LoopAction.STOP_TRAINING)
 CANARY_TAG = "foresight.canary"
 
 
@@ -90,7 +90,7 @@ class FeedbackLoop:
                 break
             step = decide(self.policy, self.state, event, now)
             self.state = step.state
-            if step.action is Action.WAIT:
+            if step.action is LoopAction.WAIT:
                 break
             run = self.state.run
             event, error = self._act(step, now)
@@ -117,7 +117,7 @@ class FeedbackLoop:
         """Perform ``step.action``; the event it produced and the error text, if any."""
         action = step.action
         try:
-            if action is Action.RETRAIN:
+            if action is LoopAction.RETRAIN:
                 # the trigger's time, not the clock: a retried start asks for the same run (idempotent)
                 trigger_s = self.state.last_retrain_s if self.state.last_retrain_s is not None else now
                 run = self.retrainer.start(step.reason, trigger_s)
@@ -126,17 +126,17 @@ class FeedbackLoop:
                 except ServiceUnavailable as exc:  # the run exists: never start it twice, poll it next tick
                     answer = TrainingPending(f"status not read yet ({exc})")
                 return self._training(run, answer, started=True)
-            if action is Action.POLL_TRAINING:
+            if action is LoopAction.POLL_TRAINING:
                 assert self.state.run is not None, "core polled a training run it never started"
                 return self._training(self.state.run, self.retrainer.poll(self.state.run, now), started=False)
-            if action is Action.STOP_TRAINING:
+            if action is LoopAction.STOP_TRAINING:
                 if self.state.run is not None:
                     self.retrainer.cancel(self.state.run)
                 self.pending = None
                 return Done(action), step.reason
-            if action is Action.REGISTER:
+            if action is LoopAction.REGISTER:
                 return Registered(self._register()), None
-            if action is Action.GATE:
+            if action is LoopAction.GATE:
                 if self.pending is not None and self.pending.version is not None:
                     self._adopt(self.pending.version)
                 result = promote(self.registry, self.model, self._v(), self.policy.gates,
@@ -144,14 +144,14 @@ class FeedbackLoop:
                 self.registry.set_tag(self.model, self._v(), GATE_TAG,
                                       ("passed: " if result.gate.passed else "blocked: ") + result.gate.reason)
                 return Gated(result.gate.passed, result.gate.reason), None
-            if action is Action.START_CANARY:
+            if action is LoopAction.START_CANARY:
                 self.registry.set_alias(self.model, CHALLENGER, self._v())
                 self.canary.start(self._v(), now)
                 return Done(action), None
-            if action is Action.CANARY_STEP:
+            if action is LoopAction.CANARY_STEP:
                 result = self.canary.advance_to(now)
                 return (Done(action) if result is None else result), None
-            if action is Action.PROMOTE:
+            if action is LoopAction.PROMOTE:
                 promoted = promote(self.registry, self.model, self._v(), self.policy.gates,
                                    champion_metrics=self._champion_metrics())
                 self.registry.set_tag(self.model, self._v(), CANARY_TAG, "promoted: " + step.reason)
@@ -159,12 +159,12 @@ class FeedbackLoop:
                     self.on_promote(self._v(), self.pending)
                 self.pending = None
                 return Done(action), None if promoted.promoted else promoted.reason
-            if action is Action.ROLLBACK:
+            if action is LoopAction.ROLLBACK:
                 self.registry.delete_alias(self.model, CHALLENGER)
                 self.registry.set_tag(self.model, self._v(), CANARY_TAG, "rolled back: " + step.reason)
                 self.pending = None
                 return Done(action), None
-            if action is Action.DISCARD:
+            if action is LoopAction.DISCARD:
                 self.pending = None
                 return Done(action), None
             return None, None  # SUPPRESS, HOLD: recorded, nothing to do
@@ -184,7 +184,7 @@ class FeedbackLoop:
         if isinstance(answer, TrainingPending):
             return (TrainingStarted(run, answer.reason) if started else TrainingPending(answer.reason)), None
         if isinstance(answer, TrainingFailed):
-            action = Action.RETRAIN if started else Action.POLL_TRAINING
+            action = LoopAction.RETRAIN if started else LoopAction.POLL_TRAINING
             return Failed(action, f"training run {run} failed: {answer.reason}", False), answer.reason
         self.pending = answer
         return Trained(answer.version), None

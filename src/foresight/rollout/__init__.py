@@ -1,12 +1,12 @@
 """Canary analysis and traffic policies: Foresight's sequential policy and the Flagger baseline.
 
-Both are pure ``decide(state, observation, now) -> Decision`` cores over the same
+Both are pure ``decide(state, observation, now) -> CanaryDecision`` cores over the same
 :class:`CanaryObservation`. Nothing here does I/O, reads a clock or imports the simulator or the
 audit store: :class:`foresight.control.canary.CanaryController` wires a policy to a metrics source and
 a :class:`TrafficRouter` (Istio, or the simulator).
 """
 
-from foresight.rollout.decision import Action, Decision, TrafficPolicy
+from foresight.rollout.decision import CanaryAction, CanaryDecision, TrafficPolicy
 from foresight.rollout.flagger import (
     FlaggerPolicy,
     FlaggerSpec,
@@ -30,10 +30,10 @@ from foresight.rollout.router import TrafficRouter, Weights, check_router
 from foresight.rollout.source import CanaryQueries, read_observation
 
 __all__ = [
-    "Action",
+    "CanaryAction",
     "CanaryObservation",
     "CanaryQueries",
-    "Decision",
+    "CanaryDecision",
     "FlaggerPolicy",
     "FlaggerSpec",
     "FlaggerState",

@@ -1,6 +1,6 @@
 """What a canary policy answers each interval, and the protocol every traffic policy implements.
 
-A policy is pure (STYLE rule 1): ``decide(state, observation, now) -> Decision`` with the next
+A policy is pure (STYLE rule 1): ``decide(state, observation, now) -> CanaryDecision`` with the next
 state, one action on the canary's traffic weight and the reasons, which become the audit record.
 Foresight's policy and the Flagger baseline share this shape, so the benchmark runs both through
 one harness and a controller can run either against Istio or the simulator.
@@ -15,10 +15,10 @@ from typing import Any, Protocol
 
 from foresight.rollout.observation import CanaryObservation
 
-__all__ = ["Action", "Decision", "TrafficPolicy"]
+__all__ = ["CanaryAction", "CanaryDecision", "TrafficPolicy"]
 
 
-class Action(enum.Enum):
+class CanaryAction(enum.Enum):
     """What happens to the canary's weight (the percent of requests routed to it)."""
 
     RAISE = "raise"  # more traffic to the canary
@@ -30,11 +30,11 @@ class Action(enum.Enum):
     @property
     def final(self) -> bool:
         """Whether the release ends with this action."""
-        return self in (Action.PROMOTE, Action.ROLLBACK)
+        return self in (CanaryAction.PROMOTE, CanaryAction.ROLLBACK)
 
 
 @dataclass(frozen=True)
-class Decision:
+class CanaryDecision:
     """One interval's verdict: ``weight`` is the canary weight after ``action`` (100 on promote, 0 on rollback).
 
     ``evidence`` holds the figures behind the reasons (estimates, e-values, posteriors) for the audit;
@@ -42,7 +42,7 @@ class Decision:
     """
 
     state: Any
-    action: Action
+    action: CanaryAction
     weight: int
     reasons: tuple[str, ...]
     next_check_at: float | None
@@ -63,6 +63,6 @@ class TrafficPolicy(Protocol):
         """The state before the first interval (canary deployed, weight 0)."""
         ...
 
-    def decide(self, state: Any, obs: CanaryObservation, now: float) -> Decision:
+    def decide(self, state: Any, obs: CanaryObservation, now: float) -> CanaryDecision:
         """The verdict for the interval that ``obs`` covers; must not mutate ``state``."""
         ...

@@ -47,7 +47,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from foresight.errors import ConfigError
-from foresight.rollout.decision import Action, Decision
+from foresight.rollout.decision import CanaryAction, CanaryDecision
 from foresight.rollout.observation import CanaryObservation, histogram_quantile
 
 __all__ = ["FlaggerPolicy", "FlaggerSpec", "FlaggerState", "flagger_decide"]
@@ -111,15 +111,15 @@ def _failed_checks(spec: FlaggerSpec, obs: CanaryObservation, feedback: tuple[tu
     return failures
 
 
-def flagger_decide(spec: FlaggerSpec, state: FlaggerState, obs: CanaryObservation, now: float) -> Decision:
+def flagger_decide(spec: FlaggerSpec, state: FlaggerState, obs: CanaryObservation, now: float) -> CanaryDecision:
     """One Flagger analysis interval (see the module docstring for the steps)."""
     if state.phase != "progressing":
-        return Decision(state, Action.HOLD, 100 if state.phase == "promoted" else 0,
+        return CanaryDecision(state, CanaryAction.HOLD, 100 if state.phase == "promoted" else 0,
                         (f"canary already {state.phase}",), None)
     weight = obs.weight  # Flagger reads the routes every interval, not its own status
     if state.failed_checks >= spec.threshold:
         done = FlaggerState("failed", 0, state.failed_checks, state.intervals, state.feedback)
-        return Decision(done, Action.ROLLBACK, 0,
+        return CanaryDecision(done, CanaryAction.ROLLBACK, 0,
                         (f"Rolling back: failed checks threshold reached {state.failed_checks}",), None)
     feedback = state.feedback
     if obs.canary is not None:
@@ -131,16 +131,16 @@ def flagger_decide(spec: FlaggerSpec, state: FlaggerState, obs: CanaryObservatio
         failures = _failed_checks(spec, obs, feedback)
         if failures:
             held = FlaggerState("progressing", weight, state.failed_checks + 1, state.intervals + 1, feedback)
-            return Decision(held, Action.HOLD, weight, tuple(f"Halt advancement: {f}" for f in failures), next_check,
+            return CanaryDecision(held, CanaryAction.HOLD, weight, tuple(f"Halt advancement: {f}" for f in failures), next_check,
                             {"failed_checks": float(held.failed_checks)})
         reasons = ()
     if weight < spec.max_weight:
         new_weight = min(weight + spec.step_weight, 100)
         nxt = FlaggerState("progressing", new_weight, state.failed_checks, state.intervals + 1, feedback)
-        return Decision(nxt, Action.RAISE, new_weight, (*reasons, f"Advance canary weight {new_weight}"), next_check,
+        return CanaryDecision(nxt, CanaryAction.RAISE, new_weight, (*reasons, f"Advance canary weight {new_weight}"), next_check,
                         {"failed_checks": float(state.failed_checks)})
     done = FlaggerState("promoted", 100, state.failed_checks, state.intervals + 1, feedback)
-    return Decision(done, Action.PROMOTE, 100, ("Copying canary template spec to primary: promotion",), None,
+    return CanaryDecision(done, CanaryAction.PROMOTE, 100, ("Copying canary template spec to primary: promotion",), None,
                     {"failed_checks": float(state.failed_checks)})
 
 
@@ -155,5 +155,5 @@ class FlaggerPolicy:
     def start(self) -> FlaggerState:
         return FlaggerState()
 
-    def decide(self, state: FlaggerState, obs: CanaryObservation, now: float) -> Decision:
+    def decide(self, state: FlaggerState, obs: CanaryObservation, now: float) -> CanaryDecision:
         return flagger_decide(self.spec, state, obs, now)

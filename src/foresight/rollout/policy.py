@@ -59,7 +59,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from foresight.errors import ConfigError
-from foresight.rollout.decision import Action, Decision
+from foresight.rollout.decision import CanaryAction, CanaryDecision
 from foresight.rollout.evidence import (
     SequentialTest,
     gaussian_loglik,
@@ -192,10 +192,10 @@ def _margin(name: str, theta: float) -> str:
     return f"{theta:.3g}" if name == "latency" else f"x{math.exp(theta):.3g}"
 
 
-def foresight_decide(spec: ForesightSpec, state: ForesightState, obs: CanaryObservation, now: float) -> Decision:
+def foresight_decide(spec: ForesightSpec, state: ForesightState, obs: CanaryObservation, now: float) -> CanaryDecision:
     """One interval of Foresight's policy (see the module docstring for the steps)."""
     if state.phase != "progressing":
-        return Decision(state, Action.HOLD, 100 if state.phase == "promoted" else 0,
+        return CanaryDecision(state, CanaryAction.HOLD, 100 if state.phase == "promoted" else 0,
                         (f"release already {state.phase}",), None)
     weight = obs.weight
     next_check = now + spec.interval_s
@@ -205,7 +205,7 @@ def foresight_decide(spec: ForesightSpec, state: ForesightState, obs: CanaryObse
         held = ForesightState("progressing", weight, state.intervals, state.loglik, state.stable_latency)
         why = (f"metrics source returned no data for {' and '.join(missing)}: holding the canary at {weight}% "
                "(never promoted on missing data)")
-        return Decision(held, Action.HOLD, weight, (why,), next_check)
+        return CanaryDecision(held, CanaryAction.HOLD, weight, (why,), next_check)
 
     tests = _tests(spec)
     stable = obs.stable
@@ -234,25 +234,25 @@ def foresight_decide(spec: ForesightSpec, state: ForesightState, obs: CanaryObse
             f"{name}: {_describe(name, figures[name].estimate)}, worse than the acceptable "
             f"{_margin(name, tests[name].theta[tests[name].acceptable])} "
             f"(e-value {math.exp(figures[name].log_harm):.2g} >= {len(tests) / spec.alpha:g})" for name in convicted)
-        return Decision(done, Action.ROLLBACK, 0, reasons, None, evidence)
+        return CanaryDecision(done, CanaryAction.ROLLBACK, 0, reasons, None, evidence)
 
     safe_bar = math.log(1 / spec.beta)
     if weight > 0 and all(reading.log_safety >= safe_bar for reading in figures.values()):
         done = ForesightState("promoted", 100, nxt.intervals, nxt.loglik, history)
-        return Decision(done, Action.PROMOTE, 100, (
+        return CanaryDecision(done, CanaryAction.PROMOTE, 100, (
             f"every metric is better than its bad level (safety e-values >= {1 / spec.beta:g}): "
             + ", ".join(_describe(name, reading.estimate) for name, reading in figures.items()),), None, evidence)
 
     p_bad = min(1.0, sum(reading.p_bad for reading in figures.values()))
     worst = max(figures, key=lambda name: figures[name].p_bad)
     if weight > 0 and not informed:
-        return Decision(nxt, Action.HOLD, weight, (f"the canary got no requests at {weight}%: holding",),
+        return CanaryDecision(nxt, CanaryAction.HOLD, weight, (f"the canary got no requests at {weight}%: holding",),
                         next_check, evidence)
     cap = min(spec.max_weight, max(spec.min_weight, math.floor(weight * spec.max_growth)))
     budgeted = math.floor(spec.risk_budget_pct / max(p_bad, 1e-9))
     target = int(min(cap, max(spec.min_weight, budgeted)))
     nxt = ForesightState("progressing", target, nxt.intervals, nxt.loglik, history)
-    action = Action.RAISE if target > weight else Action.LOWER if target < weight else Action.HOLD
+    action = CanaryAction.RAISE if target > weight else CanaryAction.LOWER if target < weight else CanaryAction.HOLD
     if budgeted < spec.min_weight:
         limit = f"the minimum weight, {target}%, until the evidence settles"
     elif budgeted > cap:
@@ -260,7 +260,7 @@ def foresight_decide(spec: ForesightSpec, state: ForesightState, obs: CanaryObse
     else:
         limit = f"{target}%, which keeps weight x P(bad) under {spec.risk_budget_pct:g}%"
     why = f"P(bad) {p_bad:.3f}, mostly {worst} ({_describe(worst, figures[worst].estimate)}): {limit}"
-    return Decision(nxt, action, target, (why,), next_check, evidence)
+    return CanaryDecision(nxt, action, target, (why,), next_check, evidence)
 
 
 class ForesightPolicy:
@@ -274,5 +274,5 @@ class ForesightPolicy:
     def start(self) -> ForesightState:
         return ForesightState()
 
-    def decide(self, state: ForesightState, obs: CanaryObservation, now: float) -> Decision:
+    def decide(self, state: ForesightState, obs: CanaryObservation, now: float) -> CanaryDecision:
         return foresight_decide(self.spec, state, obs, now)
