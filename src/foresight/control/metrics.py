@@ -1,16 +1,9 @@
-"""Foresight's own metrics: how long reconciles take, what they decided, how often they failed.
+"""Foresight's own metrics, as controllers see them: a port to count periods and decisions into.
 
-An operator alerts on these the way they alert on any controller: a reconcile that slows down,
-a controller that suddenly only fails, or one that stopped deciding at all. Series:
-
-- ``foresight_reconcile_duration_seconds{controller}`` (histogram): wall time of one reconcile
-  period over all of a controller's workloads;
-- ``foresight_decisions_total{controller, kind}`` (counter): audit records by kind, see
-  :func:`decision_kind`;
-- ``foresight_reconcile_errors_total{controller}`` (counter): workloads whose period failed (a
-  port or the policy raised; the audit record holds the error).
-
-Controllers count into a :class:`ControlMetrics` (the port); the Prometheus implementation is
+An operator alerts on these the way they alert on any controller: a reconcile that slows down, a
+controller that suddenly only fails, or one that stopped deciding at all. Controllers count into a
+:class:`ControlMetrics`; :func:`decision_kind` names what a record decided, in one low-cardinality
+label. The Prometheus implementation and its series are
 :class:`foresight.adapters.control_metrics.PrometheusControlMetrics`.
 """
 
