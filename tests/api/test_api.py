@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from foresight.api import create_app
 from foresight.serve.service import Service
 
-from .conftest import TOKEN  # noqa: TID252
+from .conftest import TOKEN, build  # noqa: TID252
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -62,6 +62,27 @@ def test_metrics_page_passes_promtool(client: TestClient, require_service: Calla
     lint = subprocess.run([str(promtool), "check", "metrics"], input=client.get("/metrics").text,
                           capture_output=True, text=True, timeout=60)
     assert lint.returncode == 0 and not (lint.stdout + lint.stderr).strip(), lint.stdout + lint.stderr
+
+
+def test_workloads_and_metrics_follow_each_step(tmp_path) -> None:
+    """The per-step answers are recomputed after every step, never served from an older one."""
+    service = build(tmp_path, simulate={"warmup_s": 1800.0})
+    runtime = service.runtime
+    with TestClient(create_app(service, manage_runtime=False)) as c:
+        seen = [c.get("/api/v1/workloads").json()]
+        scraped = [c.get("/metrics").text]
+        for _ in range(40):  # ten simulated minutes, stepped as the runtime steps
+            with runtime.lock:
+                runtime.platform.step(frozenset())
+                runtime.version += 1
+        seen.append(c.get("/api/v1/workloads").json())
+        scraped.append(c.get("/metrics").text)
+    runtime.stop()
+    loads = [[w["load_rps"] for w in s["workloads"]] for s in seen]
+    assert loads[0] != loads[1]
+    decisions = [sum(float(ln.rsplit(" ", 1)[1]) for ln in text.splitlines()
+                     if ln.startswith("foresight_decisions_total{")) for text in scraped]
+    assert decisions[1] > decisions[0]
 
 
 def test_workloads_and_one_workload(client: TestClient, service: Service) -> None:

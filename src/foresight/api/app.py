@@ -18,11 +18,11 @@ import json
 import logging
 import math
 import threading
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
@@ -48,7 +48,7 @@ from foresight.control.audit import AuditRecord
 from foresight.errors import ConfigError, ForesightError, InputError, ServiceUnavailable
 from foresight.serve.model_loop import NotAwaitingModelApproval, UnknownModel
 from foresight.serve.rollouts import NotAwaitingApproval, UnknownRelease
-from foresight.serve.stepper import UnknownController
+from foresight.serve.stepper import Stepper, UnknownController
 from foresight.serve.service import Service
 
 __all__ = ["create_app"]
@@ -56,6 +56,7 @@ __all__ = ["create_app"]
 STATIC = Path(__file__).with_name("static")
 _bearer = HTTPBearer(auto_error=False, description="api.token of the Foresight config")
 _log = logging.getLogger(__name__)
+T = TypeVar("T")
 #: The window of the dashboard's charts, seconds (dashboard.js asks for the same).
 DASHBOARD_WINDOW_S = 6 * 3600.0
 #: Where index.html takes the state it draws on first paint.
@@ -108,8 +109,12 @@ def create_app(service: Service, *, manage_runtime: bool = True) -> FastAPI:
     process = CollectorRegistry()  # process_* (memory, CPU, open files), python_info, python_gc_*
     for collector in (ProcessCollector, PlatformCollector, GCCollector):
         collector(registry=process)
-    scrape = _Scrape([service.metrics.registry, service.exporter.registry, service.drift_registry, process,
-                      _RuntimeCollector(service)])
+    # the controllers' series change only in a step: written once per step, whoever scrapes; the rest
+    # (drift gauges fed by pushed inputs, sources, pauses, the Lease, the process) is read at each scrape
+    per_step_metrics = _PerStep(runtime, lambda: generate_latest(_Scrape([service.metrics.registry,
+                                                                          service.exporter.registry])))
+    scrape = _Scrape([service.drift_registry, _RuntimeCollector(service), process])
+    per_step_workloads = _PerStep(runtime, lambda: _workloads(service))
 
     @app.exception_handler(ServiceUnavailable)
     async def unavailable(request: Request, exc: ServiceUnavailable) -> JSONResponse:
@@ -152,7 +157,8 @@ def create_app(service: Service, *, manage_runtime: bool = True) -> FastAPI:
     def metrics() -> Response:
         """Foresight's own ``foresight_*`` series, the exporter's ``ai_predicted_load`` gauges, and the
         process' (``process_*``, ``python_*``)."""
-        return Response(runtime.read(lambda: generate_latest(scrape)), media_type=CONTENT_TYPE_LATEST)
+        return Response(runtime.read(lambda: per_step_metrics() + generate_latest(scrape)),
+                        media_type=CONTENT_TYPE_LATEST)
 
     # -- reads --------------------------------------------------------------------------------------
 
@@ -164,7 +170,7 @@ def create_app(service: Service, *, manage_runtime: bool = True) -> FastAPI:
     @app.get("/api/v1/workloads", response_model=m.Workloads, tags=["read"])
     def workloads() -> m.Workloads:
         """Every workload with its latest load, capacity, replicas, forecast and anomaly score."""
-        return runtime.read(lambda: _workloads(service))
+        return per_step_workloads()
 
     @app.get("/api/v1/workloads/{name:path}", response_model=m.WorkloadDetail, tags=["read"],
              responses={404: {"description": "No such workload."}})
@@ -563,6 +569,26 @@ def _forecasts(service: Service) -> m.Forecasts:
                       q10=[r[0] for r in f.quantiles], q50=[r[1] for r in f.quantiles],
                       q90=[r[2] for r in f.quantiles], at_lead=f.at_lead) for f in watch.latest.values()]
     return m.Forecasts(enabled=True, note=watch.note, forecasts=out)
+
+
+class _PerStep(Generic[T]):
+    """``fn``'s answer, computed once per step of the runtime and shared by every read until the next.
+
+    Between two steps (``Stepper.version``: bumped by each step, warm-up slice and person's action)
+    the state these reads depend on does not change, so twenty clients polling the same view cost
+    one computation per step, not twenty. Computed under the runtime's lock, so an answer always
+    belongs to the version it is stored under.
+    """
+
+    def __init__(self, runtime: Stepper, fn: Callable[[], T]) -> None:
+        self.runtime, self.fn = runtime, fn
+        self._cached: tuple[int, T] | None = None  # (version, answer)
+
+    def __call__(self) -> T:
+        with self.runtime.lock:
+            if self._cached is None or self._cached[0] != self.runtime.version:
+                self._cached = (self.runtime.version, self.fn())
+            return self._cached[1]
 
 
 class _RuntimeCollector:

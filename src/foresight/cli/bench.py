@@ -36,6 +36,31 @@ def sim(
     Console().print(table)
 
 
+@bench_app.command("api")
+def api(
+    clients: Annotated[int, typer.Option(help="Keep-alive connections, one client each.", min=1)] = 20,
+    rate: Annotated[float, typer.Option(help="Requests per second per client (0: back to back).", min=0)] = 10.0,
+    duration: Annotated[float, typer.Option(help="Seconds of measurement.", min=0.1)] = 10.0,
+    services: Annotated[int, typer.Option(help="Services in the simulated platform.", min=4)] = 8,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """API latency on reused connections: p50/p95/p99 per route and requests/s of `serve --simulate` in-process."""
+    from foresight.bench.api import bench_api
+
+    figures = bench_api(clients=clients, rate_per_client=rate, duration_s=duration, services=services)
+    if json_out:
+        typer.echo(json.dumps(figures))
+        return
+    table = Table(title=f"foresight serve --simulate: {clients} keep-alive clients x {rate:g} req/s")
+    for column in ("route", "requests", "p50 ms", "p95 ms", "p99 ms"):
+        table.add_column(column, justify="left" if column == "route" else "right")
+    for route, f in figures["routes"].items():  # type: ignore[attr-defined]
+        table.add_row(route, str(f["requests"]), *(f"{f[k]:.2f}" if k in f else "–" for k in ("p50_ms", "p95_ms", "p99_ms")))
+    table.caption = f"{figures['requests_per_s']} requests/s over {figures['duration_s']} s" + (
+        f"; errors: {figures['errors']}" if figures["errors"] else "")
+    Console().print(table)
+
+
 @bench_app.command("parity")
 def parity(
     hours: Annotated[float, typer.Option(help="Simulated hours (the forecaster needs 2 h of history to act).",
