@@ -14,18 +14,19 @@ one log.
 **Storage.** Most records are a controller's periodic holds, each like the one before but for a
 few numbers. Stored as one JSON row each, the demo's 8 services filled 32 MB a simulated day (46k
 records: inputs 56 %, reasons 13 %, decisions 7 %, the same run id, controller and target
-repeated 7 %, the rest indexes and row overhead). So a record is stored against a *context*: one
-row of ``<table>_context`` per writer (``run_id``, ``controller``, ``target``) holding a sample
-record's decision and inputs as compact JSON. The record's own row keeps what operators filter on
-and read in plain columns (time, reason, applied, dry_run, error) and its decision and inputs in
-``body``: their compact JSON deflated with the sample as preset dictionary, so whatever repeats
-the sample costs a few bytes. A record that shares too little with its sample (compressed to more
-than a quarter of its size: a replica count changed, a phase began) starts a new context as its
-sample (the demo's day: 28 contexts, and bodies 14 % smaller than renewing at half). That day is
-then 10.6 MB, 4.1 MB of it the reasons, kept as plain text so that SQL still reads why; every
-record is read back whole by :meth:`AuditLog.query`. Each log writes only to contexts it created,
-so two logs appending for the same writer never decode against each other's samples. A table in
-the older one-JSON-row layout is refused, with what to do.
+repeated 7 %, the rest indexes and row overhead), a week 225 MB. So a record is stored against a
+*context*: one row of ``<table>_context`` per writer (``run_id``, ``controller``, ``target``)
+holding a sample record's decision, inputs and reason as compact JSON. The record's own row keeps
+what queries filter on in plain columns (time, its context, applied, dry_run, error) and the rest
+in ``body``: its decision, inputs and reason as compact JSON deflated with the sample as preset
+dictionary, so whatever repeats the sample (keys, unchanged inputs, the reason's words) costs a few
+bytes and a record little more than the numbers that changed. A record that shares too little with
+its sample (compressed to more than a fifth of its size: a replica count changed, a phase began)
+starts a new context as its sample. The demo's day is then 6.2 MB (a week 44 MB), every record
+read back whole, reason included, by :meth:`AuditLog.query` (and so the API); keeping the reason
+as a plain column would cost 4.1 MB more a day. Each log writes only to contexts it created, so
+two logs appending for the same writer never decode against each other's samples. A table in the
+older one-JSON-row layout is refused, with what to do.
 """
 
 from __future__ import annotations
@@ -97,10 +98,10 @@ class _Context:
     def compress(self, payload: bytes) -> bytes:
         """``payload`` deflated against the sample.
 
-        >>> ctx = _Context.start(1, b'{"decision":{"applied":2},"inputs":{"cpu":0.51}}')
-        >>> body = ctx.compress(b'{"decision":{"applied":2},"inputs":{"cpu":0.53}}')
-        >>> len(body) < 16, _inflate(body, ctx.sample)
-        (True, b'{"decision":{"applied":2},"inputs":{"cpu":0.53}}')
+        >>> ctx = _Context.start(1, b'{"decision":{"applied":2},"inputs":{"cpu":0.51},"reason":"cpu 51%: keep 2"}')
+        >>> body = ctx.compress(b'{"decision":{"applied":2},"inputs":{"cpu":0.53},"reason":"cpu 53%: keep 2"}')
+        >>> len(body) < 20, _inflate(body, ctx.sample)
+        (True, b'{"decision":{"applied":2},"inputs":{"cpu":0.53},"reason":"cpu 53%: keep 2"}')
         """
         compressor = self.primed.copy()
         return compressor.compress(payload) + compressor.flush()
@@ -195,18 +196,18 @@ class AuditLog:
     def _row(self, conn: sa.Connection, entry: AuditRecord, created: dict[tuple[str, str, str], _Context]
              ) -> dict[str, Any]:
         """``entry`` as a row: its body compressed against its writer's context, a new context when the
-        record no longer resembles the sample (or the writer has none yet)."""
+        record no longer resembles the sample (or this log has none for the writer yet)."""
         key = (entry.run_id, entry.controller, entry.target)
-        payload = _dumps({"decision": entry.decision, "inputs": entry.inputs}).encode()
+        payload = _dumps({"decision": entry.decision, "inputs": entry.inputs, "reason": entry.reason}).encode()
         context = created.get(key) or self._contexts.get(key)
         body = None if context is None else context.compress(payload)
-        if context is None or body is None or len(body) > len(payload) // 4:
+        if context is None or body is None or len(body) > len(payload) // 5:
             inserted = conn.execute(self._contexts_table.insert().values(
                 run_id=entry.run_id, controller=entry.controller, target=entry.target, sample=payload.decode()))
             context = created[key] = _Context.start(int(inserted.inserted_primary_key[0]), payload)
             body = context.compress(payload)
-        return {"time": float(entry.time), "context": context.id, "body": body, "reason": entry.reason,
-                "applied": bool(entry.applied), "dry_run": bool(entry.dry_run), "error": entry.error}
+        return {"time": float(entry.time), "context": context.id, "body": body, "applied": bool(entry.applied),
+                "dry_run": bool(entry.dry_run), "error": entry.error}
 
     def query(
         self,
@@ -254,7 +255,7 @@ class AuditLog:
                 target=ctx["target"],
                 inputs=body["inputs"],
                 decision=body["decision"],
-                reason=row["reason"],
+                reason=body["reason"],
                 applied=row["applied"],
                 dry_run=row["dry_run"],
                 error=row["error"],
@@ -294,7 +295,7 @@ def _audit_tables(name: str) -> tuple[sa.Table, sa.Table]:
         sa.Column("run_id", sa.String(64), nullable=False),
         sa.Column("controller", sa.String(128), nullable=False),
         sa.Column("target", sa.String(253), nullable=False),
-        sa.Column("sample", sa.Text, nullable=False),  # compact JSON: {"decision": ..., "inputs": ...}
+        sa.Column("sample", sa.Text, nullable=False),  # compact JSON: {"decision", "inputs", "reason"}
     )
     records = sa.Table(
         name,
@@ -302,8 +303,7 @@ def _audit_tables(name: str) -> tuple[sa.Table, sa.Table]:
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("time", sa.Float, nullable=False),
         sa.Column("context", sa.Integer, sa.ForeignKey(contexts.c.id), nullable=False),
-        sa.Column("body", sa.LargeBinary, nullable=False),  # decision and inputs, deflated against the sample
-        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("body", sa.LargeBinary, nullable=False),  # decision, inputs, reason, deflated against the sample
         sa.Column("applied", sa.Boolean, nullable=False),
         sa.Column("dry_run", sa.Boolean, nullable=False),
         sa.Column("error", sa.Text, nullable=True),
