@@ -15,16 +15,10 @@ from foresight.specs.crd import PLURALS
 
 runner = CliRunner()
 
-#: Groups built by other owners' modules on a plain ``typer.Typer``, with the fix they need.
-GAPS = {"model": "cli/model.py: model_app = ForesightTyper(...) (from foresight.cli.app) instead of typer.Typer"}
-
-
 def _paths() -> Iterator[list[str]]:
     def walk(group: typer.core.TyperGroup, prefix: list[str]) -> Iterator[list[str]]:
         yield prefix
         for name, command in group.commands.items():
-            if name in GAPS and not prefix:
-                continue
             if hasattr(command, "commands"):
                 yield from walk(command, [*prefix, name])
             else:

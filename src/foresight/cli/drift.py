@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from foresight.bench.drift import bench_monitor, bench_report
+from foresight.cli.progress import progress_bar
 from foresight.cli.app import app, bench_app
 from foresight.drift.html import write_html
 from foresight.drift.monitor import MonitorSpec
@@ -81,12 +82,13 @@ def drift(
 def bench_drift(
     rows: Annotated[int, typer.Option(min=10, help="Rows in each of the reference and current tables.")] = 1_000_000,
     cols: Annotated[int, typer.Option(min=3, help="Columns (every fifth categorical); drift in num_00, num_01, cat_00.")] = 20,
-    seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the synthetic data.")] = 0,
     no_evidently: Annotated[bool, typer.Option("--no-evidently", help="Time Foresight alone (Evidently not needed).")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
     """Foresight's drift report against Evidently's DataDriftPreset on the same data, side by side."""
-    figures = bench_report(rows, cols, seed, evidently=not no_evidently)
+    with progress_bar("bench drift") as progress:
+        figures = bench_report(rows, cols, seed, evidently=not no_evidently, progress=progress)
     _print_figures(figures, json_out, f"drift report: {rows:,} rows x {cols} columns, known drift in 3")
 
 
@@ -107,7 +109,9 @@ def bench_drift_monitor(
     names = tuple(f"f{i:02d}" for i in range(features))
     spec = MonitorSpec(features=names, reference_rows=reference_rows, window_rows=window_rows, alpha=alpha,
                        persistence=persistence)
-    figures = bench_monitor(seeds=seeds, days=days, features=features, rate_hz=rate_hz, step_s=step_s, spec=spec)
+    with progress_bar("bench drift-monitor") as progress:
+        figures = bench_monitor(seeds=seeds, days=days, features=features, rate_hz=rate_hz, step_s=step_s, spec=spec,
+                                progress=progress)
     _print_figures(figures, json_out,
                    f"drift monitor: {features} features at {rate_hz:g} rows/s, update every {step_s:g} s")
 

@@ -16,13 +16,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from foresight.cli.app import app
+from foresight.cli.app import ForesightTyper, app
 from foresight.errors import InputError
 from foresight.registry import (
     DATA_WARNING_TAG, PARENT_TAG, GatePolicy, ModelVersion, Registry, code_commit, data_version, lineage, open_registry, promote,
 )
 
-model_app = typer.Typer(
+model_app = ForesightTyper(
     help="Model versions: register with provenance (params, metrics, code commit, DVC data version, seed), "
          "list, promote through gates, show lineage.",
     no_args_is_help=True,
@@ -79,10 +79,10 @@ def register(
     metric: Annotated[list[str], typer.Option(help="KEY=NUMBER, repeatable (e.g. accuracy=0.93).")] = [],  # noqa: B006
     param: Annotated[list[str], typer.Option(help="KEY=VALUE, repeatable (hyper-parameters).")] = [],  # noqa: B006
     tag: Annotated[list[str], typer.Option(help="KEY=VALUE, repeatable.")] = [],  # noqa: B006
-    seed: Annotated[int | None, typer.Option(help="Random seed of the training run.")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Random seed of the training run.")] = None,
     model_file: Annotated[Path | None, typer.Option(help="Serialised model (needed by MLflow).")] = None,
     parent: Annotated[int | None, typer.Option(help="Version this one replaces (lineage); default: the champion.")] = None,
-    code_dir: Annotated[Path, typer.Option(help="Where the training code's git repository is.")] = Path("."),
+    code_dir: Annotated[Path, typer.Option(file_okay=False, help="Where the training code's git repository is.")] = Path("."),
     registry_uri: _Uri = None,
     backend: _Backend = "auto",
     json_out: _Json = False,
