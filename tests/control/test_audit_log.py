@@ -10,7 +10,6 @@ import pytest
 import sqlalchemy as sa
 
 from foresight.adapters.audit_log import AuditLog
-
 from foresight.control.audit import AuditRecord
 from foresight.errors import ConfigError, ServiceUnavailable
 

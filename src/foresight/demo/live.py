@@ -26,7 +26,7 @@ from rich.table import Table
 
 from foresight.demo.anomaly import Alert
 
-__all__ = ["render", "LiveView"]
+__all__ = ["LiveView", "render"]
 
 #: Short names of the signals an alert can open on, as the view shows them.
 SIGNAL_WORDS = {
@@ -104,7 +104,7 @@ class LiveView:
     def __init__(self, console: Console | None = None) -> None:
         self._live = Live(console=console or Console(), auto_refresh=False, transient=False)
 
-    def __enter__(self) -> "LiveView":
+    def __enter__(self) -> LiveView:
         self._live.__enter__()
         return self
 

@@ -40,8 +40,8 @@ from foresight.drift.ecdf import sort_valid
 from foresight.drift.psi import PSI_SIGNIFICANT, psi
 from foresight.errors import ServiceUnavailable
 from foresight.feedback import Candidate, DecaySignal, FeedbackLoop, LoopPolicy
-from foresight.runtime.canary import RolloutCanary
 from foresight.registry import CHAMPION, GatePolicy, LocalRegistry, code_commit
+from foresight.runtime.canary import RolloutCanary
 from foresight.sim.canary import VersionBehaviour
 
 __all__ = ["ModelLoopDemo", "ModelLoopStep", "demo_model_loop", "model_loop_figures", "model_loop_html"]
