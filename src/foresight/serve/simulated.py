@@ -15,7 +15,7 @@ followed by every controller that is due and enabled, in the order a period read
 4. **rollout** - canary releases of the model service (:mod:`foresight.serve.rollouts`);
 5. **feedback** - the model feedback loop (:mod:`foresight.serve.model_loop`): the served model's
    inputs drift ``simulate.drift_after_s`` after the start; PSI per feature, retrain, gate, canary,
-   promote, each step audited and the PSI published as ``foresight_feature_drift``.
+   promote, each step audited and the PSI published as ``foresight_feature_drift_statistic{stat="psi"}``.
 
 Everything a controller reads goes through :class:`~foresight.serve.sources.MonitoredSource`, so
 breaking the source (``fail_with``) shows in the audit log, the API and the dashboard exactly as
