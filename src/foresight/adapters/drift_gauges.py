@@ -1,6 +1,6 @@
 """Drift as Prometheus gauges: statistics, verdicts and flags, each under a name of its own.
 
-The one place ``prometheus_client`` enters the drift package. Three series, because a statistic
+An adapter: the drift package itself never imports ``prometheus_client``. Three series, because a statistic
 and a 0/1 verdict under one name cannot be aggregated or alerted on without first filtering by a
 label (a ``max`` over a feature's series would mix a PSI of 0.3 with a verdict of 1):
 
