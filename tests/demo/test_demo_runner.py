@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-import sqlite3
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from foresight.adapters.audit_log import AuditLog
+from foresight.control.audit import AuditRecord
 from foresight.demo.runner import DemoOptions, run_demo
 from foresight.errors import ConfigError
 
 
+def _audit(path: Path) -> list[AuditRecord]:
+    """Every record of the run's audit log, read as operators and the API read it."""
+    with AuditLog(path) as log:
+        return log.query()
+
+
 def _audit_rows(path: Path, controllers: tuple[str, ...] = ("hpa", "predictive")) -> int:
     """The scaling controllers' audit records (the canary controller writes its own beside them)."""
-    marks = ",".join("?" * len(controllers))
-    with sqlite3.connect(path) as db:
-        query = f"select count(*) from foresight_audit where controller in ({marks})"
-        return int(db.execute(query, controllers).fetchone()[0])
+    return sum(1 for r in _audit(path) if r.controller in controllers)
 
 
 def test_demo_run_writes_report_audit_and_summary(tmp_path: Path) -> None:
@@ -41,9 +46,7 @@ def test_demo_releases_promote_the_good_model_and_roll_back_the_bad_one(tmp_path
     assert outcomes == {"v2": (True, "promoted"), "v3": (False, "rolled back")}
     page = result.report.read_text()
     assert "Model releases" in page and "rolled back" in page
-    with sqlite3.connect(tmp_path / "audit.db") as db:
-        rows = dict(db.execute("select target, count(*) from foresight_audit where controller like 'rollout/%' "
-                               "group by target").fetchall())
+    rows = Counter(r.target for r in _audit(tmp_path / "audit.db") if r.controller.startswith("rollout/"))
     releases = {f"{t.release.model}-{t.release.version}": len(t.steps) for t in result.releases}
     assert {target: rows.get(target) for target in releases} == releases
     # the model feedback loop's canary is audited beside the releases, under its own target
@@ -81,8 +84,7 @@ def test_split_runs_the_predictive_controller_beside_the_hpa_and_reports_its_for
     periods = 6 * 3600 // 15
     assert _audit_rows(tmp_path / "audit.db", ("hpa",)) == 2 * periods
     assert _audit_rows(tmp_path / "audit.db", ("predictive",)) == 2 * periods
-    with sqlite3.connect(tmp_path / "audit.db") as db:
-        reasons = [r[0] for r in db.execute("select reason from foresight_audit where controller = 'predictive'")]
+    reasons = [r.reason for r in _audit(tmp_path / "audit.db") if r.controller == "predictive"]
     assert any("history too short" in r for r in reasons)  # the first two hours: the floor alone, and it says so
     assert any(r.startswith("forecast q0.95") for r in reasons)
     assert [f.service for f in result.forecasts] == predictive
