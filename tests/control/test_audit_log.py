@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
+from foresight.adapters import audit_log
 from foresight.adapters.audit_log import AuditLog
 from foresight.control.audit import AuditRecord
 from foresight.errors import ConfigError, ServiceUnavailable
@@ -215,6 +216,15 @@ def test_periodic_holds_are_stored_compactly_and_read_back_whole(tmp_path):
     with AuditLog(path) as reader:
         assert reader.query() == records
         assert reader.query(target="catalog", since=3600.0, limit=3) == [r for r in records if r.target == "catalog"][-3:]
+
+
+def test_a_query_over_more_contexts_than_one_read_holds(tmp_path, monkeypatch):
+    monkeypatch.setattr(audit_log, "_CONTEXTS_PER_READ", 3)
+    records = [make_record(float(t), target=f"svc-{t}") for t in range(10)]  # ten writers, ten contexts
+    with AuditLog(tmp_path / "audit.db") as log:
+        for r in records:
+            log.record(r)
+        assert log.query() == records
 
 
 def test_two_logs_writing_for_the_same_writer_never_mix_their_samples(tmp_path):

@@ -77,6 +77,7 @@ def _dumps(value: Any) -> str:
         return json.dumps(_json_safe(value), allow_nan=False, sort_keys=True, separators=(",", ":"))
 
 
+_CONTEXTS_PER_READ = 500  # ids per IN (...) when reading contexts: under every backend's parameter limit
 #: raw deflate (no header: the context says how to read it) at the best ratio, with the whole 32 KiB
 #: window (a sample is a few hundred bytes); memory level 1, as small a record compresses no worse
 #: with it and ten times faster than with 9
@@ -238,9 +239,14 @@ class AuditLog:
         try:
             with self._engine.connect() as conn:
                 rows = conn.execute(stmt).mappings().all()
+                # Contexts never change once written, so reading them after the rows is consistent; in
+                # batches, as a long log's list of ids could pass SQL's limit on bound parameters.
                 wanted = sorted({row["context"] for row in rows})
-                contexts = {ctx.id: ctx for ctx in conn.execute(
-                    sa.select(self._contexts_table).where(c.id.in_(wanted))).mappings()} if wanted else {}
+                contexts = {}
+                for i in range(0, len(wanted), _CONTEXTS_PER_READ):
+                    batch = c.id.in_(wanted[i : i + _CONTEXTS_PER_READ])
+                    contexts.update({ctx["id"]: ctx for ctx in conn.execute(
+                        sa.select(self._contexts_table).where(batch)).mappings()})
         except SQLAlchemyError as exc:
             raise ServiceUnavailable(f"audit store {self.url}: query failed: {driver_message(exc)}") from exc
         samples = {i: ctx["sample"].encode() for i, ctx in contexts.items()}
