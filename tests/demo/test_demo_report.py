@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from foresight.demo.anomaly import FaultDetection
-from foresight.demo.releases import demo_releases
+from foresight.runtime.releases import demo_releases
 from foresight.demo.report import _releases_figure, write_report
 from foresight.demo.summary import RunSummary, ServiceSummary
 

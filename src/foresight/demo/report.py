@@ -18,7 +18,7 @@ from plotly.subplots import make_subplots
 
 from foresight.demo.anomaly import FaultDetection
 from foresight.demo.model_loop import ModelLoopDemo, model_loop_html
-from foresight.demo.releases import ReleaseTrack
+from foresight.runtime.releases import ReleaseTrack
 from foresight.demo.summary import ForecastTrace, RunSummary
 from foresight.report_page import standalone_page
 

@@ -25,7 +25,7 @@ from foresight.adapters.audit_log import AuditLog
 from foresight.control.loop import Reconciler
 from foresight.demo.anomaly import AnomalyWatch, FaultDetection, detection_delays, stray_alerts
 from foresight.demo.model_loop import ModelLoopDemo, demo_model_loop
-from foresight.demo.releases import ReleaseTrack, demo_releases
+from foresight.runtime.releases import ReleaseTrack, demo_releases
 from foresight.demo.report import write_report
 from foresight.demo.summary import ForecastTrace, RunSummary, forecast_traces, summarise
 from foresight.errors import ConfigError

@@ -1,7 +1,7 @@
 """Canary releases under ``foresight serve --simulate``, and the approval gate a person acts on.
 
 Releases come one every ``release_every_s``, alternately a good and a bad version of the model
-(the bad one: more errors, lower accuracy, slower), each a :class:`~foresight.demo.releases.ReleaseTrack`:
+(the bad one: more errors, lower accuracy, slower), each a :class:`~foresight.runtime.releases.ReleaseTrack`:
 the real :class:`~foresight.control.canary.CanaryController` against a
 :class:`~foresight.sim.canary.CanarySimulator`, one analysis interval per simulated minute.
 
@@ -18,7 +18,7 @@ from typing import Any
 
 from foresight.control.audit import AuditRecord, AuditSink
 from foresight.control.canary import AWAITING, NotAwaitingApproval
-from foresight.demo.releases import Release, ReleaseTrack, release_track
+from foresight.runtime.releases import Release, ReleaseTrack, release_track
 from foresight.errors import InputError
 from foresight.sim.canary import VersionBehaviour
 

@@ -1,5 +1,6 @@
-"""Model releases in the demo: a good and a bad version of a model, each released as a canary
-whose traffic weight Foresight's canary policy moves, promotes or rolls back.
+"""Model releases on the simulated platform (``foresight demo`` and ``serve --simulate``): a good and
+a bad version of a model, each released as a canary whose traffic weight Foresight's canary policy
+moves, promotes or rolls back.
 
 Each release is a :class:`~foresight.control.canary.CanaryRun` of the real
 :class:`~foresight.control.canary.CanaryController` against a
