@@ -14,7 +14,7 @@ one log.
 **Storage.** Most records are a controller's periodic holds, each like the one before but for a
 few numbers. Stored as one JSON row each, the demo's 8 services filled 32 MB a simulated day (46k
 records: inputs 56 %, reasons 13 %, decisions 7 %, the same run id, controller and target
-repeated 7 %, the rest indexes and row overhead), a week 225 MB. So a record is stored against a
+repeated 7 %, the rest indexes and row overhead), a week 229 MB. So a record is stored against a
 *context*: one row of ``<table>_context`` per writer (``run_id``, ``controller``, ``target``)
 holding a sample record's decision, inputs and reason as compact JSON. The record's own row keeps
 what queries filter on in plain columns (time, its context, applied, dry_run, error) and the rest
@@ -22,7 +22,7 @@ in ``body``: its decision, inputs and reason as compact JSON deflated with the s
 dictionary, so whatever repeats the sample (keys, unchanged inputs, the reason's words) costs a few
 bytes and a record little more than the numbers that changed. A record that shares too little with
 its sample (compressed to more than a fifth of its size: a replica count changed, a phase began)
-starts a new context as its sample. The demo's day is then 6.2 MB (a week 44 MB), every record
+starts a new context as its sample. The demo's day is then 6.2 MB (a week 43 MB), every record
 read back whole, reason included, by :meth:`AuditLog.query` (and so the API); keeping the reason
 as a plain column would cost 4.1 MB more a day. Each log writes only to contexts it created, so
 two logs appending for the same writer never decode against each other's samples. A table in the
