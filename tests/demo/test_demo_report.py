@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from foresight.demo.anomaly import FaultDetection
-from foresight.runtime.releases import demo_releases
 from foresight.demo.report import _releases_figure, write_report
 from foresight.demo.summary import RunSummary, ServiceSummary
+from foresight.runtime.anomaly import FaultDetection
+from foresight.runtime.releases import demo_releases
 
 
 def _page(tmp_path: Path, **extra: object) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from rich.console import Console
 
-from foresight.demo.anomaly import Alert
 from foresight.demo.live import render
+from foresight.runtime.anomaly import Alert
 
 
 def test_live_view_shows_services_replicas_and_slo() -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 
 from foresight.adapters.audit_log import AuditLog
-from foresight.demo.model_loop import demo_model_loop, model_loop_figures, model_loop_html
+from foresight.demo.model_loop import model_loop_figures, model_loop_html
+from foresight.runtime.model_loop import demo_model_loop
 
 
 def _run(seed: int = 0, duration_s: float = 86400.0, until_s: float | None = None):

@@ -24,7 +24,7 @@ from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
 
-from foresight.demo.anomaly import Alert
+from foresight.runtime.anomaly import Alert
 
 __all__ = ["LiveView", "render"]
 

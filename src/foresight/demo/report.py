@@ -16,11 +16,12 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from foresight.demo.anomaly import FaultDetection
-from foresight.demo.model_loop import ModelLoopDemo, model_loop_html
-from foresight.runtime.releases import ReleaseTrack
+from foresight.demo.model_loop import model_loop_html
 from foresight.demo.summary import ForecastTrace, RunSummary
 from foresight.report_page import standalone_page
+from foresight.runtime.anomaly import FaultDetection
+from foresight.runtime.model_loop import ModelLoopDemo
+from foresight.runtime.releases import ReleaseTrack
 
 __all__ = ["write_report"]
 

@@ -20,15 +20,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from foresight.adapters.audit_log import AuditLog
 from foresight.control.loop import Reconciler
-from foresight.demo.anomaly import AnomalyWatch, FaultDetection, detection_delays, stray_alerts
-from foresight.demo.model_loop import ModelLoopDemo, demo_model_loop
-from foresight.runtime.releases import ReleaseTrack, demo_releases
 from foresight.demo.report import write_report
 from foresight.demo.summary import ForecastTrace, RunSummary, forecast_traces, summarise
 from foresight.errors import ConfigError
+from foresight.runtime.anomaly import (
+    AnomalyWatch,
+    FaultDetection,
+    detection_delays,
+    stray_alerts,
+)
 from foresight.runtime.autoscale import (
     POLICIES,
     Policy,
@@ -38,6 +40,8 @@ from foresight.runtime.autoscale import (
     limits_of,
     predictive_reconciler,
 )
+from foresight.runtime.model_loop import ModelLoopDemo, demo_model_loop
+from foresight.runtime.releases import ReleaseTrack, demo_releases
 from foresight.sim import Simulator, TraceTraffic, default_cluster
 from foresight.sim.trace import read_trace
 

@@ -14,7 +14,11 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from foresight.autoscale.hpa import HpaPolicy, HpaSpec
-from foresight.autoscale.predictive import PredictivePolicy, PredictiveSpec, ServiceCapacity
+from foresight.autoscale.predictive import (
+    PredictivePolicy,
+    PredictiveSpec,
+    ServiceCapacity,
+)
 from foresight.clock import Clock
 from foresight.control.audit import AuditSink
 from foresight.control.loop import Reconciler, WorkloadState

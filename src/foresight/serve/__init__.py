@@ -1,6 +1,6 @@
 """``foresight serve``: the enabled controllers in one process, on the simulator or a real platform."""
 
-from foresight.serve.stepper import Stepper
 from foresight.serve.service import Service, build_service
+from foresight.serve.stepper import Stepper
 
 __all__ = ["Stepper", "Service", "build_service"]

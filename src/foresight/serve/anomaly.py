@@ -31,8 +31,8 @@ from foresight.detect.alerts import AlertRule
 from foresight.detect.live import AlertSink, LiveConfig, LiveDetector
 from foresight.detect.protocol import ArrayState, Detector
 from foresight.ports import MetricsSource
-from foresight.serve.leader import ActingGate
 from foresight.runtime.managed import AnomalyWatchSpec
+from foresight.serve.leader import ActingGate
 
 __all__ = ["PolicyDetectors", "ScoreTap"]
 

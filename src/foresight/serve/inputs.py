@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from foresight.control.audit import AuditRecord, AuditSink
 from foresight.adapters.drift_gauges import DriftGauges
+from foresight.control.audit import AuditRecord, AuditSink
 from foresight.drift.monitor import DriftMonitor, DriftStatus, MonitorSpec
 from foresight.errors import InputError
 

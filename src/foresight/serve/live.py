@@ -40,25 +40,25 @@ import uuid
 from collections.abc import Collection
 from typing import Any, Protocol
 
-from foresight.adapters.prometheus import PrometheusSource
 from foresight.adapters.exporter import PredictionExporter
+from foresight.adapters.prometheus import PrometheusSource
 from foresight.autoscale.predictions import InMemoryPredictions, Prediction
 from foresight.clock import Clock, SystemClock
 from foresight.config import ForesightSettings
 from foresight.control.audit import AuditRecord, AuditSink
-from foresight.control.metrics import ControlMetrics
 from foresight.control.loop import Reconciler
+from foresight.control.metrics import ControlMetrics
 from foresight.detect.live import AlertSink
 from foresight.errors import ConfigError, ForesightError, InputError
 from foresight.forecast.history import IncrementalHistory
 from foresight.ports import MetricsSource
+from foresight.runtime.live import ScaleTargets, direct_reconciler
+from foresight.runtime.managed import Managed, ScaledWorkload, desired_replicas, managed
 from foresight.serve.anomaly import PolicyDetectors
 from foresight.serve.canaries import LiveCanaries, RouterFactory
 from foresight.serve.forecasts import ForecastWatch
 from foresight.serve.leader import ALWAYS, ActingGate
 from foresight.serve.platform import ControllerInfo, MeteredAudit
-from foresight.runtime.live import ScaleTargets, direct_reconciler
-from foresight.runtime.managed import Managed, ScaledWorkload, desired_replicas, managed
 from foresight.serve.sources import MonitoredSource, SourceHealth
 
 __all__ = ["LivePlatform", "PolicyLister"]

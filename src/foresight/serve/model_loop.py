@@ -1,6 +1,6 @@
 """The model feedback loop in ``foresight serve --simulate``: the demo's loop, stepped by the platform clock.
 
-The loop itself is :class:`~foresight.demo.model_loop.ModelLoopDemo` (a served model whose inputs
+The loop itself is :class:`~foresight.runtime.model_loop.ModelLoopDemo` (a served model whose inputs
 drift; the real :class:`~foresight.feedback.FeedbackLoop` retrains, registers, gates, canaries and
 promotes). Serve adds what a person watching needs:
 
@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from foresight.control.audit import AuditRecord, AuditSink
-from foresight.demo.model_loop import FEATURES, ModelLoopDemo
 from foresight.adapters.drift_gauges import DriftGauges
+from foresight.control.audit import AuditRecord, AuditSink
 from foresight.errors import InputError
 from foresight.feedback import Canary, CanaryEnded
 from foresight.registry import CHALLENGER, CHAMPION
+from foresight.runtime.model_loop import FEATURES, ModelLoopDemo
 
 __all__ = ["ApprovalCanary", "ModelLoopWatch", "NotAwaitingModelApproval", "UnknownModel"]
 

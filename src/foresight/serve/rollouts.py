@@ -18,8 +18,8 @@ from typing import Any
 
 from foresight.control.audit import AuditRecord, AuditSink
 from foresight.control.canary import AWAITING, NotAwaitingApproval
-from foresight.runtime.releases import Release, ReleaseTrack, release_track
 from foresight.errors import InputError
+from foresight.runtime.releases import Release, ReleaseTrack, release_track
 from foresight.sim.canary import VersionBehaviour
 
 __all__ = ["AWAITING", "NotAwaitingApproval", "ReleaseBook", "UnknownRelease"]

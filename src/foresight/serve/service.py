@@ -10,12 +10,12 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from foresight.adapters.exporter import PredictionExporter
-from foresight.clock import Clock, SystemClock
-from foresight.config import ForesightSettings
 from foresight.adapters.audit_log import AuditLog
 from foresight.adapters.control_metrics import PrometheusControlMetrics
 from foresight.adapters.drift_gauges import DriftGauges
+from foresight.adapters.exporter import PredictionExporter
+from foresight.clock import Clock, SystemClock
+from foresight.config import ForesightSettings
 from foresight.errors import ConfigError
 from foresight.serve.inputs import ModelInputs
 from foresight.serve.stepper import Stepper

@@ -4,7 +4,7 @@ One :meth:`SimulatedPlatform.step` is one simulator step (``simulate.step_s`` of
 followed by every controller that is due and enabled, in the order a period reads best:
 
 1. **anomaly** - each service's p95 latency, failed fraction and memory, read through the
-   metrics port, scored by the surprise detector (:class:`~foresight.demo.anomaly.AnomalyWatch`);
+   metrics port, scored by the surprise detector (:class:`~foresight.runtime.anomaly.AnomalyWatch`);
    an alert that opens is audited;
 2. **autoscale** - the reactive HPA policy and/or the predictive policy (``simulate.policy``: ``split``
    puts every second service under the predictive one, as ``foresight demo`` does), each through a
@@ -34,20 +34,16 @@ from typing import Any
 
 import numpy as np
 
+from foresight.adapters.audit_log import AuditLog
+from foresight.adapters.drift_gauges import DriftGauges
 from foresight.adapters.exporter import PredictionExporter
 from foresight.capacity import utilisation_replicas
 from foresight.config import ForesightSettings
-from foresight.adapters.audit_log import AuditLog
 from foresight.control.audit import AuditRecord
 from foresight.control.loop import Reconciler
 from foresight.control.metrics import ControlMetrics
-from foresight.demo.anomaly import SIGNALS, AnomalyWatch
-from foresight.adapters.drift_gauges import DriftGauges
 from foresight.errors import ServiceUnavailable
-from foresight.serve.forecasts import ForecastWatch
-from foresight.serve.model_loop import ModelLoopWatch, UnknownModel
-from foresight.serve.platform import ControllerInfo, MeteredAudit
-from foresight.serve.rollouts import ReleaseBook
+from foresight.runtime.anomaly import SIGNALS, AnomalyWatch
 from foresight.runtime.autoscale import (
     HPA_TARGET_PERCENT,
     assign_controllers,
@@ -56,6 +52,10 @@ from foresight.runtime.autoscale import (
     limits_of,
     predictive_reconciler,
 )
+from foresight.serve.forecasts import ForecastWatch
+from foresight.serve.model_loop import ModelLoopWatch, UnknownModel
+from foresight.serve.platform import ControllerInfo, MeteredAudit
+from foresight.serve.rollouts import ReleaseBook
 from foresight.serve.sources import MonitoredSource, SourceHealth
 from foresight.sim import Simulator, default_cluster
 

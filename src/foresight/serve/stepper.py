@@ -24,7 +24,6 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from foresight.adapters.audit_log import AuditLog
-
 from foresight.control.audit import AuditRecord
 from foresight.errors import InputError
 from foresight.serve.leader import ALWAYS, ActingGate

@@ -1,5 +1,5 @@
-"""Anomaly detection in the demo: every service's symptoms scored each step, alerts, and how soon
-each injected fault was noticed.
+"""Anomaly detection on the simulated platform (``foresight demo``, ``serve --simulate``): every
+service's symptoms scored each step, alerts, and how soon each injected fault was noticed.
 
 Each service has three symptom signals, each put on a scale where equal steps mean equal harm:
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from foresight.demo.anomaly import SIGNALS, AnomalyWatch
 from foresight.detect.alerts import AlertRule
 from foresight.errors import InputError
+from foresight.runtime.anomaly import SIGNALS, AnomalyWatch
 
 
 def _latest(rng: np.random.Generator, n: int, spike: int | None = None) -> dict[str, np.ndarray]:
