@@ -12,7 +12,8 @@ from foresight.errors import ServiceUnavailable
 from foresight.feedback import (
     CanaryEnded, Candidate, DecaySignal, FeedbackLoop, LoopPolicy,
 )
-from foresight.registry import CHALLENGER, CHAMPION, LocalRegistry
+from foresight.adapters.local_registry import LocalRegistry
+from foresight.registry import CHALLENGER, CHAMPION
 from foresight.runtime.canary import RolloutCanary
 from foresight.sim.canary import VersionBehaviour
 

@@ -15,7 +15,8 @@ from foresight.adapters.audit_log import AuditLog
 from foresight.errors import ConfigError, ServiceUnavailable
 from foresight.feedback import CanaryEnded, Candidate, DecaySignal, FeedbackLoop, LoopPolicy, TrainingPending, Phase, TrainingFailed
 from foresight.feedback.training_job import LOOP_LABEL, RUN_LABEL, RUN_TAG, TrainingJobRetrainer, run_status
-from foresight.registry import CHALLENGER, CHAMPION, LocalRegistry
+from foresight.adapters.local_registry import LocalRegistry
+from foresight.registry import CHALLENGER, CHAMPION
 from foresight.specs import TrainingJob
 
 DRIFT = DecaySignal(True, 0.4, "PSI 0.4 > 0.2")

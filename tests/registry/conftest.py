@@ -20,7 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from foresight.registry import LocalRegistry, MlflowRegistry, Registry, mlflow_available
+from foresight.adapters.local_registry import LocalRegistry
+from foresight.adapters.mlflow_registry import MlflowRegistry, mlflow_available
+from foresight.registry import Registry
 
 
 def need_mlflow() -> None:
@@ -172,7 +174,7 @@ def debris(uri: str) -> list[str]:
     from mlflow import MlflowClient
     from mlflow.entities import ViewType
 
-    from foresight.registry.mlflow_registration import PENDING_TAG
+    from foresight.adapters.mlflow_registration import PENDING_TAG
 
     client = MlflowClient(uri, registry_uri=uri)
     experiment = client.get_experiment_by_name("foresight")

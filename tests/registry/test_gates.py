@@ -7,9 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from foresight.errors import ConfigError
-from foresight.registry import (
-    CHALLENGER, CHAMPION, GATE_TAG, GatePolicy, LocalRegistry, evaluate_gates, promote,
-)
+from foresight.adapters.local_registry import LocalRegistry
+from foresight.registry import CHALLENGER, CHAMPION, GATE_TAG, GatePolicy, evaluate_gates, promote
 
 
 def test_a_blocked_gate_names_metric_value_and_threshold() -> None:

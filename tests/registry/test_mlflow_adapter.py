@@ -9,8 +9,9 @@ import time
 import pytest
 
 from foresight.errors import ConfigError, InputError, ServiceUnavailable
-from foresight.registry import MlflowRegistry, mlflow_available, open_registry
-from foresight.registry.local import LocalRegistry
+from foresight.adapters.local_registry import LocalRegistry
+from foresight.adapters.mlflow_registry import MlflowRegistry, mlflow_available
+from foresight.runtime.registry import open_registry
 
 
 def test_without_the_extra_the_error_says_how_to_install(tmp_path) -> None:

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 import foresight.cli.model  # noqa: F401  (registers `model`)
 from foresight.cli.app import app
 from foresight.errors import ServiceUnavailable
-from foresight.registry import MlflowRegistry
+from foresight.adapters.mlflow_registry import MlflowRegistry
 
 
 def _register(reg: MlflowRegistry, name: str, model: Any, accuracy: float = 0.9):

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 import foresight.cli.model  # noqa: F401  (registers the command group until cli/__init__ imports it)
 from foresight.cli.app import app
 from foresight.errors import InputError
-from foresight.registry import LocalRegistry
+from foresight.adapters.local_registry import LocalRegistry
 
 runner = CliRunner()
 

@@ -19,8 +19,9 @@ from rich.table import Table
 from foresight.cli.app import ForesightTyper, app
 from foresight.errors import InputError
 from foresight.registry import (
-    DATA_WARNING_TAG, PARENT_TAG, GatePolicy, ModelVersion, Registry, code_commit, data_version, lineage, open_registry, promote,
+    DATA_WARNING_TAG, PARENT_TAG, GatePolicy, ModelVersion, Registry, code_commit, data_version, lineage, promote,
 )
+from foresight.runtime.registry import open_registry
 
 model_app = ForesightTyper(
     help="Model versions: register with provenance (params, metrics, code commit, DVC data version, seed), "

@@ -3,8 +3,8 @@
 A :class:`Registry` keeps numbered versions of named models with what is needed to reproduce and
 judge them (params, metrics, code commit, data version, seed, tags) and two aliases that say which
 version serves (``champion``) and which is being tried (``challenger``). Two implementations run
-the same conformance suite: :class:`~foresight.registry.mlflow_backend.MlflowRegistry` (MLflow's
-model registry) and :class:`~foresight.registry.local.LocalRegistry` (its simulator twin on SQLite).
+the same conformance suite: :class:`~foresight.adapters.mlflow_registry.MlflowRegistry` (MLflow's
+model registry) and :class:`~foresight.adapters.local_registry.LocalRegistry` (its simulator twin on SQLite).
 
 Lineage is not a method: :func:`lineage` follows the ``foresight.parent`` tag that
 :meth:`Registry.register` writes, so every backend gets the same answer from the same data.

@@ -39,7 +39,8 @@ from foresight.drift.ecdf import sort_valid
 from foresight.drift.psi import PSI_SIGNIFICANT, psi
 from foresight.errors import ServiceUnavailable
 from foresight.feedback import Candidate, DecaySignal, FeedbackLoop, LoopPolicy
-from foresight.registry import CHAMPION, GatePolicy, LocalRegistry, code_commit
+from foresight.adapters.local_registry import LocalRegistry
+from foresight.registry import CHAMPION, GatePolicy, code_commit
 from foresight.runtime.canary import RolloutCanary
 from foresight.sim.canary import VersionBehaviour
 

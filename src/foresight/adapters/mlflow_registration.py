@@ -12,7 +12,7 @@ registration is *settled* by :func:`settle`:
   deleted, the run marked FAILED and deleted; MLflow's deletes are soft, ``mlflow gc`` purges).
 
 The run is deleted last: while any debris is left, the run still carries the tag that finds it.
-:class:`~foresight.registry.mlflow_backend.MlflowRegistry` settles a failed registration at once
+:class:`~foresight.adapters.mlflow_registry.MlflowRegistry` settles a failed registration at once
 when the server still answers, and otherwise with :func:`sweep` at its next registration.
 
 Order of the writes, and why: the logged model is created before any artifact is uploaded, so its

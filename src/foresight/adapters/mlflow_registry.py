@@ -7,7 +7,7 @@ once), or a tracking server ``http(s)://...`` in production.
 
 Mapping: each version is one MLflow run (params, metrics and the ``foresight.*`` provenance tags)
 whose model is logged with a flavour and registered as the next model version, which carries the
-provenance tags too. Registration is all or nothing (:mod:`foresight.registry.mlflow_registration`):
+provenance tags too. Registration is all or nothing (:mod:`foresight.adapters.mlflow_registration`):
 a failure, or a server that dies half-way, leaves no run in RUNNING, no orphan logged model and no
 empty registered model once settled. MLflow registers only logged models: ``model`` (a scikit-learn estimator,
 logged with ``mlflow.sklearn``) or ``model_file`` (any file, logged as a ``pyfunc`` artifact that
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from foresight.errors import ConfigError, InputError, ServiceUnavailable
-from foresight.registry.mlflow_registration import settle, sweep, write
+from foresight.adapters.mlflow_registration import settle, sweep, write
 from foresight.registry.protocol import ModelVersion, check_parent, finite_metrics
 
 __all__ = ["INSTALL_HINT", "MlflowRegistry", "mlflow_available"]
@@ -129,7 +129,7 @@ class MlflowRegistry:
         data_version: str, seed: int | None, tags: Mapping[str, str] | None = None,
         model: Any = None, model_file: Path | None = None,
     ) -> ModelVersion:
-        """Register atomically (see :mod:`foresight.registry.mlflow_registration`).
+        """Register atomically (see :mod:`foresight.adapters.mlflow_registration`).
 
         A registration that fails is undone at once when the server still answers; one that the
         server's death interrupted is settled by this registry's next registration (others' are
