@@ -229,3 +229,29 @@ def test_build_service_wires_the_lease_from_the_chart_environment(cluster: Clust
         service.runtime.stop()
     lease = cluster.get("coordination.k8s.io/v1/leases", "default", "fs-serve")
     assert lease is not None and lease["spec"]["holderIdentity"] is None  # released on shutdown
+
+
+def test_the_scaling_loop_is_rebuilt_only_when_its_policies_change_and_keeps_what_it_learned(
+        cluster: Cluster, sim: Simulator, tmp_path: Path) -> None:
+    client = cluster.api_client()
+    cluster.put("apps/v1/deployments", "default", _deployment("gateway", 2))
+    direct = {"targetRef": {"name": "gateway"}, "mode": "direct", "capacityRps": 50, "maxReplicas": 40}
+    cluster.put(POLICIES, "default", _policy("gateway", direct))
+    clock = ManualClock(sim.now - 600.0)
+    live = LivePlatform(_settings(), PredictionExporter(), source=sim, clock=clock, policies=KubernetesObjects(client),
+                        scale_targets=lambda ns, kind: KubernetesScaleTarget(client, ns, kind),
+                        audit=AuditLog(str(tmp_path / "audit.db"), max_delay_s=0.0))
+    live.step(())
+    first = live.autoscaler
+    assert first is not None and set(first.states) == {"gateway"}  # it reconciled once and remembers the workload
+    # another workload under a keda policy changes the managed set, not the direct loop
+    cluster.put(POLICIES, "default", _policy("search", {"targetRef": {"name": "search"}, "capacityRps": 20}))
+    clock.advance(30.0)
+    live.step(())
+    assert live.workloads() == ("gateway", "search") and live.autoscaler is first
+    # a changed direct policy rebuilds the loop, which resumes the workload's state
+    cluster.put(POLICIES, "default", _policy("gateway", {**direct, "maxReplicas": 30}))
+    clock.advance(30.0)
+    live.step(())
+    assert live.autoscaler is not first and live.autoscaler is not None
+    assert live.autoscaler.limits["gateway"].max_replicas == 30 and "gateway" in live.autoscaler.states

@@ -149,10 +149,12 @@ class LivePlatform:
                 self.forecasts = None
             if self.forecasts is not None and self.history is not None:
                 self.history.keep_s = self.forecasts.lookback_s
-        if self.source is not None and self.scale_targets is not None and self._audit_log is not None:
+        direct = [w for w in new.workloads if w.mode == "direct"]
+        if self.source is not None and self.scale_targets is not None and self._audit_log is not None \
+                and direct != [w for w in old.values() if w.mode == "direct"]:  # else keep the loop and its history
             previous_loop = self.autoscaler
             self.autoscaler = direct_reconciler(
-                new.workloads, self.source, self.scale_targets, self._audit_log, self.clock, period_s=c.period_s,
+                direct, self.source, self.scale_targets, self._audit_log, self.clock, period_s=c.period_s,
                 metrics=self.metrics, states=previous_loop.states if previous_loop is not None else None)
         if self.anomalies is not None:
             self.anomalies.sync(new.anomaly)
