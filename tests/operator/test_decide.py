@@ -72,6 +72,26 @@ def test_a_policy_switching_mode_prunes_the_old_autoscaler() -> None:
     assert [str(r) for r in hpa.prune] == ["ScaledObject/web"]
 
 
+def test_mode_hpa_renders_the_benchmarks_headline_hpa_on_the_published_replicas() -> None:
+    """The HPA follows foresight_desired_replicas at AverageValue 1, CPU at 90% beside it, no stabilisation
+    or scale-up tolerance of its own: the path ``foresight bench autoscale`` measures (its Scenario defaults)."""
+    decision = decide(body("ScalingPolicy", {**SP, "mode": "hpa", "targetRef": {"kind": "StatefulSet", "name": "db"},
+                                             "workload": "db-reads", "minReplicas": 2, "maxReplicas": 12}))
+    (obj,) = decision.objects
+    spec = obj["spec"]
+    assert spec["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "db"}
+    assert (spec["minReplicas"], spec["maxReplicas"]) == (2, 12)
+    external, cpu = spec["metrics"]
+    assert external["external"] == {
+        "metric": {"name": "foresight_desired_replicas", "selector": {"matchLabels": {"namespace": "shop",
+                                                                                      "workload": "db-reads"}}},
+        "target": {"type": "AverageValue", "averageValue": "1"}}
+    assert cpu["resource"] == {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 90}}
+    assert spec["behavior"] == {"scaleDown": {"stabilizationWindowSeconds": 0}, "scaleUp": {"tolerance": "0"}}
+    # the adapter rule that serves this metric is named in the status, since the operator does not own the adapter
+    assert "foresight_desired_replicas" in decision.note and "--form desired" in decision.note
+
+
 def test_the_scaled_object_targets_the_policy_workload_and_the_operator_scaler() -> None:
     decision = decide(body("ScalingPolicy", {**SP, "targetRef": {"kind": "StatefulSet", "name": "db"}, "workload": "db-reads"}),
                       scaler_address="foresight.ops.svc:9090")

@@ -152,7 +152,8 @@ def test_scaling_policy_create_switch_mode_delete(op: Operator) -> None:
     assert "ScaledObject/web pruned" in ready["message"], ready
     assert op.names("keda.sh/v1alpha1/scaledobjects") == []
     hpa = op.cluster.get("autoscaling/v2/horizontalpodautoscalers", NS, "web")
-    assert hpa is not None and hpa["spec"]["metrics"][0]["external"]["metric"]["name"] == "ai_predicted_load"
+    assert hpa is not None and hpa["spec"]["metrics"][0]["external"]["metric"]["name"] == "foresight_desired_replicas"
+    assert "HPA follows foresight_desired_replicas" in ready["message"], ready
 
     op.delete("scalingpolicies", "web")
     eventually(lambda: op.resource("scalingpolicies", "web") is None)

@@ -6,7 +6,8 @@ already runs (a Deployment written by anyone). Both are namespaced custom resour
 
 * a **ScalingPolicy** puts one Deployment under predictive scaling. ``mode`` picks the actuator:
   ``keda`` (a KEDA ``ScaledObject`` calling Foresight's gRPC scaler), ``hpa`` (an autoscaling/v2
-  HPA on the External metric ``ai_predicted_load``), or ``direct`` (Foresight patches the
+  HPA following the External metric ``foresight_desired_replicas``, the replicas Foresight's predictive
+  policy publishes, with CPU beside it), or ``direct`` (Foresight patches the
   Deployment's ``/scale`` itself, within ``maxStep`` and ``cooldownSeconds``; no object is rendered);
 * an **AnomalyPolicy** says which series of a workload are scored (PromQL queries), by which
   detector, from which anomaly probability an alert fires and how long it must last; the operator
@@ -80,8 +81,9 @@ class ScalingPolicySpec(SpecModel):
     )
     mode: ScalingMode = Field(
         "keda",
-        description="keda: render a KEDA ScaledObject on Foresight's gRPC scaler; hpa: an autoscaling/v2 HPA on "
-        "the External metric ai_predicted_load; direct: Foresight patches the workload's /scale itself.",
+        description="keda: render a KEDA ScaledObject on Foresight's gRPC scaler; hpa: an autoscaling/v2 HPA "
+        "following the External metric foresight_desired_replicas (the replicas Foresight's predictive policy "
+        "publishes; CPU at 90% beside it); direct: Foresight patches the workload's /scale itself.",
     )
     min_replicas: int = Field(1, ge=0, description="Fewest replicas (0 only with mode keda, which can scale to zero).")
     max_replicas: int = Field(10, ge=1, description="Most replicas.")
