@@ -255,3 +255,44 @@ def test_the_scaling_loop_is_rebuilt_only_when_its_policies_change_and_keeps_wha
     live.step(())
     assert live.autoscaler is not first and live.autoscaler is not None
     assert live.autoscaler.limits["gateway"].max_replicas == 30 and "gateway" in live.autoscaler.states
+
+
+def test_a_mode_hpa_policy_gets_the_predictive_policys_replicas_published_every_period_never_its_scale(
+        cluster: Cluster, sim: Simulator, tmp_path: Path) -> None:
+    """The benchmark's headline path live: the predictive policy reads the HPA's /scale and publishes
+    foresight_desired_replicas for it every period (at equilibrium too, or the HPA's metric would go
+    stale); the forecast still publishes ai_predicted_load but no longer writes the replicas."""
+    client = cluster.api_client()
+    cluster.put("apps/v1/deployments", "default", _deployment("gateway", 3))
+    cluster.put(POLICIES, "default", _policy("gateway", {"targetRef": {"name": "gateway"}, "mode": "hpa",
+                                                          "capacityRps": 50, "maxReplicas": 40}))
+    clock, exporter = ManualClock(sim.now - 600.0), PredictionExporter()
+    audit = AuditLog(str(tmp_path / "audit.db"), max_delay_s=0.0)
+    live = LivePlatform(_settings(), exporter, source=sim, clock=clock, policies=KubernetesObjects(client),
+                        scale_targets=lambda ns, kind: KubernetesScaleTarget(client, ns, kind), audit=audit)
+    labels = {"namespace": "default", "workload": "gateway"}
+
+    def published() -> float | None:
+        return exporter.registry.get_sample_value("foresight_desired_replicas", labels)
+
+    live.step(())  # reads the policies, forecasts, reconciles
+    assert live.controllers["autoscale"].enabled and "1 ScalingPolicies in mode hpa" in live.controllers["autoscale"].detail
+    [first] = audit.query(controller="predictive")
+    assert first.target == "gateway" and first.applied and first.inputs["policy"]["quantile"] == 0.95
+    assert first.decision["previous"] == 3 and published() == first.decision["applied"]
+    assert exporter.registry.get_sample_value("ai_predicted_load", labels) is not None
+
+    period = live.settings.controllers.period_s
+    for _ in range(4):
+        # the HPA follows the metric: the Deployment now has the published replicas (equilibrium)
+        cluster.put("apps/v1/deployments", "default", _deployment("gateway", int(published() or 0)))
+        exporter.forget("default", "gateway")  # whatever is on /metrics now was written this period
+        clock.advance(period)
+        live.step(())
+        record = audit.query(controller="predictive")[-1]
+        assert record.applied and record.error is None and published() == record.decision["applied"]
+    records = audit.query(controller="predictive")
+    assert len(records) == 5 and any(r.decision["previous"] == r.decision["applied"] for r in records[1:])
+    # never written to /scale: the Deployment holds what the "HPA" last set
+    assert cluster.get("apps/v1/deployments", "default", "gateway")["spec"]["replicas"] == records[-1].decision["previous"]
+    assert live.autoscaler is None and live.publisher is not None

@@ -55,26 +55,18 @@ class PredictionExporter:
 
     def publish(self, namespace: str, workload: str, predicted_load: float, desired_replicas: int) -> None:
         """Set both gauges of one workload; a bad value raises and leaves the old ones served."""
-        if not namespace or not workload:
-            raise InputError(
-                f"exporter: namespace and workload must be non-empty, got {namespace!r}, {workload!r}"
-            )
-        if not (math.isfinite(predicted_load) and predicted_load >= 0):
-            raise InputError(
-                f"exporter: predicted_load of {namespace}/{workload} must be a finite number >= 0, "
-                f"not {predicted_load} (an HPA cannot scale on it)"
-            )
-        try:
-            replicas = -1 if isinstance(desired_replicas, bool) else operator.index(desired_replicas)
-        except TypeError:
-            replicas = -1
-        if replicas < 0:
-            raise InputError(
-                f"exporter: desired_replicas of {namespace}/{workload} must be an integer >= 0, "
-                f"not {desired_replicas!r}"
-            )
-        self._load.labels(namespace, workload).set(predicted_load)
+        load = _load(namespace, workload, predicted_load)
+        replicas = _replicas(namespace, workload, desired_replicas)
+        self._load.labels(namespace, workload).set(load)
         self._replicas.labels(namespace, workload).set(replicas)
+
+    def publish_load(self, namespace: str, workload: str, predicted_load: float) -> None:
+        """Set the predicted load alone, where another decision writes the replicas (one writer per series)."""
+        self._load.labels(namespace, workload).set(_load(namespace, workload, predicted_load))
+
+    def publish_replicas(self, namespace: str, workload: str, desired_replicas: int) -> None:
+        """Set the desired replicas alone: the predictive policy's, which an HPA follows."""
+        self._replicas.labels(namespace, workload).set(_replicas(namespace, workload, desired_replicas))
 
     def forget(self, namespace: str, workload: str) -> None:
         """Stop exporting a workload (deleted, or no longer managed); Prometheus marks it stale."""
@@ -106,3 +98,33 @@ class PredictionExporter:
     def asgi_app(self) -> Callable[..., Any]:
         """The same ``/metrics`` as an ASGI app, to mount in the API server instead of :meth:`start`."""
         return make_asgi_app(registry=self.registry)
+
+
+def _labels(namespace: str, workload: str) -> None:
+    if not namespace or not workload:
+        raise InputError(f"exporter: namespace and workload must be non-empty, got {namespace!r}, {workload!r}")
+
+
+def _load(namespace: str, workload: str, predicted_load: float) -> float:
+    """``predicted_load`` checked for export (an HPA cannot scale on NaN or a negative load)."""
+    _labels(namespace, workload)
+    if not (math.isfinite(predicted_load) and predicted_load >= 0):
+        raise InputError(
+            f"exporter: predicted_load of {namespace}/{workload} must be a finite number >= 0, "
+            f"not {predicted_load} (an HPA cannot scale on it)"
+        )
+    return float(predicted_load)
+
+
+def _replicas(namespace: str, workload: str, desired_replicas: int) -> int:
+    """``desired_replicas`` checked for export: an integer >= 0 (a bool is not a count)."""
+    _labels(namespace, workload)
+    try:
+        replicas = -1 if isinstance(desired_replicas, bool) else operator.index(desired_replicas)
+    except TypeError:
+        replicas = -1
+    if replicas < 0:
+        raise InputError(
+            f"exporter: desired_replicas of {namespace}/{workload} must be an integer >= 0, not {desired_replicas!r}"
+        )
+    return replicas

@@ -55,6 +55,9 @@ class Reconciler:
 
     With ``metrics``, each period's wall time and records are counted in
     :class:`~foresight.control.metrics.ControlMetrics` (Foresight's own ``foresight_*`` series).
+    With ``renew``, the target is set every period, even to the replicas it already has: for a
+    target whose value expires unless renewed (replicas published as a metric an HPA follows,
+    which goes stale, or vanishes, when no longer written at equilibrium).
     """
 
     def __init__(
@@ -71,6 +74,7 @@ class Reconciler:
         run_id: str | None = None,
         states: Mapping[str, WorkloadState] | None = None,
         metrics: ControlMetrics | None = None,
+        renew: bool = False,
     ) -> None:
         if not limits:
             raise ConfigError("reconciler: limits name no workload to reconcile")
@@ -87,6 +91,7 @@ class Reconciler:
         self.run_id = run_id if run_id is not None else uuid.uuid4().hex
         self._states: dict[str, WorkloadState] = dict(states or {})
         self.metrics = metrics
+        self.renew = renew
 
     @property
     def states(self) -> Mapping[str, WorkloadState]:
@@ -152,7 +157,7 @@ class Reconciler:
             inputs["policy"] = dict(rec.inputs)
             limited = apply_limits(limits, recommended, scale.desired, now, state.last_change_at)
             decision["applied"] = limited.replicas
-            change = limited.replicas != scale.desired and not limits.dry_run
+            change = (self.renew or limited.replicas != scale.desired) and not limits.dry_run
 
             stage = "setting replicas"
             if change:

@@ -68,14 +68,14 @@ def predictive_reconciler(
     capacities: Mapping[str, ServiceCapacity], source: MetricsSource, target: ScaleTarget,
     limits: Mapping[str, SafetyLimits], audit: AuditSink, clock: Clock, *, period_s: float,
     metrics: ControlMetrics | None = None, policy: PredictivePolicy | None = None,
-    states: Mapping[str, WorkloadState] | None = None,
+    states: Mapping[str, WorkloadState] | None = None, renew: bool = False,
 ) -> Reconciler:
     """The predictive policy's loop over the workloads of ``limits`` (``policy``: one built already,
     e.g. sharing its forecasts with others; else :func:`predictive_policy` of ``capacities``),
-    resuming ``states`` when given."""
+    resuming ``states`` when given; ``renew``: set the target every period (a published value)."""
     policy = policy or predictive_policy(capacities, period_s)
     return Reconciler(policy, IncrementalHistory(source), target, limits, audit, clock, period_s=period_s,
-                      query_step_s=policy.spec.forecast_step_s, metrics=metrics, states=states)
+                      query_step_s=policy.spec.forecast_step_s, metrics=metrics, states=states, renew=renew)
 
 
 def hpa_reconciler(

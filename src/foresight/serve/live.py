@@ -11,13 +11,19 @@ run). What runs, honestly:
   forecast, and handed to the KEDA external scaler (``live.keda_port``; it answers KEDA's reads on
   every replica); ``ai_predicted_load`` and ``foresight_desired_replicas`` go on ``/metrics`` for
   an HPA External metric where a capacity is known (policy ``capacityRps``, else
-  ``live.capacity_rps``) - on the leader only, so two replicas never export twice.
+  ``live.capacity_rps``) - on the leader only, so two replicas never export twice; where the
+  autoscale loop publishes a workload's replicas (mode ``hpa``), the forecast writes its load only.
 - **autoscale** (needs Kubernetes access): ScalingPolicies in mode ``direct`` are scaled by the
   predictive policy the benchmark measures (:func:`foresight.runtime.live.direct_reconciler`: its
   forecast quantile, SLO or target sizing, reactive floor and stabilisation) through the one
   reconcile loop, every ``controllers.period_s``, within the policy's min/max, ``maxStep`` and
   cool-down, through the workload's ``/scale``, each decision audited as ``predictive`` with its
-  inputs; keda/hpa policies are scaled by KEDA or the HPA on the published forecast.
+  inputs. ScalingPolicies in mode ``hpa`` run the same policy
+  (:func:`foresight.runtime.live.published_reconciler`), reading the HPA's ``/scale`` and publishing
+  its replicas as ``foresight_desired_replicas`` every period (within min/max; the HPA the operator
+  renders follows it: the benchmark's headline path), audited as ``predictive`` (applied: published).
+  keda policies are scaled by KEDA on the published forecast; without Kubernetes access, hpa policies
+  get ``ceil(forecast / (capacity x target))`` from the forecast instead.
 - **anomaly** (needs ``live.alertmanager_url`` and AnomalyPolicies): each policy's signals are
   scored by :class:`~foresight.serve.anomaly.PolicyDetectors`; alerts go to Alertmanager from
   the leader only.
@@ -52,7 +58,7 @@ from foresight.detect.live import AlertSink
 from foresight.errors import ConfigError, ForesightError, InputError
 from foresight.forecast.history import IncrementalHistory
 from foresight.ports import MetricsSource
-from foresight.runtime.live import ScaleTargets, direct_reconciler
+from foresight.runtime.live import ScaleTargets, direct_reconciler, published_reconciler
 from foresight.runtime.managed import Managed, ScaledWorkload, desired_replicas, managed
 from foresight.serve.anomaly import PolicyDetectors
 from foresight.serve.canaries import LiveCanaries, RouterFactory
@@ -100,7 +106,8 @@ class LivePlatform:
         self.scale_targets = scale_targets
         self.audit = (MeteredAudit(audit, metrics) if audit is not None and metrics is not None else audit)
         self._audit_log = audit  # the reconcile loop counts its own records in the metrics
-        self.autoscaler: Reconciler | None = None
+        self.autoscaler: Reconciler | None = None  # mode direct: writes /scale
+        self.publisher: Reconciler | None = None  # mode hpa: publishes the replicas the HPA follows
         self._next_autoscale = -math.inf
         self.alert_sink = alert_sink
         self._run_id = uuid.uuid4().hex
@@ -156,6 +163,14 @@ class LivePlatform:
             self.autoscaler = direct_reconciler(
                 direct, self.source, self.scale_targets, self._audit_log, self.clock, period_s=c.period_s,
                 metrics=self.metrics, states=previous_loop.states if previous_loop is not None else None)
+        hpa = [w for w in new.workloads if w.mode == "hpa"]
+        if self.source is not None and self.scale_targets is not None and self._audit_log is not None \
+                and hpa != [w for w in old.values() if w.mode == "hpa"]:  # else keep the loop and its history
+            previous_loop = self.publisher
+            self.publisher = published_reconciler(
+                hpa, self.source, self.scale_targets, self._publish_replicas, self._audit_log, self.clock,
+                period_s=c.period_s, metrics=self.metrics,
+                states=previous_loop.states if previous_loop is not None else None)
         if self.anomalies is not None:
             self.anomalies.sync(new.anomaly)
         self.controllers = self._describe()
@@ -164,6 +179,7 @@ class LivePlatform:
         c, live = self.settings.controllers, self.settings.live
         n = len(self.workload_specs)
         direct = [w for w in self.workload_specs.values() if w.mode == "direct"]
+        hpa = [w for w in self.workload_specs.values() if w.mode == "hpa"]
         if self.source is None or (not n and self.policies is None):
             forecast = ControllerInfo("forecast", False, "set live.prometheus_url and live.workloads (or "
                                       "cluster.policies)")
@@ -179,8 +195,9 @@ class LivePlatform:
         if not c.autoscale:
             autoscale = ControllerInfo("autoscale", False, "disabled in config")
         elif self.scale_targets is None:
-            autoscale = ControllerInfo("autoscale", False, "no Kubernetes access: the HPA or KEDA scale on the "
-                                       "published ai_predicted_load")
+            autoscale = ControllerInfo("autoscale", False, "no Kubernetes access: KEDA scales on the published "
+                                       "forecast; hpa policies get foresight_desired_replicas = ceil(forecast / "
+                                       "(capacity x target)) from the forecast, not the predictive policy")
         elif self.source is None:
             autoscale = ControllerInfo("autoscale", False, "reads the load from Prometheus: set live.prometheus_url")
         elif self._audit_log is None:
@@ -189,8 +206,9 @@ class LivePlatform:
             autoscale = ControllerInfo("autoscale", True,
                                        f"the predictive policy (forecast quantile, SLO or target sizing, reactive floor, "
                                        f"stabilisation) sets replicas through /scale for {len(direct)} ScalingPolicies "
-                                       f"in mode direct every {c.period_s:g} s; keda/hpa policies are scaled by KEDA or "
-                                       "the HPA on the published forecast")
+                                       f"in mode direct, and publishes foresight_desired_replicas for the HPA of "
+                                       f"{len(hpa)} ScalingPolicies in mode hpa, every {c.period_s:g} s; keda "
+                                       "policies are scaled by KEDA on the published forecast")
         if not c.anomaly:
             anomaly = ControllerInfo("anomaly", False, "disabled in config")
         elif self.anomalies is None:
@@ -272,12 +290,14 @@ class LivePlatform:
             if self.metrics is not None:
                 self.metrics.observe_reconcile(self.forecasts.name, time.perf_counter() - started, ())
             did = True
-        if self.autoscaler is not None and now >= self._next_autoscale and self.controllers["autoscale"].enabled \
+        loops = [loop for loop in (self.autoscaler, self.publisher) if loop is not None]
+        if loops and now >= self._next_autoscale and self.controllers["autoscale"].enabled \
                 and "autoscale" not in paused:
-            period = self.autoscaler.period_s  # on the period's grid, so a late step never shifts the phase
+            period = self.settings.controllers.period_s  # on the period's grid: a late step never shifts the phase
             self._next_autoscale = (math.floor(now / period + 1e-9) + 1) * period
-            if acting:  # a standby decides nothing it could not apply
-                self.autoscaler.reconcile_once()
+            if acting:  # a standby decides nothing it could not apply (nor publishes: see _publish_replicas)
+                for loop in loops:
+                    loop.reconcile_once()
             did = True
         if self.canaries is not None and "rollout" not in paused:
             did = self.canaries.step(now) or did
@@ -298,8 +318,16 @@ class LivePlatform:
         desired = desired_replicas(w, load)
         if desired is None or not self.gate.acting():
             return
-        self.exporter.publish(w.namespace, w.workload, load, desired)
+        if self.publisher is not None and key in self.publisher.limits and self.controllers["autoscale"].enabled:
+            self.exporter.publish_load(w.namespace, w.workload, load)  # the publisher owns the replicas' series
+        else:
+            self.exporter.publish(w.namespace, w.workload, load, desired)
         self._exported.add((w.namespace, w.workload))
+
+    def _publish_replicas(self, namespace: str, workload: str, replicas: int) -> None:
+        """The publisher's act: the replicas an hpa policy's HPA follows (its loop runs on the leader only)."""
+        self.exporter.publish_replicas(namespace, workload, replicas)
+        self._exported.add((namespace, workload))
 
     def _unexport(self, key: tuple[str, str]) -> None:
         if key in self._exported:
