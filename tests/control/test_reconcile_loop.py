@@ -328,3 +328,22 @@ def test_impossible_settings_are_config_errors(limits, period_s, match):
             ManualClock(),
             period_s=period_s,
         )
+
+
+@pytest.mark.parametrize("renew", [False, True])
+def test_renew_sets_the_target_every_period_even_at_equilibrium(renew: bool) -> None:
+    # a target that expires unless written (a published metric an HPA follows) needs renewing at equilibrium
+    loop, clock, _, target, _, audit = make_loop({"api": 4}, {"api": 4}, renew=renew)
+    for _ in range(3):
+        loop.reconcile_once()
+        clock.advance(15.0)
+    assert target.sets == ([("api", 4)] * 3 if renew else [])
+    assert [r.applied for r in audit.records] == [renew] * 3
+    assert all(r.decision == {"recommended": 4, "applied": 4, "previous": 4} for r in audit.records)
+
+
+def test_renew_never_writes_in_a_dry_run() -> None:
+    loop, clock, _, target, _, audit = make_loop({"api": 6}, {"api": 4}, SafetyLimits(max_replicas=20, dry_run=True),
+                                                 renew=True)
+    loop.reconcile_once()
+    assert target.sets == [] and not audit.records[0].applied and audit.records[0].decision["applied"] == 6
