@@ -12,7 +12,11 @@ API (a rule with ``seriesQuery: 'ai_predicted_load{namespace!="",workload!=""}'`
 ``metricsQuery: 'max(<<.Series>>{<<.LabelMatchers>>}) by (workload)'``); an autoscaling/v2 HPA
 reads it as an ``External`` metric selected by ``workload`` with an ``AverageValue`` target (the
 load one replica serves). The HPA keeps its own stabilisation and rate limits; Foresight only
-moves the signal forward in time.
+moves the signal forward in time. For a ScalingPolicy in mode ``hpa`` the HPA follows
+``foresight_desired_replicas`` instead (``AverageValue`` 1, the benchmark's headline path), served by
+the same kind of rule for that name (``foresight render autoscaling --kind hpa --form desired``
+writes both the HPA and the rule); each series has one writer (``publish_load``,
+``publish_replicas``).
 
 Each exporter has its own ``CollectorRegistry``, not prometheus-client's global one, so several
 can live in one process (and in tests) and only these gauges are exposed.
