@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from collections.abc import Callable
 
 import pytest
 
 from foresight.adapters.audit_log import AuditLog
 from foresight.serve.rollouts import AWAITING, NotAwaitingApproval, UnknownRelease
-from foresight.serve.stepper import UnknownController
+from foresight.serve.stepper import Stepper, UnknownController
 from foresight.serve.service import Service
 
 
@@ -112,3 +113,42 @@ def test_readiness_follows_the_controllers_thread(make_service: Callable[..., Se
     fresh = make_service(simulate={"warmup_s": 0.0})
     with TestClient(create_app(fresh, manage_runtime=False)) as client:
         assert client.get("/readyz").json()["checks"]["controllers"] == "not started"
+
+
+class _BusyPlatform:
+    """A platform whose every step holds the lock for a few milliseconds of work, with no pause between
+    steps (a live platform that fell behind, or a warm-up): what starved readers of an unfair lock."""
+
+    controllers: dict[str, object] = {}
+
+    def __init__(self) -> None:
+        self.steps = 0
+
+    def now(self) -> float:
+        return float(self.steps)
+
+    def step(self, paused: frozenset[str]) -> bool:
+        end = time.perf_counter() + 0.003
+        while time.perf_counter() < end:  # holds the GIL, as a model refit does
+            pass
+        self.steps += 1
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_reader_waits_one_step_not_a_stream_of_them(tmp_path: Path) -> None:
+    platform = _BusyPlatform()
+    runtime = Stepper(platform, AuditLog(str(tmp_path / "audit.db")), sim_speed=1e9)  # type: ignore[arg-type]
+    runtime.start()
+    try:
+        waited: list[int] = []
+        while platform.steps < 5:
+            time.sleep(0.001)
+        for _ in range(20):
+            asked = platform.steps
+            waited.append(runtime.read(lambda asked=asked: platform.steps - asked))  # type: ignore[misc]
+        assert max(waited) <= 2, waited  # the step in progress, at most one that began as we asked
+    finally:
+        runtime.stop()

@@ -585,7 +585,7 @@ class _PerStep(Generic[T]):
         self._cached: tuple[int, T] | None = None  # (version, answer)
 
     def __call__(self) -> T:
-        with self.runtime.lock:
+        with self.runtime.turn():
             if self._cached is None or self._cached[0] != self.runtime.version:
                 self._cached = (self.runtime.version, self.fn())
             return self._cached[1]

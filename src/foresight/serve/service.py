@@ -55,12 +55,13 @@ class Service:
         """Run the deferred warm-up to :attr:`warmup_until_s`, ``slice_s`` simulated seconds at a time.
 
         Each slice holds the runtime's lock, so between slices the API answers (and shows the history
-        so far), and a stopping runtime ends the warm-up after the slice in progress. Call it before
+        so far: waiting readers go first, :meth:`Stepper.let_readers_in`), and a stopping runtime ends the warm-up after the slice in progress. Call it before
         :meth:`Stepper.start`: the runtime paces itself from the simulated time it starts at.
         """
         runtime = self.runtime
         platform: Any = runtime.platform  # only the simulated platform defers a warm-up
         while True:
+            runtime.let_readers_in()
             with runtime.lock:
                 target = self.warmup_until_s
                 if target is None or runtime.stopping:

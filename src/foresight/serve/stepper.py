@@ -2,6 +2,9 @@
 
 One lock guards the platform and the audit log (neither is thread-safe): the stepping thread holds
 it for one step at a time, the API's readers between steps, so a reader never sees half a period.
+The lock alone is not fair (a thread that releases it takes it back before a woken waiter runs), so
+readers announce themselves (:meth:`Stepper.turn`) and the stepping threads let them in between two
+steps (:meth:`Stepper.let_readers_in`): a request waits one step at most, not a whole warm-up.
 Pacing: a simulated platform is stepped so that ``speed`` simulated seconds pass per wall second;
 a live one as soon as its controllers say something is due (``idle_s`` between checks).
 
@@ -20,7 +23,8 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from foresight.adapters.audit_log import AuditLog
@@ -47,6 +51,8 @@ class Stepper:
         self.platform, self.audit, self.gate = platform, audit, gate
         self.sim_speed, self.step_sim_s, self.idle_s = sim_speed, step_sim_s, idle_s
         self.lock = threading.RLock()
+        self._waiting = 0  # readers and a person's actions waiting for the lock (see turn)
+        self._waiting_lock = threading.Lock()
         self.paused: set[str] = set()
         self.version = 0  # bumped after every step: what the event stream watches
         self.started = False
@@ -92,6 +98,7 @@ class Stepper:
         wall0, sim0 = time.monotonic(), self.platform.now()
         while not self._stop.is_set():
             try:
+                self.let_readers_in()
                 with self.lock:
                     stepped = self.platform.step(frozenset(self.paused))
                     self.version += 1
@@ -113,16 +120,40 @@ class Stepper:
                 elif ahead_s < -5.0:  # fell behind (a slow step): do not burst to catch up
                     wall0, sim0 = time.monotonic(), self.platform.now()
 
+    # -- taking turns with the stepping threads -----------------------------------------------------
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Hold the lock for a reader or a person's action, counted as waiting until it has it."""
+        with self._waiting_lock:
+            self._waiting += 1
+        try:
+            self.lock.acquire()
+        finally:
+            with self._waiting_lock:
+                self._waiting -= 1
+        try:
+            yield
+        finally:
+            self.lock.release()
+
+    def let_readers_in(self, patience_s: float = 1.0) -> None:
+        """Called between two steps, without the lock: wait (``patience_s`` at most, so a stream of
+        readers cannot stall the controllers) until those waiting for the lock have taken it."""
+        deadline = time.monotonic() + patience_s
+        while self._waiting and time.monotonic() < deadline:
+            time.sleep(0.001)  # releases the GIL: a woken reader takes the lock
+
     # -- reads and a person's actions ---------------------------------------------------------------
 
     def read(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` between two steps (it may read the platform and the audit log)."""
-        with self.lock:
+        with self.turn():
             return fn()
 
     def set_paused(self, controller: str, paused: bool, who: str = "api") -> AuditRecord:
         """Pause or resume ``controller``; audited. Raises :class:`UnknownController`."""
-        with self.lock:
+        with self.turn():
             if controller not in self.platform.controllers:
                 raise UnknownController(
                     f"no controller {controller!r}; this process runs {sorted(self.platform.controllers)}")
@@ -139,14 +170,14 @@ class Stepper:
 
     def act(self, fn: Callable[[], AuditRecord]) -> AuditRecord:
         """A person's action ``fn`` (it audits itself) between two steps; flushed, and the views redraw."""
-        with self.lock:
+        with self.turn():
             record = fn()
             self.audit.flush()
             self.version += 1
             return record
 
     def approve(self, release_id: str, who: str = "api") -> AuditRecord:
-        with self.lock:
+        with self.turn():
             record = self.platform.approve(release_id, who)
             self.audit.flush()
             self.version += 1
