@@ -1,0 +1,1 @@
+"""``foresight bench incidents``: alert correlation against real Alertmanager on simulated cascades."""

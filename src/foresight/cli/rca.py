@@ -1,0 +1,1 @@
+"""``foresight bench rca``: root-cause ranking from metrics and topology on labelled fault data."""
