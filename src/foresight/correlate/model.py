@@ -14,7 +14,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-__all__ = ["Alert", "Candidate", "Incident", "IncidentStatus"]
+from foresight.errors import InputError
+
+__all__ = ["Alert", "Candidate", "Incident", "IncidentStatus", "InvalidAlert"]
+
+
+class InvalidAlert(InputError):
+    """An alert the correlator cannot place in time (NaN or infinite times, ``ends_at < starts_at``,
+    a NaN score, an empty key). The message names the alert's key and field; the call that carried
+    it changed nothing, so fixing or dropping that alert and sending the rest again is safe."""
 
 
 def _frozen(labels: Mapping[str, str]) -> Mapping[str, str]:
@@ -63,6 +71,9 @@ class Candidate:
     metric: str | None = None
     #: why, in words a person on call reads: which metric moved, when, how far, along which path
     evidence: tuple[str, ...] = ()
+    #: ``service``: the fault is in ``service`` itself; ``node``: in the node named by ``component``,
+    #: which hosts several alerting services (``service`` is the first of them to alert)
+    kind: str = "service"
 
 
 class IncidentStatus:
@@ -89,6 +100,9 @@ class Incident:
     resolved_at: float | None = None
     #: bumped on every change, so an actuator can tell an update from a repeat
     revision: int = 0
+    #: set when a later alert joined this incident to an older one: this one is then ``resolved``
+    #: (close it) and its alerts live on in the incident named here
+    merged_into: str | None = None
 
     @property
     def root_cause(self) -> Candidate | None:

@@ -1,0 +1,382 @@
+"""The correlator: alerts in, incidents out, state kept explicitly between calls (pure: no I/O, no clock).
+
+Two alerts are *linked* when their first firings lie within ``window_s`` of each other and they are
+close in the topology: their services are at most ``max_hops`` calls apart (either direction), or
+they are on the same service, the same pod, or pods on the same node (``graph.placement``). An
+alert whose service the graph does not know (or that names none) links only by the same service or
+pod. An incident is what linking reaches, transitively, among the alerts of open incidents:
+
+1. A new alert joins the open incident it links to; linking to none, it opens one whose id is
+   derived from its key and start (replays give the same ids); linking to several, it *merges*
+   them into the oldest (earliest ``opened_at``, then id). Each merged one is returned once more,
+   ``resolved`` with ``merged_into`` naming the survivor, so an actuator closes it; its alerts
+   continue in the survivor.
+2. Linking uses alert start times, never arrival order, and the alerts of one call are applied in
+   start order: a late or out-of-order alert lands where it would have in order, as long as the
+   incident it belongs to is still open.
+3. An incident resolves ``resolve_after_s`` after its last alert ended (``resolved_at`` is when
+   that alert ended); an alert that links to it before then (a flap) reopens it. Resolved
+   incidents are remembered ``keep_resolved_s`` so repeats of their alerts change nothing.
+
+An alert's versions are ordered by (start, resolved, end): a version older than the one held (a
+firing repeat of a resolved alert, an earlier episode) is ignored, an equal one changes nothing.
+
+>>> from foresight.correlate.graph import ServiceGraph
+>>> g = ServiceGraph.of([("frontend", "cart"), ("cart", "checkout")])
+>>> c = Correlator()
+>>> [i.alerts for i in c.observe([Alert("a", "Slow", "checkout", 100.0)], g, now=100.0)]
+[('a',)]
+>>> [(i.alerts, i.suppressed, i.root_cause.service) for i in c.observe(
+...     [Alert("b", "Slow", "frontend", 160.0)], g, now=160.0)]
+[(('a', 'b'), ('b',), 'checkout')]
+>>> [i.status for i in c.observe([Alert("a", "Slow", "checkout", 100.0, ends_at=170.0),
+...     Alert("b", "Slow", "frontend", 160.0, ends_at=175.0)], g, now=500.0)]
+['resolved']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from foresight.correlate.graph import ServiceGraph
+from foresight.correlate.model import Alert, Incident, IncidentStatus, InvalidAlert
+from foresight.correlate.nearby import Nearby
+from foresight.correlate.rank import explain
+from foresight.correlate.state import alert_from, alert_to, incident_from, incident_to
+from foresight.errors import InputError
+
+__all__ = ["CorrelationSettings", "Correlator", "InvalidState"]
+
+STATE_VERSION = 1
+
+
+class InvalidState(InputError):
+    """A saved correlator state this version cannot read (another format version, missing fields)."""
+
+
+@dataclass(frozen=True)
+class CorrelationSettings:
+    """The correlator's knobs, each with the reason for its default."""
+
+    #: alerts whose first firings are further apart than this never join one incident: a cascade
+    #: reaches the callers in seconds to a few minutes (timeouts, retries, queues filling)
+    window_s: float = 300.0
+    #: how many calls apart two alerting services may be to join; 2 lets a fault reach a caller's
+    #: caller through one service that stayed under its alert threshold
+    max_hops: int = 2
+    #: an incident resolves this long after its last alert ended: Alertmanager's default
+    #: ``resolve_timeout`` (5 m), so a flapping alert reopens the incident instead of a new one
+    resolve_after_s: float = 300.0
+    #: clocks of different alert sources disagree by a few seconds: a dependency that alerted up to
+    #: this much after its caller still explains the caller's alert
+    skew_s: float = 10.0
+    #: resolved incidents are remembered this long (repeats of their alerts change nothing,
+    #: ``incident_of`` still answers), then dropped so memory stays bounded
+    keep_resolved_s: float = 3600.0
+
+    def __post_init__(self) -> None:
+        for name in ("window_s", "resolve_after_s", "skew_s", "keep_resolved_s"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+        if self.max_hops < 0:
+            raise ValueError(f"max_hops must be >= 0, got {self.max_hops}")
+
+
+@dataclass
+class _Open:
+    """An open incident: its alert keys, its first alert's start, and what was last published."""
+
+    id: str
+    opened_at: float
+    keys: set[str]
+    published: Incident | None = None
+
+
+class Correlator:
+    """Groups alerts into incidents over a service graph; see the module docstring for the rules."""
+
+    def __init__(self, settings: CorrelationSettings = CorrelationSettings()) -> None:
+        self.settings = settings
+        self._alerts: dict[str, Alert] = {}  # every alert of an open incident, by key
+        self._where: dict[str, str] = {}  # alert key -> open incident id
+        self._open: dict[str, _Open] = {}
+        self._closed: dict[str, tuple[Incident, float]] = {}  # id -> (final incident, closed at)
+        self._ended: dict[str, tuple[float, str]] = {}  # alert key -> (its start, closed incident id)
+        self._near: Nearby | None = None
+        self._index: dict[str, dict[str, set[str]]] = {}
+
+    # ---- the public surface ------------------------------------------------------------------
+
+    def observe(self, alerts: Iterable[Alert], graph: ServiceGraph, now: float) -> list[Incident]:
+        """Feed new, repeated, updated or resolved alerts (any order; an alert with the same key
+        replaces the earlier one; ends_at set = resolved). Returns the incidents this call opened,
+        changed or resolved (each at its new revision; merged ones resolved with ``merged_into``).
+        Calling it with no alerts advances time (resolutions).
+
+        Raises :class:`InvalidAlert` for an alert with a NaN/infinite time or score, an end before
+        its start, or an empty key, before anything changes.
+        """
+        batch = _latest(alerts)
+        if not math.isfinite(now):
+            raise InputError(f"now must be a finite time, got {now}")
+        self._use(graph)
+        out: dict[str, Incident] = {}
+        touched: set[str] = set()
+        for alert in sorted(batch.values(), key=lambda a: (a.starts_at, a.key)):
+            target = self._place(alert, now, out)
+            if target is not None:
+                touched.add(target)
+        for inc in list(self._open.values()):
+            self._settle(inc, now, touched, out)
+        for key in [k for k, (_, closed_at) in self._closed.items() if now - closed_at > self.settings.keep_resolved_s]:
+            self._forget(key)
+        return sorted(out.values(), key=lambda i: (i.opened_at, i.id))
+
+    @property
+    def incidents(self) -> tuple[Incident, ...]:
+        """The open incidents, as last published, oldest first."""
+        found = [o.published for o in self._open.values() if o.published is not None]
+        return tuple(sorted(found, key=lambda i: (i.opened_at, i.id)))
+
+    def incident_of(self, alert_key: str) -> str | None:
+        """The incident holding the alert: the open one, else a resolved one still remembered."""
+        if alert_key in self._where:
+            return self._where[alert_key]
+        ended = self._ended.get(alert_key)
+        return ended[1] if ended else None
+
+    def state(self) -> dict[str, Any]:
+        """Everything :meth:`from_state` needs, as JSON-serialisable data."""
+        return {
+            "version": STATE_VERSION,
+            "alerts": [alert_to(self._alerts[k]) for k in sorted(self._alerts)],
+            "open": [
+                {
+                    "id": o.id,
+                    "opened_at": o.opened_at,
+                    "keys": sorted(o.keys),
+                    "published": incident_to(o.published) if o.published else None,
+                }
+                for o in sorted(self._open.values(), key=lambda o: o.id)
+            ],
+            "closed": [
+                {"incident": incident_to(inc), "closed_at": at}
+                for inc, at in sorted(self._closed.values(), key=lambda v: v[0].id)
+            ],
+            "ended": [[k, start, iid] for k, (start, iid) in sorted(self._ended.items())],
+        }
+
+    @classmethod
+    def from_state(cls, data: Mapping[str, Any], settings: CorrelationSettings = CorrelationSettings()) -> Correlator:
+        """The correlator whose :meth:`state` was ``data``; it continues exactly as that one would."""
+        if data.get("version") != STATE_VERSION:
+            raise InvalidState(f"correlator state version {data.get('version')!r}, expected {STATE_VERSION}")
+        c = cls(settings)
+        try:
+            c._alerts = {a["key"]: alert_from(a) for a in data["alerts"]}
+            for o in data["open"]:
+                published = incident_from(o["published"]) if o["published"] else None
+                c._open[o["id"]] = _Open(o["id"], float(o["opened_at"]), set(o["keys"]), published)
+                c._where.update({k: o["id"] for k in o["keys"]})
+            for entry in data["closed"]:
+                inc = incident_from(entry["incident"])
+                c._closed[inc.id] = (inc, float(entry["closed_at"]))
+            c._ended = {k: (float(start), iid) for k, start, iid in data["ended"]}
+        except (KeyError, TypeError, ValueError) as e:
+            raise InvalidState(f"correlator state is incomplete or malformed: {e!r}") from e
+        return c
+
+    # ---- placing one alert ---------------------------------------------------------------------
+
+    def _place(self, alert: Alert, now: float, out: dict[str, Incident]) -> str | None:
+        """Put ``alert`` in its incident (opening or merging as needed); None when it changes nothing."""
+        home = self._where.get(alert.key)
+        if home is not None:
+            held = self._alerts[alert.key]
+            if _version(alert) < _version(held) or alert == held:
+                return None
+            self._unindex(held)
+        elif alert.key in self._ended and alert.starts_at <= self._ended[alert.key][0]:
+            return None  # a repeat of an alert whose incident already resolved
+        linked = self._linked(alert)
+        if home is not None:
+            linked.add(home)
+        if not linked:
+            inc = _Open(self._new_id(alert), alert.starts_at, set())
+            self._open[inc.id] = inc
+            linked.add(inc.id)
+        target = min(linked, key=lambda i: (self._open[i].opened_at, i))
+        for other in sorted(linked - {target}):
+            self._merge(other, target, now, out)
+        inc = self._open[target]
+        inc.keys.add(alert.key)
+        inc.opened_at = min(inc.opened_at, alert.starts_at)
+        self._alerts[alert.key] = alert
+        self._where[alert.key] = target
+        self._index_alert(alert)
+        return target
+
+    def _linked(self, alert: Alert) -> set[str]:
+        """Open incidents holding an alert linked to ``alert`` (see the module docstring)."""
+        near = self._require_near()
+        keys: set[str] = set()
+        service = near.service(alert)
+        if service is not None:
+            ball = near.near(service)
+            by_service = self._index["service"]
+            for s in ball if len(ball) <= len(by_service) else list(by_service):
+                if s in ball:
+                    keys |= by_service.get(s, set())
+        if alert.component is not None:
+            keys |= self._index["component"].get(alert.component, set())
+        for node in near.nodes(alert):
+            keys |= self._index["node"].get(node, set())
+        window = self.settings.window_s
+        return {
+            self._where[k]
+            for k in keys
+            if k != alert.key and abs(self._alerts[k].starts_at - alert.starts_at) <= window
+        }
+
+    def _merge(self, other: str, target: str, now: float, out: dict[str, Incident]) -> None:
+        gone = self._open.pop(other)
+        survivor = self._open[target]
+        survivor.keys |= gone.keys
+        survivor.opened_at = min(survivor.opened_at, gone.opened_at)
+        for k in gone.keys:
+            self._where[k] = target
+        out.pop(other, None)
+        if gone.published is not None:  # never published (opened in this call): nothing to close
+            final = replace(
+                gone.published,
+                status=IncidentStatus.RESOLVED,
+                resolved_at=now,
+                merged_into=target,
+                revision=gone.published.revision + 1,
+            )
+            self._closed[other] = (final, now)
+            out[other] = final
+
+    def _new_id(self, alert: Alert) -> str:
+        digest = hashlib.sha256(f"{alert.key}\0{alert.starts_at!r}".encode()).hexdigest()[:12]
+        iid, n = f"inc-{digest}", 1
+        while iid in self._open or iid in self._closed:
+            n += 1
+            iid = f"inc-{digest}-{n}"
+        return iid
+
+    # ---- publishing and resolving ---------------------------------------------------------------
+
+    def _settle(self, inc: _Open, now: float, touched: set[str], out: dict[str, Incident]) -> None:
+        """Resolve ``inc`` when its alerts ended long enough ago, else publish it if it changed."""
+        alerts = [self._alerts[k] for k in sorted(inc.keys)]
+        ends = [a.ends_at for a in alerts]
+        quiet_since = max(e for e in ends if e is not None) if None not in ends else None
+        done = quiet_since is not None and now >= quiet_since + self.settings.resolve_after_s
+        if inc.id not in touched and not done:
+            return
+        found = explain(alerts, self._require_near(), self.settings.skew_s)
+        fresh = Incident(
+            id=inc.id,
+            opened_at=inc.opened_at,
+            services=tuple(sorted({s for a in alerts if (s := self._require_near().service(a)) is not None})),
+            alerts=tuple(a.key for a in alerts),
+            suppressed=found.suppressed,
+            candidates=found.candidates,
+            status=IncidentStatus.RESOLVED if done else IncidentStatus.FIRING,
+            resolved_at=quiet_since if done else None,
+        )
+        last = inc.published
+        if last is not None and replace(last, revision=0) == fresh:
+            return
+        inc.published = replace(fresh, revision=(last.revision if last else 0) + 1)
+        out[inc.id] = inc.published
+        if done:
+            self._close(inc, now)
+
+    def _close(self, inc: _Open, now: float) -> None:
+        assert inc.published is not None
+        del self._open[inc.id]
+        self._closed[inc.id] = (inc.published, now)
+        for k in inc.keys:
+            alert = self._alerts.pop(k)
+            self._unindex(alert)
+            del self._where[k]
+            self._ended[k] = (alert.starts_at, inc.id)
+
+    def _forget(self, iid: str) -> None:
+        del self._closed[iid]
+        for k in [k for k, (_, owner) in self._ended.items() if owner == iid]:
+            del self._ended[k]
+
+    # ---- the graph and the indexes over open alerts ----------------------------------------------
+
+    def _use(self, graph: ServiceGraph) -> None:
+        """Keep neighbourhoods while the graph is the same; re-index the open alerts when it changes."""
+        if self._near is not None and (self._near.graph is graph or self._near.graph == graph):
+            return
+        self._near = Nearby(graph, self.settings.max_hops)
+        self._index = {"service": {}, "component": {}, "node": {}}
+        for alert in self._alerts.values():
+            self._index_alert(alert)
+
+    def _require_near(self) -> Nearby:
+        assert self._near is not None, "observe() sets the graph first"
+        return self._near
+
+    def _subjects(self, alert: Alert) -> list[tuple[str, str]]:
+        near = self._require_near()
+        found = [("node", n) for n in near.nodes(alert)]
+        if (s := near.service(alert)) is not None:
+            found.append(("service", s))
+        if alert.component is not None:
+            found.append(("component", alert.component))
+        return found
+
+    def _index_alert(self, alert: Alert) -> None:
+        for kind, value in self._subjects(alert):
+            self._index[kind].setdefault(value, set()).add(alert.key)
+
+    def _unindex(self, alert: Alert) -> None:
+        for kind, value in self._subjects(alert):
+            keys = self._index[kind][value]
+            keys.discard(alert.key)
+            if not keys:
+                del self._index[kind][value]
+
+
+def _version(alert: Alert) -> tuple[float, bool, float]:
+    """Later versions of one alert compare greater: a later episode, then resolved over firing."""
+    return (alert.starts_at, alert.ends_at is not None, alert.ends_at if alert.ends_at is not None else -math.inf)
+
+
+def _latest(alerts: Iterable[Alert]) -> dict[str, Alert]:
+    """Check every alert, then keep each key's latest version (ties: the last one given)."""
+    batch: dict[str, Alert] = {}
+    for alert in alerts:
+        _check(alert)
+        held = batch.get(alert.key)
+        if held is None or _version(alert) >= _version(held):
+            batch[alert.key] = alert
+    return batch
+
+
+def _check(alert: Alert) -> None:
+    if not isinstance(alert.key, str) or not alert.key:
+        raise InvalidAlert(f"alert {alert.name!r}: key must be a non-empty string, got {alert.key!r}")
+    if not math.isfinite(alert.starts_at):
+        raise InvalidAlert(f"alert {alert.key!r}: starts_at must be a finite time, got {alert.starts_at}")
+    if alert.ends_at is not None:
+        if not math.isfinite(alert.ends_at):
+            raise InvalidAlert(f"alert {alert.key!r}: ends_at must be a finite time or None, got {alert.ends_at}")
+        if alert.ends_at < alert.starts_at:
+            raise InvalidAlert(
+                f"alert {alert.key!r}: ends_at {alert.ends_at} is before starts_at {alert.starts_at}"
+            )
+    if not math.isfinite(alert.score):
+        raise InvalidAlert(f"alert {alert.key!r}: score must be finite, got {alert.score}")

@@ -1,0 +1,89 @@
+"""What is near an alert in one service graph: hop-limited neighbourhoods, computed once per graph.
+
+Grouping asks, for every new alert, which alerting services lie within ``max_hops`` calls of its
+service. A breadth-first search over the whole graph per alert would cost O(V + E) each time; a
+search cut at ``max_hops`` and cached per service while the graph stays the same costs that once
+per alerting service. The cache lives as long as the :class:`Nearby` object, which the correlator
+replaces when it is handed a different graph (a topology that changed is re-read, never stale).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from foresight.correlate.graph import ServiceGraph
+from foresight.correlate.model import Alert
+
+__all__ = ["Nearby"]
+
+
+class Nearby:
+    """Neighbourhoods of ``graph`` up to ``max_hops`` calls, and where an alert sits in it.
+
+    >>> near = Nearby(ServiceGraph.of([("web", "api"), ("api", "db"), ("db", "disk")]), max_hops=2)
+    >>> sorted(near.near("web")), sorted(near.callees_within("api"))
+    (['api', 'db', 'web'], ['db', 'disk'])
+    """
+
+    def __init__(self, graph: ServiceGraph, max_hops: int) -> None:
+        self.graph = graph
+        self.max_hops = max_hops
+        self._known = graph.services
+        self._service_of = {pod: svc for pod, (svc, _) in graph.placement.items()}
+        self._node_of = {pod: node for pod, (_, node) in graph.placement.items()}
+        self._node_names = frozenset(self._node_of.values())
+        self._near: dict[str, frozenset[str]] = {}
+        self._below: dict[str, frozenset[str]] = {}
+
+    def service(self, alert: Alert) -> str | None:
+        """The alert's service, or the service of the pod it names when its labels name none."""
+        if alert.service is not None:
+            return alert.service
+        return self._service_of.get(alert.component) if alert.component is not None else None
+
+    def known(self, service: str) -> bool:
+        return service in self._known
+
+    def near(self, service: str) -> frozenset[str]:
+        """Services within ``max_hops`` calls either way, itself included (only itself if unknown)."""
+        if service not in self._near:
+            self._near[service] = self._ball(service, self._neighbours)
+        return self._near[service]
+
+    def callees_within(self, service: str) -> frozenset[str]:
+        """Services ``service`` calls within ``max_hops`` hops (directly or through silent ones)."""
+        if service not in self._below:
+            self._below[service] = self._ball(service, self.graph.callees) - {service}
+        return self._below[service]
+
+    def nodes(self, alert: Alert) -> frozenset[str]:
+        """The node the alert's component is (or runs on); empty when it names neither.
+
+        Only what the alert itself names counts: in a small cluster nearly every two services
+        share some node, so a service-level alert says nothing about a node.
+        """
+        c = alert.component
+        if c is None:
+            return frozenset()
+        if c in self._node_of:
+            return frozenset({self._node_of[c]})
+        return frozenset({c}) if c in self._node_names else frozenset()
+
+    def node_of(self, component: str) -> str | None:
+        return self._node_of.get(component)
+
+    def _neighbours(self, service: str) -> frozenset[str]:
+        return self.graph.callees(service) | self.graph.callers(service)
+
+    def _ball(self, start: str, step: Callable[[str], frozenset[str]]) -> frozenset[str]:
+        seen = {start}
+        frontier = [start]
+        for _ in range(self.max_hops):
+            reached = []
+            for s in frontier:
+                for n in step(s):
+                    if n not in seen:
+                        seen.add(n)
+                        reached.append(n)
+            frontier = reached
+        return frozenset(seen)

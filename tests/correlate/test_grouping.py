@@ -1,0 +1,192 @@
+"""Grouping: which alerts become one incident, merges, late and unknown alerts, bad input."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from foresight.correlate.engine import CorrelationSettings, Correlator, InvalidState
+from foresight.correlate.graph import ServiceGraph
+from foresight.correlate.model import Alert, IncidentStatus, InvalidAlert
+from foresight.errors import InputError
+
+#: frontend -> cart -> checkout -> payment, and a separate search -> index pair
+SHOP = ServiceGraph.of(
+    [("frontend", "cart"), ("cart", "checkout"), ("checkout", "payment"), ("search", "index")],
+    placement={
+        "cart-1": ("cart", "node-a"),
+        "checkout-1": ("checkout", "node-b"),
+        "search-1": ("search", "node-a"),
+        "index-1": ("index", "node-c"),
+    },
+)
+
+
+def alert(key: str, service: str | None, t: float, **kw: object) -> Alert:
+    return Alert(key, kw.pop("name", "HighLatency"), service, t, **kw)  # type: ignore[arg-type]
+
+
+def groups(c: Correlator) -> set[frozenset[str]]:
+    return {frozenset(i.alerts) for i in c.incidents}
+
+
+def test_a_cascade_along_calls_is_one_incident() -> None:
+    c = Correlator()
+    c.observe([alert("p", "payment", 100.0), alert("k", "checkout", 130.0), alert("f", "frontend", 190.0)], SHOP, 200.0)
+    assert groups(c) == {frozenset({"p", "k", "f"})}
+
+
+def test_far_apart_in_the_graph_or_in_time_stays_apart() -> None:
+    c = Correlator()
+    # frontend and payment are 3 calls apart: beyond max_hops 2
+    c.observe([alert("f", "frontend", 100.0), alert("p", "payment", 100.0)], SHOP, 100.0)
+    assert groups(c) == {frozenset({"f"}), frozenset({"p"})}
+    c = Correlator()
+    c.observe([alert("a", "cart", 100.0), alert("b", "checkout", 100.0 + 301.0)], SHOP, 401.0)
+    assert groups(c) == {frozenset({"a"}), frozenset({"b"})}
+
+
+def test_unrelated_components_stay_apart_and_max_hops_is_a_knob() -> None:
+    c = Correlator(CorrelationSettings(max_hops=3))
+    c.observe([alert("f", "frontend", 100.0), alert("p", "payment", 100.0), alert("s", "search", 100.0)], SHOP, 100.0)
+    assert groups(c) == {frozenset({"f", "p"}), frozenset({"s"})}
+
+
+def test_pods_on_one_node_group_even_without_calls() -> None:
+    c = Correlator()
+    c.observe([alert("c", "cart", 100.0, component="cart-1"), alert("s", "search", 110.0, component="search-1")], SHOP, 110.0)
+    assert groups(c) == {frozenset({"c", "s"})}
+
+
+def test_service_level_alerts_do_not_group_by_a_shared_node() -> None:
+    c = Correlator()
+    c.observe([alert("c", "cart", 100.0), alert("s", "search", 110.0)], SHOP, 110.0)
+    assert groups(c) == {frozenset({"c"}), frozenset({"s"})}
+
+
+def test_a_bridging_alert_merges_into_the_older_incident() -> None:
+    c = Correlator()
+    [old] = c.observe([alert("f", "frontend", 100.0)], SHOP, 100.0)
+    [young] = c.observe([alert("p", "payment", 120.0)], SHOP, 120.0)
+    out = {i.id: i for i in c.observe([alert("k", "checkout", 130.0)], SHOP, 130.0)}
+    assert out[young.id].status == IncidentStatus.RESOLVED
+    assert out[young.id].merged_into == old.id
+    assert out[young.id].revision == young.revision + 1
+    assert out[old.id].status == IncidentStatus.FIRING
+    assert set(out[old.id].alerts) == {"f", "p", "k"}
+    assert [i.id for i in c.incidents] == [old.id]
+    assert c.incident_of("p") == old.id
+
+
+def test_merging_keeps_the_incident_that_started_first_even_when_it_arrived_last() -> None:
+    c = Correlator()
+    [late] = c.observe([alert("p", "payment", 120.0)], SHOP, 125.0)
+    [early] = c.observe([alert("f", "frontend", 100.0)], SHOP, 126.0)
+    out = {i.id: i for i in c.observe([alert("k", "checkout", 130.0)], SHOP, 130.0)}
+    assert out[late.id].merged_into == early.id
+    assert c.incidents[0].id == early.id and c.incidents[0].opened_at == 100.0
+
+
+def test_out_of_order_alerts_group_as_in_order() -> None:
+    stream = [alert("p", "payment", 100.0), alert("k", "checkout", 140.0), alert("c", "cart", 170.0), alert("f", "frontend", 200.0)]
+    in_order, shuffled = Correlator(), Correlator()
+    for a in stream:
+        in_order.observe([a], SHOP, a.starts_at)
+    for a in [stream[3], stream[0], stream[2], stream[1]]:
+        shuffled.observe([a], SHOP, 205.0)
+    assert groups(in_order) == groups(shuffled) == {frozenset("pkcf")}
+
+
+def test_a_late_alert_from_a_skewed_clock_joins_and_is_still_explained() -> None:
+    c = Correlator()
+    c.observe([alert("k", "checkout", 100.0), alert("c", "cart", 120.0)], SHOP, 125.0)
+    # payment's clock runs 4 s ahead: its alert says it started after checkout's, and arrives late
+    [inc] = c.observe([alert("p", "payment", 104.0)], SHOP, 130.0)
+    assert set(inc.alerts) == {"k", "c", "p"}
+    assert set(inc.suppressed) == {"k", "c"}
+    assert inc.root_cause is not None and inc.root_cause.service == "payment"
+
+
+def test_unknown_and_unlabelled_services_join_only_by_name_or_pod() -> None:
+    c = Correlator()
+    c.observe(
+        [
+            alert("k", "checkout", 100.0),
+            alert("x1", "legacy-batch", 101.0),
+            alert("x2", "legacy-batch", 150.0),
+            alert("n1", None, 102.0),
+            alert("n2", None, 103.0, component="checkout-1"),  # its pod names its service
+            alert("n3", None, 104.0, component="mystery-pod"),
+            alert("n4", None, 160.0, component="mystery-pod"),
+        ],
+        SHOP,
+        200.0,
+    )
+    assert groups(c) == {frozenset({"k", "n2"}), frozenset({"x1", "x2"}), frozenset({"n1"}), frozenset({"n3", "n4"})}
+
+
+def test_repeats_and_stale_versions_change_nothing() -> None:
+    c = Correlator()
+    a = alert("k", "checkout", 100.0, score=0.9)
+    [first] = c.observe([a], SHOP, 100.0)
+    assert c.observe([a], SHOP, 100.0) == []
+    resolved = alert("k", "checkout", 100.0, ends_at=150.0, score=0.9)
+    assert c.observe([resolved], SHOP, 160.0) == []  # the incident as published did not change
+    resolved = alert("k", "checkout", 100.0, ends_at=150.0, score=0.9, metric="latency_p95")
+    [changed] = c.observe([resolved], SHOP, 160.0)  # an update of the same version is a change
+    assert changed.revision == first.revision + 1
+    assert changed.root_cause is not None and changed.root_cause.metric == "latency_p95"
+    assert c.observe([a], SHOP, 170.0) == []  # the firing version is older than the resolved one
+    assert c.observe([resolved, a], SHOP, 170.0) == []  # nor is one given with it
+
+
+def test_a_graph_with_cycles_groups_and_keeps_a_root_cause() -> None:
+    ring = ServiceGraph.of([("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")])
+    c = Correlator()
+    [inc] = c.observe([alert("1", "a", 100.0), alert("2", "b", 100.0), alert("3", "c", 100.0)], ring, 100.0)
+    assert set(inc.alerts) == {"1", "2", "3"}
+    assert len(inc.suppressed) < 3  # someone is always left to notify
+    assert inc.root_cause is not None
+
+
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [
+        (alert("b", "cart", math.nan), "starts_at"),
+        (alert("b", "cart", math.inf), "starts_at"),
+        (alert("b", "cart", 100.0, ends_at=math.nan), "ends_at"),
+        (alert("b", "cart", 100.0, ends_at=99.0), "before starts_at"),
+        (alert("b", "cart", 100.0, score=math.nan), "score"),
+        (alert("", "cart", 100.0), "key"),
+    ],
+)
+def test_bad_alerts_are_refused_before_anything_changes(bad: Alert, field: str) -> None:
+    c = Correlator()
+    c.observe([alert("k", "checkout", 90.0)], SHOP, 90.0)
+    before = json.dumps(c.state(), sort_keys=True)
+    with pytest.raises(InvalidAlert, match=field) as info:
+        c.observe([alert("c", "cart", 95.0), bad], SHOP, 100.0)
+    assert isinstance(info.value, InputError)
+    assert json.dumps(c.state(), sort_keys=True) == before
+
+
+def test_a_state_from_elsewhere_is_refused_precisely() -> None:
+    with pytest.raises(InvalidState):
+        Correlator.from_state({"version": 99})
+    with pytest.raises(InvalidState):
+        Correlator.from_state({"version": 1, "alerts": [{"key": "x"}], "open": [], "closed": [], "ended": []})
+
+
+def test_state_round_trips_through_json() -> None:
+    c = Correlator()
+    c.observe([alert("p", "payment", 100.0, component="pod-p", labels={"team": "pay"}), alert("f", "frontend", 100.0)], SHOP, 100.0)
+    c.observe([alert("k", "checkout", 120.0)], SHOP, 120.0)
+    c.observe([alert("p", "payment", 100.0, ends_at=200.0, component="pod-p", labels={"team": "pay"})], SHOP, 200.0)
+    data = json.loads(json.dumps(c.state()))
+    back = Correlator.from_state(data)
+    assert back.state() == c.state()
+    assert back.incidents == c.incidents
+    follow = [alert("c", "cart", 210.0)]
+    assert back.observe(follow, SHOP, 220.0) == c.observe(follow, SHOP, 220.0)
