@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
+from foresight.adapters.local_registry import LocalRegistry
 from foresight.clock import ManualClock
 from foresight.control.audit import AuditRecord, AuditSink
 from foresight.drift.bins import bin_shares, quantile_edges
@@ -39,7 +40,6 @@ from foresight.drift.ecdf import sort_valid
 from foresight.drift.psi import PSI_SIGNIFICANT, psi
 from foresight.errors import ServiceUnavailable
 from foresight.feedback import Candidate, DecaySignal, FeedbackLoop, LoopPolicy
-from foresight.adapters.local_registry import LocalRegistry
 from foresight.registry import CHAMPION, GatePolicy, code_commit
 from foresight.runtime.canary import RolloutCanary
 from foresight.sim.canary import VersionBehaviour
