@@ -48,7 +48,11 @@ from foresight.bench.incident_scoring import (
     rca_rank,
 )
 from foresight.bench.progress import Progress, silent
-from foresight.bench.prometheus_server import ServiceLauncher
+from foresight.bench.prometheus_server import (
+    ALERTMANAGER_BIN,
+    ServiceLauncher,
+    missing_binary,
+)
 from foresight.clock import SystemClock
 from foresight.correlate.engine import CorrelationSettings, Correlator
 from foresight.correlate.model import Incident, IncidentStatus
@@ -77,6 +81,9 @@ class IncidentBenchOptions:
 
 def bench_incidents(options: IncidentBenchOptions, workdir: Path, progress: Progress = silent) -> dict[str, Any]:
     """Run the benchmark with Alertmanagers under ``workdir``; the figures of the module docstring."""
+    missing = missing_binary(ALERTMANAGER_BIN)
+    if missing:
+        raise ConfigError(f"foresight bench incidents needs a real Alertmanager: {missing}")
     started = time.perf_counter()
     run = generate(CascadeSettings(incidents=options.incidents, seed=options.seed))
     scale = options.time_scale
@@ -255,6 +262,7 @@ def _report(run: CascadeRun, replay: _Replay, receiver: WebhookReceiver) -> dict
         "noise_incidents": sum(f.kind == "noise" for f in run.faults.values()),
         "alerts": len(run.alerts),
         "foresight_incidents": len(replay.latest),
+        "unmatched_notified_alerts": baseline.unmatched,
         "replay_lag_p99_s": round(sorted(replay.lag_s)[int(0.99 * (len(replay.lag_s) - 1))], 2) if replay.lag_s else 0.0,
     }
 
@@ -284,6 +292,7 @@ class _AlertIndex:
 
     def __init__(self, run: CascadeRun, replay: _Replay) -> None:
         self.replay = replay
+        self.unmatched = 0  #: alerts in notifications that are not the stream's (none, unless a bug)
         self.by_labels: dict[tuple[tuple[str, str], ...], list[tuple[float, str]]] = defaultdict(list)
         for a in run.alerts:
             self.by_labels[tuple(sorted(a.alert.labels.items()))].append((a.alert.starts_at, a.alert.key))
@@ -291,6 +300,7 @@ class _AlertIndex:
     def key(self, body: Mapping[str, Any]) -> str | None:
         found = self.by_labels.get(tuple(sorted(body.get("labels", {}).items())))
         if not found:
+            self.unmatched += 1
             return None
         start = self.replay.sim(parse_time(body["startsAt"]))
         return min(found, key=lambda s: abs(s[0] - start))[1]
