@@ -29,8 +29,9 @@ __all__ = [
     "ApiSettings",
     "ClusterSettings",
     "ControllerSettings",
-    "LeaderElectionSettings",
     "ForesightSettings",
+    "IncidentSettings",
+    "LeaderElectionSettings",
     "LiveSettings",
     "SimulateSettings",
     "load_settings",
@@ -83,6 +84,7 @@ class ControllerSettings(BaseModel):
     feedback: bool = Field(
         True, description="The model feedback loop (simulate: input drift -> retrain -> gate -> canary -> promote)."
     )
+    incidents: bool = Field(True, description="Alert correlation into incidents (anomaly and webhook alerts).")
     period_s: float = Field(15.0, gt=0, description="Reconcile period of the replica controller, seconds.")
     forecast_step_s: float = Field(60.0, gt=0, description="Grid step the load is forecast on, seconds.")
     forecast_horizon_s: float = Field(1800.0, gt=0, description="How far ahead forecasts reach, seconds.")
@@ -160,6 +162,25 @@ class LiveSettings(BaseModel):
     )
 
 
+class IncidentSettings(BaseModel):
+    """Alert correlation (both modes): Foresight's anomaly alerts and those routed to
+    ``POST /api/v1/alerts/webhook`` grouped into incidents over the service graph."""
+
+    model_config = _FROZEN
+
+    window_s: float = Field(300.0, gt=0, description="Alerts further apart in time than this never join one incident.")
+    max_hops: int = Field(2, ge=0, description="Calls apart two alerting services may be to join one incident.")
+    resolve_after_s: float = Field(300.0, ge=0, description="An incident resolves this long after its last alert did.")
+    period_s: float = Field(15.0, gt=0, description="Seconds between two correlations (the longest a webhook alert waits).")
+    queue_alerts: int = Field(10_000, ge=1, description="Webhook alerts waiting at most; a POST that would exceed it "
+                              "answers 429 with Retry-After, and nothing of it is taken.")
+    resend_s: float = Field(60.0, gt=0, description="An open incident is re-sent to Alertmanager this often.")
+    topology_period_s: float = Field(60.0, gt=0, description="Live: seconds between two reads of the service graph "
+                                     "from Prometheus (Istio, OpenTelemetry service graph, kube-state-metrics).")
+    topology_window: str = Field("5m", pattern=r"^\d+[smhd]$", description="Live: the rate window a call edge needs "
+                                 "traffic in to count.")
+
+
 class LeaderElectionSettings(BaseModel):
     """The ``coordination.k8s.io/v1`` Lease that lets one replica of ``foresight serve`` act at a time.
 
@@ -218,6 +239,7 @@ class ForesightSettings(BaseSettings):
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)  # type: ignore[arg-type]
     leader_election: LeaderElectionSettings = Field(default_factory=LeaderElectionSettings)  # type: ignore[arg-type]
     inputs: InputSettings = Field(default_factory=InputSettings)  # type: ignore[arg-type]
+    incidents: IncidentSettings = Field(default_factory=IncidentSettings)  # type: ignore[arg-type]
     audit_url: str = Field(
         "foresight-out/serve/audit.db", description="Audit store: a SQLite file path or a SQLAlchemy URL."
     )

@@ -37,6 +37,7 @@ from foresight.adapters.alertmanager_webhook import (
     INCIDENT_ALERTNAME,
     alert_of_postable,
 )
+from foresight.config import IncidentSettings
 from foresight.control.audit import AuditRecord, AuditSink
 from foresight.correlate.engine import CorrelationSettings, Correlator
 from foresight.correlate.graph import ServiceGraph
@@ -47,7 +48,15 @@ from foresight.errors import ForesightError
 from foresight.runtime.alert_inbox import AlertInbox
 from foresight.runtime.anomaly import AnomalyWatch
 
-__all__ = ["AnomalyWatchAlerts", "GraphSource", "IncidentController", "OwnAlertTap", "incident_alert"]
+__all__ = [
+    "AnomalyWatchAlerts",
+    "FixedGraph",
+    "GraphSource",
+    "IncidentController",
+    "OwnAlertTap",
+    "build_incidents",
+    "incident_alert",
+]
 
 _log = logging.getLogger(__name__)
 _SEVERITY = {"info": 0, "warning": 1, "critical": 2, "page": 3}
@@ -353,3 +362,26 @@ class IncidentController:
 def _candidate_json(c: Candidate) -> dict[str, Any]:
     return {"service": c.service, "score": c.score, "component": c.component, "metric": c.metric,
             "evidence": list(c.evidence), "kind": c.kind}
+
+
+class FixedGraph:
+    """A :class:`GraphSource` that always gives the same graph: the one a platform without a topology
+    source knows (empty: alerts are then grouped by time alone), or a test's."""
+
+    def __init__(self, graph: ServiceGraph | None = None) -> None:
+        self.current = graph if graph is not None else ServiceGraph.of(())
+
+    def graph(self, now: float) -> ServiceGraph:
+        return self.current
+
+
+def build_incidents(settings: IncidentSettings, graphs: GraphSource, audit: AuditSink, *,
+                    sink: AlertSink | None = None, wall: Callable[[], float] = time.time,
+                    retry_after_s: float | None = None, run_id: str = "incidents") -> IncidentController:
+    """The incident controller of a platform, from its settings; ``retry_after_s`` (default: one period)
+    is what a refused webhook call is told to wait, in wall-clock seconds."""
+    inbox = AlertInbox(settings.queue_alerts, retry_after_s=retry_after_s or settings.period_s, wall=wall)
+    correlation = CorrelationSettings(window_s=settings.window_s, max_hops=settings.max_hops,
+                                      resolve_after_s=settings.resolve_after_s)
+    return IncidentController(graphs, audit, inbox, settings=correlation, period_s=settings.period_s, sink=sink,
+                              resend_s=settings.resend_s, run_id=run_id, wall=wall)

@@ -27,6 +27,11 @@ run). What runs, honestly:
 - **anomaly** (needs ``live.alertmanager_url`` and AnomalyPolicies): each policy's signals are
   scored by :class:`~foresight.serve.anomaly.PolicyDetectors`; alerts go to Alertmanager from
   the leader only.
+- **incidents**: the AnomalyPolicy alerts and every alert an Alertmanager routes to
+  ``POST /api/v1/alerts/webhook`` are correlated every ``incidents.period_s`` over the service graph
+  read from Prometheus (Istio / OpenTelemetry service-graph edges, kube-state-metrics placement,
+  re-read every ``incidents.topology_period_s``; without ``live.prometheus_url``, by time alone); each
+  incident goes to ``live.alertmanager_url`` as one alert, from the leader only.
 - **rollout** (needs Kubernetes access and ``live.prometheus_url``): every
   ModelDeployment with ``spec.canary`` runs Foresight's canary policy on Istio's metrics and moves the
   weights of the VirtualService ``foresight render`` wrote for it (:mod:`foresight.serve.canaries`).
@@ -48,6 +53,7 @@ from typing import Any, Protocol
 
 from foresight.adapters.exporter import PredictionExporter
 from foresight.adapters.prometheus import PrometheusSource
+from foresight.adapters.topology import PrometheusTopology
 from foresight.autoscale.predictions import InMemoryPredictions, Prediction
 from foresight.clock import Clock, SystemClock
 from foresight.config import ForesightSettings
@@ -58,6 +64,13 @@ from foresight.detect.live import AlertSink
 from foresight.errors import ConfigError, ForesightError, InputError
 from foresight.forecast.history import IncrementalHistory
 from foresight.ports import MetricsSource
+from foresight.runtime.incidents import (
+    FixedGraph,
+    GraphSource,
+    IncidentController,
+    OwnAlertTap,
+    build_incidents,
+)
 from foresight.runtime.live import ScaleTargets, direct_reconciler, published_reconciler
 from foresight.runtime.managed import Managed, ScaledWorkload, desired_replicas, managed
 from foresight.serve.anomaly import PolicyDetectors
@@ -111,6 +124,19 @@ class LivePlatform:
         self._next_autoscale = -math.inf
         self.alert_sink = alert_sink
         self._run_id = uuid.uuid4().hex
+        self.topology: PrometheusTopology | None = None
+        self.incidents: IncidentController | None = None
+        if settings.controllers.incidents and self.audit is not None:
+            inc = settings.incidents
+            graphs: GraphSource = FixedGraph()
+            if live.prometheus_url:  # the graph is read from Prometheus (a test's injected source has none)
+                self.topology = PrometheusTopology(PrometheusSource(live.prometheus_url), period_s=inc.topology_period_s,
+                                                   window=inc.topology_window)
+                graphs = self.topology
+            self.incidents = build_incidents(inc, graphs, self.audit, sink=alert_sink, wall=self.clock.now,
+                                             run_id=self._run_id)
+            if alert_sink is not None:  # the anomaly alerts feed the incidents too
+                alert_sink = OwnAlertTap(alert_sink, self.incidents, self.clock.now)
         self.forecasts: ForecastWatch | None = None
         self.managed = managed(live)
         self.workload_specs: dict[str, ScaledWorkload] = {}
@@ -217,8 +243,19 @@ class LivePlatform:
         else:
             anomaly = ControllerInfo("anomaly", True, f"live detectors of {len(self.anomalies.watches)} "
                                      f"AnomalyPolicies, alerts to {live.alertmanager_url}")
+        if not c.incidents:
+            incidents = ControllerInfo("incidents", False, "disabled in config")
+        elif self.incidents is None:
+            incidents = ControllerInfo("incidents", False, "no audit log: no incident is opened unaudited")
+        else:
+            graph = (f"the service graph from {live.prometheus_url} (Istio, OpenTelemetry service graph, "
+                     "kube-state-metrics)" if self.topology is not None else "time alone (set live.prometheus_url "
+                     "for the service graph)")
+            incidents = ControllerInfo("incidents", True, "anomaly alerts and webhook alerts (POST /api/v1/alerts/"
+                                       f"webhook) correlated by {graph}; incidents to "
+                                       f"{live.alertmanager_url or 'the API and the audit log only'}")
         return {
-            "forecast": forecast, "autoscale": autoscale, "anomaly": anomaly,
+            "forecast": forecast, "autoscale": autoscale, "anomaly": anomaly, "incidents": incidents,
             "rollout": ControllerInfo("rollout", True, self.canaries.describe()) if self.canaries is not None else
             ControllerInfo("rollout", False, "disabled in config" if not c.rollout else "needs Kubernetes access "
                            "(cluster.policies or leader_election: ModelDeployments, VirtualServices) and "
@@ -301,6 +338,12 @@ class LivePlatform:
             did = True
         if self.canaries is not None and "rollout" not in paused:
             did = self.canaries.step(now) or did
+        if self.incidents is not None and "incidents" not in paused and self.incidents.due(now):
+            started = time.perf_counter()
+            self.incidents.step(now, acting=acting)
+            if self.metrics is not None:
+                self.metrics.observe_reconcile(self.incidents.name, time.perf_counter() - started, ())
+            did = True
         if self.anomalies is not None and "anomaly" not in paused and self.anomalies.due(now):
             started = time.perf_counter()
             self.anomalies.step(now)
@@ -398,9 +441,16 @@ class LivePlatform:
         if self.policies is not None:
             h = self._policy_health
             out.append(SourceHealth("kubernetes", h["ok"], h["error"], h["last_ok_at"], h["failing_since"]))
+        if self.topology is not None:
+            t = self.topology.health()
+            out.append(SourceHealth("topology", t.ok, t.error, t.last_ok_at, t.failing_since))
         return out
 
     def close(self) -> None:
+        if self.incidents is not None:  # the webhook alerts accepted so far, correlated and sent
+            self.incidents.close(self.clock.now(), acting=self.gate.acting())
+        if self.topology is not None:
+            self.topology.source.close()
         if self._keda is not None:
             loop, thread, running = self._keda
             self._keda = None

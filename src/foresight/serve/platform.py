@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from foresight.control.audit import AuditRecord, AuditSink
 from foresight.control.metrics import ControlMetrics
+from foresight.runtime.incidents import IncidentController
 from foresight.serve.forecasts import ForecastWatch
 from foresight.serve.sources import SourceHealth
 
@@ -48,6 +49,8 @@ class Platform(Protocol):
 
     mode: str
     controllers: dict[str, ControllerInfo]
+    #: the incident controller (None: disabled); its inbox takes the webhook's alerts
+    incidents: IncidentController | None
 
     def now(self) -> float:
         """The platform's time (simulated or Unix seconds)."""

@@ -15,7 +15,10 @@ followed by every controller that is due and enabled, in the order a period read
 4. **rollout** - canary releases of the model service (:mod:`foresight.serve.rollouts`);
 5. **feedback** - the model feedback loop (:mod:`foresight.serve.model_loop`): the served model's
    inputs drift ``simulate.drift_after_s`` after the start; PSI per feature, retrain, gate, canary,
-   promote, each step audited and the PSI published as ``foresight_feature_drift_statistic{stat="psi"}``.
+   promote, each step audited and the PSI published as ``foresight_feature_drift_statistic{stat="psi"}``;
+6. **incidents** - the anomaly alerts and those posted to the webhook, correlated over the simulator's
+   service graph every ``incidents.period_s`` (:class:`~foresight.runtime.incidents.IncidentController`):
+   an injected fault and the alerts it causes upstream become one incident naming the root cause.
 
 Everything a controller reads goes through :class:`~foresight.serve.sources.MonitoredSource`, so
 breaking the source (``fail_with``) shows in the audit log, the API and the dashboard exactly as
@@ -52,14 +55,20 @@ from foresight.runtime.autoscale import (
     limits_of,
     predictive_reconciler,
 )
+from foresight.runtime.incidents import (
+    AnomalyWatchAlerts,
+    IncidentController,
+    build_incidents,
+)
 from foresight.serve.forecasts import ForecastWatch
 from foresight.serve.model_loop import ModelLoopWatch, UnknownModel
 from foresight.serve.platform import ControllerInfo, MeteredAudit
 from foresight.serve.rollouts import ReleaseBook
 from foresight.serve.sources import MonitoredSource, SourceHealth
 from foresight.sim import Simulator, default_cluster
+from foresight.sim.graph import SimulatedTopology
 
-__all__ = ["SimulatedPlatform", "VIEW_QUERIES"]
+__all__ = ["VIEW_QUERIES", "SimulatedPlatform"]
 
 #: The series the dashboard draws per workload, as simulator selectors.
 VIEW_QUERIES = {
@@ -118,6 +127,12 @@ class SimulatedPlatform:
         ) if c.feedback else None
         self.releases = ReleaseBook(model, s.release_every_s, first_at=min(3600.0, s.release_every_s),
                                     seed=s.seed, audit=self.audit, require_approval=c.require_approval)
+        # a refused webhook call is told to come back after one period of simulated time, in wall seconds
+        self.incidents: IncidentController | None = build_incidents(
+            settings.incidents, SimulatedTopology(self.sim), self.audit,
+            retry_after_s=max(1.0, math.ceil(settings.incidents.period_s / s.speed)),
+            run_id=uuid.uuid4().hex) if c.incidents else None
+        self._own_alerts = AnomalyWatchAlerts(self.anomalies)
         self.controllers = {
             "autoscale": ControllerInfo("autoscale", c.autoscale, _scaling_detail(under) if c.autoscale
                                         else "disabled in config"),
@@ -130,6 +145,10 @@ class SimulatedPlatform:
             "feedback": ControllerInfo("feedback", c.feedback, "model feedback loop of fraud-scorer: PSI drift -> "
                                        f"retrain -> gate -> canary -> promote; inputs drift at "
                                        f"{s.drift_after_s / 3600:g} h" if c.feedback else "disabled in config"),
+            "incidents": ControllerInfo("incidents", c.incidents, "anomaly alerts and webhook alerts "
+                                        "(POST /api/v1/alerts/webhook) correlated over the simulator's call graph "
+                                        f"every {settings.incidents.period_s:g} s: one incident per fault, its "
+                                        "root cause named" if c.incidents else "disabled in config"),
         }
 
     # -- time ---------------------------------------------------------------------------------------
@@ -164,6 +183,10 @@ class SimulatedPlatform:
         if "feedback" in run and self.model_loop is not None:
             with self._timed("feedback"):
                 self.model_loop.advance_to(now)
+        if "incidents" in run and self.incidents is not None and self.incidents.due(now):
+            with self._timed(self.incidents.name):
+                self.incidents.add(self._own_alerts.poll(now))  # level-based: what opened or closed since
+                self.incidents.step(now)
         return True
 
     def _keep_forecasts(self, records: list[AuditRecord]) -> None:
@@ -285,7 +308,11 @@ class SimulatedPlatform:
         return [self.source.health()]
 
     def close(self) -> None:
-        """The model loop's temporary registry; the audit log is closed by the runtime."""
+        """Correlate the webhook alerts accepted so far, then the model loop's temporary registry; the
+        audit log is closed by the runtime."""
+        if self.incidents is not None:
+            self.incidents.add(self._own_alerts.poll(self.sim.now))
+            self.incidents.close(self.sim.now)
         if self.model_loop is not None:
             self.model_loop.close()
 
