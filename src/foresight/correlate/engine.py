@@ -310,9 +310,10 @@ class Correlator:
             self._ended[k] = (alert.starts_at, inc.id)
 
     def _forget(self, iid: str) -> None:
-        del self._closed[iid]
-        for k in [k for k, (_, owner) in self._ended.items() if owner == iid]:
-            del self._ended[k]
+        final, _ = self._closed.pop(iid)
+        for k in final.alerts:  # a merged incident's keys live on elsewhere: only its own ended ones go
+            if self._ended.get(k, (0.0, ""))[1] == iid:
+                del self._ended[k]
 
     # ---- the graph and the indexes over open alerts ----------------------------------------------
 

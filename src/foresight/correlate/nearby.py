@@ -56,6 +56,23 @@ class Nearby:
             self._below[service] = self._ball(service, self.graph.callees) - {service}
         return self._below[service]
 
+    def call_path(self, caller: str, callee: str) -> list[str]:
+        """A shortest chain of calls ``caller -> ... -> callee`` (``callee`` within ``max_hops``)."""
+        parent: dict[str, str] = {}
+        frontier = [caller]
+        while callee not in parent and frontier:
+            reached = []
+            for s in frontier:
+                for n in sorted(self.graph.callees(s)):
+                    if n not in parent and n != caller:
+                        parent[n] = s
+                        reached.append(n)
+            frontier = reached
+        path = [callee]
+        while path[-1] != caller:
+            path.append(parent[path[-1]])
+        return path[::-1]
+
     def nodes(self, alert: Alert) -> frozenset[str]:
         """The node the alert's component is (or runs on); empty when it names neither.
 

@@ -77,7 +77,7 @@ def explain(alerts: Sequence[Alert], near: Nearby, skew_s: float) -> Explanation
         lead = min(found, key=lambda a: (a.starts_at, -a.score, a.key))
         signals = ((1 + len(up[s])) / len(onset), 0.0 if below[s] else 1.0, early(onset[s]), _moved(found))
         score = sum(signals) / len(signals)
-        evidence = _service_evidence(s, found, lead, onset, below, up, near)
+        evidence = _service_evidence(s, found, lead, onset, below, down, up, near)
         ranked.append((score, onset[s], Candidate(s, score, lead.component, lead.metric or lead.name, evidence)))
     for node, hosted in _nodes(mine, near).items():
         sinks = sorted(s for s in hosted if not below[s])
@@ -117,22 +117,30 @@ def _reach(start: str, edges: Mapping[str, set[str]]) -> set[str]:
     return seen
 
 
-def _path(source: str, target: str, edges: Mapping[str, set[str]]) -> list[str]:
-    """A shortest path ``source -> ... -> target`` along ``edges`` (target is reachable)."""
-    parent: dict[str, str] = {}
-    queue = deque([source])
-    while queue:
-        s = queue.popleft()
-        if s == target:
-            break
-        for t in sorted(edges[s]):
-            if t not in parent and t != source:
-                parent[t] = s
-                queue.append(t)
-    path = [target]
-    while path[-1] != source:
-        path.append(parent[path[-1]])
-    return path[::-1]
+def _chain(
+    source: str, target: str, below: Mapping[str, set[str]], down: Mapping[str, set[str]], near: Nearby
+) -> str:
+    """The longest chain of explanations ``source -> ... -> target``, each step spelled out in
+    calls, silent services in brackets: the way the fault most plausibly travelled."""
+    on_way = {x for x in down[source] if x == target or target in down[x]} | {source}
+    pending = {x: sum(1 for y in on_way if x in below[y]) for x in on_way}
+    ready, order = [source], []
+    while ready:
+        x = ready.pop()
+        order.append(x)
+        for t in sorted(below[x] & on_way):
+            pending[t] -= 1
+            if pending[t] == 0:
+                ready.append(t)
+    longest: dict[str, list[str]] = {source: [source]}
+    for x in order:
+        for t in below[x] & on_way:
+            if x in longest and len(longest[x]) + 1 > len(longest.get(t, [])):
+                longest[t] = [*longest[x], t]
+    steps = [source]
+    for a, b in zip(longest[target], longest[target][1:]):
+        steps += [f"({s})" for s in near.call_path(a, b)[1:-1]] + [b]
+    return " -> ".join(steps)
 
 
 def _moved(alerts: Iterable[Alert]) -> float:
@@ -159,6 +167,7 @@ def _service_evidence(
     lead: Alert,
     onset: Mapping[str, float],
     below: Mapping[str, set[str]],
+    down: Mapping[str, set[str]],
     up: Mapping[str, set[str]],
     near: Nearby,
 ) -> tuple[str, ...]:
@@ -172,7 +181,7 @@ def _service_evidence(
         shown = ", ".join(f"{u} {_delay(onset[u], onset[s])}" for u in callers[:6])
         more = f" and {len(callers) - 6} more" if len(callers) > 6 else ""
         lines.append(f"explains alerting callers {shown}{more}")
-        lines.append("propagated along " + " -> ".join(_path(callers[-1], s, below)))
+        lines.append(f"propagated along {_chain(callers[-1], s, below, down, near)}")
     if below[s]:
         deeper = ", ".join(f"{t} {_delay(onset[t], onset[s])}" for t in sorted(below[s], key=lambda t: (onset[t], t)))
         lines.append(f"explained by services it calls that alerted first: {deeper}")

@@ -1,0 +1,125 @@
+"""Suppression and root cause within an incident: who explains whom, who is named, with what evidence."""
+
+from __future__ import annotations
+
+from foresight.correlate.engine import Correlator
+from foresight.correlate.graph import ServiceGraph
+from foresight.correlate.model import Alert, Incident
+
+CHAIN = ServiceGraph.of([("frontend", "cart"), ("cart", "checkout"), ("checkout", "payment")])
+
+
+def incident(alerts: list[Alert], graph: ServiceGraph) -> Incident:
+    c = Correlator()
+    c.observe(alerts, graph, max(a.starts_at for a in alerts))
+    [inc] = c.incidents
+    return inc
+
+
+def test_on_a_chain_the_deepest_alerting_service_wins_and_its_callers_are_suppressed() -> None:
+    inc = incident(
+        [
+            Alert("f", "HighLatency", "frontend", 175.0, metric="latency_p95", score=0.7),
+            Alert("c", "HighLatency", "cart", 140.0, metric="latency_p95", score=0.8),
+            Alert("k", "HighLatency", "checkout", 100.0, metric="latency_p95", score=0.93, component="checkout-7f9"),
+        ],
+        CHAIN,
+    )
+    assert inc.suppressed == ("c", "f")
+    assert [c.service for c in inc.candidates] == ["checkout", "cart", "frontend"]
+    top = inc.candidates[0]
+    assert (top.component, top.metric, top.kind) == ("checkout-7f9", "latency_p95", "service")
+    assert top.evidence[0] == "checkout latency_p95 alert at t=100 s, score 0.93 on checkout-7f9"
+    assert "explains alerting callers cart +40 s, frontend +75 s" in top.evidence
+    assert "propagated along frontend -> cart -> checkout" in top.evidence
+    assert any("explained by services it calls" in e for e in inc.candidates[1].evidence)
+
+
+def test_a_dependency_that_alerted_later_explains_nothing() -> None:
+    inc = incident([Alert("c", "Errors", "cart", 100.0), Alert("k", "Slow", "checkout", 160.0)], CHAIN)
+    assert inc.suppressed == ()
+    assert inc.root_cause is not None and inc.root_cause.service == "cart"
+
+
+def test_clock_skew_within_tolerance_still_explains() -> None:
+    inc = incident([Alert("c", "Slow", "cart", 100.0), Alert("k", "Down", "checkout", 106.0)], CHAIN)
+    assert inc.suppressed == ("c",)
+    assert inc.root_cause is not None and inc.root_cause.service == "checkout"
+
+
+def test_a_silent_service_in_between_does_not_break_the_explanation() -> None:
+    inc = incident([Alert("f", "Slow", "frontend", 130.0), Alert("k", "Down", "checkout", 100.0)], CHAIN)
+    assert inc.suppressed == ("f",)
+    assert inc.root_cause is not None and inc.root_cause.service == "checkout"
+
+
+def test_a_node_hosting_unrelated_alerting_services_is_named() -> None:
+    graph = ServiceGraph.of(
+        [("frontend", "cart"), ("frontend", "search"), ("search", "index"), ("cart", "redis")],
+        placement={"cart-1": ("cart", "node-3"), "index-1": ("index", "node-3"), "redis-1": ("redis", "node-1")},
+    )
+    inc = incident(
+        [
+            Alert("c", "PodNotReady", "cart", 100.0, component="cart-1"),
+            Alert("i", "PodNotReady", "index", 103.0, component="index-1"),
+            Alert("f", "HighErrors", "frontend", 120.0),
+        ],
+        graph,
+    )
+    top = inc.root_cause
+    assert top is not None
+    assert (top.kind, top.component, top.service) == ("node", "node-3", "cart")
+    assert top.evidence[0].startswith("node node-3 hosts 2 alerting services")
+    assert "cart, index do not explain one another" in top.evidence[1]
+    assert inc.suppressed == ("f",)
+
+
+def test_a_node_hosting_a_call_chain_names_the_deepest_service_instead() -> None:
+    graph = ServiceGraph.of(
+        [("cart", "redis")], placement={"cart-1": ("cart", "node-3"), "redis-1": ("redis", "node-3")}
+    )
+    inc = incident(
+        [Alert("c", "Slow", "cart", 110.0, component="cart-1"), Alert("r", "Down", "redis", 100.0, component="redis-1")],
+        graph,
+    )
+    assert inc.root_cause is not None and (inc.root_cause.kind, inc.root_cause.service) == ("service", "redis")
+    assert [c.kind for c in inc.candidates].count("node") == 1
+
+
+def test_a_late_alert_below_the_cause_does_not_take_its_place() -> None:
+    inc = incident(
+        [
+            Alert("k", "Down", "checkout", 100.0),
+            Alert("c", "Slow", "cart", 130.0),
+            Alert("f", "Slow", "frontend", 150.0),
+            Alert("p", "Noise", "payment", 200.0),
+        ],
+        CHAIN,
+    )
+    assert inc.root_cause is not None and inc.root_cause.service == "checkout"
+    assert "k" not in inc.suppressed and "p" not in inc.suppressed
+
+
+def test_an_unknown_service_is_ranked_and_says_so() -> None:
+    inc = incident([Alert("x", "BatchLate", "legacy-batch", 100.0)], CHAIN)
+    assert inc.root_cause is not None and inc.root_cause.service == "legacy-batch"
+    assert any("not in the service graph" in e for e in inc.root_cause.evidence)
+
+
+def test_on_a_call_cycle_the_first_to_alert_is_the_root() -> None:
+    ring = ServiceGraph.of([("a", "b"), ("b", "c"), ("c", "a")])
+    inc = incident([Alert("1", "X", "a", 100.0), Alert("2", "X", "b", 103.0), Alert("3", "X", "c", 101.0)], ring)
+    assert inc.root_cause is not None and inc.root_cause.service == "a"
+    assert inc.suppressed == ("2", "3")
+
+
+def test_alerts_without_a_service_are_kept_but_never_named() -> None:
+    c = Correlator()
+    [inc] = c.observe([Alert("n", "Watchdog", None, 100.0)], CHAIN, 100.0)
+    assert inc.alerts == ("n",) and inc.candidates == () and inc.suppressed == ()
+
+
+def test_the_propagation_path_names_silent_services_in_brackets() -> None:
+    inc = incident([Alert("f", "Slow", "frontend", 130.0), Alert("k", "Down", "checkout", 100.0)], CHAIN)
+    assert inc.root_cause is not None
+    assert "propagated along frontend -> (cart) -> checkout" in inc.root_cause.evidence
