@@ -1,0 +1,118 @@
+"""bench rca: the Nezha and PetShop layouts, an unseen system in the Nezha layout, bad input."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from foresight.bench.rca import bench_rca, detect_layout
+from foresight.bench.rca_data import load_nezha, service_of_pod
+from foresight.cli import cli
+from foresight.errors import InputError
+
+HEADER = ("Time,TimeStamp,PodName,CpuUsageRate(%),MemoryUsageRate(%),PodClientLatencyP90(s),"
+          "PodServerLatencyP90(s),PodSuccessRate(%),NodeCpuUsageRate(%)")
+PODS = {"gate-7f9c8d6b5-abcde": "gate", "orders-6d5f4c3b2-fghij": "orders", "stock-5c4b3a291-klmno": "stock"}
+START = datetime(2030, 1, 2, 10, 0, tzinfo=UTC).timestamp()
+FAULT_AT = START + 3600
+
+
+def _write_system(root: Path, broken_cell: str | None = None) -> None:
+    """A small system nobody tuned on: gate -> orders -> stock; stock gets slow for 3 minutes an hour in."""
+    metric = root / "rca_data" / "2030-01-02" / "metric"
+    metric.mkdir(parents=True)
+    rng = np.random.default_rng(7)
+    for pod, service in PODS.items():
+        lines = [HEADER]
+        for minute in range(240):
+            t = START + 60 * minute
+            during = FAULT_AT <= t <= FAULT_AT + 180
+            latency = 0.01 * (1 + 0.05 * rng.standard_normal())
+            if during and service in ("stock", "orders", "gate"):
+                latency *= {"stock": 20, "orders": 8, "gate": 4}[service]
+            stamp = datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S") + ".123 +0000 UTC m=+1.0"
+            cpu = "NaN" if minute == 5 else f"{10 + rng.standard_normal():.3f}"
+            lines.append(f"{stamp},{t + 2e8:.0f},{pod},{cpu},{50 + 0.1 * rng.standard_normal():.3f},"
+                         f"{latency:.5f},{latency:.5f},100,{30 + rng.standard_normal():.3f}")
+        if broken_cell and service == "orders":
+            lines[10] = lines[10].replace(",100,", f",{broken_cell},")
+        (metric / f"{pod}_metric.csv").write_text("\n".join(lines) + "\n")
+    (metric / "dependency.csv").write_text(
+        "Source,Target,Weight\ngate,orders,1\norders,stock,1\ngate,10.0.0.1,1\norders,10.0.0.2,1\nstock,10.0.0.2,1\n")
+    fault_time = datetime.fromtimestamp(FAULT_AT, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    (root / "rca_data" / "2030-01-02" / "injected-faults.json").write_text(json.dumps(
+        {"11": [{"inject_time": fault_time, "inject_pod": "stock-5c4b3a291-klmno", "inject_type": "cpu_hog"}]}))
+
+
+def test_service_is_the_pod_without_its_two_hash_parts() -> None:
+    assert service_of_pod("cartservice-579f59597d-wc2lz") == "cartservice"
+    assert service_of_pod("ts-order-service-6d5f4c3b2-fghij") == "ts-order-service"
+    assert service_of_pod("single") == "single"
+
+
+def test_an_unseen_system_in_the_nezha_layout_runs_unchanged(tmp_path: Path) -> None:
+    _write_system(tmp_path)
+    day = load_nezha(tmp_path)[0]
+    assert {p.service for p in day.pods} == set(PODS.values())
+    assert ("gate", "orders") in day.graph.edges and day.graph.nodes_of("stock") == frozenset({"10.0.0.2"})
+    assert day.faults[0].at_s == FAULT_AT  # from the Time string, not the offset TimeStamp column
+    figures = bench_rca(tmp_path)
+    assert figures["faults"] == 1 and figures["top1"] == 1.0
+    assert figures["by_type"]["cpu_hog"]["top1"] == 1.0
+    assert figures["held_out"]["parts"] == ["2030-01-02"] and figures["chosen_on"]["parts"] == []
+    assert figures["specificity_windows"] >= 2 and figures["specificity"] == 1.0
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    (lambda root: (root / "rca_data" / "2030-01-02" / "metric" / "dependency.csv").unlink(), "no dependency.csv"),
+    (lambda root: (root / "rca_data" / "2030-01-02" / "injected-faults.json").unlink(), "*fault*.json"),
+    (lambda root: (root / "rca_data" / "2030-01-02" / "injected-faults.json").write_text("[1"), "not a readable JSON"),
+    (lambda root: (root / "rca_data" / "2030-01-02" / "injected-faults.json").write_text('{"1": [{"x": 1}]}'),
+     "needs inject_time"),
+])
+def test_broken_nezha_files_are_precise_errors(tmp_path: Path, damage, message: str) -> None:
+    _write_system(tmp_path)
+    damage(tmp_path)
+    with pytest.raises(InputError, match=message.replace("*", r"\*")):
+        bench_rca(tmp_path)
+
+
+def test_a_cell_that_is_no_number_names_file_line_and_column(tmp_path: Path) -> None:
+    _write_system(tmp_path, broken_cell="fast")
+    with pytest.raises(InputError, match=r"orders-6d5f4c3b2-fghij_metric.csv:11 \(PodSuccessRate\(%\)\): 'fast'"):
+        load_nezha(tmp_path)
+
+
+def test_unknown_layout_and_missing_folder_are_errors(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="neither the Nezha layout"):
+        detect_layout(tmp_path)
+    with pytest.raises(InputError, match="no such folder"):
+        detect_layout(tmp_path / "absent")
+
+
+def test_cli_prints_the_figures_as_json_and_a_bad_folder_as_one_line(tmp_path: Path) -> None:
+    _write_system(tmp_path)
+    result = CliRunner().invoke(cli, ["bench", "rca", "--data", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    for key in ("faults", "top1", "top3", "top5", "specificity", "seconds_per_incident", "by_type",
+                "chosen_on", "held_out"):
+        assert key in figures
+    bad = CliRunner().invoke(cli, ["bench", "rca", "--data", str(tmp_path / "absent")])
+    assert bad.exit_code == 2 and "no such folder" in bad.output and "Traceback" not in bad.output
+
+
+def test_published_data_both_systems_reported_apart(shared_data: Path) -> None:
+    nezha = bench_rca(shared_data / "rca" / "nezha-onlineboutique")
+    assert nezha["faults"] == 56 and nezha["chosen_on"]["parts"] == ["2022-08-22"]
+    assert nezha["held_out"]["parts"] == ["2022-08-23"] and nezha["held_out"]["faults"] == 32
+    assert set(nezha["by_type"]) == {"cpu_consumed", "cpu_contention", "exception", "network_delay", "return"}
+    petshop = bench_rca(shared_data / "rca" / "petshop")
+    assert petshop["faults"] == 68 and petshop["held_out"]["parts"] == ["test"]
+    assert set(petshop["by_type"]) == {"latency", "availability"}
+    assert "temporal_traffic1 <- high_traffic" in petshop["note"]
