@@ -177,6 +177,9 @@ def test_the_inbox_takes_a_batch_whole_or_refuses_it_whole():
         inbox.offer([_alert("c", "x", 0.0), _alert("d", "x", 0.0)])
     assert full.value.retry_after_s == 2.0 and inbox.pending == 2 and inbox.refused == 2
     assert [a.key for _, a in inbox.drain()] == ["a", "b"]
+    inbox.offer([_alert(k, "x", 0.0) for k in "cdef"])  # more than fits, but never accepted if refused now
+    assert inbox.pending == 4
+    inbox.drain()
     inbox.offer([_alert("c", "x", 0.0)])
     inbox.close()
     with pytest.raises(InboxClosed):

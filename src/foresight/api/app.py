@@ -43,9 +43,11 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from foresight import __version__
+from foresight.adapters.alertmanager_webhook import alerts_of, parse_message
 from foresight.api import models as m
 from foresight.control.audit import AuditRecord
 from foresight.errors import ConfigError, ForesightError, InputError, ServiceUnavailable
+from foresight.runtime.alert_inbox import InboxFull
 from foresight.serve.model_loop import NotAwaitingModelApproval, UnknownModel
 from foresight.serve.rollouts import NotAwaitingApproval, UnknownRelease
 from foresight.serve.stepper import Stepper, UnknownController
@@ -218,6 +220,22 @@ def create_app(service: Service, *, manage_runtime: bool = True) -> FastAPI:
         loop's retrains, registered versions (gates, aliases) and canary."""
         return runtime.read(lambda: _drift(service))
 
+    @app.get("/api/v1/incidents", response_model=m.Incidents, tags=["read"])
+    def incidents() -> m.Incidents:
+        """Open and recent incidents: root-cause candidates with their evidence, every alert (the timeline),
+        the suppressed ones, and the topology around them; and the webhook queue's state."""
+        return runtime.read(lambda: _incidents(service))
+
+    @app.get("/api/v1/incidents/{incident_id}", response_model=m.IncidentView, tags=["read"],
+             responses={404: {"description": "No such incident (or resolved long ago and forgotten)."}})
+    def incident(incident_id: str) -> m.IncidentView:
+        """One incident, as listed by /api/v1/incidents."""
+        controller = runtime.platform.incidents
+        view = runtime.read(lambda: controller.view(incident_id)) if controller is not None else None
+        if view is None:
+            raise HTTPException(404, f"unknown incident {incident_id!r}")
+        return m.IncidentView.model_validate(view)
+
     @app.get("/api/v1/events", tags=["read"], response_class=StreamingResponse,
              responses={200: {"content": {"text/event-stream": {}}, "description": "Server-sent events."}})
     async def events(request: Request) -> StreamingResponse:
@@ -269,6 +287,37 @@ def create_app(service: Service, *, manage_runtime: bool = True) -> FastAPI:
     def approve(release_id: str, who: Writer) -> m.DecisionRow:
         """Approve a gated promotion: the canary takes all traffic; audited."""
         return _act(lambda: runtime.approve(release_id, who))
+
+    @app.post("/api/v1/alerts/webhook", response_model=m.WebhookAccepted, tags=["act"],
+              responses={401: {"description": "No valid bearer token."},
+                         422: {"description": "Not Alertmanager's webhook JSON (version 4); the detail names each "
+                               "problem and where."},
+                         429: {"description": "The alert queue is full; nothing was taken. Retry after the "
+                               "Retry-After header's seconds."},
+                         503: {"description": "The incident controller does not run, or the process is stopping."}})
+    async def alert_webhook(request: Request, who: Writer) -> m.WebhookAccepted:
+        """Alertmanager's webhook receiver: route any Alertmanager here (``webhook_configs``, with this API's
+        bearer token) and its alerts join Foresight's own in incidents. The body is Alertmanager's
+        notification (version 4: receiver, status, alerts[{status, labels, annotations, startsAt, endsAt,
+        fingerprint, generatorURL}], groupLabels, commonLabels, ...). Accepted whole (every alert is correlated
+        at the controller's next period, a graceful stop included) or refused whole (429 with Retry-After).
+        Alertmanager (0.25, measured) does not retry a 429 within the notification: it sends the group again at
+        its next ``group_interval``, so a refused notification is delayed by that much, not lost."""
+        controller = runtime.platform.incidents
+        if controller is None:
+            raise HTTPException(503, f"incidents: {runtime.platform.controllers['incidents'].detail}")
+        try:
+            message = parse_message(await request.body())
+        except InputError as exc:
+            raise HTTPException(422, str(exc)) from None
+        alerts = alerts_of(message)
+        try:
+            pending = controller.inbox.offer(alerts)
+        except InboxFull as exc:
+            wait = str(math.ceil(exc.retry_after_s or 1.0))
+            raise HTTPException(429, str(exc), headers={"Retry-After": wait}) from None
+        return m.WebhookAccepted(accepted=len(alerts), skipped=len(message.alerts) - len(alerts), pending=pending,
+                                 truncated=message.truncatedAlerts)
 
     @app.post("/api/v1/models/{model}/inputs", response_model=m.InputAccepted, tags=["act"],
               responses={401: {"description": "No valid bearer token."},
@@ -432,7 +481,7 @@ def _snapshot(service: Service) -> m.Snapshot:
         status=_status(service), workloads=workloads,
         detail=_workload(service, first, DASHBOARD_WINDOW_S) if first is not None else None,
         rollouts=_rollouts(service), drift=_drift(service),
-        decisions=_decision_page(service, first, None, None, None, 25, 0, True))
+        decisions=_decision_page(service, first, None, None, None, 25, 0, True), incidents=_incidents(service))
 
 
 def _status(service: Service) -> m.Status:
@@ -559,6 +608,17 @@ def _drift(service: Service) -> m.Drift:
     drifting = [v["model"] for v in monitors if v["verdict"] == "drift"]
     status = f"drift on {', '.join(drifting)}" if drifting else f"{len(monitors)} model(s) watched, no drift now"
     return m.Drift(configured=True, status=status, monitors=monitors)
+
+
+def _incidents(service: Service) -> m.Incidents:
+    p = service.runtime.platform
+    c = p.incidents
+    if c is None:
+        return m.Incidents(enabled=False, note=p.controllers["incidents"].detail, incidents=[])
+    q = c.inbox
+    return m.Incidents(enabled=True, note=c.note, incidents=[m.IncidentView.model_validate(v) for v in c.views()],
+                       queue=m.AlertQueue(pending=q.pending, capacity=q.capacity, accepted=q.accepted,
+                                          refused=q.refused))
 
 
 def _forecasts(service: Service) -> m.Forecasts:

@@ -7,9 +7,10 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 __all__ = [
-    "Anomalies", "ControllerStatus", "DecisionPage", "DecisionRow", "Drift", "Forecast", "Forecasts",
-    "Health", "InputAccepted", "InputBatch", "LeaderElection", "Policies", "Readiness", "Rollout", "Rollouts",
-    "SeriesData", "Snapshot", "SourceStatus", "Status", "WorkloadDetail", "WorkloadSummary", "Workloads",
+    "AlertQueue", "Anomalies", "ControllerStatus", "DecisionPage", "DecisionRow", "Drift", "Forecast", "Forecasts",
+    "Health", "IncidentAlert", "IncidentCandidate", "IncidentTopology", "IncidentView", "Incidents", "InputAccepted",
+    "InputBatch", "LeaderElection", "Policies", "Readiness", "Rollout", "Rollouts", "SeriesData", "Snapshot",
+    "SourceStatus", "Status", "WebhookAccepted", "WorkloadDetail", "WorkloadSummary", "Workloads",
 ]
 
 
@@ -214,6 +215,77 @@ class Drift(BaseModel):
         "POST /api/v1/models/{model}/inputs have source='inputs'.")
 
 
+class IncidentCandidate(BaseModel):
+    service: str = Field(description="Where the fault most likely is (for kind 'node': the first service on it "
+                         "to alert).")
+    score: float = Field(description="How strongly the evidence points here, in [0, 1]; candidates are ranked by it.")
+    component: str | None = Field(None, description="The pod or node within it, when the alerts say.")
+    metric: str | None = Field(None, description="The metric that moved first there.")
+    kind: str = Field("service", description="'service' (the fault is in the service) or 'node' (in the node "
+                      "named by component, which hosts several alerting services).")
+    evidence: list[str] = Field(description="Why, in words: which metric moved, when, how far, along which path.")
+
+
+class IncidentAlert(BaseModel):
+    key: str = Field(description="Alertmanager's fingerprint, or Foresight's own alert key.")
+    name: str = Field(description="The alertname.")
+    service: str | None
+    component: str | None = None
+    metric: str | None = None
+    score: float
+    starts_at: float = Field(description="Platform time it started.")
+    ends_at: float | None = Field(None, description="Platform time it ended; None while firing.")
+    source: str = Field(description="'foresight' (own anomaly alerts) or 'alertmanager' (the webhook).")
+    labels: dict[str, str]
+    suppressed: bool = Field(description="Explained by a failing dependency: part of the incident, never "
+                             "notified on its own.")
+
+
+class IncidentTopology(BaseModel):
+    services: list[str] = Field(description="The incident's services and its root cause.")
+    edges: list[list[str]] = Field(description="Calls [caller, callee] between them, as the service graph knows.")
+
+
+class IncidentView(BaseModel):
+    id: str
+    status: str = Field(description="'firing' or 'resolved'.")
+    opened_at: float
+    resolved_at: float | None = None
+    revision: int = Field(description="Bumped on every change.")
+    merged_into: str | None = Field(None, description="Set when a later alert joined this incident to an older "
+                                    "one, which now holds its alerts.")
+    services: list[str]
+    root_cause: IncidentCandidate | None = Field(description="The best-ranked candidate.")
+    candidates: list[IncidentCandidate] = Field(description="Root-cause candidates, best first.")
+    alerts: list[IncidentAlert] = Field(description="Every alert of the incident, in the order they started (the "
+                                        "timeline).")
+    suppressed: list[str] = Field(description="Keys of the suppressed alerts.")
+    topology: IncidentTopology
+    notified: bool = Field(description="Sent to Alertmanager as one ForesightIncident alert.")
+
+
+class AlertQueue(BaseModel):
+    pending: int = Field(description="Webhook alerts waiting for the next correlation.")
+    capacity: int = Field(description="Most that may wait (incidents.queue_alerts); beyond, 429.")
+    accepted: int = Field(description="Accepted since start.")
+    refused: int = Field(description="Refused since start (queue full, or stopping).")
+
+
+class Incidents(BaseModel):
+    enabled: bool
+    note: str = Field(description="What the controller did last, or why it does not run.")
+    incidents: list[IncidentView] = Field(description="Firing incidents first, then the recent resolved ones; "
+                                          "newest first within each.")
+    queue: AlertQueue | None = Field(None, description="The webhook's queue, when the controller runs.")
+
+
+class WebhookAccepted(BaseModel):
+    accepted: int = Field(description="Alerts queued for correlation.")
+    skipped: int = Field(description="Alerts left out: Foresight's own incidents routed back to it.")
+    pending: int = Field(description="Alerts waiting now, these included.")
+    truncated: int = Field(0, description="Alerts Alertmanager left out of this notification (truncatedAlerts).")
+
+
 class Snapshot(BaseModel):
     """The state the dashboard draws before its first refresh (inlined in ``/``), each part as its read API answers."""
 
@@ -224,3 +296,4 @@ class Snapshot(BaseModel):
     rollouts: Rollouts
     drift: Drift
     decisions: DecisionPage = Field(description="The first workload's last 25 decisions that changed something.")
+    incidents: Incidents

@@ -35,7 +35,11 @@ class InboxClosed(ServiceUnavailable):
 
 
 class AlertInbox:
-    """At most ``capacity`` alerts waiting; thread-safe. ``wall`` is the clock arrivals are stamped with."""
+    """At most ``capacity`` alerts waiting; thread-safe. ``wall`` is the clock arrivals are stamped with.
+
+    An empty inbox takes any batch, even one larger than ``capacity``: refused, it would be refused for
+    ever (Alertmanager re-sends the same notification). Its size is bounded by the API's body limit.
+    """
 
     def __init__(self, capacity: int = 10_000, *, retry_after_s: float = 1.0,
                  wall: Callable[[], float] = time.time) -> None:
@@ -60,7 +64,7 @@ class AlertInbox:
             if self._closed:
                 self.refused += len(alerts)
                 raise InboxClosed("Foresight is stopping and accepts no more alerts; send them to another replica")
-            if len(self._queue) + len(alerts) > self.capacity:
+            if self._queue and len(self._queue) + len(alerts) > self.capacity:
                 self.refused += len(alerts)
                 raise InboxFull(f"alert queue full ({len(self._queue)} of {self.capacity} waiting, {len(alerts)} "
                                 f"offered); retry in {self.retry_after_s:g} s", retry_after_s=self.retry_after_s)
