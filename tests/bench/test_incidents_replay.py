@@ -99,4 +99,5 @@ def test_a_short_replay_reaches_three_real_alertmanagers_and_is_scored(
     for name in ("default", "tuned", "foresight"):
         assert systems[name]["notifications"] > systems[name]["firing_notifications"] > 0, name  # fired and resolved
         assert 0.0 < systems[name]["incident_recall"] <= 1.0
+    assert figures["incident_recall_counting_later_joins"] >= figures["incident_recall"]
     assert figures["foresight_incidents"] >= 1 and 0.0 <= figures["rca_top3"] <= 1.0
