@@ -46,7 +46,7 @@ def test_a_slow_callee_explains_its_slow_callers() -> None:
 
 
 def test_resource_use_stays_local_a_hot_caller_is_a_root_even_over_a_slow_callee() -> None:
-    series = [Series("api", "cpu", CALM, np.full(4, 9.0), propagates=False), slow("db", 3.0), calm("web")]
+    series = [Series("api", "cpu", CALM, np.full(4, 9.0), signal=None), slow("db", 3.0), calm("web")]
     ranked = rank_root_causes(series, GRAPH)
     assert {c.service for c in ranked[:2]} == {"api", "db"}
     assert ranked[0].metric == "cpu" and ranked[0].service == "api"

@@ -4,17 +4,21 @@ Two layouts (:mod:`foresight.bench.rca_data`), one method (:func:`foresight.corr
 
 * **Nezha** (one folder per date): for each injected fault, every pod's series in the 30 minutes
   before it (baseline) and the 4 minutes from it (window: a fault lasts 3 minutes). Series by column
-  name, so another system in the same layout runs unchanged: ``*ServerLatency*`` and
-  ``*SuccessRate*`` (bad when it falls) propagate to callers; ``*CpuUsageRate*`` and
-  ``*MemoryUsageRate*`` stay local; ``Node*`` columns (the node, not the pod) and client-side latency
-  (a callee's delay shows there) are not evidence. Specificity: windows every 30 minutes that lie
-  at least 30 minutes (plus the baseline) away from every fault: the method must name no cause.
+  name, so another system in the same layout runs unchanged: ``*ServerLatency*`` (P90, P95 and P99
+  of a pod must agree) propagates to callers as latency, ``*SuccessRate*`` (read as the failed
+  share) as errors; ``*CpuUsageRate*`` and ``*MemoryUsageRate*`` stay local; ``Node*`` columns (the
+  node, not the pod) and client-side latency (a callee's delay shows there) are not evidence. The
+  per-edge latency the callers measure (``source_50.csv``, when present) is latency evidence for the
+  callee that every caller must agree on. Specificity: windows every 30 minutes that lie at least
+  30 minutes (plus the baseline) away from every fault: the method must name no cause.
 * **PetShop** (one folder per scenario): an issue's baseline is the scenario's normal period and its
   window the two 5-minute rows from the issue's third row (upstream's trigger row) on; latency
-  (every statistic) and availability (bad when it falls) of every component propagate. X-Ray's
-  ``*_remote`` and ``*_client`` nodes are a caller's view of a call, not a component: not
-  candidates. Specificity follows upstream's protocol: the normal period split at several points,
-  the rows before as baseline and the same window shape after; the method must name no cause.
+  (every statistic) and unavailability (100 - availability, as errors) of every component
+  propagate. X-Ray's ``*_remote`` and ``*_client`` nodes are a caller's view of a call, not a
+  component: not candidates, bridged over in the call graph. Specificity follows upstream's
+  protocol: the normal period split every tenth from its middle on, the rows before as baseline and
+  the same window shape after; the method must name no cause. The two temporal scenarios have no
+  normal period of their own here: high_traffic's stands in (said in the output).
 
 Top-k counts an incident as a miss when the method answers "nothing wrong". Honest evaluation: the
 method and its one threshold were chosen on Nezha's 2022-08-22 and PetShop's ``train`` issues; the
@@ -52,7 +56,7 @@ QUIET_STEP_S = 1800.0
 QUIET_MARGIN_S = 1800.0
 TOP_K = (1, 3, 5)
 PETSHOP_WINDOW_ROWS = slice(2, 4)
-PETSHOP_TARGET = "PetSite"
+
 
 
 @dataclass(frozen=True)
@@ -90,16 +94,16 @@ def _window(table: Table, start_s: float, end_s: float) -> np.ndarray:
     return table.values[(table.times >= start_s) & (table.times <= end_s)]
 
 
-def _nezha_role(column: str) -> tuple[bool, int] | None:
-    """(propagates, direction) of a pod metric column, or None when it is no evidence of its own."""
+def _nezha_role(column: str) -> tuple[str | None, int] | None:
+    """(signal, direction) of a pod metric column, or None when it is no evidence of its own."""
     if column.startswith("Node"):
         return None
     if "ServerLatency" in column:
-        return True, 1
+        return "latency", 1
     if "SuccessRate" in column:
-        return True, -1  # read as its failed share, 100 - rate
+        return "errors", -1  # read as its failed share, 100 - rate
     if "CpuUsageRate" in column or "MemoryUsageRate" in column:
-        return False, 1
+        return None, 1
     return None
 
 
@@ -113,14 +117,17 @@ def nezha_series(day: NezhaDay, at_s: float) -> list[Series]:
             role = _nezha_role(column)
             if role is None:
                 continue
-            propagates, direction = role
+            signal, direction = role
             b, w = (base[:, c], win[:, c]) if direction > 0 else (100.0 - base[:, c], 100.0 - win[:, c])
-            out.append(Series(pod.service, column, b, w, propagates=propagates, component=pod.pod))
+            # P90, P95 and P99 of one pod must all move: one slow request lifts P99 alone
+            agree = f"server latency of {pod.pod}" if "ServerLatency" in column else None
+            out.append(Series(pod.service, column, b, w, signal=signal, component=pod.pod, agree=agree))
     if day.edges is not None:
         base = _window(day.edges, at_s - BASELINE_S, at_s)
         win = _window(day.edges, at_s, at_s + WINDOW_S)
         for c, (caller, callee) in enumerate(day.edge_ends):
-            out.append(Series(callee, f"latency of calls from {caller}", base[:, c], win[:, c]))
+            # every caller must see the callee slow: one caller's own trouble lifts its edge alone
+            out.append(Series(callee, f"latency of calls from {caller}", base[:, c], win[:, c], agree="callers"))
     return out
 
 
@@ -171,7 +178,8 @@ def petshop_series(
         if metric not in ("latency", "availability") or k is None or not _is_component(node):
             continue
         if metric == "availability":  # what propagates is the failed share: 100 % -> 97 % is 0 -> 3 %
-            out.append(Series(node, f"unavailability {statistic}", 100.0 - baseline[:, k], 100.0 - window[:, j]))
+            out.append(Series(node, f"unavailability {statistic}", 100.0 - baseline[:, k], 100.0 - window[:, j],
+                              signal="errors"))
         else:
             out.append(Series(node, f"{metric} {statistic}", baseline[:, k], window[:, j]))
     return out

@@ -14,9 +14,10 @@ The floors keep a flat baseline from turning noise into a huge z: a move under 1
 not worth naming). A series is anomalous when ``z`` passes
 ``threshold`` - the one knob.
 
-Anomalies *propagate* up the call graph: a slow or failing callee makes its callers slow or failing
-too (latency, errors), while resource use (CPU, memory) stays where it is. So a service is a *root*
-when it is anomalous and none of its callees shows a propagating anomaly that would explain its own;
+Anomalies *propagate* up the call graph: a slow callee makes its callers slow, a failing one makes
+them fail, while resource use (CPU, memory) stays where it is. So a service is a *root* when it has
+a local anomaly, or a propagating one that no callee shows too (the same signal: a slow callee does
+not explain a caller's errors);
 roots come first (by their strongest evidence), then services whose anomaly a callee explains, then
 the rest. This is the anomaly traversal of the PetShop paper (walk the reversed call graph, keep
 anomalous nodes without an anomalous parent), with resource evidence kept local. Nothing anomalous
@@ -30,7 +31,7 @@ honest "nothing wrong".
 >>> series = [Series("web", "latency", calm, np.array([3.0, 3.1, 2.9])),
 ...           Series("api", "latency", calm, np.array([2.9, 3.0, 3.0])),
 ...           Series("db", "latency", calm, np.array([1.0, 1.1, 1.0])),
-...           Series("db", "cpu", calm, calm, propagates=False)]
+...           Series("db", "cpu", calm, calm, signal=None)]
 >>> [c.service for c in rank_root_causes(series, g)]  # api is slow, its callee db is not: api is the root
 ['api', 'web', 'db']
 >>> rank_root_causes(series, g)[1].evidence[1]
@@ -43,7 +44,7 @@ honest "nothing wrong".
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -66,12 +67,16 @@ class Series:
     metric: str
     baseline: np.ndarray
     window: np.ndarray
-    #: latency and errors reach the callers; CPU and memory use do not
-    propagates: bool = True
+    #: what reaches the callers when it moves (``latency``, ``errors``): a callee's anomaly of the same signal
+    #: explains the caller's; None for what stays local (CPU and memory use)
+    signal: str | None = "latency"
     #: +1: bad when it rises (latency, CPU); -1: bad when it falls (success rate)
     direction: int = 1
     #: the pod (or node) the series is about, when finer than the service
     component: str | None = None
+    #: views that must all agree (every caller's latency to one callee): a service's series with the same
+    #: key are one piece of evidence, as strong as the weakest of them
+    agree: str | None = None
 
 
 @dataclass(frozen=True)
@@ -103,22 +108,20 @@ def robust_z(baseline: np.ndarray, window: np.ndarray, direction: int = 1) -> fl
 
 @dataclass
 class _Evidence:
-    """A service's strongest propagating and local anomaly, and the series that showed each."""
+    """A service's strongest anomaly per propagating signal and its strongest local one, with the series behind each."""
 
-    spread: float = 0.0
-    spread_by: Series | None = None
-    local: float = 0.0
-    local_by: Series | None = None
+    spread: dict[str, tuple[float, Series]] = field(default_factory=dict)
+    local: tuple[float, Series | None] = (0.0, None)
 
     def add(self, series: Series, z: float) -> None:
-        if series.propagates and z > self.spread:
-            self.spread, self.spread_by = z, series
-        elif not series.propagates and z > self.local:
-            self.local, self.local_by = z, series
+        if series.signal is None:
+            if z > self.local[0]:
+                self.local = (z, series)
+        elif z > self.spread.get(series.signal, (0.0, None))[0]:
+            self.spread[series.signal] = (z, series)
 
-    @property
-    def strongest(self) -> float:
-        return max(self.spread, self.local)
+    def strongest(self) -> tuple[float, Series | None]:
+        return max([self.local, *self.spread.values()], key=lambda item: item[0])
 
 
 def _describe(series: Series | None, z: float) -> str:
@@ -142,28 +145,40 @@ def rank_root_causes(
     """
     threshold = settings.threshold
     evidence: dict[str, _Evidence] = {}
+    weakest: dict[tuple[str, str], tuple[Series, float]] = {}
     for s in series:
-        evidence.setdefault(s.service, _Evidence()).add(s, robust_z(s.baseline, s.window, s.direction))
+        z = robust_z(s.baseline, s.window, s.direction)
+        if s.agree is None:
+            evidence.setdefault(s.service, _Evidence()).add(s, z)
+        elif (s.service, s.agree) not in weakest or z < weakest[s.service, s.agree][1]:
+            weakest[s.service, s.agree] = (s, z)
+    for s, z in weakest.values():
+        evidence.setdefault(s.service, _Evidence()).add(s, z)
     if alerting is not None:
-        if alerting not in evidence or evidence[alerting].strongest <= threshold:
+        if alerting not in evidence or evidence[alerting].strongest()[0] <= threshold:
             return ()
         reach = graph.downstream(alerting) | {alerting}
         evidence = {name: e for name, e in evidence.items() if name in reach}
-    if not any(e.strongest > threshold for e in evidence.values()):
+    if not any(e.strongest()[0] > threshold for e in evidence.values()):
         return ()
     ranked = []
     for name, e in evidence.items():
-        explainers = sorted(c for c in graph.callees(name) if c in evidence and evidence[c].spread > threshold)
-        root = max(e.local, 0.0 if explainers else e.spread)
-        why = [_describe(e.spread_by, e.spread) if e.spread >= e.local else _describe(e.local_by, e.local)]
-        if explainers and e.spread > threshold:
-            why.append(f"its {e.spread_by.metric if e.spread_by else 'latency'} is explained by anomalous callee(s) "
-                       f"{', '.join(explainers)}")
-        tier = 2 if root > threshold else (1 if e.strongest > threshold else 0)
-        best = e.local_by if root == e.local and e.local > 0 else e.spread_by
-        candidate = Candidate(service=name, score=round(max(root, e.strongest), 3),
-                              component=best.component if best else None,
-                              metric=best.metric if best else None, evidence=tuple(why))
-        ranked.append(((tier, root, e.strongest, name), candidate))
+        own: list[tuple[float, Series | None]] = [e.local]
+        why = []
+        for signal, (z, shown_by) in sorted(e.spread.items()):
+            explainers = sorted(c for c in graph.callees(name)
+                                if c in evidence and evidence[c].spread.get(signal, (0.0, None))[0] > threshold)
+            if not explainers:
+                own.append((z, shown_by))
+            elif z > threshold:
+                why.append(f"its {shown_by.metric} is explained by anomalous callee(s) {', '.join(explainers)}")
+        root, root_by = max(own, key=lambda item: item[0])
+        strongest, strongest_by = e.strongest()
+        best = root_by if root > threshold else strongest_by
+        tier = 2 if root > threshold else (1 if strongest > threshold else 0)
+        candidate = Candidate(service=name, score=round(max(root, strongest), 3),
+                              component=best.component if best else None, metric=best.metric if best else None,
+                              evidence=(_describe(best, max(root, strongest) if best is strongest_by else root), *why))
+        ranked.append(((tier, root, strongest, name), candidate))
     ranked.sort(key=lambda item: (-item[0][0], -item[0][1], -item[0][2], item[0][3]))
     return tuple(candidate for _, candidate in ranked)
