@@ -74,7 +74,8 @@ def test_the_webhook_records_every_notification_by_path() -> None:
     assert [r.body["status"] for r in receiver.on("/tuned")] == ["firing"] and receiver.on("/default") == []
 
 
-@pytest.mark.parametrize("args", [["--incidents", "0"], ["--time-scale", "0.5"], ["--time-scale", "nan"]])
+@pytest.mark.parametrize("args", [["--incidents", "0"], ["--time-scale", "0.5"], ["--time-scale", "nan"],
+                                  ["--mean-gap", "0"]])
 def test_impossible_options_are_refused_before_anything_starts(args: list[str]) -> None:
     result = CliRunner().invoke(app, ["bench", "incidents", *args])
     assert result.exit_code == 2, result.output

@@ -74,8 +74,8 @@ SYSTEMS = ("default", "tuned", "foresight")
 
 @dataclass(frozen=True)
 class IncidentBenchOptions:
-    incidents: int = 500
-    seed: int = 0
+    #: the simulated run: faults, seed, density (``mean_gap_s``), topology
+    cascades: CascadeSettings = field(default_factory=CascadeSettings)
     #: simulated seconds per wall-clock second, for the alerts and every Alertmanager timer alike
     time_scale: float = 200.0
     correlation: CorrelationSettings = field(default_factory=CorrelationSettings)
@@ -91,7 +91,7 @@ def bench_incidents(options: IncidentBenchOptions, workdir: Path, progress: Prog
     if missing:
         raise ConfigError(f"foresight bench incidents needs a real Alertmanager: {missing}")
     started = time.perf_counter()
-    run = generate(CascadeSettings(incidents=options.incidents, seed=options.seed))
+    run = generate(options.cascades)
     scale = options.time_scale
     receiver = WebhookReceiver()
     launcher = ServiceLauncher(workdir)
@@ -117,7 +117,8 @@ def bench_incidents(options: IncidentBenchOptions, workdir: Path, progress: Prog
             raise ServiceUnavailable(f"the {name} Alertmanager did not take every alert "
                                      f"({client.pending} pending, {client.dropped} dropped)")
     figures = _report(run, replay, receiver)
-    figures.update(time_scale=scale, seed=options.seed, correlation=asdict(options.correlation),
+    figures.update(time_scale=scale, seed=options.cascades.seed, mean_gap_s=options.cascades.mean_gap_s,
+                   correlation=asdict(options.correlation),
                    simulated_hours=round(run.duration_s / 3600.0, 2),
                    wall_s=round(time.perf_counter() - started, 1))
     return figures

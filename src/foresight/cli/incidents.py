@@ -14,6 +14,7 @@ from rich.table import Table
 from foresight.bench.incidents import SYSTEMS, IncidentBenchOptions, bench_incidents
 from foresight.cli.app import bench_app
 from foresight.cli.progress import progress_bar
+from foresight.sim.cascades import CascadeSettings
 
 _TITLES = {"default": "Alertmanager, kube-prometheus-stack default", "tuned": "Alertmanager, hand-tuned",
            "foresight": "Foresight incidents via Alertmanager"}
@@ -27,12 +28,15 @@ def incidents(
     time_scale: Annotated[float, typer.Option(
         "--time-scale", help="Simulated seconds per real second, for the alerts and every Alertmanager timer.",
         min=1.0)] = 200.0,
+    mean_gap: Annotated[float, typer.Option(
+        "--mean-gap", help="Mean simulated seconds between two faults' onsets, across all applications (denser: "
+        "more overlapping incidents).", min=1.0)] = CascadeSettings().mean_gap_s,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as one JSON document.")] = False,
 ) -> None:
     """Foresight's incidents against two real Alertmanagers (kube-prometheus-stack's default and a hand-tuned
     one) fed the same simulated alert storm: notifications, incident recall, grouping F1, first-notification
     delay and root-cause top-1/top-3 (needs the prometheus-alertmanager binary)."""
-    options = IncidentBenchOptions(incidents=count, seed=seed, time_scale=time_scale)
+    options = IncidentBenchOptions(CascadeSettings(incidents=count, seed=seed, mean_gap_s=mean_gap), time_scale=time_scale)
     with tempfile.TemporaryDirectory(prefix="foresight-bench-incidents-") as workdir, \
             progress_bar(f"bench incidents ({count} faults, x{time_scale:g})") as progress:
         figures = bench_incidents(options, Path(workdir), progress)
@@ -46,7 +50,8 @@ def _print(figures: dict[str, Any]) -> None:
     systems = figures["systems"]
     table = Table(title=f"{figures['faults']} simulated faults + {figures['noise_incidents']} noise alerts = "
                         f"{figures['incidents']} incidents, {figures['alerts']} alerts, "
-                        f"{figures['simulated_hours']} h replayed x{figures['time_scale']:g}")
+                        f"{figures['simulated_hours']} h (a fault every {figures['mean_gap_s']:g} s) replayed "
+                        f"x{figures['time_scale']:g}")
     table.add_column("system")
     for column in ("notifications", "per incident", "incident recall", "grouping P / R / F1",
                    "first notification (median s)"):
