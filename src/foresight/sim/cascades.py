@@ -65,8 +65,8 @@ class CascadeSettings:
     apps: int = 20  #: independent applications in the cluster (~480 services)
     nodes: int = 100
     #: mean time between two faults' onsets, all applications together: dense (a fault every ~40 min in
-    #: each application, so about half the faults overlap another in time somewhere in their
-    #: application) so that 500 faults take ~16 simulated hours, ~5 min replayed at x200
+    #: each application; with the defaults 4 in 5 faults overlap in time with another one that alerts
+    #: in one of the same applications) so that 500 faults take ~16 simulated hours, ~5 min at x200
     mean_gap_s: float = 120.0
     overlap_share: float = 0.1  #: faults that start within 2 min after the previous one, in its application
     propagation: float = 0.7  #: chance that a caller of a failing service alerts too
