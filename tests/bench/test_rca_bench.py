@@ -62,7 +62,7 @@ def test_an_unseen_system_in_the_nezha_layout_runs_unchanged(tmp_path: Path) -> 
     assert ("gate", "orders") in day.graph.edges and day.graph.nodes_of("stock") == frozenset({"10.0.0.2"})
     assert day.faults[0].at_s == FAULT_AT  # from the Time string, not the offset TimeStamp column
     figures = bench_rca(tmp_path)
-    assert figures["faults"] == 1 and figures["top1"] == 1.0
+    assert figures["faults"] == 1 and figures["top1"] == 1.0 and figures["strict"]["top1"] == 1.0
     assert figures["by_type"]["cpu_hog"]["top1"] == 1.0
     assert figures["held_out"]["parts"] == ["2030-01-02"] and figures["chosen_on"]["parts"] == []
     assert figures["specificity_windows"] >= 2 and figures["specificity"] == 1.0
@@ -101,7 +101,7 @@ def test_cli_prints_the_figures_as_json_and_a_bad_folder_as_one_line(tmp_path: P
     assert result.exit_code == 0, result.output
     figures = json.loads(result.output)
     for key in ("faults", "top1", "top3", "top5", "specificity", "seconds_per_incident", "by_type",
-                "chosen_on", "held_out"):
+                "chosen_on", "held_out", "strict", "detected"):
         assert key in figures
     bad = CliRunner().invoke(cli, ["bench", "rca", "--data", str(tmp_path / "absent")])
     assert bad.exit_code == 2 and "no such folder" in bad.output and "Traceback" not in bad.output

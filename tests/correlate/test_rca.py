@@ -87,3 +87,25 @@ def test_ranking_names_only_observed_services_once_each_and_is_empty_or_led_by_a
     assert bool(ranked) == anomalous
     if ranked:
         assert ranked[0].score > RcaSettings().threshold
+
+
+def test_a_declared_incident_is_ranked_even_when_nothing_passes_the_threshold() -> None:
+    faint = [slow("db", 1.3), calm("api"), calm("web")]
+    assert rank_root_causes(faint, GRAPH) == ()
+    ranked = rank_root_causes(faint, GRAPH, certain=True)
+    assert ranked[0].service == "db" and ranked[0].score < RcaSettings().threshold
+
+
+def test_a_callee_explains_only_the_same_signal() -> None:
+    series = [Series("api", "errors", np.zeros(8), np.full(4, 5.0), signal="errors"), slow("db"), calm("web")]
+    ranked = rank_root_causes(series, GRAPH)
+    assert {c.service for c in ranked[:2]} == {"api", "db"}  # db's latency does not explain api's errors
+    assert not any("explained" in line for line in ranked[0].evidence + ranked[1].evidence)
+
+
+def test_views_that_must_agree_count_as_their_weakest() -> None:
+    one_caller = [Series("db", f"latency from {c}", CALM, np.full(4, level), agree="callers")
+                  for c, level in (("api", 9.0), ("web", 1.0))]
+    assert rank_root_causes(one_caller, GRAPH) == ()
+    every_caller = [Series("db", f"latency from {c}", CALM, np.full(4, 9.0), agree="callers") for c in ("api", "web")]
+    assert rank_root_causes(every_caller, GRAPH)[0].service == "db"

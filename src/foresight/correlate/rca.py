@@ -137,11 +137,14 @@ def rank_root_causes(
     graph: ServiceGraph,
     settings: RcaSettings = RcaSettings(),
     alerting: str | None = None,
+    certain: bool = False,
 ) -> tuple[Candidate, ...]:
     """Services ranked as the fault's root cause, best first; empty when nothing is anomalous enough.
 
     ``alerting``: the service whose alert opened the incident, when known: it must itself be
-    anomalous, and only it and what it calls (transitively) can be the cause.
+    anomalous, and only it and what it calls (transitively) can be the cause. ``certain``: the
+    incident is known to be real (a person declared it), so rank even when nothing passes the
+    threshold, never answer "nothing wrong".
     """
     threshold = settings.threshold
     evidence: dict[str, _Evidence] = {}
@@ -155,11 +158,11 @@ def rank_root_causes(
     for s, z in weakest.values():
         evidence.setdefault(s.service, _Evidence()).add(s, z)
     if alerting is not None:
-        if alerting not in evidence or evidence[alerting].strongest()[0] <= threshold:
+        if not certain and (alerting not in evidence or evidence[alerting].strongest()[0] <= threshold):
             return ()
         reach = graph.downstream(alerting) | {alerting}
         evidence = {name: e for name, e in evidence.items() if name in reach}
-    if not any(e.strongest()[0] > threshold for e in evidence.values()):
+    if not certain and not any(e.strongest()[0] > threshold for e in evidence.values()):
         return ()
     ranked = []
     for name, e in evidence.items():
