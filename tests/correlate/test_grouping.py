@@ -68,9 +68,9 @@ def test_service_level_alerts_do_not_group_by_a_shared_node() -> None:
 
 def test_a_bridging_alert_merges_into_the_older_incident() -> None:
     c = Correlator()
-    [old] = c.observe([alert("f", "frontend", 100.0)], SHOP, 100.0)
-    [young] = c.observe([alert("p", "payment", 120.0)], SHOP, 120.0)
-    out = {i.id: i for i in c.observe([alert("k", "checkout", 130.0)], SHOP, 130.0)}
+    [old] = c.observe([alert("p", "payment", 100.0)], SHOP, 100.0)
+    [young] = c.observe([alert("f", "frontend", 150.0)], SHOP, 150.0)  # 3 calls from payment
+    out = {i.id: i for i in c.observe([alert("k", "checkout", 130.0)], SHOP, 155.0)}
     assert out[young.id].status == IncidentStatus.RESOLVED
     assert out[young.id].merged_into == old.id
     assert out[young.id].revision == young.revision + 1
@@ -82,9 +82,9 @@ def test_a_bridging_alert_merges_into_the_older_incident() -> None:
 
 def test_merging_keeps_the_incident_that_started_first_even_when_it_arrived_last() -> None:
     c = Correlator()
-    [late] = c.observe([alert("p", "payment", 120.0)], SHOP, 125.0)
-    [early] = c.observe([alert("f", "frontend", 100.0)], SHOP, 126.0)
-    out = {i.id: i for i in c.observe([alert("k", "checkout", 130.0)], SHOP, 130.0)}
+    [late] = c.observe([alert("f", "frontend", 150.0)], SHOP, 150.0)
+    [early] = c.observe([alert("p", "payment", 100.0)], SHOP, 151.0)
+    out = {i.id: i for i in c.observe([alert("k", "checkout", 130.0)], SHOP, 155.0)}
     assert out[late.id].merged_into == early.id
     assert c.incidents[0].id == early.id and c.incidents[0].opened_at == 100.0
 

@@ -35,10 +35,13 @@ def test_on_a_chain_the_deepest_alerting_service_wins_and_its_callers_are_suppre
     assert any("explained by services it calls" in e for e in inc.candidates[1].evidence)
 
 
-def test_a_dependency_that_alerted_later_explains_nothing() -> None:
-    inc = incident([Alert("c", "Errors", "cart", 100.0), Alert("k", "Slow", "checkout", 160.0)], CHAIN)
-    assert inc.suppressed == ()
-    assert inc.root_cause is not None and inc.root_cause.service == "cart"
+def test_a_dependency_that_alerted_later_is_neither_cause_nor_symptom() -> None:
+    c = Correlator()
+    c.observe([Alert("c", "Errors", "cart", 100.0), Alert("k", "Slow", "checkout", 160.0)], CHAIN, 160.0)
+    assert [(i.alerts, i.suppressed, i.candidates[0].service) for i in c.incidents] == [
+        (("c",), (), "cart"),
+        (("k",), (), "checkout"),
+    ]
 
 
 def test_clock_skew_within_tolerance_still_explains() -> None:
@@ -86,18 +89,20 @@ def test_a_node_hosting_a_call_chain_names_the_deepest_service_instead() -> None
     assert [c.kind for c in inc.candidates].count("node") == 1
 
 
-def test_a_late_alert_below_the_cause_does_not_take_its_place() -> None:
+def test_the_first_onset_counts_when_the_cause_alerts_again_later() -> None:
+    graph = ServiceGraph.of([("cart", "checkout"), ("checkout", "payment")], placement={"pay-1": ("payment", "n1")})
     inc = incident(
         [
             Alert("k", "Down", "checkout", 100.0),
             Alert("c", "Slow", "cart", 130.0),
-            Alert("f", "Slow", "frontend", 150.0),
-            Alert("p", "Noise", "payment", 200.0),
+            Alert("p1", "Noise", "payment", 95.0, component="pay-1"),
+            Alert("p2", "Noise", "payment", 200.0, component="pay-1"),
         ],
-        CHAIN,
+        graph,
     )
-    assert inc.root_cause is not None and inc.root_cause.service == "checkout"
-    assert "k" not in inc.suppressed and "p" not in inc.suppressed
+    assert inc.root_cause is not None and inc.root_cause.service == "payment"
+    assert inc.suppressed == ("c", "k")
+    assert "payment also alerted on Noise" not in inc.root_cause.evidence  # same name: said once
 
 
 def test_an_unknown_service_is_ranked_and_says_so() -> None:

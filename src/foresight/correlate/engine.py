@@ -1,10 +1,18 @@
 """The correlator: alerts in, incidents out, state kept explicitly between calls (pure: no I/O, no clock).
 
-Two alerts are *linked* when their first firings lie within ``window_s`` of each other and they are
-close in the topology: their services are at most ``max_hops`` calls apart (either direction), or
-they are on the same service, the same pod, or pods on the same node (``graph.placement``). An
-alert whose service the graph does not know (or that names none) links only by the same service or
-pod. An incident is what linking reaches, transitively, among the alerts of open incidents:
+Two alerts are *linked* when one could be the other's cause or they concern the same thing:
+
+- the caller's service calls the callee's within ``max_hops`` calls (through silent services) and
+  the callee's alert started first, at most ``window_s`` before the caller's (or at most
+  ``skew_s`` after it: clocks disagree). A fault shows where it is first, then in its callers, so
+  a callee that alerted after its caller is neither its cause nor its symptom, and two callers of
+  one service join only through that service's alert;
+- or they are about the same service, the same pod, or pods on the same node
+  (``graph.placement``), and started within ``window_s`` of each other.
+
+An alert whose service the graph does not know (or that names none) therefore links only by the
+same service or pod. An incident is what linking reaches, transitively, among the alerts of open
+incidents:
 
 1. A new alert joins the open incident it links to; linking to none, it opens one whose id is
    derived from its key and start (replays give the same ids); linking to several, it *merges*
@@ -19,7 +27,8 @@ pod. An incident is what linking reaches, transitively, among the alerts of open
    incidents are remembered ``keep_resolved_s`` so repeats of their alerts change nothing.
 
 An alert's versions are ordered by (start, resolved, end): a version older than the one held (a
-firing repeat of a resolved alert, an earlier episode) is ignored, an equal one changes nothing.
+firing repeat of a resolved alert, an earlier episode) is ignored, an identical one changes
+nothing, and one of the same version with other details (score, metric, labels) replaces it.
 
 >>> from foresight.correlate.graph import ServiceGraph
 >>> g = ServiceGraph.of([("frontend", "cart"), ("cart", "checkout")])
@@ -62,7 +71,7 @@ class InvalidState(InputError):
 class CorrelationSettings:
     """The correlator's knobs, each with the reason for its default."""
 
-    #: alerts whose first firings are further apart than this never join one incident: a cascade
+    #: alerts whose first firings are further apart than this never link directly: a cascade
     #: reaches the callers in seconds to a few minutes (timeouts, retries, queues filling)
     window_s: float = 300.0
     #: how many calls apart two alerting services may be to join; 2 lets a fault reach a caller's
@@ -224,24 +233,32 @@ class Correlator:
     def _linked(self, alert: Alert) -> set[str]:
         """Open incidents holding an alert linked to ``alert`` (see the module docstring)."""
         near = self._require_near()
-        keys: set[str] = set()
+        window, skew = self.settings.window_s, self.settings.skew_s
+        t = alert.starts_at
+        found: set[str] = set()
+
+        def add(keys: Iterable[str], earliest: float, latest: float) -> None:
+            for k in keys:
+                if k != alert.key and earliest <= self._alerts[k].starts_at <= latest:
+                    found.add(self._where[k])
+
         service = near.service(alert)
         if service is not None:
-            ball = near.near(service)
-            by_service = self._index["service"]
-            for s in ball if len(ball) <= len(by_service) else list(by_service):
-                if s in ball:
-                    keys |= by_service.get(s, set())
+            add(self._index["service"].get(service, ()), t - window, t + window)
+            add(self._on(near.callees_within(service)), t - window, t + skew)  # its cause, first
+            add(self._on(near.callers_within(service)), t - skew, t + window)  # its symptoms, after
         if alert.component is not None:
-            keys |= self._index["component"].get(alert.component, set())
+            add(self._index["component"].get(alert.component, ()), t - window, t + window)
         for node in near.nodes(alert):
-            keys |= self._index["node"].get(node, set())
-        window = self.settings.window_s
-        return {
-            self._where[k]
-            for k in keys
-            if k != alert.key and abs(self._alerts[k].starts_at - alert.starts_at) <= window
-        }
+            add(self._index["node"].get(node, ()), t - window, t + window)
+        return found
+
+    def _on(self, services: frozenset[str]) -> Iterable[str]:
+        """Keys of the open alerts on ``services`` (walking whichever of the two is smaller)."""
+        by_service = self._index["service"]
+        pool = services if len(services) <= len(by_service) else by_service.keys() & services
+        for s in pool:
+            yield from by_service.get(s, ())
 
     def _merge(self, other: str, target: str, now: float, out: dict[str, Incident]) -> None:
         gone = self._open.pop(other)

@@ -34,6 +34,8 @@ class Nearby:
         self._node_names = frozenset(self._node_of.values())
         self._near: dict[str, frozenset[str]] = {}
         self._below: dict[str, frozenset[str]] = {}
+        self._above: dict[str, frozenset[str]] = {}
+        self._paths: dict[tuple[str, str], tuple[str, ...]] = {}
 
     def service(self, alert: Alert) -> str | None:
         """The alert's service, or the service of the pod it names when its labels name none."""
@@ -56,22 +58,30 @@ class Nearby:
             self._below[service] = self._ball(service, self.graph.callees) - {service}
         return self._below[service]
 
-    def call_path(self, caller: str, callee: str) -> list[str]:
+    def call_path(self, caller: str, callee: str) -> tuple[str, ...]:
         """A shortest chain of calls ``caller -> ... -> callee`` (``callee`` within ``max_hops``)."""
-        parent: dict[str, str] = {}
-        frontier = [caller]
-        while callee not in parent and frontier:
-            reached = []
-            for s in frontier:
-                for n in sorted(self.graph.callees(s)):
-                    if n not in parent and n != caller:
-                        parent[n] = s
-                        reached.append(n)
-            frontier = reached
-        path = [callee]
-        while path[-1] != caller:
-            path.append(parent[path[-1]])
-        return path[::-1]
+        if (caller, callee) not in self._paths:
+            parent: dict[str, str] = {}
+            frontier = [caller]
+            while callee not in parent and frontier:
+                reached = []
+                for s in frontier:
+                    for n in sorted(self.graph.callees(s)):
+                        if n not in parent and n != caller:
+                            parent[n] = s
+                            reached.append(n)
+                frontier = reached
+            path = [callee]
+            while path[-1] != caller:
+                path.append(parent[path[-1]])
+            self._paths[caller, callee] = tuple(path[::-1])
+        return self._paths[caller, callee]
+
+    def callers_within(self, service: str) -> frozenset[str]:
+        """Services that call ``service`` within ``max_hops`` hops: where its failure shows up."""
+        if service not in self._above:
+            self._above[service] = self._ball(service, self.graph.callers) - {service}
+        return self._above[service]
 
     def nodes(self, alert: Alert) -> frozenset[str]:
         """The node the alert's component is (or runs on); empty when it names neither.

@@ -1,15 +1,8 @@
 """Within one incident: which alerts a failing dependency explains, and where the fault most likely is.
 
-A fault shows up first where it is and then in the services that call it, so an alerting service
-``S`` is *explained* by an alerting service ``T`` when ``T`` is among the services ``S`` calls
-(within ``max_hops``, so through at most ``max_hops - 1`` silent ones) and ``T``'s first alert came
-no later than ``S``'s plus ``skew_s`` (clocks of different sources disagree by a few seconds).
-On a call cycle two services can explain each other; there only the one that alerted strictly
-first (then the smaller name) explains the other, so the relation has no cycle and every incident
-keeps at least one unexplained service. Every alert of an explained service is suppressed.
-
-Each alerting service is a root-cause candidate, scored by the mean of four signals in [0, 1], with
-equal weights because none was fitted to any data:
+Every alert of a service that another alerting service explains (see :mod:`.explains`) is
+suppressed. Each alerting service is a root-cause candidate, scored by the mean of four signals
+in [0, 1], with equal weights because none was fitted to any data:
 
     coverage  (1 + alerting services it explains, transitively) / alerting services in the incident
     depth     1 when nothing it calls explains it (the deepest alerting service), else 0
@@ -18,19 +11,22 @@ equal weights because none was fitted to any data:
 
 A node that hosts at least two alerting services none of which explains the other (two
 independent sinks of the relation) is a candidate too: coverage counts every service on it and
-what they explain, so a node failure outranks each of its services.
+what they explain, so a node failure outranks each of its services. The best ``MAX_CANDIDATES``
+are kept, each with its evidence: a person on call reads no further, and it bounds the cost.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from foresight.correlate.explains import Relation, relate
 from foresight.correlate.model import Alert, Candidate
 from foresight.correlate.nearby import Nearby
 
-__all__ = ["Explanation", "explain"]
+__all__ = ["MAX_CANDIDATES", "Explanation", "explain"]
+
+MAX_CANDIDATES = 10
 
 
 @dataclass(frozen=True)
@@ -49,8 +45,8 @@ def explain(alerts: Sequence[Alert], near: Nearby, skew_s: float) -> Explanation
     >>> found = explain(alerts, near, skew_s=5.0)
     >>> found.suppressed, found.candidates[0].service
     (('b', 'c'), 'checkout')
-    >>> found.candidates[0].evidence[:2]
-    ('checkout latency_p95 alert at t=100 s, score 0.93', 'explains alerting callers cart +40 s, frontend +75 s')
+    >>> found.candidates[0].evidence
+    ('checkout latency_p95 alert at t=100 s, score 0.93', 'explains alerting callers cart +40 s, frontend +75 s', 'propagated along frontend -> cart -> checkout')
     """
     mine: dict[str, list[Alert]] = {}
     for a in alerts:
@@ -59,95 +55,48 @@ def explain(alerts: Sequence[Alert], near: Nearby, skew_s: float) -> Explanation
             mine.setdefault(s, []).append(a)
     if not mine:
         return Explanation((), ())
-    onset = {s: min(a.starts_at for a in found) for s, found in mine.items()}
-    below = _explained_by(onset, near, skew_s)
-    down = {s: _reach(s, below) for s in onset}
-    up: dict[str, set[str]] = {s: set() for s in onset}
-    for s, reached in down.items():
-        for t in reached:
-            up[t].add(s)
-    suppressed = tuple(sorted(a.key for s, found in mine.items() if below[s] for a in found))
-    first, last = min(onset.values()), max(onset.values())
+    rel = relate({s: min(a.starts_at for a in found) for s, found in mine.items()}, near, skew_s)
+    n = len(rel.names)
+    suppressed = tuple(sorted(a.key for i, s in enumerate(rel.names) if rel.below[i] for a in mine[s]))
+    first, last = rel.onset[0], rel.onset[-1]
 
     def early(t: float) -> float:
         return 1.0 if last == first else 1.0 - (t - first) / (last - first)
 
-    ranked: list[tuple[float, float, Candidate]] = []
-    for s, found in mine.items():
-        lead = min(found, key=lambda a: (a.starts_at, -a.score, a.key))
-        signals = ((1 + len(up[s])) / len(onset), 0.0 if below[s] else 1.0, early(onset[s]), _moved(found))
-        score = sum(signals) / len(signals)
-        evidence = _service_evidence(s, found, lead, onset, below, down, up, near)
-        ranked.append((score, onset[s], Candidate(s, score, lead.component, lead.metric or lead.name, evidence)))
-    for node, hosted in _nodes(mine, near).items():
-        sinks = sorted(s for s in hosted if not below[s])
-        covered = set(hosted).union(*(up[s] for s in hosted))
+    scored: list[tuple[float, float, str, str, int | str]] = []  # score, onset, kind, service, which
+    for i, s in enumerate(rel.names):
+        signals = ((1 + rel.up[i].bit_count()) / n, 0.0 if rel.below[i] else 1.0, early(rel.onset[i]), _moved(mine[s]))
+        scored.append((sum(signals) / 4, rel.onset[i], "service", s, i))
+    hosts = _hosts(mine, near)
+    index = {s: i for i, s in enumerate(rel.names)}
+    for node, hosted in hosts.items():
+        members = [index[s] for s in hosted]
+        covered = 0
+        for i in members:
+            covered |= (1 << i) | rel.up[i]
+        sinks = sum(1 for i in members if not rel.below[i])
         t0 = min(a.starts_at for a in hosted.values())
-        signals = (len(covered) / len(onset), 1.0 if len(sinks) >= 2 else 0.0, early(t0), _moved(hosted.values()))
-        score = sum(signals) / len(signals)
-        lead_service = min(hosted, key=lambda s: (hosted[s].starts_at, s))
-        evidence = _node_evidence(node, hosted, sinks, t0)
-        ranked.append((score, t0, Candidate(lead_service, score, node, None, evidence, kind="node")))
-    ranked.sort(key=lambda r: (-r[0], r[1], r[2].kind, r[2].service))
-    return Explanation(suppressed, tuple(c for _, _, c in ranked))
-
-
-def _explained_by(onset: Mapping[str, float], near: Nearby, skew_s: float) -> dict[str, set[str]]:
-    """For each alerting service, the alerting services it calls that explain it (acyclic)."""
-    raw = {
-        s: {t for t in near.callees_within(s) if t in onset and onset[t] <= onset[s] + skew_s}
-        for s in onset
-    }
-    reach = {s: _reach(s, raw) for s in onset}
-    return {
-        s: {t for t in ts if s not in reach[t] or (onset[t], t) < (onset[s], s)}
-        for s, ts in raw.items()
-    }
-
-
-def _reach(start: str, edges: Mapping[str, set[str]]) -> set[str]:
-    seen: set[str] = set()
-    queue = deque([start])
-    while queue:
-        for t in edges[queue.popleft()]:
-            if t not in seen:
-                seen.add(t)
-                queue.append(t)
-    seen.discard(start)
-    return seen
-
-
-def _chain(
-    source: str, target: str, below: Mapping[str, set[str]], down: Mapping[str, set[str]], near: Nearby
-) -> str:
-    """The longest chain of explanations ``source -> ... -> target``, each step spelled out in
-    calls, silent services in brackets: the way the fault most plausibly travelled."""
-    on_way = {x for x in down[source] if x == target or target in down[x]} | {source}
-    pending = {x: sum(1 for y in on_way if x in below[y]) for x in on_way}
-    ready, order = [source], []
-    while ready:
-        x = ready.pop()
-        order.append(x)
-        for t in sorted(below[x] & on_way):
-            pending[t] -= 1
-            if pending[t] == 0:
-                ready.append(t)
-    longest: dict[str, list[str]] = {source: [source]}
-    for x in order:
-        for t in below[x] & on_way:
-            if x in longest and len(longest[x]) + 1 > len(longest.get(t, [])):
-                longest[t] = [*longest[x], t]
-    steps = [source]
-    for a, b in zip(longest[target], longest[target][1:]):
-        steps += [f"({s})" for s in near.call_path(a, b)[1:-1]] + [b]
-    return " -> ".join(steps)
+        signals = (covered.bit_count() / n, 1.0 if sinks >= 2 else 0.0, early(t0), _moved(hosted.values()))
+        lead = min(hosted, key=lambda s: (hosted[s].starts_at, s))
+        scored.append((sum(signals) / 4, t0, "node", lead, node))
+    scored.sort(key=lambda r: (-r[0], r[1], r[2], r[3], str(r[4])))
+    candidates = []
+    for score, _, kind, s, which in scored[:MAX_CANDIDATES]:
+        if isinstance(which, int):
+            lead_alert = min(mine[s], key=lambda a: (a.starts_at, -a.score, a.key))
+            evidence = _service_evidence(which, mine[s], lead_alert, rel, near)
+            candidates.append(Candidate(s, score, lead_alert.component, lead_alert.metric or lead_alert.name, evidence))
+        else:
+            evidence = _node_evidence(which, hosts[which], rel, index)
+            candidates.append(Candidate(s, score, which, None, evidence, kind="node"))
+    return Explanation(suppressed, tuple(candidates))
 
 
 def _moved(alerts: Iterable[Alert]) -> float:
     return max(min(max(a.score, 0.0), 1.0) for a in alerts)
 
 
-def _nodes(mine: Mapping[str, list[Alert]], near: Nearby) -> dict[str, dict[str, Alert]]:
+def _hosts(mine: Mapping[str, list[Alert]], near: Nearby) -> dict[str, dict[str, Alert]]:
     """Nodes named by the alerts of at least two services -> each service's first alert there."""
     hosted: dict[str, dict[str, Alert]] = {}
     for s, found in mine.items():
@@ -161,39 +110,52 @@ def _delay(t: float, t0: float) -> str:
     return f"{t - t0:+.0f} s"
 
 
-def _service_evidence(
-    s: str,
-    found: Sequence[Alert],
-    lead: Alert,
-    onset: Mapping[str, float],
-    below: Mapping[str, set[str]],
-    down: Mapping[str, set[str]],
-    up: Mapping[str, set[str]],
-    near: Nearby,
-) -> tuple[str, ...]:
+def _chain(source: int, target: int, rel: Relation, near: Nearby) -> str:
+    """The longest chain of explanations ``source -> ... -> target``, each step spelled out in
+    calls, silent services in brackets: the way the fault most plausibly travelled."""
+    on_way = {i for i in rel.members(rel.down[source]) if i == target or rel.down[i] >> target & 1}
+    hops = {target: 0}
+    step: dict[int, int] = {}
+    for i in rel.order:  # everything below i comes first
+        if i in on_way and i != target or i == source:
+            j = max((j for j in rel.below[i] if j in hops), key=lambda j: (hops[j], -j))
+            hops[i], step[i] = hops[j] + 1, j
+    names = [rel.names[source]]
+    i = source
+    while i != target:
+        a, b = rel.names[i], rel.names[step[i]]
+        names += [f"({s})" for s in near.call_path(a, b)[1:-1]] + [b]
+        i = step[i]
+    return " -> ".join(names)
+
+
+def _service_evidence(i: int, found: Sequence[Alert], lead: Alert, rel: Relation, near: Nearby) -> tuple[str, ...]:
+    s, t0 = rel.names[i], rel.onset[i]
     where = f" on {lead.component}" if lead.component else ""
     lines = [f"{s} {lead.metric or lead.name} alert at t={lead.starts_at:.0f} s, score {lead.score:.2f}{where}"]
-    others = sorted({a.metric or a.name for a in found if a is not lead})
+    others = sorted({a.metric or a.name for a in found} - {lead.metric or lead.name})
     if others:
         lines.append(f"{s} also alerted on {', '.join(others[:5])}")
-    if up[s]:
-        callers = sorted(up[s], key=lambda u: (onset[u], u))
-        shown = ", ".join(f"{u} {_delay(onset[u], onset[s])}" for u in callers[:6])
+    callers = rel.members(rel.up[i])  # by first alert
+    if callers:
+        shown = ", ".join(f"{rel.names[u]} {_delay(rel.onset[u], t0)}" for u in callers[:6])
         more = f" and {len(callers) - 6} more" if len(callers) > 6 else ""
         lines.append(f"explains alerting callers {shown}{more}")
-        lines.append(f"propagated along {_chain(callers[-1], s, below, down, near)}")
-    if below[s]:
-        deeper = ", ".join(f"{t} {_delay(onset[t], onset[s])}" for t in sorted(below[s], key=lambda t: (onset[t], t)))
+        lines.append(f"propagated along {_chain(callers[-1], i, rel, near)}")
+    if rel.below[i]:
+        deeper = ", ".join(f"{rel.names[j]} {_delay(rel.onset[j], t0)}" for j in rel.below[i])
         lines.append(f"explained by services it calls that alerted first: {deeper}")
     if not near.known(s):
         lines.append(f"{s} is not in the service graph: grouped with alerts on the same service or pod only")
     return tuple(lines)
 
 
-def _node_evidence(node: str, hosted: Mapping[str, Alert], sinks: Sequence[str], t0: float) -> tuple[str, ...]:
+def _node_evidence(node: str, hosted: Mapping[str, Alert], rel: Relation, index: Mapping[str, int]) -> tuple[str, ...]:
     on = sorted(hosted.items(), key=lambda kv: (kv[1].starts_at, kv[0]))
+    t0 = on[0][1].starts_at
     shown = ", ".join(f"{s} ({a.component}, {_delay(a.starts_at, t0)})" for s, a in on)
     lines = [f"node {node} hosts {len(hosted)} alerting services, first at t={t0:.0f} s: {shown}"]
+    sinks = sorted(s for s in hosted if not rel.below[index[s]])
     if len(sinks) >= 2:
         lines.append(f"{', '.join(sinks)} do not explain one another through calls: a cause they share")
     return tuple(lines)
