@@ -57,3 +57,16 @@ def test_it_starts_healthy_and_every_fault_shows_in_the_events():
 def test_too_small_is_refused():
     with pytest.raises(ConfigError, match="n_services must be at least 4, got 3"):
         default_cluster(3, seed=0)
+
+
+def test_large_clusters_are_built_call_by_call_with_the_same_properties():
+    """Above the closure's size the peaks are propagated call by call: every service still gets at
+    least the quietest peak and needs several replicas at 60 %, as the closure would have it."""
+    spec = default_cluster(1200, seed=5)
+    assert len(spec.service_names) == 1200 == len(set(spec.service_names))
+    topo = Topology.of(spec.services)
+    shares = np.array([s.traffic_share for s in spec.services])[: topo.n_entries]
+    peak = spec.traffic.daily_peak_rps * (shares / shares.sum()) @ topo.closure[: topo.n_entries]
+    capacity = np.array([{s.name: s.capacity_rps for s in spec.services}[n] for n in topo.names])
+    assert np.all(peak >= 100.0 - 1e-3) and np.all(np.round(peak / capacity / 0.6) >= 3)
+    assert all(s.capacity_rps * s.base_latency_s >= 2.0 - 1e-3 for s in spec.services)

@@ -221,3 +221,16 @@ def test_gpu_pods_run_on_gpu_nodes_and_pend_without_them(chain):
     no_gpu.set_replicas("model", 0)
     no_gpu.step()
     assert no_gpu.history["foresight_pods_pending"][-1, 3] == 0
+
+
+def test_service_index_selects_by_lookup_and_by_scan():
+    from foresight.sim.metrics import ServiceIndex
+
+    index = ServiceIndex([f"svc-{i}" for i in range(5000)])
+    assert index.select((("service", "=", "svc-4321"),)) == (4321,)
+    assert index.select((("service", "=", "nope"),)) == ()
+    assert index.select((("service", "=", "svc-1"), ("service", "=", "svc-2"))) == ()
+    assert index.select((("service", "=", "svc-7"), ("service", "!=", "svc-7"))) == ()
+    assert index.select((("service", "=~", "svc-1[0-9]"),)) == tuple(range(10, 20))
+    assert len(index.select((("service", "!~", "svc-.*0"),))) == 4500
+    assert len(index.select(())) == 5000

@@ -100,6 +100,7 @@ class Simulator:
         by_name = {s.name: s for s in spec.services}
         svc = [by_name[n] for n in self.topology.names]
         self._index = {n: i for i, n in enumerate(self.topology.names)}
+        self._series = metrics.ServiceIndex(self.topology.names)
 
         def column(field: str) -> np.ndarray:
             return np.array([getattr(s, field) for s in svc], dtype=float)
@@ -183,7 +184,7 @@ class Simulator:
     def query_range(self, query: str, start: float, end: float, step_s: float) -> list[Series]:
         """:class:`foresight.ports.MetricsSource` over the recorded history."""
         return metrics.query_range(
-            self._hist[: self._k], self.start + self.step_s, self.step_s, self.topology.names, query, start, end, step_s
+            self._hist[: self._k], self.start + self.step_s, self.step_s, self._series, query, start, end, step_s
         )
 
     def get_scale(self, workload: str) -> Scale:

@@ -21,6 +21,8 @@ to 25 % of the run, fast enough to OOM-kill within it), a node loss (35 %), a sp
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from typing import Any
 
@@ -56,6 +58,9 @@ _TARGET_UTILISATION = 0.6
 _QUIETEST_PEAK_RPS = 100.0
 _MIN_SERVERS_PER_REPLICA = 2.0
 _CPU_NODE = (16.0, 65536.0)
+# Up to this size peak loads come from the closure (I - F)^-1 as before (cubic: 0.1 s at 1,000), so
+# clusters of the sizes benchmarks published stay bit-identical; above it, call by call (linear).
+_EXACT_CLOSURE_UP_TO = 1000
 _GPU_NODE = (48.0, 196608.0, 4)
 
 
@@ -103,29 +108,46 @@ def default_cluster(n_services: int = 20, seed: int = 0, duration_s: float = 864
         low, high = (0.1, 0.8) if tier_of[target] == "model" else (0.2, 1.5)
         return round(float(rng.uniform(low, high)), 2)
 
+    # Draws index into the concatenation of a layer's callee groups without building it: the same
+    # draws as choosing from the list, in time independent of the cluster's size.
+    layers = {layer: _Concat(groups) for layer, groups in callees.items()}
     for name in order:
-        options = [c for group in callees[layer_of.get(name, tier_of[name])] for c in group]
-        if options:
+        options = layers[layer_of.get(name, tier_of[name])]
+        if len(options):
             k = min(len(options), int(rng.integers(1, 4)))
-            for target in rng.choice(options, size=k, replace=False):
-                calls[name][str(target)] = fanout(str(target))
+            for j in rng.choice(len(options), size=k, replace=False):
+                target = options[int(j)]
+                calls[name][target] = fanout(target)
     called = {t for c in calls.values() for t in c}
+    # Who may call each service: every service of a layer whose callee groups hold it, in ``order``.
+    layer_spans: dict[str, tuple[int, int]] = {}
+    for i, name in enumerate(order):
+        layer = layer_of.get(name, tier_of[name])
+        first, _ = layer_spans.get(layer, (i, i))
+        layer_spans[layer] = (first, i + 1)
+    spans = sorted(layer_spans.items(), key=lambda item: item[1])
+    group_callers = {id(g): [span for layer, span in spans if any(g is h for h in callees[layer])]
+                     for groups in callees.values() for g in groups}
+    group_of = {n: id(g) for groups in callees.values() for g in groups for n in g}
     for i, name in enumerate(order):
         if tier_of[name] != "entry" and name not in called:
-            callers = [c for c in order[:i] if name in [x for g in callees[layer_of.get(c, tier_of[c])] for x in g]]
-            calls[str(rng.choice(callers))][name] = fanout(name)
+            callers = _Concat([order[a:min(b, i)] for a, b in group_callers[group_of[name]] if a < i])
+            calls[callers[int(rng.choice(len(callers)))]][name] = fanout(name)
 
     entries = tiers["entry"]
     shares = rng.dirichlet(np.full(len(entries), 4.0))
+    share_of = {n: float(share) for n, share in zip(entries, shares)}
     draft = [
         ServiceSpec(name=n, capacity_rps=1, base_latency_s=1, slo_latency_p95_s=1, calls=calls[n],
-                    traffic_share=float(shares[entries.index(n)]) if n in entries else 1.0)
+                    traffic_share=share_of.get(n, 1.0))
         for n in order
     ]
-    topo = Topology.of(draft)
-    unit = np.zeros(len(order))
-    unit[: topo.n_entries] = [s.traffic_share for s in draft if s.name in entries]
-    unit_peak = dict(zip(topo.names, unit @ topo.closure))
+    if n_services <= _EXACT_CLOSURE_UP_TO:  # the simulator's own closure: sizes as every published figure had them
+        topo = Topology.of(draft)
+        unit = np.array([share_of.get(n, 0.0) for n in topo.names])
+        unit_peak = dict(zip(topo.names, unit @ topo.closure))
+    else:
+        unit_peak = _peak_load(order, calls, share_of)
     total_peak = max(500.0, _QUIETEST_PEAK_RPS / min(unit_peak.values()))
 
     services: list[dict[str, Any]] = []
@@ -145,7 +167,7 @@ def default_cluster(n_services: int = 20, seed: int = 0, duration_s: float = 864
             "cpu_cores": float(rng.choice(np.arange(cpu_lo, cpu_hi + 0.01, 0.25))),
             "memory_mib": float(rng.choice(np.arange(mem_lo, mem_hi + 1, 512))), "gpus": gpus,
         })
-    critical = dict(zip(topo.names, topo.end_to_end_latency(np.array([base[n] for n in topo.names]))))
+    critical = _critical_path(order, calls, base)
     specs = []
     for fields in services:
         slo = round(2.0 * critical[fields["name"]] + 0.02, 3)
@@ -163,6 +185,41 @@ def default_cluster(n_services: int = 20, seed: int = 0, duration_s: float = 864
     )
     return ClusterSpec(services=tuple(specs), node_pools=pools, faults=faults,
                        traffic=SyntheticTraffic(daily_peak_rps=round(total_peak, 1)))
+
+
+def _peak_load(order: list[str], calls: dict[str, dict[str, float]], shares: dict[str, float]) -> dict[str, float]:
+    """Requests reaching each service per external request, without losses: callers first (``order``
+    is topological), each passing its load times the fan-out to its callees. Linear in the calls,
+    where the closure ``(I - F)^-1`` of :class:`~foresight.sim.topology.Topology` is cubic; equal to
+    ``shares @ closure`` up to the last bits, which can move a capacity's third decimal."""
+    load = {n: shares.get(n, 0.0) for n in order}
+    for name in order:
+        for target, fan in calls[name].items():
+            load[target] += load[name] * fan
+    return load
+
+
+def _critical_path(order: list[str], calls: dict[str, dict[str, float]], own: dict[str, float]) -> dict[str, float]:
+    """Each service's own latency plus its slowest downstream call's, callees first."""
+    out: dict[str, float] = {}
+    for name in reversed(order):
+        out[name] = own[name] + max((out[t] for t in calls[name]), default=0.0)
+    return out
+
+
+class _Concat:
+    """Lists read as their concatenation, by index, without copying them."""
+
+    def __init__(self, parts: list[list[str]]) -> None:
+        self._parts = [p for p in parts if p]
+        self._ends = list(itertools.accumulate(len(p) for p in self._parts))
+
+    def __len__(self) -> int:
+        return self._ends[-1] if self._ends else 0
+
+    def __getitem__(self, i: int) -> str:
+        part = bisect.bisect_right(self._ends, i)
+        return self._parts[part][i - (self._ends[part - 1] if part else 0)]
 
 
 def _node_pools(specs: list[ServiceSpec]) -> tuple[NodePoolSpec, ...]:

@@ -5,11 +5,16 @@ stamped with the step's end. :func:`query_range` answers Prometheus-style select
 history: ``name``, ``name{}``, ``name{service="api"}``, ``name{service!="api"}`` or
 ``name{service=~"api|web"}``. Like Prometheus, the value at a query time is the latest sample at
 or before it, if it is at most ``LOOKBACK_S`` old.
+
+A query's cost does not grow with the number of services it does not select: a
+:class:`ServiceIndex` maps each service to its column once, so an equality matcher finds its
+series by lookup; only ``!=``, ``=~`` and ``!~`` test every service name.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -17,7 +22,7 @@ import numpy as np
 from foresight.errors import InputError
 from foresight.series import Series
 
-__all__ = ["LOOKBACK_S", "METRICS", "parse_selector", "query_range"]
+__all__ = ["LOOKBACK_S", "METRICS", "ServiceIndex", "parse_selector", "query_range"]
 
 METRICS: dict[str, str] = {
     "foresight_offered_rps": "requests per second arriving at the service",
@@ -67,26 +72,42 @@ def parse_selector(query: str) -> tuple[str, tuple[tuple[str, str, str], ...]]:
     return name, tuple(matchers)
 
 
-@lru_cache(maxsize=4096)
-def _selected(services: tuple[str, ...], matchers: tuple[tuple[str, str, str], ...]) -> tuple[int, ...]:
-    """Indices of the services every matcher accepts."""
+class ServiceIndex:
+    """The services' names and each one's column in the history, built once per simulator.
 
-    def accepts(service: str) -> bool:
-        for _, op, value in matchers:
-            if op == "=" and service != value or op == "!=" and service == value:
-                return False
-            if op in ("=~", "!~") and (re.fullmatch(value, service) is None) == (op == "=~"):
-                return False
-        return True
+    >>> index = ServiceIndex(["api", "web", "db"])
+    >>> index.select((("service", "=", "web"),)), index.select((("service", "=~", "api|db"),))
+    ((1,), (0, 2))
+    """
 
-    return tuple(i for i, s in enumerate(services) if accepts(s))
+    def __init__(self, services: Sequence[str]) -> None:
+        self.names = tuple(services)
+        self._column = {name: i for i, name in enumerate(self.names)}
+
+    def select(self, matchers: tuple[tuple[str, str, str], ...]) -> tuple[int, ...]:
+        """Columns of the services every matcher accepts, in column order."""
+        candidates: Sequence[int] = range(len(self.names))
+        for _, op, value in matchers:  # an equality narrows to at most one column, without a scan
+            if op == "=":
+                i = self._column.get(value)
+                candidates = [i] if i is not None and i in candidates else []
+        return tuple(i for i in candidates if _accepts(self.names[i], matchers))
+
+
+def _accepts(service: str, matchers: tuple[tuple[str, str, str], ...]) -> bool:
+    for _, op, value in matchers:
+        if op == "=" and service != value or op == "!=" and service == value:
+            return False
+        if op in ("=~", "!~") and (re.fullmatch(value, service) is None) == (op == "=~"):
+            return False
+    return True
 
 
 def query_range(
     history: np.ndarray,
     first_s: float,
     step_s: float,
-    services: tuple[str, ...],
+    services: ServiceIndex,
     query: str,
     start: float,
     end: float,
@@ -109,4 +130,4 @@ def query_range(
     if not ok.any():
         return []
     at, k = at[ok], k[ok]
-    return [Series({"service": services[i]}, at, history[k, metric, i]) for i in _selected(services, matchers)]
+    return [Series({"service": services.names[i]}, at, history[k, metric, i]) for i in services.select(matchers)]
