@@ -70,7 +70,7 @@ def test_an_unseen_system_in_the_nezha_layout_runs_unchanged(tmp_path: Path) -> 
 
 @pytest.mark.parametrize(("damage", "message"), [
     (lambda root: (root / "rca_data" / "2030-01-02" / "metric" / "dependency.csv").unlink(), "no dependency.csv"),
-    (lambda root: (root / "rca_data" / "2030-01-02" / "injected-faults.json").unlink(), "*fault*.json"),
+    (lambda root: (root / "rca_data" / "2030-01-02" / "other-faults.json").write_text("[]"), "found 2"),
     (lambda root: (root / "rca_data" / "2030-01-02" / "injected-faults.json").write_text("[1"), "not a readable JSON"),
     (lambda root: (root / "rca_data" / "2030-01-02" / "injected-faults.json").write_text('{"1": [{"x": 1}]}'),
      "needs inject_time"),
@@ -80,6 +80,13 @@ def test_broken_nezha_files_are_precise_errors(tmp_path: Path, damage, message: 
     damage(tmp_path)
     with pytest.raises(InputError, match=message.replace("*", r"\*")):
         bench_rca(tmp_path)
+
+
+def test_a_day_without_a_fault_list_counts_for_specificity_only(tmp_path: Path) -> None:
+    _write_system(tmp_path)
+    (tmp_path / "rca_data" / "2030-01-02" / "injected-faults.json").unlink()
+    figures = bench_rca(tmp_path)
+    assert figures["faults"] == 0 and figures["top1"] is None and figures["specificity_windows"] >= 2
 
 
 def test_a_cell_that_is_no_number_names_file_line_and_column(tmp_path: Path) -> None:

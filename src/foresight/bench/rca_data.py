@@ -106,8 +106,15 @@ class PetShopScenario:
     issues: tuple[PetShopIssue, ...]
 
 
-def service_of_pod(pod: str) -> str:
-    """``cartservice-579f59597d-wc2lz`` -> ``cartservice``; a name with fewer parts is its own service."""
+def service_of_pod(pod: str, known: frozenset[str] = frozenset()) -> str:
+    """The longest ``known`` service the pod's name starts with, else the name without its last two ``-hash`` parts.
+
+    >>> service_of_pod("cartservice-579f59597d-wc2lz"), service_of_pod("ts-order-service-0", frozenset({"ts-order-service"}))
+    ('cartservice', 'ts-order-service')
+    """
+    matches = [s for s in known if pod == s or pod.startswith(s + "-")]
+    if matches:
+        return max(matches, key=len)
     parts = pod.split("-")
     return "-".join(parts[:-2]) if len(parts) > 2 else pod
 
@@ -171,8 +178,11 @@ def _is_address(name: str) -> bool:
     return True
 
 
-def _read_dependency(path: Path, pods: tuple[str, ...]) -> ServiceGraph:
-    """Service calls and pod placement from ``dependency.csv`` (a target that is an IP address is a node)."""
+def _read_dependency(path: Path, pods: tuple[str, ...]) -> tuple[ServiceGraph, frozenset[str]]:
+    """Service calls and pod placement from ``dependency.csv`` (a target that is an IP address is a node).
+
+    Pods are matched to the services this file names (a StatefulSet's ``db-0`` has no hash parts).
+    """
     rows = _read_rows(path)
     if not rows or [c.strip() for c in rows[0][:2]] != ["Source", "Target"]:
         raise InputError(f"{path}: expected a 'Source,Target[,Weight]' header")
@@ -186,17 +196,22 @@ def _read_dependency(path: Path, pods: tuple[str, ...]) -> ServiceGraph:
             node_of.setdefault(source, target)
         else:
             edges.append((source, target))
-    placement = {pod: (service_of_pod(pod), node_of.get(service_of_pod(pod), "")) for pod in pods}
-    return ServiceGraph.of(edges, {pod: where for pod, where in placement.items() if where[1]})
+    known = frozenset(name for edge in edges for name in edge) | frozenset(node_of)
+    service = {pod: service_of_pod(pod, known) for pod in pods}
+    placement = {pod: (service[pod], node_of[service[pod]]) for pod in pods if service[pod] in node_of}
+    return ServiceGraph.of(edges, placement), known
 
 
-def _read_faults(path: Path) -> tuple[Fault, ...]:
+def _read_faults(path: Path, known: frozenset[str]) -> tuple[Fault, ...]:
+    """``{hour: [fault, ...]}`` (Nezha's) or a plain list of faults."""
     try:
         data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
         raise InputError(f"{path}: not a readable JSON fault list ({err})") from None
+    if isinstance(data, list):
+        data = {"all": data}
     if not isinstance(data, dict):
-        raise InputError(f"{path}: expected {{hour: [faults]}}, got {type(data).__name__}")
+        raise InputError(f"{path}: expected {{hour: [faults]}} or [faults], got {type(data).__name__}")
     faults = []
     for hour, entries in data.items():
         if not isinstance(entries, list):
@@ -206,7 +221,7 @@ def _read_faults(path: Path) -> tuple[Fault, ...]:
                 raise InputError(f"{path}: hour {hour!r}: a fault needs inject_time, inject_pod, inject_type: {entry!r}")
             pod = str(entry["inject_pod"])
             at = _epoch(str(entry["inject_time"]), f"{path} ({hour})")
-            faults.append(Fault(at, pod, service_of_pod(pod), str(entry["inject_type"])))
+            faults.append(Fault(at, pod, service_of_pod(pod, known), str(entry["inject_type"])))
     return tuple(sorted(faults, key=lambda f: f.at_s))
 
 
@@ -228,7 +243,8 @@ def _read_edges(path: Path, services: frozenset[str]) -> tuple[Table | None, tup
 
 
 def load_nezha(root: Path) -> tuple[NezhaDay, ...]:
-    """Every date folder under ``root/rca_data`` that has metric files and a fault list, in date order."""
+    """Every date folder under ``root/rca_data``, in date order; one without a fault list has no faults
+    (its fault-free windows still count for specificity)."""
     base = root / "rca_data"
     if not base.is_dir():
         raise InputError(f"{root}: no rca_data/ folder (the Nezha layout is DIR/rca_data/<date>/metric/*.csv)")
@@ -239,19 +255,17 @@ def load_nezha(root: Path) -> tuple[NezhaDay, ...]:
         fault_files = sorted(folder.glob("*fault*.json"))
         if not pod_files:
             raise InputError(f"{folder}: no metric/<pod>_metric.csv files")
-        if len(fault_files) != 1:
-            raise InputError(f"{folder}: expected one *fault*.json fault list, found {len(fault_files)}")
+        if len(fault_files) > 1:
+            raise InputError(f"{folder}: expected one *fault*.json fault list, found {len(fault_files)}: "
+                             f"{', '.join(p.name for p in fault_files)}")
         if not (metric / "dependency.csv").is_file():
             raise InputError(f"{metric}: no dependency.csv (the topology)")
-        pods = []
-        for path in pod_files:
-            match = _POD_FILE.match(path.name)
-            assert match is not None  # the glob guarantees the suffix
-            pod = match["pod"]
-            pods.append(PodSeries(pod, service_of_pod(pod), _read_pod_table(path)))
-        graph = _read_dependency(metric / "dependency.csv", tuple(p.pod for p in pods))
+        named = [(match["pod"], path) for path in pod_files if (match := _POD_FILE.match(path.name))]
+        graph, known = _read_dependency(metric / "dependency.csv", tuple(pod for pod, _ in named))
+        pods = tuple(PodSeries(pod, service_of_pod(pod, known), _read_pod_table(path)) for pod, path in named)
         edges, ends = _read_edges(metric / "source_50.csv", graph.services)
-        days.append(NezhaDay(folder.name, tuple(pods), graph, _read_faults(fault_files[0]), edges, ends))
+        faults = _read_faults(fault_files[0], known) if fault_files else ()
+        days.append(NezhaDay(folder.name, pods, graph, faults, edges, ends))
     if not days:
         raise InputError(f"{base}: no date folders")
     return tuple(days)
