@@ -123,3 +123,30 @@ def test_published_data_both_systems_reported_apart(shared_data: Path) -> None:
     assert petshop["faults"] == 68 and petshop["held_out"]["parts"] == ["test"]
     assert set(petshop["by_type"]) == {"latency", "availability"}
     assert "temporal_traffic1 <- high_traffic" in petshop["note"]
+
+
+def test_renaming_every_service_and_pod_changes_nothing(shared_data: Path, tmp_path: Path) -> None:
+    """The method reads names, never knows them: Online Boutique renamed is another system to it."""
+    source = shared_data / "rca" / "nezha-onlineboutique" / "rca_data" / "2022-08-23"
+    services = sorted({service_of_pod(p.name[: -len("_metric.csv")]) for p in (source / "metric").glob("*_metric.csv")}
+                      | {"loadgenerator"}, key=len, reverse=True)
+    alias = {name: f"svc{i}-x" for i, name in enumerate(services)}  # a dash inside the name, like ts-order-service
+
+    def rename(text: str) -> str:
+        for old, new in alias.items():  # longest first: productcatalogservice before catalog-like prefixes
+            text = text.replace(old, f"\0{services.index(old)}\0")
+        for old, new in alias.items():
+            text = text.replace(f"\0{services.index(old)}\0", new)
+        return text
+
+    target = tmp_path / "rca_data" / "2030-05-06"
+    (target / "metric").mkdir(parents=True)
+    for path in (source / "metric").iterdir():
+        (target / "metric" / rename(path.name)).write_text(rename(path.read_text()))
+    (target / "root_cause_faults_2030.json").write_text(rename((source / "2022-08-23-fault_list.json").read_text()))
+    renamed = bench_rca(tmp_path)
+    original = bench_rca(shared_data / "rca" / "nezha-onlineboutique")["by_part"]["2022-08-23"]
+    assert renamed["faults"] == original["faults"] == 32
+    for key in ("top1", "top3", "top5", "detected"):
+        assert renamed[key] == original[key]
+    assert renamed["chosen_on"]["parts"] == [] and renamed["held_out"]["parts"] == ["2030-05-06"]
