@@ -133,7 +133,7 @@ def test_renaming_every_service_and_pod_changes_nothing(shared_data: Path, tmp_p
     alias = {name: f"svc{i}-x" for i, name in enumerate(services)}  # a dash inside the name, like ts-order-service
 
     def rename(text: str) -> str:
-        for old, new in alias.items():  # longest first: productcatalogservice before catalog-like prefixes
+        for old in alias:  # longest first: productcatalogservice before catalog-like prefixes
             text = text.replace(old, f"\0{services.index(old)}\0")
         for old, new in alias.items():
             text = text.replace(f"\0{services.index(old)}\0", new)

@@ -11,18 +11,18 @@ baseline::
 mean absolute deviation stands in only where more than half the baseline sits on one value, e.g.
 errors that are nearly always 0: it is not robust to earlier faults inside the baseline, the MAD is.
 The floors keep a flat baseline from turning noise into a huge z: a move under 10 % of the level is
-not worth naming). A series is anomalous when ``z`` passes
-``threshold`` - the one knob.
+not worth naming). A series is anomalous when ``z`` passes ``threshold``, the one knob. Views that
+must agree (every caller's latency to one callee; a pod's P90, P95 and P99) count as their weakest:
+one caller's own trouble, or one slow request, moves one view alone.
 
 Anomalies *propagate* up the call graph: a slow callee makes its callers slow, a failing one makes
 them fail, while resource use (CPU, memory) stays where it is. So a service is a *root* when it has
 a local anomaly, or a propagating one that no callee shows too (the same signal: a slow callee does
-not explain a caller's errors);
-roots come first (by their strongest evidence), then services whose anomaly a callee explains, then
-the rest. This is the anomaly traversal of the PetShop paper (walk the reversed call graph, keep
-anomalous nodes without an anomalous parent), with resource evidence kept local. Nothing anomalous
-at all (or, when the alerting service is known, that service not anomalous): no candidate, the
-honest "nothing wrong".
+not explain a caller's errors). Roots come first (by their strongest evidence), then services whose
+anomaly a callee explains, then the rest. This is the anomaly traversal of the PetShop paper (walk
+the reversed call graph, keep anomalous nodes without an anomalous parent), with resource evidence
+kept local and signals kept apart. Nothing anomalous at all (or, when the alerting service is
+known, that service not anomalous): no candidate, the honest "nothing wrong".
 
 >>> import numpy as np
 >>> from foresight.correlate.graph import ServiceGraph
@@ -81,8 +81,8 @@ class Series:
 
 @dataclass(frozen=True)
 class RcaSettings:
-    #: robust z above which a series is anomalous; chosen (of 5, 8, 10, 12) on Nezha 2022-08-22 and PetShop's
-    #: train issues and normal period, for the best sum of top-1, top-3 and specificity on both
+    #: robust z above which a series is anomalous; chosen (of 3, 5, 8, 10, 12, 15, 20) on Nezha 2022-08-22 and
+    #: PetShop's train issues and normal period, for the best sum of top-1, top-3 and specificity on both
     threshold: float = 12.0
 
 
@@ -117,8 +117,11 @@ class _Evidence:
         if series.signal is None:
             if z > self.local[0]:
                 self.local = (z, series)
-        elif z > self.spread.get(series.signal, (0.0, None))[0]:
+        elif z > self.of(series.signal):
             self.spread[series.signal] = (z, series)
+
+    def of(self, signal: str) -> float:
+        return self.spread[signal][0] if signal in self.spread else 0.0
 
     def strongest(self) -> tuple[float, Series | None]:
         return max([self.local, *self.spread.values()], key=lambda item: item[0])
@@ -169,19 +172,17 @@ def rank_root_causes(
         own: list[tuple[float, Series | None]] = [e.local]
         why = []
         for signal, (z, shown_by) in sorted(e.spread.items()):
-            explainers = sorted(c for c in graph.callees(name)
-                                if c in evidence and evidence[c].spread.get(signal, (0.0, None))[0] > threshold)
+            explainers = sorted(c for c in graph.callees(name) if c in evidence and evidence[c].of(signal) > threshold)
             if not explainers:
                 own.append((z, shown_by))
             elif z > threshold:
                 why.append(f"its {shown_by.metric} is explained by anomalous callee(s) {', '.join(explainers)}")
         root, root_by = max(own, key=lambda item: item[0])
         strongest, strongest_by = e.strongest()
-        best = root_by if root > threshold else strongest_by
+        best, best_z = (root_by, root) if root > threshold else (strongest_by, strongest)
         tier = 2 if root > threshold else (1 if strongest > threshold else 0)
-        candidate = Candidate(service=name, score=round(max(root, strongest), 3),
-                              component=best.component if best else None, metric=best.metric if best else None,
-                              evidence=(_describe(best, max(root, strongest) if best is strongest_by else root), *why))
+        candidate = Candidate(service=name, score=round(best_z, 3), component=best.component if best else None,
+                              metric=best.metric if best else None, evidence=(_describe(best, best_z), *why))
         ranked.append(((tier, root, strongest, name), candidate))
     ranked.sort(key=lambda item: (-item[0][0], -item[0][1], -item[0][2], item[0][3]))
     return tuple(candidate for _, candidate in ranked)
