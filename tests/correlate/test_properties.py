@@ -139,3 +139,26 @@ def test_saving_and_restoring_between_calls_changes_nothing(
     firing = {a.key for a in stream if a.ends_at is None}
     assert all(firing & set(i.alerts) for i in straight.incidents)  # only what still fires stays open
     assert firing <= {k for i in straight.incidents for k in i.alerts}
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.data())
+def test_a_cascade_up_the_callers_names_its_origin_and_suppresses_the_rest(data: st.DataObject) -> None:
+    n = data.draw(st.integers(2, 12))
+    # a random DAG: service i may call any later service j
+    edges = data.draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)).filter(lambda e: e[0] < e[1]), max_size=30))
+    graph = ServiceGraph.of([(f"s{a}", f"s{b}") for a, b in edges])
+    origin = f"s{data.draw(st.integers(0, n - 1))}"
+    onset = {origin: 1000.0}
+    frontier = [origin]
+    while frontier:  # every caller alerts some seconds after the service it calls (beyond any skew)
+        s = frontier.pop()
+        for caller in sorted(graph.callers(s)):
+            if caller not in onset:
+                onset[caller] = onset[s] + data.draw(st.integers(11, 120))
+                frontier.append(caller)
+    c = Correlator()
+    c.observe([Alert(f"a-{s}", "Slow", s, t) for s, t in onset.items()], graph, max(onset.values()))
+    [inc] = c.incidents
+    assert inc.root_cause is not None and inc.root_cause.service == origin
+    assert set(inc.suppressed) == {f"a-{s}" for s in onset if s != origin}
