@@ -57,6 +57,18 @@ def _faults_table(result: DemoResult) -> Table:
     return table
 
 
+def _incidents_table(result: DemoResult) -> Table:
+    table = Table(title=f"injected fault -> incident -> named root cause ({len(result.incidents)} incident(s) "
+                        f"from {result.alerts} alert(s))")
+    for col in ("time h", "fault (where)", "incident (opened after)", "root cause", "named", "alerts/suppressed"):
+        table.add_column(col)
+    for f in result.fault_incidents:
+        opened = "none" if f.incident is None else f"{f.incident} ({f.opened_after_s / 60:.1f} min)"  # type: ignore[operator]
+        table.add_row(f"{f.time_s / 3600:.2f}", f"{f.fault} ({f.place})", opened, f.root_cause or "-",
+                      "yes" if f.named else f"rank {f.rank}" if f.rank else "no", f"{f.alerts}/{f.suppressed}")
+    return table
+
+
 @app.command()
 def demo(
     duration: Annotated[str, typer.Option(help="Simulated time to run, e.g. 6h, 1d, 1w.")] = "1d",
@@ -126,6 +138,7 @@ def demo(
         if result.forecasts:
             console.print(_forecasts_table(result))
         console.print(_faults_table(result))
+        console.print(_incidents_table(result))
         loop = result.model_loop.to_json()
         console.print(f"model {loop['model']}: {result.model_loop.drift_words()}; {loop['retrains']} retrain(s); "
                       f"outcome: {loop['outcome']}")

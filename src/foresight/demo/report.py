@@ -16,6 +16,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from foresight.demo.incidents import FaultIncident
 from foresight.demo.model_loop import model_loop_html
 from foresight.demo.summary import ForecastTrace, RunSummary
 from foresight.report_page import standalone_page
@@ -197,6 +198,8 @@ def write_report(
     controllers: Mapping[str, str] | None = None,
     forecasts: Sequence[ForecastTrace] = (),
     model_loop: ModelLoopDemo | None = None,
+    incidents: Sequence[FaultIncident] = (),
+    incident_count: int = 0,
 ) -> Path:
     """Write the report to ``path`` (parents created) and return it.
 
@@ -224,6 +227,12 @@ def write_report(
          "" if f.alert is None else f"{f.alert.service} ({f.alert.signal}, score {f.alert.score})"]
         for f in faults
     ]
+    incident_rows = [
+        [_hours(f.time_s), f.fault, f.place, f.incident or "none",
+         "" if f.opened_after_s is None else f"{f.opened_after_s / 60.0:.1f} min", f.root_cause or "",
+         "yes" if f.named else f"rank {f.rank}" if f.rank else "no", f"{f.alerts} ({f.suppressed} suppressed)"]
+        for f in incidents
+    ]
     figures = []
     for i, name in enumerate(services):
         scores = None if anomaly_scores is None else anomaly_scores[:, i]
@@ -235,6 +244,10 @@ def write_report(
 <h2>Events</h2><div class="scroll">{_table(["time", "event"], event_rows) if event_rows else "<p>none</p>"}</div>
 <h2>Injected faults and their detection</h2>
 {_table(["time", "fault", "detected after", "first alert"], fault_rows) if fault_rows else "<p>no faults injected</p>"}
+<h2>Incidents: injected fault &rarr; incident &rarr; named root cause</h2>
+<p>{incident_count} incident(s) opened from the anomaly alerts, correlated over the call graph.</p>
+{_table(["time", "fault", "injected at", "incident", "opened after", "root cause", "named", "alerts"],
+        incident_rows) if incident_rows else "<p>no faults injected</p>"}
 <h2>Predictive scaling: forecast vs actual</h2>
 {_forecasts_html(forecasts, controllers or {})}
 <h2>Model releases (canary analysis)</h2>

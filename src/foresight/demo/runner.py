@@ -21,7 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from foresight.adapters.audit_log import AuditLog
+from foresight.config import IncidentSettings
 from foresight.control.loop import Reconciler
+from foresight.correlate.model import Incident
+from foresight.demo.incidents import FaultIncident, match_faults
 from foresight.demo.report import write_report
 from foresight.demo.summary import ForecastTrace, RunSummary, forecast_traces, summarise
 from foresight.errors import ConfigError
@@ -40,9 +43,11 @@ from foresight.runtime.autoscale import (
     limits_of,
     predictive_reconciler,
 )
+from foresight.runtime.incidents import AnomalyWatchAlerts, build_incidents
 from foresight.runtime.model_loop import ModelLoopDemo, demo_model_loop
 from foresight.runtime.releases import ReleaseTrack, demo_releases
 from foresight.sim import Simulator, TraceTraffic, default_cluster
+from foresight.sim.graph import SimulatedTopology, placement
 from foresight.sim.trace import read_trace
 
 __all__ = ["DemoOptions", "DemoResult", "run_demo"]
@@ -84,6 +89,10 @@ class DemoResult:
     forecasts: tuple[ForecastTrace, ...]
     model_loop: ModelLoopDemo
     stray_alerts: int
+    #: every incident the anomaly alerts made, at its last revision, by opening time
+    incidents: tuple[Incident, ...] = ()
+    #: each injected fault beside its incident and the root cause it named
+    fault_incidents: tuple[FaultIncident, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -106,6 +115,12 @@ class DemoResult:
                 for f in self.faults
             ],
             "services": [s.__dict__ for s in self.summary.services],
+            "incidents": {
+                "count": len(self.incidents),
+                "alerts": sum(len(i.alerts) for i in self.incidents),
+                "suppressed_alerts": sum(len(i.suppressed) for i in self.incidents),
+                "faults": [f.to_json() for f in self.fault_incidents],
+            },
         }
 
 
@@ -137,6 +152,9 @@ def run_demo(opts: DemoOptions, progress: Progress | None = None, progress_every
     opts.out_dir.mkdir(parents=True, exist_ok=True)
     audit_location = opts.audit_url or str(opts.out_dir / "audit.db")
     anomalies = AnomalyWatch(sim.service_names)
+    own_alerts = AnomalyWatchAlerts(anomalies, pods=lambda: placement(sim))
+    topology = SimulatedTopology(sim)
+    incidents: dict[str, Incident] = {}
     recent: list[str] = []
     decisions: list[dict[str, object]] = []  # the ones that changed replicas or failed, for the report
     interrupted = False
@@ -151,6 +169,15 @@ def run_demo(opts: DemoOptions, progress: Progress | None = None, progress_every
         model = next((s.name for s in sim.spec.services if s.gpus > 0), sim.service_names[-1])
         releases = demo_releases(opts.duration_s, model, opts.seed, audit)
         model_loop = demo_model_loop(opts.duration_s, opts.seed, audit, start_s=sim.start)
+        correlator = build_incidents(IncidentSettings(), topology, audit)
+
+        def keep(changed: list[Incident]) -> None:
+            for inc in changed:
+                incidents[inc.id] = inc
+                root = inc.root_cause.service if inc.root_cause else "unknown"
+                recent.append(f"{sim.now / 3600:6.2f} h  incident {inc.id} {inc.status}: root cause {root}, "
+                              f"{len(inc.alerts)} alert(s), {len(inc.suppressed)} suppressed")
+
         next_reconcile = sim.now + opts.period_s
         steps = 0
         try:
@@ -158,6 +185,9 @@ def run_demo(opts: DemoOptions, progress: Progress | None = None, progress_every
                 sim.step()
                 steps += 1
                 anomalies.observe(sim.now, {name: values[-1] for name, values in sim.history.items()})
+                if correlator.due(sim.now):
+                    correlator.add(own_alerts.poll(sim.now))
+                    keep(correlator.step(sim.now))
                 if sim.now >= next_reconcile - 1e-9:
                     next_reconcile += opts.period_s
                     for record in (r for loop in loops for r in loop.reconcile_once()):
@@ -183,12 +213,17 @@ def run_demo(opts: DemoOptions, progress: Progress | None = None, progress_every
                     progress(sim, anomalies, recent)
         except KeyboardInterrupt:
             interrupted = True
+        correlator.add(own_alerts.poll(sim.now))
+        keep(correlator.close(sim.now))
         audit_url = audit.url
     history = sim.history
     summary = summarise(history, sim.service_names, sim.step_s)
     events = [(e.time_s, e.what) for e in sim.events]
     faults = tuple(detection_delays(events, anomalies.alerts))
     forecasts = forecast_traces(forecast_points, history, sim.service_names, sim.start, sim.step_s)
+    opened = tuple(sorted(incidents.values(), key=lambda i: (i.opened_at, i.id)))
+    fault_incidents = tuple(match_faults([f for f in sim.spec.faults if sim.start + f.at_s <= sim.now], sim.start,
+                                         opened))
     report = write_report(
         opts.out_dir / "report.html",
         title=f"Foresight demo: {len(specs)} services, {sim.now / 3600:.1f} simulated hours, seed {opts.seed}"
@@ -207,7 +242,9 @@ def run_demo(opts: DemoOptions, progress: Progress | None = None, progress_every
         controllers=controllers,
         forecasts=forecasts,
         model_loop=model_loop,
+        incidents=fault_incidents,
+        incident_count=len(opened),
     )
     return DemoResult(summary, report.resolve(), audit_url, sim.now - sim.start, interrupted,
                       len(anomalies.alerts), faults, tuple(releases), controllers, forecasts, model_loop,
-                      len(stray_alerts(events, anomalies.alerts)))
+                      len(stray_alerts(events, anomalies.alerts)), opened, fault_incidents)

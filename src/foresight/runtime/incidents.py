@@ -29,6 +29,7 @@ import dataclasses
 import logging
 import math
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -46,7 +47,7 @@ from foresight.correlate.state import alert_from, alert_to, incident_from, incid
 from foresight.detect.live import AlertSink
 from foresight.errors import ForesightError
 from foresight.runtime.alert_inbox import AlertInbox
-from foresight.runtime.anomaly import AnomalyWatch
+from foresight.runtime.anomaly import REPLICAS, AnomalyWatch
 
 __all__ = [
     "AnomalyWatchAlerts",
@@ -60,6 +61,8 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 _SEVERITY = {"info": 0, "warning": 1, "critical": 2, "page": 3}
+#: The anomaly watch's signal for pods lost (ready replicas fell below both what was ready and what is asked).
+LOST_PODS = REPLICAS[0]
 
 
 class GraphSource(Protocol):
@@ -72,15 +75,19 @@ class AnomalyWatchAlerts:
     """The simulator's anomaly watch as correlator alerts: one per alert it opens, resolved when it closes.
 
     Keys are per opening (``anomaly/<service>/<opened at>``): a service alerting again later is a new
-    alert, not the old one reopened.
+    alert, not the old one reopened. With ``pods`` (the platform's pod -> (service, node) now), an alert
+    opened by lost pods names the node they were lost on as its component, as a pod alert of
+    kube-state-metrics would: what lets the correlator trace several services' losses to one node.
     """
 
-    def __init__(self, watch: AnomalyWatch) -> None:
-        self.watch = watch
+    def __init__(self, watch: AnomalyWatch, pods: Callable[[], Mapping[str, tuple[str, str]]] | None = None) -> None:
+        self.watch, self.pods = watch, pods
         self._open: dict[str, Alert] = {}
+        self._nodes: dict[str, Counter[str]] = {}  # per service, its pods per node at the last poll
 
     def poll(self, now: float) -> list[Alert]:
         out = []
+        nodes_before, self._nodes = self._nodes, self._nodes_now()
         current = {a.service: a for a in self.watch.ongoing() if a is not None}
         for service, a in current.items():
             key = f"anomaly/{service}/{a.time_s:.0f}"
@@ -88,13 +95,21 @@ class AnomalyWatchAlerts:
                 continue
             if service in self._open:
                 out.append(dataclasses.replace(self._open[service], ends_at=a.time_s))
-            self._open[service] = Alert(key, self.watch.rule.alertname, service, a.time_s, metric=a.signal,
-                                        score=a.score, source="foresight",
+            lost = nodes_before.get(service, Counter()) - self._nodes.get(service, Counter())
+            component = lost.most_common(1)[0][0] if lost and a.signal == LOST_PODS else None
+            self._open[service] = Alert(key, self.watch.rule.alertname, service, a.time_s, component=component,
+                                        metric=a.signal, score=a.score, source="foresight",
                                         labels={"alertname": self.watch.rule.alertname, "service": service,
                                                 "signal": a.signal})
             out.append(self._open[service])
         for service in [s for s in self._open if s not in current]:
             out.append(dataclasses.replace(self._open.pop(service), ends_at=now))
+        return out
+
+    def _nodes_now(self) -> dict[str, Counter[str]]:
+        out: dict[str, Counter[str]] = {}
+        for service, node in (self.pods() if self.pods is not None else {}).values():
+            out.setdefault(service, Counter())[node] += 1
         return out
 
 
@@ -307,13 +322,15 @@ class IncidentController:
 
     # -- stopping and resuming ----------------------------------------------------------------------
 
-    def close(self, now: float, *, acting: bool = True) -> None:
-        """The graceful stop: refuse new webhook alerts, correlate what was accepted, send, flush."""
+    def close(self, now: float, *, acting: bool = True) -> list[Incident]:
+        """The graceful stop: refuse new webhook alerts, correlate what was accepted, send, flush;
+        returns the incidents this last period changed."""
         self.inbox.close()
-        self.step(now, acting=acting)
+        changed = self.step(now, acting=acting)
         flush = getattr(self.sink, "flush", None)
         if callable(flush) and acting:
             flush()
+        return changed
 
     def state(self) -> dict[str, Any]:
         """Everything needed to carry on: the correlator's state, the alerts, incidents and what was sent."""

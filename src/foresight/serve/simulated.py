@@ -66,7 +66,7 @@ from foresight.serve.platform import ControllerInfo, MeteredAudit
 from foresight.serve.rollouts import ReleaseBook
 from foresight.serve.sources import MonitoredSource, SourceHealth
 from foresight.sim import Simulator, default_cluster
-from foresight.sim.graph import SimulatedTopology
+from foresight.sim.graph import SimulatedTopology, placement
 
 __all__ = ["VIEW_QUERIES", "SimulatedPlatform"]
 
@@ -128,11 +128,12 @@ class SimulatedPlatform:
         self.releases = ReleaseBook(model, s.release_every_s, first_at=min(3600.0, s.release_every_s),
                                     seed=s.seed, audit=self.audit, require_approval=c.require_approval)
         # a refused webhook call is told to come back after one period of simulated time, in wall seconds
+        topology = SimulatedTopology(self.sim)
         self.incidents: IncidentController | None = build_incidents(
-            settings.incidents, SimulatedTopology(self.sim), self.audit,
+            settings.incidents, topology, self.audit,
             retry_after_s=max(1.0, math.ceil(settings.incidents.period_s / s.speed)),
             run_id=uuid.uuid4().hex) if c.incidents else None
-        self._own_alerts = AnomalyWatchAlerts(self.anomalies)
+        self._own_alerts = AnomalyWatchAlerts(self.anomalies, pods=lambda: placement(self.sim))
         self.controllers = {
             "autoscale": ControllerInfo("autoscale", c.autoscale, _scaling_detail(under) if c.autoscale
                                         else "disabled in config"),
