@@ -108,7 +108,7 @@ def test_cli_prints_the_figures_as_json_and_a_bad_folder_as_one_line(tmp_path: P
     assert result.exit_code == 0, result.output
     figures = json.loads(result.output)
     for key in ("faults", "top1", "top3", "top5", "specificity", "seconds_per_incident", "by_type",
-                "chosen_on", "held_out", "strict", "detected"):
+                "chosen_on", "held_out", "strict", "detected", "without_topology"):
         assert key in figures
     bad = CliRunner().invoke(cli, ["bench", "rca", "--data", str(tmp_path / "absent")])
     assert bad.exit_code == 2 and "no such folder" in bad.output and "Traceback" not in bad.output

@@ -52,9 +52,12 @@ def bench_rca_command(
     if as_json:
         typer.echo(json.dumps(figures))
         return
+    alone = figures["without_topology"]
+    speed = figures["seconds_per_incident"]
     table = Table(title=f"bench rca: {figures['system']} ({figures['layout']} layout), {figures['faults']} faults",
-                  caption=f"{figures['chosen_on']['note']}; {figures['note']}; "
-                          f"{figures['seconds_per_incident'] * 1000:.1f} ms per incident")
+                  caption=f"{figures['chosen_on']['note']}; {figures['note']}; without the call graph: top-1 "
+                          f"{_fmt(alone['top1'])}, top-3 {_fmt(alone['top3'])}; "
+                          + (f"{speed * 1000:.1f} ms per incident" if speed is not None else "no incidents"))
     for column in ("part", "faults", "top-1", "top-3", "top-5", "strict top-1", "strict top-3", "detected",
                    "specificity"):
         table.add_column(column, justify="left" if column == "part" else "right")
