@@ -150,3 +150,68 @@ def test_renaming_every_service_and_pod_changes_nothing(shared_data: Path, tmp_p
     for key in ("top1", "top3", "top5", "detected"):
         assert renamed[key] == original[key]
     assert renamed["chosen_on"]["parts"] == [] and renamed["held_out"]["parts"] == ["2030-05-06"]
+
+
+NODES = ("Site", "Search", "Table", "Search_client")
+
+
+def _write_petshop_scenario(root: Path, name: str, normal: bool = True) -> None:
+    """Site -> Search -> Table (plus an X-Ray client node): Search gets slow in the issue."""
+    folder = root / "dataset" / name
+    cols = [(n, m, st) for m, st in (("latency", "Average"), ("latency", "p99"), ("availability", "Average"))
+            for n in NODES]
+    header = ["microservice," + ",".join(c[0] for c in cols), "metric," + ",".join(c[1] for c in cols),
+              "statistic," + ",".join(c[2] for c in cols), "unix_timestamp" + "," * len(cols)]
+    rng = np.random.default_rng(3)
+
+    def rows(count: int, slow_from: int | None) -> list[str]:
+        out = []
+        for r in range(count):
+            cells = []
+            for node, metric, _ in cols:
+                if metric == "availability":
+                    cells.append("100.0")
+                    continue
+                base = {"Site": 0.1, "Search": 0.01, "Table": 0.005, "Search_client": 0.012}[node]
+                value = base * (1 + 0.03 * rng.standard_normal())
+                if slow_from is not None and r >= slow_from and node != "Table":
+                    value += 0.5
+                cells.append("" if (r == 1 and node == "Table") else f"{value:.5f}")
+            out.append(f"{1.7e9 + 300 * r:.1f}," + ",".join(cells))
+        return out
+
+    graph = [",Site,Search,Table,Search_client", "Site,0.0,1.0,0.0,0.0", "Search,0.0,0.0,1.0,0.0",
+             "Table,0.0,0.0,0.0,0.0", "Search_client,0.0,1.0,0.0,0.0"]
+    folder.mkdir(parents=True)
+    (folder / "graph.csv").write_text("\n".join(graph) + "\n")
+    if normal:
+        (folder / "noissue").mkdir()
+        (folder / "noissue" / "metrics.csv").write_text("\n".join(header + rows(80, None)) + "\n")
+    for split in ("train", "test"):
+        issue = folder / split / "issue_0"
+        issue.mkdir(parents=True)
+        (issue / "metrics.csv").write_text("\n".join(header + rows(5, 2)) + "\n")
+        (issue / "target.json").write_text(json.dumps({"target": {"node": "Site", "metric": "latency"},
+                                                       "root_cause": {"node": "Search", "metric": None}}))
+
+
+def test_petshop_layout_a_borrowed_normal_period_and_an_x_ray_client_node(tmp_path: Path) -> None:
+    _write_petshop_scenario(tmp_path, "high_traffic")
+    _write_petshop_scenario(tmp_path, "temporal_traffic1", normal=False)
+    assert detect_layout(tmp_path) == "petshop"
+    figures = bench_rca(tmp_path)
+    assert figures["faults"] == 4 and figures["top1"] == 1.0  # Search, not the Search_client view of it
+    assert figures["chosen_on"]["parts"] == ["normal", "train"] and figures["held_out"]["parts"] == ["test"]
+    assert figures["specificity"] == 1.0 and figures["specificity_windows"] > 0
+    assert "temporal_traffic1 <- high_traffic" in figures["note"]
+    assert set(figures["by_scenario"]) == {"high_traffic", "temporal_traffic1"}
+
+
+def test_petshop_without_a_target_or_a_normal_period_is_a_precise_error(tmp_path: Path) -> None:
+    _write_petshop_scenario(tmp_path, "low_traffic")
+    (tmp_path / "dataset" / "low_traffic" / "test" / "issue_0" / "target.json").write_text("{}")
+    with pytest.raises(InputError, match=r"issue_0/target.json: no target.metric and root_cause.node"):
+        bench_rca(tmp_path)
+    (tmp_path / "dataset" / "low_traffic" / "noissue" / "metrics.csv").unlink()
+    with pytest.raises(InputError, match="no scenario has noissue/metrics.csv"):
+        bench_rca(tmp_path)
