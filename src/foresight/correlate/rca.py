@@ -183,6 +183,7 @@ def rank_root_causes(
         tier = 2 if root > threshold else (1 if strongest > threshold else 0)
         candidate = Candidate(service=name, score=round(best_z, 3), component=best.component if best else None,
                               metric=best.metric if best else None, evidence=(_describe(best, best_z), *why))
-        ranked.append(((tier, root, strongest, name), candidate))
+        # below the threshold nothing is an anomaly to explain: rank by the strongest evidence alone
+        ranked.append(((tier, root if tier else strongest, strongest, name), candidate))
     ranked.sort(key=lambda item: (-item[0][0], -item[0][1], -item[0][2], item[0][3]))
     return tuple(candidate for _, candidate in ranked)
