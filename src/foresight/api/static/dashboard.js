@@ -6,7 +6,8 @@
 
 const WINDOW_S = 21600;  // the charts' window; the inlined state is read over the same (DASHBOARD_WINDOW_S)
 
-const state = { mode: "simulate", selected: null, status: null, pending: false, lastDraw: 0 };
+const state = { mode: "simulate", selected: null, status: null, pending: false, lastDraw: 0, incident: null,
+  incidents: null };
 
 async function getJSON(path) {
   const r = await fetch(path, { headers: { Accept: "application/json" } });
@@ -185,6 +186,73 @@ function renderDrift(d) {
     `<td>${esc(v.gate || "–")}</td><td>${esc(v.canary || "–")}</td></tr>`).join("");
 }
 
+// Incidents: the list, then the selected one's services and calls (callers above callees, the root cause in
+// red, services whose alerts a dependency explains in grey) and the timeline of its alerts.
+const RED = "#b42318", ORANGE = "#f79009", GREY = "#98a2b3";
+
+function renderIncidents(inc) {
+  state.incidents = inc;
+  const body = document.querySelector("#incidents tbody");
+  const list = inc.incidents;
+  if (!list.some(i => i.id === state.incident)) state.incident = list.length ? list[0].id : null;
+  body.innerHTML = list.slice(0, 12).map(i => {
+    const rc = i.root_cause ? (i.root_cause.kind === "node" ? `node ${i.root_cause.component}` : i.root_cause.service) : "–";
+    return `<tr data-id="${esc(i.id)}" class="${i.id === state.incident ? "selected" : ""} ${i.status}">` +
+      `<td>${fmtTime(i.opened_at)}</td><td>${esc(i.status)}</td><td>${esc(rc)}</td>` +
+      `<td>${esc(i.services.join(", "))}</td><td class="num">${i.alerts.length}</td>` +
+      `<td class="num">${i.suppressed.length}</td></tr>`;
+  }).join("");
+  const queue = inc.queue ? ` · webhook queue ${inc.queue.pending}/${inc.queue.capacity}` : "";
+  panelMessage("panel-incidents", inc.enabled ? (list.length ? "" : `no incident yet (${inc.note})${queue}`) : inc.note, true);
+  const selected = list.find(i => i.id === state.incident);
+  drawTopology(selected); drawTimeline(selected);
+  document.getElementById("incident-evidence").innerHTML = selected && selected.root_cause ?
+    selected.root_cause.evidence.map(e => `<li>${esc(e)}</li>`).join("") : "";
+}
+
+// Callers above callees: a service's row is the longest call path reaching it within the incident.
+function layers(services, edges) {
+  const depth = Object.fromEntries(services.map(s => [s, 0]));
+  for (let pass = 0; pass < services.length; pass++) {  // bounded: a cycle cannot loop for ever
+    for (const [a, b] of edges) if (depth[b] < depth[a] + 1) depth[b] = depth[a] + 1;
+  }
+  return depth;
+}
+
+function drawTopology(i) {
+  if (!i) { draw("chart-topology", []); return; }
+  const services = i.topology.services, edges = i.topology.edges, depth = layers(services, edges);
+  const rows = {};
+  for (const s of services) (rows[depth[s]] = rows[depth[s]] || []).push(s);
+  const pos = {};
+  for (const [d, names] of Object.entries(rows)) names.forEach((s, k) => { pos[s] = [(k + 1) / (names.length + 1), -Number(d)]; });
+  const suppressed = new Set(i.alerts.filter(a => a.suppressed).map(a => a.service));
+  const root = i.root_cause ? i.root_cause.service : null;
+  const colour = s => s === root ? RED : suppressed.has(s) ? GREY : ORANGE;
+  const ex = [], ey = [];
+  for (const [a, b] of edges) { ex.push(pos[a][0], pos[b][0], null); ey.push(pos[a][1], pos[b][1], null); }
+  draw("chart-topology", [
+    { x: ex, y: ey, type: "scatter", mode: "lines", line: { color: "#d0d5dd" }, hoverinfo: "skip", name: "calls" },
+    { x: services.map(s => pos[s][0]), y: services.map(s => pos[s][1]), text: services, name: "services",
+      type: "scatter", mode: "markers+text", textposition: "middle right", customdata: services,
+      marker: { size: 18, color: services.map(colour), line: { color: "#fff", width: 2 } } },
+  ], { showlegend: false, xaxis: { visible: false, range: [0, 1] }, yaxis: { visible: false, automargin: true },
+       annotations: edges.map(([a, b]) => ({ x: pos[b][0], y: pos[b][1], ax: pos[a][0], ay: pos[a][1], xref: "x",
+         yref: "y", axref: "x", ayref: "y", showarrow: true, arrowhead: 2, arrowcolor: "#98a2b3", standoff: 10, text: "" })),
+       title: { text: `root cause: ${root ?? "unknown"}`, font: { size: 12, color: RED } } });
+}
+
+function drawTimeline(i) {
+  if (!i) { draw("chart-timeline", []); return; }
+  const now = state.status ? state.status.now : i.opened_at;
+  const root = i.root_cause ? i.root_cause.service : null;
+  draw("chart-timeline", i.alerts.map(a => {
+    const label = `${a.name} · ${a.service ?? "?"}`;
+    return { x: [x(a.starts_at), x(a.ends_at ?? now)], y: [label, label], type: "scatter", mode: "lines+markers",
+      name: label, line: { width: 8, color: a.service === root ? RED : a.suppressed ? GREY : ORANGE } };
+  }), { showlegend: false, yaxis: { automargin: true, type: "category", autorange: "reversed" } });
+}
+
 function decisionText(r) {
   const d = r.decision || {};
   if (r.error) return "failed";
@@ -221,7 +289,8 @@ async function refreshAll() {
     renderStatus(await getJSON("/api/v1/status"));
     renderWorkloads(await getJSON("/api/v1/workloads"));
     await Promise.all([refreshDetail(), getJSON("/api/v1/rollouts").then(renderRollouts),
-      getJSON("/api/v1/drift").then(renderDrift), refreshDecisions()]);
+      getJSON("/api/v1/drift").then(renderDrift), getJSON("/api/v1/incidents").then(renderIncidents),
+      refreshDecisions()]);
     document.body.dataset.loaded = "true";
   } catch (e) {
     const banner = document.getElementById("banner");
@@ -236,6 +305,12 @@ document.querySelector("#workloads tbody").addEventListener("click", ev => {
   if (!row) return;
   state.selected = row.dataset.name;
   refreshAll();
+});
+document.querySelector("#incidents tbody").addEventListener("click", ev => {
+  const row = ev.target.closest("tr");
+  if (!row || !state.incidents) return;
+  state.incident = row.dataset.id;
+  renderIncidents(state.incidents);
 });
 document.getElementById("all-decisions").addEventListener("change", refreshDecisions);
 document.getElementById("hold-decisions").addEventListener("change", refreshDecisions);
@@ -263,6 +338,7 @@ function renderInlined(snapshot) {
   if (snapshot.detail) renderDetail(snapshot.detail);
   renderRollouts(snapshot.rollouts);
   renderDrift(snapshot.drift);
+  renderIncidents(snapshot.incidents);
   renderDecisions(snapshot.decisions, false);
   document.body.dataset.loaded = "true";
   state.lastDraw = Date.now();
