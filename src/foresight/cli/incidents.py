@@ -16,8 +16,8 @@ from foresight.cli.app import bench_app
 from foresight.cli.progress import progress_bar
 from foresight.sim.cascades import CascadeSettings
 
-_TITLES = {"default": "Alertmanager, kube-prometheus-stack default", "tuned": "Alertmanager, hand-tuned",
-           "foresight": "Foresight incidents via Alertmanager"}
+_TITLES = {"default": "Alertmanager: kube-prometheus-stack", "tuned": "Alertmanager: hand-tuned",
+           "foresight": "Foresight incidents"}
 
 
 @bench_app.command("incidents")
@@ -52,7 +52,7 @@ def _print(figures: dict[str, Any]) -> None:
                         f"{figures['incidents']} incidents, {figures['alerts']} alerts, "
                         f"{figures['simulated_hours']} h (a fault every {figures['mean_gap_s']:g} s) replayed "
                         f"x{figures['time_scale']:g}")
-    table.add_column("system")
+    table.add_column("system", no_wrap=True)
     for column in ("notifications", "per incident", "incident recall", "grouping P / R / F1",
                    "first notification (median s)"):
         table.add_column(column, justify="right")
@@ -69,7 +69,7 @@ def _print(figures: dict[str, Any]) -> None:
         f"{_seconds(figures['first_notification_delay_vs_default_s'])} s vs the default (median); root cause top-1 "
         f"{figures['rca_top1']:.3f}, top-3 {figures['rca_top3']:.3f} ("
         + ", ".join(f"{k} {v['top1']:.2f}/{v['top3']:.2f}" for k, v in rca.items() if k != "all")
-        + f"); wall {figures['wall_s']} s, replay lag p99 {figures['replay_lag_p99_s']} s"
+        + f"); wall {figures['wall_s']} s, replay lag p99 {figures['replay_lag_p99_s']:.1f} s"
     )
     Console(width=140).print(table)
 
