@@ -252,3 +252,44 @@ def test_a_table_in_the_earlier_layout_is_refused_with_what_to_do(tmp_path):
     with AuditLog(path, table="foresight_audit_v2") as log:  # another table in the same file is fine
         log.record(make_record(1.0))
         assert len(log.query()) == 1
+
+
+def _many_writers(n: int) -> list[AuditRecord]:
+    """A first period of ``n`` workloads (a new context each), then one that changes every other one."""
+    first = [make_record(0.0, f"w-{i}", inputs={"cpu": i / n}) for i in range(n)]
+    second = [make_record(15.0, f"w-{i}", inputs={"cpu": i / n}, reason=f"scaled to {i} replicas on a new load "
+                          f"pattern {i * 7919} that shares little with the sample" if i % 2 else "cpu high; step limited to +1")
+              for i in range(n)]
+    return first + second
+
+
+def check_many_writers(log: AuditLog, n: int = 1200) -> None:
+    records = _many_writers(n)
+    for r in records[:n]:
+        log.record(r)
+    log.flush()  # every context new, inserted in one statement with their ids
+    for r in records[n:]:
+        log.record(r)
+    log.flush()
+    assert log.query() == sorted(records, key=lambda r: r.time)
+    assert log.query(target="w-777") == [records[777], records[n + 777]]
+
+
+def test_a_period_of_many_new_writers_is_written_and_read_back(tmp_path):
+    with AuditLog(tmp_path / "audit.db", flush_every=10_000) as log:
+        check_many_writers(log)
+
+
+@pytest.mark.integration
+def test_postgresql_many_new_writers(require_service):
+    require_service(postgres_reachable(), "PostgreSQL not reachable on 127.0.0.1:5432")
+    table = f"audit_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with AuditLog(PG_URL, table=table, flush_every=10_000) as log:
+            check_many_writers(log)
+    finally:
+        engine = sa.create_engine(PG_URL)
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP TABLE IF EXISTS "{table}"'))
+            conn.execute(sa.text(f'DROP TABLE IF EXISTS "{table}_context"'))
+        engine.dispose()

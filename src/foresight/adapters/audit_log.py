@@ -84,22 +84,22 @@ _CONTEXTS_PER_READ = 500  # ids per IN (...) when reading contexts: under every 
 _DEFLATE = (9, zlib.DEFLATED, -15, 1, zlib.Z_DEFAULT_STRATEGY)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Context:
-    """A written context: its row id, its sample, and a compressor primed with the sample."""
+    """A context: its sample, a compressor primed with the sample, and its row id once inserted."""
 
-    id: int
     sample: bytes
     primed: Any  # zlib compressor with ``sample`` as preset dictionary, copied for each record
+    id: int = -1
 
     @classmethod
-    def start(cls, context_id: int, sample: bytes) -> _Context:
-        return cls(context_id, sample, zlib.compressobj(*_DEFLATE, zdict=sample))
+    def start(cls, sample: bytes) -> _Context:
+        return cls(sample, zlib.compressobj(*_DEFLATE, zdict=sample))
 
     def compress(self, payload: bytes) -> bytes:
         """``payload`` deflated against the sample.
 
-        >>> ctx = _Context.start(1, b'{"decision":{"applied":2},"inputs":{"cpu":0.51},"reason":"cpu 51%: keep 2"}')
+        >>> ctx = _Context.start(b'{"decision":{"applied":2},"inputs":{"cpu":0.51},"reason":"cpu 51%: keep 2"}')
         >>> body = ctx.compress(b'{"decision":{"applied":2},"inputs":{"cpu":0.53},"reason":"cpu 53%: keep 2"}')
         >>> len(body) < 20, _inflate(body, ctx.sample)
         (True, b'{"decision":{"applied":2},"inputs":{"cpu":0.53},"reason":"cpu 53%: keep 2"}')
@@ -179,14 +179,27 @@ class AuditLog:
             self.flush()
 
     def flush(self) -> None:
-        """Write every buffered record in one transaction; on failure they stay buffered."""
+        """Write every buffered record in one transaction; on failure they stay buffered.
+
+        The new contexts the records need are inserted in one statement too (their ids returned in
+        order), so a first period of thousands of workloads is not thousands of round trips.
+        """
         if not self._buffer:
             return
         created: dict[tuple[str, str, str], _Context] = {}  # kept only if the transaction commits
+        rows, fresh = self._rows(created)
         try:
             with self._engine.begin() as conn:
-                rows = [self._row(conn, entry, created) for entry in self._buffer]
-                conn.execute(self._table.insert(), rows)
+                if fresh:
+                    inserted = conn.execute(
+                        self._contexts_table.insert().returning(self._contexts_table.c.id, sort_by_parameter_order=True),
+                        [{"run_id": run_id, "controller": controller, "target": target, "sample": c.sample.decode()}
+                         for (run_id, controller, target), c in fresh],
+                    )
+                    ids = [int(i) for i in inserted.scalars()]
+                    for ((_, context), context_id) in zip(fresh, ids):
+                        context.id = context_id
+                conn.execute(self._table.insert(), [row | {"context": row["context"].id} for row in rows])
         except SQLAlchemyError as exc:
             raise ServiceUnavailable(
                 f"audit store {self.url}: could not write {len(self._buffer)} records: {driver_message(exc)}"
@@ -194,21 +207,26 @@ class AuditLog:
         self._contexts.update(created)
         self._buffer.clear()
 
-    def _row(self, conn: sa.Connection, entry: AuditRecord, created: dict[tuple[str, str, str], _Context]
-             ) -> dict[str, Any]:
-        """``entry`` as a row: its body compressed against its writer's context, a new context when the
-        record no longer resembles the sample (or this log has none for the writer yet)."""
-        key = (entry.run_id, entry.controller, entry.target)
-        payload = _dumps({"decision": entry.decision, "inputs": entry.inputs, "reason": entry.reason}).encode()
-        context = created.get(key) or self._contexts.get(key)
-        body = None if context is None else context.compress(payload)
-        if context is None or body is None or len(body) > len(payload) // 5:
-            inserted = conn.execute(self._contexts_table.insert().values(
-                run_id=entry.run_id, controller=entry.controller, target=entry.target, sample=payload.decode()))
-            context = created[key] = _Context.start(int(inserted.inserted_primary_key[0]), payload)
-            body = context.compress(payload)
-        return {"time": float(entry.time), "context": context.id, "body": body, "applied": bool(entry.applied),
-                "dry_run": bool(entry.dry_run), "error": entry.error}
+    def _rows(self, created: dict[tuple[str, str, str], _Context]
+              ) -> tuple[list[dict[str, Any]], list[tuple[tuple[str, str, str], _Context]]]:
+        """The buffer as rows, each naming its context, and the new contexts in the order they were made.
+
+        A record's body is compressed against its writer's context; a new context (its id given when
+        inserted) when the record no longer resembles the sample, or this log has none for the writer yet.
+        """
+        rows, fresh = [], []
+        for entry in self._buffer:
+            key = (entry.run_id, entry.controller, entry.target)
+            payload = _dumps({"decision": entry.decision, "inputs": entry.inputs, "reason": entry.reason}).encode()
+            context = created.get(key) or self._contexts.get(key)
+            body = None if context is None else context.compress(payload)
+            if context is None or body is None or len(body) > len(payload) // 5:
+                context = created[key] = _Context.start(payload)
+                fresh.append((key, context))
+                body = context.compress(payload)
+            rows.append({"time": float(entry.time), "context": context, "body": body,
+                         "applied": bool(entry.applied), "dry_run": bool(entry.dry_run), "error": entry.error})
+        return rows, fresh
 
     def query(
         self,

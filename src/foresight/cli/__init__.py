@@ -17,6 +17,7 @@ from foresight.cli import (  # noqa: F401
     drift,
     forecast,
     incidents,
+    loop,
     model,
     operator,
     rca,

@@ -10,6 +10,11 @@ A failure in one workload (the source, the policy or the target raising) is writ
 log and that workload is skipped for the period, keeping its previous state: a change is either
 fully made (replicas set, policy state and last-change time advanced) or not made at all. The
 other workloads, and the next periods, go on.
+
+The series are read for all workloads at the start of a period: queries that differ only in the
+label naming the workload are sent once for the whole group and split by that label
+(:mod:`foresight.control.reads`), so a period costs a few queries however many workloads there
+are. A group query that fails fails the read of each of its members, each recorded and skipped.
 """
 
 from __future__ import annotations
@@ -24,16 +29,17 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from foresight.autoscale.policy import Observation, ReplicaPolicy
 from foresight.clock import Clock
 from foresight.control.audit import AuditRecord, AuditSink
 from foresight.control.metrics import ControlMetrics
-from foresight.autoscale.policy import Observation, ReplicaPolicy
+from foresight.control.reads import Grouped, ReadPlan, plan_reads, split_by_label
 from foresight.control.safety import SafetyLimits, apply_limits
 from foresight.errors import ConfigError
 from foresight.ports import MetricsSource, ScaleTarget
 from foresight.series import Series
 
-__all__ = ["WorkloadState", "Reconciler"]
+__all__ = ["Reconciler", "WorkloadState"]
 
 _log = logging.getLogger(__name__)
 
@@ -92,6 +98,7 @@ class Reconciler:
         self._states: dict[str, WorkloadState] = dict(states or {})
         self.metrics = metrics
         self.renew = renew
+        self._plan: tuple[dict[str, Mapping[str, str]], ReadPlan] | None = None  # the last queries and their plan
 
     @property
     def states(self) -> Mapping[str, WorkloadState]:
@@ -125,16 +132,46 @@ class Reconciler:
         """
         now = self.clock.now()
         started = time.perf_counter()  # wall time, for the duration metric only; decisions use the clock
+        plan, unplanned = self._read_plan()
+        groups = self._read_groups(plan, now)
         records = []
         for workload, limits in self.limits.items():
-            record = self._reconcile(workload, limits, now)
+            record = self._reconcile(workload, limits, now, plan, groups, unplanned.get(workload))
             self.audit.record(record)
             records.append(record)
         if self.metrics is not None:
             self.metrics.observe_reconcile(self.policy.name, time.perf_counter() - started, records)
         return records
 
-    def _reconcile(self, workload: str, limits: SafetyLimits, now: float) -> AuditRecord:
+    def _read_plan(self) -> tuple[ReadPlan, dict[str, Exception]]:
+        """How this period reads every workload's queries (the last period's plan while the policy
+        asks for the same), and the error of each workload whose queries the policy cannot say."""
+        queries: dict[str, Mapping[str, str]] = {}
+        errors: dict[str, Exception] = {}
+        for workload in self.limits:
+            try:
+                queries[workload] = self.policy.queries(workload)
+            except Exception as exc:  # noqa: BLE001 - recorded for that workload, which is skipped
+                errors[workload] = exc
+        if self._plan is None or self._plan[0] != queries:
+            self._plan = (queries, plan_reads(queries))
+        return self._plan[1], errors
+
+    def _read_groups(self, plan: ReadPlan, now: float) -> dict[tuple[str, str], dict[str, list[Series]] | Exception]:
+        """Each group query's series by workload, or the error that its members record."""
+        out: dict[tuple[str, str], dict[str, list[Series]] | Exception] = {}
+        for query, label in plan.groups:
+            try:
+                found = self.source.query_range(query, now - self.policy.lookback_s, now, self.query_step_s)
+                out[(query, label)] = split_by_label(found, label)
+            except Exception as exc:  # noqa: BLE001 - each member records it and is skipped
+                out[(query, label)] = exc
+        return out
+
+    def _reconcile(
+        self, workload: str, limits: SafetyLimits, now: float, plan: ReadPlan,
+        groups: Mapping[tuple[str, str], dict[str, list[Series]] | Exception], unplanned: Exception | None,
+    ) -> AuditRecord:
         state = self._states.get(workload, WorkloadState())
         inputs: dict[str, Any] = {}
         decision: dict[str, int | None] = {"recommended": None, "applied": None, "previous": None}
@@ -145,7 +182,9 @@ class Reconciler:
             inputs["scale"] = {"desired": scale.desired, "current": scale.current, "ready": scale.ready}
 
             stage = "querying metrics"
-            series = self._observe(workload, now)
+            if unplanned is not None:
+                raise unplanned
+            series = self._observe(workload, now, plan, groups)
             inputs["series"] = _summarise(series)
 
             stage = "deciding"
@@ -179,12 +218,21 @@ class Reconciler:
         reason = "; ".join([rec.reason, *limited.reasons, *(["dry-run"] if limits.dry_run else [])])
         return self._record(workload, now, inputs, decision, reason, limits, applied=change)
 
-    def _observe(self, workload: str, now: float) -> dict[str, list[Series]]:
+    def _observe(
+        self, workload: str, now: float, plan: ReadPlan,
+        groups: Mapping[tuple[str, str], dict[str, list[Series]] | Exception],
+    ) -> dict[str, list[Series]]:
         start = now - self.policy.lookback_s
-        return {
-            name: self.source.query_range(query, start, now, self.query_step_s)
-            for name, query in self.policy.queries(workload).items()
-        }
+        series = {}
+        for name, read in plan.reads[workload].items():
+            if isinstance(read, Grouped):
+                found = groups[(read.query, read.label)]
+                if isinstance(found, Exception):
+                    raise found.with_traceback(None)  # one error for every member: a fresh traceback each
+                series[name] = found.get(read.value, [])
+            else:
+                series[name] = self.source.query_range(read, start, now, self.query_step_s)
+        return series
 
     def _record(
         self,
