@@ -16,7 +16,7 @@ from foresight.adapters.audit_log import AuditLog
 from foresight.api import create_app
 from foresight.serve.service import Service
 
-from .conftest import TOKEN, build  # noqa: TID252
+from .conftest import TOKEN, build
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -80,8 +80,8 @@ def test_webhook_alerts_become_an_incident_listed_with_its_root_cause(client: Te
     ("{", "body: Invalid JSON"),
     ('{"version": "4", "status": "firing", "alerts": [{"status": "firing", "startsAt": "2026-01-01T00:00:00Z"}]}',
      "alerts.0.labels: Field required"),
-    ('{"version": "4", "status": "firing", "alerts": [{"status": "firing", "labels": {"service": "x"}, '
-     '"startsAt": "2026-01-01T00:00:00Z"}]}', "an alert needs an 'alertname' label"),
+    (('{"version": "4", "status": "firing", "alerts": [{"status": "firing", "labels": {"service": "x"}, '
+      '"startsAt": "2026-01-01T00:00:00Z"}]}'), "an alert needs an 'alertname' label"),
 ])
 def test_a_malformed_notification_is_refused_with_the_reason(client: TestClient, body: str, problem: str) -> None:
     r = client.post("/api/v1/alerts/webhook", headers={**AUTH, "Content-Type": "application/json"}, content=body)
@@ -124,7 +124,7 @@ def test_a_real_alertmanager_routed_to_foresight_opens_an_incident(tmp_path: Pat
             "url": f"{url}/api/v1/alerts/webhook", "send_resolved": True,
             "http_config": {"authorization": {"type": "Bearer", "credentials": TOKEN}}}]}],
     })
-    alerts = [{"labels": {"alertname": "CacheErrors", "service": "cache", "pod": "cache-0"},
+    alerts = [{"labels": {"alertname": "CacheErrors", "service": "cache", "severity": "critical"},
                "startsAt": _rfc3339(30.0)},
               {"labels": {"alertname": "HighLatency", "destination_workload": "llm-chat"}, "startsAt": _rfc3339(10.0)}]
     assert httpx.post(f"{am.url}/api/v2/alerts", json=alerts, timeout=5).status_code == 200

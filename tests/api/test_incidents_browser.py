@@ -13,7 +13,7 @@ import pytest
 
 from foresight.api.server import start_in_thread
 
-from .conftest import TOKEN, build  # noqa: TID252
+from .conftest import TOKEN, build
 
 CHROMIUM = Path("/usr/bin/chromium")
 NOTES = Path("/work/notes")

@@ -12,11 +12,12 @@ import pytest
 
 from foresight.adapters.alertmanager import AlertmanagerClient
 from foresight.clock import ManualClock
+from foresight.config import IncidentSettings
 from foresight.control.audit import AuditRecord
 from foresight.correlate.graph import ServiceGraph
 from foresight.correlate.model import Alert
 from foresight.runtime.alert_inbox import AlertInbox, InboxClosed, InboxFull
-from foresight.runtime.incidents import IncidentController
+from foresight.runtime.incidents import IncidentController, OwnAlertTap, resumable_state
 
 GRAPH = ServiceGraph.of([("web", "api"), ("api", "db"), ("web", "cart")], {"db-0": ("db", "n1"), "api-0": ("api", "n2")})
 
@@ -63,27 +64,27 @@ def _controller(**kw: Any) -> tuple[IncidentController, Records, Outbox, AlertIn
 
 def test_a_cascade_is_one_incident_audited_and_sent_as_one_alert_until_it_resolves():
     c, audit, outbox, _ = _controller()
-    c.add([_alert("db", "db", 100.0, component="db-0", metric="error_rate", name="HighErrors",
-                  labels={"severity": "critical"})])
+    c.add([_alert("db", "db", 100.0, metric="latency_p95", labels={"severity": "critical"})])
     [opened] = c.step(105.0)
-    c.add([_alert("api", "api", 130.0), _alert("web", "web", 150.0)])
+    c.add([_alert("api", "api", 130.0, metric="latency_p95"), _alert("web", "web", 150.0, metric="latency_p95")])
     [grown] = c.step(160.0)
     assert grown.id == opened.id and set(grown.suppressed) == {"api", "web"}
 
     # audited: opened then updated, naming the root cause and its evidence
     assert [r.controller for r in audit] == ["incidents", "incidents"]
-    assert audit[0].reason.startswith(f"opened incident {opened.id}: root cause db/db-0 (error_rate)")
+    assert audit[0].reason.startswith(f"opened incident {opened.id}: root cause db (latency_p95)")
     assert audit[1].reason.startswith(f"updated incident {opened.id}: root cause db")
     assert "3 alert(s) on api, db, web, 2 suppressed" in audit[1].reason
     assert audit[1].inputs["candidates"][0]["service"] == "db" and audit[1].applied
     assert audit[1].inputs["suppressed"] == ["HighLatency on api", "HighLatency on web"]
+    assert "HighLatency on db" in audit[1].inputs["alerts"]
 
     # one Alertmanager alert for the incident, whatever the number of alerts in it
     last = outbox.batches[-1]
     assert len(last) == 1 and last[0]["labels"] == {"alertname": "ForesightIncident", "incident": opened.id,
                                                      "root_cause_service": "db", "severity": "critical"}
     assert "HighLatency on api" in last[0]["annotations"]["suppressed_alerts"]
-    assert "db error_rate alert" in last[0]["annotations"]["evidence"]
+    assert "db latency_p95 alert" in last[0]["annotations"]["evidence"]
     assert last[0]["startsAt"] == "1970-01-01T00:01:40Z"
 
     # re-sent only when it changes or resend_s has passed (Alertmanager would time it out)
@@ -93,9 +94,9 @@ def test_a_cascade_is_one_incident_audited_and_sent_as_one_alert_until_it_resolv
     assert [a["labels"]["incident"] for a in outbox.batches[-1]] == [opened.id]
 
     # every alert resolves; the incident resolves resolve_after_s later, sent with its end
-    c.add([replace(a, ends_at=400.0) for a in (_alert("db", "db", 100.0, component="db-0", metric="error_rate",
-                                                      name="HighErrors"), _alert("api", "api", 130.0),
-                                               _alert("web", "web", 150.0))])
+    c.add([replace(a, ends_at=400.0) for a in (_alert("db", "db", 100.0, metric="latency_p95"),
+                                               _alert("api", "api", 130.0, metric="latency_p95"),
+                                               _alert("web", "web", 150.0, metric="latency_p95"))])
     c.step(405.0)
     [resolved] = c.step(720.0)
     assert resolved.status == "resolved" and audit[-1].reason.startswith(f"resolved incident {opened.id}")
@@ -191,7 +192,12 @@ def test_a_graceful_stop_correlates_what_was_accepted():
     c, audit, _, inbox = _controller()
     inbox.offer([_alert("db", "db", 0.0)])
     c.close(10.0)
-    assert [r.reason.split(":")[0] for r in audit] == [f"opened incident {c.views()[0]['id']}"]
+    opened, checkpoint = audit
+    assert opened.reason.startswith(f"opened incident {c.views()[0]['id']}")
+    assert checkpoint.target == "checkpoint" and checkpoint.reason.startswith("correlator state at shutdown: 1 open")
+    resumed, _, _, _ = _controller(state=resumable_state([checkpoint], IncidentSettings(), now=20.0))
+    assert [i.id for i in resumed.correlator.incidents] == [c.views()[0]["id"]]
+    assert resumable_state([checkpoint], IncidentSettings(), now=10.0 + 601.0) is None  # too old to trust
     with pytest.raises(InboxClosed):
         inbox.offer([_alert("api", "api", 0.0)])
 
@@ -218,3 +224,16 @@ def test_incidents_reach_a_real_alertmanager_after_it_comes_back(alertmanager_fa
         [stored] = httpx.get(f"{am.url}/api/v2/alerts", timeout=5).json()
         assert stored["labels"]["incident"] == incident.id and stored["labels"]["root_cause_service"] == "db"
         assert "HighLatency on api" in stored["annotations"]["suppressed_alerts"]
+
+
+def test_own_alerts_sent_to_alertmanager_reach_the_controller_too():
+    c, _, _, _ = _controller()
+    anomalies = Outbox()
+    tap = OwnAlertTap(anomalies, c, now=lambda: 1_800_000_100.0)
+    labels = {"alertname": "ForesightAnomaly", "workload": "db", "signal": "p95", "severity": "warning"}
+    tap.send([{"labels": labels, "annotations": {"score": "0.97"}, "startsAt": "2027-01-15T08:00:00Z"},
+              {"labels": {}, "startsAt": "2027-01-15T08:00:00Z"}])  # a malformed one is logged, not raised
+    assert len(anomalies.sent()) == 2
+    [incident] = c.step(1_800_000_100.0)
+    [alert] = [c.alerts[k] for k in incident.alerts]
+    assert (alert.service, alert.metric, alert.score, alert.source) == ("db", "p95", 0.97, "foresight")

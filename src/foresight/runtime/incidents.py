@@ -21,6 +21,9 @@ Every ``period_s`` (a step of the runtime) it tells the same story:
 
 The correlator's state and the controller's own (alerts, incidents, what was sent) are one JSON-safe
 mapping (:meth:`IncidentController.state`): a controller built with it carries on where the other stopped.
+A graceful stop writes it to the audit log as a ``checkpoint`` record (:meth:`IncidentController.checkpoint`);
+the next process resumes from it (:func:`resumable_state`) when it is recent, younger than an incident's
+window plus its resolution delay: an older one would hold alerts whose resolution was never seen.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from foresight.runtime.alert_inbox import AlertInbox
 from foresight.runtime.anomaly import REPLICAS, AnomalyWatch
 
 __all__ = [
+    "CHECKPOINT",
     "AnomalyWatchAlerts",
     "FixedGraph",
     "GraphSource",
@@ -57,10 +61,13 @@ __all__ = [
     "OwnAlertTap",
     "build_incidents",
     "incident_alert",
+    "resumable_state",
 ]
 
 _log = logging.getLogger(__name__)
 _SEVERITY = {"info": 0, "warning": 1, "critical": 2, "page": 3}
+#: The audit target of the controller's checkpoints.
+CHECKPOINT = "checkpoint"
 #: The anomaly watch's signal for pods lost (ready replicas fell below both what was ready and what is asked).
 LOST_PODS = REPLICAS[0]
 
@@ -327,10 +334,20 @@ class IncidentController:
         returns the incidents this last period changed."""
         self.inbox.close()
         changed = self.step(now, acting=acting)
+        self.checkpoint(now)
         flush = getattr(self.sink, "flush", None)
         if callable(flush) and acting:
             flush()
         return changed
+
+    def checkpoint(self, now: float) -> AuditRecord:
+        """The state as an audit record (target :data:`CHECKPOINT`), written by a graceful stop."""
+        state = self.state()
+        record = AuditRecord(now, self.run_id, self.name, CHECKPOINT, {"state": state}, {"open": len(
+            self.correlator.incidents)}, f"correlator state at shutdown: {len(self.correlator.incidents)} open "
+            f"incident(s), {len(state['alerts'])} alert(s)", False, False)
+        self.audit.record(record)
+        return record
 
     def state(self) -> dict[str, Any]:
         """Everything needed to carry on: the correlator's state, the alerts, incidents and what was sent."""
@@ -392,13 +409,32 @@ class FixedGraph:
         return self.current
 
 
+def resumable_state(checkpoints: Sequence[AuditRecord], settings: IncidentSettings, now: float) -> dict[str, Any] | None:
+    """The state of the newest checkpoint when it is recent enough to resume from (module docstring)."""
+    if not checkpoints:
+        return None
+    last = max(checkpoints, key=lambda r: r.time)
+    age = now - last.time
+    if not 0 <= age <= settings.window_s + settings.resolve_after_s:
+        _log.info("incidents: checkpoint of t=%.0f is %.0f s old; starting afresh", last.time, age)
+        return None
+    return dict(last.inputs.get("state") or {}) or None
+
+
 def build_incidents(settings: IncidentSettings, graphs: GraphSource, audit: AuditSink, *,
                     sink: AlertSink | None = None, wall: Callable[[], float] = time.time,
-                    retry_after_s: float | None = None, run_id: str = "incidents") -> IncidentController:
+                    retry_after_s: float | None = None, run_id: str = "incidents",
+                    state: Mapping[str, Any] | None = None) -> IncidentController:
     """The incident controller of a platform, from its settings; ``retry_after_s`` (default: one period)
-    is what a refused webhook call is told to wait, in wall-clock seconds."""
+    is what a refused webhook call is told to wait, in wall-clock seconds. A ``state`` that cannot be
+    read is logged and left: the controller starts afresh rather than not at all."""
     inbox = AlertInbox(settings.queue_alerts, retry_after_s=retry_after_s or settings.period_s, wall=wall)
     correlation = CorrelationSettings(window_s=settings.window_s, max_hops=settings.max_hops,
                                       resolve_after_s=settings.resolve_after_s)
-    return IncidentController(graphs, audit, inbox, settings=correlation, period_s=settings.period_s, sink=sink,
-                              resend_s=settings.resend_s, run_id=run_id, wall=wall)
+    try:
+        return IncidentController(graphs, audit, inbox, settings=correlation, period_s=settings.period_s, sink=sink,
+                                  resend_s=settings.resend_s, run_id=run_id, wall=wall, state=state)
+    except (ForesightError, KeyError, TypeError, ValueError) as exc:
+        _log.warning("incidents: the saved state cannot be resumed (%s); starting afresh", exc)
+        return IncidentController(graphs, audit, inbox, settings=correlation, period_s=settings.period_s, sink=sink,
+                                  resend_s=settings.resend_s, run_id=run_id, wall=wall)

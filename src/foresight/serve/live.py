@@ -65,11 +65,13 @@ from foresight.errors import ConfigError, ForesightError, InputError
 from foresight.forecast.history import IncrementalHistory
 from foresight.ports import MetricsSource
 from foresight.runtime.incidents import (
+    CHECKPOINT,
     FixedGraph,
     GraphSource,
     IncidentController,
     OwnAlertTap,
     build_incidents,
+    resumable_state,
 )
 from foresight.runtime.live import ScaleTargets, direct_reconciler, published_reconciler
 from foresight.runtime.managed import Managed, ScaledWorkload, desired_replicas, managed
@@ -133,8 +135,11 @@ class LivePlatform:
                 self.topology = PrometheusTopology(PrometheusSource(live.prometheus_url), period_s=inc.topology_period_s,
                                                    window=inc.topology_window)
                 graphs = self.topology
+            query = getattr(audit, "query", None)  # the audit log: resume from the last graceful stop's state
+            checkpoints = query(controller="incidents", target=CHECKPOINT, limit=1) if callable(query) else []
             self.incidents = build_incidents(inc, graphs, self.audit, sink=alert_sink, wall=self.clock.now,
-                                             run_id=self._run_id)
+                                             run_id=self._run_id,
+                                             state=resumable_state(checkpoints, inc, self.clock.now()))
             if alert_sink is not None:  # the anomaly alerts feed the incidents too
                 alert_sink = OwnAlertTap(alert_sink, self.incidents, self.clock.now)
         self.forecasts: ForecastWatch | None = None
