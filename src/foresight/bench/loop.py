@@ -13,7 +13,8 @@ predictive policy's first round fits every workload's forecaster: it is reported
 
 ``prometheus_queries_per_round`` counts the range queries that reach the source in a steady
 round (the loop's :class:`~foresight.forecast.history.IncrementalHistory` included): what a real
-Prometheus would be asked. Memory is the process's resident set after each size (simulator
+Prometheus would be asked. ``cpu_s_median`` is the process's CPU time per round: on a machine
+shared with other work, the figure closest to what the round costs one core. Memory is the process's resident set after each size (simulator
 included). Target (issue 21): a round for 10,000 workloads in under a second for both policies,
 the 10k/1k time ratio at most 12.
 """
@@ -65,6 +66,7 @@ def bench_loop(
     period_s: float = 60.0,
     warmup_s: float = 2.5 * 3600.0,
     seed: int = 0,
+    policies: Sequence[str] = POLICIES,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Round times of both policies at each size in ``workloads``; figures as in the module docstring.
@@ -77,7 +79,7 @@ def bench_loop(
     with tempfile.TemporaryDirectory(prefix="foresight-bench-loop-") as tmp:
         for n in workloads:
             say(f"{n} workloads: building")
-            sizes[str(n)] = _one_size(n, rounds, period_s, warmup_s, seed, Path(tmp), say)
+            sizes[str(n)] = _one_size(n, rounds, period_s, warmup_s, seed, policies, Path(tmp), say)
     figures: dict[str, Any] = {"rounds": rounds, "period_s": period_s, "warmup_s": warmup_s, "sizes": sizes}
     for policy in POLICIES:
         at = sizes.get(str(_TARGET_SIZE), {}).get(policy)
@@ -104,7 +106,7 @@ def _ratio(sizes: dict[str, dict[str, Any]], policy: str) -> float | None:
     return round(big["round_s_median"] / small["round_s_median"], 2)
 
 
-def _one_size(n: int, rounds: int, period_s: float, warmup_s: float, seed: int, tmp: Path,
+def _one_size(n: int, rounds: int, period_s: float, warmup_s: float, seed: int, policies: Sequence[str], tmp: Path,
               say: Callable[[str], None]) -> dict[str, Any]:
     duration_s = warmup_s + (2 * rounds + 3) * period_s
     t0 = time.perf_counter()
@@ -119,7 +121,7 @@ def _one_size(n: int, rounds: int, period_s: float, warmup_s: float, seed: int, 
     by_name = {s.name: s for s in spec.services}
     out: dict[str, Any] = {"build_s": round(t1 - t0, 3), "sim_build_s": round(t2 - t1, 3),
                            "warmup_s": round(t3 - t2, 3)}
-    for policy in POLICIES:
+    for policy in policies:
         say(f"{n} workloads: {policy}")
         with AuditLog(tmp / f"audit-{n}-{policy}.db", flush_every=1_000_000, max_delay_s=None) as audit:
             if policy == "hpa":
@@ -136,13 +138,14 @@ def _one_size(n: int, rounds: int, period_s: float, warmup_s: float, seed: int, 
 def _rounds(loop: Reconciler, sim: Simulator, source: _CountingSource, audit: AuditLog, rounds: int,
             n: int) -> dict[str, Any]:
     """One untimed-apart first round, then ``rounds`` timed ones, each followed by one simulator step."""
-    times, queries, failed = [], [], 0
+    times, cpu, queries, failed = [], [], [], 0
     for i in range(rounds + 1):
         before = source.queries
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         records = loop.reconcile_once()
         audit.flush()
         times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_started)
         queries.append(source.queries - before)
         failed += sum(r.error is not None for r in records) if i else 0
         sim.run_until(sim.now + loop.period_s)
@@ -152,6 +155,7 @@ def _rounds(loop: Reconciler, sim: Simulator, source: _CountingSource, audit: Au
         "first_round_s": round(times[0], 4),
         "round_s_median": round(median, 4),
         "round_s_p95": round(steady[min(len(steady) - 1, round(0.95 * (len(steady) - 1)))], 4),
+        "cpu_s_median": round(statistics.median(cpu[1:]), 4),
         "us_per_workload": round(1e6 * median / n, 1),
         "queries_per_round": queries[-1],
         "failed_records": failed,
