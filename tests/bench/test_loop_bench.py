@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from foresight.bench.loop import bench_loop
@@ -32,3 +33,18 @@ def test_the_command_prints_json_and_refuses_bad_sizes():
                                             "build_s_10000", "prometheus_queries_per_round", "sizes"}
     bad = runner.invoke(cli, ["bench", "loop", "--workloads", "3,x"])
     assert bad.exit_code != 0 and "--workloads" in bad.output
+
+
+@pytest.mark.integration
+def test_against_a_real_prometheus_the_queries_do_not_grow_with_the_workloads(require_service):
+    from foresight.bench.loop_prometheus import bench_loop_prometheus
+    from foresight.bench.prometheus_server import PROMETHEUS_BIN, missing_binary
+
+    missing = missing_binary(PROMETHEUS_BIN)
+    require_service(missing is None, missing or "")
+    small, large = (bench_loop_prometheus(n, rounds=1, warmup_s=2.2 * 3600.0, policies=("hpa", "predictive"))
+                    for n in (10, 40))
+    for policy, queries in (("hpa", 1), ("predictive", 2)):
+        assert small[policy]["queries_per_round"] == large[policy]["queries_per_round"] == queries
+        assert small[policy]["failed_records"] == large[policy]["failed_records"] == 0
+        assert large[policy]["bytes_per_round"] > small[policy]["bytes_per_round"] > 0

@@ -13,7 +13,7 @@ predictive policy's first round fits every workload's forecaster: it is reported
 
 ``prometheus_queries_per_round`` counts the range queries that reach the source in a steady
 round (the loop's :class:`~foresight.forecast.history.IncrementalHistory` included): what a real
-Prometheus would be asked. ``cpu_s_median`` is the process's CPU time per round: on a machine
+Prometheus would be asked, and what one was asked when the bench also runs against one. ``cpu_s_median`` is the process's CPU time per round: on a machine
 shared with other work, the figure closest to what the round costs one core. Memory is the process's resident set after each size (simulator
 included). Target (issue 21): a round for 10,000 workloads in under a second for both policies,
 the 10k/1k time ratio at most 12.
@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from foresight.adapters.audit_log import AuditLog
+from foresight.bench.loop_prometheus import bench_loop_prometheus
 from foresight.control.loop import Reconciler
 from foresight.runtime.autoscale import (
     capacity_of,
@@ -67,12 +68,16 @@ def bench_loop(
     warmup_s: float = 2.5 * 3600.0,
     seed: int = 0,
     policies: Sequence[str] = POLICIES,
+    prometheus_workloads: int = 0,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Round times of both policies at each size in ``workloads``; figures as in the module docstring.
 
     The simulator steps ``period_s`` (one step per round, so every round learns one new load
     step); ``warmup_s`` must exceed the predictive policy's ``min_history_s`` (2 h) for it to forecast.
+    With ``prometheus_workloads``, the same loops also run against a real Prometheus holding that
+    many workloads' series (:mod:`foresight.bench.loop_prometheus`), and ``prometheus_queries_per_round``
+    is what that server was asked.
     """
     say = progress or (lambda _: None)
     sizes: dict[str, dict[str, Any]] = {}
@@ -89,6 +94,11 @@ def bench_loop(
     figures["linearity_10k_over_1k"] = max((r for r in ratios if r is not None), default=None)
     largest = sizes[str(max(workloads))] if workloads else {}
     figures["prometheus_queries_per_round"] = {p: largest[p]["queries_per_round"] for p in POLICIES if p in largest}
+    if prometheus_workloads:
+        real = bench_loop_prometheus(prometheus_workloads, rounds=rounds, period_s=period_s, warmup_s=warmup_s,
+                                     seed=seed, policies=policies, progress=progress)
+        figures["prometheus"] = real
+        figures["prometheus_queries_per_round"] = {p: real[p]["queries_per_round"] for p in POLICIES if p in real}
     figures["targets"] = {
         "round_under_1s": all(figures[f"round_s_{_TARGET_SIZE}_{p}"] is not None
                               and figures[f"round_s_{_TARGET_SIZE}_{p}"] < TARGET_ROUND_S for p in POLICIES),

@@ -35,6 +35,8 @@ def loop(
     seed: Annotated[int, typer.Option(help="Seed of the cluster and its traffic.", min=0)] = 0,
     policies: Annotated[list[str] | None, typer.Option("--policy", help=f"Repeat to pick of {', '.join(POLICIES)} "
                                                                          "(default: both).")] = None,
+    prometheus: Annotated[int, typer.Option(help="Also run against a real Prometheus holding this many "
+                                                 "workloads' remote-written series (0: not).", min=0)] = 0,
     json_out: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
     """Reconcile round time (median, p95), per-workload cost, build time and memory for the HPA and the
@@ -45,7 +47,7 @@ def loop(
     if unknown:
         raise InputError(f"--policy {', '.join(unknown)}: expected one of {', '.join(POLICIES)}")
     figures = bench_loop(_sizes(workloads), rounds=rounds, period_s=period_s, warmup_s=warmup_h * 3600.0, seed=seed,
-                         policies=chosen, progress=(lambda line: err.print(line)) if sys.stderr.isatty() else None)
+                         policies=chosen, prometheus_workloads=prometheus, progress=(lambda line: err.print(line)) if sys.stderr.isatty() else None)
     if json_out:
         typer.echo(json.dumps(figures))
         return
@@ -63,4 +65,17 @@ def loop(
     ratio = figures["linearity_10k_over_1k"]
     table.caption = (f"10k/1k ratio {ratio if ratio is not None else '–'} (target <= 12); "
                      f"targets met: {', '.join(k for k, v in figures['targets'].items() if v) or 'none'}")
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    if "prometheus" in figures:
+        real = figures["prometheus"]
+        prom = Table(title=f"against a real Prometheus: {real['workloads']} workloads, {real['samples_written']:,} samples")
+        for column in ("policy", "first round s", "first queries", "first bytes", "median s", "p95 s", "CPU s",
+                       "queries/round", "bytes/round", "failed"):
+            prom.add_column(column, justify="right")
+        for policy in chosen:
+            f = real[policy]
+            prom.add_row(policy, f"{f['first_round_s']:.3f}", str(f["first_round_queries"]), f"{f['first_round_bytes']:,}",
+                         f"{f['round_s_median']:.3f}", f"{f['round_s_p95']:.3f}", f"{f['cpu_s_median']:.3f}",
+                         str(f["queries_per_round"]), f"{f['bytes_per_round']:,}", str(f["failed_records"]))
+        console.print(prom)
