@@ -23,6 +23,7 @@ from foresight.cli import (  # noqa: F401
     rca,
     render,
     rollout,
+    scan,
     serve,
     version,
     watch,
