@@ -78,5 +78,6 @@ def test_counts_reductions_and_root_causes(figures: dict[str, Any]) -> None:
     assert [systems[n]["notifications"] for n in ("default", "tuned", "foresight")] == [2, 0, 1]
     assert figures["notification_reduction_vs_default"] == 0.5
     assert figures["notification_reduction_vs_tuned"] is None  # nothing to compare with
+    assert figures["firing_notification_reduction_vs_default"] == 0.5  # both of the default's announce a firing
     assert figures["grouping_recall"] == 1.0 and figures["grouping_precision"] < 1.0  # X holds both faults
     assert (figures["rca_top1"], figures["rca_top3"]) == (0.5, 0.5)  # X names A's root, not B's

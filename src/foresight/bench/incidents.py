@@ -260,6 +260,8 @@ def _report(run: CascadeRun, replay: _Replay, receiver: WebhookReceiver) -> dict
     return {
         "notification_reduction_vs_default": round(1.0 - ours / default, 4) if default else None,
         "notification_reduction_vs_tuned": round(1.0 - ours / tuned, 4) if tuned else None,
+        "firing_notification_reduction_vs_default": _reduction(systems, "default"),
+        "firing_notification_reduction_vs_tuned": _reduction(systems, "tuned"),
         "incident_recall": systems["foresight"]["incident_recall"],
         "incident_recall_counting_later_joins": round(incident_recall(truth, any_time), 4),
         "grouping_f1": systems["foresight"]["grouping_f1"],
@@ -343,6 +345,12 @@ def _incident_delivery(received: Received, replay: _Replay, any_time: bool = Fal
 
 def _firing(received: Received) -> bool:
     return received.body.get("status") == "firing"
+
+
+def _reduction(systems: Mapping[str, Mapping[str, Any]], baseline: str) -> float | None:
+    """1 - ours / theirs over notifications that announce something firing (resolutions left out)."""
+    theirs = systems[baseline]["firing_notifications"]
+    return round(1.0 - systems["foresight"]["firing_notifications"] / theirs, 4) if theirs else None
 
 
 def _p99(values: Sequence[float]) -> float:

@@ -65,7 +65,11 @@ def _print(figures: dict[str, Any]) -> None:
     rca = figures["rca_by_kind"]
     table.caption = (
         f"Foresight: {_share(figures['notification_reduction_vs_default'])} fewer notifications than the default, "
-        f"{_share(figures['notification_reduction_vs_tuned'])} fewer than the hand-tuned; first notification "
+        f"{_share(figures['notification_reduction_vs_tuned'])} fewer than the hand-tuned (firing ones only: "
+        f"{_share(figures['firing_notification_reduction_vs_default'])} / "
+        f"{_share(figures['firing_notification_reduction_vs_tuned'])}); incident recall "
+        f"{figures['incident_recall']:.3f} ({figures['incident_recall_counting_later_joins']:.3f} counting faults "
+        f"that joined an incident after its notification); first notification "
         f"{_seconds(figures['first_notification_delay_vs_default_s'])} s vs the default (median); root cause top-1 "
         f"{figures['rca_top1']:.3f}, top-3 {figures['rca_top3']:.3f} ("
         + ", ".join(f"{k} {v['top1']:.2f}/{v['top3']:.2f}" for k, v in rca.items() if k != "all")
