@@ -46,10 +46,11 @@ __all__ = [
     "parse_time",
     "postable",
     "rfc3339",
+    "scaled",
     "serve_webhooks",
 ]
 
-#: kube-prometheus-stack's route timers and Alertmanager's resolve_timeout, in seconds of real time
+#: kube-prometheus-stack's route timers, in seconds of real time
 DEFAULT_TIMERS_S = {"group_wait": 30.0, "group_interval": 300.0, "repeat_interval": 43_200.0}
 _RESOLVE_TIMEOUT_S = 300.0
 _GC_INTERVAL_S, _MAINTENANCE_INTERVAL_S = 1800.0, 900.0  # Alertmanager's defaults
