@@ -1,27 +1,35 @@
 """The correlator: alerts in, incidents out, state kept explicitly between calls (pure: no I/O, no clock).
 
-Two alerts are *linked* when one could be the other's cause or they concern the same thing:
+A fault shows where it is first, then, after a delay, in the services that call it. So an alert
+``a`` on service ``S`` is linked to an open alert ``b`` that started within ``window_s`` of it when
 
-- the caller's service calls the callee's within ``max_hops`` calls (through silent services) and
-  the callee's alert started first, at most ``window_s`` before the caller's (or at most
-  ``skew_s`` after it: clocks disagree). A fault shows where it is first, then in its callers, so
-  a callee that alerted after its caller is neither its cause nor its symptom, and two callers of
-  one service join only through that service's alert;
-- or they are about the same service, the same pod, or pods on the same node
-  (``graph.placement``), and started within ``window_s`` of each other.
+- ``b`` is on a service ``S`` calls within ``max_hops`` (through silent ones) and started before
+  ``a`` (or at most ``skew_s`` after: clocks disagree): ``b`` may be ``a``'s cause;
+- ``b`` is on a service calling ``S`` within ``max_hops`` and started after ``a`` (or at most
+  ``skew_s`` before): ``a`` explains ``b``;
+- ``b`` is on the same service, the same pod, or a pod on the same node (``graph.placement``), or
+  one of them is the node's own alert (``KubeNodeNotReady``) and the other about a pod on it.
 
-An alert whose service the graph does not know (or that names none) therefore links only by the
-same service or pod. An incident is what linking reaches, transitively, among the alerts of open
-incidents:
+A callee that alerted after its caller is neither its cause nor its symptom, and two callers of one
+service join only through that service's alert. An alert about a pod (its component is a pod of the
+placement) links through its service, pod and node only, never along calls: one replica's trouble
+reaches the callers through the service's own alerts. An alert whose service the graph does not
+know (or that names none) links only by the same service, pod or node.
 
-1. A new alert joins the open incident it links to; linking to none, it opens one whose id is
-   derived from its key and start (replays give the same ids); linking to several, it *merges*
-   them into the oldest (earliest ``opened_at``, then id). Each merged one is returned once more,
+1. A new alert *joins* every open incident holding an alert it explains, on its pod, or about its
+   node (or its node's pods, when it is the node's own alert): several of them are *merged* into
+   the oldest (earliest ``opened_at``, then id), and each merged one is returned once more,
    ``resolved`` with ``merged_into`` naming the survivor, so an actuator closes it; its alerts
-   continue in the survivor.
+   continue in the survivor. Otherwise it joins the one incident holding its likeliest cause (an
+   alert it may be a symptom of, or another on its service or node): the alert nearest in time,
+   then the oldest incident; two faults that overlap in time and topology stay two incidents.
+   Linking to none, it opens an incident whose id is derived from its key and start (replays
+   give the same ids).
 2. Linking uses alert start times, never arrival order, and the alerts of one call are applied in
-   start order: a late or out-of-order alert lands where it would have in order, as long as the
-   incident it belongs to is still open.
+   start order, so a call gives the same incidents whatever order it lists them in. A late alert
+   that explains alerts already placed joins (and merges) their incidents, so a cascade whose
+   alerts arrive out of order still ends in one incident; an update of an alert already placed
+   (its end, its score) keeps it where it is.
 3. An incident resolves ``resolve_after_s`` after its last alert ended (``resolved_at`` is when
    that alert ended); an alert that links to it before then (a flap) reopens it. Resolved
    incidents are remembered ``keep_resolved_s`` so repeats of their alerts change nothing.
@@ -210,17 +218,23 @@ class Correlator:
             if _version(alert) < _version(held) or alert == held:
                 return None
             self._unindex(held)
+            if (alert.starts_at, alert.service, alert.component) == (held.starts_at, held.service, held.component):
+                self._alerts[alert.key] = alert  # the same episode, ended or re-scored: its links stand
+                self._index_alert(alert)
+                return home
         elif alert.key in self._ended and alert.starts_at <= self._ended[alert.key][0]:
             return None  # a repeat of an alert whose incident already resolved
-        linked = self._linked(alert)
+        joins, explains, nearest = self._linked(alert)
         if home is not None:
-            linked.add(home)
-        if not linked:
+            joins.add(home)
+        if nearest and (not joins or explains):  # its likeliest cause, as if it had come in order
+            joins.add(min(nearest, key=lambda i: (nearest[i], self._open[i].opened_at, i)))
+        if not joins:
             inc = _Open(self._new_id(alert), alert.starts_at, set())
             self._open[inc.id] = inc
-            linked.add(inc.id)
-        target = min(linked, key=lambda i: (self._open[i].opened_at, i))
-        for other in sorted(linked - {target}):
+            joins.add(inc.id)
+        target = min(joins, key=lambda i: (self._open[i].opened_at, i))
+        for other in sorted(joins - {target}):
             self._merge(other, target, now, out)
         inc = self._open[target]
         inc.keys.add(alert.key)
@@ -230,32 +244,48 @@ class Correlator:
         self._index_alert(alert)
         return target
 
-    def _linked(self, alert: Alert) -> set[str]:
-        """Open incidents holding an alert linked to ``alert`` (see the module docstring)."""
+    def _linked(self, alert: Alert) -> tuple[set[str], bool, dict[str, float]]:
+        """The open incidents ``alert`` joins (all of them), whether it explains alerts already
+        there, and the incidents it may join (one of them) with the seconds to their nearest alert
+        linked to ``alert``; see the module docstring."""
         near = self._require_near()
         window, skew = self.settings.window_s, self.settings.skew_s
         t = alert.starts_at
-        found: set[str] = set()
+        joins: set[str] = set()
+        explains = False
+        nearest: dict[str, float] = {}
 
-        def add(keys: Iterable[str], earliest: float, latest: float) -> None:
+        def link(keys: Iterable[str], earliest: float, latest: float, *, must: bool) -> None:
             for k in keys:
-                if k != alert.key and earliest <= self._alerts[k].starts_at <= latest:
-                    found.add(self._where[k])
+                other = self._alerts[k]
+                if k == alert.key or not earliest <= other.starts_at <= latest:
+                    continue
+                iid = self._where[k]
+                if must:
+                    joins.add(iid)
+                else:
+                    nearest[iid] = min(abs(other.starts_at - t), nearest.get(iid, math.inf))
 
         service = near.service(alert)
         if service is not None:
-            add(self._index["service"].get(service, ()), t - window, t + window)
-            add(self._on(near.callees_within(service)), t - window, t + skew)  # its cause, first
-            add(self._on(near.callers_within(service)), t - skew, t + window)  # its symptoms, after
+            link(self._index["service"].get(service, ()), t - window, t + window, must=False)
+            if not near.is_pod(alert.component):  # one replica's trouble is no symptom of a callee's
+                link(self._on(near.callees_within(service), "service"), t - window, t + skew, must=False)
+            callers = list(self._on(near.callers_within(service), "calls"))
+            link(callers, t - skew, t, must=False)  # alerted with it: may share its cause
+            before = set(joins)
+            link(callers, math.nextafter(t, math.inf), t + window, must=True)  # its symptoms
+            explains = joins != before
         if alert.component is not None:
-            add(self._index["component"].get(alert.component, ()), t - window, t + window)
+            link(self._index["component"].get(alert.component, ()), t - window, t + window, must=True)
         for node in near.nodes(alert):
-            add(self._index["node"].get(node, ()), t - window, t + window)
-        return found
+            link(self._index["node"].get(node, ()), t - window, t + window, must=alert.component == node)
+            link(self._index["node itself"].get(node, ()), t - window, t + window, must=True)
+        return joins, explains, nearest
 
-    def _on(self, services: frozenset[str]) -> Iterable[str]:
-        """Keys of the open alerts on ``services`` (walking whichever of the two is smaller)."""
-        by_service = self._index["service"]
+    def _on(self, services: frozenset[str], index: str) -> Iterable[str]:
+        """Keys of the open alerts on ``services`` in ``index`` (walking the smaller of the two)."""
+        by_service = self._index[index]
         pool = services if len(services) <= len(by_service) else by_service.keys() & services
         for s in pool:
             yield from by_service.get(s, ())
@@ -339,7 +369,7 @@ class Correlator:
         if self._near is not None and (self._near.graph is graph or self._near.graph == graph):
             return
         self._near = Nearby(graph, self.settings.max_hops)
-        self._index = {"service": {}, "component": {}, "node": {}}
+        self._index = {"service": {}, "calls": {}, "component": {}, "node": {}, "node itself": {}}
         for alert in self._alerts.values():
             self._index_alert(alert)
 
@@ -350,8 +380,11 @@ class Correlator:
     def _subjects(self, alert: Alert) -> list[tuple[str, str]]:
         near = self._require_near()
         found = [("node", n) for n in near.nodes(alert)]
+        found += [("node itself", n) for n in near.nodes(alert) if n == alert.component]
         if (s := near.service(alert)) is not None:
             found.append(("service", s))
+            if not near.is_pod(alert.component):
+                found.append(("calls", s))
         if alert.component is not None:
             found.append(("component", alert.component))
         return found

@@ -96,8 +96,9 @@ class Nearby:
             return frozenset({self._node_of[c]})
         return frozenset({c}) if c in self._node_names else frozenset()
 
-    def node_of(self, component: str) -> str | None:
-        return self._node_of.get(component)
+    def is_pod(self, component: str | None) -> bool:
+        """Whether ``component`` is a pod of the placement (an alert about one replica)."""
+        return component in self._node_of
 
     def _neighbours(self, service: str) -> frozenset[str]:
         return self.graph.callees(service) | self.graph.callers(service)
