@@ -128,3 +128,21 @@ def test_the_propagation_path_names_silent_services_in_brackets() -> None:
     inc = incident([Alert("f", "Slow", "frontend", 130.0), Alert("k", "Down", "checkout", 100.0)], CHAIN)
     assert inc.root_cause is not None
     assert "propagated along frontend -> (cart) -> checkout" in inc.root_cause.evidence
+
+
+def test_a_node_that_alerts_itself_is_named_even_over_one_service() -> None:
+    graph = ServiceGraph.of([("web", "cart")], placement={"cart-1": ("cart", "node-7"), "web-1": ("web", "node-2")})
+    alone = incident([Alert("n", "KubeNodeNotReady", None, 100.0, component="node-7")], graph)
+    assert [(c.kind, c.service, c.component) for c in alone.candidates] == [("node", "node-7", "node-7")]
+    inc = incident(
+        [
+            Alert("n", "KubeNodeNotReady", None, 100.0, component="node-7", metric="node_ready"),
+            Alert("p", "KubePodNotReady", "cart", 110.0, component="cart-1"),
+            Alert("w", "ServiceErrorRateHigh", "web", 150.0),
+        ],
+        graph,
+    )
+    top = inc.root_cause
+    assert top is not None and (top.kind, top.component, top.service) == ("node", "node-7", "cart")
+    assert top.evidence[0] == "node-7 node_ready alert at t=100 s"
+    assert inc.suppressed == ("w",)

@@ -72,7 +72,8 @@ class Candidate:
     #: why, in words a person on call reads: which metric moved, when, how far, along which path
     evidence: tuple[str, ...] = ()
     #: ``service``: the fault is in ``service`` itself; ``node``: in the node named by ``component``,
-    #: which hosts several alerting services (``service`` is the first of them to alert)
+    #: which alerted itself or hosts several alerting services (``service`` is the first of them to
+    #: alert, the node's name when none did)
     kind: str = "service"
 
 

@@ -9,9 +9,12 @@ in [0, 1], with equal weights because none was fitted to any data:
     early     1 - (its first alert - the incident's first) / (the incident's last - its first)
     moved     the largest score of its alerts (how far its metric moved), clipped to [0, 1]
 
-A node that hosts at least two alerting services none of which explains the other (two
-independent sinks of the relation) is a candidate too: coverage counts every service on it and
-what they explain, so a node failure outranks each of its services. The best ``MAX_CANDIDATES``
+A node is a candidate too when it alerted itself (an alert about the node with no service, such
+as ``KubeNodeNotReady``) or hosts pods of at least two alerting services; its depth is 1 when it
+alerted itself or two of those services do not explain one another (independent sinks of the
+relation), and its coverage counts every service on it and what they explain, so a node failure
+outranks each of its services. Its ``service`` is the first of them to alert (the node's own
+name when none did). The best ``MAX_CANDIDATES``
 are kept, each with its evidence: a person on call reads no further, and it bounds the cost.
 """
 
@@ -49,16 +52,20 @@ def explain(alerts: Sequence[Alert], near: Nearby, skew_s: float) -> Explanation
     ('checkout latency_p95 alert at t=100 s, score 0.93', 'explains alerting callers cart +40 s, frontend +75 s', 'propagated along frontend -> cart -> checkout')
     """
     mine: dict[str, list[Alert]] = {}
+    own: dict[str, list[Alert]] = {}  # node -> the node's own alerts (about it, no service)
     for a in alerts:
         s = near.service(a)
         if s is not None:
             mine.setdefault(s, []).append(a)
-    if not mine:
+        elif a.component is not None and a.component in near.nodes(a):
+            own.setdefault(a.component, []).append(a)
+    if not mine and not own:
         return Explanation((), ())
     rel = relate({s: min(a.starts_at for a in found) for s, found in mine.items()}, near, skew_s)
     n = len(rel.names)
     suppressed = tuple(sorted(a.key for i, s in enumerate(rel.names) if rel.below[i] for a in mine[s]))
-    first, last = rel.onset[0], rel.onset[-1]
+    times = [*rel.onset, *(a.starts_at for found in own.values() for a in found)]
+    first, last = min(times), max(times)
 
     def early(t: float) -> float:
         return 1.0 if last == first else 1.0 - (t - first) / (last - first)
@@ -67,17 +74,22 @@ def explain(alerts: Sequence[Alert], near: Nearby, skew_s: float) -> Explanation
     for i, s in enumerate(rel.names):
         signals = ((1 + rel.up[i].bit_count()) / n, 0.0 if rel.below[i] else 1.0, early(rel.onset[i]), _moved(mine[s]))
         scored.append((sum(signals) / 4, rel.onset[i], "service", s, i))
-    hosts = _hosts(mine, near)
+    hosts = _hosts(mine, own, near)
     index = {s: i for i, s in enumerate(rel.names)}
     for node, hosted in hosts.items():
-        members = [index[s] for s in hosted]
         covered = 0
-        for i in members:
-            covered |= (1 << i) | rel.up[i]
-        sinks = sum(1 for i in members if not rel.below[i])
-        t0 = min(a.starts_at for a in hosted.values())
-        signals = (covered.bit_count() / n, 1.0 if sinks >= 2 else 0.0, early(t0), _moved(hosted.values()))
-        lead = min(hosted, key=lambda s: (hosted[s].starts_at, s))
+        for s in hosted:
+            covered |= (1 << index[s]) | rel.up[index[s]]
+        sinks = sum(1 for s in hosted if not rel.below[index[s]])
+        evidence = [*hosted.values(), *own.get(node, ())]
+        t0 = min(a.starts_at for a in evidence)
+        signals = (
+            covered.bit_count() / n if n else 1.0,
+            1.0 if node in own or sinks >= 2 else 0.0,
+            early(t0),
+            _moved(evidence),
+        )
+        lead = min(hosted, key=lambda s: (hosted[s].starts_at, s)) if hosted else node
         scored.append((sum(signals) / 4, t0, "node", lead, node))
     scored.sort(key=lambda r: (-r[0], r[1], r[2], r[3], str(r[4])))
     candidates = []
@@ -87,7 +99,7 @@ def explain(alerts: Sequence[Alert], near: Nearby, skew_s: float) -> Explanation
             evidence = _service_evidence(which, mine[s], lead_alert, rel, near)
             candidates.append(Candidate(s, score, lead_alert.component, lead_alert.metric or lead_alert.name, evidence))
         else:
-            evidence = _node_evidence(which, hosts[which], rel, index)
+            evidence = _node_evidence(which, hosts[which], own.get(which, []), rel, index)
             candidates.append(Candidate(s, score, which, None, evidence, kind="node"))
     return Explanation(suppressed, tuple(candidates))
 
@@ -96,14 +108,15 @@ def _moved(alerts: Iterable[Alert]) -> float:
     return max(min(max(a.score, 0.0), 1.0) for a in alerts)
 
 
-def _hosts(mine: Mapping[str, list[Alert]], near: Nearby) -> dict[str, dict[str, Alert]]:
-    """Nodes named by the alerts of at least two services -> each service's first alert there."""
-    hosted: dict[str, dict[str, Alert]] = {}
+def _hosts(mine: Mapping[str, list[Alert]], own: Mapping[str, list[Alert]], near: Nearby) -> dict[str, dict[str, Alert]]:
+    """Nodes that alerted themselves or are named by the alerts of at least two services -> each
+    service's first alert there."""
+    hosted: dict[str, dict[str, Alert]] = {node: {} for node in own}
     for s, found in mine.items():
         for a in sorted(found, key=lambda a: (a.starts_at, a.key)):
             for node in near.nodes(a):
                 hosted.setdefault(node, {}).setdefault(s, a)
-    return {node: on for node, on in hosted.items() if len(on) >= 2}
+    return {node: on for node, on in hosted.items() if len(on) >= 2 or node in own}
 
 
 def _delay(t: float, t0: float) -> str:
@@ -150,11 +163,15 @@ def _service_evidence(i: int, found: Sequence[Alert], lead: Alert, rel: Relation
     return tuple(lines)
 
 
-def _node_evidence(node: str, hosted: Mapping[str, Alert], rel: Relation, index: Mapping[str, int]) -> tuple[str, ...]:
-    on = sorted(hosted.items(), key=lambda kv: (kv[1].starts_at, kv[0]))
-    t0 = on[0][1].starts_at
-    shown = ", ".join(f"{s} ({a.component}, {_delay(a.starts_at, t0)})" for s, a in on)
-    lines = [f"node {node} hosts {len(hosted)} alerting services, first at t={t0:.0f} s: {shown}"]
+def _node_evidence(
+    node: str, hosted: Mapping[str, Alert], own: Sequence[Alert], rel: Relation, index: Mapping[str, int]
+) -> tuple[str, ...]:
+    lines = [f"{node} {a.metric or a.name} alert at t={a.starts_at:.0f} s" for a in sorted(own, key=lambda a: a.starts_at)[:3]]
+    if hosted:
+        on = sorted(hosted.items(), key=lambda kv: (kv[1].starts_at, kv[0]))
+        t0 = on[0][1].starts_at
+        shown = ", ".join(f"{s} ({a.component}, {_delay(a.starts_at, t0)})" for s, a in on)
+        lines.append(f"node {node} hosts {len(hosted)} alerting services, first at t={t0:.0f} s: {shown}")
     sinks = sorted(s for s in hosted if not rel.below[index[s]])
     if len(sinks) >= 2:
         lines.append(f"{', '.join(sinks)} do not explain one another through calls: a cause they share")
