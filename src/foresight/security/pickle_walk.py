@@ -121,7 +121,8 @@ def walk_pickle(data: bytes | memoryview, start: int = 0) -> PickleWalk:
         walk.end = _walk(view, start, walk, 0)
     except MalformedArtifact as exc:
         walk.error = exc
-    except (IndexError, ValueError, UnicodeDecodeError, OverflowError, TypeError, KeyError, MemoryError) as exc:
+    except (IndexError, ValueError, UnicodeDecodeError, OverflowError, TypeError, KeyError, MemoryError,
+            RecursionError, struct.error) as exc:
         walk.error = MalformedArtifact(f"malformed pickle: {type(exc).__name__}: {exc}")
     return walk
 
@@ -338,8 +339,8 @@ def _walk(view: memoryview, pos: int, walk: PickleWalk, depth: int) -> int:
                 raise MalformedArtifact(f"unsupported pickle protocol {walk.protocol}", at)
             pos += 1
         elif op == 0x2E:  # STOP
-            if len(stack) != 1 or marks:
-                raise MalformedArtifact("STOP with other than one value on the stack", at)
+            if not stack or stack[-1] is _MARK:
+                raise MalformedArtifact("STOP with no value on the stack", at)
             walk.opcodes += opcodes
             return pos
         elif op == 0x6A:  # LONG_BINGET
