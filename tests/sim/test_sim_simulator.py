@@ -234,3 +234,15 @@ def test_service_index_selects_by_lookup_and_by_scan():
     assert index.select((("service", "=~", "svc-1[0-9]"),)) == tuple(range(10, 20))
     assert len(index.select((("service", "!~", "svc-.*0"),))) == 4500
     assert len(index.select(())) == 5000
+
+
+def test_query_range_takes_plain_names_or_an_index_alike():
+    from foresight.sim.metrics import METRICS, ServiceIndex, query_range
+
+    history = np.arange(4 * len(METRICS) * 3, dtype=float).reshape(4, len(METRICS), 3)
+    names = ("api", "web", "db")
+    args = (history, 15.0, 15.0)
+    for services in (names, ServiceIndex(names)):
+        found = query_range(*args, services, 'foresight_served_rps{service="web"}', 15.0, 60.0, 15.0)
+        assert [s.labels["service"] for s in found] == ["web"]
+        assert found[0].values.tolist() == history[:, 1, 1].tolist()

@@ -107,7 +107,7 @@ def query_range(
     history: np.ndarray,
     first_s: float,
     step_s: float,
-    services: ServiceIndex,
+    services: ServiceIndex | Sequence[str],
     query: str,
     start: float,
     end: float,
@@ -116,7 +116,8 @@ def query_range(
     """Series for ``query`` at ``start, start + query_step_s, ... <= end`` from ``history``.
 
     ``history`` is [steps, metrics, services] (metrics in :data:`METRICS` order) with sample ``k``
-    stamped ``first_s + k * step_s``. Series with no point in the range are left out.
+    stamped ``first_s + k * step_s``. Series with no point in the range are left out. ``services``
+    names the columns; a caller that queries often passes a :class:`ServiceIndex` built once.
     """
     if not query_step_s > 0 or not end >= start:
         raise InputError(f"query {query!r}: need step > 0 and end >= start, got step={query_step_s}, [{start}, {end}]")
@@ -130,4 +131,6 @@ def query_range(
     if not ok.any():
         return []
     at, k = at[ok], k[ok]
+    if not isinstance(services, ServiceIndex):
+        services = ServiceIndex(services)
     return [Series({"service": services.names[i]}, at, history[k, metric, i]) for i in services.select(matchers)]
