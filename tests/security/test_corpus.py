@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import pickle
 import zipfile
 from collections.abc import Callable
@@ -53,16 +54,13 @@ def test_archive_evasions_defeat_pythons_zipfile() -> None:
     """The broken archives are broken for the standard reader, yet their pickle is found."""
     for name in ("bad_crc.pt", "broken_directory.pt"):
         data = next(a.data for a in ARTIFACTS if a.name == name)
-        with pytest.raises((zipfile.BadZipFile, OSError)):
-            import io
-
-            with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                for member in archive.namelist():
-                    archive.read(member)
+        with pytest.raises((zipfile.BadZipFile, OSError)), zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for member in archive.namelist():
+                archive.read(member)
 
 
 def test_benign_scikit_learn_pickles_load_as_written() -> None:
     """The benign corpus is what the libraries write (loading it is safe: these are our own objects)."""
     forest = next(a for a in BENIGN if a.name == "forest.pkl")
-    model = pickle.loads(forest.data)  # noqa: S301 - built by this test run, never from outside
+    model = pickle.loads(forest.data)
     assert hasattr(model, "predict")

@@ -212,8 +212,8 @@ class _Scan:
     def pickle(self, view: memoryview, where: Location, depth: int, sure: bool = True) -> None:
         """One or more pickles back to back (legacy PyTorch files hold five), then whatever follows."""
         walk = walk_pickle(view)
-        if not sure and walk.error is not None and not walk.imports and not walk.dynamic_globals:
-            return  # not a pickle: nothing a loader would import
+        if not sure and walk.error is not None and not (walk.imports and walk.calls) and not walk.dynamic_globals:
+            return  # not a pickle (text, raw tensor data): a loader would neither import nor call anything
         self.judge(walk, where, depth)
         pos = walk.end
         while walk.error is None and pos < len(view) - 1 and looks_like_pickle(view[pos:pos + 256]):
