@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from foresight.correlate.engine import CorrelationSettings, Correlator
 from foresight.correlate.graph import ServiceGraph
 from foresight.correlate.model import Alert, IncidentStatus
+from foresight.errors import ConfigError
 
 CHAIN = ServiceGraph.of([("web", "api"), ("api", "db")])
 
@@ -80,3 +83,9 @@ def test_a_new_graph_is_used_for_the_next_alerts() -> None:
     calls_db = ServiceGraph.of([("web", "api"), ("api", "db"), ("queue", "db")])
     [inc] = moved.observe([Alert("q", "Slow", "queue", 110.0)], calls_db, 110.0)
     assert set(inc.alerts) == {"d", "q"} and inc.suppressed == ("q",)
+
+
+def test_impossible_settings_are_refused() -> None:
+    for bad in ({"window_s": -1.0}, {"max_hops": -1}, {"skew_s": float("nan")}, {"resolve_after_s": float("inf")}):
+        with pytest.raises(ConfigError):
+            CorrelationSettings(**bad)  # type: ignore[arg-type]

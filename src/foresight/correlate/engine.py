@@ -64,7 +64,7 @@ from foresight.correlate.model import Alert, Incident, IncidentStatus, InvalidAl
 from foresight.correlate.nearby import Nearby
 from foresight.correlate.rank import explain
 from foresight.correlate.state import alert_from, alert_to, incident_from, incident_to
-from foresight.errors import InputError
+from foresight.errors import ConfigError, InputError
 
 __all__ = ["CorrelationSettings", "Correlator", "InvalidState"]
 
@@ -82,14 +82,15 @@ class CorrelationSettings:
     #: alerts whose first firings are further apart than this never link directly: a cascade
     #: reaches the callers in seconds to a few minutes (timeouts, retries, queues filling)
     window_s: float = 300.0
-    #: how many calls apart two alerting services may be to join; 2 lets a fault reach a caller's
-    #: caller through one service that stayed under its alert threshold
+    #: how many calls a fault may travel from one alerting service to an alerting caller for them
+    #: to join; 2 lets it pass one service that stayed under its alert threshold
     max_hops: int = 2
     #: an incident resolves this long after its last alert ended: Alertmanager's default
     #: ``resolve_timeout`` (5 m), so a flapping alert reopens the incident instead of a new one
     resolve_after_s: float = 300.0
     #: clocks of different alert sources disagree by a few seconds: a dependency that alerted up to
-    #: this much after its caller still explains the caller's alert
+    #: this much after its caller still explains the caller's alert (alerts from metrics sampled
+    #: every minute need at least that resolution here)
     skew_s: float = 10.0
     #: resolved incidents are remembered this long (repeats of their alerts change nothing,
     #: ``incident_of`` still answers), then dropped so memory stays bounded
@@ -99,9 +100,9 @@ class CorrelationSettings:
         for name in ("window_s", "resolve_after_s", "skew_s", "keep_resolved_s"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+                raise ConfigError(f"correlation: {name} must be a finite number >= 0, got {value}")
         if self.max_hops < 0:
-            raise ValueError(f"max_hops must be >= 0, got {self.max_hops}")
+            raise ConfigError(f"correlation: max_hops must be >= 0, got {self.max_hops}")
 
 
 @dataclass
