@@ -62,7 +62,7 @@ from typing import Any
 from foresight.correlate.graph import ServiceGraph
 from foresight.correlate.model import Alert, Incident, IncidentStatus, InvalidAlert
 from foresight.correlate.nearby import Nearby
-from foresight.correlate.rank import explain
+from foresight.correlate.rank import Explanation, explain
 from foresight.correlate.state import alert_from, alert_to, incident_from, incident_to
 from foresight.errors import ConfigError, InputError
 
@@ -107,12 +107,15 @@ class CorrelationSettings:
 
 @dataclass
 class _Open:
-    """An open incident: its alert keys, its first alert's start, and what was last published."""
+    """An open incident: its alert keys, its first alert's start, what was last published, and a
+    cache of its explanation (not state: rebuilt on first use after a restore)."""
 
     id: str
     opened_at: float
     keys: set[str]
     published: Incident | None = None
+    #: the graph and the alerts (all but their ends) it was last explained from, and that explanation
+    explained: tuple[Nearby, list[tuple[Any, ...]], Explanation] | None = None
 
 
 class Correlator:
@@ -328,11 +331,15 @@ class Correlator:
         done = quiet_since is not None and now >= quiet_since + self.settings.resolve_after_s
         if inc.id not in touched and not done:
             return
-        found = explain(alerts, self._require_near(), self.settings.skew_s)
+        near = self._require_near()
+        basis = [(a.key, a.starts_at, a.service, a.component, a.metric, a.name, a.score) for a in alerts]
+        if inc.explained is None or inc.explained[0] is not near or inc.explained[1] != basis:
+            inc.explained = (near, basis, explain(alerts, near, self.settings.skew_s))  # an end changes none of it
+        found = inc.explained[2]
         fresh = Incident(
             id=inc.id,
             opened_at=inc.opened_at,
-            services=tuple(sorted({s for a in alerts if (s := self._require_near().service(a)) is not None})),
+            services=tuple(sorted({s for a in alerts if (s := near.service(a)) is not None})),
             alerts=tuple(a.key for a in alerts),
             suppressed=found.suppressed,
             candidates=found.candidates,
