@@ -1,9 +1,9 @@
 """What is near an alert in one service graph: hop-limited neighbourhoods, computed once per graph.
 
-Grouping asks, for every new alert, which alerting services lie within ``max_hops`` calls of its
-service. A breadth-first search over the whole graph per alert would cost O(V + E) each time; a
-search cut at ``max_hops`` and cached per service while the graph stays the same costs that once
-per alerting service. The cache lives as long as the :class:`Nearby` object, which the correlator
+Grouping asks, for every new alert, which alerting services its service calls (or is called by)
+within ``max_hops`` calls. A breadth-first search over the whole graph per alert would cost
+O(V + E) each time; a search cut at ``max_hops`` and cached per service while the graph stays the
+same costs that once per alerting service. The cache lives as long as the :class:`Nearby` object, which the correlator
 replaces when it is handed a different graph (a topology that changed is re-read, never stale).
 """
 
@@ -21,8 +21,8 @@ class Nearby:
     """Neighbourhoods of ``graph`` up to ``max_hops`` calls, and where an alert sits in it.
 
     >>> near = Nearby(ServiceGraph.of([("web", "api"), ("api", "db"), ("db", "disk")]), max_hops=2)
-    >>> sorted(near.near("web")), sorted(near.callees_within("api"))
-    (['api', 'db', 'web'], ['db', 'disk'])
+    >>> sorted(near.callees_within("api")), sorted(near.callers_within("db")), near.call_path("web", "db")
+    (['db', 'disk'], ['api', 'web'], ('web', 'api', 'db'))
     """
 
     def __init__(self, graph: ServiceGraph, max_hops: int) -> None:
@@ -32,7 +32,6 @@ class Nearby:
         self._service_of = {pod: svc for pod, (svc, _) in graph.placement.items()}
         self._node_of = {pod: node for pod, (_, node) in graph.placement.items()}
         self._node_names = frozenset(self._node_of.values())
-        self._near: dict[str, frozenset[str]] = {}
         self._below: dict[str, frozenset[str]] = {}
         self._above: dict[str, frozenset[str]] = {}
         self._paths: dict[tuple[str, str], tuple[str, ...]] = {}
@@ -45,12 +44,6 @@ class Nearby:
 
     def known(self, service: str) -> bool:
         return service in self._known
-
-    def near(self, service: str) -> frozenset[str]:
-        """Services within ``max_hops`` calls either way, itself included (only itself if unknown)."""
-        if service not in self._near:
-            self._near[service] = self._ball(service, self._neighbours)
-        return self._near[service]
 
     def callees_within(self, service: str) -> frozenset[str]:
         """Services ``service`` calls within ``max_hops`` hops (directly or through silent ones)."""
@@ -99,9 +92,6 @@ class Nearby:
     def is_pod(self, component: str | None) -> bool:
         """Whether ``component`` is a pod of the placement (an alert about one replica)."""
         return component in self._node_of
-
-    def _neighbours(self, service: str) -> frozenset[str]:
-        return self.graph.callees(service) | self.graph.callers(service)
 
     def _ball(self, start: str, step: Callable[[str], frozenset[str]]) -> frozenset[str]:
         seen = {start}
