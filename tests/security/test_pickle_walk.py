@@ -114,3 +114,19 @@ def test_joblib_inline_arrays_are_stepped_over(compress: int) -> None:
     buffer = io.BytesIO()
     joblib.dump(value, buffer, compress=compress)
     assert scan_artifact(buffer.getvalue(), "v.joblib") == []
+
+
+@pytest.mark.parametrize("inner", [b"(S'id'\nios\nsystem\n.", b"cos\nsystem\n(S'id'\ntR.",
+                                   Opcodes(4).glob("os", "system").call("id").done()])
+@pytest.mark.parametrize("as_text", [False, True])
+def test_pickles_nested_in_constants(inner: bytes, as_text: bool) -> None:
+    outer = pickle.dumps({"blob": inner.decode("latin-1") if as_text else inner}, protocol=4)
+    findings = scan_artifact(outer, "outer.pkl")
+    assert [f.rule_id for f in findings] == ["FSA001"]
+    assert findings[0].location.members[0].startswith("(bytes at ")
+
+
+def test_random_large_constants_are_not_copied_or_rescanned() -> None:
+    data = pickle.dumps(np.random.default_rng(1).random(200_000), protocol=5)
+    walk = walk_pickle(data)
+    assert walk.error is None and all(len(blob) < 64 for _, blob in walk.nested)

@@ -53,7 +53,7 @@ class PickleWalk:
     imports: list[Import] = field(default_factory=list)
     dynamic_globals: list[int] = field(default_factory=list)
     extension_codes: list[tuple[int, int]] = field(default_factory=list)
-    nested: list[tuple[int, bytes]] = field(default_factory=list)
+    nested: list[tuple[int, bytes | memoryview]] = field(default_factory=list)
     calls: int = 0
     opcodes: int = 0
     protocol: int = 0
@@ -95,8 +95,8 @@ _U4 = struct.Struct("<I").unpack_from
 _MARK = _Mark()
 _OPAQUE = _Opaque()
 
-# opcodes whose first byte starts a protocol 0/1 pickle with a global worth looking at
-_NESTED_STARTS = frozenset(b"\x80c(i")
+# first bytes of the constants worth a closer look (:func:`_nested`)
+_NESTED_STARTS = frozenset(b"\x80\xc2c(PK\x1f\xfdB\x93\x78")
 
 
 def _ident(text: str) -> bool:
@@ -104,13 +104,16 @@ def _ident(text: str) -> bool:
 
 
 def looks_like_pickle(data: bytes | memoryview) -> bool:
-    """Cheap content test: a protocol 2-5 header, or a protocol 0/1 global or instance at the start."""
+    """Cheap content test: a protocol 2-5 header, or a protocol 0/1 global or instance near the start."""
     if len(data) < 2:
         return False
     first = data[0]
     if first == 0x80:
         return data[1] <= 5
-    return first in (0x63, 0x69) and b"\n" in bytes(data[1:256])  # GLOBAL / INST: "module\nname\n"
+    head = bytes(data[:256])
+    if first == 0x28:  # MARK, then a protocol 0 INST or GLOBAL somewhere in the arguments
+        return any(marker in head for marker in (b"\ni", b"\nc", b"(i", b"(c"))
+    return first in (0x63, 0x69) and b"\n" in head  # GLOBAL / INST: "module\nname\n"
 
 
 def walk_pickle(data: bytes | memoryview, start: int = 0) -> PickleWalk:
@@ -190,7 +193,10 @@ def _walk(view: memoryview, pos: int, walk: PickleWalk, depth: int) -> int:
             pos += 1 + n
             value: object = chunk.decode("utf-8", "surrogatepass") if op == 0x8C else chunk
             if n >= NESTED_MIN and chunk[0] in _NESTED_STARTS:
-                nested.append((at, chunk))
+                if _nested(chunk):
+                    nested.append((at, chunk))
+                elif chunk[:2] == b"\xc2\x80":
+                    _latin1(value, at, nested)
             stack.append(value)
         elif op == 0x61:  # APPEND
             item = stack.pop()
@@ -241,12 +247,12 @@ def _walk(view: memoryview, pos: int, walk: PickleWalk, depth: int) -> int:
             pos += n
             if op in (0x58, 0x8D):
                 value = str(chunk_view, "utf-8", "surrogatepass")
-                if n >= NESTED_MIN and chunk_view[0] in _NESTED_STARTS:
-                    nested.append((at, value.encode("utf-8", "surrogatepass")))
             else:
                 value = bytes(chunk_view) if n <= 4096 else _OPAQUE
-                if n >= NESTED_MIN and chunk_view[0] in _NESTED_STARTS | _ARTIFACT_STARTS:
-                    nested.append((at, bytes(chunk_view)))
+            if n >= NESTED_MIN and _nested(chunk_view):
+                nested.append((at, chunk_view))
+            elif n >= NESTED_MIN and type(value) is str and value[:1] == "\x80":
+                _latin1(value, at, nested)
             stack.append(value)
         elif op == 0x93:  # STACK_GLOBAL
             name = stack.pop()
@@ -380,7 +386,7 @@ def _walk(view: memoryview, pos: int, walk: PickleWalk, depth: int) -> int:
         elif op == 0x53:  # STRING
             raw, pos = _line(view, pos, size)
             chunk = _string_literal(raw, at)
-            if len(chunk) >= NESTED_MIN and chunk[0] in _NESTED_STARTS:
+            if len(chunk) >= NESTED_MIN and _nested(chunk):
                 nested.append((at, chunk))
             stack.append(chunk.decode("latin-1"))
         elif op == 0x56:  # UNICODE
@@ -424,7 +430,25 @@ def _walk(view: memoryview, pos: int, walk: PickleWalk, depth: int) -> int:
             raise MalformedArtifact("pickle argument runs past the end", at)
 
 
-_ARTIFACT_STARTS = frozenset(b"PK\x1f\x78\x93\xfdB")  # zip, gzip, zlib, .npy, xz, bz2
+#: how nested artifacts start: pickles of protocol 2-5, zip, gzip, xz, bz2, .npy, zlib at any level
+_ARTIFACT_PREFIXES = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05", b"PK\x03\x04", b"\x1f\x8b", b"\xfd7zXZ",
+                      b"BZh", b"\x93NUMPY", b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda")
+
+
+def _latin1(text: str, at: int, nested: list[tuple[int, bytes | memoryview]]) -> None:
+    """A pickle kept as text (``data.decode("latin-1")``), loaded after ``text.encode("latin-1")``."""
+    try:
+        raw = text.encode("latin-1")
+    except UnicodeEncodeError:
+        return
+    if _nested(raw):
+        nested.append((at, raw))
+
+
+def _nested(chunk: bytes | memoryview) -> bool:
+    """Whether a bytes or str constant starts like an artifact (a protocol 0/1 pickle: a global first)."""
+    head = bytes(chunk[:8])
+    return head.startswith(_ARTIFACT_PREFIXES) or head[:1] in (b"c", b"(") and looks_like_pickle(chunk)
 
 
 def _dtype_size(dtype: object) -> int | None:
