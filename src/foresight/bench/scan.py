@@ -10,7 +10,8 @@ about one million opcodes, scanned from memory on one core (best of three).
 
 Baselines (picklescan, modelscan) run as their own command-line tools from a separate virtual
 environment given with ``baselines_venv``, one process per corpus file written to a temporary
-folder; a file counts as caught when the tool exits with its "issues found" status.
+folder; a file counts as caught when the tool exits with its "issues found" status (1 for both); other
+non-zero statuses (scan errors) are listed apart, not counted as detections.
 """
 
 from __future__ import annotations
@@ -74,9 +75,10 @@ def _ours(artifacts: list[Artifact]) -> tuple[dict[str, bool], float]:
     return flagged, time.perf_counter() - start
 
 
-def _tool(command: list[str], artifacts: list[Artifact], issues_status: int) -> tuple[dict[str, bool], float]:
-    """Run a baseline's CLI on each artifact written to a temporary folder."""
+def _tool(command: list[str], artifacts: list[Artifact], issues_status: int) -> tuple[dict[str, bool], float, dict[str, int]]:
+    """Run a baseline's CLI on each artifact written to a temporary folder; also every other non-zero status."""
     flagged: dict[str, bool] = {}
+    other: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="foresight-bench-scan-") as folder:
         elapsed = 0.0
         for artifact in artifacts:
@@ -86,7 +88,9 @@ def _tool(command: list[str], artifacts: list[Artifact], issues_status: int) -> 
             done = subprocess.run([*command, str(path)], capture_output=True, timeout=120, check=False)
             elapsed += time.perf_counter() - start
             flagged[artifact.name] = done.returncode == issues_status
-    return flagged, elapsed
+            if done.returncode not in (0, issues_status):
+                other[artifact.name] = done.returncode
+    return flagged, elapsed, other
 
 
 def _figures(flagged: dict[str, bool], seconds: float, artifacts: list[Artifact]) -> dict[str, Any]:
@@ -112,12 +116,14 @@ def bench_scan(baselines_venv: Path | None = None, throughput: bool = True) -> d
     baselines: dict[str, Any] = {}
     if baselines_venv is not None:
         bin_dir = baselines_venv / "bin"
-        for name, command, status in (("picklescan", [str(bin_dir / "picklescan"), "--path"], 1),
-                                      ("modelscan", [str(bin_dir / "modelscan"), "scan", "--path"], 1)):
-            if (bin_dir / name).exists():
-                baselines[name] = _figures(*_tool(command, artifacts, status), artifacts)
-            else:
-                baselines[name] = {"note": f"{bin_dir / name} is not installed"}
+        for name, command in (("picklescan", ["picklescan", "--path"]), ("picklescan_strict", ["picklescan", "--strict", "--path"]),
+                              ("modelscan", ["modelscan", "scan", "--path"])):
+            program = bin_dir / command[0]
+            if not program.exists():
+                baselines[name] = {"note": f"{program} is not installed"}
+                continue
+            flagged, seconds, other = _tool([str(program), *command[1:]], artifacts, issues_status=1)
+            baselines[name] = {**_figures(flagged, seconds, artifacts), "other_exit_status": other}
     else:
         baselines["note"] = "not run: give --baselines VENV (a virtual environment with picklescan and modelscan)"
     figures["baselines"] = baselines
