@@ -70,6 +70,8 @@ def scan_artifact(data: bytes | bytearray | memoryview, path: str, limits: ScanL
 
 _GZIP, _BZ2, _XZ, _LZ4 = b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x04\x22\x4d\x18"
 _NPY = b"\x93NUMPY"
+#: numpy.load refuses headers over 10 000 bytes unless allow_pickle; past this the header is not parsed at all
+_MAX_NPY_HEADER = 1_000_000
 
 
 class _Scan:
@@ -188,6 +190,8 @@ class _Scan:
             raise MalformedArtifact(f".npy format version {major} is unknown")
         width = 2 if major == 1 else 4
         length = int.from_bytes(view[8:8 + width], "little")
+        if length > _MAX_NPY_HEADER:
+            raise MalformedArtifact(f".npy header of {length} bytes: more than {_MAX_NPY_HEADER} is not parsed")
         start = 8 + width + length
         if start > len(view):
             raise MalformedArtifact(".npy header runs past the end")

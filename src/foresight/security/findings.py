@@ -8,6 +8,7 @@ registry (:data:`RULES`). Ids never change once released: CI suppressions and da
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -110,7 +111,7 @@ class RuleRegistry:
     def __getitem__(self, rule_id: str) -> Rule:
         return self.rules[rule_id]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Rule]:
         return iter(sorted(self.rules.values(), key=lambda rule: rule.id))
 
 

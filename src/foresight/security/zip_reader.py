@@ -142,13 +142,17 @@ def members(view: memoryview, limit: int) -> Iterator[Member]:
         member = _member(view, offset, compressed, limit)
         covered.append((offset, max(member.end, offset + 30)))
         yield member
-    at = 0  # then the whole file, for local headers no listed member covers
-    raw = bytes(view) if len(view) <= 1 << 31 else bytes(view[: 1 << 31])
-    while True:
-        at = raw.find(_LOCAL, at)
-        if at < 0:
-            return
+    for at in _find_all(view, _LOCAL):  # then the whole file, for local headers no listed member covers
         if at not in seen and not any(lo <= at < hi for lo, hi in covered):
             seen.add(at)
             yield _member(view, at, None, limit)
-        at += 4
+
+
+def _find_all(view: memoryview, needle: bytes, window: int = 1 << 26) -> Iterator[int]:
+    """Offsets of ``needle`` in ``view``, searched a window at a time (a checkpoint may not fit twice in memory)."""
+    for base in range(0, len(view), window):
+        chunk = bytes(view[base:base + window + len(needle) - 1])
+        at = chunk.find(needle)
+        while at >= 0:
+            yield base + at
+            at = chunk.find(needle, at + 1)
