@@ -98,6 +98,9 @@ def test_a_full_queue_answers_429_with_retry_after_and_takes_nothing(client: Tes
     r = client.post("/api/v1/alerts/webhook", headers=AUTH, json=_message(("C", "gateway", 1.0), ("D", "cache", 1.0)))
     assert r.status_code == 429 and r.headers["retry-after"] == "1" and "queue full" in r.json()["detail"]
     assert client.get("/api/v1/incidents").json()["queue"]["pending"] == 2
+    metrics = client.get("/metrics").text
+    assert "foresight_webhook_alerts_pending 2.0" in metrics
+    assert 'foresight_webhook_alerts_total{outcome="refused"} 2.0' in metrics
     _step(service)
     assert client.post("/api/v1/alerts/webhook", headers=AUTH,
                        json=_message(("C", "gateway", 1.0), ("D", "cache", 1.0))).status_code == 200

@@ -36,7 +36,7 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from pydantic import SecretStr
 from starlette.datastructures import Headers
@@ -652,7 +652,8 @@ class _PerStep(Generic[T]):
 
 
 class _RuntimeCollector:
-    """``foresight_source_up``, ``foresight_controller_paused`` and ``foresight_leader``, read at scrape time."""
+    """``foresight_source_up``, ``foresight_controller_paused``, ``foresight_leader``, and the incidents open and
+    the webhook's queue, read at scrape time."""
 
     def __init__(self, service: Service) -> None:
         self.service = service
@@ -669,6 +670,17 @@ class _RuntimeCollector:
             paused.add_metric([c], int(c in rt.paused))
         yield up
         yield paused
+        incidents = p.incidents
+        if incidents is not None:
+            yield GaugeMetricFamily("foresight_incidents_open", "Incidents firing now.",
+                                    value=len(incidents.correlator.incidents))
+            yield GaugeMetricFamily("foresight_webhook_alerts_pending", "Webhook alerts waiting for the next "
+                                    "correlation.", value=incidents.inbox.pending)
+            received = CounterMetricFamily("foresight_webhook_alerts", "Alerts posted to the webhook, by outcome "
+                                           "(refused: queue full or stopping, answered 429/503).", labels=["outcome"])
+            received.add_metric(["accepted"], incidents.inbox.accepted)
+            received.add_metric(["refused"], incidents.inbox.refused)
+            yield received
         yield GaugeMetricFamily("foresight_leader", "1 while this replica may act (holds the Lease, or runs "
                                 "without leader election).", value=int(rt.gate.acting()))
 
