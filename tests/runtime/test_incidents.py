@@ -237,3 +237,37 @@ def test_own_alerts_sent_to_alertmanager_reach_the_controller_too():
     [incident] = c.step(1_800_000_100.0)
     [alert] = [c.alerts[k] for k in incident.alerts]
     assert (alert.service, alert.metric, alert.score, alert.source) == ("db", "p95", 0.97, "foresight")
+
+
+def test_under_a_flood_every_accepted_alert_is_correlated_and_the_rest_refused_whole():
+    import threading
+
+    c, _, _, inbox = _controller(inbox=AlertInbox(40))
+    accepted: list[str] = []
+    lock = threading.Lock()
+
+    def sender(n: int) -> None:
+        for k in range(30):
+            batch = [_alert(f"s{n}-{k}-{j}", f"svc{j}", 100.0) for j in range(4)]
+            try:
+                inbox.offer(batch)
+            except InboxFull:
+                continue
+            with lock:
+                accepted.extend(a.key for a in batch)
+
+    full = [_alert(f"first-{j}", "db", 100.0) for j in range(40)]
+    inbox.offer(full)
+    accepted.extend(a.key for a in full)
+    with pytest.raises(InboxFull):  # full before the flood starts
+        inbox.offer([_alert("late", "db", 100.0)])
+    threads = [threading.Thread(target=sender, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    now = 105.0
+    while any(t.is_alive() for t in threads):
+        c.step(now)
+        now += 15.0
+    c.close(now)
+    assert inbox.accepted == len(accepted) and inbox.accepted + inbox.refused == 40 + 1 + 6 * 30 * 4
+    assert "late" not in c.alerts and set(accepted) <= set(c.alerts)  # refused whole, lost none it took
