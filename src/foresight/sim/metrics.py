@@ -133,4 +133,6 @@ def query_range(
     at, k = at[ok], k[ok]
     if not isinstance(services, ServiceIndex):
         services = ServiceIndex(services)
-    return [Series({"service": services.names[i]}, at, history[k, metric, i]) for i in services.select(matchers)]
+    columns = services.select(matchers)
+    block = history[k, metric][:, list(columns)].T  # one gather for all the selected series
+    return [Series({"service": services.names[i]}, at, values) for i, values in zip(columns, block)]
