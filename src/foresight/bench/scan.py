@@ -61,6 +61,9 @@ def _throughput() -> dict[str, Any]:
         "pickle_opcodes_s": _best(lambda: scan_artifact(many, "m.pkl")),
     }
     figures["pickle_1m_opcodes_s"] = figures["pickle_opcodes_s"] * 1_000_000 / opcodes
+    # what this machine takes for a million turns of an empty Python loop: on a shared, loaded machine
+    # every figure above slows down with it, so the ratio is the comparable number
+    figures["empty_loop_1m_s"] = _best(lambda: sum(1 for _ in range(1_000_000)))
     figures["targets"] = {"npy_200mb_s": 0.3, "pickle_1m_opcodes_s": 1.1}
     return figures
 

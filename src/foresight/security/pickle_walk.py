@@ -22,6 +22,7 @@ underflow, a memo key never stored) stops the walk with :class:`MalformedArtifac
 from __future__ import annotations
 
 import codecs
+import gc
 import math
 import struct
 from dataclasses import dataclass, field
@@ -120,6 +121,10 @@ def walk_pickle(data: bytes | memoryview, start: int = 0) -> PickleWalk:
     """Walk one pickle stream starting at ``start`` up to and including its ``STOP``."""
     walk = PickleWalk()
     view = memoryview(data).cast("B") if not isinstance(data, memoryview) or data.format != "B" else data
+    # The walk allocates a tuple or dict per opcode and frees them all at the end: the cyclic
+    # collector would rescan that growing heap again and again (a third of the time on big pickles).
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         walk.end = _walk(view, start, walk, 0)
     except MalformedArtifact as exc:
@@ -127,6 +132,9 @@ def walk_pickle(data: bytes | memoryview, start: int = 0) -> PickleWalk:
     except (IndexError, ValueError, UnicodeDecodeError, OverflowError, TypeError, KeyError, MemoryError,
             RecursionError, struct.error) as exc:
         walk.error = MalformedArtifact(f"malformed pickle: {type(exc).__name__}: {exc}")
+    finally:
+        if collecting:
+            gc.enable()
     return walk
 
 
@@ -169,7 +177,7 @@ def _walk(view: memoryview, pos: int, walk: PickleWalk, depth: int) -> int:
         at = pos
         pos += 1
         opcodes += 1
-        # -- the commonest opcodes first
+        # the commonest opcodes first: an if-chain is tested top to bottom
         if op == 0x94:  # MEMOIZE
             if not stack:
                 raise MalformedArtifact("MEMOIZE on an empty stack", at)
@@ -181,9 +189,6 @@ def _walk(view: memoryview, pos: int, walk: PickleWalk, depth: int) -> int:
             pos += 1
         elif op == 0x68:  # BINGET
             stack.append(memo[view[pos]])
-            pos += 1
-        elif op == 0x4B:  # BININT1
-            stack.append(view[pos])
             pos += 1
         elif op == 0x8C or op == 0x55 or op == 0x43:  # SHORT_BINUNICODE, SHORT_BINSTRING, SHORT_BINBYTES
             n = view[pos]
@@ -198,24 +203,36 @@ def _walk(view: memoryview, pos: int, walk: PickleWalk, depth: int) -> int:
                 elif chunk[:2] == b"\xc2\x80":
                     _latin1(value, at, nested)
             stack.append(value)
-        elif op == 0x61:  # APPEND
-            item = stack.pop()
-            target = stack[-1]
-            if type(target) is list:
-                target.append(item)
-        elif op == 0x65:  # APPENDS
-            items = _pop_mark(stack, marks, at)
+        elif op == 0x4B:  # BININT1
+            stack.append(view[pos])
+            pos += 1
+        elif op == 0x28:  # MARK
+            marks.append(len(stack))
+            stack.append(_MARK)
+        elif op == 0x47:  # BINFLOAT
+            pos += 8
+            stack.append(_OPAQUE)
+        elif op == 0x87:  # TUPLE3
+            third = stack.pop()
+            second = stack.pop()
+            stack[-1] = (stack[-1], second, third)
+        elif op == 0x86:  # TUPLE2
+            second = stack.pop()
+            stack[-1] = (stack[-1], second)
+        elif op == 0x85:  # TUPLE1
+            stack[-1] = (stack[-1],)
+        elif op == 0x29:  # EMPTY_TUPLE
+            stack.append(())
+        elif op == 0x4A:  # BININT
+            stack.append(_I4(view, pos)[0])
+            pos += 4
+        elif op == 0x4D:  # BININT2
+            stack.append(view[pos] | view[pos + 1] << 8)
+            pos += 2
+        elif op == 0x65:  # APPENDS (list contents never matter to the walk: they are not kept)
+            _pop_mark(stack, marks, at)
             if not stack:
                 raise MalformedArtifact("APPENDS without a list", at)
-            target = stack[-1]
-            if type(target) is list:
-                target.extend(items)
-        elif op == 0x73:  # SETITEM
-            val = stack.pop()
-            key = stack.pop()
-            target = stack[-1]
-            if type(target) is dict and type(key) in (str, int):
-                target[key] = val
         elif op == 0x75:  # SETITEMS
             items = _pop_mark(stack, marks, at)
             if len(items) % 2 or not stack:
@@ -225,18 +242,57 @@ def _walk(view: memoryview, pos: int, walk: PickleWalk, depth: int) -> int:
                 for i in range(0, len(items), 2):
                     if type(items[i]) in (str, int):
                         target[items[i]] = items[i + 1]
-        elif op == 0x28:  # MARK
-            marks.append(len(stack))
-            stack.append(_MARK)
-        elif op == 0x4A:  # BININT
-            stack.append(_I4(view, pos)[0])
+        elif op == 0x61:  # APPEND
+            stack.pop()
+            if not stack:
+                raise MalformedArtifact("APPEND without a list", at)
+        elif op == 0x73:  # SETITEM
+            val = stack.pop()
+            key = stack.pop()
+            target = stack[-1]
+            if type(target) is dict and type(key) in (str, int):
+                target[key] = val
+        elif op == 0x74:  # TUPLE
+            stack.append(tuple(_pop_mark(stack, marks, at)))
+        elif op == 0x52:  # REDUCE
+            args = stack.pop()
+            factory = stack.pop()
+            walk.calls += 1
+            stack.append(_Made(factory, args))
+        elif op == 0x81:  # NEWOBJ
+            args = stack.pop()
+            cls = stack.pop()
+            walk.calls += 1
+            stack.append(_Made(cls, args))
+        elif op == 0x62:  # BUILD
+            state = stack.pop()
+            target = stack[-1]
+            walk.calls += 1
+            if type(target) is _Made:
+                target.state = state
+                factory = target.factory
+                if type(factory) is _Global and factory.name == "NumpyArrayWrapper" and factory.module.startswith("joblib"):
+                    pos = _skip_joblib_array(view, pos, state, walk, depth)
+        elif op == 0x7D:  # EMPTY_DICT
+            stack.append({})
+        elif op == 0x5D:  # EMPTY_LIST
+            stack.append([])
+        elif op == 0x4E:  # NONE
+            stack.append(None)
+        elif op == 0x88:  # NEWTRUE
+            stack.append(True)
+        elif op == 0x89:  # NEWFALSE
+            stack.append(False)
+        elif op == 0x51:  # BINPERSID
+            stack[-1] = _OPAQUE
+        elif op == 0x6A:  # LONG_BINGET
+            stack.append(memo[_U4(view, pos)[0]])
             pos += 4
-        elif op == 0x4D:  # BININT2
-            stack.append(view[pos] | view[pos + 1] << 8)
-            pos += 2
-        elif op == 0x47:  # BINFLOAT
-            pos += 8
-            stack.append(_OPAQUE)
+        elif op == 0x72:  # LONG_BINPUT
+            if not stack:
+                raise MalformedArtifact("PUT on an empty stack", at)
+            memo[_U4(view, pos)[0]] = stack[-1]
+            pos += 4
         elif op in (0x58, 0x54, 0x42, 0x8D, 0x8E, 0x96):  # BINUNICODE, BINSTRING, BINBYTES, 8-byte forms, BYTEARRAY8
             width = 4 if op in (0x58, 0x54, 0x42) else 8
             n = int.from_bytes(view[pos:pos + width], "little", signed=op == 0x54)
@@ -276,16 +332,6 @@ def _walk(view: memoryview, pos: int, walk: PickleWalk, depth: int) -> int:
                 args = _pop_mark(stack, marks, at)
                 walk.calls += 1
                 stack.append(_Made(_Global(module, name), tuple(args)))
-        elif op == 0x52:  # REDUCE
-            args = stack.pop()
-            factory = stack.pop()
-            walk.calls += 1
-            stack.append(_Made(factory, args))
-        elif op == 0x81:  # NEWOBJ
-            args = stack.pop()
-            cls = stack.pop()
-            walk.calls += 1
-            stack.append(_Made(cls, args))
         elif op == 0x92:  # NEWOBJ_EX
             stack.pop()
             args = stack.pop()
@@ -298,45 +344,14 @@ def _walk(view: memoryview, pos: int, walk: PickleWalk, depth: int) -> int:
                 raise MalformedArtifact("OBJ without a class", at)
             walk.calls += 1
             stack.append(_Made(items[0], tuple(items[1:])))
-        elif op == 0x62:  # BUILD
-            state = stack.pop()
-            target = stack[-1]
-            walk.calls += 1
-            if type(target) is _Made:
-                target.state = state
-                factory = target.factory
-                if type(factory) is _Global and factory.name == "NumpyArrayWrapper" and factory.module.startswith("joblib"):
-                    pos = _skip_joblib_array(view, pos, state, walk, depth)
-        elif op == 0x29:  # EMPTY_TUPLE
-            stack.append(())
-        elif op == 0x85:  # TUPLE1
-            stack[-1] = (stack[-1],)
-        elif op == 0x86:  # TUPLE2
-            second = stack.pop()
-            stack[-1] = (stack[-1], second)
-        elif op == 0x87:  # TUPLE3
-            third = stack.pop()
-            second = stack.pop()
-            stack[-1] = (stack[-1], second, third)
-        elif op == 0x74:  # TUPLE
-            stack.append(tuple(_pop_mark(stack, marks, at)))
-        elif op == 0x5D:  # EMPTY_LIST
-            stack.append([])
-        elif op == 0x7D:  # EMPTY_DICT
-            stack.append({})
         elif op == 0x6C:  # LIST
-            stack.append(_pop_mark(stack, marks, at))
+            _pop_mark(stack, marks, at)
+            stack.append([])
         elif op == 0x64:  # DICT
             items = _pop_mark(stack, marks, at)
             if len(items) % 2:
                 raise MalformedArtifact("DICT needs key/value pairs", at)
             stack.append({items[i]: items[i + 1] for i in range(0, len(items), 2) if type(items[i]) in (str, int)})
-        elif op == 0x4E:  # NONE
-            stack.append(None)
-        elif op == 0x88:  # NEWTRUE
-            stack.append(True)
-        elif op == 0x89:  # NEWFALSE
-            stack.append(False)
         elif op == 0x95:  # FRAME: framing only groups opcodes, it changes nothing for the walk
             pos += 8
         elif op == 0x80:  # PROTO
@@ -349,14 +364,6 @@ def _walk(view: memoryview, pos: int, walk: PickleWalk, depth: int) -> int:
                 raise MalformedArtifact("STOP with no value on the stack", at)
             walk.opcodes += opcodes
             return pos
-        elif op == 0x6A:  # LONG_BINGET
-            stack.append(memo[_U4(view, pos)[0]])
-            pos += 4
-        elif op == 0x72:  # LONG_BINPUT
-            if not stack:
-                raise MalformedArtifact("PUT on an empty stack", at)
-            memo[_U4(view, pos)[0]] = stack[-1]
-            pos += 4
         elif op == 0x67 or op == 0x70:  # GET, PUT (protocol 0: decimal index on a line)
             raw, pos = _line(view, pos, size)
             index = int(raw)
@@ -401,8 +408,6 @@ def _walk(view: memoryview, pos: int, walk: PickleWalk, depth: int) -> int:
                 raise MalformedArtifact("LONG runs past the end", at)
             stack.append(int.from_bytes(view[pos:pos + n], "little", signed=True) if n <= 64 else _OPAQUE)
             pos += n
-        elif op == 0x51:  # BINPERSID
-            stack[-1] = _OPAQUE
         elif op == 0x50:  # PERSID
             _, pos = _line(view, pos, size)
             stack.append(_OPAQUE)
