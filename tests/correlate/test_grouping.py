@@ -66,6 +66,28 @@ def test_service_level_alerts_do_not_group_by_a_shared_node() -> None:
     assert groups(c) == {frozenset({"c"}), frozenset({"s"})}
 
 
+def test_a_pod_alert_links_along_calls_unless_it_is_about_the_pod_itself() -> None:
+    # Alertmanager alerts computed per pod keep the pod label: a caller's per-pod latency is a symptom
+    c = Correlator()
+    c.observe([alert("k", "checkout", 100.0), alert("c", "cart", 150.0, component="cart-1", metric="latency_p95")], SHOP, 150.0)
+    assert groups(c) == {frozenset({"k", "c"})}
+    assert c.incidents[0].suppressed == ("c",)
+    # a restart, OOM or readiness alert says what went wrong in that one pod: no symptom of a callee
+    for name in ("KubePodCrashLooping", "KubePodNotReady", "ContainerOOMKilled", "KubePodPending", "CPUThrottlingHigh"):
+        c = Correlator()
+        c.observe([alert("k", "checkout", 100.0), alert("c", "cart", 150.0, name=name, component="cart-1")], SHOP, 150.0)
+        assert groups(c) == {frozenset({"k"}), frozenset({"c"})}, name
+        c = Correlator()  # nor found as one when it came first
+        c.observe([alert("c", "cart", 150.0, name=name, component="cart-1")], SHOP, 150.0)
+        c.observe([alert("k", "checkout", 100.0)], SHOP, 160.0)
+        assert groups(c) == {frozenset({"k"}), frozenset({"c"})}, name
+    # the metric says it as well as the name
+    c = Correlator()
+    c.observe([alert("k", "checkout", 100.0), alert("c", "cart", 150.0, name="PodAlert", metric="restarts", component="cart-1")],
+              SHOP, 150.0)
+    assert groups(c) == {frozenset({"k"}), frozenset({"c"})}
+
+
 def test_a_bridging_alert_merges_into_the_older_incident() -> None:
     c = Correlator()
     [old] = c.observe([alert("p", "payment", 100.0)], SHOP, 100.0)

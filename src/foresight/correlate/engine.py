@@ -11,9 +11,10 @@ A fault shows where it is first, then, after a delay, in the services that call 
   one of them is the node's own alert (``KubeNodeNotReady``) and the other about a pod on it.
 
 A callee that alerted after its caller is neither its cause nor its symptom, and two callers of one
-service join only through that service's alert. An alert about a pod (its component is a pod of the
-placement) links through its service, pod and node only, never along calls: one replica's trouble
-reaches the callers through the service's own alerts. An alert whose service the graph does not
+service join only through that service's alert. An alert about one pod's own condition (restarts,
+OOM, not ready, ...: :data:`~foresight.correlate.nearby.POD_LOCAL`) links through its service, pod
+and node only, never along calls: one replica's trouble reaches the callers through the service's
+own alerts. A latency, error or saturation alert that names a pod links like its service's. An alert whose service the graph does not
 know (or that names none) links only by the same service, pod or node.
 
 1. A new alert *joins* every open incident holding an alert it explains, on its pod, or about its
@@ -273,7 +274,7 @@ class Correlator:
         service = near.service(alert)
         if service is not None:
             link(self._index["service"].get(service, ()), t - window, t + window, must=False)
-            if not near.is_pod(alert.component):  # one replica's trouble is no symptom of a callee's
+            if not near.pod_local(alert):  # one replica's own trouble is no symptom of a callee's
                 link(self._on(near.callees_within(service), "service"), t - window, t + skew, must=False)
             callers = list(self._on(near.callers_within(service), "calls"))
             link(callers, t - skew, t, must=False)  # alerted with it: may share its cause
@@ -391,7 +392,7 @@ class Correlator:
         found += [("node itself", n) for n in near.nodes(alert) if n == alert.component]
         if (s := near.service(alert)) is not None:
             found.append(("service", s))
-            if not near.is_pod(alert.component):
+            if not near.pod_local(alert):
                 found.append(("calls", s))
         if alert.component is not None:
             found.append(("component", alert.component))

@@ -14,7 +14,18 @@ from collections.abc import Callable
 from foresight.correlate.graph import ServiceGraph
 from foresight.correlate.model import Alert
 
-__all__ = ["Nearby"]
+__all__ = ["POD_LOCAL", "Nearby"]
+
+#: Words (matched in lower case in an alert's name and metric) of what goes wrong inside one pod:
+#: kube-state-metrics' and kube-prometheus' pod alerts (KubePodCrashLooping, KubePodNotReady,
+#: KubeContainerWaiting, OOMKilled, restarts, Pending, Evicted, ImagePullBackOff) and a container
+#: hitting its own CPU limit (CPUThrottlingHigh, severity info: the pod's limit, not its load).
+#: One replica's restarts say nothing about what its service's callers see: a pod alert that links
+#: along calls, were it noise on a callee, would take a caller's one-alert fault for its symptom.
+#: An alert that names a pod but is about what the pod serves (latency, errors, saturation computed
+#: per pod: most Alertmanager rules keep the ``pod`` label) links along calls like its service's.
+POD_LOCAL = ("restart", "crash", "oom", "notready", "not_ready", "pod_ready", "pending", "waiting",
+             "evict", "backoff", "terminat", "throttl")
 
 
 class Nearby:
@@ -89,9 +100,13 @@ class Nearby:
             return frozenset({self._node_of[c]})
         return frozenset({c}) if c in self._node_names else frozenset()
 
-    def is_pod(self, component: str | None) -> bool:
-        """Whether ``component`` is a pod of the placement (an alert about one replica)."""
-        return component in self._node_of
+    def pod_local(self, alert: Alert) -> bool:
+        """Whether ``alert`` is about one pod's own condition (:data:`POD_LOCAL`) rather than a
+        symptom it shares with its service: such an alert never links along calls."""
+        if alert.component is None:
+            return False
+        said = f"{alert.name} {alert.metric or ''}".lower()
+        return any(word in said for word in POD_LOCAL)
 
     def _ball(self, start: str, step: Callable[[str], frozenset[str]]) -> frozenset[str]:
         seen = {start}
