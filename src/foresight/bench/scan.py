@@ -5,8 +5,9 @@ false positive when it gets a warning or an error (the CLI's ``--fail-on warning
 (:mod:`foresight.bench.scan_corpus`) was written alongside the scanner, so these are figures on
 known classes of attack, not on unseen files: the allow- and denylists were shaped by them.
 
-Throughput: a 200 MB single-array ``.npy``, the same array pickled (protocol 5), and a pickle of
-about one million opcodes, scanned from memory on one core (best of three).
+Throughput: a 200 MB single-array ``.npy``, the same array pickled (protocol 5) and stored in a
+PyTorch-style zip, and a pickle of about one million opcodes, scanned from memory on one core (best
+of three).
 
 Baselines (picklescan, modelscan) run as their own command-line tools from a separate virtual
 environment given with ``baselines_venv``, one process per corpus file written to a temporary
@@ -27,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from foresight.bench.scan_corpus import Artifact, corpus
+from foresight.bench.scan_corpus import Artifact, corpus, torch_zip_with
 from foresight.security import Level, scan_artifact
 from foresight.security.pickle_walk import walk_pickle
 
@@ -51,12 +52,14 @@ def _throughput() -> dict[str, Any]:
     np.save(buffer, array)
     npy = buffer.getvalue()
     pickled = pickle.dumps(array, protocol=5)
+    checkpoint = torch_zip_with(array.tobytes())
     del array, buffer
     many = pickle.dumps([(f"k{i}", i * 0.5, i) for i in range(170_000)], protocol=4)
     opcodes = walk_pickle(many).opcodes
     figures = {
         "npy_200mb_s": _best(lambda: scan_artifact(npy, "a.npy")),
         "pickle_200mb_s": _best(lambda: scan_artifact(pickled, "a.pkl")),
+        "torch_zip_200mb_s": _best(lambda: scan_artifact(checkpoint, "a.pt")),
         "pickle_opcodes": opcodes,
         "pickle_opcodes_s": _best(lambda: scan_artifact(many, "m.pkl")),
     }

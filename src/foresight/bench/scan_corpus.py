@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Artifact", "Opcodes", "corpus"]
+__all__ = ["Artifact", "Opcodes", "corpus", "torch_zip_with"]
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,11 @@ def _torch_zip(pickle_bytes: bytes, prefix: str = "archive") -> bytes:
     return _zip({f"{prefix}/data.pkl": pickle_bytes, f"{prefix}/byteorder": b"little",
                  f"{prefix}/data/0": np.arange(4, dtype="<f4").tobytes(), f"{prefix}/data/1": np.ones(4, "<f4").tobytes(),
                  f"{prefix}/version": b"3\n", f"{prefix}/.data/serialization_id": b"1234567890"})
+
+
+def torch_zip_with(tensor: bytes) -> bytes:
+    """A benign PyTorch-style checkpoint whose one storage holds ``tensor`` (for timing large files)."""
+    return _zip({"archive/data.pkl": _torch_pickle(), "archive/data/0": tensor, "archive/version": b"3\n"})
 
 
 def _bad_crc(archive: bytes) -> bytes:

@@ -157,6 +157,6 @@ def bench_scan_command(
     speed = figures.get("throughput")
     if speed:
         table.caption = (f"200 MB .npy {speed['npy_200mb_s']:.3f} s (target 0.3), 200 MB pickled array "
-                         f"{speed['pickle_200mb_s']:.3f} s, 1M opcodes {speed['pickle_1m_opcodes_s']:.3f} s (target 1.1; an empty "
+                         f"{speed['pickle_200mb_s']:.3f} s, in a torch zip {speed['torch_zip_200mb_s']:.3f} s, 1M opcodes {speed['pickle_1m_opcodes_s']:.3f} s (target 1.1; an empty "
                          f"1M-turn Python loop takes {speed['empty_loop_1m_s']:.3f} s here)")
     Console(width=120).print(table)

@@ -128,7 +128,7 @@ def walk_pickle(data: bytes | memoryview, start: int = 0) -> PickleWalk:
     try:
         walk.end = _walk(view, start, walk, 0)
     except MalformedArtifact as exc:
-        walk.error = exc
+        walk.error = exc.with_traceback(None)  # its frames would keep the (maybe memory-mapped) data alive
     except (IndexError, ValueError, UnicodeDecodeError, OverflowError, TypeError, KeyError, MemoryError,
             RecursionError, struct.error) as exc:
         walk.error = MalformedArtifact(f"malformed pickle: {type(exc).__name__}: {exc}")

@@ -142,16 +142,24 @@ def members(view: memoryview, limit: int) -> Iterator[Member]:
         member = _member(view, offset, compressed, limit)
         covered.append((offset, max(member.end, offset + 30)))
         yield member
-    for at in _find_all(view, _LOCAL):  # then the whole file, for local headers no listed member covers
-        if at not in seen and not any(lo <= at < hi for lo, hi in covered):
-            seen.add(at)
-            yield _member(view, at, None, limit)
+    # then local headers in what no listed member covers (a loader reading headers one after another
+    # never looks inside a member's data, so neither does this search: a healthy archive has no gaps)
+    position = 0
+    for lo, hi in [*sorted(covered), (len(view), len(view))]:
+        inside_until = 0
+        for at in _find_all(view, _LOCAL, position, lo):
+            if at not in seen and at >= inside_until:
+                seen.add(at)
+                member = _member(view, at, None, limit)
+                inside_until = member.end
+                yield member
+        position = max(position, hi)
 
 
-def _find_all(view: memoryview, needle: bytes, window: int = 1 << 26) -> Iterator[int]:
-    """Offsets of ``needle`` in ``view``, searched a window at a time (a checkpoint may not fit twice in memory)."""
-    for base in range(0, len(view), window):
-        chunk = bytes(view[base:base + window + len(needle) - 1])
+def _find_all(view: memoryview, needle: bytes, start: int, stop: int, window: int = 1 << 26) -> Iterator[int]:
+    """Offsets of ``needle`` starting in ``[start, stop)``, a window at a time (a checkpoint may not fit twice in memory)."""
+    for base in range(start, stop, window):
+        chunk = bytes(view[base:min(stop, base + window) + len(needle) - 1])
         at = chunk.find(needle)
         while at >= 0:
             yield base + at
