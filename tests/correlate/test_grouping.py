@@ -10,7 +10,7 @@ import pytest
 from foresight.correlate.engine import CorrelationSettings, Correlator, InvalidState
 from foresight.correlate.graph import ServiceGraph
 from foresight.correlate.model import Alert, IncidentStatus, InvalidAlert
-from foresight.errors import InputError
+from foresight.errors import ConfigError, InputError
 
 #: frontend -> cart -> checkout -> payment, and a separate search -> index pair
 SHOP = ServiceGraph.of(
@@ -131,22 +131,48 @@ def test_a_late_alert_from_a_skewed_clock_joins_and_is_still_explained() -> None
     assert inc.root_cause is not None and inc.root_cause.service == "payment"
 
 
-def test_unknown_and_unlabelled_services_join_only_by_name_or_pod() -> None:
+def test_unknown_services_join_by_time_alone_unlabelled_ones_by_pod_only() -> None:
     c = Correlator()
     c.observe(
         [
             alert("k", "checkout", 100.0),
-            alert("x1", "legacy-batch", 101.0),
-            alert("x2", "legacy-batch", 150.0),
-            alert("n1", None, 102.0),
+            alert("x1", "legacy-batch", 130.0),  # not in the graph: joins what started within 60 s
+            alert("x2", "legacy-batch", 330.0),  # its own service's alert, within window_s
+            alert("y", "cron", 500.0),  # not in the graph, nothing near in time
+            alert("n1", None, 102.0),  # names no service: never by time
             alert("n2", None, 103.0, component="checkout-1"),  # its pod names its service
             alert("n3", None, 104.0, component="mystery-pod"),
             alert("n4", None, 160.0, component="mystery-pod"),
         ],
         SHOP,
-        200.0,
+        500.0,
     )
-    assert groups(c) == {frozenset({"k", "n2"}), frozenset({"x1", "x2"}), frozenset({"n1"}), frozenset({"n3", "n4"})}
+    assert groups(c) == {
+        frozenset({"k", "x1", "x2", "n2"}),
+        frozenset({"y"}),
+        frozenset({"n1"}),
+        frozenset({"n3", "n4"}),
+    }
+    # two services the graph knows do not join by time alone
+    c = Correlator()
+    c.observe([alert("s", "search", 100.0), alert("p", "payment", 101.0)], SHOP, 101.0)
+    assert groups(c) == {frozenset({"s"}), frozenset({"p"})}
+
+
+def test_with_an_empty_graph_alerts_join_by_time_within_the_shorter_window() -> None:
+    empty = ServiceGraph.of([])
+    for order in ([0, 1, 2, 3], [3, 2, 1, 0]):  # the same whichever comes first
+        given = [alert("a", "cart", 100.0), alert("b", "checkout", 150.0), alert("c", "payment", 205.0),
+                 alert("d", "search", 400.0)]
+        c = Correlator()
+        for i in order:
+            c.observe([given[i]], empty, 400.0)
+        assert groups(c) == {frozenset({"a", "b", "c"}), frozenset({"d"})}
+    c = Correlator(CorrelationSettings(unknown_window_s=0.0))
+    c.observe([alert("a", "cart", 100.0), alert("b", "checkout", 150.0)], empty, 150.0)
+    assert groups(c) == {frozenset({"a"}), frozenset({"b"})}
+    with pytest.raises(ConfigError, match="unknown_window_s"):
+        CorrelationSettings(unknown_window_s=-1.0)
 
 
 def test_repeats_and_stale_versions_change_nothing() -> None:

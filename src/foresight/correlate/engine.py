@@ -14,8 +14,13 @@ A callee that alerted after its caller is neither its cause nor its symptom, and
 service join only through that service's alert. An alert about one pod's own condition (restarts,
 OOM, not ready, ...: :data:`~foresight.correlate.nearby.POD_LOCAL`) links through its service, pod
 and node only, never along calls: one replica's trouble reaches the callers through the service's
-own alerts. A latency, error or saturation alert that names a pod links like its service's. An alert whose service the graph does not
-know (or that names none) links only by the same service, pod or node.
+own alerts. A latency, error or saturation alert that names a pod links like its service's.
+
+An alert on a service the graph does not know (no topology yet: live without Prometheus; a service
+outside the mesh) links by time alone: to any alert on a service, known or not, that started within
+``unknown_window_s`` of it, either way, as a possible cause. Without calls to say which way a fault
+travelled, only alerts that started nearly together are likely one fault. An alert that names no
+service at all (a cluster-wide alert such as ``Watchdog``) links only by its pod or node.
 
 1. A new alert *joins* every open incident holding an alert it explains, on its pod, or about its
    node (or its node's pods, when it is the node's own alert): several of them are *merged* into
@@ -93,12 +98,17 @@ class CorrelationSettings:
     #: this much after its caller still explains the caller's alert (alerts from metrics sampled
     #: every minute need at least that resolution here)
     skew_s: float = 10.0
+    #: alerts on services the graph does not know link by time alone, when they started at most this
+    #: far apart: with no calls to go by, a short window (Alertmanager's ``group_wait`` is 30 s, and
+    #: rules evaluated every 30-60 s fire one fault's alerts within a cycle or two) keeps unrelated
+    #: faults apart
+    unknown_window_s: float = 60.0
     #: resolved incidents are remembered this long (repeats of their alerts change nothing,
     #: ``incident_of`` still answers), then dropped so memory stays bounded
     keep_resolved_s: float = 3600.0
 
     def __post_init__(self) -> None:
-        for name in ("window_s", "resolve_after_s", "skew_s", "keep_resolved_s"):
+        for name in ("window_s", "resolve_after_s", "skew_s", "unknown_window_s", "keep_resolved_s"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise ConfigError(f"correlation: {name} must be a finite number >= 0, got {value}")
@@ -273,6 +283,10 @@ class Correlator:
 
         service = near.service(alert)
         if service is not None:
+            alone = self.settings.unknown_window_s  # by time alone: see the module docstring
+            on_services = self._index["service"].values() if not near.known(service) else (self._index["unknown"].get("", ()),)
+            for keys in on_services:
+                link(keys, t - alone, t + alone, must=False)
             link(self._index["service"].get(service, ()), t - window, t + window, must=False)
             if not near.pod_local(alert):  # one replica's own trouble is no symptom of a callee's
                 link(self._on(near.callees_within(service), "service"), t - window, t + skew, must=False)
@@ -378,7 +392,7 @@ class Correlator:
         if self._near is not None and (self._near.graph is graph or self._near.graph == graph):
             return
         self._near = Nearby(graph, self.settings.max_hops)
-        self._index = {"service": {}, "calls": {}, "component": {}, "node": {}, "node itself": {}}
+        self._index = {"service": {}, "calls": {}, "component": {}, "node": {}, "node itself": {}, "unknown": {}}
         for alert in self._alerts.values():
             self._index_alert(alert)
 
@@ -392,6 +406,8 @@ class Correlator:
         found += [("node itself", n) for n in near.nodes(alert) if n == alert.component]
         if (s := near.service(alert)) is not None:
             found.append(("service", s))
+            if not near.known(s):
+                found.append(("unknown", ""))
             if not near.pod_local(alert):
                 found.append(("calls", s))
         if alert.component is not None:

@@ -3,7 +3,8 @@
 Built from whatever the platform knows (Istio's or OpenTelemetry's service-graph metrics,
 kube-state-metrics' pod placement, the simulator's topology); it tolerates what real sources give:
 cycles, self-calls (dropped), services that appear only as callers or callees, and edges that are
-missing (an alert about a service the graph does not know is still correlated, by time alone).
+missing (an alert about a service the graph does not know is still correlated: by time alone, within
+the correlator's shorter ``unknown_window_s``; an empty graph makes every service unknown).
 """
 
 from __future__ import annotations

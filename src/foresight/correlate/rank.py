@@ -159,7 +159,7 @@ def _service_evidence(i: int, found: Sequence[Alert], lead: Alert, rel: Relation
         deeper = ", ".join(f"{rel.names[j]} {_delay(rel.onset[j], t0)}" for j in rel.below[i])
         lines.append(f"explained by services it calls that alerted first: {deeper}")
     if not near.known(s):
-        lines.append(f"{s} is not in the service graph: grouped with alerts on the same service or pod only")
+        lines.append(f"{s} is not in the service graph: grouped by its pod and node, and by time alone")
     return tuple(lines)
 
 
