@@ -11,6 +11,7 @@ from foresight.control.audit import AuditRecord
 from foresight.control.loop import Reconciler
 from foresight.control.reads import MIN_GROUP, Grouped, grouped, plan_reads
 from foresight.control.safety import SafetyLimits
+from foresight.errors import InputError
 from foresight.ports import Scale
 from foresight.series import Series
 
@@ -34,11 +35,14 @@ class Source:
         self.names = names
         self.asked: list[str] = []
         self.down = False
+        self.refuse_groups = False
 
     def query_range(self, query: str, start: float, end: float, step_s: float) -> list[Series]:
         self.asked.append(query)
         if self.down:
             raise TimeoutError("source down")
+        if self.refuse_groups and "{" not in query:
+            raise InputError(f"query {query!r}: would load too many samples")
         name = query.split("{")[0]
         wanted = [w for w in self.names if f'service="{w}"' in query] if "{" in query else self.names
         return [Series({"service": w, "__name__": name}, [end], [int(w.split("-")[1]) % 5 + 1]) for w in wanted]
@@ -68,7 +72,8 @@ def _loop(names: list[str], source: Source, audit: list[AuditRecord]) -> Reconci
 
 
 def test_a_plain_selector_naming_the_workload_is_grouped_others_are_not():
-    assert grouped('m{service="api",env="prod"}', "api") == Grouped('m{env="prod"}', "service", "api")
+    assert grouped('m{service="api",env="prod"}', "api") == Grouped('m{env="prod"}', "service", "api",
+                                                                    'm{service="api",env="prod"}')
     assert grouped('m{service="api"}', "web") is None
     assert grouped('m{service="api",service!="x"}', "api") is None
     assert grouped('rate(m{service="api"}[1m])', "api") is None
@@ -105,3 +110,12 @@ def test_a_failing_group_query_fails_each_member_which_is_recorded_and_skipped()
     assert all(r.error == "TimeoutError: source down" and not r.applied for r in records)
     source.down = False
     assert all(r.error is None for r in loop.reconcile_once())  # the next period reads again
+
+
+def test_a_group_query_the_source_refuses_is_read_one_member_at_a_time():
+    names = [f"w-{i}" for i in range(12)]
+    source, audit = Source(names), []
+    source.refuse_groups = True
+    records = _loop(names, source, audit).reconcile_once()
+    assert all(r.error is None and r.reason.startswith("1 series") for r in records)
+    assert source.asked == ["wanted", *(f'wanted{{service="{n}"}}' for n in names)]

@@ -14,7 +14,9 @@ other workloads, and the next periods, go on.
 The series are read for all workloads at the start of a period: queries that differ only in the
 label naming the workload are sent once for the whole group and split by that label
 (:mod:`foresight.control.reads`), so a period costs a few queries however many workloads there
-are. A group query that fails fails the read of each of its members, each recorded and skipped.
+are. A group query that fails fails the read of each of its members, each recorded and skipped;
+one the source refuses as a query (an :class:`~foresight.errors.InputError`: too many samples for
+the server) is read one workload at a time instead.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from foresight.control.audit import AuditRecord, AuditSink
 from foresight.control.metrics import ControlMetrics
 from foresight.control.reads import Grouped, ReadPlan, plan_reads, split_by_label
 from foresight.control.safety import SafetyLimits, apply_limits
-from foresight.errors import ConfigError
+from foresight.errors import ConfigError, InputError
 from foresight.ports import MetricsSource, ScaleTarget
 from foresight.series import Series
 
@@ -157,20 +159,25 @@ class Reconciler:
             self._plan = (queries, plan_reads(queries))
         return self._plan[1], errors
 
-    def _read_groups(self, plan: ReadPlan, now: float) -> dict[tuple[str, str], dict[str, list[Series]] | Exception]:
-        """Each group query's series by workload, or the error that its members record."""
-        out: dict[tuple[str, str], dict[str, list[Series]] | Exception] = {}
+    def _read_groups(self, plan: ReadPlan, now: float) -> dict[tuple[str, str], dict[str, list[Series]] | Exception | None]:
+        """Each group query's series by workload, the error that its members record, or None where
+        the source refused the query itself (its members are read one by one)."""
+        out: dict[tuple[str, str], dict[str, list[Series]] | Exception | None] = {}
         for query, label in plan.groups:
             try:
                 found = self.source.query_range(query, now - self.policy.lookback_s, now, self.query_step_s)
                 out[(query, label)] = split_by_label(found, label)
+            except InputError as exc:
+                _log.warning("%s: group query %r refused (%s); reading its members one by one", self.policy.name,
+                             query, exc)
+                out[(query, label)] = None
             except Exception as exc:  # noqa: BLE001 - each member records it and is skipped
                 out[(query, label)] = exc
         return out
 
     def _reconcile(
         self, workload: str, limits: SafetyLimits, now: float, plan: ReadPlan,
-        groups: Mapping[tuple[str, str], dict[str, list[Series]] | Exception], unplanned: Exception | None,
+        groups: Mapping[tuple[str, str], dict[str, list[Series]] | Exception | None], unplanned: Exception | None,
     ) -> AuditRecord:
         state = self._states.get(workload, WorkloadState())
         inputs: dict[str, Any] = {}
@@ -220,18 +227,21 @@ class Reconciler:
 
     def _observe(
         self, workload: str, now: float, plan: ReadPlan,
-        groups: Mapping[tuple[str, str], dict[str, list[Series]] | Exception],
+        groups: Mapping[tuple[str, str], dict[str, list[Series]] | Exception | None],
     ) -> dict[str, list[Series]]:
         start = now - self.policy.lookback_s
         series = {}
         for name, read in plan.reads[workload].items():
-            if isinstance(read, Grouped):
-                found = groups[(read.query, read.label)]
-                if isinstance(found, Exception):
-                    raise found.with_traceback(None)  # one error for every member: a fresh traceback each
-                series[name] = found.get(read.value, [])
-            else:
+            if not isinstance(read, Grouped):
                 series[name] = self.source.query_range(read, start, now, self.query_step_s)
+                continue
+            found = groups[(read.query, read.label)]
+            if isinstance(found, Exception):
+                raise found.with_traceback(None)  # one error for every member: a fresh traceback each
+            if found is None:  # the group query was refused: this member's own query
+                series[name] = self.source.query_range(read.own, start, now, self.query_step_s)
+            else:
+                series[name] = found.get(read.value, [])
         return series
 
     def _record(

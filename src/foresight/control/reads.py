@@ -12,12 +12,17 @@ Only plain selectors are grouped (a metric name and label matchers, no function,
 one per workload. A group of fewer than :data:`MIN_GROUP` members is not worth it (the group query
 reads every series of the metric, other workloads' included) and stays one query per workload.
 
+A server may refuse a group query that a member's own query would pass: Prometheus refuses one
+that would load more than its ``query.max-samples`` (50 million by default; 10,000 workloads over
+15 days at one-minute steps is 216 million). The loop then reads that group's members one by one
+(each :class:`Grouped` keeps its ``own`` query), as without grouping.
+
 >>> plan = plan_reads({"api": {"cpu": 'cpu{service="api",env="prod"}'}, "web": {"cpu": 'cpu{env="prod",service="web"}'}},
 ...                   min_group=2)
 >>> plan.groups
 (('cpu{env="prod"}', 'service'),)
->>> plan.reads["web"]["cpu"]
-Grouped(query='cpu{env="prod"}', label='service', value='web')
+>>> plan.reads["web"]["cpu"].query, plan.reads["web"]["cpu"].value
+('cpu{env="prod"}', 'web')
 """
 
 from __future__ import annotations
@@ -40,11 +45,12 @@ _MATCHER = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]
 
 @dataclass(frozen=True)
 class Grouped:
-    """A workload's query read through its group: ``query`` without the matcher ``label="value"``."""
+    """A workload's query (``own``) read through its group: ``query``, without the matcher ``label="value"``."""
 
     query: str
     label: str
     value: str
+    own: str
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,7 @@ def grouped(query: str, workload: str) -> Grouped | None:
     ``workload`` (exactly); None otherwise.
 
     >>> grouped('foresight_offered_rps{service="api"}', "api")
-    Grouped(query='foresight_offered_rps', label='service', value='api')
+    Grouped(query='foresight_offered_rps', label='service', value='api', own='foresight_offered_rps{service="api"}')
     >>> grouped('sum(rate(http_requests_total{service="api"}[1m]))', "api") is None
     True
     """
@@ -84,7 +90,7 @@ def grouped(query: str, workload: str) -> Grouped | None:
     if any(lab == label for lab, _, _ in others):
         return None  # another matcher on the workload's label: the group would not select the same
     rest = [f'{lab}{op}"{value}"' for lab, op, value in others]
-    return Grouped(name + (f"{{{','.join(rest)}}}" if rest else ""), label, workload)
+    return Grouped(name + (f"{{{','.join(rest)}}}" if rest else ""), label, workload, query)
 
 
 def plan_reads(queries: Mapping[str, Mapping[str, str]], min_group: int = MIN_GROUP) -> ReadPlan:
