@@ -73,6 +73,10 @@ def _tidy(params: list[Any]) -> None:
             param.metavar = _placeholder(param)
         elif isinstance(param, TyperArgument):
             param.metavar = (param.name or "").upper()
+            if param.nargs != 1:  # variadic: typer would show <list[Path]>; show the element, as for options
+                element = get_args(annotation)
+                label = getattr(element[0], "__name__", "str").lower() if element else "str"
+                param.display_type_rich = lambda ctx, label=label: f"<{label}>..."
 
 
 def _reflow(text: str | None) -> str | None:
