@@ -48,6 +48,7 @@ BASE: dict[str, tuple[list[str], list[str]]] = {
     "model promote": ([], ["--name", "m", "--version", "1", "--registry-uri", "{out}/registry.db"]),
     "model lineage": ([], ["--name", "m", "--registry-uri", "{out}/registry.db"]),
     "crds": ([], ["--out", "{out}/crds"]),
+    "scan": (["{series}"], []),
 }
 
 #: Path parameters that are read: text (a bad file must fail), any file or folder (a missing one must fail),
