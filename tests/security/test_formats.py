@@ -34,7 +34,9 @@ def rules(data: bytes, limits: ScanLimits | None = None) -> list[str]:
     ("builtins", "set", Verdict.SAFE), ("numpy", "dtype", Verdict.SAFE), ("numpy._core.multiarray", "_reconstruct", Verdict.SAFE),
     ("sklearn.tree._tree", "Tree", Verdict.SAFE), ("torch._utils", "_rebuild_tensor_v2", Verdict.SAFE), ("torch", "bfloat16", Verdict.SAFE),
     ("xgboost.sklearn", "XGBClassifier", Verdict.SAFE), ("lightgbm.basic", "Booster", Verdict.SAFE),
-    ("scipy.sparse._csr", "csr_matrix", Verdict.SAFE),
+    ("scipy.sparse._csr", "csr_matrix", Verdict.SAFE), ("numpy.matrixlib.defmatrix", "matrix", Verdict.SAFE),
+    ("numpy.core._internal", "_reconstruct", Verdict.SAFE), ("__builtin__", "xrange", Verdict.SAFE),
+    ("numpy.core.memmap", "memmap", Verdict.DANGEROUS),
     ("mypackage.layers", "Custom", Verdict.UNKNOWN), ("functools", "partial", Verdict.UNKNOWN),
     ("sklearn.utils", "some_function", Verdict.UNKNOWN),
 ])
@@ -133,3 +135,27 @@ def test_broken_keras_config_fails_closed() -> None:
                                   b"import os\nos.system('x')\n", b"cat\nfile.txt here\n", b"config\nvalues\nmore text"])
 def test_files_that_are_no_artifact_are_quiet(text: bytes) -> None:
     assert rules(text) == []
+
+
+def test_python2_npy_header_with_long_integers() -> None:
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros((2, 2), dtype="<i8"))
+    data = buffer.getvalue()
+    length = int.from_bytes(data[8:10], "little")
+    header = data[10:10 + length].decode("latin-1").replace("(2, 2)", "(2L, 2L)")[:length].ljust(length)
+    assert rules(data[:10] + header.encode("latin-1") + data[10 + length:]) == []
+
+
+def test_python2_joblib_strings_are_text() -> None:
+    """Python 2 pickles keep dict keys as BINSTRING: the joblib wrapper's state is still read."""
+    import joblib
+
+    buffer = io.BytesIO()
+    joblib.dump({"x": np.arange(4.0)}, buffer, protocol=2)
+    data = buffer.getvalue().replace(b"X\x05\x00\x00\x00shape", b"T\x05\x00\x00\x00shape")  # as Python 2 wrote it
+    assert b"T\x05\x00\x00\x00shape" in data
+    assert rules(data) == []
+
+
+def test_text_with_a_brace_is_no_safetensors() -> None:
+    assert rules(b"prefix=${pcfiledir}/../..\nName: numpy\n") == []

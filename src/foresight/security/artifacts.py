@@ -18,6 +18,7 @@ import bz2
 import io
 import json
 import lzma
+import re
 import tarfile
 import zlib
 from dataclasses import dataclass
@@ -195,8 +196,11 @@ class _Scan:
         start = 8 + width + length
         if start > len(view):
             raise MalformedArtifact(".npy header runs past the end")
+        text = bytes(view[8 + width:start]).decode("latin-1" if major < 3 else "utf-8")
+        if major == 1:  # Python 2 wrote long integers in shapes as "2L", which numpy still reads
+            text = re.sub(r"\b(\d+)L\b", r"\1", text)
         try:
-            header = ast.literal_eval(bytes(view[8 + width:start]).decode("latin-1" if major < 3 else "utf-8"))
+            header = ast.literal_eval(text)
             dtype = np.lib.format.descr_to_dtype(header["descr"])
             shape = tuple(int(n) for n in header["shape"])
         except (ValueError, SyntaxError, KeyError, TypeError, MemoryError, RecursionError) as exc:

@@ -47,7 +47,8 @@ _DANGEROUS_MODULES = frozenset({
 
 #: single functions elsewhere that load pickles, import by name or call arbitrary attributes
 _DANGEROUS_NAMES = frozenset({
-    "numpy.load", "numpy.loadtxt", "numpy.fromfile", "numpy.save", "numpy.memmap",
+    "numpy.load", "numpy.loadtxt", "numpy.fromfile", "numpy.save", "numpy.memmap", "numpy.core.memmap.memmap",
+    "numpy._core.memmap.memmap",
     "joblib.load", "joblib.numpy_pickle.load", "torch.load", "torch.save", "torch.from_file",
     "operator.attrgetter", "operator.methodcaller", "_operator.attrgetter", "_operator.methodcaller",
     "functools.reduce", "_functools.reduce", "copyreg.add_extension", "copyreg.remove_extension",
@@ -59,7 +60,7 @@ _BUILTIN_MODULES = frozenset({"builtins", "__builtin__", "__builtins__"})
 #: builtins that only build plain data; every other builtin (eval, exec, getattr, open, ...) is dangerous
 _SAFE_BUILTINS = frozenset({
     "set", "frozenset", "list", "dict", "tuple", "int", "float", "complex", "bool", "str", "bytes",
-    "bytearray", "slice", "range", "object", "Ellipsis", "NotImplemented",
+    "bytearray", "slice", "range", "object", "Ellipsis", "NotImplemented", "xrange", "unicode", "long",
 })
 
 _SAFE_NAMES = frozenset({
@@ -91,6 +92,9 @@ _NUMPY_SCALAR = re.compile(r"^(u?int\d*|float\d*|complex\d*|bool_?|str_|bytes_|o
                            r"csingle|cdouble|clongdouble|longlong|ulonglong)$")
 _TORCH_DTYPE = re.compile(r"^(u?int\d+|float\d*(_\w+)?|bfloat16|complex\d+|bool|half|double|long|short|cfloat|"
                           r"cdouble|chalf|q?u?int\d+x?\d*|qint\d+|quint\w+|Size)$")
+#: what numpy pickles name, wherever a numpy version kept it (numpy.core._internal, numpy.matrixlib.defmatrix ...)
+_NUMPY_BUILDERS = frozenset({"ndarray", "dtype", "matrix", "_reconstruct", "scalar", "_frombuffer", "MaskedArray",
+                             "_mareconstruct"})
 _SCIPY_SPARSE = re.compile(r"^(csr|csc|coo|bsr|dia|dok|lil)_(matrix|array)$")
 
 
@@ -115,7 +119,7 @@ def judge(module: str, name: str) -> Verdict:
     if full in _SAFE_NAMES or module in _BUILTIN_MODULES and name in _SAFE_BUILTINS:
         return Verdict.SAFE
     root, last = parts[0], parts[-1]
-    if root == "numpy" and _NUMPY_SCALAR.match(last) and len(parts) <= 3:
+    if root == "numpy" and (_NUMPY_SCALAR.match(last) and len(parts) <= 3 or last in _NUMPY_BUILDERS):
         return Verdict.SAFE
     if root == "torch" and len(parts) == 2 and _TORCH_DTYPE.match(last):
         return Verdict.SAFE

@@ -196,7 +196,8 @@ def _walk(view: memoryview, pos: int, walk: PickleWalk, depth: int) -> int:
             if len(chunk) != n:
                 raise MalformedArtifact("string runs past the end", at)
             pos += 1 + n
-            value: object = chunk.decode("utf-8", "surrogatepass") if op == 0x8C else chunk
+            # Python 2 strings (SHORT_BINSTRING) load as str, as with pickle's default encoding
+            value: object = chunk.decode("utf-8", "surrogatepass") if op == 0x8C else chunk.decode("latin-1") if op == 0x55 else chunk
             if n >= NESTED_MIN and chunk[0] in _NESTED_STARTS:
                 if _nested(chunk):
                     nested.append((at, chunk))
@@ -303,6 +304,8 @@ def _walk(view: memoryview, pos: int, walk: PickleWalk, depth: int) -> int:
             pos += n
             if op in (0x58, 0x8D):
                 value = str(chunk_view, "utf-8", "surrogatepass")
+            elif op == 0x54 and n <= 4096:
+                value = str(chunk_view, "latin-1")
             else:
                 value = bytes(chunk_view) if n <= 4096 else _OPAQUE
             if n >= NESTED_MIN and _nested(chunk_view):

@@ -21,7 +21,9 @@ _SIZES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "F8_E8M0": 1,
 
 
 def looks_like_safetensors(view: memoryview) -> bool:
-    return len(view) >= 10 and view[8] == 0x7B and int.from_bytes(view[:8], "little") >= 2
+    """A JSON object right after a plausible length: text whose ninth byte is ``{`` reads as a length
+    above 2**61 (its high bytes are printable), far above the 2**40 taken as plausible here."""
+    return len(view) >= 10 and bytes(view[8:10]) == b'{"' and 2 <= int.from_bytes(view[:8], "little") < 1 << 40
 
 
 def header_problems(view: memoryview) -> list[str]:
