@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from foresight.correlate.engine import Correlator
 from foresight.correlate.graph import ServiceGraph
 from foresight.correlate.model import Alert, Incident
@@ -146,3 +148,61 @@ def test_a_node_that_alerts_itself_is_named_even_over_one_service() -> None:
     assert top is not None and (top.kind, top.component, top.service) == ("node", "node-7", "cart")
     assert top.evidence[0] == "node-7 node_ready alert at t=100 s"
     assert inc.suppressed == ("w",)
+
+
+#: web -> api -> db, and a batch job calling db too; a lost node hosted pods of api, db and batch
+NODE_LOSS = ServiceGraph.of(
+    [("web", "api"), ("api", "db"), ("batch", "db")],
+    placement={"api-1": ("api", "node-9"), "db-1": ("db", "node-9"), "batch-1": ("batch", "node-9"), "web-1": ("web", "node-2")},
+)
+
+
+def lost(key: str, service: str, t: float) -> Alert:
+    """A service's ready replicas fell, the alert naming the node they were lost on (as the demo's do)."""
+    return Alert(key, "ReplicasLost", service, t, component="node-9", metric="replicas_ready")
+
+
+def test_a_node_whose_services_do_not_explain_one_another_outranks_them() -> None:
+    # api's and batch's errors are both explained by db, yet neither explains the other: a shared cause
+    errors = [Alert(k, "Errors", s, 100.0, component=f"{s}-1", metric="error_rate") for k, s in (("a", "api"), ("b", "batch"))]
+    graph = ServiceGraph.of([("api", "db"), ("batch", "db")], placement={"api-1": ("api", "node-9"), "batch-1": ("batch", "node-9")})
+    inc = incident([*errors, Alert("d", "Errors", "db", 95.0, metric="error_rate")], graph)
+    assert inc.root_cause is not None and inc.root_cause.service == "db"  # db alerted first and explains both
+    node = next(c for c in inc.candidates if c.kind == "node")
+    assert "api, batch do not explain one another through calls: a cause they share" in node.evidence
+    # pods lost on the node are nobody's symptom: a caller losing pods beside its callee names the node
+    inc = incident([lost("a", "api", 100.0), lost("d", "db", 100.0), Alert("w", "Errors", "web", 100.0)], NODE_LOSS)
+    assert inc.root_cause is not None and (inc.root_cause.kind, inc.root_cause.component) == ("node", "node-9")
+    assert inc.candidates[1].service == "db"
+    # a caller's errors are its callee's symptom: with only those on the node, the callee stays first
+    inc = incident([Alert("a", "Errors", "api", 100.0, component="api-1", metric="error_rate"), lost("d", "db", 100.0)],
+                   NODE_LOSS)
+    assert inc.root_cause is not None and (inc.root_cause.kind, inc.root_cause.service) == ("service", "db")
+
+
+def test_alerts_that_start_together_join_whatever_order_their_keys_sort_in() -> None:
+    # the caller's key sorts first, and the callee's alert also joins the node's incident: still one
+    c = Correlator()
+    c.observe([Alert("0-web", "Errors", "web", 100.0), Alert("1-api", "Errors", "api", 100.0),
+               lost("2-batch", "batch", 100.0), lost("3-db", "db", 100.0)], NODE_LOSS, 100.0)
+    assert [set(i.alerts) for i in c.incidents] == [{"0-web", "1-api", "2-batch", "3-db"}]
+
+
+def test_a_node_stays_the_candidate_after_its_pods_leave_the_placement() -> None:
+    c = Correlator()
+    c.observe([lost("b", "batch", 100.0), lost("d", "db", 100.0), Alert("w", "Errors", "web", 110.0)], NODE_LOSS, 110.0)
+    [inc] = c.incidents
+    assert inc.root_cause is not None and inc.root_cause.component == "node-9"
+    evicted = ServiceGraph.of(NODE_LOSS.edges, {"web-1": ("web", "node-2"), "db-2": ("db", "node-3")})
+    saved = c.state()
+    for now in (c, Correlator.from_state(json.loads(json.dumps(saved)))):
+        [inc] = now.observe([Alert("a", "Errors", "api", 380.0)], evicted, 380.0)  # minutes on: pods rescheduled
+        assert inc.root_cause is not None and inc.root_cause.component == "node-9"
+        assert [c.component for c in inc.candidates if c.kind == "node"] == ["node-9"]
+    # what was kept goes with the alerts: a new alert naming the node reads the placement as it is
+    later = Correlator()
+    later.observe([lost("b", "batch", 100.0)], evicted, 100.0)
+    assert later.state()["placed"] == []
+    # a state saved before placements were kept still loads
+    del saved["placed"]
+    assert Correlator.from_state(saved).state() == {**saved, "placed": []}

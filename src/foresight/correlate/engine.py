@@ -5,8 +5,8 @@ A fault shows where it is first, then, after a delay, in the services that call 
 
 - ``b`` is on a service ``S`` calls within ``max_hops`` (through silent ones) and started before
   ``a`` (or at most ``skew_s`` after: clocks disagree): ``b`` may be ``a``'s cause;
-- ``b`` is on a service calling ``S`` within ``max_hops`` and started after ``a`` (or at most
-  ``skew_s`` before): ``a`` explains ``b``;
+- ``b`` is on a service calling ``S`` within ``max_hops`` and started with or after ``a`` (or at
+  most ``skew_s`` before): ``a`` explains ``b`` (alerts of one rule evaluation start together);
 - ``b`` is on the same service, the same pod, or a pod on the same node (``graph.placement``), or
   one of them is the node's own alert (``KubeNodeNotReady``) and the other about a pod on it.
 
@@ -15,6 +15,10 @@ service join only through that service's alert. An alert about one pod's own con
 OOM, not ready, ...: :data:`~foresight.correlate.nearby.POD_LOCAL`) links through its service, pod
 and node only, never along calls: one replica's trouble reaches the callers through the service's
 own alerts. A latency, error or saturation alert that names a pod links like its service's.
+
+An alert's pod service and node are read from the placement when it is first placed and kept
+while it is open (the state's ``placed``): a lost node's pods leave the placement minutes after its
+alerts started, and the node must stay what they are about.
 
 An alert on a service the graph does not know (no topology yet: live without Prometheus; a service
 outside the mesh) links by time alone: to any alert on a service, known or not, that started within
@@ -140,6 +144,8 @@ class Correlator:
         self._closed: dict[str, tuple[Incident, float]] = {}  # id -> (final incident, closed at)
         self._ended: dict[str, tuple[float, str]] = {}  # alert key -> (its start, closed incident id)
         self._near: Nearby | None = None
+        #: open alert key -> (its pod's service, its nodes) by the placement when it was first placed
+        self._pinned: dict[str, tuple[str | None, frozenset[str]]] = {}
         self._index: dict[str, dict[str, set[str]]] = {}
 
     # ---- the public surface ------------------------------------------------------------------
@@ -201,6 +207,7 @@ class Correlator:
                 for inc, at in sorted(self._closed.values(), key=lambda v: v[0].id)
             ],
             "ended": [[k, start, iid] for k, (start, iid) in sorted(self._ended.items())],
+            "placed": [[k, service, sorted(nodes)] for k, (service, nodes) in sorted(self._pinned.items())],
         }
 
     @classmethod
@@ -219,6 +226,8 @@ class Correlator:
                 inc = incident_from(entry["incident"])
                 c._closed[inc.id] = (inc, float(entry["closed_at"]))
             c._ended = {k: (float(start), iid) for k, start, iid in data["ended"]}
+            # a state saved before placements were kept has none: its alerts read the graph as it is
+            c._pinned = {k: (service, frozenset(nodes)) for k, service, nodes in data.get("placed", [])}
         except (KeyError, TypeError, ValueError) as e:
             raise InvalidState(f"correlator state is incomplete or malformed: {e!r}") from e
         return c
@@ -239,6 +248,7 @@ class Correlator:
                 return home
         elif alert.key in self._ended and alert.starts_at <= self._ended[alert.key][0]:
             return None  # a repeat of an alert whose incident already resolved
+        self._pin(alert)
         joins, explains, nearest = self._linked(alert)
         if home is not None:
             joins.add(home)
@@ -258,6 +268,13 @@ class Correlator:
         self._where[alert.key] = target
         self._index_alert(alert)
         return target
+
+    def _pin(self, alert: Alert) -> None:
+        """Keep where the placement puts ``alert`` now, for as long as it is open (its node may
+        leave the placement while it fires: :meth:`Nearby.pin`)."""
+        self._pinned.pop(alert.key, None)
+        if (where := self._require_near().pin(alert)) is not None:
+            self._pinned[alert.key] = where
 
     def _linked(self, alert: Alert) -> tuple[set[str], bool, dict[str, float]]:
         """The open incidents ``alert`` joins (all of them), whether it explains alerts already
@@ -291,9 +308,9 @@ class Correlator:
             if not near.pod_local(alert):  # one replica's own trouble is no symptom of a callee's
                 link(self._on(near.callees_within(service), "service"), t - window, t + skew, must=False)
             callers = list(self._on(near.callers_within(service), "calls"))
-            link(callers, t - skew, t, must=False)  # alerted with it: may share its cause
+            link(callers, t - skew, math.nextafter(t, -math.inf), must=False)  # just before: may share its cause
             before = set(joins)
-            link(callers, math.nextafter(t, math.inf), t + window, must=True)  # its symptoms
+            link(callers, t, t + window, must=True)  # its symptoms (started with it: one rule evaluation)
             explains = joins != before
         if alert.component is not None:
             link(self._index["component"].get(alert.component, ()), t - window, t + window, must=True)
@@ -376,6 +393,7 @@ class Correlator:
         for k in inc.keys:
             alert = self._alerts.pop(k)
             self._unindex(alert)
+            self._pinned.pop(k, None)
             del self._where[k]
             self._ended[k] = (alert.starts_at, inc.id)
 
@@ -391,7 +409,7 @@ class Correlator:
         """Keep neighbourhoods while the graph is the same; re-index the open alerts when it changes."""
         if self._near is not None and (self._near.graph is graph or self._near.graph == graph):
             return
-        self._near = Nearby(graph, self.settings.max_hops)
+        self._near = Nearby(graph, self.settings.max_hops, self._pinned)
         self._index = {"service": {}, "calls": {}, "component": {}, "node": {}, "node itself": {}, "unknown": {}}
         for alert in self._alerts.values():
             self._index_alert(alert)

@@ -9,7 +9,7 @@ replaces when it is handed a different graph (a topology that changed is re-read
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from foresight.correlate.graph import ServiceGraph
 from foresight.correlate.model import Alert
@@ -19,13 +19,13 @@ __all__ = ["POD_LOCAL", "Nearby"]
 #: Words (matched in lower case in an alert's name and metric) of what goes wrong inside one pod:
 #: kube-state-metrics' and kube-prometheus' pod alerts (KubePodCrashLooping, KubePodNotReady,
 #: KubeContainerWaiting, OOMKilled, restarts, Pending, Evicted, ImagePullBackOff) and a container
-#: hitting its own CPU limit (CPUThrottlingHigh, severity info: the pod's limit, not its load).
+#: hitting its own CPU limit (CPUThrottlingHigh, severity info: the pod's limit, not its load);
+#: "ready" covers readiness (``kube_pod_status_ready``, ``*_replicas_ready``: pods lost or not ready).
 #: One replica's restarts say nothing about what its service's callers see: a pod alert that links
 #: along calls, were it noise on a callee, would take a caller's one-alert fault for its symptom.
 #: An alert that names a pod but is about what the pod serves (latency, errors, saturation computed
 #: per pod: most Alertmanager rules keep the ``pod`` label) links along calls like its service's.
-POD_LOCAL = ("restart", "crash", "oom", "notready", "not_ready", "pod_ready", "pending", "waiting",
-             "evict", "backoff", "terminat", "throttl")
+POD_LOCAL = ("restart", "crash", "oom", "ready", "pending", "waiting", "evict", "backoff", "terminat", "throttl")
 
 
 class Nearby:
@@ -36,9 +36,13 @@ class Nearby:
     (['db', 'disk'], ['api', 'web'], ('web', 'api', 'db'))
     """
 
-    def __init__(self, graph: ServiceGraph, max_hops: int) -> None:
+    def __init__(
+        self, graph: ServiceGraph, max_hops: int, pinned: Mapping[str, tuple[str | None, frozenset[str]]] | None = None
+    ) -> None:
         self.graph = graph
         self.max_hops = max_hops
+        #: alert key -> (its service, its nodes) by the placement when it started (see :meth:`pin`)
+        self.pinned = pinned if pinned is not None else {}
         self._known = graph.services
         self._service_of = {pod: svc for pod, (svc, _) in graph.placement.items()}
         self._node_of = {pod: node for pod, (_, node) in graph.placement.items()}
@@ -51,7 +55,21 @@ class Nearby:
         """The alert's service, or the service of the pod it names when its labels name none."""
         if alert.service is not None:
             return alert.service
+        if alert.key in self.pinned:
+            return self.pinned[alert.key][0]
         return self._service_of.get(alert.component) if alert.component is not None else None
+
+    def pin(self, alert: Alert) -> tuple[str | None, frozenset[str]] | None:
+        """Where the placement puts ``alert`` now (its pod's service, its node), None when nowhere.
+
+        The correlator keeps this for as long as the alert is open and reads it through
+        :attr:`pinned`: the pods of a lost node leave the placement minutes after the node's
+        alerts started, and the node must stay what those alerts are about.
+        """
+        c = alert.component
+        service = self._service_of.get(c) if c is not None else None
+        nodes = self._placed_nodes(c)
+        return (service, nodes) if service is not None or nodes else None
 
     def known(self, service: str) -> bool:
         return service in self._known
@@ -88,12 +106,17 @@ class Nearby:
         return self._above[service]
 
     def nodes(self, alert: Alert) -> frozenset[str]:
-        """The node the alert's component is (or runs on); empty when it names neither.
+        """The node the alert's component is (or runs on) by the placement when it started (when
+        pinned: :meth:`pin`), else now; empty when it names neither.
 
         Only what the alert itself names counts: in a small cluster nearly every two services
         share some node, so a service-level alert says nothing about a node.
         """
-        c = alert.component
+        if alert.key in self.pinned:
+            return self.pinned[alert.key][1]
+        return self._placed_nodes(alert.component)
+
+    def _placed_nodes(self, c: str | None) -> frozenset[str]:
         if c is None:
             return frozenset()
         if c in self._node_of:

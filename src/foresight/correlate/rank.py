@@ -11,9 +11,10 @@ in [0, 1], with equal weights because none was fitted to any data:
 
 A node is a candidate too when it alerted itself (an alert about the node with no service, such
 as ``KubeNodeNotReady``) or hosts pods of at least two alerting services; its depth is 1 when it
-alerted itself or two of those services do not explain one another (independent sinks of the
-relation), and its coverage counts every service on it and what they explain, so a node failure
-outranks each of its services. Its ``service`` is the first of them to alert (the node's own
+alerted itself or two of those services do not explain one another (neither explains the other,
+or the alert that puts one on the node is about its pods' own condition, lost or not ready: no
+caller's symptom), and its coverage counts every service on it and what they explain, so a node
+failure outranks each of its services (ties go to the node). Its ``service`` is the first of them to alert (the node's own
 name when none did). The best ``MAX_CANDIDATES``
 are kept, each with its evidence: a person on call reads no further, and it bounds the cost.
 """
@@ -80,12 +81,12 @@ def explain(alerts: Sequence[Alert], near: Nearby, skew_s: float) -> Explanation
         covered = 0
         for s in hosted:
             covered |= (1 << index[s]) | rel.up[index[s]]
-        sinks = sum(1 for s in hosted if not rel.below[index[s]])
+        apart = _apart(node, hosted, mine, rel, index, near)
         evidence = [*hosted.values(), *own.get(node, ())]
         t0 = min(a.starts_at for a in evidence)
         signals = (
             covered.bit_count() / n if n else 1.0,
-            1.0 if node in own or sinks >= 2 else 0.0,
+            1.0 if node in own or apart else 0.0,
             early(t0),
             _moved(evidence),
         )
@@ -99,7 +100,8 @@ def explain(alerts: Sequence[Alert], near: Nearby, skew_s: float) -> Explanation
             evidence = _service_evidence(which, mine[s], lead_alert, rel, near)
             candidates.append(Candidate(s, score, lead_alert.component, lead_alert.metric or lead_alert.name, evidence))
         else:
-            evidence = _node_evidence(which, hosts[which], own.get(which, []), rel, index)
+            apart = _apart(which, hosts[which], mine, rel, index, near)
+            evidence = _node_evidence(which, hosts[which], own.get(which, []), apart)
             candidates.append(Candidate(s, score, which, None, evidence, kind="node"))
     return Explanation(suppressed, tuple(candidates))
 
@@ -117,6 +119,23 @@ def _hosts(mine: Mapping[str, list[Alert]], own: Mapping[str, list[Alert]], near
             for node in near.nodes(a):
                 hosted.setdefault(node, {}).setdefault(s, a)
     return {node: on for node, on in hosted.items() if len(on) >= 2 or node in own}
+
+
+def _apart(
+    node: str, hosted: Mapping[str, Alert], mine: Mapping[str, list[Alert]], rel: Relation, index: Mapping[str, int],
+    near: Nearby,
+) -> list[str]:
+    """The services on ``node`` with another there that neither explains them nor is explained by
+    them: a cause they share, not one another. An alert about a pod's own condition on the node
+    (:meth:`Nearby.pod_local`: pods lost, not ready, restarting) is nobody's symptom through calls,
+    so its service counts as explained by none of the others."""
+    local = {s for s in hosted if any(near.pod_local(a) and node in near.nodes(a) for a in mine[s])}
+
+    def explains(b: str, a: str) -> bool:
+        return a not in local and bool(rel.down[index[a]] >> index[b] & 1)
+
+    names = sorted(hosted)
+    return sorted({s for i, a in enumerate(names) for b in names[i + 1 :] if not explains(a, b) and not explains(b, a) for s in (a, b)})
 
 
 def _delay(t: float, t0: float) -> str:
@@ -163,16 +182,13 @@ def _service_evidence(i: int, found: Sequence[Alert], lead: Alert, rel: Relation
     return tuple(lines)
 
 
-def _node_evidence(
-    node: str, hosted: Mapping[str, Alert], own: Sequence[Alert], rel: Relation, index: Mapping[str, int]
-) -> tuple[str, ...]:
+def _node_evidence(node: str, hosted: Mapping[str, Alert], own: Sequence[Alert], apart: Sequence[str]) -> tuple[str, ...]:
     lines = [f"{node} {a.metric or a.name} alert at t={a.starts_at:.0f} s" for a in sorted(own, key=lambda a: a.starts_at)[:3]]
     if hosted:
         on = sorted(hosted.items(), key=lambda kv: (kv[1].starts_at, kv[0]))
         t0 = on[0][1].starts_at
         shown = ", ".join(f"{s} ({a.component}, {_delay(a.starts_at, t0)})" for s, a in on)
         lines.append(f"node {node} hosts {len(hosted)} alerting services, first at t={t0:.0f} s: {shown}")
-    sinks = sorted(s for s in hosted if not rel.below[index[s]])
-    if len(sinks) >= 2:
-        lines.append(f"{', '.join(sinks)} do not explain one another through calls: a cause they share")
+    if apart:
+        lines.append(f"{', '.join(apart)} do not explain one another through calls: a cause they share")
     return tuple(lines)
