@@ -31,6 +31,7 @@ from foresight.security import (
     ScanLimits,
     scan_artifact,
     to_sarif,
+    worst,
 )
 
 __all__ = ["bench_scan_command", "scan", "scan_paths"]
@@ -101,8 +102,7 @@ def scan(
     file that does not parse is an error (fail closed).
     """
     findings, files = scan_paths(paths, ScanLimits(max_expanded_bytes=max_expand_mb << 20))
-    threshold = Level(fail_on.value).rank
-    failing = [f for f in findings if f.level.rank >= threshold]
+    top = worst(findings)
     if output_format is Format.sarif:
         text = json.dumps(to_sarif(findings, RULES, __version__), indent=2)
     elif output_format is Format.json:
@@ -121,7 +121,7 @@ def scan(
         Console(highlight=False, soft_wrap=True).print(escape(text))
     else:
         typer.echo(text)
-    if failing:
+    if top is not None and top.rank >= Level(fail_on.value).rank:
         raise typer.Exit(1)
 
 

@@ -30,7 +30,6 @@ from foresight.security import artifact_rules as R
 from foresight.security.callables import Verdict, judge
 from foresight.security.findings import (
     Finding,
-    Level,
     Location,
     MalformedArtifact,
     Rule,
@@ -80,8 +79,8 @@ class _Scan:
         self.limits = limits
         self.findings = findings
 
-    def add(self, rule: Rule, message: str, where: Location, level: Level | None = None) -> None:
-        self.findings.append(Finding(rule.id, level or rule.level, message, where))
+    def add(self, rule: Rule, message: str, where: Location) -> None:
+        self.findings.append(Finding(rule.id, rule.level, message, where))
 
     def route(self, view: memoryview, where: Location, depth: int, name: str) -> None:
         """Find what ``view`` is by its first bytes and scan it as that."""
@@ -101,7 +100,7 @@ class _Scan:
             elif len(view) > 262 and bytes(view[257:262]) == b"ustar":
                 self.tar(view, where, depth)
             elif hdf5_at(view):
-                for kind, what, offset in findings_in_hdf5(bytes(view)):
+                for kind, what, offset in findings_in_hdf5(view):
                     self.add(R.KERAS_LAMBDA if kind == "lambda" else R.CUSTOM_MODULE, what, where.at(byte_offset=offset))
             elif head[:1] not in (b"{", b"[") and looks_like_safetensors(view):
                 for problem in header_problems(view):

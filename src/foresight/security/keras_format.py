@@ -49,7 +49,7 @@ def hdf5_at(view: memoryview) -> bool:
     return False
 
 
-def findings_in_hdf5(raw: bytes) -> Iterator[tuple[str, str, int]]:
+def findings_in_hdf5(raw: bytes | memoryview) -> Iterator[tuple[str, str, int]]:
     """Lambda layers and foreign modules in the JSON an H5 model keeps in its attributes, with byte offsets."""
     for match in _LAMBDA.finditer(raw):
         yield "lambda", "a Lambda layer in the model_config attribute", match.start()
