@@ -28,10 +28,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from foresight.capacity import queueing
 from foresight.errors import ConfigError, ForesightError, InputError
 from foresight.ports import Scale
 from foresight.series import Series
-from foresight.capacity import queueing
 from foresight.sim import metrics
 from foresight.sim.faults import Change, timetable
 from foresight.sim.pods import PodTable
@@ -119,7 +119,7 @@ class Simulator:
         self._utilisation = np.zeros(len(svc))
         self._servers_for: tuple[int, bytes] | None = None
         self._servers: queueing.Servers
-        self._levels: list[tuple[int, int, np.ndarray, queueing.Servers]] = []
+        self._levels: list[tuple[int, int, queueing.Servers]] = []
         self._accepted = np.zeros(len(svc))
         self._hist = np.empty((self.n_steps, len(metrics.METRICS), len(svc)))
         self.events: list[Event] = []
@@ -259,19 +259,19 @@ class Simulator:
     def _propagate(self, external: np.ndarray) -> tuple[np.ndarray, queueing.QueueState]:
         """Offered load and queue state of every service for the entries' ``external`` rates.
 
-        First as if no caller lost requests (one product with the closure); if some caller lost
+        First as if no caller lost requests (:meth:`Topology.lossless`); if some caller lost
         more than ``_LOSSLESS`` of its load, again level by level with what each caller accepted.
         """
         topo = self.topology
-        offered = external @ topo.closure[: topo.n_entries]
+        offered = topo.lossless(external)
         q = queueing.queue(offered, self._servers)
         if not np.any((offered - q.served)[topo.callers] > _LOSSLESS * offered[topo.callers]):
             return offered, q
         accepted = self._accepted
         offered[: topo.n_entries] = external
-        for a, b, fan_in, part in self._levels:
+        for level, (a, b, part) in enumerate(self._levels):
             if a:
-                np.dot(accepted[:a], fan_in, out=offered[a:b])
+                topo.inflow(level, accepted, offered)
             accepted[a:b] = queueing.accepted(offered[a:b], part)
         return offered, queueing.queue(offered, self._servers)
 
@@ -301,8 +301,7 @@ class Simulator:
             return
         self._servers_for = key
         self._servers = queueing.servers(ready.astype(float), self._capacity_rps, self._base_latency, slowdown, self._timeout)
-        fanout = self.topology.fanout
-        self._levels = [(a, b, fanout[:a, a:b], self._servers.part(a, b)) for a, b in self.topology.bounds]
+        self._levels = [(a, b, self._servers.part(a, b)) for a, b in self.topology.bounds]
 
     def _reconcile(self) -> None:
         """Create or delete pods so each service has its desired count (what fits)."""
