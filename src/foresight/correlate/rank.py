@@ -14,9 +14,9 @@ as ``KubeNodeNotReady``) or hosts pods of at least two alerting services; its de
 alerted itself or two of those services do not explain one another (neither explains the other,
 or the alert that puts one on the node is about its pods' own condition, lost or not ready: no
 caller's symptom), and its coverage counts every service on it and what they explain, so a node
-failure outranks each of its services (ties go to the node). Its ``service`` is the first of them to alert (the node's own
-name when none did). The best ``MAX_CANDIDATES``
-are kept, each with its evidence: a person on call reads no further, and it bounds the cost.
+failure outranks each of its services (ties go to the node). Its ``service`` is the first of them
+to alert (the node's own name when none did). The best ``MAX_CANDIDATES`` are kept, each with its
+evidence: a person on call reads no further, and it bounds the cost.
 """
 
 from __future__ import annotations
