@@ -6,9 +6,12 @@ import bz2
 import gzip
 import io
 import json
+import lzma
+import pickle
 import struct
 import zipfile
 
+import cramjam
 import numpy as np
 import pytest
 
@@ -72,9 +75,19 @@ def test_an_unreadable_member_fails_closed() -> None:
     assert "FSA005" in rules(bytes(data))
 
 
-@pytest.mark.parametrize("wrap", [gzip.compress, bz2.compress])
+def _lz4(data: bytes) -> bytes:  # the frame format joblib's 'lz4' compressor writes
+    return bytes(cramjam.lz4.compress(data))
+
+
+@pytest.mark.parametrize("wrap", [gzip.compress, bz2.compress, _lz4])
 def test_compressed_pickles(wrap) -> None:  # type: ignore[no-untyped-def]
     assert rules(wrap(EVIL)) == ["FSA001"]
+    assert "FSA005" in rules(wrap(EVIL)[:-3])  # a truncated stream fails closed
+
+
+@pytest.mark.parametrize("wrap", [gzip.compress, bz2.compress, lzma.compress])
+def test_a_second_stream_behind_a_harmless_one(wrap) -> None:  # type: ignore[no-untyped-def]
+    assert rules(wrap(pickle.dumps([1, 2])) + wrap(EVIL)) == ["FSA001"]
 
 
 def test_expansion_beyond_the_limit_is_reported() -> None:

@@ -21,7 +21,9 @@ import lzma
 import re
 import tarfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import cramjam
 import numpy as np
@@ -115,11 +117,14 @@ class _Scan:
     # -- formats with weak or no magic: tried, and silent when they turn out to be something else
     def weak_formats(self, view: memoryview, where: Location, depth: int, head: bytes, name: str) -> bool:
         if head[:1] == b"\x78" and len(head) > 1 and (head[0] << 8 | head[1]) % 31 == 0:
+            inflater = zlib.decompressobj()
             try:
-                inflated = zlib.decompressobj().decompress(view, self.limits.max_expanded_bytes + 1)
+                inflated = inflater.decompress(view, self.limits.max_expanded_bytes + 1)
             except zlib.error:
                 inflated = None
             if inflated is not None:
+                if not inflater.eof and len(inflated) <= self.limits.max_expanded_bytes:
+                    self.add(R.MALFORMED, "zlib stream ends before its end marker (truncated); what it holds is scanned", where)
                 self.expanded(inflated, where.inside("(zlib)"), depth)
                 return True
         if head[:1] == b"\x5d" and head[1:3] == b"\x00\x00":  # lzma "alone", joblib's 'lzma' compressor
@@ -153,15 +158,17 @@ class _Scan:
         limit = self.limits.max_expanded_bytes + 1
         try:
             if head.startswith(_GZIP):
-                kind, data = "gzip", zlib.decompressobj(31).decompress(view, limit)
+                kind, (data, complete) = "gzip", _expand(lambda: zlib.decompressobj(31), view, _GZIP, limit)
             elif head.startswith(_XZ):
-                kind, data = "xz", lzma.LZMADecompressor().decompress(view, limit)
+                kind, (data, complete) = "xz", _expand(lzma.LZMADecompressor, view, _XZ, limit)
             elif head.startswith(_LZ4):
-                kind, data = "lz4", bytes(cramjam.lz4.decompress(bytes(view)))
+                kind, data, complete = "lz4", bytes(cramjam.lz4.decompress(bytes(view))), True
             else:
-                kind, data = "bz2", bz2.BZ2Decompressor().decompress(view, limit)
+                kind, (data, complete) = "bz2", _expand(bz2.BZ2Decompressor, view, _BZ2, limit)
         except (zlib.error, lzma.LZMAError, OSError, EOFError, cramjam.DecompressionError) as exc:
             raise MalformedArtifact(f"compressed stream does not decompress: {exc}") from exc
+        if not complete:
+            self.add(R.MALFORMED, f"{kind} stream ends before its end marker (truncated); what it holds is scanned", where)
         self.expanded(data, where.inside(f"({kind})"), depth)
 
     def zip(self, view: memoryview, where: Location, depth: int) -> None:
@@ -246,3 +253,20 @@ class _Scan:
             self.route(memoryview(blob), where.inside(f"(bytes at {offset})"), depth + 1, "")
         if walk.error is not None:
             self.add(R.MALFORMED, f"pickle: {walk.error}", where.at(byte_offset=walk.error.offset))
+
+
+def _expand(make: Callable[[], Any], view: memoryview, magic: bytes, limit: int) -> tuple[bytes, bool]:
+    """Every stream of a multi-stream file (``gzip.open``, ``bz2.open`` and ``lzma.open`` read them
+    all, so a second stream can hide behind a harmless first one), and whether the last one ended."""
+    out = bytearray()
+    rest: bytes | memoryview = view
+    while True:
+        decompressor = make()
+        out += decompressor.decompress(rest, limit - len(out))
+        if len(out) >= limit:
+            return bytes(out), True
+        if not decompressor.eof:
+            return bytes(out), False
+        rest = decompressor.unused_data
+        if not rest.startswith(magic):
+            return bytes(out), True
