@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from foresight.sim import NodePoolSpec
 from foresight.sim.pods import PodTable
@@ -58,3 +60,42 @@ def test_node_down_evicts_and_frees_nothing_until_back():
     assert pods.place(0, 4, ready_at=1) == 0  # node 1 is full, node 0 is gone
     pods.node_up(0)
     assert pods.place(0, 4, ready_at=1) == 4
+
+
+_OPS = st.lists(st.tuples(st.sampled_from(["place", "remove", "down", "up", "restart", "step"]),
+                          st.integers(0, 1), st.integers(0, 6), st.integers(0, 3)), max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_OPS)
+def test_counts_kept_up_to_date_equal_a_recount_and_pods_go_where_most_stays_free(ops):
+    """The counts kept as pods come and go equal counting the table; each pod goes to the fitting
+    node with the most CPU and memory left after it (the first such node on ties)."""
+    pods, step = _table(), 0
+    for op, service, n, node in ops:
+        if op == "place":
+            for _ in range(n):
+                req = pods.request[service]
+                fits = pods.node_alive & ((pods.node_capacity[:, 2] > 0) == (req[2] > 0))
+                fits &= np.all(pods.free >= req - 1e-9, axis=1)
+                left = ((pods.free[:, :2] - req[:2]) / pods.node_capacity[:, :2]).sum(axis=1)
+                before = set(np.flatnonzero(pods.alive).tolist())
+                assert pods.place(service, 1, ready_at=step + node) == int(fits.any())
+                if fits.any():
+                    (row,) = set(np.flatnonzero(pods.alive).tolist()) - before
+                    assert [int(pods.node[row])] == [int(np.argmax(np.where(fits, left, -np.inf)))]
+        elif op == "remove":
+            pods.remove(service, n)
+        elif op == "down" and node < len(pods.node_names):
+            pods.node_down(node)
+        elif op == "up" and node < len(pods.node_names):
+            pods.node_up(node)
+        elif op == "restart":
+            rows = np.flatnonzero(pods.alive)[:n]
+            pods.restart(rows, np.full(rows.size, step + node))
+        else:
+            step += n
+        current, ready = pods.counts(step)
+        live = pods.alive
+        assert current.tolist() == np.bincount(pods.service[live], minlength=2).tolist()
+        assert ready.tolist() == np.bincount(pods.service[live & (pods.ready_at <= step)], minlength=2).tolist()

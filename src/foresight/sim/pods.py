@@ -2,8 +2,9 @@
 
 Each pod is a row (service, node, step at which it is ready, leaked MiB). A pod created at step
 ``k`` for a service with start-up delay ``d`` is ready from step ``k + ceil(d / step_s)`` on: the
-delay is exact to the step. Counting is cached and redone only when a pod changed or one became
-ready, so a steady-state step costs nothing here.
+delay is exact to the step. Counts per service are kept up to date as pods come and go, and redone
+over the table only when a pod became ready or restarted, so neither a steady-state step nor a scale
+change costs time in the number of pods.
 
 Placement is the scheduler's job in miniature: a pod goes to the live node where, after placing it,
 the most CPU and memory stay free (Kubernetes' *least allocated* score, which spreads pods),
@@ -14,6 +15,7 @@ nowhere is not created: the caller counts it as Pending and tries again later.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 
 import numpy as np
@@ -31,10 +33,12 @@ class PodTable:
     def __init__(self, pools: Sequence[NodePoolSpec], cpu: np.ndarray, memory_mib: np.ndarray, gpus: np.ndarray) -> None:
         self.node_names = [n for p in pools for n in p.node_names()]
         shape = [(p.cpu_cores, p.memory_mib, p.gpus) for p in pools for _ in range(p.count)]
-        self.node_capacity = np.array(shape, dtype=float).reshape(-1, 3)
+        # columns contiguous (Fortran order): placement reads each resource of every node
+        self.node_capacity = np.asfortranarray(np.array(shape, dtype=float).reshape(-1, 3))
         self.node_spot = np.array([p.spot for p in pools for _ in range(p.count)])
         self.node_alive = np.ones(len(self.node_names), dtype=bool)
-        self.free = self.node_capacity.copy()
+        self._gpu_node = self.node_capacity[:, 2] > 0
+        self.free = self.node_capacity.copy(order="F")
         self.request = np.stack([cpu, memory_mib, gpus], axis=1).astype(float)
         self.n_services = len(cpu)
         self.service = np.zeros(0, dtype=np.int64)
@@ -44,6 +48,8 @@ class PodTable:
         self.alive = np.zeros(0, dtype=bool)
         self._dirty = True
         self._next_ready = 0
+        self._counted_at = 0
+        self._free_rows: list[int] = []  # rows of deleted pods, a heap: the lowest is reused first
         self._current = np.zeros(self.n_services, dtype=np.int64)
         self._ready = np.zeros(self.n_services, dtype=np.int64)
         self.version = 0  # increases whenever the counts change
@@ -57,6 +63,7 @@ class PodTable:
             self._ready = np.bincount(self.service[is_ready], minlength=self.n_services)
             later = self.ready_at[live & ~is_ready]
             self._next_ready = int(later.min()) if later.size else np.iinfo(np.int64).max
+            self._counted_at = step
             self._dirty = False
             self.version += 1
         return self._current, self._ready
@@ -66,18 +73,28 @@ class PodTable:
 
     def place(self, service: int, n: int, ready_at: int) -> int:
         """Create up to ``n`` pods of ``service`` ready at step ``ready_at``; returns how many fit."""
+        if n <= 0:
+            return 0
         req = self.request[service]
-        eligible = self.node_alive & ((self.node_capacity[:, 2] > 0) == (req[2] > 0))
+        free, capacity, least = self.free, self.node_capacity, req - _EPS
+        fits = self.node_alive & (self._gpu_node if req[2] > 0 else ~self._gpu_node)
+        fits &= free[:, 0] >= least[0]
+        fits &= free[:, 1] >= least[1]
+        fits &= free[:, 2] >= least[2]
+        score = (free[:, 0] - req[0]) / capacity[:, 0]
+        score += (free[:, 1] - req[1]) / capacity[:, 1]
+        score[~fits] = -np.inf
         placed = 0
-        for _ in range(n):
-            fits = eligible & np.all(self.free >= req - _EPS, axis=1)
+        for _ in range(n):  # only the chosen node's room changes: its fit and score are redone alone
             if not fits.any():
                 break
-            left = (self.free[:, :2] - req[:2]) / self.node_capacity[:, :2]
-            node = int(np.argmax(np.where(fits, left.sum(axis=1), -np.inf)))
+            node = int(np.argmax(score))
             self.free[node] -= req
             self._add_row(service, node, ready_at)
             placed += 1
+            fits[node] = bool(np.all(self.free[node] >= req - _EPS))
+            room = (self.free[node, :2] - req[:2]) / self.node_capacity[node, :2]
+            score[node] = room[0] + room[1] if fits[node] else -np.inf
         return placed
 
     def remove(self, service: int, n: int) -> None:
@@ -113,20 +130,26 @@ class PodTable:
         return self.node[self.alive & (self.service == service)]
 
     def _add_row(self, service: int, node: int, ready_at: int) -> None:
-        free_rows = np.flatnonzero(~self.alive)
-        if free_rows.size == 0:
+        """The pod takes the lowest free row (a heap of them, not a scan of the table)."""
+        if not self._free_rows:
             grow = max(64, self.alive.size)
+            self._free_rows = list(range(self.alive.size, self.alive.size + grow))  # sorted: a heap
             self.service = np.concatenate([self.service, np.zeros(grow, dtype=np.int64)])
             self.node = np.concatenate([self.node, np.zeros(grow, dtype=np.int64)])
             self.ready_at = np.concatenate([self.ready_at, np.zeros(grow, dtype=np.int64)])
             self.leaked_mib = np.concatenate([self.leaked_mib, np.zeros(grow)])
             self.alive = np.concatenate([self.alive, np.zeros(grow, dtype=bool)])
-            free_rows = np.flatnonzero(~self.alive)
-        row = int(free_rows[0])
+        row = heapq.heappop(self._free_rows)
         self.service[row], self.node[row], self.ready_at[row] = service, node, ready_at
         self.leaked_mib[row] = 0.0
         self.alive[row] = True
-        self._dirty = True
+        if not self._dirty:  # the counts follow (cost independent of the number of pods)
+            self._current[service] += 1
+            if ready_at <= self._counted_at:
+                self._ready[service] += 1
+            else:
+                self._next_ready = min(self._next_ready, ready_at)
+            self.version += 1
 
     def _delete(self, rows: np.ndarray) -> None:
         if rows.size == 0:
@@ -134,4 +157,10 @@ class PodTable:
         np.add.at(self.free, self.node[rows], self.request[self.service[rows]])
         self.leaked_mib[rows] = 0.0
         self.alive[rows] = False
-        self._dirty = True
+        for row in rows.tolist():
+            heapq.heappush(self._free_rows, row)
+        if not self._dirty:
+            services = self.service[rows]
+            np.subtract.at(self._current, services, 1)
+            np.subtract.at(self._ready, services[self.ready_at[rows] <= self._counted_at], 1)
+            self.version += 1
