@@ -56,8 +56,13 @@ def test_unrelated_components_stay_apart_and_max_hops_is_a_knob() -> None:
 
 def test_pods_on_one_node_group_even_without_calls() -> None:
     c = Correlator()
-    c.observe([alert("c", "cart", 100.0, component="cart-1"), alert("s", "search", 110.0, component="search-1")], SHOP, 110.0)
+    c.observe([alert("c", "cart", 100.0, name="KubePodNotReady", component="cart-1"),
+               alert("s", "search", 110.0, name="KubePodNotReady", component="search-1")], SHOP, 110.0)
     assert groups(c) == {frozenset({"c", "s"})}
+    # latency computed per pod is about what the pod serves, not its node: like a service's alert
+    c = Correlator()
+    c.observe([alert("c", "cart", 100.0, component="cart-1"), alert("s", "search", 110.0, component="search-1")], SHOP, 110.0)
+    assert groups(c) == {frozenset({"c"}), frozenset({"s"})}
 
 
 def test_service_level_alerts_do_not_group_by_a_shared_node() -> None:

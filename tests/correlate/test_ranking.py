@@ -84,11 +84,17 @@ def test_a_node_hosting_a_call_chain_names_the_deepest_service_instead() -> None
         [("cart", "redis")], placement={"cart-1": ("cart", "node-3"), "redis-1": ("redis", "node-3")}
     )
     inc = incident(
-        [Alert("c", "Slow", "cart", 110.0, component="cart-1"), Alert("r", "Down", "redis", 100.0, component="redis-1")],
+        [Alert("c", "Slow", "cart", 110.0, component="node-3"), Alert("r", "Down", "redis", 100.0, component="node-3")],
         graph,
     )
     assert inc.root_cause is not None and (inc.root_cause.kind, inc.root_cause.service) == ("service", "redis")
     assert [c.kind for c in inc.candidates].count("node") == 1
+    # latency and errors computed per pod say nothing about the node the pods run on
+    inc = incident(
+        [Alert("c", "Slow", "cart", 110.0, component="cart-1"), Alert("r", "Down", "redis", 100.0, component="redis-1")],
+        graph,
+    )
+    assert [(c.kind, c.service) for c in inc.candidates] == [("service", "redis"), ("service", "cart")]
 
 
 def test_the_first_onset_counts_when_the_cause_alerts_again_later() -> None:
@@ -164,7 +170,7 @@ def lost(key: str, service: str, t: float) -> Alert:
 
 def test_a_node_whose_services_do_not_explain_one_another_outranks_them() -> None:
     # api's and batch's errors are both explained by db, yet neither explains the other: a shared cause
-    errors = [Alert(k, "Errors", s, 100.0, component=f"{s}-1", metric="error_rate") for k, s in (("a", "api"), ("b", "batch"))]
+    errors = [Alert(k, "Errors", s, 100.0, component="node-9", metric="error_rate") for k, s in (("a", "api"), ("b", "batch"))]
     graph = ServiceGraph.of([("api", "db"), ("batch", "db")], placement={"api-1": ("api", "node-9"), "batch-1": ("batch", "node-9")})
     inc = incident([*errors, Alert("d", "Errors", "db", 95.0, metric="error_rate")], graph)
     assert inc.root_cause is not None and inc.root_cause.service == "db"  # db alerted first and explains both

@@ -312,7 +312,7 @@ class Correlator:
             before = set(joins)
             link(callers, t, t + window, must=True)  # its symptoms (started with it: one rule evaluation)
             explains = joins != before
-        if alert.component is not None:
+        if self._by_component(alert):
             link(self._index["component"].get(alert.component, ()), t - window, t + window, must=True)
         for node in near.nodes(alert):
             link(self._index["node"].get(node, ()), t - window, t + window, must=alert.component == node)
@@ -428,9 +428,17 @@ class Correlator:
                 found.append(("unknown", ""))
             if not near.pod_local(alert):
                 found.append(("calls", s))
-        if alert.component is not None:
+        if self._by_component(alert):
             found.append(("component", alert.component))
         return found
+
+    def _by_component(self, alert: Alert) -> bool:
+        """Whether ``alert`` joins every alert about its pod or node: when it is about the pod's own
+        condition, is the node's own alert, or names no service to go by. A latency or error alert
+        computed per pod links like its service's (two faults of one service stay two incidents)."""
+        near = self._require_near()
+        c = alert.component
+        return c is not None and (near.service(alert) is None or near.pod_local(alert) or c in near.nodes(alert))
 
     def _index_alert(self, alert: Alert) -> None:
         for kind, value in self._subjects(alert):

@@ -50,6 +50,7 @@ class Nearby:
         self._below: dict[str, frozenset[str]] = {}
         self._above: dict[str, frozenset[str]] = {}
         self._paths: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._local: dict[tuple[str, str | None], bool] = {}
 
     def service(self, alert: Alert) -> str | None:
         """The alert's service, or the service of the pod it names when its labels name none."""
@@ -106,15 +107,16 @@ class Nearby:
         return self._above[service]
 
     def nodes(self, alert: Alert) -> frozenset[str]:
-        """The node the alert's component is (or runs on) by the placement when it started (when
-        pinned: :meth:`pin`), else now; empty when it names neither.
+        """The node the alert is about: the one its component is, or the one the pod it names runs
+        on when the alert is about that pod's own condition (:meth:`pod_local`); by the placement
+        when the alert started (when pinned: :meth:`pin`), else now; empty otherwise.
 
-        Only what the alert itself names counts: in a small cluster nearly every two services
-        share some node, so a service-level alert says nothing about a node.
+        Only what the alert itself says counts: in a small cluster nearly every two services share
+        some node, so a service-level alert says nothing about a node, and neither does a latency
+        or error alert computed per pod (it is about what the pod serves, like its service's).
         """
-        if alert.key in self.pinned:
-            return self.pinned[alert.key][1]
-        return self._placed_nodes(alert.component)
+        found = self.pinned[alert.key][1] if alert.key in self.pinned else self._placed_nodes(alert.component)
+        return found if not found or alert.component in found or self.pod_local(alert) else frozenset()
 
     def _placed_nodes(self, c: str | None) -> frozenset[str]:
         if c is None:
@@ -128,8 +130,10 @@ class Nearby:
         symptom it shares with its service: such an alert never links along calls."""
         if alert.component is None:
             return False
-        said = f"{alert.name} {alert.metric or ''}".lower()
-        return any(word in said for word in POD_LOCAL)
+        said = (alert.name, alert.metric)
+        if said not in self._local:
+            self._local[said] = any(word in f"{alert.name} {alert.metric or ''}".lower() for word in POD_LOCAL)
+        return self._local[said]
 
     def _ball(self, start: str, step: Callable[[str], frozenset[str]]) -> frozenset[str]:
         seen = {start}
