@@ -14,7 +14,9 @@ A callee that alerted after its caller is neither its cause nor its symptom, and
 service join only through that service's alert. An alert about one pod's own condition (restarts,
 OOM, not ready, ...: :data:`~foresight.correlate.nearby.POD_LOCAL`) links through its service, pod
 and node only, never along calls: one replica's trouble reaches the callers through the service's
-own alerts. A latency, error or saturation alert that names a pod links like its service's.
+own alerts. A latency, error or saturation alert that names a pod links like its service's, and
+only so: not by its pod or node (two faults of one service, or of two services sharing a node,
+stay apart as their service-level alerts would).
 
 An alert's pod service and node are read from the placement when it is first placed and kept
 while it is open (the state's ``placed``): a lost node's pods leave the placement minutes after its
