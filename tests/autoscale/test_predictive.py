@@ -19,7 +19,7 @@ from foresight.autoscale.predictive import (
     reactive_floor,
     stabilise,
 )
-from foresight.capacity import SloModel, slo_replicas
+from foresight.capacity import SloModel, slo_replicas, slo_replicas_each
 from foresight.autoscale.policy import Observation, Recommendation
 from foresight.errors import ConfigError
 from foresight.ports import Scale
@@ -249,6 +249,21 @@ def test_slo_replicas_are_the_fewest_that_meet_the_slo(loads: list[float]) -> No
     assert (np.diff(need[np.argsort(load)]) >= 0).all()  # more load never needs fewer replicas
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.floats(0.0, 5000.0), st.floats(1.0, 200.0), st.sampled_from([0.01, 0.1, 0.5]),
+                          st.floats(1.2, 4.0), st.sampled_from([0.001, 0.01, 0.05])), min_size=1, max_size=12))
+def test_slo_replicas_of_many_workloads_at_once_are_each_ones_alone(rows: list[tuple[float, ...]]) -> None:
+    slos = [SloModel(base_latency_s=b, slo_latency_p95_s=b * p95, slo_error_ratio=e) for _, _, b, p95, e in rows]
+    loads, capacities = np.array([r[0] for r in rows]), np.array([r[1] for r in rows])
+    each = slo_replicas_each(loads, capacities, slos, max_replicas=200)
+    for load, capacity, slo, n in zip(loads, capacities, slos, each):
+        if n == 0:  # not met within the bound: alone, the same error
+            with pytest.raises(ConfigError, match="200 replicas cannot meet"):
+                slo_replicas(np.array([load]), capacity, slo, max_replicas=200)
+        else:
+            assert n == slo_replicas(np.array([load]), capacity, slo, max_replicas=200)[0]
+
+
 def test_slo_sizing_is_busier_for_larger_services_and_bounded() -> None:
     need = slo_replicas(np.array([60.0, 560.0]), 40.0, SLO)
     busy = np.array([60.0, 560.0]) / (need * 40.0)
@@ -372,3 +387,50 @@ def test_calibration_needs_enough_misses_and_sane_bounds() -> None:
     assert "misses" not in rec.reason  # too few yet: the fixed headroom decides
     with pytest.raises(ConfigError, match="calibration_bounds"):
         spec(calibration_bounds=(1.5, 1.2))
+
+
+def test_deciding_many_at_once_is_deciding_each_alone() -> None:
+    slow = ServiceCapacity(capacity_rps=8.0, startup_delay_s=600.0, target_utilisation_percent=70.0)
+    slo = ServiceCapacity(capacity_rps=12.0, startup_delay_s=60.0, slo=SloModel(base_latency_s=0.1,
+                                                                                 slo_latency_p95_s=0.3))
+    names = ["a", "b", "c", "d", "e", "f"]
+    services = {"a": API, "b": slow, "c": slo, "d": API, "e": slo, "f": API}
+    policy = PredictivePolicy(spec(services=services, calibration_window=20, calibration_min=3))
+
+    def observations(now: float) -> list[Observation]:
+        t = np.arange(0.0, now + 1e-9, 15.0)
+        out = []
+        for k, name in enumerate(names):
+            load = wave(t + 600.0 * k) * (1 + k)
+            if name == "d":
+                load[-12:] = np.nan  # its newest three minutes are missing
+            if name == "f":
+                load[80:-40] = np.nan  # half an hour of load in all: too short a history
+            series = {"load": [Series({"service": name}, t, load)], "cpu": [Series({"service": name}, [now], [0.6])]}
+            out.append(Observation(name, now, Scale(4, 4, 4), series))
+        out.append(Observation("unknown", now, Scale(1, 1, 1), {"load": [], "cpu": []}))  # no capacity: its error
+        return out
+
+    together: list[PredictiveState | None] = [None] * 7
+    alone: list[PredictiveState | None] = [None] * 7
+    sizes: list[int] = []
+    fitted: list[int] = []
+    update, fit = policy.forecaster.update, policy.forecaster.fit
+    policy.forecaster.update = lambda state, new: (sizes.append(len(new)), update(state, new))[1]  # type: ignore[method-assign]
+    policy.forecaster.fit = lambda history: (fitted.append(len(history)), fit(history))[1]  # type: ignore[method-assign]
+    reasons = []
+    for now in np.arange(3 * HOUR, 3 * HOUR + 40 * 60, 45.0):  # fits, updates of one or more steps, current
+        obs = observations(float(now))
+        answers = policy.decide_many(list(zip(together, obs)))
+        assert isinstance(answers[-1], ConfigError)
+        for i, (o, answer) in enumerate(zip(obs[:-1], answers[:-1])):
+            assert not isinstance(answer, Exception)
+            rec, state = policy.decide(alone[i], o)
+            assert (answer[0].replicas, answer[0].reason, dict(answer[0].inputs)) == (
+                rec.replicas, rec.reason, dict(rec.inputs))
+            assert answer[1].ratios == state.ratios and answer[1].pending == state.pending
+            alone[i], together[i] = state, answer[1]
+            reasons.append(rec.reason)
+    assert max(sizes) == 5 and fitted[:3] == [6, 5, 1]  # five with history fitted, and learned, in one call
+    assert any("misses)" in r for r in reasons) and any("no load sample" in r for r in reasons)
+    assert any("history too short" in r for r in reasons)

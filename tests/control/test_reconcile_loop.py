@@ -347,3 +347,36 @@ def test_renew_never_writes_in_a_dry_run() -> None:
                                                  renew=True)
     loop.reconcile_once()
     assert target.sets == [] and not audit.records[0].applied and audit.records[0].decision["applied"] == 6
+
+
+class BatchPolicy(FakePolicy):
+    """The fake policy answering every workload of a period in one call, a failing one as its error."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[list[str]] = []
+
+    def decide_many(self, items: list[tuple[int | None, Observation]]) -> list[tuple[Recommendation, int] | Exception]:
+        self.calls.append([obs.workload for _, obs in items])
+        out: list[tuple[Recommendation, int] | Exception] = []
+        for state, obs in items:
+            try:
+                out.append(self.decide(state, obs))
+            except ValueError as exc:
+                out.append(exc)
+        return out
+
+
+def test_a_policy_that_decides_many_is_asked_once_a_period_for_every_workload_read():
+    clock = ManualClock(1000.0)
+    wanted, current = {"api": 5, "db": 4, "web": 1}, {"api": 3, "db": 2, "web": 1}
+    source, target, policy, audit = FakeSource(wanted), FakeTarget(current), BatchPolicy(), ListAudit()
+    loop = Reconciler(policy, source, target, {w: DEFAULT_LIMITS for w in current}, audit, clock, run_id="r")
+    target.fail_get.add("web")  # its read fails: recorded, not asked about
+    policy.fail.add("api")  # the policy's error for it: recorded, the others go on
+    api, db, web = loop.reconcile_once()
+    assert policy.calls == [["api", "db"]]
+    assert (api.reason, api.error) == ("failed deciding", "ValueError: policy bug")
+    assert (db.error, db.applied, target.replicas["db"]) == (None, True, 4)
+    assert (web.reason, web.decision["previous"]) == ("failed reading scale", None)
+    assert [r.target for r in audit.records] == ["api", "db", "web"] and "api" not in loop.states

@@ -169,3 +169,44 @@ def test_spikes_gaps_and_zeros_keep_the_forecast_finite_non_negative_and_near_re
     c = state.offset[0]
     assert np.nanmedian(recent) + c <= 1.5 * (out[:, 1].min() + c)
     assert out[:, 1].max() + c <= 1.5 * (np.nanmax(recent) + c)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), new_steps=st.integers(1, 4), horizon=st.integers(1, 6),
+       gap=st.booleans())
+def test_stacked_states_update_and_predict_exactly_as_each_alone(seed: int, new_steps: int, horizon: int,
+                                                                  gap: bool) -> None:
+    rng = np.random.default_rng(seed)
+    t = np.arange(24 * 6 + new_steps)
+    y = np.stack([s * (2 + np.sin(2 * np.pi * t / 24 + s)) * rng.gamma(20, 1 / 20, t.size)
+                  for s in (1.0, 7.0, 300.0, 0.5)])
+    if gap:
+        y[1, -1] = np.nan  # one series misses the newest point, the others see it
+    model = HoltWinters((12, 24), max_horizon_steps=6, min_history_steps=48)
+    alone = [model.fit(y[i : i + 1, : -new_steps]) for i in range(len(y))]
+    stacked = model.update(model.stack(alone), y[:, -new_steps:])
+    together = model.predict(stacked, horizon, [0.1, 0.5, 0.95])
+    for i, state in enumerate(alone):
+        one = model.update(state, y[i : i + 1, -new_steps:])
+        assert np.array_equal(model.predict(one, horizon, [0.1, 0.5, 0.95])[0], together[i])  # bit for bit
+        cut = model.unstack(stacked)[i]
+        assert np.array_equal(cut.level, one.level) and np.array_equal(cut.residual, one.residual)
+        assert all(np.array_equal(a, b) for a, b in zip(cut.seasonal, one.seasonal))
+
+
+def test_unstacked_states_stack_back_without_a_copy_and_unlike_clocks_do_not_stack() -> None:
+    t = np.arange(24 * 6)
+    y = np.stack([10 + 5 * np.sin(2 * np.pi * t / 24), 50 + 9 * np.cos(2 * np.pi * t / 24)])
+    model = HoltWinters((24,), max_horizon_steps=6, min_history_steps=48)
+    whole = model.fit(y)
+    parts = model.unstack(whole)
+    assert model.stack_key(parts[0]) == model.stack_key(parts[1]) == ((24,), y.shape[1])
+    again = model.stack(parts)
+    assert again.level is whole.level and again.seasonal[0] is whole.seasonal[0]
+    reordered = model.stack(parts[::-1])  # not the whole in order: a copy, rows swapped
+    assert not np.shares_memory(reordered.level, whole.level)
+    assert np.array_equal(reordered.level, whole.level[::-1])
+    assert not reordered.level.flags.writeable
+    later = model.update(parts[0], y[:1, -2:])
+    with pytest.raises(ValueError, match="share"):
+        model.stack([later, parts[1]])

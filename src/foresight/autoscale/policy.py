@@ -5,6 +5,12 @@ hands them back in an :class:`Observation`; :meth:`ReplicaPolicy.decide` is pure
 :class:`Recommendation` and the policy's next state for that workload (an explicit, serialisable
 object, so a loop can be restarted or sharded). Reconciling by level: every period the policy sees
 the whole current state, never the event that woke the loop.
+
+A policy whose work is cheaper for many workloads at once (the predictive policy fits, updates and
+predicts its forecasts in arrays, and sizes for the SLO in one search) also offers
+``decide_many(items)``: :meth:`ReplicaPolicy.decide` for a list of ``(state, observation)``, returning
+each workload's answer, or its error as an exception object, in order, so one workload's failure
+stays its own. The loop calls it once a period when the policy has it.
 """
 
 from __future__ import annotations

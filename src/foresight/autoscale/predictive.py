@@ -5,7 +5,9 @@ after that. This policy sizes for the forecast instead. Each period, for workloa
 
 1. **Forecast.** The load history (``foresight_offered_rps``) on a regular grid
    (``forecast_step_s``) feeds a forecaster; the policy keeps its state per workload and updates
-   it online with each completed step, refitting from the whole lookback every
+   it online with each completed step (for all workloads at once: :meth:`PredictivePolicy.decide_many`
+   fits, updates and predicts the workloads on one grid as one array, each getting exactly the
+   numbers it would alone, and sizes them for their SLOs in one search), refitting from the whole lookback every
    ``refit_every_s`` (sooner while the history is young: whenever it has doubled since the
    last fit, so the daily season joins as soon as two days exist).
 2. **Size.** ``peak`` = the highest ``quantile`` forecast over ``[now, now + startup_delay_s +
@@ -67,8 +69,9 @@ from foresight.autoscale.policy import Observation, Recommendation
 from foresight.errors import ConfigError
 from foresight.forecast import Forecaster, HistoryTooShort, HoltWinters
 from foresight.forecast.prepare import counter_rate, to_grid
+from foresight.forecast.protocol import Stacking
 from foresight.series import Series
-from foresight.capacity import SloModel, slo_replicas, utilisation_replicas
+from foresight.capacity import SloModel, slo_replicas, slo_replicas_each, utilisation_replicas
 
 __all__ = [
     "PredictivePolicy",
@@ -315,48 +318,267 @@ class PredictivePolicy:
         return {name: query for name, query in found.items() if query}
 
     def decide(self, state: PredictiveState | None, obs: Observation) -> tuple[Recommendation, PredictiveState]:
-        capacity = self.spec.services.get(obs.workload)
+        (result,) = self.decide_many([(state, obs)])
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def decide_many(
+        self, items: Sequence[tuple[PredictiveState | None, Observation]]
+    ) -> list[tuple[Recommendation, PredictiveState] | Exception]:
+        """:meth:`decide` for many workloads at once, each answer (or its error) in the order of ``items``.
+
+        Each workload decides alone, but the forecaster learns and predicts once for all whose
+        states it can stack (:class:`~foresight.forecast.protocol.Stacking`), which gives each the
+        numbers it would get alone; a call that fails for the group is made again one workload at
+        a time, so only the workload at fault fails.
+        """
+        out: list[tuple[Recommendation, PredictiveState] | Exception | None] = [None] * len(items)
+        learning: list[tuple[int, PredictiveState, str, _Learn | None]] = []
+        for i, (state, obs) in enumerate(items):
+            try:
+                self._capacity(obs.workload)
+                learning.append((i, *self._learn_begin(state or PredictiveState(), obs)))
+            except Exception as exc:  # noqa: BLE001 - that workload's error, the others go on
+                out[i] = exc
+        jobs = [(i, state, job) for i, state, _, job in learning if job is not None]
+        learned = {**self._fits([(i, job.grid) for i, _, job in jobs if job.fit]),
+                   **self._updates([(i, state.forecast, job.grid) for i, state, job in jobs if not job.fit])}
+        peaks: list[tuple[int, PredictiveState, str, float, float]] = []
+        for i, state, note, job in learning:
+            obs = items[i][1]
+            if job is not None:
+                forecast = learned[i]
+                if isinstance(forecast, HistoryTooShort) and job.fit:
+                    step = self.spec.forecast_step_s
+                    state, note = replace(state, forecast=None), (
+                        f"history too short: {forecast.have * step:.0f} s of load, need {forecast.need * step:.0f} s")
+                elif isinstance(forecast, Exception):
+                    out[i] = forecast
+                    continue
+                elif job.fit:
+                    state = PredictiveState(forecast, job.start, job.end, obs.now, job.end - job.start, state.recent,
+                                            state.last_load_at, self._remember(state, job.start, job.grid),
+                                            state.pending, state.ratios)
+                else:
+                    state = replace(state, forecast=forecast, learned_until=job.end,
+                                    recent_load=self._remember(state, job.start, job.grid))
+            lookahead_s = self._capacity(obs.workload).startup_delay_s + self.spec.sync_period_s
+            peaks.append((i, state, note, obs.now - state.last_load_at, lookahead_s))
+        wanted = [(i, state, self._horizon(state, items[i][1].now, lookahead_s))
+                  for i, state, _, silent_s, lookahead_s in peaks
+                  if state.forecast is not None and silent_s <= self.spec.load_hold_s]
+        predicted = self._predictions(wanted)
+        drafts: list[tuple[int, _Draft]] = []
+        for i, state, note, silent_s, lookahead_s in peaks:
+            peak = predicted.get(i)
+            if isinstance(peak, Exception):
+                out[i] = peak
+                continue
+            try:
+                drafts.append((i, self._draft(state, note, items[i][1], silent_s, lookahead_s, peak)))
+            except Exception as exc:  # noqa: BLE001 - that workload's error, the others go on
+                out[i] = exc
+        for (i, draft), sized in zip(drafts, self._sized([d for _, d in drafts])):
+            try:
+                out[i] = sized if isinstance(sized, Exception) else self._decision(draft, *sized)
+            except Exception as exc:  # noqa: BLE001 - that workload's error, the others go on
+                out[i] = exc
+        assert all(x is not None for x in out), "every workload is answered"
+        return [x for x in out if x is not None]
+
+    def _capacity(self, workload: str) -> ServiceCapacity:
+        capacity = self.spec.services.get(workload)
         if capacity is None:
             raise ConfigError(
-                f"predictive policy: no capacity for workload {obs.workload!r}; "
-                f"known: {sorted(self.spec.services)}"
+                f"predictive policy: no capacity for workload {workload!r}; known: {sorted(self.spec.services)}"
             )
-        state = state or PredictiveState()
-        state, forecast_note = self._learn(state, obs)
-        lookahead_s = capacity.startup_delay_s + self.spec.sync_period_s
+        return capacity
+
+    def _draft(self, state: PredictiveState, forecast_note: str, obs: Observation, silent_s: float,
+               lookahead_s: float, peak: float | None) -> _Draft:
+        """The decision once the forecast is learned and its ``peak`` known (None: none, or set
+        aside), up to the loads still to be sized (all workloads' at once, :meth:`_sized`)."""
+        capacity = self._capacity(obs.workload)
         hold = self.spec.load_hold_s
-        silent_s = obs.now - state.last_load_at
-        peak = None
         if state.forecast is not None and silent_s > hold:
             forecast_note = f"no load sample for {silent_s:.0f} s, over the {hold:.0f} s hold: forecast set aside"
-        else:
-            peak = self._peak(state, obs.now, lookahead_s)
         state = self._calibrate(state, obs.now, lookahead_s, peak)
-        inputs: dict[str, float] = {"quantile": self.spec.quantile, "lookahead_s": lookahead_s}
+        margin, margin_words = self._forecast_margin(capacity, state) if peak is not None else (1.0, "")
+        since = obs.now - self.spec.load_hold_s
+        cpu = _latest(obs.series.get("cpu", []), since)
+        load = now_rps = None
+        if capacity.slo is not None:
+            trend_s = self.spec.floor_trend_s
+            if trend_s is None:
+                trend_s = capacity.startup_delay_s + self.spec.sync_period_s
+            load = _latest_load(obs.series.get("load", []), since, self.spec.load_is_counter, trend_s,
+                                self.spec.floor_window_s)
+            served = None if cpu is None else cpu * obs.scale.ready * capacity.capacity_rps
+            seen = [x for x in (load, served) if x is not None]
+            now_rps = max(seen) if seen else None
+        return _Draft(obs, capacity, state, forecast_note, silent_s, lookahead_s, peak, margin, margin_words, cpu,
+                      load, now_rps)
+
+    def _sized(self, drafts: Sequence[_Draft]) -> list[tuple[int | None, int | None] | Exception]:
+        """Per draft the replicas of its forecast peak and of its SLO floor's load (None where it has
+        none), or the error of sizing one: the SLO searches of all drafts at once, each as alone."""
+        loads: list[float] = []
+        capacities: list[ServiceCapacity] = []
+        where: list[tuple[int, int]] = []
+        out: list[list[int | None] | Exception] = []
+        for d, draft in enumerate(drafts):
+            wanted = [None if draft.peak is None else draft.peak * draft.margin,
+                      None if draft.now_rps is None else draft.now_rps * self._margin(draft.capacity)]
+            row: list[int | None] = [None, None]
+            for k, load in enumerate(wanted):
+                if load is None:
+                    continue
+                if draft.capacity.slo is not None and math.isfinite(load) and load >= 0:
+                    loads.append(load)
+                    capacities.append(draft.capacity)
+                    where.append((d, k))
+                else:
+                    row[k] = -1  # sized alone below
+            out.append(row)
+        need = slo_replicas_each(np.array(loads), np.array([c.capacity_rps for c in capacities]),
+                                 [c.slo for c in capacities if c.slo is not None]) if loads else np.zeros(0, int)
+        for (d, k), n in zip(where, need):
+            row = out[d]
+            if isinstance(row, list):
+                row[k] = int(n) if n > 0 else -1  # not met: sized alone below, for its own error
+        result: list[tuple[int | None, int | None] | Exception] = []
+        for draft, row in zip(drafts, out):
+            try:
+                assert isinstance(row, list)
+                if row[0] == -1:
+                    row[0] = predicted_replicas(draft.peak * draft.margin, draft.capacity)  # type: ignore[operator]
+                if row[1] == -1:
+                    row[1] = predicted_replicas(draft.now_rps * self._margin(draft.capacity),  # type: ignore[operator]
+                                                draft.capacity)
+                result.append((row[0], row[1]))
+            except Exception as exc:  # noqa: BLE001 - that workload's error, the others go on
+                result.append(exc)
+        return result
+
+    def _decision(self, draft: _Draft, predicted: int | None, slo_floor: int | None
+                  ) -> tuple[Recommendation, PredictiveState]:
+        """The recommendation of ``draft`` with its forecast peak sized to ``predicted`` replicas and,
+        sizing for an SLO, its floor's load to ``slo_floor``."""
+        obs, peak = draft.obs, draft.peak
+        inputs: dict[str, float] = {"quantile": self.spec.quantile, "lookahead_s": draft.lookahead_s}
         words = []
-        predicted = None
+        hold = self.spec.load_hold_s
         if peak is not None:
-            margin, margin_words = self._forecast_margin(capacity, state)
-            predicted = predicted_replicas(peak * margin, capacity)
-            inputs.update(peak_rps=peak, predicted=predicted, margin=margin)
+            inputs.update(peak_rps=peak, predicted=predicted, margin=draft.margin)  # type: ignore[dict-item]
             q = self.spec.quantile
-            words.append(
-                f"forecast q{q:.2f} peak {peak:.1f} req/s within {lookahead_s:.0f} s{margin_words} needs {predicted}")
-            if silent_s > self.spec.forecast_step_s * 2:
-                words.append(f"no load sample for {silent_s:.0f} s (hold {hold:.0f} s)")
+            words.append(f"forecast q{q:.2f} peak {peak:.1f} req/s within {draft.lookahead_s:.0f} s"
+                         f"{draft.margin_words} needs {predicted}")
+            if draft.silent_s > self.spec.forecast_step_s * 2:
+                words.append(f"no load sample for {draft.silent_s:.0f} s (hold {hold:.0f} s)")
         else:
-            words.append(f"no forecast ({forecast_note})")
-        floor, floor_words = self._floor(capacity, obs, inputs)
+            words.append(f"no forecast ({draft.note})")
+        floor, floor_words = self._floor(draft, slo_floor, inputs)
         words.append(floor_words)
         if predicted is None and floor is None:
             wanted = obs.scale.desired
             words.append(f"keep {wanted}")
         else:
             wanted = max(predicted or 0, floor or 0)
-        replicas, recent = stabilise(obs.now, wanted, state.recent, self.spec.stabilisation_window_s)
+        replicas, recent = stabilise(obs.now, wanted, draft.state.recent, self.spec.stabilisation_window_s)
         if replicas > wanted:
             words.append(f"stabilisation ({self.spec.stabilisation_window_s:.0f} s) holds {replicas}")
-        return Recommendation(replicas, f"{'; '.join(words)}: {replicas}", inputs), replace(state, recent=recent)
+        return (Recommendation(replicas, f"{'; '.join(words)}: {replicas}", inputs),
+                replace(draft.state, recent=recent))
+
+    def _fits(self, fits: list[tuple[int, np.ndarray]]) -> dict[int, Any]:
+        """Each item's forecaster state fitted on its load grid (or the error): grids of one length
+        fitted at once where the forecaster can stack. A group that is refused as too short is
+        fitted again without the members whose usable history was the shortest, which are fitted
+        alone (each gets its own error); any other failure is made again one workload at a time."""
+        out: dict[int, Any] = {}
+        forecaster = self.forecaster
+        if isinstance(forecaster, Stacking):
+            groups: dict[int, list[tuple[int, np.ndarray]]] = {}
+            for i, grid in fits:
+                groups.setdefault(grid.size, []).append((i, grid))
+            for members in groups.values():
+                while len(members) >= 2:
+                    history = np.stack([grid for _, grid in members])
+                    try:
+                        states = forecaster.unstack(forecaster.fit(history))
+                    except HistoryTooShort as exc:
+                        usable = np.isfinite(history).sum(axis=1)
+                        longer = [m for m, n in zip(members, usable) if n > exc.have]
+                        if len(longer) == len(members):
+                            break
+                        members = longer
+                        continue
+                    except Exception:  # noqa: BLE001, S112 - fitted one by one below, so only the culprit fails
+                        break
+                    out.update((i, state) for (i, _), state in zip(members, states))
+                    break
+        for i, grid in fits:
+            if i not in out:
+                try:
+                    out[i] = forecaster.fit(grid[None, :])
+                except Exception as exc:  # noqa: BLE001 - that workload's error, the others go on
+                    out[i] = exc
+        return out
+
+    def _updates(self, updates: list[tuple[int, Any, np.ndarray]]) -> dict[int, Any]:
+        """Each item's forecaster state after learning its new points (or the error): items (index,
+        state, new points) stacked and updated once per group where the forecaster can stack."""
+        out: dict[int, Any] = {}
+        forecaster = self.forecaster
+        if isinstance(forecaster, Stacking):
+            groups: dict[Any, list[tuple[int, Any, np.ndarray]]] = {}
+            for i, state, new in updates:
+                groups.setdefault((forecaster.stack_key(state), new.size), []).append((i, state, new))
+            for members in groups.values():
+                if len(members) < 2:
+                    continue
+                try:
+                    stacked = forecaster.update(forecaster.stack([s for _, s, _ in members]),
+                                                np.stack([n for _, _, n in members]))
+                except Exception:  # noqa: BLE001, S112 - made again one by one below, so only the culprit fails
+                    continue
+                for (i, _, _), one in zip(members, forecaster.unstack(stacked)):
+                    out[i] = one
+        for i, state, new in updates:
+            if i not in out:
+                try:
+                    out[i] = forecaster.update(state, new[None, :])
+                except Exception as exc:  # noqa: BLE001 - that workload's error, the others go on
+                    out[i] = exc
+        return out
+
+    def _predictions(self, wanted: list[tuple[int, PredictiveState, int]]) -> dict[int, float | Exception]:
+        """Each item's forecast peak, the highest ``quantile`` forecast over its horizon, predicted once
+        per group of stackable states up to the group's longest horizon (each series' values are its own)."""
+        out: dict[int, float | Exception] = {}
+        forecaster, q = self.forecaster, [self.spec.quantile]
+        if isinstance(forecaster, Stacking):
+            groups: dict[Any, list[tuple[int, PredictiveState, int]]] = {}
+            for item in wanted:
+                groups.setdefault(forecaster.stack_key(item[1].forecast), []).append(item)
+            for members in groups.values():
+                if len(members) < 2:
+                    continue
+                try:
+                    quantiles = forecaster.predict(forecaster.stack([s.forecast for _, s, _ in members]),
+                                                   max(h for _, _, h in members), q)
+                except Exception:  # noqa: BLE001, S112 - made again one by one below, so only the culprit fails
+                    continue
+                for row, (i, _, horizon) in enumerate(members):
+                    out[i] = float(quantiles[row, :horizon, 0].max())
+        for i, state, horizon in wanted:
+            if i not in out:
+                try:
+                    out[i] = float(self.forecaster.predict(state.forecast, horizon, q)[0, :, 0].max())
+                except Exception as exc:  # noqa: BLE001 - that workload's error, the others go on
+                    out[i] = exc
+        return out
 
     def _forecast_margin(self, capacity: ServiceCapacity, state: PredictiveState) -> tuple[float, str]:
         """The forecast peak's multiplier and its words: calibrated on the workload's own recent
@@ -403,11 +625,9 @@ class PredictivePolicy:
         (a target utilisation already holds its headroom)."""
         return 1.0 + self.spec.headroom if capacity.slo is not None else 1.0
 
-    def _floor(self, capacity: ServiceCapacity, obs: Observation, inputs: dict[str, float]) -> tuple[int | None, str]:
+    def _floor(self, draft: _Draft, slo_floor: int | None, inputs: dict[str, float]) -> tuple[int | None, str]:
         """The reactive floor (None without a fresh sample), and its words; adds what it read to ``inputs``."""
-        since = obs.now - self.spec.load_hold_s
-        cpu = _latest(obs.series.get("cpu", []), since)
-        ready = obs.scale.ready
+        capacity, cpu, ready = draft.capacity, draft.cpu, draft.obs.scale.ready
         if capacity.slo is None:
             floor = reactive_floor(ready, cpu, capacity.target_utilisation_percent)
             if cpu is None or floor is None:  # both or neither
@@ -415,23 +635,17 @@ class PredictivePolicy:
             inputs.update(cpu=cpu, reactive_floor=floor)
             target = capacity.target_utilisation_percent
             return floor, f"reactive floor {floor} (cpu {100 * cpu:.0f}% of {ready} ready, target {target:.0f}%)"
-        trend_s = self.spec.floor_trend_s
-        if trend_s is None:
-            trend_s = capacity.startup_delay_s + self.spec.sync_period_s
-        load = _latest_load(obs.series.get("load", []), since, self.spec.load_is_counter, trend_s,
-                            self.spec.floor_window_s)
-        served = None if cpu is None else cpu * ready * capacity.capacity_rps
-        seen = [x for x in (load, served) if x is not None]
-        if not seen:
+        now_rps, load = draft.now_rps, draft.load
+        if now_rps is None or slo_floor is None:  # both or neither
             return None, "no load or cpu sample"
-        now_rps = max(seen)
-        floor = predicted_replicas(now_rps * self._margin(capacity), capacity)
-        inputs.update(load_now_rps=now_rps, reactive_floor=floor, **({} if cpu is None else {"cpu": cpu}))
+        inputs.update(load_now_rps=now_rps, reactive_floor=slo_floor, **({} if cpu is None else {"cpu": cpu}))
         source = "load" if load is not None and now_rps == load else f"cpu {100 * (cpu or 0):.0f}% of {ready} ready"
-        return floor, f"reactive floor {floor} ({now_rps:.1f} req/s now from {source}, sized for the SLO)"
+        return slo_floor, f"reactive floor {slo_floor} ({now_rps:.1f} req/s now from {source}, sized for the SLO)"
 
-    def _learn(self, state: PredictiveState, obs: Observation) -> tuple[PredictiveState, str]:
-        """The state after learning the load steps completed by ``obs.now``, and a note on the forecast.
+    def _learn_begin(self, state: PredictiveState, obs: Observation) -> tuple[PredictiveState, str, _Learn | None]:
+        """What learning the load steps completed by ``obs.now`` takes: the state so far, a note on
+        the forecast, and the grid its forecaster is still to fit or learn (:meth:`decide_many`
+        fits and updates many workloads at once), None when nothing is.
 
         Steps without a sample (the series is missing, or has a gap) are learned as gaps, so a
         forecast carries on through a short outage while the reactive floor guards it.
@@ -450,34 +664,47 @@ class PredictivePolicy:
             grid = _load_grid(series, step, start, end, self.spec.load_is_counter)
             finite = np.flatnonzero(np.isfinite(grid))
             if finite.size == 0:
-                return replace(state, forecast=None), "no load samples"
+                return replace(state, forecast=None), "no load samples", None
             grid, start = grid[finite[0] :], start + finite[0] * step
-            try:
-                forecast = self.forecaster.fit(grid[None, :])
-            except HistoryTooShort as exc:
-                note = f"history too short: {exc.have * step:.0f} s of load, need {exc.need * step:.0f} s"
-                return replace(state, forecast=None), note
-            fitted = PredictiveState(forecast, start, end, obs.now, end - start, state.recent, state.last_load_at,
-                                     self._remember(state, start, grid), state.pending, state.ratios)
-            return fitted, "refitted"
+            return state, "refitted", _Learn(True, grid, start, end)
         if end > state.learned_until:
-            new = _load_grid(series, step, state.learned_until, end, self.spec.load_is_counter)
-            forecast = self.forecaster.update(state.forecast, new[None, :])
-            remembered = self._remember(state, state.learned_until, new)
-            return replace(state, forecast=forecast, learned_until=end, recent_load=remembered), "updated"
-        return state, "current"
+            grid = _load_grid(series, step, state.learned_until, end, self.spec.load_is_counter)
+            return state, "updated", _Learn(False, grid, state.learned_until, end)
+        return state, "current", None
 
-    def _peak(self, state: PredictiveState, now: float, lookahead_s: float) -> float | None:
-        """The highest forecast quantile over ``[now, now + lookahead_s]``; None without a forecast.
+    def _horizon(self, state: PredictiveState, now: float, lookahead_s: float) -> int:
+        """Forecast steps covering ``[now, now + lookahead_s]``: the forecaster has learned every
+        step before the one holding ``now``, so its first forecast step is the current one."""
+        return math.floor((now + lookahead_s - state.learned_until) / self.spec.forecast_step_s) + 1
 
-        The forecaster has learned every step before the one holding ``now``: its first
-        forecast step is the current one.
-        """
-        if state.forecast is None:
-            return None
-        horizon = math.floor((now + lookahead_s - state.learned_until) / self.spec.forecast_step_s) + 1
-        quantiles = self.forecaster.predict(state.forecast, horizon, [self.spec.quantile])
-        return float(quantiles[0, :, 0].max())
+
+@dataclass(frozen=True)
+class _Draft:
+    """One workload's decision before its loads are sized: what :meth:`PredictivePolicy._draft` read."""
+
+    obs: Observation
+    capacity: ServiceCapacity
+    state: PredictiveState
+    note: str
+    silent_s: float
+    lookahead_s: float
+    peak: float | None
+    margin: float
+    margin_words: str
+    cpu: float | None
+    load: float | None  # the SLO floor's load series now (None: none, or not sizing for an SLO)
+    now_rps: float | None  # the SLO floor's load: the larger of load and what the CPU says is served
+
+
+@dataclass(frozen=True)
+class _Learn:
+    """What a workload's forecaster is to learn this period: ``fit`` a fresh state on ``grid``, or
+    update its state with it; the grid's steps span ``[start, end)``."""
+
+    fit: bool
+    grid: np.ndarray
+    start: float
+    end: float
 
 
 def _load_grid(series: Sequence[Series], step_s: float, start: float, end: float, counter: bool) -> np.ndarray:

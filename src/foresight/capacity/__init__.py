@@ -4,6 +4,12 @@ Pure numpy; the simulator's latency model, the predictive policy, the oracle and
 size replicas here, so "meets the SLO" means one thing everywhere.
 """
 
-from foresight.capacity.slo import DEFAULT_TIMEOUT_S, SloModel, slo_replicas, utilisation_replicas
+from foresight.capacity.slo import (
+    DEFAULT_TIMEOUT_S,
+    SloModel,
+    slo_replicas,
+    slo_replicas_each,
+    utilisation_replicas,
+)
 
-__all__ = ["DEFAULT_TIMEOUT_S", "SloModel", "slo_replicas", "utilisation_replicas"]
+__all__ = ["DEFAULT_TIMEOUT_S", "SloModel", "slo_replicas", "slo_replicas_each", "utilisation_replicas"]

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from foresight.autoscale.policy import Observation, ReplicaPolicy
+from foresight.autoscale.policy import Observation, Recommendation, ReplicaPolicy
 from foresight.clock import Clock
 from foresight.control.audit import AuditRecord, AuditSink
 from foresight.control.metrics import ControlMetrics
@@ -129,21 +129,45 @@ class Reconciler:
     def reconcile_once(self) -> list[AuditRecord]:
         """One period over every workload, all seeing the same ``now``; returns the records written.
 
-        Each workload's record is written before the next workload is touched, so an audit store
-        that fails stops the loop (its error propagates) before any unaudited change.
+        Every workload's scale and series are read first, then the policy decides for all of them
+        at once when it can (a ``decide_many`` method: the predictive policy forecasts them
+        together), else one by one; then each workload's replicas are limited, set and its record
+        written before the next workload is set, so an audit store that fails stops the loop (its
+        error propagates) before any unaudited change.
         """
         now = self.clock.now()
         started = time.perf_counter()  # wall time, for the duration metric only; decisions use the clock
         plan, unplanned = self._read_plan()
         groups = self._read_groups(plan, now)
+        seen: dict[str, _Seen | AuditRecord] = {}
+        for workload, limits in self.limits.items():
+            seen[workload] = self._observe_one(workload, limits, now, plan, groups, unplanned.get(workload))
+        decided = self._decide([(w, x) for w, x in seen.items() if isinstance(x, _Seen)])
         records = []
         for workload, limits in self.limits.items():
-            record = self._reconcile(workload, limits, now, plan, groups, unplanned.get(workload))
+            observed = seen[workload]
+            record = observed if isinstance(observed, AuditRecord) else self._act(
+                workload, limits, now, observed, decided[workload])
             self.audit.record(record)
             records.append(record)
         if self.metrics is not None:
             self.metrics.observe_reconcile(self.policy.name, time.perf_counter() - started, records)
         return records
+
+    def _decide(self, seen: list[tuple[str, _Seen]]) -> dict[str, tuple[Recommendation, Any] | Exception]:
+        """The policy's answer (or its error) per workload: all at once where the policy can."""
+        many = getattr(self.policy, "decide_many", None)
+        items = [(self._states.get(w, WorkloadState()).policy_state, x.observation) for w, x in seen]
+        if many is not None:
+            answers = many(items)
+        else:
+            answers = []
+            for state, obs in items:
+                try:
+                    answers.append(self.policy.decide(state, obs))
+                except Exception as exc:  # noqa: BLE001 - recorded for that workload, which is skipped
+                    answers.append(exc)
+        return {w: answer for (w, _), answer in zip(seen, answers, strict=True)}
 
     def _read_plan(self) -> tuple[ReadPlan, dict[str, Exception]]:
         """How this period reads every workload's queries (the last period's plan while the policy
@@ -175,11 +199,11 @@ class Reconciler:
                 out[(query, label)] = exc
         return out
 
-    def _reconcile(
+    def _observe_one(
         self, workload: str, limits: SafetyLimits, now: float, plan: ReadPlan,
         groups: Mapping[tuple[str, str], dict[str, list[Series]] | Exception | None], unplanned: Exception | None,
-    ) -> AuditRecord:
-        state = self._states.get(workload, WorkloadState())
+    ) -> _Seen | AuditRecord:
+        """What the policy is to see of ``workload``, or the record of the read that failed."""
         inputs: dict[str, Any] = {}
         decision: dict[str, int | None] = {"recommended": None, "applied": None, "previous": None}
         stage = "reading scale"
@@ -193,11 +217,23 @@ class Reconciler:
                 raise unplanned
             series = self._observe(workload, now, plan, groups)
             inputs["series"] = _summarise(series)
+        except Exception as exc:  # noqa: BLE001 - any failure of a port: audit it, skip the workload
+            return self._failed(workload, now, inputs, decision, stage, limits, exc)
+        return _Seen(Observation(workload, now, scale, series), inputs, decision)
 
-            stage = "deciding"
-            rec, next_policy_state = self.policy.decide(
-                state.policy_state, Observation(workload, now, scale, series)
-            )
+    def _act(
+        self, workload: str, limits: SafetyLimits, now: float, seen: _Seen,
+        answer: tuple[Recommendation, Any] | Exception,
+    ) -> AuditRecord:
+        """Limit, set and describe the policy's ``answer`` for ``workload``."""
+        state = self._states.get(workload, WorkloadState())
+        scale = seen.observation.scale
+        inputs, decision = seen.inputs, seen.decision
+        stage = "deciding"
+        try:
+            if isinstance(answer, Exception):
+                raise answer
+            rec, next_policy_state = answer
             recommended = operator.index(rec.replicas)
             decision["recommended"] = recommended
             inputs["policy"] = dict(rec.inputs)
@@ -208,22 +244,18 @@ class Reconciler:
             stage = "setting replicas"
             if change:
                 self.target.set_replicas(workload, limited.replicas)
-        except Exception as exc:  # any failure of a port or the policy: audit it, skip the workload
-            _log.warning("%s: %s failed for %s", self.policy.name, stage, workload, exc_info=True)
-            return self._record(
-                workload,
-                now,
-                inputs,
-                decision,
-                f"failed {stage}",
-                limits,
-                applied=False,
-                error=f"{type(exc).__name__}: {exc}",
-            )
+        except Exception as exc:  # noqa: BLE001 - any failure of a port or the policy: audit it, skip the workload
+            return self._failed(workload, now, inputs, decision, stage, limits, exc)
 
         self._states[workload] = WorkloadState(next_policy_state, now if change else state.last_change_at)
         reason = "; ".join([rec.reason, *limited.reasons, *(["dry-run"] if limits.dry_run else [])])
         return self._record(workload, now, inputs, decision, reason, limits, applied=change)
+
+    def _failed(self, workload: str, now: float, inputs: dict[str, Any], decision: dict[str, int | None],
+                stage: str, limits: SafetyLimits, exc: BaseException) -> AuditRecord:
+        _log.warning("%s: %s failed for %s", self.policy.name, stage, workload, exc_info=exc)
+        return self._record(workload, now, inputs, decision, f"failed {stage}", limits, applied=False,
+                            error=f"{type(exc).__name__}: {exc}")
 
     def _observe(
         self, workload: str, now: float, plan: ReadPlan,
@@ -268,6 +300,16 @@ class Reconciler:
             dry_run=limits.dry_run,
             error=error,
         )
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """One workload's reads of a period, before the policy decides: the observation, and the
+    inputs and decision its audit record starts from."""
+
+    observation: Observation
+    inputs: dict[str, Any]
+    decision: dict[str, int | None]
 
 
 def _summarise(series: Mapping[str, list[Series]]) -> dict[str, dict[str, Any]]:

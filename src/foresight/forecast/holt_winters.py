@@ -53,7 +53,7 @@ from foresight.forecast.logscale import from_log, log_offset, to_log
 from foresight.forecast.protocol import HistoryTooShort, as_history, check_request, read_only
 from foresight.forecast.quantiles import add_quantiles, error_table
 
-__all__ = ["HoltWinters", "HoltWintersState"]
+__all__ = ["HoltWinters", "HoltWintersState", "stack_states", "unstack_state"]
 
 _ALPHAS = (0.01, 0.05, 0.2, 0.5, 0.9)
 _GAMMAS = (-1.0, 0.0, 0.05, 0.2)  # -1: leave the season out
@@ -155,6 +155,16 @@ class HoltWinters:
             z = z + s[(state.steps + h - 1) % m].T
         return from_log(add_quantiles(z, state.error_quantiles[:, :horizon_steps], levels), state.offset)
 
+    def stack_key(self, state: HoltWintersState) -> tuple[tuple[int, ...], int]:
+        """States with equal keys can be stacked (:func:`stack_states`)."""
+        return state.seasons, state.steps
+
+    def stack(self, states: Sequence[HoltWintersState]) -> HoltWintersState:
+        return stack_states(states)
+
+    def unstack(self, state: HoltWintersState) -> list[HoltWintersState]:
+        return unstack_state(state)
+
     def _select(self, z: np.ndarray, seasons: tuple[int, ...]) -> tuple[np.ndarray, ...]:
         """Per series the grid point that forecast the second half best: alpha, gammas, phi, use."""
         n, steps = z.shape
@@ -192,6 +202,74 @@ class HoltWinters:
                 forecast = forecast + s[target - lag - start]
             errors[:, h - 1, : target.size] = z[:, target] - forecast.T
         return errors
+
+
+def stack_states(states: Sequence[HoltWintersState]) -> HoltWintersState:
+    """One state of all ``states``' series, in order, so that update and predict run once for all.
+
+    Only states on the same clock can share a pass (the same seasons and points learned, so the
+    same seasonal slots each step); learning and predicting are element by element over the series,
+    so a series' numbers in the stacked state are exactly those it would have alone. States that
+    :func:`unstack_state` cut from one stacked state, all of them in order, give that state back
+    without a copy: a thousand workloads updated together each round are not copied together again.
+    """
+    first = states[0]
+    if any(s.seasons != first.seasons or s.steps != first.steps for s in states):
+        raise ValueError("stack_states: states must share their seasons and the points learned")
+    whole = _whole(states)
+    if whole is not None:
+        return whole
+    arrays = [np.concatenate([getattr(s, name) for s in states]) for name in _PER_SERIES]
+    seasonal = tuple(np.concatenate([s.seasonal[k] for s in states], axis=1) for k in range(len(first.seasons)))
+    alpha, gammas, phi, offset, level, residual, scale, table = read_only(*arrays)
+    return HoltWintersState(first.seasons, alpha, gammas, phi, offset, level, read_only(*seasonal), residual, scale,
+                            first.steps, table)
+
+
+def unstack_state(state: HoltWintersState) -> list[HoltWintersState]:
+    """One state per series of ``state``, each a view of its arrays (no copy; read-only as they are)."""
+    out = []
+    for i in range(state.level.size):
+        rows = [getattr(state, name)[i : i + 1] for name in _PER_SERIES]
+        alpha, gammas, phi, offset, level, residual, scale, table = rows
+        seasonal = tuple(s[:, i : i + 1] for s in state.seasonal)
+        out.append(HoltWintersState(state.seasons, alpha, gammas, phi, offset, level, seasonal, residual, scale,
+                                    state.steps, table))
+    return out
+
+
+_PER_SERIES = ("alpha", "gammas", "phi", "offset", "level", "residual", "scale", "error_quantiles")
+
+
+def _whole(states: Sequence[HoltWintersState]) -> HoltWintersState | None:
+    """The stacked state ``states`` were all cut from (by :func:`unstack_state`), all of it and in
+    order; None when they were not."""
+    first, n = states[0], len(states)
+    arrays = {name: getattr(first, name).base for name in _PER_SERIES}
+    seasonal = [s.base for s in first.seasonal]
+    if any(a is None or a.shape[0] != n for a in arrays.values()) or any(
+        w is None or w.ndim != 2 or w.shape[1] != n for w in seasonal
+    ):
+        return None
+    for i, state in enumerate(states):
+        for name, whole in arrays.items():
+            if not _is_row(getattr(state, name), whole, i, axis=0):
+                return None
+        if not all(_is_row(own, whole, i, axis=1) for own, whole in zip(state.seasonal, seasonal)):
+            return None
+    return HoltWintersState(first.seasons, arrays["alpha"], arrays["gammas"], arrays["phi"], arrays["offset"],
+                            arrays["level"], tuple(seasonal), arrays["residual"], arrays["scale"], first.steps,
+                            arrays["error_quantiles"])
+
+
+def _is_row(view: np.ndarray, whole: np.ndarray, i: int, axis: int) -> bool:
+    """Whether ``view`` is exactly ``whole``'s ``i``-th slice along ``axis`` (kept as a length-1 axis)."""
+    if view.base is not whole:
+        return False
+    index = (slice(None),) * axis + (slice(i, i + 1),)
+    expected = whole[index]
+    return (view.shape == expected.shape and view.strides == expected.strides
+            and view.__array_interface__["data"][0] == expected.__array_interface__["data"][0])
 
 
 @dataclass

@@ -14,14 +14,14 @@ last one learned.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Protocol, TypeVar
+from collections.abc import Hashable, Sequence
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
 from foresight.errors import InputError
 
-__all__ = ["Forecaster", "HistoryTooShort", "as_history", "check_request", "read_only"]
+__all__ = ["Forecaster", "HistoryTooShort", "Stacking", "as_history", "check_request", "read_only"]
 
 StateT = TypeVar("StateT")
 
@@ -52,6 +52,26 @@ class Forecaster(Protocol[StateT]):
 
     def predict(self, state: StateT, horizon_steps: int, quantiles: Sequence[float]) -> np.ndarray:
         """Quantiles of the next ``horizon_steps`` values: ``[N, horizon_steps, len(quantiles)]``."""
+        ...
+
+
+@runtime_checkable
+class Stacking(Protocol[StateT]):
+    """A forecaster whose states, learned one series each, can be joined into one state of many
+    series and cut apart again, so that a caller keeping one state per workload (the predictive
+    policy) updates and predicts all its workloads in one call. A series' numbers must be the same
+    whether it is learned and predicted alone or stacked with others (element by element)."""
+
+    def stack_key(self, state: StateT) -> Hashable:
+        """States with equal keys can be stacked."""
+        ...
+
+    def stack(self, states: Sequence[StateT]) -> StateT:
+        """One state of ``states``' series, in order."""
+        ...
+
+    def unstack(self, state: StateT) -> list[StateT]:
+        """One state per series of ``state``."""
         ...
 
 
