@@ -69,8 +69,8 @@ _OPS = st.lists(st.tuples(st.sampled_from(["place", "remove", "down", "up", "res
 @settings(max_examples=60, deadline=None)
 @given(_OPS)
 def test_counts_kept_up_to_date_equal_a_recount_and_pods_go_where_most_stays_free(ops):
-    """The counts kept as pods come and go equal counting the table; each pod goes to the fitting
-    node with the most CPU and memory left after it (the first such node on ties)."""
+    """The counts and pods kept per service as pods come and go equal a scan of the table; each pod
+    goes to the fitting node with the most CPU and memory left after it (the first such on ties)."""
     pods, step = _table(), 0
     for op, service, n, node in ops:
         if op == "place":
@@ -99,3 +99,5 @@ def test_counts_kept_up_to_date_equal_a_recount_and_pods_go_where_most_stays_fre
         live = pods.alive
         assert current.tolist() == np.bincount(pods.service[live], minlength=2).tolist()
         assert ready.tolist() == np.bincount(pods.service[live & (pods.ready_at <= step)], minlength=2).tolist()
+        for s in (0, 1):
+            assert pods.pods_of(s).tolist() == pods.node[live & (pods.service == s)].tolist()

@@ -200,7 +200,7 @@ class Simulator:
         if n < 0:
             raise ValueError(f"replicas for {workload!r} must be >= 0, got {n}")
         self._desired[i] = n
-        self._reconcile()
+        self._reconcile(changed=i)
 
     def _service(self, workload: str) -> int:
         try:
@@ -303,8 +303,25 @@ class Simulator:
         self._servers = queueing.servers(ready.astype(float), self._capacity_rps, self._base_latency, slowdown, self._timeout)
         self._levels = [(a, b, self._servers.part(a, b)) for a, b in self.topology.bounds]
 
-    def _reconcile(self) -> None:
-        """Create or delete pods so each service has its desired count (what fits)."""
+    def _reconcile(self, changed: int | None = None) -> None:
+        """Create or delete pods so each service has its desired count (what fits).
+
+        ``changed``: the one service whose desired count moved since the last reconcile. Every
+        reconcile leaves each service with its desired count or the rest pending, so when nothing is
+        pending only ``changed`` can differ and the others are not looked at (a scale change then
+        costs no time in the number of services); otherwise all are, in order, as pods freed by one
+        may let a pending one fit.
+        """
+        if changed is not None and not self._pending.any():
+            gap = int(self._desired[changed] - self._pods.counts(self._k)[0][changed])
+            if gap > 0:
+                placed = self._pods.place(changed, gap, ready_at=self._k + int(self._startup_steps[changed]))
+                if placed < gap:
+                    self._pending[changed] = gap - placed
+                    self._unschedulable(changed, gap - placed)
+            elif gap < 0:
+                self._pods.remove(changed, -gap)
+            return
         current = self._pods.counts(self._k)[0]
         gaps = self._desired - current
         if not gaps.any():
@@ -318,12 +335,15 @@ class Simulator:
                 self._pods.remove(int(i), int(-gaps[i]))
         pending = np.maximum(self._desired - self._pods.counts(self._k)[0], 0)
         for i in np.flatnonzero((pending > 0) & (self._pending == 0)):
-            cpu, mem, gpu = self._pods.request[i]
-            self._event(
-                f"unschedulable: {pending[i]} pod(s) of {self.topology.names[i]} fit on no node "
-                f"(each needs {cpu:g} CPU, {mem:g} MiB, {gpu:g} GPU)"
-            )
+            self._unschedulable(int(i), pending[i])
         self._pending = pending
+
+    def _unschedulable(self, i: int, pending: int) -> None:
+        cpu, mem, gpu = self._pods.request[i]
+        self._event(
+            f"unschedulable: {pending} pod(s) of {self.topology.names[i]} fit on no node "
+            f"(each needs {cpu:g} CPU, {mem:g} MiB, {gpu:g} GPU)"
+        )
 
     def _apply(self, change: Change) -> None:
         if change.what in ("node-down", "node-up"):

@@ -50,6 +50,7 @@ class PodTable:
         self._next_ready = 0
         self._counted_at = 0
         self._free_rows: list[int] = []  # rows of deleted pods, a heap: the lowest is reused first
+        self._rows_of: list[set[int]] = [set() for _ in range(self.n_services)]
         self._current = np.zeros(self.n_services, dtype=np.int64)
         self._ready = np.zeros(self.n_services, dtype=np.int64)
         self.version = 0  # increases whenever the counts change
@@ -99,7 +100,7 @@ class PodTable:
 
     def remove(self, service: int, n: int) -> None:
         """Delete ``n`` pods of ``service``: starting ones first, then the youngest ready ones."""
-        rows = np.flatnonzero(self.alive & (self.service == service))
+        rows = self._live_rows(service)
         newest_first = rows[np.argsort(-self.ready_at[rows], kind="stable")]
         self._delete(newest_first[:n])
 
@@ -127,7 +128,11 @@ class PodTable:
 
     def pods_of(self, service: int) -> np.ndarray:
         """Node index of each live pod of ``service``."""
-        return self.node[self.alive & (self.service == service)]
+        return self.node[self._live_rows(service)]
+
+    def _live_rows(self, service: int) -> np.ndarray:
+        """Rows of the live pods of ``service``, ascending (kept per service: no scan of the table)."""
+        return np.array(sorted(self._rows_of[service]), dtype=np.int64)
 
     def _add_row(self, service: int, node: int, ready_at: int) -> None:
         """The pod takes the lowest free row (a heap of them, not a scan of the table)."""
@@ -143,6 +148,7 @@ class PodTable:
         self.service[row], self.node[row], self.ready_at[row] = service, node, ready_at
         self.leaked_mib[row] = 0.0
         self.alive[row] = True
+        self._rows_of[service].add(row)
         if not self._dirty:  # the counts follow (cost independent of the number of pods)
             self._current[service] += 1
             if ready_at <= self._counted_at:
@@ -157,8 +163,9 @@ class PodTable:
         np.add.at(self.free, self.node[rows], self.request[self.service[rows]])
         self.leaked_mib[rows] = 0.0
         self.alive[rows] = False
-        for row in rows.tolist():
+        for row, service in zip(rows.tolist(), self.service[rows].tolist()):
             heapq.heappush(self._free_rows, row)
+            self._rows_of[service].discard(row)
         if not self._dirty:
             services = self.service[rows]
             np.subtract.at(self._current, services, 1)
