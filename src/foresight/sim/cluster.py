@@ -11,7 +11,8 @@ A step covers ``[now, now + step_s)`` and is recorded at its end. In order, it:
 4. propagates the load: entry services get the external traffic, every other service
    ``sum over callers of accepted x fan-out`` (:mod:`foresight.sim.topology`), each level through
    the queue model (:mod:`foresight.sim.queueing`). When every caller passes on all but 1e-12 of
-   its load (the usual case) the levels collapse into one matrix product;
+   its load (the usual case) the levels collapse into one matrix product (up to 1,000 services;
+   above, one sparse product per level);
 5. records every metric (:mod:`foresight.sim.metrics`): per service, ``served + dropped = offered``;
    latency and error ratio are end to end (including downstream calls).
 
