@@ -434,3 +434,16 @@ def test_deciding_many_at_once_is_deciding_each_alone() -> None:
     assert max(sizes) == 5 and fitted[:3] == [6, 5, 1]  # five with history fitted, and learned, in one call
     assert any("misses)" in r for r in reasons) and any("no load sample" in r for r in reasons)
     assert any("history too short" in r for r in reasons)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.floats(-5.0, 500.0), st.just(float("nan")), st.just(-0.0)), min_size=1, max_size=80),
+       st.floats(-100.0, 1500.0), st.integers(0, 25))
+def test_the_load_grid_of_one_series_is_that_of_many_with_it(values: list[float], start: float, steps: int) -> None:
+    from foresight.autoscale.predictive import _load_grid
+
+    load = Series({"service": "api"}, 20.0 * np.arange(len(values)), values)
+    silent = Series({"service": "api", "pod": "gone"}, [], [])  # a second series without a sample
+    one = _load_grid([load], 60.0, start, start + 60.0 * steps, False)
+    many = _load_grid([load, silent], 60.0, start, start + 60.0 * steps, False)
+    assert np.array_equal(one, many, equal_nan=True) and np.array_equal(np.signbit(one), np.signbit(many))

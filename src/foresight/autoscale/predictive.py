@@ -653,8 +653,7 @@ class PredictivePolicy:
         step = self.spec.forecast_step_s
         end = math.floor(obs.now / step) * step
         series = obs.series.get("load", [])
-        newest = max((float(s.timestamps[np.isfinite(s.values)][-1]) for s in series if np.isfinite(s.values).any()),
-                     default=-math.inf)
+        newest = max((float(s.timestamps[i]) for s in series if (i := _last_finite(s.values)) >= 0), default=-math.inf)
         if newest > obs.now:  # a sample from the future (clock skew) counts as now
             newest = obs.now
         state = replace(state, last_load_at=max(state.last_load_at, newest) if end >= state.learned_until else newest)
@@ -711,8 +710,15 @@ def _load_grid(series: Sequence[Series], step_s: float, start: float, end: float
     """The summed load of ``series`` per grid step over ``[start, end)``; NaN where none reported."""
     grids = [np.full(max(0, round((end - start) / step_s)), np.nan)]
     for s in series:
-        timestamps, values = counter_rate(s.timestamps, s.values) if counter else (s.timestamps, s.values)
+        if counter:
+            timestamps, values = counter_rate(s.timestamps, s.values)
+        else:  # the samples before ``start`` count for no step: left out unread (a round's update reads minutes of days)
+            first = int(np.searchsorted(s.timestamps, start))
+            timestamps, values = s.timestamps[first:], s.values[first:]
         grids.append(to_grid(timestamps, values, step_s, start, end))
+    if len(grids) == 2:  # one series (the usual case): the sum below is 0.0 + its grid, NaN where it has none
+        grid = grids[1]
+        return np.where(np.isnan(grid), np.nan, 0.0 + grid)
     stacked = np.vstack(grids)
     return np.where(np.isnan(stacked).all(axis=0), np.nan, np.nansum(stacked, axis=0))
 
@@ -721,10 +727,24 @@ def _latest(series: Sequence[Series], since: float = -math.inf) -> float | None:
     """Mean over the series of each one's last finite sample at or after ``since``; None when none has one."""
     last = []
     for s in series:
-        finite = np.isfinite(s.values)
-        if finite.any() and s.timestamps[finite][-1] >= since:
-            last.append(float(s.values[finite][-1]))
+        i = _last_finite(s.values)
+        if i >= 0 and s.timestamps[i] >= since:
+            last.append(float(s.values[i]))
     return sum(last) / len(last) if last else None
+
+
+def _last_finite(values: np.ndarray, tail: int = 16) -> int:
+    """The index of the last finite value (-1: none), looked for among the last ``tail`` first:
+    a round reads the newest sample of days of them.
+
+    >>> _last_finite(np.array([1.0, np.nan, 3.0, np.nan]), tail=1), _last_finite(np.array([np.nan]))
+    (2, -1)
+    """
+    for part in (values[-tail:], values):
+        found = np.flatnonzero(np.isfinite(part))
+        if found.size:
+            return values.size - part.size + int(found[-1])
+    return -1
 
 
 def _latest_load(
@@ -739,7 +759,15 @@ def _latest_load(
     for s in series:
         if counter and len(s) <= 1:
             continue
-        timestamps, values = counter_rate(s.timestamps, s.values) if counter else (s.timestamps, s.values)
+        if counter:
+            timestamps, values = counter_rate(s.timestamps, s.values)
+        else:  # only the samples within a minute or window_s of the newest finite one are read
+            last = _last_finite(s.values)
+            if last < 0:
+                continue
+            newest = s.timestamps[last]
+            first = int(np.searchsorted(s.timestamps, min(newest - 60.0, newest - window_s)))
+            timestamps, values = s.timestamps[first:], s.values[first:]
         finite = np.isfinite(values)
         if not finite.any() or timestamps[finite][-1] < since:
             continue

@@ -81,6 +81,7 @@ class HoltWintersState:
     scale: np.ndarray  # [N] sigma, the robust scale of the one-step errors
     steps: int  # points learned so far; the next point has index ``steps``
     error_quantiles: np.ndarray  # [N, H, K] h-step errors of z at quantiles.LEVELS
+    row: int | None = None  # cut by unstack_state: the series' index in the state its arrays are views of
 
 
 class HoltWinters:
@@ -124,6 +125,16 @@ class HoltWinters:
         have = int(np.isfinite(y).sum(axis=1).min(initial=steps))
         if have < self.min_history_steps:
             raise HistoryTooShort(self.name, have, self.min_history_steps)
+        # each series is fitted alone, element by element: fitting many in chunks of rows keeps the
+        # recorded pass ([T, rows] per state) and the errors ([rows, H, window]) within ~160 MB
+        per_series = steps * (len(self.seasons_steps) + 4) + self.max_horizon_steps * self.error_window_steps
+        rows = max(1, _GRID_FLOATS // per_series)
+        if n <= rows:
+            return self._fit(y)
+        return stack_states([self._fit(y[i : i + rows]) for i in range(0, n, rows)])
+
+    def _fit(self, y: np.ndarray) -> HoltWintersState:
+        n, steps = y.shape
         seasons = tuple(m for m in self.seasons_steps if 2 * m <= steps)
         offset = log_offset(y)
         z = to_log(y, offset)
@@ -234,7 +245,7 @@ def unstack_state(state: HoltWintersState) -> list[HoltWintersState]:
         alpha, gammas, phi, offset, level, residual, scale, table = rows
         seasonal = tuple(s[:, i : i + 1] for s in state.seasonal)
         out.append(HoltWintersState(state.seasons, alpha, gammas, phi, offset, level, seasonal, residual, scale,
-                                    state.steps, table))
+                                    state.steps, table, row=i))
     return out
 
 
@@ -245,31 +256,20 @@ def _whole(states: Sequence[HoltWintersState]) -> HoltWintersState | None:
     """The stacked state ``states`` were all cut from (by :func:`unstack_state`), all of it and in
     order; None when they were not."""
     first, n = states[0], len(states)
-    arrays = {name: getattr(first, name).base for name in _PER_SERIES}
+    arrays = [getattr(first, name).base for name in _PER_SERIES]
     seasonal = [s.base for s in first.seasonal]
-    if any(a is None or a.shape[0] != n for a in arrays.values()) or any(
+    if any(a is None or a.shape[0] != n for a in arrays) or any(
         w is None or w.ndim != 2 or w.shape[1] != n for w in seasonal
     ):
         return None
     for i, state in enumerate(states):
-        for name, whole in arrays.items():
-            if not _is_row(getattr(state, name), whole, i, axis=0):
-                return None
-        if not all(_is_row(own, whole, i, axis=1) for own, whole in zip(state.seasonal, seasonal)):
+        if state.row != i or any(getattr(state, name).base is not whole for name, whole in zip(_PER_SERIES, arrays)):
             return None
-    return HoltWintersState(first.seasons, arrays["alpha"], arrays["gammas"], arrays["phi"], arrays["offset"],
-                            arrays["level"], tuple(seasonal), arrays["residual"], arrays["scale"], first.steps,
-                            arrays["error_quantiles"])
-
-
-def _is_row(view: np.ndarray, whole: np.ndarray, i: int, axis: int) -> bool:
-    """Whether ``view`` is exactly ``whole``'s ``i``-th slice along ``axis`` (kept as a length-1 axis)."""
-    if view.base is not whole:
-        return False
-    index = (slice(None),) * axis + (slice(i, i + 1),)
-    expected = whole[index]
-    return (view.shape == expected.shape and view.strides == expected.strides
-            and view.__array_interface__["data"][0] == expected.__array_interface__["data"][0])
+        if any(own.base is not whole for own, whole in zip(state.seasonal, seasonal)):
+            return None
+    alpha, gammas, phi, offset, level, residual, scale, table = arrays
+    return HoltWintersState(first.seasons, alpha, gammas, phi, offset, level, tuple(seasonal), residual, scale,
+                            first.steps, table)
 
 
 @dataclass
