@@ -740,6 +740,8 @@ def _last_finite(values: np.ndarray, tail: int = 16) -> int:
     >>> _last_finite(np.array([1.0, np.nan, 3.0, np.nan]), tail=1), _last_finite(np.array([np.nan]))
     (2, -1)
     """
+    if values.size and math.isfinite(values[-1]):  # the usual case, without an array op
+        return values.size - 1
     for part in (values[-tail:], values):
         found = np.flatnonzero(np.isfinite(part))
         if found.size:
