@@ -171,6 +171,10 @@ class IncidentSettings(BaseModel):
     window_s: float = Field(300.0, gt=0, description="Alerts further apart in time than this never join one incident.")
     max_hops: int = Field(2, ge=0, description="Calls apart two alerting services may be to join one incident.")
     resolve_after_s: float = Field(300.0, ge=0, description="An incident resolves this long after its last alert did.")
+    skew_s: float = Field(10.0, ge=0, description="Clock skew between alert sources: a dependency that alerted up to "
+                          "this much after its caller still explains it (at least the rules' evaluation interval).")
+    unknown_window_s: float = Field(60.0, gt=0, description="Alerts on services the graph does not know join by time "
+                                    "alone when they started at most this far apart.")
     period_s: float = Field(15.0, gt=0, description="Seconds between two correlations (the longest a webhook alert waits).")
     queue_alerts: int = Field(10_000, ge=1, description="Webhook alerts waiting at most; a POST that would exceed it "
                               "answers 429 with Retry-After, and nothing of it is taken.")

@@ -11,13 +11,14 @@ from typing import Any
 import pytest
 
 from foresight.adapters.alertmanager import AlertmanagerClient
+from foresight.adapters.audit_log import AuditLog
 from foresight.clock import ManualClock
 from foresight.config import IncidentSettings
 from foresight.control.audit import AuditRecord
 from foresight.correlate.graph import ServiceGraph
 from foresight.correlate.model import Alert
 from foresight.runtime.alert_inbox import AlertInbox, InboxClosed, InboxFull
-from foresight.runtime.incidents import IncidentController, OwnAlertTap, resumable_state
+from foresight.runtime.incidents import FixedGraph, IncidentController, OwnAlertTap, build_incidents, resumable_state
 
 GRAPH = ServiceGraph.of([("web", "api"), ("api", "db"), ("web", "cart")], {"db-0": ("db", "n1"), "api-0": ("api", "n2")})
 
@@ -271,3 +272,11 @@ def test_under_a_flood_every_accepted_alert_is_correlated_and_the_rest_refused_w
     c.close(now)
     assert inbox.accepted == len(accepted) and inbox.accepted + inbox.refused == 40 + 1 + 6 * 30 * 4
     assert "late" not in c.alerts and set(accepted) <= set(c.alerts)  # refused whole, lost none it took
+
+
+def test_every_correlation_setting_reaches_the_engine():
+    settings = IncidentSettings(window_s=120, max_hops=1, resolve_after_s=30, skew_s=45, unknown_window_s=20)
+    controller = build_incidents(settings, FixedGraph(), AuditLog(":memory:"))
+    engine = controller.settings
+    assert (engine.window_s, engine.max_hops, engine.resolve_after_s, engine.skew_s, engine.unknown_window_s) == \
+        (120, 1, 30, 45, 20)

@@ -430,7 +430,8 @@ def build_incidents(settings: IncidentSettings, graphs: GraphSource, audit: Audi
     read is logged and left: the controller starts afresh rather than not at all."""
     inbox = AlertInbox(settings.queue_alerts, retry_after_s=retry_after_s or settings.period_s, wall=wall)
     correlation = CorrelationSettings(window_s=settings.window_s, max_hops=settings.max_hops,
-                                      resolve_after_s=settings.resolve_after_s)
+                                      resolve_after_s=settings.resolve_after_s, skew_s=settings.skew_s,
+                                      unknown_window_s=settings.unknown_window_s)
     try:
         return IncidentController(graphs, audit, inbox, settings=correlation, period_s=settings.period_s, sink=sink,
                                   resend_s=settings.resend_s, run_id=run_id, wall=wall, state=state)
