@@ -8,6 +8,7 @@ Prometheus is stopped and the API reports the source as down.
 from __future__ import annotations
 
 import math
+import re
 import time
 
 import httpx
@@ -89,6 +90,9 @@ def test_live_serve_forecasts_from_prometheus_and_is_scraped_back(prometheus_fac
         assert down["ok"] is False and down["error"]
         metrics = api.get("/metrics").text
         assert 'foresight_source_up{source="prometheus"} 0' in metrics
-        assert 'foresight_reconcile_duration_seconds_count{controller="forecast/holt-winters"} 1.0' in metrics
+        # one reconcile per 15 s period: a slow machine may have run a second one by now
+        reconciles = re.search(r'foresight_reconcile_duration_seconds_count\{controller="forecast/holt-winters"\} (\S+)',
+                               metrics)
+        assert reconciles is not None and float(reconciles.group(1)) >= 1.0, metrics
     finally:
         server.stop()
