@@ -274,9 +274,9 @@ def test_under_a_flood_every_accepted_alert_is_correlated_and_the_rest_refused_w
     assert "late" not in c.alerts and set(accepted) <= set(c.alerts)  # refused whole, lost none it took
 
 
-def test_every_correlation_setting_reaches_the_engine():
+def test_every_correlation_setting_reaches_the_engine(tmp_path):
     settings = IncidentSettings(window_s=120, max_hops=1, resolve_after_s=30, skew_s=45, unknown_window_s=20)
-    controller = build_incidents(settings, FixedGraph(), AuditLog(":memory:"))
+    controller = build_incidents(settings, FixedGraph(), AuditLog(str(tmp_path / "audit.db")))
     engine = controller.settings
     assert (engine.window_s, engine.max_hops, engine.resolve_after_s, engine.skew_s, engine.unknown_window_s) == \
         (120, 1, 30, 45, 20)
