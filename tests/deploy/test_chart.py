@@ -225,7 +225,7 @@ def test_the_api_containers_environment_is_foresight_settings(chart: Chart, monk
     le = settings.leader_election
     assert (le.enabled, le.lease_name, le.lease_namespace) == (True, "foresight-serve-leader", "platform")
     assert (le.lease_duration_s, le.renew_deadline_s) == (15.0, 10.0) and settings.cluster.policies
-    assert settings.live.keda_port == 9090 and settings.live.prometheus_url is None
+    assert settings.live.keda_port == 9090 and settings.live.prometheus_url is None and settings.controllers.incidents
     rules = find(docs, "ClusterRole")["rules"]
     assert {"apiGroups": ["foresight.ai"], "resources": ["scalingpolicies", "anomalypolicies"],
             "verbs": ["get", "list", "watch"]} in rules
