@@ -22,7 +22,6 @@ the 10k/1k time ratio at most 12.
 from __future__ import annotations
 
 import resource
-import statistics
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -31,6 +30,7 @@ from typing import Any
 
 from foresight.adapters.audit_log import AuditLog
 from foresight.bench.loop_prometheus import bench_loop_prometheus
+from foresight.bench.rounds import timed_rounds
 from foresight.control.loop import Reconciler
 from foresight.runtime.autoscale import (
     capacity_of,
@@ -148,25 +148,7 @@ def _one_size(n: int, rounds: int, period_s: float, warmup_s: float, seed: int, 
 def _rounds(loop: Reconciler, sim: Simulator, source: _CountingSource, audit: AuditLog, rounds: int,
             n: int) -> dict[str, Any]:
     """One untimed-apart first round, then ``rounds`` timed ones, each followed by one simulator step."""
-    times, cpu, queries, failed = [], [], [], 0
-    for i in range(rounds + 1):
-        before = source.queries
-        started, cpu_started = time.perf_counter(), time.process_time()
-        records = loop.reconcile_once()
-        audit.flush()
-        times.append(time.perf_counter() - started)
-        cpu.append(time.process_time() - cpu_started)
-        queries.append(source.queries - before)
-        failed += sum(r.error is not None for r in records) if i else 0
-        sim.run_until(sim.now + loop.period_s)
-    steady = sorted(times[1:])
-    median = statistics.median(steady)
-    return {
-        "first_round_s": round(times[0], 4),
-        "round_s_median": round(median, 4),
-        "round_s_p95": round(steady[min(len(steady) - 1, round(0.95 * (len(steady) - 1)))], 4),
-        "cpu_s_median": round(statistics.median(cpu[1:]), 4),
-        "us_per_workload": round(1e6 * median / n, 1),
-        "queries_per_round": queries[-1],
-        "failed_records": failed,
-    }
+    timed = timed_rounds(loop, audit, rounds, lambda: (source.queries,), lambda: sim.run_until(sim.now + loop.period_s))
+    summary = timed.summary()
+    return {**summary, "us_per_workload": round(1e6 * summary["round_s_median"] / n, 1),
+            "queries_per_round": timed.counted[-1][0], "failed_records": timed.failed}

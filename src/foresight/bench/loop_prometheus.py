@@ -29,6 +29,7 @@ from foresight.bench.prometheus_server import (
     ServiceLauncher,
     missing_binary,
 )
+from foresight.bench.rounds import timed_rounds
 from foresight.clock import ManualClock
 from foresight.errors import ServiceUnavailable
 from foresight.runtime.autoscale import (
@@ -137,27 +138,18 @@ def _rounds(url: str, sim: Simulator, by_name: dict[str, Any], policy: str, roun
         else:
             loop = predictive_reconciler({k: capacity_of(s) for k, s in by_name.items()}, source, sim,
                                          {k: limits_of(s) for k, s in by_name.items()}, audit, clock, period_s=period_s)
-        times, cpu, requests, received, failed = [], [], [], [], 0
-        for i in range(rounds + 1):
-            sent, got = transport.requests, transport.bytes
-            started, cpu_started = time.perf_counter(), time.process_time()
-            records = loop.reconcile_once()
-            audit.flush()
-            times.append(time.perf_counter() - started)
-            cpu.append(time.process_time() - cpu_started)
-            requests.append(transport.requests - sent)
-            received.append(transport.bytes - got)
-            failed += sum(r.error is not None for r in records) if i else 0
-            clock.advance(period_s)
-    steady = sorted(times[1:])
+        timed = timed_rounds(loop, audit, rounds, lambda: (transport.requests, transport.bytes),
+                             lambda: clock.advance(period_s))
+    requests, received = zip(*timed.counted, strict=True)
+    summary = timed.summary()
     return {
-        "first_round_s": round(times[0], 4),
+        "first_round_s": summary["first_round_s"],
         "first_round_queries": requests[0],
         "first_round_bytes": received[0],
-        "round_s_median": round(statistics.median(steady), 4),
-        "round_s_p95": round(steady[min(len(steady) - 1, round(0.95 * (len(steady) - 1)))], 4),
-        "cpu_s_median": round(statistics.median(cpu[1:]), 4),
+        "round_s_median": summary["round_s_median"],
+        "round_s_p95": summary["round_s_p95"],
+        "cpu_s_median": summary["cpu_s_median"],
         "queries_per_round": max(requests[1:]),
         "bytes_per_round": round(statistics.median(received[1:])),
-        "failed_records": failed,
+        "failed_records": timed.failed,
     }
