@@ -33,6 +33,7 @@ from typing import Any
 
 from foresight.autoscale.policy import Observation, Recommendation, ReplicaPolicy
 from foresight.clock import Clock
+from foresight.collector import paused_collector
 from foresight.control.audit import AuditRecord, AuditSink
 from foresight.control.metrics import ControlMetrics
 from foresight.control.reads import Grouped, ReadPlan, plan_reads, split_by_label
@@ -133,8 +134,13 @@ class Reconciler:
         at once when it can (a ``decide_many`` method: the predictive policy forecasts them
         together), else one by one; then each workload's replicas are limited, set and its record
         written before the next workload is set, so an audit store that fails stops the loop (its
-        error propagates) before any unaudited change.
+        error propagates) before any unaudited change. The cyclic collector pauses for the round
+        (:mod:`foresight.collector`): the round's records and observations live until its end.
         """
+        with paused_collector():
+            return self._reconcile_round()
+
+    def _reconcile_round(self) -> list[AuditRecord]:
         now = self.clock.now()
         started = time.perf_counter()  # wall time, for the duration metric only; decisions use the clock
         plan, unplanned = self._read_plan()

@@ -22,11 +22,11 @@ underflow, a memo key never stored) stops the walk with :class:`MalformedArtifac
 from __future__ import annotations
 
 import codecs
-import gc
 import math
 import struct
 from dataclasses import dataclass, field
 
+from foresight.collector import paused_collector
 from foresight.security.findings import MalformedArtifact
 
 __all__ = ["Import", "PickleWalk", "looks_like_pickle", "walk_pickle"]
@@ -123,18 +123,14 @@ def walk_pickle(data: bytes | memoryview, start: int = 0) -> PickleWalk:
     view = memoryview(data).cast("B") if not isinstance(data, memoryview) or data.format != "B" else data
     # The walk allocates a tuple or dict per opcode and frees them all at the end: the cyclic
     # collector would rescan that growing heap again and again (a third of the time on big pickles).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        walk.end = _walk(view, start, walk, 0)
-    except MalformedArtifact as exc:
-        walk.error = exc.with_traceback(None)  # its frames would keep the (maybe memory-mapped) data alive
-    except (IndexError, ValueError, UnicodeDecodeError, OverflowError, TypeError, KeyError, MemoryError,
-            RecursionError, struct.error) as exc:
-        walk.error = MalformedArtifact(f"malformed pickle: {type(exc).__name__}: {exc}")
-    finally:
-        if collecting:
-            gc.enable()
+    with paused_collector():
+        try:
+            walk.end = _walk(view, start, walk, 0)
+        except MalformedArtifact as exc:
+            walk.error = exc.with_traceback(None)  # its frames would keep the (maybe memory-mapped) data alive
+        except (IndexError, ValueError, UnicodeDecodeError, OverflowError, TypeError, KeyError, MemoryError,
+                RecursionError, struct.error) as exc:
+            walk.error = MalformedArtifact(f"malformed pickle: {type(exc).__name__}: {exc}")
     return walk
 
 
