@@ -1,30 +1,35 @@
 """Security shift-left: scanners for what a platform deploys, findings as SARIF.
 
-Pure cores: scanners take bytes and return :class:`~foresight.security.findings.Finding` values;
-the CLI (``foresight scan``) opens files, walks folders and picks the output format.
+Pure cores: scanners take bytes or text and return :class:`~foresight.security.findings.Finding`
+values (model artifacts: :func:`scan_artifact`; Kubernetes manifests: :func:`scan_manifests` and
+:func:`scan_manifest_objects`); the CLI (``foresight scan``) opens files, walks folders and picks
+the output format.
 """
 
 from foresight.security.artifacts import ScanLimits, scan_artifact
 from foresight.security.findings import (
-           RULES,
-           Finding,
-           Level,
-           Location,
-           MalformedArtifact,
-           Rule,
-           worst,
+    RULES,
+    Finding,
+    Level,
+    Location,
+    MalformedArtifact,
+    Rule,
+    worst,
 )
+from foresight.security.manifests import scan_manifest_objects, scan_manifests
 from foresight.security.sarif import to_sarif
 
 __all__ = [
-           "RULES",
-           "Finding",
-           "Level",
-           "Location",
-           "MalformedArtifact",
-           "Rule",
-           "ScanLimits",
-           "scan_artifact",
-           "to_sarif",
-           "worst",
+    "RULES",
+    "Finding",
+    "Level",
+    "Location",
+    "MalformedArtifact",
+    "Rule",
+    "ScanLimits",
+    "scan_artifact",
+    "scan_manifest_objects",
+    "scan_manifests",
+    "to_sarif",
+    "worst",
 ]

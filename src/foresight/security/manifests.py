@@ -1,0 +1,220 @@
+"""Scan Kubernetes manifests: pod security, host access, RBAC, images, secrets, NetworkPolicy coverage.
+
+Input is YAML text with any number of documents (Helm or kustomize output, ``kind: List``) or
+objects already parsed (what :mod:`foresight.gitops` renders). Pod specs are found wherever an
+object holds one (``spec.template.spec`` of Deployments, StatefulSets, DaemonSets, ReplicaSets and
+Jobs, CronJobs' job template, Kubeflow ``*ReplicaSpecs``, JobSet and TrainingRuntime templates,
+KServe predictors ...): any mapping with a list of containers, so custom resources are checked
+too. A TrainJob's ``spec.trainer`` is checked for its image, env and resources; its pod security
+comes from the TrainingRuntime it names, checked where that runtime is scanned.
+
+Some checks read across documents: a workload is covered by a NetworkPolicy of its namespace
+only when one in the scanned set selects its pods, and a ServiceAccount in the set that sets
+``automountServiceAccountToken: false`` covers the pods that use it. Objects without a namespace
+share one (the one they will be applied to). Scan a whole release together.
+
+Fails closed: YAML that does not parse, repeated keys, and workloads without a readable pod
+template are error findings (FSM001), never a pass and never an exception.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from foresight.security import manifest_rules as R
+from foresight.security.findings import Finding, Location
+from foresight.security.manifest_pods import (
+    Hit,
+    PodSite,
+    as_list,
+    as_map,
+    image_hits,
+    pod_hits,
+    resource_hits,
+    secret_env_hits,
+)
+from foresight.security.manifest_rbac import binding_hits, role_hits
+from foresight.security.manifest_yaml import UnreadableYaml, line_of, load_documents
+
+__all__ = ["scan_manifest_objects", "scan_manifests"]
+
+#: kinds whose pods serve until stopped: probes are checked on them
+_LONG_RUNNING = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Pod",
+                           "Rollout", "DeploymentConfig"})
+#: kinds that must hold a pod template: without a readable one the manifest is not shown safe
+_NEEDS_POD = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Pod",
+                        "Job", "CronJob", "PodTemplate", "PyTorchJob", "TFJob", "MPIJob", "XGBoostJob", "PaddleJob",
+                        "JAXJob", "Rollout"})
+#: how deep below an object pod specs are looked for (CronJob's is 5 levels down, a TrainingRuntime's 8)
+_MAX_DEPTH = 16
+
+
+@dataclass(frozen=True)
+class _Object:
+    kind: str
+    name: str
+    namespace: str | None
+    body: Mapping[str, Any]
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.name}" + (f" (namespace {self.namespace})" if self.namespace else "")
+
+    @property
+    def metadata(self) -> Mapping[str, Any]:
+        return as_map(self.body.get("metadata"))
+
+
+def scan_manifests(text: str, path: str) -> list[Finding]:
+    """Every finding in the YAML ``text`` of one file; ``path`` is only where findings say they are."""
+    try:
+        documents, duplicates = load_documents(text)
+    except UnreadableYaml as exc:
+        hint = " (an unrendered template? render it first)" if "{{" in text else ""
+        return [Finding(R.UNREADABLE.id, R.UNREADABLE.level, f"{exc}{hint}", Location(path, line=exc.line))]
+    findings = [Finding(R.UNREADABLE.id, R.UNREADABLE.level,
+                        f"key {key!r} is repeated in one mapping (Kubernetes rejects it; tools disagree on which value wins)",
+                        Location(path, line=line)) for key, line in duplicates]
+    return findings + scan_manifest_objects(documents, path)
+
+
+def scan_manifest_objects(objects: Sequence[Mapping[str, Any]], path: str) -> list[Finding]:
+    """Every finding in objects already parsed (lines when they were loaded by this module, else None)."""
+    found = list(_objects(objects, set()))
+    tokenless = {(o.namespace, o.name) for o in found
+                 if o.kind == "ServiceAccount" and o.body.get("automountServiceAccountToken") is False}
+    hits: list[Hit] = []
+    workloads: list[tuple[_Object, list[PodSite]]] = []
+    for obj in found:
+        hits.extend(_object_hits(obj))
+        sites = _pod_sites(obj)
+        if sites:
+            workloads.append((obj, sites))
+        elif obj.kind in _NEEDS_POD:
+            hits.append((R.UNREADABLE, f"{obj.label}: no pod template with a list of containers", line_of(obj.body)))
+        for site in sites:
+            account = site.pod.get("serviceAccountName") or site.pod.get("serviceAccount") or "default"
+            hits.extend(pod_hits(site, (obj.namespace, account) in tokenless))
+    hits.extend(_network_policy_hits(found, workloads))
+    return [Finding(rule.id, rule.level, message, Location(path, line=line)) for rule, message, line in hits]
+
+
+def _objects(items: Sequence[Any], seen: set[int]) -> Iterator[_Object]:
+    """Kubernetes objects (a mapping with a kind), the items of ``*List`` kinds flattened."""
+    for item in as_list(items):
+        if not isinstance(item, Mapping) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        kind = item.get("kind")
+        if not isinstance(kind, str):
+            continue
+        if kind.endswith("List") and isinstance(item.get("items"), (list, tuple)):
+            yield from _objects(item["items"], seen)
+            continue
+        metadata = as_map(item.get("metadata"))
+        name = metadata.get("name") or metadata.get("generateName") or "(unnamed)"
+        namespace = metadata.get("namespace")
+        yield _Object(kind, str(name), namespace if isinstance(namespace, str) and namespace else None, item)
+
+
+def _object_hits(obj: _Object) -> Iterator[Hit]:
+    """The checks of one object on its own (pod specs apart)."""
+    if obj.namespace == "default":
+        yield R.DEFAULT_NAMESPACE, f"{obj.label}: placed in the default namespace", line_of(obj.metadata, "namespace")
+    if obj.kind in ("Role", "ClusterRole"):
+        yield from role_hits(obj.label, obj.body)
+    elif obj.kind in ("RoleBinding", "ClusterRoleBinding"):
+        yield from binding_hits(obj.label, obj.body)
+    elif obj.kind == "Secret":
+        for key in ("data", "stringData"):
+            if as_map(obj.body.get(key)):
+                yield R.SECRET_DATA, f"{obj.label}: {key} holds {len(obj.body[key])} value(s)", line_of(obj.body, key)
+    elif obj.kind == "TrainJob":
+        trainer = as_map(as_map(obj.body.get("spec")).get("trainer"))
+        if trainer:
+            who = f"{obj.label} trainer"
+            yield from image_hits(who, trainer.get("image"), line_of(trainer, "image"))
+            yield from secret_env_hits(who, trainer.get("env"))
+            yield from resource_hits(who, as_map(trainer.get("resourcesPerNode")), line_of(trainer))
+
+
+def _is_pod_spec(value: object) -> bool:
+    containers = as_map(value).get("containers")
+    return isinstance(containers, (list, tuple)) and any(
+        isinstance(c, Mapping) and ("image" in c or "name" in c) for c in containers)
+
+
+def _pod_sites(obj: _Object) -> list[PodSite]:
+    """Every pod spec inside ``obj`` (a mapping with a list of containers), outermost first."""
+    long_running = obj.kind in _LONG_RUNNING
+    sites: list[PodSite] = []
+    seen: set[int] = set()
+    stack: list[tuple[Any, str, int, Mapping[str, Any]]] = [(obj.body, "", 0, {})]
+    while stack:
+        node, where, depth, labels = stack.pop()
+        if id(node) in seen or depth > _MAX_DEPTH:
+            continue
+        seen.add(id(node))
+        if isinstance(node, Mapping):
+            if depth and _is_pod_spec(node):
+                batch = node.get("restartPolicy") in ("Never", "OnFailure")
+                sites.append(PodSite(obj.label, where, node, labels, long_running and not batch))
+                continue
+            own_labels = as_map(as_map(node.get("metadata")).get("labels"))
+            for key, value in node.items():
+                if isinstance(value, (Mapping, list, tuple)) and key not in ("metadata", "status"):
+                    stack.append((value, f"{where}.{key}" if where else str(key), depth + 1,
+                                  own_labels if key == "spec" else {}))
+        else:
+            for index, item in enumerate(node):
+                if isinstance(item, (Mapping, list, tuple)):
+                    stack.append((item, f"{where}[{index}]", depth + 1, {}))
+    return sorted(sites, key=lambda site: (line_of(site.pod) or 0, site.where))
+
+
+def _selects(policy: Mapping[str, Any], labels: Mapping[str, Any]) -> bool:
+    """Whether a NetworkPolicy's podSelector matches pods with ``labels`` (an empty selector: every pod)."""
+    selector = as_map(as_map(policy.get("spec")).get("podSelector"))
+    text = {str(k): str(v) for k, v in labels.items()}
+    if any(text.get(str(k)) != str(v) for k, v in as_map(selector.get("matchLabels")).items()):
+        return False
+    for expression in as_list(selector.get("matchExpressions")):
+        expression = as_map(expression)
+        key, operator = str(expression.get("key")), expression.get("operator")
+        values = {str(v) for v in as_list(expression.get("values"))}
+        if operator == "In":
+            ok = text.get(key) in values
+        elif operator == "NotIn":
+            ok = text.get(key) not in values
+        elif operator == "Exists":
+            ok = key in text
+        elif operator == "DoesNotExist":
+            ok = key not in text
+        else:
+            ok = False
+        if not ok:
+            return False
+    return True
+
+
+def _network_policy_hits(found: list[_Object], workloads: list[tuple[_Object, list[PodSite]]]) -> Iterator[Hit]:
+    policies: dict[str | None, list[_Object]] = defaultdict(list)
+    for obj in found:
+        if obj.kind == "NetworkPolicy":
+            policies[obj.namespace].append(obj)
+    for obj, sites in workloads:
+        mine = policies.get(obj.namespace, [])
+        namespace = obj.namespace or "(not set)"
+        line = line_of(obj.metadata, "name") or line_of(obj.body)
+        if not mine:
+            yield R.NO_NETWORK_POLICY, f"{obj.label}: namespace {namespace} has no NetworkPolicy", line
+        elif not all(any(_selects(p.body, site.labels) for p in mine) for site in sites):
+            yield R.NO_NETWORK_POLICY, f"{obj.label}: no NetworkPolicy of namespace {namespace} selects its pods", line
+    with_workloads = {obj.namespace for obj, _ in workloads}
+    for obj in found:
+        if obj.kind == "Namespace" and obj.name not in with_workloads and not policies.get(obj.name) and not policies.get(None):
+            yield (R.NO_NETWORK_POLICY, f"namespace {obj.name} has no NetworkPolicy",
+                   line_of(obj.metadata, "name") or line_of(obj.body))
