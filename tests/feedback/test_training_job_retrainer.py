@@ -209,7 +209,8 @@ def test_an_unreachable_api_while_training_holds_without_a_second_run(tmp_path, 
     loop, clock, *_ = setup(tmp_path, cluster, "churn-flaky")
     objects = FlakyObjects(cluster.api_client())
     loop.retrainer.objects = objects
-    objects.failing = {2, 3}  # get 1 is apply's; then the status read right after the start, and the next poll
+    # gets 1 and 2 are apply's (the Job, its NetworkPolicy); then the status read right after the start, and the next poll
+    objects.failing = {3, 4}
     assert actions(loop.tick(DRIFT, 0.7)) == ["retrain"] and loop.state.phase is Phase.TRAINING
     clock.advance(60)
     steps = loop.tick(DRIFT, 0.7)

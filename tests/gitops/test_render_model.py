@@ -131,7 +131,7 @@ def test_gpu_and_affinity_reach_the_pod_spec() -> None:
 def test_edge_model_without_mesh_renders_no_istio_objects() -> None:
     edge = load_specs(EXAMPLES / "model-deployment-gpu.yaml")[1]
     docs = render(edge)
-    assert [d["kind"] for d in docs] == ["Deployment", "Service"]
+    assert [d["kind"] for d in docs] == ["Deployment", "Service", "NetworkPolicy"]
     pod = docs[0]["spec"]["template"]["spec"]
     assert pod["nodeSelector"] == {"kubernetes.io/arch": "arm64", "node-role.kubernetes.io/edge": ""}
     assert pod["tolerations"] == [{"key": "node-role.kubernetes.io/edge", "operator": "Exists", "effect": "NoSchedule"}]

@@ -56,7 +56,7 @@ def test_examples_render_to_objects_kubernetes_and_kubeflow_accept(crds: CrdSche
 )
 def test_the_operator_picks_the_object(framework: str, operator: str, api_version: str, kind: str, crds: CrdSchemas) -> None:
     docs = render(job(framework, f"  operator: {operator}\n  workers: 3\n  resources: {{gpus: 2}}\n"))
-    assert [(d["apiVersion"], d["kind"]) for d in docs] == [(api_version, kind)]
+    assert [(d["apiVersion"], d["kind"]) for d in docs] == [(api_version, kind), ("networking.k8s.io/v1", "NetworkPolicy")]
     assert docs[0]["metadata"]["labels"]["foresight.ai/dataset-version"] == "v4"
     assert docs[0]["metadata"]["annotations"] == {"argocd.argoproj.io/sync-options": "Replace=true"}
     assert check(docs, crds).problems == ()

@@ -34,8 +34,8 @@ AP = {"targetRef": {"name": "web"}, "signals": [{"name": "errors", "query": "rat
 
 @pytest.mark.parametrize(("kind", "spec", "expected"), [
     ("ModelDeployment", MD, {"Deployment/web-stable", "Deployment/web-canary", "Service/web", "VirtualService/web",
-                             "DestinationRule/web"}),
-    ("TrainingJob", TJ, {"TrainJob/web"}),
+                             "DestinationRule/web", "NetworkPolicy/web"}),
+    ("TrainingJob", TJ, {"TrainJob/web", "NetworkPolicy/web"}),
     ("ScalingPolicy", SP, {"ScaledObject/web"}),
     ("ScalingPolicy", {**SP, "mode": "hpa"}, {"HorizontalPodAutoscaler/web"}),
     ("ScalingPolicy", {**SP, "mode": "direct"}, set()),

@@ -131,6 +131,7 @@ class TrainingJobRetrainer:
         self.window_s, self.seed, self.data_version = window_s, seed, data_version
         sample = self.manifests("sample", 0.0, "")  # a template that cannot render fails here, at start-up
         self._target = (sample[0]["apiVersion"], sample[0]["kind"], template.metadata.namespace)
+        self._extras = [(doc["apiVersion"], doc["kind"]) for doc in sample[1:]]
 
     def run_name(self, now_s: float) -> str:
         """The run started by a trigger at ``now_s`` (the same trigger always names the same run)."""
@@ -195,3 +196,5 @@ class TrainingJobRetrainer:
     def cancel(self, run: str) -> None:
         api_version, kind, namespace = self._target
         self.objects.delete(api_version, kind, namespace, run, propagation="Background")  # its pods go too
+        for extra in self._extras:  # what was rendered beside the job (its NetworkPolicy) goes with it
+            self.objects.delete(extra[0], extra[1], namespace, run)

@@ -6,7 +6,8 @@ idempotent). A **ModelDeployment** becomes
 
 * Deployments ``<name>-stable`` and, with a canary, ``<name>-canary`` (pods labelled
   ``foresight.ai/track``), each with KServe's storage initializer fetching the model;
-* a Service ``<name>`` over both tracks, and the autoscaler of the stable track: an HPA on CPU,
+* a Service ``<name>`` over both tracks, a NetworkPolicy ``<name>`` admitting only the model's own
+  pods and ``network.allowFrom`` on the serving port, and the autoscaler of the stable track: an HPA on CPU,
   or, predictive, the KEDA ScaledObject / External-metric HPA of :mod:`foresight.autoscale.manifests`
   (the stable Deployment then has no ``replicas``, so Git and the autoscaler do not fight);
 * with a mesh, an Istio VirtualService (route 0 = stable, route 1 = canary: the order the
@@ -16,7 +17,12 @@ idempotent). A **ModelDeployment** becomes
 
 A **TrainingJob** becomes one Kubeflow Trainer v2 ``TrainJob``, Training Operator v1
 ``PyTorchJob``/``TFJob``, or ``batch/v1`` Job (see :mod:`foresight.specs.training_job`); those
-are immutable once created, so they carry Argo CD's ``Replace=true`` sync option.
+are immutable once created, so they carry Argo CD's ``Replace=true`` sync option; a NetworkPolicy
+admits only the job's own pods.
+
+Every pod is hardened (:mod:`foresight.gitops.harden`): non-root UID, read-only root filesystem
+with emptyDirs where the server writes, no capability, no privilege escalation, seccomp
+RuntimeDefault, no API token, CPU and memory limits, probes on servers, pull policy by pinning.
 
 :func:`check` validates the result (:mod:`foresight.gitops.validate`) plus what Istio's CRD
 schemas leave to CEL or to the control plane: route weights summing to 100, durations >= 1 ms.
@@ -33,9 +39,11 @@ import yaml
 
 from foresight.autoscale.manifests import AutoscalingSpec, hpa, scaled_object
 from foresight.errors import InputError
+from foresight.gitops.harden import JOBSET_LABEL, container_security, network_policy, pod_security, pull_policy, scratch
 from foresight.gitops.validate import CrdSchemas, Problem, Validation, validate_manifests
 from foresight.specs import ModelDeployment, Spec, TrainingJob
-from foresight.specs.model_deployment import Autoscaling, Mesh
+from foresight.specs.model_deployment import Autoscaling, Mesh, ModelDeploymentSpec
+from foresight.specs.training_job import TrainingJobSpec
 from foresight.specs.runtimes import MODEL_DIR, SERVING_RUNTIMES, STORAGE_INITIALIZER
 from foresight.specs.workload import EDGE_LABEL, GPU_RESOURCE, Metadata, Placement, Resources
 
@@ -76,7 +84,7 @@ def _meta(meta: Metadata, name: str | None = None, **labels: str) -> dict[str, A
 
 
 def _resources(resources: Resources) -> dict[str, Any]:
-    limits: dict[str, Any] = {"memory": resources.memory}
+    limits: dict[str, Any] = {"cpu": resources.cpu_limit_or_request, "memory": resources.memory}
     if resources.gpus:
         limits[GPU_RESOURCE] = resources.gpus
     return {"requests": {"cpu": resources.cpu, "memory": resources.memory}, "limits": limits}
@@ -84,6 +92,15 @@ def _resources(resources: Resources) -> dict[str, Any]:
 
 def _env(values: Mapping[str, str]) -> list[dict[str, str]]:
     return [{"name": key, "value": value} for key, value in sorted(values.items())]
+
+
+def _pod_identity(spec: ModelDeploymentSpec | TrainingJobSpec) -> dict[str, Any]:
+    """Service account and token of a pod spec: no API token unless the spec asks for it."""
+    out: dict[str, Any] = {}
+    if spec.service_account.name:
+        out["serviceAccountName"] = spec.service_account.name
+    out["automountServiceAccountToken"] = spec.service_account.automount_token
+    return out
 
 
 def _tolerations(placement: Placement, gpus: int) -> list[dict[str, str]]:
@@ -134,6 +151,7 @@ def _model_deployment(md: ModelDeployment) -> list[dict[str, Any]]:
             "ports": [{"name": "http", "port": 80, "targetPort": "http", "appProtocol": "http"}],
         },
     })
+    docs.append(network_policy(md, _meta(meta), {_NAME: meta.name}))
     if spec.autoscaling is not None:
         docs.append(_autoscaler(meta, spec.autoscaling))
     if spec.mesh is not None:
@@ -150,27 +168,36 @@ def _server(md: ModelDeployment, track: str) -> dict[str, Any]:
     image = (canary.image if canary is not None else None) or spec.server_image
     command = spec.runtime.command if spec.runtime.command is not None else list(runtime.command if runtime else [])
     args = spec.runtime.args if spec.runtime.args is not None else list(runtime.args if runtime else [])
-    server: dict[str, Any] = {"name": "server", "image": image}
+    server: dict[str, Any] = {"name": "server", "image": image, "imagePullPolicy": pull_policy(image)}
     if command:
         server["command"] = command
     if args:
         server["args"] = [arg.replace("{name}", meta.name).replace("{port}", str(spec.port)) for arg in args]
     server["ports"] = [{"name": "http", "containerPort": spec.port}]
-    if spec.runtime.env:
-        server["env"] = _env(spec.runtime.env)
+    server["env"] = _env({"HOME": "/tmp", **spec.runtime.env})
     server["resources"] = _resources(spec.resources)
     ready_path = spec.runtime.readiness_path or (runtime.readiness_path if runtime else None)
     server["readinessProbe"] = (
         {"httpGet": {"path": ready_path.replace("{name}", meta.name), "port": "http"}, "periodSeconds": 5}
         if ready_path else {"tcpSocket": {"port": "http"}, "periodSeconds": 5}
     )
-    server["volumeMounts"] = [{"name": "model-store", "mountPath": MODEL_DIR, "readOnly": True}]
+    # liveness only asks whether the server still listens (a model still loading is not dead); the
+    # startup probe gives loading up to 15 minutes before liveness starts counting
+    server["livenessProbe"] = {"tcpSocket": {"port": "http"}, "periodSeconds": 10, "failureThreshold": 3}
+    server["startupProbe"] = {"tcpSocket": {"port": "http"}, "periodSeconds": 10, "failureThreshold": 90}
+    server["securityContext"] = container_security(spec)
+    volumes, mounts = scratch([*(runtime.writable if runtime else ()), *spec.writable_paths])
+    server["volumeMounts"] = [{"name": "model-store", "mountPath": MODEL_DIR, "readOnly": True}, *mounts]
+    fetcher = spec.runtime.initializer_image or STORAGE_INITIALIZER
     initializer = {
         "name": "storage-initializer",
-        "image": STORAGE_INITIALIZER,
+        "image": fetcher,
+        "imagePullPolicy": pull_policy(fetcher),
         "args": [model.uri, MODEL_DIR],
-        "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
-        "volumeMounts": [{"name": "model-store", "mountPath": MODEL_DIR}],
+        "env": _env({"HOME": "/tmp"}),
+        "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+        "securityContext": container_security(),
+        "volumeMounts": [{"name": "model-store", "mountPath": MODEL_DIR}, mounts[0]],
     }
     selector = {_NAME: meta.name, TRACK_LABEL: track}
     pod_labels = _labels(meta, **{TRACK_LABEL: track, "app.kubernetes.io/version": model.version, "app": meta.name, "version": model.version})
@@ -184,9 +211,11 @@ def _server(md: ModelDeployment, track: str) -> dict[str, Any]:
         "template": {
             "metadata": {"labels": pod_labels, "annotations": {"foresight.ai/model-uri": model.uri}},
             "spec": {
+                **_pod_identity(spec),
+                "securityContext": pod_security(spec),
                 "initContainers": [initializer],
                 "containers": [server],
-                "volumes": [{"name": "model-store", "emptyDir": {}}],
+                "volumes": [{"name": "model-store", "emptyDir": {}}, *volumes],
                 **_pod_placement(spec.placement, spec.resources.gpus),
             },
         },
@@ -296,23 +325,42 @@ def _training_job(job: TrainingJob) -> list[dict[str, Any]]:
             "trainer": trainer,
             "labels": _labels(meta, **labels),
         }
-        placement = _pod_placement(spec.placement, spec.resources.gpus)
-        if placement:
-            body["podSpecOverrides"] = [{"targetJobs": [{"name": "node"}], **placement}]
-        return [{"apiVersion": "trainer.kubeflow.org/v1alpha1", "kind": "TrainJob", "metadata": metadata, "spec": body}]
+        overrides = _pod_placement(spec.placement, spec.resources.gpus)
+        if spec.service_account.name:
+            overrides["serviceAccountName"] = spec.service_account.name
+        if overrides:
+            body["podSpecOverrides"] = [{"targetJobs": [{"name": "node"}], **overrides}]
+        return [
+            {"apiVersion": "trainer.kubeflow.org/v1alpha1", "kind": "TrainJob", "metadata": metadata, "spec": body},
+            network_policy(job, _meta(meta), {JOBSET_LABEL: meta.name}),
+        ]
+
+    volumes, mounts = scratch(spec.writable_paths)
 
     def pod(container_name: str, restart: str) -> dict[str, Any]:
-        container: dict[str, Any] = {"name": container_name, "image": spec.image, "command": spec.command}
+        container: dict[str, Any] = {
+            "name": container_name, "image": spec.image, "imagePullPolicy": pull_policy(spec.image), "command": spec.command,
+        }
         if spec.args:
             container["args"] = spec.args
-        if env or (operator == "job" and spec.workers > 1):
-            world = {"WORLD_SIZE": str(spec.workers)} if operator == "job" and spec.workers > 1 else {}
-            container["env"] = _env(env | world)
+        world = {"WORLD_SIZE": str(spec.workers)} if operator == "job" and spec.workers > 1 else {}
+        container["env"] = _env({"HOME": "/tmp", **env, **world})
         container["resources"] = _resources(spec.resources)
+        container["securityContext"] = container_security(spec)
+        container["volumeMounts"] = mounts
         return {
             "metadata": {"labels": _labels(meta, **labels)},
-            "spec": {"restartPolicy": restart, "containers": [container], **_pod_placement(spec.placement, spec.resources.gpus)},
+            "spec": {
+                "restartPolicy": restart,
+                **_pod_identity(spec),
+                "securityContext": pod_security(spec),
+                "containers": [container],
+                "volumes": volumes,
+                **_pod_placement(spec.placement, spec.resources.gpus),
+            },
         }
+
+    policy = network_policy(job, _meta(meta), {_NAME: meta.name})
 
     run_policy = {"backoffLimit": spec.max_restarts, "cleanPodPolicy": "None"}
     if operator == "pytorchjob":
@@ -320,15 +368,16 @@ def _training_job(job: TrainingJob) -> list[dict[str, Any]]:
         if spec.workers > 1:
             replicas["Worker"] = {"replicas": spec.workers - 1, "restartPolicy": "OnFailure", "template": pod("pytorch", "OnFailure")}
         body = {"runPolicy": run_policy, "pytorchReplicaSpecs": replicas}
-        return [{"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob", "metadata": metadata, "spec": body}]
+        return [{"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob", "metadata": metadata, "spec": body}, policy]
     if operator == "tfjob":
         replicas = {"Worker": {"replicas": spec.workers, "restartPolicy": "OnFailure", "template": pod("tensorflow", "OnFailure")}}
-        return [{"apiVersion": "kubeflow.org/v1", "kind": "TFJob", "metadata": metadata, "spec": {"runPolicy": run_policy, "tfReplicaSpecs": replicas}}]
+        return [{"apiVersion": "kubeflow.org/v1", "kind": "TFJob", "metadata": metadata,
+                 "spec": {"runPolicy": run_policy, "tfReplicaSpecs": replicas}}, policy]
     body = {"backoffLimit": spec.max_restarts}
     if spec.workers > 1:
         body |= {"completions": spec.workers, "parallelism": spec.workers, "completionMode": "Indexed"}
     body["template"] = pod("trainer", "Never")
-    return [{"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata, "spec": body}]
+    return [{"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata, "spec": body}, policy]
 
 
 # --- checks and files ------------------------------------------------------------------------

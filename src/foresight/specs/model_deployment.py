@@ -18,6 +18,7 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from foresight.specs.runtimes import SERVING_RUNTIMES, Framework
+from foresight.specs.security import HardenedWorkload, Network
 from foresight.specs.workload import API_VERSION, IMAGE_PATTERN, LABEL_VALUE, Metadata, Placement, Resources, SpecModel
 
 __all__ = [
@@ -63,6 +64,12 @@ class Runtime(SpecModel):
         None, pattern=r"^/\S*$", description="HTTP path that answers 200 when ready (custom servers; default: TCP check)."
     )
     env: dict[str, str] = Field(default_factory=dict, description="Extra environment variables of the server.")
+    initializer_image: str | None = Field(
+        None,
+        pattern=IMAGE_PATTERN,
+        description="Image of the storage initializer that downloads the model (default: KServe's, tag-pinned); "
+        "e.g. the same image pinned by digest, or from a mirror.",
+    )
 
 
 class Autoscaling(SpecModel):
@@ -178,7 +185,7 @@ class Mesh(SpecModel):
         return retries
 
 
-class ModelDeploymentSpec(SpecModel):
+class ModelDeploymentSpec(HardenedWorkload):
     """The desired state of a served model."""
 
     model: ModelRef = Field(description="The stable model.")
@@ -192,6 +199,9 @@ class ModelDeploymentSpec(SpecModel):
         default_factory=Mesh, description="Istio settings; null renders no Istio objects (and allows no canary)."
     )
     canary: Canary | None = Field(None, description="A new version taking part of the traffic.")
+    network: Network = Field(
+        default_factory=Network, description="Who may call the model's pods (rendered as a NetworkPolicy)."
+    )
 
     # Field validators (not one model validator) so that each error names the field to fix;
     # ``info.data`` holds the fields declared above the one being checked.

@@ -5,7 +5,8 @@ spec; ``runtime.image``/``command``/``args`` override any of it (and ``custom`` 
 Every server reads the model from ``/mnt/models``, where KServe's storage initializer (an init
 container, the same one KServe uses) downloads ``model.uri`` before the server starts, and
 listens for HTTP on one port. Images are pinned tags, never ``latest``: a GitOps repository must
-say exactly what runs.
+say exactly what runs. Servers run as a non-root UID on a read-only root filesystem: ``/tmp``
+(``HOME`` too) and the folders in :attr:`ServingRuntime.writable` are emptyDirs.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ class ServingRuntime:
     command: tuple[str, ...]
     args: tuple[str, ...]
     readiness_path: str | None
+    #: folders the server writes to besides /tmp (the root filesystem is mounted read-only)
+    writable: tuple[str, ...] = ()
 
     def image_for(self, gpus: int) -> str:
         """The CUDA build when the pod has GPUs, the smaller CPU build otherwise."""
@@ -66,6 +69,7 @@ SERVING_RUNTIMES: dict[str, ServingRuntime] = {
         command=("torchserve",),
         args=("--foreground", f"--model-store={MODEL_DIR}", "--models=all", "--disable-token-auth"),
         readiness_path="/ping",
+        writable=("/home/model-server/logs", "/home/model-server/tmp"),  # TorchServe's logs and workers' scratch
     ),
     "tensorflow": ServingRuntime(
         image="tensorflow/serving:2.18.0",

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from foresight.specs.security import HardenedWorkload
 from foresight.specs.workload import API_VERSION, IMAGE_PATTERN, LABEL_VALUE, Metadata, Placement, Resources, SpecModel
 
 __all__ = ["DEFAULT_OPERATOR", "Dataset", "Operator", "TrainingFramework", "TrainingJob", "TrainingJobSpec"]
@@ -45,7 +46,7 @@ class Dataset(SpecModel):
     version: str = Field(min_length=1, max_length=63, pattern=LABEL_VALUE, description="Dataset version (a label value).")
 
 
-class TrainingJobSpec(SpecModel):
+class TrainingJobSpec(HardenedWorkload):
     """The desired training run."""
 
     framework: TrainingFramework = Field(description="Training framework: pytorch, tensorflow, xgboost or generic.")
@@ -93,6 +94,19 @@ class TrainingJobSpec(SpecModel):
                 "use nodeSelector, or operator 'pytorchjob'"
             )
         return placement
+
+    @model_validator(mode="after")
+    def _security_fits_operator(self) -> TrainingJobSpec:
+        if self.resolved_operator == "trainjob" and (
+            self.security_context is not None or self.container_security_context is not None
+            or self.service_account.automount_token
+        ):
+            raise ValueError(
+                "operator 'trainjob' cannot set securityContext, containerSecurityContext or "
+                "serviceAccount.automountToken (a TrainJob's podSpecOverrides has none: its ClusterTrainingRuntime "
+                "decides them); use operator 'pytorchjob', or set them in the runtime"
+            )
+        return self
 
     @property
     def resolved_operator(self) -> Operator:

@@ -31,6 +31,7 @@ __all__ = [
     "Toleration",
     "camel",
     "placement_conflicts",
+    "quantity",
 ]
 
 GROUP = "foresight.ai"
@@ -47,6 +48,22 @@ LABEL_VALUE = r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"
 IMAGE_PATTERN = r"^[a-z0-9]([-a-zA-Z0-9._/:@]*[A-Za-z0-9])?$"
 #: DNS-1035 label: a Service name must start with a letter; 50 characters leave room for suffixes.
 NAME_PATTERN = r"^[a-z]([-a-z0-9]{0,48}[a-z0-9])?$"
+
+
+_SUFFIX = {"m": 1e-3, "": 1.0, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
+           "Ki": 2.0**10, "Mi": 2.0**20, "Gi": 2.0**30, "Ti": 2.0**40, "Pi": 2.0**50, "Ei": 2.0**60}
+
+
+def quantity(text: str) -> float:
+    """A Kubernetes quantity (as :data:`_QUANTITY` accepts them) as a number.
+
+    >>> quantity("500m"), quantity("2"), quantity("1.5Gi") == 1.5 * 2**30
+    (0.5, 2.0, True)
+    """
+    match = re.match(r"^([0-9]+(?:\.[0-9]+)?)([a-zA-Z]*)$", text)
+    if match is None or match[2] not in _SUFFIX:
+        raise ValueError(f"{text!r} is not a Kubernetes quantity")
+    return float(match[1]) * _SUFFIX[match[2]]
 
 
 def camel(name: str) -> str:
@@ -103,14 +120,31 @@ class Metadata(SpecModel):
 class Resources(SpecModel):
     """CPU, memory and GPUs of one container (for a training job: of one worker).
 
-    CPU is a request without a limit (a CPU limit throttles latency-sensitive servers); memory's
-    limit equals its request (a pod above its request is the first one evicted anyway); GPUs
-    are whole devices, requested as ``nvidia.com/gpu`` limits as the device plugin requires.
+    Limits default to the requests: a pod whose limits equal its requests is in the Guaranteed
+    QoS class (evicted last, whole cores under the static CPU manager) and cannot starve its
+    neighbours. ``cpuLimit`` may be raised above the request for servers whose latency suffers
+    from CFS throttling; memory's limit always equals its request (a pod above its request is the
+    first one evicted anyway); GPUs are whole devices, requested as ``nvidia.com/gpu`` limits as
+    the device plugin requires.
     """
 
     cpu: str = Field("1", pattern=_QUANTITY, description="CPU request as a Kubernetes quantity ('500m', '2').")
+    cpu_limit: str | None = Field(
+        None, pattern=_QUANTITY, description="CPU limit (default: the request; raise it to let a server burst)."
+    )
     memory: str = Field("2Gi", pattern=_QUANTITY, description="Memory request and limit as a quantity ('512Mi', '4Gi').")
     gpus: int = Field(0, ge=0, le=64, description="Whole NVIDIA GPUs (nvidia.com/gpu); 0 for none.")
+
+    @model_validator(mode="after")
+    def _limit_covers_request(self) -> Resources:
+        if self.cpu_limit is not None and quantity(self.cpu_limit) < quantity(self.cpu):
+            raise ValueError(f"cpuLimit {self.cpu_limit} is below the cpu request {self.cpu}: Kubernetes refuses it")
+        return self
+
+    @property
+    def cpu_limit_or_request(self) -> str:
+        """The CPU limit to render: the given one, else the request."""
+        return self.cpu_limit or self.cpu
 
 
 class NodeRule(SpecModel):
