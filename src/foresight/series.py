@@ -56,3 +56,25 @@ class Series:
 
     def __len__(self) -> int:
         return int(self.timestamps.size)
+
+    @classmethod
+    def of_checked(cls, labels: Mapping[str, str], timestamps: np.ndarray, values: np.ndarray) -> Series:
+        """A series from arrays that already meet the invariants, without checking them again.
+
+        For callers whose arrays cannot break them by construction: a source's regular grid of
+        times checked once for all its series, or a join of checked series' points in time order.
+        A reconcile round at 10,000 workloads builds 40,000 series; checking each again was a
+        quarter of its time. ``timestamps`` and ``values`` must be 1-D float64 arrays of one length,
+        the times finite and strictly increasing: nothing here says otherwise if they are not.
+
+        >>> s = Series.of_checked({"service": "api"}, np.array([0.0, 15.0]), np.array([1.0, 2.0]))
+        >>> s.labels["service"], len(s), s.values.flags.writeable
+        ('api', 2, False)
+        """
+        series = object.__new__(cls)
+        timestamps.flags.writeable = False
+        values.flags.writeable = False
+        object.__setattr__(series, "labels", labels if isinstance(labels, MappingProxyType) else MappingProxyType(dict(labels)))
+        object.__setattr__(series, "timestamps", timestamps)
+        object.__setattr__(series, "values", values)
+        return series

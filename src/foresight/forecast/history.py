@@ -112,7 +112,13 @@ def _join(held: tuple[Series, ...], fresh: list[Series], read_from: float, start
             if keep.any():
                 out.append(Series(old.labels, old.timestamps[keep], old.values[keep]))
             continue
-        out.append(Series(old.labels, np.concatenate([old.timestamps[keep], new.timestamps]),
-                          np.concatenate([old.values[keep], new.values])))
+        times = old.timestamps[keep]
+        if times.size and new.timestamps.size and not new.timestamps[0] > times[-1]:
+            out.append(Series(old.labels, np.concatenate([times, new.timestamps]),  # checked: says where
+                              np.concatenate([old.values[keep], new.values])))
+            continue
+        # both checked, and the fresh points come after the held ones: the join is checked too
+        out.append(Series.of_checked(old.labels, np.concatenate([times, new.timestamps]),
+                                     np.concatenate([old.values[keep], new.values])))
     out.extend(by_labels.values())
     return tuple(out)

@@ -135,4 +135,5 @@ def query_range(
         services = ServiceIndex(services)
     columns = services.select(matchers)
     block = history[k, metric][:, list(columns)].T  # one gather for all the selected series
-    return [Series({"service": services.names[i]}, at, values) for i, values in zip(columns, block)]
+    # a regular grid: finite and increasing, checked once here for every series that shares it
+    return [Series.of_checked({"service": services.names[i]}, at, values) for i, values in zip(columns, block)]
