@@ -18,8 +18,10 @@ from rich.table import Table
 
 from foresight.cli.app import ForesightTyper, app
 from foresight.errors import InputError
+from foresight.cli.scan import scan_paths
 from foresight.registry import (
-    DATA_WARNING_TAG, PARENT_TAG, GatePolicy, ModelVersion, Registry, code_commit, data_version, lineage, promote,
+    DATA_WARNING_TAG, NOT_SCANNED, PARENT_TAG, SCAN_TAG, GatePolicy, ModelVersion, Registry, code_commit, data_version,
+    judge_artifact, lineage, promote,
 )
 from foresight.runtime.registry import open_registry
 
@@ -59,12 +61,12 @@ def _pairs(values: list[str], what: str, numeric: bool) -> dict[str, float | str
 def _row(v: ModelVersion) -> list[str]:
     metrics = ", ".join(f"{k}={val:.4g}" for k, val in sorted(v.metrics.items()))
     return [v.name, str(v.version), ",".join(v.aliases), metrics, v.data_version[:12], v.code_commit[:10],
-            "" if v.seed is None else str(v.seed), v.tags.get("foresight.gate", "")]
+            "" if v.seed is None else str(v.seed), v.tags.get("foresight.gate", ""), v.tags.get(SCAN_TAG, "")]
 
 
 def _print_versions(versions: list[ModelVersion], title: str) -> None:
     table = Table(title=title)
-    for column in ("model", "version", "aliases", "metrics", "data", "commit", "seed", "gate"):
+    for column in ("model", "version", "aliases", "metrics", "data", "commit", "seed", "gate", "scan"):
         table.add_column(column)
     for v in versions:
         table.add_row(*(escape(c) for c in _row(v)))
@@ -88,11 +90,20 @@ def register(
     backend: _Backend = "auto",
     json_out: _Json = False,
 ) -> None:
-    """Register the next version of a model with its provenance."""
+    """Register the next version of a model with its provenance; a model file the artifact scan finds
+    dangerous (code run when it loads, or unreadable) is refused, and nothing is registered."""
     if model_file is not None and not model_file.is_file():
         raise InputError(f"--model-file {model_file}: no such file")
-    registry = open_registry(registry_uri, backend)
     tags = {k: str(v) for k, v in _pairs(tag, "tag", numeric=False).items()}
+    if model_file is not None:
+        verdict = judge_artifact(scan_paths([model_file])[0])
+        verdict.raise_if_blocked(f"model {name}, --model-file {model_file}")
+        if not verdict.reason.endswith("no findings"):
+            typer.echo(f"warning: {verdict.reason}", err=True)
+        tags[SCAN_TAG] = verdict.tag
+    else:
+        tags[SCAN_TAG] = NOT_SCANNED
+    registry = open_registry(registry_uri, backend)
     if parent is None:
         champion = registry.get_alias(name, "champion")
         parent = None if champion is None else champion.version
