@@ -24,6 +24,7 @@ from foresight.cli import (  # noqa: F401
     render,
     rollout,
     scan,
+    scan_code,
     serve,
     version,
     watch,

@@ -10,6 +10,7 @@ stops counting.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,10 @@ if TYPE_CHECKING:
 __all__ = ["library_result"]
 
 _TYPE_CONVERTERS = frozenset({"int", "float", "bool"})
+#: builtins folded when every argument is a constant (so ``if len("abc") > 5:`` is a dead branch)
+_PURE_BUILTINS: dict[str, Callable[..., object]] = {
+    "len": len, "str": str, "int": int, "float": float, "abs": abs, "min": min, "max": max, "bool": bool,
+    "ord": ord, "chr": chr, "round": round, "repr": repr, "hex": hex, "oct": oct, "bin": bin, "sum": sum}
 #: calls that build a response object (returning one from a view is not returning HTML text)
 _RESPONSES = cat.REDIRECT_SINKS | cat.HTML_SINKS | frozenset({
     "flask.render_template", "render_template", "flask.send_file", "flask.send_from_directory",
@@ -40,6 +45,10 @@ def _propagate(receiver: Val | None, args: list[Val], kwargs: dict[str, Val]) ->
 def library_result(project: Project, node: ast.Call, name: str | None, method: str | None, receiver: Val | None,
                    args: list[Val], kwargs: dict[str, Val], env: Env, frame: _Frame) -> Val:  # noqa: C901 - a table
     """The abstract value ``node`` evaluates to (and the container it mutates, updated in ``env``)."""
+    if name in _PURE_BUILTINS and args and all(a.known for a in args) and not kwargs:
+        folded = _fold_call(_PURE_BUILTINS[name], [a.const for a in args])
+        if folded is not UNKNOWN:
+            return Val(const=folded, prefix=folded if isinstance(folded, str) else "")
     if name is not None:
         source = cat.matches(name, cat.SOURCE_CALLS)
         if source is not None:
@@ -109,6 +118,15 @@ def library_result(project: Project, node: ast.Call, name: str | None, method: s
     if method is not None and receiver is not None:
         return _method_result(project, node, method, receiver, args, kwargs, env, frame)
     return _propagate(receiver, args, kwargs)
+
+
+def _fold_call(fn: Callable[..., object], args: list[object]) -> object:
+    try:
+        result = fn(*args)
+    except (TypeError, ValueError, OverflowError, KeyError, IndexError):
+        return UNKNOWN
+    return result if isinstance(result, (str, int, float, bool, bytes, type(None))) and \
+        len(str(result)) <= 10_000 else UNKNOWN
 
 
 def _safe_str(value: object) -> str | None:

@@ -134,8 +134,8 @@ def _taint_sinks(project: Project, node: ast.Call, name: str | None, method: str
         query = _arg(args, kwargs, 0 if "XPath" in (name or "") else 1, "path", "query")
         if query is not None:
             sink(rules.XPATHI, "xpathi", query, frame, node, "an XPath expression")
-    if method in ("find", "findall", "findtext", "iterfind") and receiver is not None and receiver.kind == "xml" and \
-            first is not None:
+    if method in ("find", "findall", "findtext", "iterfind") and receiver is not None and first is not None and (
+            receiver.kind == "xml" or (not receiver.known and first.prefix.startswith((".", "/")))):
         sink(rules.XPATHI, "xpathi", first, frame, node, f"an ElementPath expression in {method}")
     # LDAP
     if method in cat.LDAP_SEARCH_METHODS and receiver is not None and (
@@ -208,10 +208,13 @@ def _api_rules(project: Project, node: ast.Call, name: str | None, method: str |
             (feature.known and str(feature.const).startswith(("http://xml.org/sax/features/external-")))
         if external and _truthy(args[1]) is True:
             report(rules.XXE, frame, node, "an XML SAX parser resolves external entities")
-    if method in ("fromstring", "parse", "XML", "iterparse") and name is not None and name.startswith("lxml"):
+    if method in ("fromstring", "parse", "XML", "iterparse", "XMLID") and name is not None and name.startswith("lxml"):
         parser = _arg(args, kwargs, 1, "parser")
         if parser is not None and parser.kind == "xml-parser-unsafe":
-            report(rules.XXE, frame, node, "parsing with a parser that resolves external entities")
+            report(rules.XXE, frame, node, "parsing with an lxml parser that resolves entities (lxml's default)")
+        elif parser is None and args:
+            project._taint_sink(rules.XXE, "xxe", args[0], frame, node,  # noqa: SLF001
+                                f"{name} with lxml's default parser (resolves entities)")
     if cat.matches(name, frozenset({"xmltodict.parse"})) and _truthy(kwargs.get("disable_entities")) is False:
         report(rules.XXE, frame, node, "xmltodict.parse with entities enabled")
     if receiver is not None and receiver.kind == "sax-unsafe" and method == "parse":
