@@ -11,6 +11,12 @@ phase, polled every tick until it ends or times out. Every step is one
 :class:`~foresight.control.audit.AuditRecord` (controller ``feedback``) with its reason; a failed
 step keeps what it needs (the trained candidate stays pending until its registration succeeds).
 
+Before a candidate is registered (or gated, when its training run registered it), its artifact
+goes through the artifact gate (:func:`~foresight.registry.artifact_gate.judge_artifact`) over the
+findings the ``scan`` port returns: an error-level finding discards the candidate with a reason
+naming the finding; the verdict is kept on the version as the ``foresight.scan`` tag. The scan of
+bytes is the port's business (the runtime's, at the edge): the loop only judges findings.
+
 Errors: a :class:`~foresight.errors.ServiceUnavailable` (MLflow down) holds and retries; any other
 error from the retrainer (starting or polling a run) abandons that attempt (recorded with the
 error); the loop itself never raises out of :meth:`tick` for either.
@@ -20,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from foresight.clock import Clock
@@ -33,10 +39,16 @@ from foresight.feedback.decide import (
 )
 from foresight.feedback.retrainer import Candidate, Retrainer, TrainingFailed, as_retrainer
 from foresight.feedback.signal import DecaySignal
+from foresight.registry.artifact_gate import SCAN_TAG, ArtifactVerdict, judge_artifact
 from foresight.registry.promote import GATE_TAG, promote
 from foresight.registry.protocol import CHALLENGER, CHAMPION, PARENT_TAG, Registry
+from foresight.security import Finding
 
-__all__ = ["Candidate", "FeedbackLoop", "LoopStep"]
+__all__ = ["ArtifactScan", "Candidate", "FeedbackLoop", "LoopStep"]
+
+#: The artifact scan port: the findings in a candidate's artifact, or None when there is no artifact
+#: here to scan (a version a training run registered in a remote registry).
+ArtifactScan = Callable[[Candidate], Sequence[Finding] | None]
 
 log = logging.getLogger(__name__)
 #: Actions whose errors come from the retrainer (caller code): any error abandons the attempt.
@@ -67,10 +79,11 @@ class FeedbackLoop:
         self, model: str, policy: LoopPolicy, registry: Registry,
         retrain: Retrainer | Callable[[float], Candidate],
         canary: Canary, clock: Clock, *, code_commit: str = "unknown", audit: AuditSink | None = None,
-        on_promote: Callable[[int, Candidate | None], None] | None = None,
+        on_promote: Callable[[int, Candidate | None], None] | None = None, scan: ArtifactScan | None = None,
     ) -> None:
         self.model, self.policy, self.registry, self.retrain, self.canary, self.clock = (
             model, policy, registry, retrain, canary, clock)
+        self.scan = scan
         self.code_commit = code_commit
         self.audit = audit
         self.on_promote = on_promote
@@ -139,6 +152,12 @@ class FeedbackLoop:
             if action is LoopAction.GATE:
                 if self.pending is not None and self.pending.version is not None:
                     self._adopt(self.pending.version)
+                    verdict = self._scanned(self.pending)
+                    if verdict is not None:
+                        self.registry.set_tag(self.model, self._v(), SCAN_TAG, verdict.tag)
+                        if not verdict.passed:
+                            self.registry.set_tag(self.model, self._v(), GATE_TAG, "blocked: " + verdict.tag)
+                            return Gated(False, verdict.reason), None
                 result = promote(self.registry, self.model, self._v(), self.policy.gates,
                                  champion_metrics=self._champion_metrics(), dry_run=True)
                 self.registry.set_tag(self.model, self._v(), GATE_TAG,
@@ -205,11 +224,23 @@ class FeedbackLoop:
         c = self.pending
         if c is None:
             raise ForesightError("nothing to register (no pending candidate)")
+        verdict = self._scanned(c)
+        if verdict is not None:
+            verdict.raise_if_blocked(f"model {self.model}: retrained candidate")
         champion = self.registry.get_alias(self.model, CHAMPION)
         tags = {**c.tags, **({PARENT_TAG: str(champion.version)} if champion else {})}
+        if verdict is not None:
+            tags[SCAN_TAG] = verdict.tag
         return self.registry.register(self.model, params=c.params, metrics=c.metrics, code_commit=self.code_commit,
                                       data_version=c.data_version, seed=c.seed, tags=tags, model=c.model,
                                       model_file=c.model_file).version
+
+    def _scanned(self, candidate: Candidate) -> ArtifactVerdict | None:
+        """The artifact gate's verdict on ``candidate`` (None: no scan port, or nothing here to scan)."""
+        if self.scan is None:
+            return None
+        findings = self.scan(candidate)
+        return None if findings is None else judge_artifact(findings)
 
     def _champion_metrics(self) -> Mapping[str, float] | None:
         return None if self.pending is None else self.pending.champion_metrics

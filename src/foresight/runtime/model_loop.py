@@ -16,7 +16,9 @@ registers it in a :class:`~foresight.registry.LocalRegistry` (with data version 
 rows, the code commit and the seed), gates it (accuracy >= 0.8 and no worse than the champion
 re-evaluated on the same hold-out), releases it as a canary through the rollout controller on the
 canary simulator (each version's accuracy there is what it achieves on the live stream) and
-promotes or rolls back. An injected fault makes the registry unreachable for ``registry_outage_s`` seconds from the
+promotes or rolls back. Each retrained model passes the artifact gate first: :func:`scan_candidate`
+scans the bytes the registry will store (the pickled model, or the candidate's model file) with
+:func:`foresight.security.scan_artifact`. An injected fault makes the registry unreachable for ``registry_outage_s`` seconds from the
 moment the drift is first seen, so the registration is held and retried (the pending model is not
 lost).
 
@@ -26,6 +28,7 @@ Cost: one simulated day is ~290 PSI evaluations and one or two fits: well under 
 from __future__ import annotations
 
 import hashlib
+import pickle
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,19 +41,40 @@ from foresight.control.audit import AuditRecord, AuditSink
 from foresight.drift.bins import bin_shares, quantile_edges
 from foresight.drift.ecdf import sort_valid
 from foresight.drift.psi import PSI_SIGNIFICANT, psi
-from foresight.errors import ServiceUnavailable
+from foresight.errors import InputError, ServiceUnavailable
 from foresight.feedback import Candidate, DecaySignal, FeedbackLoop, LoopPolicy
 from foresight.registry import CHAMPION, GatePolicy, code_commit
 from foresight.runtime.canary import RolloutCanary
+from foresight.security import Finding, scan_artifact
 from foresight.sim.canary import VersionBehaviour
 
-__all__ = ["FEATURES", "ModelLoopDemo", "ModelLoopStep", "demo_model_loop"]
+__all__ = ["FEATURES", "ModelLoopDemo", "ModelLoopStep", "demo_model_loop", "scan_candidate"]
 
 FEATURES = ("x1", "x2", "x3", "x4")
 _W_BEFORE = np.array([1.5, -1.0, 0.8, 0.0])
 _W_AFTER = np.array([1.5, -1.0, -0.8, 1.2])
 _MU_AFTER = np.array([0.0, 0.0, 1.2, 0.0])
 _NOISE = 0.5  # scale of the logistic noise on the label's score
+
+
+def scan_candidate(candidate: Candidate) -> list[Finding] | None:
+    """The feedback loop's artifact scan port: the findings in what the registry would store.
+
+    A model file is scanned as it is on disk; an in-memory model as the pickle the local registry
+    writes (``pickle.dumps``). None when the candidate carries neither (a training run registered it
+    remotely). An unreadable file is an :class:`~foresight.errors.InputError` (the loop discards the
+    candidate: what cannot be read cannot be shown to be safe).
+    """
+    if candidate.model_file is not None:
+        try:
+            data = candidate.model_file.read_bytes()
+        except OSError as exc:
+            raise InputError(f"{candidate.model_file}: cannot read the model file to scan it "
+                             f"({exc.strerror or exc})") from None
+        return scan_artifact(data, str(candidate.model_file))
+    if candidate.model is not None:
+        return scan_artifact(pickle.dumps(candidate.model), f"<{type(candidate.model).__name__} as pickled>")
+    return None
 
 
 @dataclass(frozen=True)
@@ -147,7 +171,8 @@ class ModelLoopDemo:
         canary = RolloutCanary(self.model, self._behaviours, seed=self.seed, audit=self.audit)
         self.canary = canary
         self.loop = FeedbackLoop(self.model, policy, self.registry, self._retrain, canary, self.clock,
-                                 code_commit=code_commit(__file__), audit=self.audit, on_promote=self._promoted)
+                                 code_commit=code_commit(__file__), audit=self.audit, on_promote=self._promoted,
+                                 scan=scan_candidate)
         self._bootstrap()
 
     # -- the first champion: trained on two hours before the start -----------------------------
