@@ -2525,4 +2525,297 @@ def x():
     return xmltodict.parse(request.data)
 ''')
 
+# ---------------------------------------------------------------- more shapes, each category
+_add("rand_safe_shuffle_quiz", "weakrand", False, '''
+import random
+from flask import Flask, jsonify
+app = Flask(__name__)
+QUESTIONS = ["q1", "q2", "q3", "q4"]
+
+@app.route("/quiz")
+def quiz():
+    order = list(QUESTIONS)
+    random.shuffle(order)
+    return jsonify(questions=order)
+''')
+_add("rand_safe_retry_jitter", "weakrand", False, '''
+import random
+import time
+
+def call_with_retry(fn, attempts=5):
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except ConnectionError:
+            time.sleep(2 ** attempt + random.uniform(0, 1))
+    raise ConnectionError("gave up")
+''')
+_add("rand_safe_sampling", "weakrand", False, '''
+import random
+
+def sample_rows(rows, fraction=0.1):
+    return [row for row in rows if random.random() < fraction]
+''')
+_add("rand_reset_link", "weakrand", True, '''
+import random
+from django.core.mail import send_mail
+from django.http import JsonResponse
+
+def forgot(request):
+    reset_code = "".join(str(random.randint(0, 9)) for _ in range(8))
+    send_mail("Reset", f"Your code: {reset_code}", "noreply@example.org", [request.POST["email"]])
+    return JsonResponse({"sent": True})
+''')
+_add("rand_class_token", "weakrand", True, '''
+import random
+
+class Sessions:
+    def __init__(self):
+        self.store = {}
+
+    def open(self, user):
+        sid = "%x" % random.getrandbits(64)
+        self.store[sid] = user
+        return sid
+''')
+_add("redirect_safe_validator_function", "redirect", False, '''
+from urllib.parse import urljoin, urlparse
+from flask import Flask, request, redirect, abort
+app = Flask(__name__)
+
+def is_safe_redirect(target):
+    host = urlparse(request.host_url)
+    test = urlparse(urljoin(request.host_url, target))
+    return test.scheme in ("http", "https") and host.netloc == test.netloc
+
+@app.route("/login")
+def login():
+    nxt = request.args.get("next", "/")
+    if not is_safe_redirect(nxt):
+        abort(400)
+    return redirect(nxt)
+''')
+_add("redirect_safe_relative_only", "redirect", False, '''
+from urllib.parse import urlparse
+from django.shortcuts import redirect
+
+def back(request):
+    target = request.GET.get("next", "/")
+    if urlparse(target).netloc:
+        target = "/"
+    return redirect(target)
+''')
+_add("redirect_startswith_slash_only", "redirect", True, '''
+from flask import Flask, request, redirect
+app = Flask(__name__)
+
+@app.route("/s")
+def s():
+    nxt = request.args.get("next", "/")
+    if nxt.startswith("/"):
+        return redirect(nxt)
+    return redirect("/")
+''')
+_add("redirect_safe_startswith_path", "redirect", False, '''
+from flask import Flask, request, redirect
+app = Flask(__name__)
+
+@app.route("/s")
+def s():
+    nxt = request.args.get("next", "/")
+    if nxt.startswith("/account/"):
+        return redirect(nxt)
+    return redirect("/")
+''')
+_add("xss_safe_format_html", "xss", False, '''
+from django.http import HttpResponse
+from django.utils.html import format_html
+
+def greet(request):
+    return HttpResponse(format_html("<p>Hello {}</p>", request.GET.get("name", "")))
+''')
+_add("xss_safe_markup_format", "xss", False, '''
+from flask import Flask, request
+from markupsafe import Markup
+app = Flask(__name__)
+
+@app.route("/m")
+def m():
+    return Markup("<em>{}</em>").format(request.args.get("word", ""))
+''')
+_add("xss_class_view", "xss", True, '''
+from django.http import HttpResponse
+from django.views import View
+
+class Echo(View):
+    def get(self, request):
+        message = request.GET.get("m", "")
+        return HttpResponse("<pre>" + message + "</pre>")
+''')
+_add("cmdi_safe_shlex_split_fixed_program", "cmdi", False, '''
+import shlex
+import subprocess
+from flask import Flask, request
+app = Flask(__name__)
+
+@app.route("/grep")
+def grep():
+    args = shlex.split("grep -n " + shlex.quote(request.args.get("p", "x")) + " notes.txt")
+    return subprocess.run(args, capture_output=True).stdout
+''')
+_add("cmdi_shlex_split_user_program", "cmdi", True, '''
+import shlex
+import subprocess
+from flask import Flask, request
+app = Flask(__name__)
+
+@app.route("/run")
+def run():
+    args = shlex.split(request.args.get("cmd", "true"))
+    return subprocess.run(args, capture_output=True).stdout
+''')
+_add("sqli_safe_table_map", "sqli", False, '''
+import sqlite3
+from flask import Flask, request
+app = Flask(__name__)
+TABLES = {"users": "app_users", "orders": "app_orders"}
+
+@app.route("/count")
+def count():
+    table = TABLES.get(request.args.get("t"), "app_users")
+    return str(sqlite3.connect("d.db").execute("SELECT COUNT(*) FROM " + table).fetchone())
+''')
+_add("sqli_class_repository", "sqli", True, '''
+import sqlite3
+from flask import Flask, request
+app = Flask(__name__)
+
+class Users:
+    def __init__(self, path):
+        self.conn = sqlite3.connect(path)
+
+    def by_name(self, name):
+        return self.conn.execute("SELECT * FROM users WHERE name = '" + name + "'").fetchall()
+
+@app.route("/u")
+def u():
+    return str(Users("u.db").by_name(request.args.get("name")))
+''')
+_add("trust_safe_db_lookup", "trustbound", False, '''
+from flask import Flask, request, session
+from myapp.db import db, User
+app = Flask(__name__)
+
+@app.post("/login")
+def login():
+    user = db.session.query(User).filter_by(email=request.form["email"]).first()
+    session["user_id"] = user.id
+    return "ok"
+''')
+_add("cookie_safe_options_dict", "securecookie", False, '''
+from flask import Flask, make_response
+app = Flask(__name__)
+COOKIE_OPTIONS = {"secure": True, "httponly": True, "samesite": "Lax"}
+
+@app.route("/o")
+def o():
+    response = make_response("o")
+    response.set_cookie("pref", "1", **COOKIE_OPTIONS)
+    return response
+''')
+_add("path_safe_validator_function", "pathtraver", False, '''
+import os
+from fastapi import FastAPI, HTTPException
+app = FastAPI()
+ROOT = "/srv/data"
+
+def is_allowed_name(name):
+    return name.isidentifier()
+
+@app.get("/f/{name}")
+def f(name: str):
+    if not is_allowed_name(name):
+        raise HTTPException(status_code=400)
+    with open(os.path.join(ROOT, name + ".json")) as handle:
+        return {"data": handle.read()}
+''')
+_add("deser_class_cache", "deserialization", True, '''
+import pickle
+from flask import Flask, request
+app = Flask(__name__)
+
+class Cache:
+    def restore(self, blob):
+        return pickle.loads(blob)
+
+@app.post("/cache")
+def cache():
+    return str(Cache().restore(request.get_data()))
+''')
+_add("hash_sha1_checksum_in_helper", "hash", True, '''
+import hashlib
+from flask import Flask, request
+app = Flask(__name__)
+
+def fingerprint(value):
+    return hashlib.sha1(value.encode()).hexdigest()
+
+@app.route("/fp")
+def fp():
+    return {"fp": fingerprint(request.args.get("v", ""))}
+''')
+_add("xxe_default_parser_untrusted", "xxe", True, '''
+from lxml import etree
+from flask import Flask, request
+app = Flask(__name__)
+
+@app.post("/doc")
+def doc():
+    root = etree.fromstring(request.get_data())
+    return {"tag": root.tag}
+''')
+_add("xpath_safe_escaped_quotes_int", "xpathi", False, '''
+from lxml import etree
+from flask import Flask, request
+app = Flask(__name__)
+
+@app.route("/p")
+def p():
+    page = request.args.get("page", "1")
+    if not page.isdigit():
+        return "bad", 400
+    return {"n": len(etree.parse("b.xml").xpath("//page[" + page + "]"))}
+''')
+_add("codeinj_match_dead_case", "codeinj", False, '''
+from flask import Flask, request
+app = Flask(__name__)
+
+@app.route("/m")
+def m():
+    code = request.args.get("c")
+    mode = "fixed"
+    match mode:
+        case "dynamic":
+            expression = code
+        case _:
+            expression = "40 + 2"
+    return str(eval(expression))
+''')
+_add("ldap_class_directory", "ldapi", True, '''
+import ldap
+from flask import Flask, request
+app = Flask(__name__)
+
+class Directory:
+    def __init__(self):
+        self.conn = ldap.initialize("ldap://dir")
+
+    def members(self, group):
+        return self.conn.search_s("dc=corp", ldap.SCOPE_SUBTREE, "(memberOf=cn=" + group + ",dc=corp)")
+
+@app.route("/g")
+def g():
+    return {"n": len(Directory().members(request.args["group"]))}
+''')
+
 PROGRAMS: tuple[CodeCase, ...] = tuple(_CASES)

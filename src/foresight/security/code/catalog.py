@@ -53,6 +53,8 @@ SANITISERS: dict[str, frozenset[str] | None] = {
     "django.utils.html.conditional_escape": frozenset({"xss"}), "bleach.clean": frozenset({"xss"}),
     "xml.sax.saxutils.escape": frozenset({"xss"}), "jinja2.escape": frozenset({"xss"}),
     "markupsafe.Markup.escape": frozenset({"xss"}), "escape": frozenset({"xss"}),
+    "django.utils.html.format_html": frozenset({"xss"}), "django.utils.html.strip_tags": frozenset({"xss"}),
+    "django.utils.html.urlize": frozenset({"xss"}), "nh3.clean": frozenset({"xss"}),
     "os.path.basename": frozenset({"pathtraver"}), "werkzeug.utils.secure_filename": frozenset({"pathtraver"}),
     "werkzeug.security.safe_join": frozenset({"pathtraver"}), "werkzeug.utils.safe_join": frozenset({"pathtraver"}),
     "flask.safe_join": frozenset({"pathtraver"}), "posixpath.basename": frozenset({"pathtraver"}),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import operator
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -21,7 +22,7 @@ from foresight.security.code import rules
 from foresight.security.code.values import CLEAN, UNKNOWN, Label, Val, join, join_taint, sanitise, tainted_for
 from foresight.security.findings import Finding, Location
 
-__all__ = ["MAX_DEPTH", "ModuleInfo", "Project"]
+__all__ = ["MAX_DEPTH", "ModuleInfo", "Project", "security_name"]
 
 MAX_DEPTH = 8
 _MAX_CONST_LEN = 10_000
@@ -30,11 +31,6 @@ _ROUTE_DECORATORS = frozenset({"route", "get", "post", "put", "delete", "patch",
                                "require_GET"})
 _CLEAN_ANNOTATIONS = frozenset({"int", "float", "bool", "UUID", "uuid.UUID", "datetime", "date", "Decimal"})
 _EXITS = frozenset({"abort", "flask.abort", "sys.exit", "exit", "quit", "os._exit", "fastapi.HTTPException"})
-_PURE_STR_METHODS = frozenset({"upper", "lower", "strip", "lstrip", "rstrip", "title", "capitalize", "casefold",
-                               "replace", "zfill", "center", "ljust", "rjust", "swapcase", "removeprefix",
-                               "removesuffix", "split", "rsplit", "splitlines", "partition", "rpartition",
-                               "encode", "decode", "format", "join", "expandtabs", "startswith", "endswith",
-                               "isdigit", "isalnum", "isalpha", "find", "count", "index"})
 _BINOPS: dict[type, Callable[[object, object], object]] = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
     ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.BitAnd: operator.and_, ast.BitOr: operator.or_,
@@ -47,6 +43,24 @@ _CMPOPS: dict[type, Callable[[object, object], object]] = {
     ast.Is: lambda a, b: a is b, ast.IsNot: lambda a, b: a is not b,
 }
 _CONST_TYPES = (str, int, float, bool, bytes, type(None), tuple, frozenset)
+#: names of the scanned code's own predicates that validate their argument
+_SECRET_WORDS = frozenset({
+    "token", "tokens", "password", "passwd", "pwd", "pass", "passphrase", "secret", "key", "apikey", "salt", "nonce",
+    "otp", "totp", "session", "sid", "csrf", "xsrf", "auth", "cookie", "code", "pin", "remember", "rememberme",
+    "reset", "verification", "verify", "confirm", "confirmation", "invite", "invitation", "captcha", "challenge",
+    "ticket", "credential", "credentials", "signature", "iv", "guid", "uuid", "id", "uid", "ids", "identifier",
+    "activation", "unsubscribe", "magic", "login", "access", "bearer", "jwt", "hmac", "keys", "secrets",
+})
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+
+
+def security_name(name: str) -> bool:
+    """Whether ``name`` (a variable, key, attribute, parameter or function) names a secret or an identifier."""
+    words = [w.lower() for w in _WORD.findall(name)]
+    return any(w in _SECRET_WORDS for w in words) or "password" in name.lower() or "token" in name.lower()
+
+
+_VALIDATOR = re.compile(r"(?i)(safe|allow|valid|trusted|permitted|whitelist|is_local|sanit)")
 
 
 def _small(value: object) -> bool:
@@ -87,6 +101,8 @@ class ModuleInfo:
     classes: dict[str, dict[str, ast.FunctionDef | ast.AsyncFunctionDef]] = field(default_factory=dict)
     env: dict[str, Val] = field(default_factory=dict)
     fastapi: bool = False
+    #: names bound by ``import x`` (modules for sure; ``from x import y`` may bind any object)
+    module_aliases: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         package = self.name.rsplit(".", 1)[0] if "." in self.name else ""
@@ -95,6 +111,7 @@ class ModuleInfo:
                 for alias in node.names:
                     self.imports[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else \
                         alias.name.split(".")[0]
+                    self.module_aliases.add(alias.asname or alias.name.split(".")[0])
             elif isinstance(node, ast.ImportFrom):
                 base = node.module or ""
                 if node.level:
@@ -197,6 +214,14 @@ class Project:
             return CLEAN
         return Val(frozenset({origin}))
 
+    def is_object_method(self, node: ast.Call, frame: _Frame) -> bool:
+        """Whether ``node`` calls a method of an object (``db.session.query(...)``), not a module's function."""
+        root: ast.expr = node.func
+        while isinstance(root, (ast.Attribute, ast.Call, ast.Subscript)):
+            root = root.func if isinstance(root, ast.Call) else root.value
+        return isinstance(node.func, ast.Attribute) and not (
+            isinstance(root, ast.Name) and root.id in frame.module.module_aliases)
+
     def _report(self, rule: rules.Rule, frame: _Frame, node: ast.AST, message: str) -> None:
         line = getattr(node, "lineno", 1)
         key = (rule.id, frame.module.path, line)
@@ -255,6 +280,8 @@ class Project:
                 body = value.elems[0] if value.elems else value
                 self._taint_sink(rules.XSS, "xss", body, frame, stmt, f"the HTML response of route {frame.func.name}"
                                  if frame.func else "an HTML response")
+            if frame.func is not None:
+                self.weak_sink(value, frame.func.name, frame, stmt)
             frame.returns.append(value)
             return False
         if isinstance(stmt, ast.Raise):
@@ -412,6 +439,10 @@ class Project:
         return copy
 
     def _assign(self, target: ast.expr, value: Val, env: Env, frame: _Frame) -> None:
+        secret = target.id if isinstance(target, ast.Name) else target.attr if isinstance(target, ast.Attribute) \
+            else None
+        if secret is not None:
+            self.weak_sink(value, secret, frame, target)
         if isinstance(target, ast.Name):
             env[target.id] = value
         elif isinstance(target, (ast.Tuple, ast.List)):
@@ -429,6 +460,8 @@ class Project:
         elif isinstance(target, ast.Subscript):
             container_name = self._container_key(target.value)
             key = self._expr(target.slice, env, frame)
+            if key.known and isinstance(key.const, str):
+                self.weak_sink(value, key.const, frame, target)
             self._session_store(target.value, value, frame, target)
             self._header_store(target.value, key, value, frame, target)
             if container_name is not None:
@@ -480,6 +513,15 @@ class Project:
         if name is not None and (cat.matches(name, frozenset({"flask.session", "session"})) or
                                  name.endswith(".session")):
             self._taint_sink(rules.TRUSTBOUND, "trustbound", value, frame, node, "the session")
+            self.weak_sink(value, "session", frame, node)
+
+    def weak_sink(self, value: Val, name: str, frame: _Frame, node: ast.AST) -> None:
+        """A weak random value becoming something named like a secret (token, password, session id ...)."""
+        if not value.all_taint() or not security_name(name):
+            return
+        label = tainted_for(value.all_taint(), "weakrand")
+        if label is not None:
+            self._report(rules.WEAKRAND, frame, node, f"{label.origin} becomes {name}: use secrets")
 
     def _header_store(self, owner: ast.expr, key: Val, value: Val, frame: _Frame, node: ast.AST) -> None:
         if isinstance(owner, ast.Attribute) and owner.attr == "headers" and key.known and \
@@ -651,6 +693,8 @@ class Project:
                 value = replace(value, taint=join_taint(value.taint, item.all_taint()))
                 continue
             key = self._expr(key_node, env, frame)
+            if key.known and isinstance(key.const, str):
+                self.weak_sink(item, key.const, frame, key_node)
             if key.known and isinstance(key.const, (str, int, bytes, bool, type(None))):
                 value = value.with_item(key.const, item)
             else:
@@ -740,14 +784,26 @@ class Project:
                     env = self._refine(operand, env, truth, frame)
             return env
         checked = self._checked(test, env, truth, frame)
-        if not checked:
+        if not checked and not self._prefixes(test, truth):
             return env
         refined = dict(env)
+        for name, prefix in self._prefixes(test, truth):
+            current = self._lookup(name, refined, frame)
+            if len(prefix) > len(current.prefix):
+                refined[name] = replace(current, prefix=prefix)
         for name, categories in checked:
             if name in refined or name in frame.module.env:
                 current = self._lookup(name, refined, frame)
                 refined[name] = sanitise(current, categories)
         return refined
+
+    def _prefixes(self, test: ast.expr, truth: bool) -> list[tuple[str, str]]:
+        """``x.startswith("/p")`` true: ``x`` starts with that constant (a redirect to it stays on the site)."""
+        if truth and isinstance(test, ast.Call) and isinstance(test.func, ast.Attribute) and \
+                test.func.attr == "startswith" and isinstance(test.func.value, ast.Name) and len(test.args) == 1 and \
+                isinstance(test.args[0], ast.Constant) and isinstance(test.args[0].value, str):
+            return [(test.func.value.id, test.args[0].value)]
+        return []
 
     def _checked(self, test: ast.expr, env: Env, truth: bool, frame: _Frame) -> list[tuple[str, frozenset[str] | None]]:
         """The variables ``test`` being ``truth`` validates, and for which categories (None: all)."""
@@ -771,9 +827,13 @@ class Project:
                     return self._names_in(right_node, direct_all=True)
             if isinstance(op, (ast.Lt, ast.LtE, ast.Gt, ast.GtE)):
                 return []
+        if isinstance(test, ast.Attribute) and test.attr in ("netloc", "hostname", "scheme") and not truth:
+            return [(n, frozenset({"redirect"})) for n, _ in self._names_in(test.value)]
         if isinstance(test, ast.Call) and truth:
             name = self._qualname(test.func, frame) or ""
             method = test.func.attr if isinstance(test.func, ast.Attribute) else ""
+            if self._is_validator(test, frame):
+                return [(n, None) for node in test.args for n, _ in self._names_in(node)]
             if method in ("isdigit", "isnumeric", "isdecimal", "isalnum", "isalpha", "isidentifier"):
                 return self._names_in(test.func.value, direct_all=True)  # type: ignore[union-attr]
             if cat.matches(name, frozenset({"url_has_allowed_host_and_scheme", "is_safe_url",
@@ -792,6 +852,15 @@ class Project:
                 if isinstance(inner, ast.Call) or method == "is_relative_to":
                     return [(n, frozenset({"pathtraver", "redirect"})) for n, _ in self._names_in(inner)]
         return []
+
+    def _is_validator(self, test: ast.Call, frame: _Frame) -> bool:
+        """A call to a function of the scanned code whose name says it validates (``is_safe_path(p)``)."""
+        func = test.func
+        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+        if not _VALIDATOR.search(name):
+            return False
+        return (isinstance(func, ast.Name) and func.id in frame.module.functions) or (
+            isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self")
 
     def _is_allowlist(self, value: Val, node: ast.expr) -> bool:
         if value.known and isinstance(value.const, (tuple, frozenset, str)) and not isinstance(value.const, str):
@@ -818,6 +887,9 @@ class Project:
         receiver = self._expr(func.value, env, frame) if isinstance(func, ast.Attribute) else None
         args = [self._expr(a, env, frame) for a in node.args]
         kwargs = {k.arg: self._expr(k.value, env, frame) for k in node.keywords if k.arg is not None}
+        for keyword in node.keywords:
+            if keyword.arg is not None:
+                self.weak_sink(kwargs[keyword.arg], keyword.arg, frame, node)
         for k in node.keywords:
             if k.arg is None:
                 kwargs.setdefault("**", self._expr(k.value, env, frame))

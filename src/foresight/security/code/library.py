@@ -15,7 +15,18 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from foresight.security.code import catalog as cat
-from foresight.security.code.values import CLEAN, UNKNOWN, Label, Val, join, join_taint, sanitise
+from foresight.security.code.values import (
+    CATEGORIES,
+    CLEAN,
+    UNKNOWN,
+    WEAK_RANDOM,
+    Label,
+    Val,
+    join,
+    join_taint,
+    sanitise,
+    weak_part,
+)
 
 if TYPE_CHECKING:
     from foresight.security.code.interpreter import Env, Project, _Frame
@@ -23,6 +34,8 @@ if TYPE_CHECKING:
 __all__ = ["library_result"]
 
 _TYPE_CONVERTERS = frozenset({"int", "float", "bool"})
+_NOT_DRAWS = frozenset({"SystemRandom", "seed", "default_rng", "Generator", "Random", "getstate", "setstate",
+                        "RandomState"})
 #: builtins folded when every argument is a constant (so ``if len("abc") > 5:`` is a dead branch)
 _PURE_BUILTINS: dict[str, Callable[..., object]] = {
     "len": len, "str": str, "int": int, "float": float, "abs": abs, "min": min, "max": max, "bool": bool,
@@ -49,6 +62,9 @@ def library_result(project: Project, node: ast.Call, name: str | None, method: s
         folded = _fold_call(_PURE_BUILTINS[name], [a.const for a in args])
         if folded is not UNKNOWN:
             return Val(const=folded, prefix=folded if isinstance(folded, str) else "")
+    weak = _weak_random(name, method, receiver)
+    if weak is not None:
+        return Val(frozenset({Label(f"{WEAK_RANDOM} from {weak} (line {node.lineno})", CATEGORIES)}))
     if name is not None:
         source = cat.matches(name, cat.SOURCE_CALLS)
         if source is not None:
@@ -65,8 +81,14 @@ def library_result(project: Project, node: ast.Call, name: str | None, method: s
                 except (TypeError, ValueError, OverflowError):
                     return CLEAN
             return sanitise(value, categories)
+        if cat.matches(name, frozenset({"markupsafe.Markup", "flask.Markup", "Markup"})) is not None:
+            return Val(args[0].all_taint() if args else frozenset(), kind="markup")
         if cat.matches(name, _RESPONSES) is not None:
             return Val(kind="response")
+        if cat.matches(name, frozenset({"shlex.split"})) and args:
+            first_word = args[0].prefix.split(" ")
+            safe_program = len(first_word) > 1 and first_word[0] != ""
+            return Val(args[0].all_taint(), kind="argv-fixed-program" if safe_program else None)
         folded = _fold_builtin(name, args)
         if folded is not None:
             return folded
@@ -120,6 +142,17 @@ def library_result(project: Project, node: ast.Call, name: str | None, method: s
     return _propagate(receiver, args, kwargs)
 
 
+def _weak_random(name: str | None, method: str | None, receiver: Val | None) -> str | None:
+    """The generator call this is when it draws from a predictable generator (module random, numpy.random)."""
+    if receiver is not None and receiver.kind == "weak-rng" and method not in ("seed", "getstate", "setstate"):
+        return f"random.Random().{method}"
+    if name is not None and "." in name:
+        module, function = name.rsplit(".", 1)
+        if module in cat.WEAK_RANDOM_MODULES and function not in _NOT_DRAWS:
+            return name
+    return None
+
+
 def _fold_call(fn: Callable[..., object], args: list[object]) -> object:
     try:
         result = fn(*args)
@@ -151,8 +184,10 @@ def _method_result(project: Project, node: ast.Call, method: str, receiver: Val,
         if owner_name is not None:
             env[owner_name] = value
 
+    if method in ("format", "join") and receiver.kind == "markup":
+        return Val(receiver.all_taint(), kind="markup")  # Markup.format escapes its arguments
     if method in cat.CLEAN_METHODS:
-        return CLEAN
+        return Val(weak_part(_propagate(receiver, args, kwargs).taint))
     if receiver.known and isinstance(receiver.const, str) and all(a.known for a in args) and not kwargs and \
             method in ("upper", "lower", "strip", "replace", "format", "join", "lstrip", "rstrip", "title", "split"):
         try:
@@ -195,6 +230,10 @@ def _method_result(project: Project, node: ast.Call, method: str, receiver: Val,
     if method in ("get", "getlist", "get_json", "getvalue", "pop", "values", "items", "keys", "lists", "dict",
                   "to_dict", "json", "form", "query_params", "path_params", "cookies", "body"):
         return _propagate(receiver, args, kwargs)
+    if not receiver.all_taint() and project.is_object_method(node, frame):
+        # a method of a local object (a database query, a client) given untrusted arguments: its result is
+        # not the attacker's data itself (so it may cross into the session), but may still carry it
+        return sanitise(_propagate(None, args, kwargs), {"trustbound"})
     if method in ("render", "stream") and receiver.kind in ("template", "template-raw"):
         return Val(join_taint(receiver.all_taint(), *(a.all_taint() for a in (*args, *kwargs.values())))
                    if receiver.kind == "template-raw" else receiver.all_taint(), kind="html")
@@ -204,6 +243,8 @@ def _method_result(project: Project, node: ast.Call, method: str, receiver: Val,
 def _dict_method(method: str, receiver: Val, args: list[Val], store: object) -> Val | None:
     items = receiver.items or ()
     key = args[0] if args else None
+    if method == "get" and key is not None and not key.known and not receiver.taint:
+        return join(*(v for _, v in items), args[1] if len(args) > 1 else Val(const=None))
     if method in ("get", "pop") and key is not None and key.known:
         found = receiver.item(key.const)
         default = args[1] if len(args) > 1 else Val(const=None)

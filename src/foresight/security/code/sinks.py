@@ -74,7 +74,7 @@ def _taint_sinks(project: Project, node: ast.Call, name: str | None, method: str
                 sink(rules.CMDI, "cmdi", command, frame, node, f"a shell command in {matched}")
             else:
                 sink(rules.CMDI, "cmdi", program, frame, node, f"the program {matched} runs")
-        elif command.elems is None:
+        elif command.elems is None and command.kind != "argv-fixed-program":
             sink(rules.CMDI, "cmdi", command, frame, node, f"the program {matched} runs")
     matched = cat.matches(name, cat.CMD_PROGRAM_ARG)
     if matched:
@@ -184,17 +184,18 @@ def _api_rules(project: Project, node: ast.Call, name: str | None, method: str |
             weak = (project._qualname(digest_node, frame) or "").lower().rsplit(".", 1)[-1] in cat.WEAK_HASHES  # noqa: SLF001
         if weak:
             report(rules.HASH, frame, node, "HMAC over a broken hash")
-    # weak random
-    if name is not None and "." in name:
-        module, function = name.rsplit(".", 1)
-        if module in cat.WEAK_RANDOM_MODULES and function not in ("SystemRandom", "seed", "default_rng", "Generator"):
-            report(rules.WEAKRAND, frame, node, f"{name} is predictable")
-    if receiver is not None and receiver.kind == "weak-rng" and method not in ("seed", "getstate", "setstate"):
-        report(rules.WEAKRAND, frame, node, f"random.Random().{method} is predictable")
     # cookies
     if method in ("set_cookie", "set_signed_cookie"):
-        secure = _truthy(kwargs.get("secure"))
-        if secure is not True and not (secure is None and "secure" in kwargs):
+        for value in [*args, *kwargs.values()]:
+            project.weak_sink(value, "cookie", frame, node)
+        secure_value = kwargs.get("secure")
+        spread = kwargs.get("**")
+        if secure_value is None and spread is not None:
+            secure_value = spread.item("secure") if spread.items is not None else Val(const=None, taint=spread.taint)
+            if secure_value is None and (spread.items is None or spread.taint):
+                return  # options from elsewhere: unknown
+        secure = _truthy(secure_value)
+        if secure is not True and not (secure is None and secure_value is not None):
             report(rules.SECURECOOKIE, frame, node, f"{method} without secure=True")
     # XML external entities
     if cat.matches(name, frozenset({"lxml.etree.XMLParser", "lxml.etree.XMLPullParser", "lxml.etree.iterparse"})):

@@ -12,11 +12,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-__all__ = ["CATEGORIES", "CLEAN", "UNKNOWN", "Label", "Val", "join", "join_taint", "sanitise", "tainted_for"]
+__all__ = ["CATEGORIES", "CLEAN", "UNKNOWN", "WEAK_RANDOM", "Label", "Val", "join", "join_taint", "sanitise",
+           "tainted_for", "weak_part"]
 
 #: the sink categories a sanitiser can make data safe for
 CATEGORIES = frozenset({"sqli", "cmdi", "codeinj", "deserialization", "pathtraver", "xss", "xpathi", "ldapi",
                         "redirect", "trustbound", "xxe"})
+
+
+#: the origin prefix of values made by a predictable generator (``random``): they are no injection
+#: risk (their labels are cleared for every category above) but must not become a secret
+WEAK_RANDOM = "weak random value"
 
 
 class _Unknown:
@@ -58,8 +64,16 @@ def join_taint(*taints: Taint) -> Taint:
 
 
 def tainted_for(taint: Taint, category: str) -> Label | None:
-    """The first origin that reaches a ``category`` sink unsanitised, if any."""
+    """The first origin that reaches a ``category`` sink unsanitised, if any (``weakrand``: a weak random value)."""
+    if category == "weakrand":
+        return next((label for label in sorted(taint, key=lambda x: x.origin) if label.origin.startswith(WEAK_RANDOM)),
+                    None)
     return next((label for label in sorted(taint, key=lambda x: x.origin) if category not in label.cleared), None)
+
+
+def weak_part(taint: Taint) -> Taint:
+    """The labels of ``taint`` that come from a weak random generator (they survive conversions: int(r))."""
+    return frozenset(label for label in taint if label.origin.startswith(WEAK_RANDOM))
 
 
 @dataclass(frozen=True)
@@ -150,7 +164,8 @@ def join(*values: Val) -> Val:
 def sanitise(value: Val, categories: Iterable[str] | None) -> Val:
     """``value`` made safe for ``categories`` (None: for every category, i.e. clean)."""
     if categories is None:
-        return Val(const=value.const, kind=value.kind) if value.known else Val(kind=value.kind)
+        weak = weak_part(value.all_taint())
+        return Val(weak, const=value.const, kind=value.kind) if value.known else Val(weak, kind=value.kind)
     cats = frozenset(categories)
     taint = frozenset(Label(label.origin, label.cleared | cats) for label in value.all_taint())
     return Val(taint, value.const, kind=value.kind, prefix=value.prefix)
