@@ -1,4 +1,5 @@
-"""``foresight bench scan``: the artifact scanner on its labelled corpus, and its throughput.
+"""``foresight bench scan``: the artifact scanner on its labelled corpus, and its throughput; the
+manifest scanner beside Checkov (:mod:`foresight.bench.scan_manifests`).
 
 Detection: an attack counts as caught when the scan has an error-level finding; a benign file is a
 false positive when it gets a warning or an error (the CLI's ``--fail-on warning``). The corpus
@@ -29,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from foresight.bench.scan_corpus import Artifact, corpus, torch_zip_with
+from foresight.bench.scan_manifests import bench_manifests
 from foresight.security import Level, scan_artifact
 from foresight.security.pickle_walk import walk_pickle
 
@@ -114,11 +116,15 @@ def _figures(flagged: dict[str, bool], seconds: float, artifacts: list[Artifact]
     return figures
 
 
-def bench_scan(baselines_venv: Path | None = None, throughput: bool = True) -> dict[str, Any]:
-    """Figures for Foresight's scanner (top level) and, with ``baselines_venv``, for picklescan and modelscan."""
+def bench_scan(baselines_venv: Path | None = None, throughput: bool = True, checkov: Path | None = None,
+               manifests: bool = True) -> dict[str, Any]:
+    """Figures for Foresight's scanners (top level) and, with ``baselines_venv``, for picklescan and
+    modelscan; the manifest figures (:mod:`foresight.bench.scan_manifests`) with Checkov's when
+    ``checkov`` is given."""
     artifacts = corpus()
     figures = _figures(*_ours(artifacts), artifacts)
-    figures["manifest_speedup_vs_checkov"] = None  # the manifest scanner is not built yet
+    if manifests:
+        figures.update(bench_manifests(checkov))
     baselines: dict[str, Any] = {}
     if baselines_venv is not None:
         bin_dir = baselines_venv / "bin"

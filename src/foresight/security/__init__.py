@@ -2,7 +2,8 @@
 
 Pure cores: scanners take bytes or text and return :class:`~foresight.security.findings.Finding`
 values (model artifacts: :func:`scan_artifact`; Kubernetes manifests: :func:`scan_manifests` and
-:func:`scan_manifest_objects`); the CLI (``foresight scan``) opens files, walks folders and picks
+:func:`scan_manifest_objects`, :func:`scan_manifest_files` for a set of files checked together);
+the CLI (``foresight scan``) opens files, walks folders and picks
 the output format.
 """
 
@@ -16,7 +17,7 @@ from foresight.security.findings import (
     Rule,
     worst,
 )
-from foresight.security.manifests import scan_manifest_objects, scan_manifests
+from foresight.security.manifests import scan_manifest_files, scan_manifest_objects, scan_manifests
 from foresight.security.sarif import to_sarif
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "Rule",
     "ScanLimits",
     "scan_artifact",
+    "scan_manifest_files",
     "scan_manifest_objects",
     "scan_manifests",
     "to_sarif",

@@ -58,6 +58,7 @@ class PodSite:
     pod: Mapping[str, Any]
     labels: Mapping[str, Any]
     long_running: bool
+    line: int | None = None  # the key that holds the pod spec (``spec:`` of a template)
 
 
 def as_map(value: object) -> Mapping[str, Any]:
@@ -90,7 +91,7 @@ def pod_hits(site: PodSite, token_off_by_account: bool) -> Iterator[Hit]:
     if automount is not False and not (automount is None and token_off_by_account):
         account = pod.get("serviceAccountName") or pod.get("serviceAccount") or "default"
         yield (R.AUTOMOUNT_TOKEN, f"{site.label}: the token of service account {account!r} is mounted",
-               line_of(pod, "automountServiceAccountToken") if automount is not None else line_of(pod))
+               line_of(pod, "automountServiceAccountToken") if automount is not None else site.line or line_of(pod))
     pod_context = as_map(pod.get("securityContext"))
     for group in ("initContainers", "containers", "ephemeralContainers"):
         for index, container in enumerate(as_list(pod.get(group))):
@@ -103,24 +104,25 @@ def _container_hits(site: PodSite, pod_context: Mapping[str, Any], group: str, c
     who = f"{site.label} container {container.get('name')!r}"
     line = line_of(container) or line
     context = as_map(container.get("securityContext"))
+    context_line = line_of(container, "securityContext") or line
     if context.get("privileged") is True:
         yield R.PRIVILEGED, f"{who}: privileged: true", line_of(context, "privileged")
     escalation = context.get("allowPrivilegeEscalation")
     if escalation is True:
         yield R.ESCALATION_ALLOWED, f"{who}: allowPrivilegeEscalation: true", line_of(context, "allowPrivilegeEscalation")
     elif escalation is not False:
-        yield R.ESCALATION_NOT_DISABLED, f"{who}: allowPrivilegeEscalation is not false", line_of(context) or line
-    yield from _capability_hits(who, context, line)
+        yield R.ESCALATION_NOT_DISABLED, f"{who}: allowPrivilegeEscalation is not false", context_line
+    yield from _capability_hits(who, context, context_line)
     if context.get("readOnlyRootFilesystem") is not True:
-        yield R.WRITABLE_ROOT, f"{who}: readOnlyRootFilesystem is not true", line_of(context, "readOnlyRootFilesystem") or line
-    yield from _identity_hits(who, pod_context, context, line)
-    yield from _seccomp_hits(who, pod_context, context, line)
+        yield R.WRITABLE_ROOT, f"{who}: readOnlyRootFilesystem is not true", line_of(context, "readOnlyRootFilesystem") or context_line
+    yield from _identity_hits(who, pod_context, context, context_line)
+    yield from _seccomp_hits(who, pod_context, context, context_line)
     for port in as_list(container.get("ports")):
         host_port = as_map(port).get("hostPort")
         if host_port not in (None, 0):
             yield R.HOST_PORT, f"{who}: hostPort {host_port}", line_of(port, "hostPort")
     if group != "ephemeralContainers":
-        yield from resource_hits(who, as_map(container.get("resources")), line)
+        yield from resource_hits(who, as_map(container.get("resources")), line_of(container, "resources") or line)
     yield from image_hits(who, container.get("image"), line_of(container, "image"))
     if site.long_running and group == "containers":
         for key, rule in (("livenessProbe", R.NO_LIVENESS), ("readinessProbe", R.NO_READINESS)):
@@ -133,16 +135,19 @@ def _container_hits(site: PodSite, pod_context: Mapping[str, Any], group: str, c
 
 def _capability_hits(who: str, context: Mapping[str, Any], line: int | None) -> Iterator[Hit]:
     capabilities = as_map(context.get("capabilities"))
+    line = line_of(context, "capabilities") or line
     added = {_capability(c) for c in as_list(capabilities.get("add")) if isinstance(c, str)}
     dropped = {_capability(c) for c in as_list(capabilities.get("drop")) if isinstance(c, str)}
+    add_line, drop_line = line_of(capabilities, "add") or line, line_of(capabilities, "drop") or line
     dangerous = sorted(added & _DANGEROUS_CAPS)
     if dangerous:
-        yield R.DANGEROUS_CAPABILITY, f"{who}: adds {', '.join(dangerous)}", line_of(capabilities, "add")
-    if "NET_RAW" in added or not dropped & {"ALL", "NET_RAW"}:
-        where = line_of(capabilities, "add" if "NET_RAW" in added else "drop") or line_of(context, "capabilities") or line
-        yield R.NET_RAW, f"{who}: NET_RAW is {'added' if 'NET_RAW' in added else 'not dropped'}", where
+        yield R.DANGEROUS_CAPABILITY, f"{who}: adds {', '.join(dangerous)}", add_line
+    if "NET_RAW" in added:
+        yield R.NET_RAW, f"{who}: adds NET_RAW", add_line
+    elif not dropped & {"ALL", "NET_RAW"}:
+        yield R.NET_RAW, f"{who}: NET_RAW is not dropped", drop_line
     if "ALL" not in dropped:
-        yield R.ALL_NOT_DROPPED, f"{who}: capabilities.drop does not hold ALL", line_of(capabilities, "drop") or line
+        yield R.ALL_NOT_DROPPED, f"{who}: capabilities.drop does not hold ALL", drop_line
 
 
 def _capability(name: str) -> str:
@@ -180,14 +185,13 @@ def _seccomp_hits(who: str, pod_context: Mapping[str, Any], context: Mapping[str
 def resource_hits(who: str, resources: Mapping[str, Any], line: int | None) -> Iterator[Hit]:
     """CPU and memory requests and limits that are not set."""
     requests, limits = as_map(resources.get("requests")), as_map(resources.get("limits"))
-    where = line_of(resources) or line
     # a limit without a request is also the request (the API server copies it)
     no_request = [k for k in ("cpu", "memory") if requests.get(k) in (None, "") and limits.get(k) in (None, "")]
     if no_request:
-        yield R.NO_REQUESTS, f"{who}: no {' or '.join(no_request)} request", where
+        yield R.NO_REQUESTS, f"{who}: no {' or '.join(no_request)} request", line_of(resources, "requests") or line
     no_limit = [k for k in ("cpu", "memory") if limits.get(k) in (None, "")]
     if no_limit:
-        yield R.NO_LIMITS, f"{who}: no {' or '.join(no_limit)} limit", where
+        yield R.NO_LIMITS, f"{who}: no {' or '.join(no_limit)} limit", line_of(resources, "limits") or line
 
 
 def image_hits(who: str, image: object, line: int | None) -> Iterator[Hit]:
@@ -208,7 +212,9 @@ def image_hits(who: str, image: object, line: int | None) -> Iterator[Hit]:
 
 def _secret_name(name: str) -> bool:
     words = [w for w in re.split(r"[^A-Z0-9]+", name.upper()) if w]
-    if not words or words[-1] in _NOT_A_VALUE and len(words) > 1 and words[-2] not in _KEY_QUALIFIERS:
+    if not words:
+        return False
+    if len(words) > 1 and words[-1] in _NOT_A_VALUE and not (words[-1] == "KEY" and words[-2] in _KEY_QUALIFIERS):
         return False
     for index, word in enumerate(words):
         if word in _SECRET_WORDS or "PASSWORD" in word or "PASSWD" in word or "SECRET" in word and word != "SECRETS":

@@ -6,7 +6,8 @@ cluster-admin and escalation verbs, credentials written into the manifest) and f
 cannot be read (fail closed); **warning** for hardening left at Kubernetes' permissive defaults
 (root allowed, escalation not switched off, capabilities kept, writable root filesystem, no
 seccomp, no requests/limits, mutable images, no probes, no NetworkPolicy, the default namespace, a
-mounted service-account token); **note** for an image pinned by tag but not by digest.
+mounted service-account token, Secret values in the manifest); **note** for an image pinned by tag
+but not by digest, and for a Helm/Go template that is not YAML until rendered (scan its output).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ __all__ = [
     "HOST_PORT", "IMAGE_LATEST", "IMAGE_NO_DIGEST", "IMAGE_NO_TAG", "LITERAL_SECRET", "NET_RAW", "NO_LIMITS",
     "NO_LIVENESS", "NO_NETWORK_POLICY", "NO_READINESS", "NO_REQUESTS", "PRIVILEGED", "RBAC_ESCALATION",
     "RBAC_EXEC", "RBAC_WILDCARD", "ROOT_NOT_REFUSED", "RUNS_AS_ROOT", "SECCOMP_MISSING",
-    "SECCOMP_UNCONFINED", "SECRET_DATA", "UNREADABLE", "WRITABLE_ROOT",
+    "SECCOMP_UNCONFINED", "SECRET_DATA", "TEMPLATE", "UNREADABLE", "WRITABLE_ROOT",
 ]
 
 
@@ -32,7 +33,7 @@ UNREADABLE = _rule(
     "FSM001", "manifest-unreadable", "A manifest could not be read, so it is not shown safe.",
     "The YAML does not parse, repeats a key (Kubernetes' own parser rejects it; other tools keep either "
     "value), nests too deep, or a workload has no readable pod template. The scanner fails closed. "
-    "An unrendered Helm template must be rendered first (helm template ... > out.yaml).", 20, Level.ERROR)
+    "Text with Go template markers ({{ }}) that does not parse is FSM033 instead.", 20, Level.ERROR)
 PRIVILEGED = _rule(
     "FSM002", "privileged-container", "A container runs privileged.",
     "securityContext.privileged: true gives the container every capability and every device of the node: "
@@ -163,3 +164,8 @@ RBAC_ESCALATION = _rule(
     "FSM032", "rbac-escalation", "A role may escalate, bind or impersonate.",
     "The verbs escalate, bind and impersonate let the holder grant itself permissions it does not have. "
     "Remove them.", 269, Level.ERROR)
+TEMPLATE = _rule(
+    "FSM033", "manifest-template-not-scanned", "A Helm/Go template is not YAML until it is rendered: not scanned.",
+    "The file holds template markers ({{ ... }}) and does not parse as YAML. What is deployed is its rendered "
+    "output: scan that in CI (helm template CHART | foresight scan -, kustomize build DIR | foresight scan -).",
+    20, Level.NOTE)

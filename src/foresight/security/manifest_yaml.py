@@ -58,14 +58,14 @@ class MarkedList(list[Any]):
 
 
 def line_of(container: object, key: object = None) -> int | None:
-    """The line of ``key`` in ``container`` (an index for a list), of the container itself when
-    ``key`` is None or absent; None for values that carry no marks (objects built in Python)."""
+    """The line of ``key`` in ``container`` (an index for a list), or of the container itself when
+    ``key`` is None; None when ``key`` is absent or the value carries no marks (built in Python)."""
     if isinstance(container, MarkedMap):
-        return container.key_lines.get(key, container.line) if key is not None else container.line
+        return container.line if key is None else container.key_lines.get(key)
     if isinstance(container, MarkedList):
-        if isinstance(key, int) and 0 <= key < len(container.item_lines):
-            return container.item_lines[key]
-        return container.line
+        if key is None:
+            return container.line
+        return container.item_lines[key] if isinstance(key, int) and 0 <= key < len(container.item_lines) else None
     return None
 
 
@@ -74,7 +74,8 @@ def load_documents(text: str) -> tuple[list[Any], list[tuple[str, int]]]:
     try:
         nodes = list(yaml.compose_all(text, Loader=yaml.CSafeLoader))
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        # where the broken construct began (an unclosed bracket's line), else where parsing stopped
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         raise UnreadableYaml(f"YAML does not parse: {_one_line(exc)}", None if mark is None else mark.line + 1) from exc
     builder = _Builder()
     try:

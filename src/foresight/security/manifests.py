@@ -14,13 +14,16 @@ only when one in the scanned set selects its pods, and a ServiceAccount in the s
 share one (the one they will be applied to). Scan a whole release together.
 
 Fails closed: YAML that does not parse, repeated keys, and workloads without a readable pod
-template are error findings (FSM001), never a pass and never an exception.
+template are error findings (FSM001), never a pass and never an exception. The one exception is
+text with Go template markers that does not parse (a Helm chart's source): a note (FSM033) that
+its rendered output is what must be scanned.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +42,7 @@ from foresight.security.manifest_pods import (
 from foresight.security.manifest_rbac import binding_hits, role_hits
 from foresight.security.manifest_yaml import UnreadableYaml, line_of, load_documents
 
-__all__ = ["scan_manifest_objects", "scan_manifests"]
+__all__ = ["looks_like_manifest", "read_manifest", "scan_manifest_files", "scan_manifest_objects", "scan_manifests"]
 
 #: kinds whose pods serve until stopped: probes are checked on them
 _LONG_RUNNING = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Pod",
@@ -52,8 +55,24 @@ _NEEDS_POD = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", 
 _MAX_DEPTH = 16
 
 
+_API_VERSION = re.compile(r'(?m)(?:^[ \t]*(?:-[ \t]+)?|[{,][ \t]*)"?apiVersion"?[ \t]*:')
+_KIND = re.compile(r'(?m)(?:^[ \t]*(?:-[ \t]+)?|[{,][ \t]*)"?kind"?[ \t]*:')
+#: the first line that is not blank, a comment, a document marker or a directive
+_FIRST_LINE = re.compile(r"(?m)^(?![ \t]*(?:#|---|\.\.\.|%|$))[ \t]*(.*)$")
+_STARTS_YAML = re.compile(r"""[{\[]|-[ \t]|["']?[\w./-]+["']?[ \t]*:""")
+
+
+def looks_like_manifest(text: str) -> bool:
+    """Whether ``text`` reads as Kubernetes YAML or JSON: it starts like a YAML mapping or list (after
+    comments and ``---``) and names an ``apiVersion`` and a ``kind`` somewhere."""
+    first = _FIRST_LINE.search(text)
+    return (first is not None and _STARTS_YAML.match(first.group(1)) is not None
+            and _API_VERSION.search(text) is not None and _KIND.search(text) is not None)
+
+
 @dataclass(frozen=True)
 class _Object:
+    path: str
     kind: str
     name: str
     namespace: str | None
@@ -68,41 +87,59 @@ class _Object:
         return as_map(self.body.get("metadata"))
 
 
-def scan_manifests(text: str, path: str) -> list[Finding]:
-    """Every finding in the YAML ``text`` of one file; ``path`` is only where findings say they are."""
+def read_manifest(text: str, path: str) -> tuple[list[Any], list[Finding]]:
+    """The documents of one file's YAML ``text``, and the findings that reading it gave (FSM001 for
+    text that does not parse or repeats a key, FSM033 for an unrendered template)."""
     try:
         documents, duplicates = load_documents(text)
     except UnreadableYaml as exc:
-        hint = " (an unrendered template? render it first)" if "{{" in text else ""
-        return [Finding(R.UNREADABLE.id, R.UNREADABLE.level, f"{exc}{hint}", Location(path, line=exc.line))]
-    findings = [Finding(R.UNREADABLE.id, R.UNREADABLE.level,
-                        f"key {key!r} is repeated in one mapping (Kubernetes rejects it; tools disagree on which value wins)",
-                        Location(path, line=line)) for key, line in duplicates]
-    return findings + scan_manifest_objects(documents, path)
+        rule = R.TEMPLATE if "{{" in text else R.UNREADABLE
+        return [], [Finding(rule.id, rule.level, str(exc), Location(path, line=exc.line))]
+    return documents, [Finding(R.UNREADABLE.id, R.UNREADABLE.level,
+                               f"key {key!r} is repeated in one mapping (Kubernetes rejects it; tools disagree on which value wins)",
+                               Location(path, line=line)) for key, line in duplicates]
+
+
+def scan_manifests(text: str, path: str) -> list[Finding]:
+    """Every finding in the YAML ``text`` of one file; ``path`` is only where findings say they are."""
+    documents, findings = read_manifest(text, path)
+    return findings + scan_manifest_files({path: documents})
 
 
 def scan_manifest_objects(objects: Sequence[Mapping[str, Any]], path: str) -> list[Finding]:
     """Every finding in objects already parsed (lines when they were loaded by this module, else None)."""
-    found = list(_objects(objects, set()))
+    return scan_manifest_files({path: objects})
+
+
+def scan_manifest_files(files: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[Finding]:
+    """The objects of several files checked as one set (a NetworkPolicy in one file covers a workload in
+    another), each finding in the file of its object."""
+    seen: set[int] = set()
+    found = [obj for path, objects in files.items() for obj in _objects(path, objects, seen)]
     tokenless = {(o.namespace, o.name) for o in found
                  if o.kind == "ServiceAccount" and o.body.get("automountServiceAccountToken") is False}
-    hits: list[Hit] = []
+    findings: list[Finding] = []
+
+    def report(obj: _Object, hits: Iterable[Hit]) -> None:
+        findings.extend(Finding(rule.id, rule.level, message, Location(obj.path, line=line)) for rule, message, line in hits)
+
     workloads: list[tuple[_Object, list[PodSite]]] = []
     for obj in found:
-        hits.extend(_object_hits(obj))
+        report(obj, _object_hits(obj))
         sites = _pod_sites(obj)
         if sites:
             workloads.append((obj, sites))
         elif obj.kind in _NEEDS_POD:
-            hits.append((R.UNREADABLE, f"{obj.label}: no pod template with a list of containers", line_of(obj.body)))
+            report(obj, [(R.UNREADABLE, f"{obj.label}: no pod template with a list of containers", line_of(obj.body))])
         for site in sites:
             account = site.pod.get("serviceAccountName") or site.pod.get("serviceAccount") or "default"
-            hits.extend(pod_hits(site, (obj.namespace, account) in tokenless))
-    hits.extend(_network_policy_hits(found, workloads))
-    return [Finding(rule.id, rule.level, message, Location(path, line=line)) for rule, message, line in hits]
+            report(obj, pod_hits(site, (obj.namespace, account) in tokenless))
+    for obj, hit in _network_policy_hits(found, workloads):
+        report(obj, [hit])
+    return findings
 
 
-def _objects(items: Sequence[Any], seen: set[int]) -> Iterator[_Object]:
+def _objects(path: str, items: Sequence[Any], seen: set[int]) -> Iterator[_Object]:
     """Kubernetes objects (a mapping with a kind), the items of ``*List`` kinds flattened."""
     for item in as_list(items):
         if not isinstance(item, Mapping) or id(item) in seen:
@@ -112,12 +149,12 @@ def _objects(items: Sequence[Any], seen: set[int]) -> Iterator[_Object]:
         if not isinstance(kind, str):
             continue
         if kind.endswith("List") and isinstance(item.get("items"), (list, tuple)):
-            yield from _objects(item["items"], seen)
+            yield from _objects(path, item["items"], seen)
             continue
         metadata = as_map(item.get("metadata"))
         name = metadata.get("name") or metadata.get("generateName") or "(unnamed)"
         namespace = metadata.get("namespace")
-        yield _Object(kind, str(name), namespace if isinstance(namespace, str) and namespace else None, item)
+        yield _Object(path, kind, str(name), namespace if isinstance(namespace, str) and namespace else None, item)
 
 
 def _object_hits(obj: _Object) -> Iterator[Hit]:
@@ -152,26 +189,26 @@ def _pod_sites(obj: _Object) -> list[PodSite]:
     long_running = obj.kind in _LONG_RUNNING
     sites: list[PodSite] = []
     seen: set[int] = set()
-    stack: list[tuple[Any, str, int, Mapping[str, Any]]] = [(obj.body, "", 0, {})]
+    stack: list[tuple[Any, str, int, Mapping[str, Any], int | None]] = [(obj.body, "", 0, {}, None)]
     while stack:
-        node, where, depth, labels = stack.pop()
+        node, where, depth, labels, line = stack.pop()
         if id(node) in seen or depth > _MAX_DEPTH:
             continue
         seen.add(id(node))
         if isinstance(node, Mapping):
             if depth and _is_pod_spec(node):
                 batch = node.get("restartPolicy") in ("Never", "OnFailure")
-                sites.append(PodSite(obj.label, where, node, labels, long_running and not batch))
+                sites.append(PodSite(obj.label, where, node, labels, long_running and not batch, line))
                 continue
             own_labels = as_map(as_map(node.get("metadata")).get("labels"))
             for key, value in node.items():
                 if isinstance(value, (Mapping, list, tuple)) and key not in ("metadata", "status"):
                     stack.append((value, f"{where}.{key}" if where else str(key), depth + 1,
-                                  own_labels if key == "spec" else {}))
+                                  own_labels if key == "spec" else {}, line_of(node, key)))
         else:
             for index, item in enumerate(node):
                 if isinstance(item, (Mapping, list, tuple)):
-                    stack.append((item, f"{where}[{index}]", depth + 1, {}))
+                    stack.append((item, f"{where}[{index}]", depth + 1, {}, line_of(node, index)))
     return sorted(sites, key=lambda site: (line_of(site.pod) or 0, site.where))
 
 
@@ -200,7 +237,7 @@ def _selects(policy: Mapping[str, Any], labels: Mapping[str, Any]) -> bool:
     return True
 
 
-def _network_policy_hits(found: list[_Object], workloads: list[tuple[_Object, list[PodSite]]]) -> Iterator[Hit]:
+def _network_policy_hits(found: list[_Object], workloads: list[tuple[_Object, list[PodSite]]]) -> Iterator[tuple[_Object, Hit]]:
     policies: dict[str | None, list[_Object]] = defaultdict(list)
     for obj in found:
         if obj.kind == "NetworkPolicy":
@@ -210,11 +247,11 @@ def _network_policy_hits(found: list[_Object], workloads: list[tuple[_Object, li
         namespace = obj.namespace or "(not set)"
         line = line_of(obj.metadata, "name") or line_of(obj.body)
         if not mine:
-            yield R.NO_NETWORK_POLICY, f"{obj.label}: namespace {namespace} has no NetworkPolicy", line
+            yield obj, (R.NO_NETWORK_POLICY, f"{obj.label}: namespace {namespace} has no NetworkPolicy", line)
         elif not all(any(_selects(p.body, site.labels) for p in mine) for site in sites):
-            yield R.NO_NETWORK_POLICY, f"{obj.label}: no NetworkPolicy of namespace {namespace} selects its pods", line
+            yield obj, (R.NO_NETWORK_POLICY, f"{obj.label}: no NetworkPolicy of namespace {namespace} selects its pods", line)
     with_workloads = {obj.namespace for obj, _ in workloads}
     for obj in found:
         if obj.kind == "Namespace" and obj.name not in with_workloads and not policies.get(obj.name) and not policies.get(None):
-            yield (R.NO_NETWORK_POLICY, f"namespace {obj.name} has no NetworkPolicy",
-                   line_of(obj.metadata, "name") or line_of(obj.body))
+            yield obj, (R.NO_NETWORK_POLICY, f"namespace {obj.name} has no NetworkPolicy",
+                        line_of(obj.metadata, "name") or line_of(obj.body))
