@@ -68,7 +68,8 @@ def test_render_without_schemas_prints_yaml_and_says_what_it_could_not_check(for
     run = foresight("render", "spec", str(EXAMPLES / "training-jobs.yaml"))
     assert run.returncode == 0, run.stderr
     kinds = [doc["kind"] for doc in yaml.safe_load_all(run.stdout)]
-    assert kinds == ["TrainJob", "PyTorchJob", "TFJob", "Job"]
+    assert kinds == ["TrainJob", "NetworkPolicy", "PyTorchJob", "NetworkPolicy", "TFJob", "NetworkPolicy", "Job",
+                     "NetworkPolicy"]
     assert "not validated TrainJob/llm-finetune" in " ".join(run.stderr.split())
 
 

@@ -12,7 +12,7 @@ from kube_emulator import Cluster
 from foresight.adapters.kubernetes import KubernetesObjects
 from foresight.clock import ManualClock
 from foresight.adapters.audit_log import AuditLog
-from foresight.errors import ConfigError, ServiceUnavailable
+from foresight.errors import ConfigError, InputError, ServiceUnavailable
 from foresight.feedback import CanaryEnded, Candidate, DecaySignal, FeedbackLoop, LoopPolicy, TrainingPending, Phase, TrainingFailed
 from foresight.feedback.training_job import LOOP_LABEL, RUN_LABEL, RUN_TAG, TrainingJobRetrainer, run_status
 from foresight.adapters.local_registry import LocalRegistry
@@ -219,3 +219,13 @@ def test_an_unreachable_api_while_training_holds_without_a_second_run(tmp_path, 
     clock.advance(60)
     assert actions(loop.tick(DRIFT, 0.7)) == ["poll_training"]
     assert cluster.names(JOBS, "default").count("churn-flaky-1000") == 1
+
+
+def test_a_template_the_manifest_gate_refuses_is_refused_at_start_up(tmp_path, cluster: Cluster) -> None:
+    registry, objects = LocalRegistry("sqlite://"), KubernetesObjects(cluster.api_client())
+    root = {"containerSecurityContext": {"privileged": True}, "securityOverride": {"reason": "the trainer loads a kernel module"}}
+    with pytest.raises(InputError, match="training run sample: refused by the manifest scan: error FSM002"):
+        TrainingJobRetrainer("churn", template("t", **root), objects, registry)
+    allowed = {**root, "securityOverride": {"reason": "the trainer loads a kernel module", "allow": ["FSM002", "FSM009"]}}
+    docs = TrainingJobRetrainer("churn", template("t", **allowed), objects, registry).manifests("t-1", 60.0, "drift")
+    assert docs[0]["spec"]["template"]["spec"]["containers"][0]["securityContext"]["privileged"] is True

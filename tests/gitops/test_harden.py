@@ -144,6 +144,10 @@ def test_an_explained_root_pod_renders_what_kubernetes_accepts(crds: CrdSchemas)
     pod = docs[0]["spec"]["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is False and pod["securityContext"]["runAsUser"] == 0
     server = pod["containers"][0]["securityContext"]
+    assert server["runAsNonRoot"] is False  # else the kubelet refuses the root user the pod asks for
+    # the storage initializer needs no root: it keeps a non-root UID of its own
+    helper = pod["initContainers"][0]["securityContext"]
+    assert helper["runAsNonRoot"] is True and helper["runAsUser"] == NONROOT_UID
     # the API server refuses allowPrivilegeEscalation false beside privileged true
     assert server["privileged"] is True and server["allowPrivilegeEscalation"] is True
     assert check(docs, crds).problems == ()

@@ -3,12 +3,18 @@
 Every command validates what it renders first (core kinds with kubernetes-validate, custom
 resources against the CRDs in ``--schema-dir`` / ``$FORESIGHT_SCHEMA_DIR`` /
 ``../shared/data/schemas``) and writes nothing when anything is invalid; without schemas it says
-which custom resources it could not check.
+which custom resources it could not check. Then the manifest gate scans the objects
+(:mod:`foresight.gitops.admit`): an error-level finding refuses them, unless the spec's
+``securityOverride`` allows its rule with a written reason, which ``deploy`` records in the commit
+message and, with ``--audit-url``, in the audit log. Render warnings (unpinned images ...) and
+the scanner's warnings are printed on stderr.
 """
 
 from __future__ import annotations
 
 import re
+import time
+import uuid
 from pathlib import Path
 from typing import Annotated
 
@@ -18,8 +24,10 @@ from rich.markup import escape
 
 from foresight.cli.app import app
 from foresight.cli.render import render_app
+from foresight.control.audit import AuditRecord
 from foresight.errors import InputError
-from foresight.gitops.argocd import Target, deploy
+from foresight.gitops.admit import admit
+from foresight.gitops.argocd import DeployResult, Target, deploy
 from foresight.gitops.render import check, manifest_files, render, to_yaml, write_files
 from foresight.gitops.repo import DEFAULT_AUTHOR, GitRemote
 from foresight.gitops.validate import SCHEMA_DIR_ENV, CrdSchemas, find_schema_dir
@@ -41,6 +49,11 @@ def _say_unchecked(console: Console, unchecked: tuple[str, ...]) -> None:
         console.print(f"[yellow]not validated[/] {escape(line)} (set --schema-dir or ${SCHEMA_DIR_ENV})")
 
 
+def _say_report(console: Console, lines: list[str] | tuple[str, ...]) -> None:
+    for line in lines:
+        console.print(f"[yellow]{escape(line)}[/]")
+
+
 @render_app.command("spec")
 def render_spec(
     spec_file: Annotated[Path, typer.Argument(metavar="SPEC.yaml", help="ModelDeployment / TrainingJob spec file.")],
@@ -60,7 +73,10 @@ def render_spec(
         docs = render(spec)
         validation = check(docs, crds, kubernetes_version)
         validation.raise_for_problems(f"{spec_file}: {spec.kind}/{spec.metadata.name} rendered")
+        admission = admit(spec, docs)
+        admission.raise_if_blocked(f"{spec_file}: {spec.kind}/{spec.metadata.name}")
         _say_unchecked(console, validation.unchecked)
+        _say_report(console, admission.report())
         rendered.append((spec, docs))
     if out is None:
         typer.echo(to_yaml([doc for _, docs in rendered for doc in docs]), nl=False)
@@ -85,6 +101,8 @@ def deploy_command(
     project: Annotated[str, typer.Option(help="Argo CD project.")] = "default",
     attempts: Annotated[int, typer.Option(min=1, help="Tries when someone else pushes at the same moment.")] = 3,
     schema_dir: _SchemaDir = None,
+    audit_url: Annotated[str | None, typer.Option(
+        help="Audit store (SQLite path or SQLAlchemy URL) that records each security override a commit carries.")] = None,
 ) -> None:
     """Commit rendered specs and their Argo CD Applications to a GitOps repository (no commit if nothing changed)."""
     console = Console(stderr=True, highlight=False)
@@ -103,10 +121,27 @@ def deploy_command(
     why = reason or f"foresight deploy {spec_file.name}"
     result = deploy(specs, GitRemote(repo, branch), target, why, _crds(schema_dir), author, attempts=attempts)
     _say_unchecked(console, result.unchecked)
+    _say_report(console, result.report)
+    if audit_url is not None and result.commit is not None:
+        _audit_overrides(audit_url, result, repo, branch)
     if result.commit is None:
         typer.echo(f"no change: {repo} ({branch}) already holds these manifests")
         return
     typer.echo(f"committed {result.commit[:12]} to {branch}: {result.message.splitlines()[0]}")
+
+
+def _audit_overrides(url: str, result: DeployResult, repo: str, branch: str) -> None:
+    """One audit record per security override the commit carries (controller ``deploy``)."""
+    from foresight.adapters.audit_log import AuditLog  # SQLAlchemy only when an audit store is asked for
+
+    run_id, now = uuid.uuid4().hex, time.time()
+    with AuditLog(url) as audit:
+        for target, line in result.overrides.items():
+            audit.record(AuditRecord(
+                time=now, run_id=run_id, controller="deploy", target=target,
+                inputs={"repo": repo, "branch": branch, "commit": result.commit}, decision={},
+                reason=line, applied=True, dry_run=False,
+            ))
 
 
 def _in_words(names: list[str]) -> str:

@@ -34,6 +34,7 @@ from pydantic import ValidationError
 from foresight.errors import ConfigError, InputError
 from foresight.feedback.decide import TrainingPending
 from foresight.feedback.retrainer import Candidate, TrainingFailed
+from foresight.gitops.admit import admit
 from foresight.gitops.render import check, render
 from foresight.registry.protocol import Registry
 from foresight.specs import TrainingJob
@@ -158,6 +159,7 @@ class TrainingJobRetrainer:
             raise ConfigError(f"TrainingJob template {self.template.metadata.name} for run {run}: {exc}") from None
         docs = render(job)
         check(docs).raise_for_problems(f"training run {run}")
+        admit(job, docs).raise_if_blocked(f"training run {run}")  # the manifest gate, as for any rendered spec
         for doc in docs:
             doc["metadata"].pop("ownerReferences", None)  # ownerless: the run outlives the controller's pod
             if reason:

@@ -15,19 +15,22 @@ a promotion) is applied whole and resets them to what Git says. ``RespectIgnoreD
 deliberately not set, which would make committed steps never reach the cluster.
 
 :func:`deploy` is idempotent: the same specs give the same files, hence no commit. Its commit
-message says what changed (model version, canary step, dataset) and why.
+message says what changed (model version, canary step, dataset) and why, and, for a spec with a
+``securityOverride``, its written reason and the scanner findings it lets through. Rendered objects
+pass the manifest gate (:func:`foresight.gitops.admit.admit`) before Git is touched.
 """
 
 from __future__ import annotations
 
 import posixpath
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from foresight.clock import Clock, SystemClock
+from foresight.gitops.admit import admit
 from foresight.gitops.render import TRACK_LABEL, check, manifest_files, render, to_yaml
 from foresight.gitops.repo import DEFAULT_AUTHOR, GitRemote, PushConflict
 from foresight.gitops.validate import CrdSchemas
@@ -54,12 +57,15 @@ class Target:
 @dataclass(frozen=True)
 class DeployResult:
     """What a deploy did: the commit (None when the repository already matched), its message, the paths
-    written, and the objects no schema could check (custom resources without a CRD schema directory)."""
+    written, the objects no schema could check (custom resources without a CRD schema directory), the
+    security overrides the commit carries (one line each) and what the manifest gate reported."""
 
     commit: str | None
     message: str
     paths: tuple[str, ...]
     unchecked: tuple[str, ...] = ()
+    overrides: Mapping[str, str] = field(default_factory=dict)  # "namespace/name": the override in words
+    report: tuple[str, ...] = ()
 
 
 def app_folder(spec: Spec, environment: str) -> str:
@@ -184,7 +190,7 @@ def deploy(
 ) -> DeployResult:
     """Render, validate and commit ``specs`` with their Applications in one commit, or none when nothing changed.
 
-    Invalid output raises before Git is touched. A push conflict is retried from a fresh fetch
+    Invalid output, or output the manifest gate refuses, raises before Git is touched. A push conflict is retried from a fresh fetch
     (the change is recomputed on the new head) up to ``attempts`` times, then raised.
     """
     if attempts < 1:
@@ -192,6 +198,8 @@ def deploy(
     files: dict[str, bytes] = {}
     folders: dict[str, Spec] = {}
     unchecked: list[str] = []
+    overrides: dict[str, str] = {}
+    report: list[str] = []
     for spec in specs:
         folder = app_folder(spec, target.environment)
         if folder in folders:
@@ -200,6 +208,11 @@ def deploy(
         app = application(spec, target)
         validation = check([*docs, app], crds)
         validation.raise_for_problems(f"{spec.kind}/{spec.metadata.name}")
+        admission = admit(spec, docs)
+        admission.raise_if_blocked(f"{spec.kind}/{spec.metadata.name}")
+        report += admission.report()
+        if admission.override is not None:
+            overrides[f"{spec.metadata.namespace}/{spec.metadata.name}"] = admission.override
         unchecked += validation.unchecked
         folders[folder] = spec
         files |= {posixpath.join(folder, name): text.encode() for name, text in manifest_files(spec, docs).items()}
@@ -215,14 +228,15 @@ def deploy(
             lines.append(describe_change(f"{spec.metadata.name} ({target.environment})", snapshot.files(folder), new))
         subject = lines[0] if len(lines) == 1 else f"deploy {len(lines)} specs ({target.environment})"
         body = "\n".join(f"- {line}" for line in lines) + "\n\n" if len(lines) > 1 else ""
-        message = f"{subject}\n\n{body}Why: {reason}\n"
+        message = f"{subject}\n\n{body}Why: {reason}\n" + "".join(f"Security: {line}\n" for line in overrides.values())
         commit = snapshot.commit(files, folders, message, author, clock.now())
         if commit is None:
-            return DeployResult(None, "no change: the repository already holds these manifests", tuple(sorted(files)), tuple(unchecked))
+            return DeployResult(None, "no change: the repository already holds these manifests", tuple(sorted(files)),
+                                tuple(unchecked), overrides, tuple(report))
         try:
             remote.push(snapshot, commit)
         except PushConflict:
             if attempt == attempts:
                 raise
             continue
-        return DeployResult(commit.decode(), message, tuple(sorted(files)), tuple(unchecked))
+        return DeployResult(commit.decode(), message, tuple(sorted(files)), tuple(unchecked), overrides, tuple(report))

@@ -75,9 +75,14 @@ def pod_security(spec: HardenedWorkload) -> dict[str, Any]:
     return out
 
 
-def container_security(spec: HardenedWorkload | None = None) -> dict[str, Any]:
+def container_security(spec: HardenedWorkload, main: bool = True) -> dict[str, Any]:
     """A container's securityContext: the defaults, with the spec's ``containerSecurityContext`` over them
-    (``spec`` None: a container the spec does not describe, such as the storage initializer)."""
+    when ``main`` (the spec's own container; not a helper such as the storage initializer).
+
+    A pod told to run as root (``securityContext.runAsUser: 0``, explained by an override) gets
+    ``runAsNonRoot: false`` on its main container, else the kubelet refuses to start it; a helper
+    container stays non-root with a UID of its own.
+    """
     out: dict[str, Any] = {
         "allowPrivilegeEscalation": False,
         "privileged": False,
@@ -85,7 +90,14 @@ def container_security(spec: HardenedWorkload | None = None) -> dict[str, Any]:
         "runAsNonRoot": True,
         "capabilities": {"drop": ["ALL"]},
     }
-    given = None if spec is None else spec.container_security_context
+    pod_root = spec.security_context is not None and spec.security_context.run_as_user == 0
+    given = spec.container_security_context if main else None
+    if not main:
+        if pod_root:
+            out["runAsUser"] = NONROOT_UID
+        return out
+    if pod_root and (given is None or (given.run_as_non_root is None and given.run_as_user in (None, 0))):
+        out["runAsNonRoot"] = False
     if given is None:
         return out
     out |= given.model_dump(by_alias=True, exclude_none=True)

@@ -196,7 +196,7 @@ def _server(md: ModelDeployment, track: str) -> dict[str, Any]:
         "args": [model.uri, MODEL_DIR],
         "env": _env({"HOME": "/tmp"}),
         "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
-        "securityContext": container_security(),
+        "securityContext": container_security(spec, main=False),
         "volumeMounts": [{"name": "model-store", "mountPath": MODEL_DIR}, mounts[0]],
     }
     selector = {_NAME: meta.name, TRACK_LABEL: track}

@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from foresight.autoscale.manifests import DEFAULT_SCALER_ADDRESS, DESIRED_REPLICAS, AutoscalingSpec, desired_replicas_hpa, scaled_object
 from foresight.errors import ConfigError, InputError
+from foresight.gitops.admit import admit
 from foresight.gitops.render import check, render
 from foresight.specs import ModelDeployment, ScalingPolicy, TrainingJob
 from foresight.specs.resource import Resource, parse
@@ -83,8 +84,9 @@ def anomaly_config_name(policy_name: str) -> str:
     return f"foresight-anomaly-{policy_name}"
 
 
-def _rendered(spec: Resource, scaler_address: str) -> list[dict[str, Any]]:
-    """The objects that realise ``spec`` (before ownership is stamped)."""
+def _rendered(spec: Resource, scaler_address: str) -> tuple[list[dict[str, Any]], str]:
+    """The objects that realise ``spec`` (before ownership is stamped), and the manifest gate's note:
+    the spec's security override, which the status then carries (empty without one)."""
     if isinstance(spec, ModelDeployment | TrainingJob):
         docs = render(spec)
         for doc in docs:  # the operator knows where its own scaler listens (the chart's Service)
@@ -92,14 +94,17 @@ def _rendered(spec: Resource, scaler_address: str) -> list[dict[str, Any]]:
                 for trigger in doc["spec"]["triggers"]:
                     if trigger.get("type") == "external":
                         trigger["metadata"]["scalerAddress"] = scaler_address
-        check(docs).raise_for_problems(f"{spec.kind} {spec.metadata.namespace}/{spec.metadata.name}")
-        return docs
+        what = f"{spec.kind} {spec.metadata.namespace}/{spec.metadata.name}"
+        check(docs).raise_for_problems(what)
+        admission = admit(spec, docs)
+        admission.raise_if_blocked(what)
+        return docs, admission.override or ""
     meta = spec.metadata
     labels = {**meta.labels, "app.kubernetes.io/managed-by": "foresight", "app.kubernetes.io/name": spec.spec.target_ref.name}
     if isinstance(spec, ScalingPolicy):
         policy = spec.spec
         if policy.mode == "direct":
-            return []
+            return [], ""
         try:
             auto = AutoscalingSpec(
                 namespace=meta.namespace, workload=policy.workload_name, deployment=policy.target_ref.name,
@@ -114,7 +119,7 @@ def _rendered(spec: Resource, scaler_address: str) -> list[dict[str, Any]]:
         obj = scaled_object(auto) if policy.mode == "keda" else desired_replicas_hpa(auto)
         obj["spec"]["scaleTargetRef"]["kind"] = policy.target_ref.kind
         obj["metadata"]["labels"] = {**obj["metadata"]["labels"], **labels}
-        return [obj]
+        return [obj], ""
     policy_doc = spec.spec.model_dump(mode="json", by_alias=True)
     return [{
         "apiVersion": "v1",
@@ -122,7 +127,7 @@ def _rendered(spec: Resource, scaler_address: str) -> list[dict[str, Any]]:
         "metadata": {"name": anomaly_config_name(meta.name), "namespace": meta.namespace,
                      "labels": {**labels, "foresight.ai/config": "anomaly-policy"}},
         "data": {"policy.json": json.dumps(policy_doc, sort_keys=True, indent=2) + "\n"},
-    }]
+    }], ""
 
 
 def _owner_reference(body: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -154,7 +159,7 @@ def decide(body: Mapping[str, Any], scaler_address: str = DEFAULT_SCALER) -> Dec
     previous = _previous(body)
     try:
         spec = parse(body)
-        docs = _rendered(spec, scaler_address)
+        docs, override = _rendered(spec, scaler_address)
     except (InputError, ConfigError) as exc:
         return Decision(owned=previous, error=str(exc))
     owner = _owner_reference(body)
@@ -166,7 +171,7 @@ def decide(body: Mapping[str, Any], scaler_address: str = DEFAULT_SCALER) -> Dec
         objects.append(doc)
     owned = tuple(Ref.of(o) for o in objects)
     prune = tuple(sorted(set(previous) - set(owned)))
-    note = ""
+    note = override
     if isinstance(spec, ScalingPolicy) and spec.spec.mode == "direct":
         note = f"mode direct: Foresight scales {spec.spec.target_ref.kind}/{spec.spec.target_ref.name} itself"
     elif isinstance(spec, ScalingPolicy) and spec.spec.mode == "hpa":
