@@ -51,6 +51,8 @@ _LONG_RUNNING = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet
 _NEEDS_POD = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Pod",
                         "Job", "CronJob", "PodTemplate", "PyTorchJob", "TFJob", "MPIJob", "XGBoostJob", "PaddleJob",
                         "JAXJob", "Rollout"})
+#: where workloads keep their pod spec: findings elsewhere (a Kubeflow replica, a JobSet job) name the place
+_USUAL_PLACES = frozenset({"spec", "spec.template.spec", "spec.jobTemplate.spec.template.spec", "template.spec"})
 #: how deep below an object pod specs are looked for (CronJob's is 5 levels down, a TrainingRuntime's 8)
 _MAX_DEPTH = 16
 
@@ -198,7 +200,8 @@ def _pod_sites(obj: _Object) -> list[PodSite]:
         if isinstance(node, Mapping):
             if depth and _is_pod_spec(node):
                 batch = node.get("restartPolicy") in ("Never", "OnFailure")
-                sites.append(PodSite(obj.label, where, node, labels, long_running and not batch, line))
+                label = obj.label if where in _USUAL_PLACES else f"{obj.label} {where}"
+                sites.append(PodSite(label, where, node, labels, long_running and not batch, line))
                 continue
             own_labels = as_map(as_map(node.get("metadata")).get("labels"))
             for key, value in node.items():
