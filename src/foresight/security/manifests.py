@@ -103,7 +103,13 @@ def read_manifest(text: str, path: str) -> tuple[list[Any], list[Finding]]:
 
 
 def scan_manifests(text: str, path: str) -> list[Finding]:
-    """Every finding in the YAML ``text`` of one file; ``path`` is only where findings say they are."""
+    r"""Every finding in the YAML ``text`` of one file; ``path`` is only where findings say they are.
+
+    >>> text = ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n"
+    ...         "    image: app:1.0\n    securityContext: {privileged: true}\n")
+    >>> [f"{f.rule_id} line {f.location.line}" for f in scan_manifests(text, "pod.yaml") if f.level.value == "error"]
+    ['FSM002 line 8']
+    """
     documents, findings = read_manifest(text, path)
     return findings + scan_manifest_files({path: documents})
 
