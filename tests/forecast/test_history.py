@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from foresight.errors import ServiceUnavailable
 from foresight.forecast.history import IncrementalHistory
@@ -107,3 +109,48 @@ def test_without_serve_stale_a_failure_reaches_the_caller_even_with_points_held(
         history.query_range("load", 0.0, 3660.0, 60.0)
     inner.down = False
     assert history.query_range("load", 0.0, 3720.0, 60.0)[0].timestamps[-1] == 3720.0
+
+
+class Revising:
+    """A source whose newest points change after they were first read (late scrapes), within the
+    re-read overlap only, as Prometheus' do; answers the grid points of ``[start, end]``."""
+
+    def __init__(self) -> None:
+        self.points: dict[float, float] = {}
+
+    def set(self, t: float, value: float) -> None:
+        self.points[t] = value
+
+    def query_range(self, query: str, start: float, end: float, step_s: float) -> list[Series]:
+        t = np.array(sorted(x for x in self.points if start <= x <= end), dtype=np.float64)
+        return [Series({"pod": "a"}, t, np.array([self.points[x] for x in t]))] if t.size else []
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 4), st.lists(st.one_of(st.floats(-1e3, 1e3), st.just(float("nan"))),
+                                                      min_size=0, max_size=2)), min_size=1, max_size=40),
+       st.sampled_from([None, 600.0]))
+def test_held_and_appended_points_equal_a_full_read_and_views_never_change(
+        periods: list[tuple[int, list[float]]], keep_s: float | None) -> None:
+    """Whatever the source revises within the overlap, each read equals reading the whole range
+    again, and every series handed out earlier keeps the values it had (its arrays are views)."""
+    step, lookback = 60.0, 900.0
+    source = Revising()
+    history = IncrementalHistory(source, overlap_s=120.0, keep_s=keep_s)
+    now = 0.0
+    given_out: list[tuple[Series, np.ndarray, np.ndarray]] = []
+    for k, (advance, revisions) in enumerate(periods):
+        for _ in range(advance):
+            now += step
+            source.set(now, float(k) + now / 1e4)
+        for i, value in enumerate(revisions):  # late changes to the newest points only
+            source.set(now - i * step, value)
+        got = history.query_range("load", max(0.0, now - lookback), now, step)
+        want = source.query_range("load", max(0.0, now - lookback), now, step)
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            assert np.array_equal(g.timestamps, w.timestamps)
+            assert np.array_equal(g.values, w.values, equal_nan=True)
+            given_out.append((g, g.timestamps.copy(), g.values.copy()))
+    for series, times, values in given_out:
+        assert np.array_equal(series.timestamps, times) and np.array_equal(series.values, values, equal_nan=True)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from foresight.forecast import prepare
 from foresight.forecast.prepare import counter_rate, to_grid
 from foresight.forecast.quantiles import LEVELS, add_quantiles, error_table
 
@@ -62,3 +65,25 @@ def test_counter_resets_never_give_negative_rates(increments: list[int], data: s
 def test_a_missing_counter_sample_is_a_gap() -> None:
     _, rates = counter_rate(np.array([0.0, 10.0, 20.0, 30.0]), np.array([5.0, np.nan, 25.0, 35.0]))
     assert np.isnan(rates[:2]).all() and rates[2] == 1.0
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(finite, st.one_of(st.floats(), finite)), max_size=20),
+    finite,
+    st.floats(0.5, 1000.0),
+    st.floats(0.0, 5000.0),
+)
+def test_a_few_samples_grid_exactly_as_many_do(pairs: list[tuple[float, float]], start: float, step: float,
+                                               span: float) -> None:
+    """The plain-Python path for a handful of samples gives the array path's numbers, bit for bit."""
+    timestamps = np.sort(np.array([t for t, _ in pairs], dtype=np.float64))
+    values = np.array([v for _, v in pairs], dtype=np.float64)
+    steps = max(0, math.floor(span / step + 1e-9))
+    few = prepare._few_to_grid(timestamps.tolist(), values.tolist(), step, start, steps)
+    index = np.floor((timestamps - start) / step).astype(np.int64)
+    keep = (index >= 0) & (index < steps) & np.isfinite(values)
+    sums = np.bincount(index[keep], weights=values[keep], minlength=steps)
+    counts = np.bincount(index[keep], minlength=steps)
+    many = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    assert np.array_equal(few, many, equal_nan=True)

@@ -50,13 +50,92 @@ __all__ = ["IncrementalHistory"]
 _log = logging.getLogger(__name__)
 
 
+class _Column:
+    """One series' held points, in arrays with room to grow at the end.
+
+    The series handed out are read-only views of ``[lo, hi)``; nothing below ``top`` (the highest
+    end handed out) is ever written again, so a view given earlier never changes. A period's new
+    points are written after them and old points are dropped by moving ``lo``: a read costs its new
+    points, not the lookback (15 days at one-minute steps copied per series per period was most of a
+    10,000-workload round). The arrays are replaced, the live points copied once, when full or when
+    a re-read changed points already handed out.
+    """
+
+    def __init__(self, series: Series) -> None:
+        self.labels = series.labels
+        self.key = _key(series)
+        self._place(series.timestamps, series.values)
+
+    def _place(self, times: np.ndarray, values: np.ndarray) -> None:
+        """New arrays holding ``times`` and ``values``, with an eighth more room (at 10,000 workloads
+        the held points are gigabytes: doubling them is no option) so they fill again only after
+        that many periods of new points, each then copied once."""
+        room = times.size + max(64, times.size // 8)
+        self.times, self.values = np.empty(room), np.empty(room)
+        self.times[: times.size], self.values[: times.size] = times, values
+        self.lo, self.hi = 0, times.size
+        self.top = 0
+
+    def series(self) -> Series:
+        self.top = max(self.top, self.hi)
+        return Series.of_checked(self.labels, self.times[self.lo : self.hi], self.values[self.lo : self.hi])
+
+    def join(self, fresh: Series | None, read_from: float, start: float) -> None:
+        """Held points in ``[start, read_from)`` followed by ``fresh``'s (none: the held ones only)."""
+        times, lo, hi = self.times, self.lo, self.hi
+        lo = self.lo = lo + int(times[lo:hi].searchsorted(start))
+        cut = lo + int(times[lo:hi].searchsorted(read_from))
+        if fresh is None:
+            self.hi = cut  # nothing is written: the points stay for the views that hold them
+            return
+        t, v = fresh.timestamps, fresh.values
+        if cut > lo and t.size and not t[0] > times[cut - 1]:
+            # the source answered points before its range: checked, so the error says where
+            Series(self.labels, np.concatenate([times[lo:cut], t]), np.concatenate([self.values[lo:cut], v]))
+        again = hi - cut  # held points the source returned again (the re-read overlap)
+        if again <= t.size and _same(t[:again], times[cut:hi]) and _same(v[:again], self.values[cut:hi]):
+            self._append(t[again:], v[again:])  # the usual case: the overlap came back unchanged
+        else:  # points handed out changed (a late scrape): the held ones from the cut on are replaced
+            self.hi = cut
+            self._append(t, v)
+
+    def _append(self, times: np.ndarray, values: np.ndarray) -> None:
+        """``times`` after the held points: written in place when no view covers the room, else into
+        new arrays."""
+        if not times.size:
+            return
+        end = self.hi + times.size
+        if self.hi < self.top or end > self.times.size:
+            self._place(self.times[self.lo : self.hi], self.values[self.lo : self.hi])
+            end = self.hi + times.size
+        self.times[self.hi : end], self.values[self.hi : end] = times, values
+        self.hi = end
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    """Equal arrays, NaN equal to NaN: the few points of an overlap, compared as plain floats
+    (an array comparison's fixed cost is most of a period's read of one series).
+
+    >>> _same(np.array([1.0, np.nan]), np.array([1.0, np.nan])), _same(np.array([1.0]), np.array([2.0]))
+    (True, False)
+    """
+    return all(x == y or (x != x and y != y) for x, y in zip(a.tolist(), b.tolist(), strict=True))
+
+
+def _key(series: Series) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(series.labels.items()))
+
+
 @dataclass(frozen=True)
 class _Held:
     """The points held for one ``(query, step)``: read over ``[start, end]``."""
 
     start: float
     end: float
-    series: tuple[Series, ...]
+    columns: tuple[_Column, ...]
+
+    def series(self) -> list[Series]:
+        return [c.series() for c in self.columns if c.hi > c.lo]
 
 
 class IncrementalHistory:
@@ -84,15 +163,17 @@ class IncrementalHistory:
             if held is None or not self.serve_stale:
                 raise
             self.failures += 1
-            _log.warning("history: %s failed (%s); serving %d series held until t=%g", query, exc, len(held.series), held.end)
-            return [_trim(s, start, end) for s in held.series]
+            _log.warning("history: %s failed (%s); serving %d series held until t=%g", query, exc,
+                         len(held.columns), held.end)
+            return [_trim(s, start, end) for s in held.series()]
         if not continues or held is None:
-            self._held[key] = _Held(start, end, tuple(fresh))
+            self._held[key] = _Held(start, end, tuple(_Column(s) for s in fresh))
             return list(fresh)
         kept_from = start if self.keep_s is None else max(held.start, min(start, end - self.keep_s))
-        joined = _join(held.series, fresh, read_from, kept_from)
-        self._held[key] = _Held(kept_from, end, joined)
-        return list(joined) if kept_from >= start else [_trim(s, start, end) for s in joined]
+        joined = _join(held.columns, fresh, read_from, kept_from)
+        self._held[key] = joined = _Held(kept_from, end, joined)
+        out = joined.series()
+        return out if kept_from >= start else [_trim(s, start, end) for s in out]
 
 
 def _trim(s: Series, start: float, end: float) -> Series:
@@ -100,25 +181,10 @@ def _trim(s: Series, start: float, end: float) -> Series:
     return s if keep.all() else Series(s.labels, s.timestamps[keep], s.values[keep])
 
 
-def _join(held: tuple[Series, ...], fresh: list[Series], read_from: float, start: float) -> tuple[Series, ...]:
+def _join(held: tuple[_Column, ...], fresh: list[Series], read_from: float, start: float) -> tuple[_Column, ...]:
     """Held points in ``[start, read_from)`` followed by the fresh ones, per label set; a series the
     source no longer returns keeps its held points (they age out of ``start``)."""
-    by_labels = {tuple(sorted(s.labels.items())): s for s in fresh}
-    out = []
-    for old in held:
-        keep = (old.timestamps >= start) & (old.timestamps < read_from)
-        new = by_labels.pop(tuple(sorted(old.labels.items())), None)
-        if new is None:
-            if keep.any():
-                out.append(Series(old.labels, old.timestamps[keep], old.values[keep]))
-            continue
-        times = old.timestamps[keep]
-        if times.size and new.timestamps.size and not new.timestamps[0] > times[-1]:
-            out.append(Series(old.labels, np.concatenate([times, new.timestamps]),  # checked: says where
-                              np.concatenate([old.values[keep], new.values])))
-            continue
-        # both checked, and the fresh points come after the held ones: the join is checked too
-        out.append(Series.of_checked(old.labels, np.concatenate([times, new.timestamps]),
-                                     np.concatenate([old.values[keep], new.values])))
-    out.extend(by_labels.values())
-    return tuple(out)
+    by_labels = {_key(s): s for s in fresh}
+    for column in held:
+        column.join(by_labels.pop(column.key, None), read_from, start)
+    return (*(c for c in held if c.hi > c.lo), *(_Column(s) for s in by_labels.values()))
