@@ -156,8 +156,9 @@ def observe(spec: ScaleToZeroSpec, state: ScaleToZeroState, arrivals_s: Sequence
 def gap_hazard(gap_counts: Sequence[int], idle_s: float, horizon_s: float) -> float:
     """``P(gap <= idle + horizon | gap > idle)`` from a histogram over :data:`GAP_EDGES_S`.
 
-    Within a bin the gaps are taken as spread evenly; past the longest gap ever seen the hazard
-    is that of one more (unseen) gap beyond it: ``1 / (n + 1)`` spread over the time seen so far.
+    Within a bin the gaps are taken as spread evenly. Past the longest gap ever seen the histogram
+    knows nothing, so the tail is taken as scale-free (``S(t) ~ 1/t``, a Pareto tail of index 1):
+    ``horizon / (idle + horizon)``, which falls as the silence lasts but never to zero at once.
 
     >>> counts = [0] * len(GAP_EDGES_S); counts[10] = 100
     >>> round(gap_hazard(counts, 0.0, GAP_EDGES_S[11]), 3)
@@ -168,8 +169,8 @@ def gap_hazard(gap_counts: Sequence[int], idle_s: float, horizon_s: float) -> fl
     if total == 0:
         return 1.0
     s_now, s_then = _survival(counts, idle_s), _survival(counts, idle_s + horizon_s)
-    if s_now <= 0.0:  # longer idle than any gap seen: one unseen gap, as likely to end in any such window
-        return float(min(1.0, horizon_s / max(idle_s + horizon_s, 1.0) / (total + 1.0)))
+    if s_now <= 0.0:  # longer idle than any gap seen: a scale-free tail
+        return float(min(1.0, horizon_s / max(idle_s + horizon_s, 1e-9)))
     return float(np.clip((s_now - s_then) / s_now, 0.0, 1.0))
 
 
@@ -223,6 +224,10 @@ def decide(
         reason = f"serve: {in_flight} in flight, warm pool of {serving} for the p{spec.burst_quantile * 100:g} " \
                  f"count of forecast arrivals ({need}) within {horizon:.0f} s"
         replicas = serving
+    elif not math.isfinite(idle) and p_forecast < spec.keep_probability:
+        mode, replicas = "zero", 0
+        reason = f"zero: no request seen yet and the forecast gives P(request within {horizon:.0f} s) = " \
+                 f"{p_forecast:.3f} < {spec.keep_probability:g}"
     elif not trusted and p_forecast < spec.keep_probability:
         mode, replicas = "warm", 1
         reason = f"warm: {state.gaps} idle gaps seen (< {spec.min_gaps}), too few to risk a cold start; {why}"

@@ -14,7 +14,7 @@ and the policy puts on spot the most replicas with ``risk(k) <= risk_budget``, k
 ``min_on_demand`` on demand (a floor that survives a market-wide reclaim). Interruptible work
 (batch, training with checkpoints) goes on spot whole: its budget is the re-done work, not an SLO.
 
->>> spec = SpotSpec(interruptions_per_hour=0.1, risk_budget=0.001)
+>>> spec = SpotSpec(interruptions_per_hour=0.1, risk_budget=0.01)
 >>> place(spec, replicas=4, load_time_s=60.0, service_s=2.0).spot
 4
 >>> place(spec, replicas=4, load_time_s=600.0, service_s=2.0).spot
