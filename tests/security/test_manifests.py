@@ -176,6 +176,12 @@ def test_secret_names_and_values() -> None:
     assert "FSM027" in _rules(scan_manifest_objects([doc], "x"))
 
 
+def test_config_map_keys_named_like_credentials() -> None:
+    text = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: shop}\ndata:\n  LOG_LEVEL: info\n"
+            "  DB_PASSWORD: hunter2\n  TOKEN_PATH: /var/run/token\n")
+    assert [(f.rule_id, f.location.line) for f in scan_manifests(text, "cm.yaml")] == [("FSM027", 6)]
+
+
 def test_kubeflow_and_trainjob() -> None:
     tf_job = {"apiVersion": "kubeflow.org/v1", "kind": "TFJob", "metadata": {"name": "t", "namespace": "ml"},
               "spec": {"tfReplicaSpecs": {"PS": {"template": {"spec": {"containers": [

@@ -17,7 +17,8 @@ from foresight.security import manifest_rules as R
 from foresight.security.findings import Rule
 from foresight.security.manifest_yaml import line_of
 
-__all__ = ["Hit", "PodSite", "as_list", "as_map", "image_hits", "pod_hits", "resource_hits", "secret_env_hits"]
+__all__ = ["Hit", "PodSite", "as_list", "as_map", "image_hits", "pod_hits", "resource_hits", "secret_env_hits",
+           "secret_key_hits"]
 
 #: a check's result: the rule, what exactly, and the line (None without marks)
 Hit = tuple[Rule, str, int | None]
@@ -240,6 +241,14 @@ def secret_env_hits(who: str, env: object) -> Iterator[Hit]:
         name = item.get("name")
         if isinstance(name, str) and "value" in item and _secret_name(name) and _literal(item["value"]):
             yield R.LITERAL_SECRET, f"{who}: env {name} has a literal value", line_of(item, "value")
+
+
+def secret_key_hits(who: str, data: object) -> Iterator[Hit]:
+    """Keys of a ConfigMap's data named like credentials with a literal value (ConfigMaps are not secret)."""
+    mapping = as_map(data)
+    for key, value in mapping.items():
+        if isinstance(key, str) and _secret_name(key) and _literal(value):
+            yield R.LITERAL_SECRET, f"{who}: data key {key} holds a literal value", line_of(mapping, key)
 
 
 def _secret_argument_hits(who: str, arguments: object) -> Iterator[Hit]:

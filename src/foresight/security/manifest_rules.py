@@ -139,9 +139,9 @@ AUTOMOUNT_TOKEN = _rule(
     "the scanned manifests): a compromised container can call the Kubernetes API. Set it to false unless "
     "the workload uses the API.", 668, Level.WARNING)
 LITERAL_SECRET = _rule(
-    "FSM027", "literal-secret", "A credential is written into the manifest (env value or argument).",
-    "An environment variable named like a credential (PASSWORD, TOKEN, SECRET, API_KEY, PRIVATE_KEY ...) "
-    "has a literal value, or an argument passes one (--password=...): it is in Git, in every copy of the "
+    "FSM027", "literal-secret", "A credential is written into the manifest (env value, argument or ConfigMap key).",
+    "An environment variable or a ConfigMap key named like a credential (PASSWORD, TOKEN, SECRET, API_KEY, "
+    "PRIVATE_KEY ...) has a literal value, or an argument passes one (--password=...): it is in Git, in every copy of the "
     "manifest and readable by anyone who can read the pod. Use valueFrom.secretKeyRef.", 798, Level.ERROR)
 SECRET_DATA = _rule(
     "FSM028", "secret-values-in-manifest", "A Secret object carries its values in the manifest.",

@@ -38,6 +38,7 @@ from foresight.security.manifest_pods import (
     pod_hits,
     resource_hits,
     secret_env_hits,
+    secret_key_hits,
 )
 from foresight.security.manifest_rbac import binding_hits, role_hits
 from foresight.security.manifest_yaml import UnreadableYaml, line_of, load_documents
@@ -177,6 +178,8 @@ def _object_hits(obj: _Object) -> Iterator[Hit]:
         for key in ("data", "stringData"):
             if as_map(obj.body.get(key)):
                 yield R.SECRET_DATA, f"{obj.label}: {key} holds {len(obj.body[key])} value(s)", line_of(obj.body, key)
+    elif obj.kind == "ConfigMap":
+        yield from secret_key_hits(obj.label, obj.body.get("data"))
     elif obj.kind == "TrainJob":
         trainer = as_map(as_map(obj.body.get("spec")).get("trainer"))
         if trainer:
