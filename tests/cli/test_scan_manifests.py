@@ -105,3 +105,16 @@ def test_a_pickle_named_like_yaml_is_still_an_artifact(tmp_path: Path) -> None:
     (tmp_path / "values.yaml").write_bytes(b"cos\nsystem\n(S'id'\ntR.")
     code, report = _json(["scan", str(tmp_path)])
     assert code == 1 and "FSA001" in {f["rule_id"] for f in report["findings"]}
+
+
+def test_an_accepted_error_does_not_fail_the_build(tmp_path: Path) -> None:
+    docs = list(yaml.safe_load_all(PRIVILEGED.text))
+    docs[0]["metadata"]["annotations"] = {"scan.foresight.ai/accept-FSM002": "the GPU driver installer loads a kernel module"}
+    (tmp_path / "driver.yaml").write_text(yaml.safe_dump_all(docs, sort_keys=False))
+    result = runner.invoke(cli, ["scan", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "(accepted: the GPU driver installer loads a kernel module)" in result.output
+    assert "1 files scanned: 0 errors, 0 warnings, 0 notes, 1 accepted" in result.output
+    code, report = _json(["scan", str(tmp_path)])
+    assert code == 0 and [f["accepted"] for f in report["findings"] if f["rule_id"] == "FSM002"] == [
+        "the GPU driver installer loads a kernel module"]

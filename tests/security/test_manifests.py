@@ -8,7 +8,16 @@ from typing import Any
 import pytest
 
 from foresight.bench.manifest_corpus import cases, hardened, safe_manifests
-from foresight.security import RULES, Finding, Level, scan_manifest_files, scan_manifest_objects, scan_manifests
+from foresight.security import (
+    RULES,
+    Finding,
+    Level,
+    scan_manifest_files,
+    scan_manifest_objects,
+    scan_manifests,
+    to_sarif,
+    worst,
+)
 from foresight.security import manifest_rules as R
 
 CASES = cases()
@@ -220,3 +229,28 @@ def test_hostpath_paths() -> None:
                        ("/proc/1", "FSM004"), ("/var/lib/kubelet/pods", "FSM004"), ("/mnt/models", "FSM005"), ("/etcd-backup", "FSM005")]:
         volumes[:] = [{"name": "h", "hostPath": {"path": path}}]
         assert rule in _rules(scan_manifest_objects([doc], "x")), path
+
+
+def test_a_finding_is_accepted_with_a_reason_on_its_object() -> None:
+    doc = _deployment()
+    doc["spec"]["template"]["spec"]["hostNetwork"] = True
+    doc["metadata"]["annotations"] = {"scan.foresight.ai/accept-fsm003": "  the CNI agent needs\n the node's network ",
+                                      "scan.foresight.ai/accept-FSM026": "   "}
+    findings = scan_manifest_objects([doc, *hardened()[1:]], "cni.yaml")
+    host = [f for f in findings if f.rule_id == "FSM003"]
+    assert [f.accepted for f in host] == ["the CNI agent needs the node's network"]
+    assert "(accepted: the CNI agent needs the node's network)" in str(host[0])
+    assert worst(findings) is None or worst(findings).rank < Level.WARNING.rank
+    doc["spec"]["template"]["spec"].pop("automountServiceAccountToken")
+    token = [f for f in scan_manifest_objects([doc], "cni.yaml") if f.rule_id == "FSM026"]
+    assert [f.accepted for f in token] == [None]  # an empty reason accepts nothing
+    sarif = to_sarif(host, RULES, "0")["runs"][0]["results"][0]
+    assert sarif["suppressions"] == [{"kind": "inSource", "status": "accepted",
+                                      "justification": "the CNI agent needs the node's network"}]
+
+
+def test_an_unreadable_workload_cannot_be_accepted() -> None:
+    pod = {"apiVersion": "v1", "kind": "Pod", "spec": {"containers": "none"},
+           "metadata": {"name": "p", "annotations": {"scan.foresight.ai/accept-FSM001": "trust me"}}}
+    findings = scan_manifest_objects([pod], "p.yaml")
+    assert [(f.rule_id, f.accepted) for f in findings] == [("FSM001", None)]

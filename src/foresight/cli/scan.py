@@ -10,7 +10,8 @@ Documentation (``.md``, ``.rst``, ``.txt`` ...) is not read as a manifest: its Y
 deployed. ``-`` reads standard input (``helm template CHART | foresight scan -``); folders named
 ``.git`` are skipped (git's own object store).
 Exit status: 0 when no finding reaches ``--fail-on``, 1 when one does, 2 for a wrong option or a
-PATH that does not exist, 74 when a file cannot be read.
+PATH that does not exist, 74 when a file cannot be read. A manifest finding accepted with a reason
+(the annotation ``scan.foresight.ai/accept-<RULE>``) is shown but does not count.
 """
 
 from __future__ import annotations
@@ -173,13 +174,17 @@ def scan(
     elif output_format is Format.json:
         text = json.dumps({"files": files, "findings": [
             {"rule_id": f.rule_id, "level": f.level.value, "message": f.message, "path": f.location.path,
-             "members": list(f.location.members), "line": f.location.line, "byte_offset": f.location.byte_offset}
+             "members": list(f.location.members), "line": f.location.line, "byte_offset": f.location.byte_offset,
+             "accepted": f.accepted}
             for f in findings]}, indent=2)
     else:
         text = "\n".join(str(f) for f in findings)
-        counts = {level: sum(f.level is level for f in findings) for level in (Level.ERROR, Level.WARNING, Level.NOTE)}
+        counts = {level: sum(f.level is level and f.accepted is None for f in findings)
+                  for level in (Level.ERROR, Level.WARNING, Level.NOTE)}
+        accepted = sum(f.accepted is not None for f in findings)
         text += ("\n" if findings else "") + (f"{files} files scanned: {counts[Level.ERROR]} errors, "
-                                              f"{counts[Level.WARNING]} warnings, {counts[Level.NOTE]} notes")
+                                              f"{counts[Level.WARNING]} warnings, {counts[Level.NOTE]} notes"
+                                              + (f", {accepted} accepted" if accepted else ""))
     if output is not None:
         output.write_text(text + "\n", encoding="utf-8")
     elif output_format is Format.text:

@@ -90,9 +90,13 @@ class Finding:
     level: Level
     message: str
     location: Location
+    #: why a person accepted this finding (an annotation beside it in the manifest), None while it stands:
+    #: an accepted finding is still reported (SARIF ``suppressions``) but no longer decides the exit status
+    accepted: str | None = None
 
     def __str__(self) -> str:
-        return f"{self.location}: {self.level.value} {self.rule_id}: {self.message}"
+        text = f"{self.location}: {self.level.value} {self.rule_id}: {self.message}"
+        return text if self.accepted is None else f"{text} (accepted: {self.accepted})"
 
 
 @dataclass
@@ -120,5 +124,6 @@ RULES = RuleRegistry()
 
 
 def worst(findings: list[Finding]) -> Level | None:
-    """The highest level among ``findings``; None when there are none."""
-    return max((finding.level for finding in findings), key=lambda level: level.rank, default=None)
+    """The highest level among ``findings`` that are not accepted; None when there are none."""
+    return max((finding.level for finding in findings if finding.accepted is None), key=lambda level: level.rank,
+               default=None)

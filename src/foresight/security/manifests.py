@@ -13,6 +13,11 @@ only when one in the scanned set selects its pods, and a ServiceAccount in the s
 ``automountServiceAccountToken: false`` covers the pods that use it. Objects without a namespace
 share one (the one they will be applied to). Scan a whole release together.
 
+A finding a team has weighed is accepted with an annotation on the object that names the rule and
+says why (``scan.foresight.ai/accept-FSM026: "the operator's leader Lease needs the API"``): it is
+still reported, with its reason, but no longer decides the exit status. An empty reason accepts
+nothing; unreadable manifests (FSM001) cannot be accepted.
+
 Fails closed: YAML that does not parse, repeated keys, and workloads without a readable pod
 template are error findings (FSM001), never a pass and never an exception. The one exception is
 text with Go template markers that does not parse (a Helm chart's source): a note (FSM033) that
@@ -43,8 +48,10 @@ from foresight.security.manifest_pods import (
 from foresight.security.manifest_rbac import binding_hits, role_hits
 from foresight.security.manifest_yaml import UnreadableYaml, line_of, load_documents
 
-__all__ = ["looks_like_manifest", "read_manifest", "scan_manifest_files", "scan_manifest_objects", "scan_manifests"]
+__all__ = ["ACCEPT_ANNOTATION", "looks_like_manifest", "read_manifest", "scan_manifest_files", "scan_manifest_objects", "scan_manifests"]
 
+#: ``scan.foresight.ai/accept-FSM026: "why"`` on an object accepts that rule's findings on it, with the reason
+ACCEPT_ANNOTATION = "scan.foresight.ai/accept-"
 #: kinds whose pods serve until stopped: probes are checked on them
 _LONG_RUNNING = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Pod",
                            "Rollout", "DeploymentConfig"})
@@ -130,7 +137,10 @@ def scan_manifest_files(files: Mapping[str, Sequence[Mapping[str, Any]]]) -> lis
     findings: list[Finding] = []
 
     def report(obj: _Object, hits: Iterable[Hit]) -> None:
-        findings.extend(Finding(rule.id, rule.level, message, Location(obj.path, line=line)) for rule, message, line in hits)
+        accepted = _accepted(obj)
+        findings.extend(Finding(rule.id, rule.level, message, Location(obj.path, line=line),
+                                accepted.get(rule.id) if rule is not R.UNREADABLE else None)
+                        for rule, message, line in hits)
 
     workloads: list[tuple[_Object, list[PodSite]]] = []
     for obj in found:
@@ -146,6 +156,13 @@ def scan_manifest_files(files: Mapping[str, Sequence[Mapping[str, Any]]]) -> lis
     for obj, hit in _network_policy_hits(found, workloads):
         report(obj, [hit])
     return findings
+
+
+def _accepted(obj: _Object) -> dict[str, str]:
+    """Rule ids accepted on this object, with the reason written in their annotation."""
+    annotations = as_map(obj.metadata.get("annotations"))
+    return {key[len(ACCEPT_ANNOTATION):].upper(): " ".join(value.split()) for key, value in annotations.items()
+            if isinstance(key, str) and key.startswith(ACCEPT_ANNOTATION) and isinstance(value, str) and value.strip()}
 
 
 def _objects(path: str, items: Sequence[Any], seen: set[int]) -> Iterator[_Object]:

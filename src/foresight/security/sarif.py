@@ -4,7 +4,8 @@ Each rule is a ``reportingDescriptor`` whose first tag is its CWE (``external/cw
 convention code-scanning tools use to group weaknesses). A finding inside a container (a ZIP
 member, a decompressed stream, a nested pickle) points at the file on disk: its region is given only
 when the offset or line is one in that file, and the path through the containers is in the message
-and in the location's ``properties.members``.
+and in the location's ``properties.members``. A finding accepted in the source (a manifest's
+annotation) carries a ``suppressions`` entry with its justification, as code-scanning tools expect.
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ def to_sarif(findings: Iterable[Finding], rules: Iterable[Rule], tool_version: s
         }
         if finding.rule_id in index:
             result["ruleIndex"] = index[finding.rule_id]
+        if finding.accepted is not None:
+            result["suppressions"] = [{"kind": "inSource", "status": "accepted", "justification": finding.accepted}]
         results.append(result)
     return {
         "$schema": SARIF_SCHEMA,
