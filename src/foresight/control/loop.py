@@ -322,7 +322,7 @@ def _summarise(series: Mapping[str, list[Series]]) -> dict[str, dict[str, Any]]:
     """Per query: how many series and points came back, and the latest value when there is one series."""
     summary: dict[str, dict[str, Any]] = {}
     for name, found in series.items():
-        entry: dict[str, Any] = {"series": len(found), "points": sum(len(s) for s in found)}
+        entry: dict[str, Any] = {"series": len(found), "points": sum(s.timestamps.size for s in found)}
         if len(found) == 1 and len(found[0]):
             entry["last"] = float(found[0].values[-1])
         summary[name] = entry

@@ -119,7 +119,8 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
     >>> _same(np.array([1.0, np.nan]), np.array([1.0, np.nan])), _same(np.array([1.0]), np.array([2.0]))
     (True, False)
     """
-    return all(x == y or (x != x and y != y) for x, y in zip(a.tolist(), b.tolist(), strict=True))
+    x, y = a.tolist(), b.tolist()
+    return x == y or (len(x) == len(y) and all(p == q or (p != p and q != q) for p, q in zip(x, y)))
 
 
 def _key(series: Series) -> tuple[tuple[str, str], ...]:
