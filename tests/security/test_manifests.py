@@ -254,3 +254,14 @@ def test_an_unreadable_workload_cannot_be_accepted() -> None:
            "metadata": {"name": "p", "annotations": {"scan.foresight.ai/accept-FSM001": "trust me"}}}
     findings = scan_manifest_objects([pod], "p.yaml")
     assert [(f.rule_id, f.accepted) for f in findings] == [("FSM001", None)]
+
+
+def test_deep_nesting_fails_closed_or_is_walked() -> None:
+    deep = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: " + "[" * 1200 + "]" * 1200 + "\n"
+    assert [f.rule_id for f in scan_manifests(deep, "deep.yaml")] == ["FSM001"]
+    doc = _deployment()
+    _container(doc)["securityContext"]["privileged"] = True
+    nested: dict[str, Any] = {"kind": "List", "items": [doc]}
+    for _ in range(5000):
+        nested = {"kind": "List", "items": [nested]}
+    assert "FSM002" in _rules(scan_manifest_objects([nested], "nested"))

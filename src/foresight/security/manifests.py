@@ -166,8 +166,10 @@ def _accepted(obj: _Object) -> dict[str, str]:
 
 
 def _objects(path: str, items: Sequence[Any], seen: set[int]) -> Iterator[_Object]:
-    """Kubernetes objects (a mapping with a kind), the items of ``*List`` kinds flattened."""
-    for item in as_list(items):
+    """Kubernetes objects (a mapping with a kind), the items of ``*List`` kinds flattened in order."""
+    pending = list(reversed(as_list(items)))
+    while pending:
+        item = pending.pop()
         if not isinstance(item, Mapping) or id(item) in seen:
             continue
         seen.add(id(item))
@@ -175,7 +177,7 @@ def _objects(path: str, items: Sequence[Any], seen: set[int]) -> Iterator[_Objec
         if not isinstance(kind, str):
             continue
         if kind.endswith("List") and isinstance(item.get("items"), (list, tuple)):
-            yield from _objects(path, item["items"], seen)
+            pending.extend(reversed(item["items"]))
             continue
         metadata = as_map(item.get("metadata"))
         name = metadata.get("name") or metadata.get("generateName") or "(unnamed)"
