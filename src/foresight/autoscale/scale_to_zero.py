@@ -56,6 +56,7 @@ __all__ = [
     "arrival_probability",
     "decide",
     "gap_hazard",
+    "keep_alive_s",
     "observe",
 ]
 
@@ -153,35 +154,72 @@ def observe(spec: ScaleToZeroSpec, state: ScaleToZeroState, arrivals_s: Sequence
                    requests=state.requests + len(times))
 
 
-def gap_hazard(gap_counts: Sequence[int], idle_s: float, horizon_s: float) -> float:
-    """``P(gap <= idle + horizon | gap > idle)`` from a histogram over :data:`GAP_EDGES_S`.
+def gap_hazard(gap_counts: Sequence[int], idle_s: float | np.ndarray, horizon_s: float) -> np.ndarray:
+    """``P(gap <= idle + horizon | gap > idle)`` from a histogram over :data:`GAP_EDGES_S` (vectorised on idle).
 
-    Within a bin the gaps are taken as spread evenly. Past the longest gap ever seen the histogram
-    knows nothing, so the tail is taken as scale-free (``S(t) ~ 1/t``, a Pareto tail of index 1):
-    ``horizon / (idle + horizon)``, which falls as the silence lasts but never to zero at once.
+    Up to ``u = horizon_s`` the gaps' survival ``S`` is the histogram's (gaps spread evenly within a
+    bin). Past ``u`` a handful of long silences cannot be trusted bin by bin (the hazard of the
+    histogram jumps to 1 just before its longest gap), so the tail is a Pareto fit:
+    ``S(t) = S(u) (u / t) ** alpha`` with ``alpha`` the Hill estimate of the gaps above ``u`` (1, a
+    scale-free tail, with fewer than 5 of them). The hazard then falls as the silence lasts:
+    ``1 - (t / (t + horizon)) ** alpha``.
 
-    >>> counts = [0] * len(GAP_EDGES_S); counts[10] = 100
-    >>> round(gap_hazard(counts, 0.0, GAP_EDGES_S[11]), 3)
-    1.0
+    >>> counts = [0] * len(GAP_EDGES_S); counts[10] = 100  # every gap in [6.8, 8.5) s
+    >>> gap_hazard(counts, np.array([0.0, 7.0]), 10.0).round(3).tolist()
+    [1.0, 1.0]
     """
     counts = np.asarray(gap_counts, dtype=np.float64)
+    idle = np.asarray(idle_s, dtype=np.float64)
     total = counts.sum()
     if total == 0:
+        return np.ones_like(idle)
+    u = max(horizon_s, 1.0)
+    alpha = _tail_index(counts, u)
+    at_edges = np.append(np.cumsum(counts[::-1])[::-1], 0.0) / total  # S at each edge, then 0 past the last bin
+    s_u = float(np.interp(u, _EDGES_AND_END_S, at_edges))
+
+    def survival(t: np.ndarray) -> np.ndarray:
+        tail = s_u * (u / np.maximum(t, u)) ** alpha
+        return np.where(t <= u, np.interp(t, _EDGES_AND_END_S, at_edges), tail)
+
+    s_now, s_then = survival(idle), survival(idle + horizon_s)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        hazard = np.where(s_now > 0.0, 1.0 - s_then / s_now, 1.0 - (idle / (idle + horizon_s)) ** alpha)
+    return np.clip(hazard, 0.0, 1.0)
+
+
+def _tail_index(counts: np.ndarray, u: float) -> float:
+    """Hill's estimate of the Pareto index of the gaps longer than ``u`` (bin by bin, geometric mid-points)."""
+    upper = _EDGES_AND_END_S[1:]
+    mids = np.sqrt(np.maximum(GAP_EDGES_S, 1e-3) * upper)
+    above = mids > u
+    k = counts[above].sum()
+    if k < 5:
         return 1.0
-    s_now, s_then = _survival(counts, idle_s), _survival(counts, idle_s + horizon_s)
-    if s_now <= 0.0:  # longer idle than any gap seen: a scale-free tail
-        return float(min(1.0, horizon_s / max(idle_s + horizon_s, 1e-9)))
-    return float(np.clip((s_now - s_then) / s_now, 0.0, 1.0))
+    return float(np.clip(k / max(float(np.dot(counts[above], np.log(mids[above] / u))), 1e-9), 0.2, 5.0))
 
 
-_UPPER_S = np.append(GAP_EDGES_S[1:], GAP_EDGES_S[-1] * 2.0)  # the open last bin ends at twice its edge
+_EDGES_AND_END_S = np.append(GAP_EDGES_S, GAP_EDGES_S[-1] * 2.0)  # the open last bin ends at twice its edge
+_IDLE_GRID_S = np.concatenate(([0.0], np.geomspace(1.0, 8 * 86400.0, 600)))
 
 
-def _survival(counts: np.ndarray, t: float) -> float:
-    """``P(gap > t)`` from histogram ``counts``, linear within each bin."""
-    i = int(np.clip(np.searchsorted(GAP_EDGES_S, t, side="right") - 1, 0, len(counts) - 1))
-    share_left = min(1.0, max(0.0, (_UPPER_S[i] - t) / (_UPPER_S[i] - GAP_EDGES_S[i])))
-    return float((counts[i + 1:].sum() + counts[i] * share_left) / counts.sum())
+def keep_alive_s(gap_counts: Sequence[int], horizon_s: float, keep_probability: float) -> float:
+    """How long to keep a replica after a request (a keep-alive learned per workload): the idle time
+    past which the hazard of a request within ``horizon_s`` stays below ``keep_probability``.
+
+    Not the first time it dips below: a workload whose gaps cluster around a minute has a low hazard
+    at ten seconds of silence and a high one at fifty; releasing the replica at the dip and starting it
+    again before the peak would pay a model load for nothing.
+
+    >>> counts = [0] * len(GAP_EDGES_S); counts[15], counts[35] = 90, 10  # gaps of ~22 s and ~26 min
+    >>> round(keep_alive_s(counts, 60.0, 0.2), 1), round(keep_alive_s(counts, 60.0, 0.05), 1)
+    (24.8, 334.9)
+    """
+    hazard = gap_hazard(gap_counts, _IDLE_GRID_S, horizon_s)
+    above = np.flatnonzero(hazard >= keep_probability)
+    if above.size == 0:
+        return 0.0
+    return math.inf if above[-1] + 1 == _IDLE_GRID_S.size else float(_IDLE_GRID_S[above[-1] + 1])
 
 
 def arrival_probability(forecast_rps: Sequence[float], step_s: float, horizon_s: float) -> float:
@@ -212,12 +250,14 @@ def decide(
     idle = math.inf if state.last_arrival_s is None else max(0.0, now - state.last_arrival_s)
     p_forecast = arrival_probability(forecast_rps, forecast_step_s, horizon)
     trusted = state.gaps >= spec.min_gaps
-    p_gap = gap_hazard(state.gap_counts, idle, horizon) if trusted and math.isfinite(idle) else 0.0
+    keep_s = keep_alive_s(state.gap_counts, horizon, spec.keep_probability) if trusted else math.inf
+    p_gap = float(gap_hazard(state.gap_counts, idle, horizon)) if trusted and idle < keep_s else 0.0
     p = max(p_gap, p_forecast)
     expected = -math.log1p(-min(p_forecast, 1 - 1e-12))  # forecast arrivals within the horizon
     need = int(poisson.ppf(spec.burst_quantile, expected)) if expected > 0 else 0
     pool = math.ceil(need / (spec.capacity_rps * horizon)) if need else 0
-    why = f"P(request within {horizon:.0f} s) = {p:.3f} (idle-gap hazard {p_gap:.3f}, forecast {p_forecast:.3f})"
+    why = f"P(request within {horizon:.0f} s) = {p:.3f} (idle-gap hazard {p_gap:.3f} within the learned " \
+          f"keep-alive of {keep_s:.0f} s, forecast {p_forecast:.3f})"
     if in_flight > 0 or pool > 1:
         serving = max(1, pool, math.ceil(in_flight / spec.concurrency))
         mode: Mode = "serve"
@@ -231,8 +271,8 @@ def decide(
     elif not trusted and p_forecast < spec.keep_probability:
         mode, replicas = "warm", 1
         reason = f"warm: {state.gaps} idle gaps seen (< {spec.min_gaps}), too few to risk a cold start; {why}"
-    elif p >= spec.keep_probability:
-        mode = "warm" if p_gap >= spec.keep_probability else "ahead"  # "ahead": the forecast alone asks for it
+    elif idle < keep_s or p_forecast >= spec.keep_probability:
+        mode = "warm" if idle < keep_s else "ahead"  # "ahead": the forecast alone asks for it
         replicas = 1
         reason = f"{mode}: {why} >= {spec.keep_probability:g}"
     else:
