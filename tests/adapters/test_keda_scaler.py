@@ -230,3 +230,80 @@ def test_impossible_server_settings_are_config_errors():
         asyncio.run(start("256.1.1.1:80"))
     with pytest.raises(ConfigError, match="cannot listen on '127.0.0.1:"):
         asyncio.run(start("127.0.0.1:0"))
+
+
+def run_scale_to_zero(pool: descriptor_pool.DescriptorPool, scenario: Callable[..., Awaitable[None]]) -> None:
+    """Like :func:`run`, with a scale-to-zero decision store beside the prediction store."""
+    from foresight.autoscale.replica_decisions import InMemoryReplicaDecisions
+
+    async def main() -> None:
+        store, decisions, clock = InMemoryPredictions(), InMemoryReplicaDecisions(), ManualClock(NOW)
+        running = await serve("127.0.0.1:0", store, clock=clock, max_age_s=60.0, decisions=decisions)
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+                await asyncio.wait_for(scenario(KedaClient(pool, channel), store, decisions, clock), timeout=10)
+        finally:
+            await running.server.stop(None)
+
+    asyncio.run(main())
+
+
+STZ = {"scalerAddress": "foresight:9090", "workload": "sdxl", "scaleToZero": "true"}
+
+
+def test_scale_to_zero_workload_is_active_exactly_when_the_policy_wants_replicas(keda_pool):
+    from foresight.autoscale.replica_decisions import PublishedReplicas
+
+    async def scenario(client: KedaClient, store: Any, decisions: Any, clock: ManualClock) -> None:
+        # a predicted load of zero does not deactivate it: only the policy's decision does
+        store.put("shop", "sdxl", Prediction(load=0.0, made_at=NOW))
+        for replicas, active in [(1, True), (0, False), (3, True)]:
+            decisions.put("shop", "sdxl", PublishedReplicas(replicas, made_at=NOW, reason="test"))
+            assert (await client.IsActive(client.ref(STZ, name="sdxl"))).result is active, replicas
+            values = await client.GetMetrics(client.metrics_request(STZ, metric="foresight_desired_replicas"))
+            assert [(v.metricName, v.metricValueFloat, v.metricValue) for v in values.metricValues] == [
+                ("foresight_desired_replicas", float(replicas), replicas)
+            ]
+        spec = await client.GetMetricSpec(client.ref(STZ, name="sdxl"))
+        assert [(s.metricName, s.targetSizeFloat, s.targetSize) for s in spec.metricSpecs] == [
+            ("foresight_desired_replicas", 1.0, 1)
+        ]
+        # the activity stream follows the decisions too
+        stream = client.StreamIsActive(client.ref(STZ, name="sdxl"))
+        assert (await stream.read()).result is True
+        decisions.put("shop", "sdxl", PublishedReplicas(0, made_at=NOW))
+        assert (await stream.read()).result is False
+        stream.cancel()
+
+    run_scale_to_zero(keda_pool, scenario)
+
+
+def test_scale_to_zero_refuses_stale_missing_and_malformed_decisions(keda_pool):
+    from foresight.autoscale.replica_decisions import PublishedReplicas
+
+    async def scenario(client: KedaClient, store: Any, decisions: Any, clock: ManualClock) -> None:
+        code, details = await refused(client.IsActive(client.ref(STZ, name="sdxl")))
+        assert code == grpc.StatusCode.NOT_FOUND and "no scale-to-zero decision for workload shop/sdxl" in details
+        decisions.put("shop", "sdxl", PublishedReplicas(0, made_at=NOW - 61))
+        code, details = await refused(client.IsActive(client.ref(STZ, name="sdxl")))  # never "inactive" when stale
+        assert code == grpc.StatusCode.UNAVAILABLE and "61 s old (limit 60 s)" in details
+        code, details = await refused(client.IsActive(client.ref({**STZ, "scaleToZero": "yes"}, name="sdxl")))
+        assert code == grpc.StatusCode.INVALID_ARGUMENT and "'scaleToZero' must be 'true' or 'false'" in details
+
+    run_scale_to_zero(keda_pool, scenario)
+
+
+def test_scale_to_zero_without_a_decision_store_is_not_found(keda_pool):
+    async def scenario(client: KedaClient, store: InMemoryPredictions, clock: ManualClock) -> None:
+        code, details = await refused(client.IsActive(client.ref(STZ, name="sdxl")))
+        assert code == grpc.StatusCode.NOT_FOUND and "scale-to-zero" in details
+
+    run(keda_pool, scenario)
+
+
+def test_scale_to_zero_query_defaults():
+    query = parse_query("sdxl", "ml", {"workload": "sdxl", "scaleToZero": "TRUE"})
+    assert (query.scale_to_zero, query.target_value, query.metric) == (True, 1.0, "foresight_desired_replicas")
+    assert parse_query("api", "ml", {"workload": "api", "targetValue": "5"}).scale_to_zero is False
+    with pytest.raises(InputError, match="'targetValue' is missing"):
+        parse_query("api", "ml", {"workload": "api", "scaleToZero": "false"})

@@ -13,7 +13,17 @@ KEDA calls this server for every ScaledObject whose trigger is ``type: external`
 ``targetValue`` (required, > 0)
     what one replica should take, in the prediction's unit (req/s x target utilisation);
 ``activationThreshold`` (default 0)
-    the predicted load above which the workload must run at all.
+    the predicted load above which the workload must run at all;
+``scaleToZero`` (default ``false``)
+    ``true`` for a model-serving workload run by the scale-to-zero policy
+    (:mod:`foresight.autoscale.scale_to_zero`): the scaler serves the policy's published replicas
+    (:mod:`foresight.autoscale.replica_decisions`) instead of a load. IsActive is ``replicas > 0``
+    (zero only when the policy, knowing the model's cold start, chose zero: never merely because no
+    load is predicted right now); GetMetrics gives the replicas and ``targetValue`` defaults to 1, so
+    KEDA's HPA wants exactly the warm pool the policy asked for; ``metric`` defaults to
+    ``foresight_desired_replicas``. Set the ScaledObject's ``minReplicaCount: 0`` and a
+    ``cooldownPeriod`` of one polling interval, so KEDA's own 300 s default does not override the
+    policy's learned keep-alive.
 
 Answers: GetMetricSpec gives ``metric`` and ``targetValue``, so KEDA's HPA (``AverageValue``)
 wants ``ceil(load / targetValue)`` replicas; GetMetrics gives the predicted load; IsActive is
@@ -50,11 +60,13 @@ from foresight.adapters.keda_proto.externalscaler_pb2_grpc import (
     add_ExternalScalerServicer_to_server,
 )
 from foresight.autoscale.predictions import Prediction, PredictionStore
+from foresight.autoscale.replica_decisions import PublishedReplicas, ReplicaDecisionStore
 from foresight.clock import Clock, SystemClock
 from foresight.errors import ConfigError, InputError
 
 __all__ = [
     "DEFAULT_METRIC",
+    "DEFAULT_REPLICAS_METRIC",
     "ExternalScalerService",
     "RunningScaler",
     "ScalerQuery",
@@ -63,6 +75,7 @@ __all__ = [
 ]
 
 DEFAULT_METRIC = "ai_predicted_load"
+DEFAULT_REPLICAS_METRIC = "foresight_desired_replicas"
 
 
 @dataclass(frozen=True)
@@ -74,13 +87,16 @@ class ScalerQuery:
     metric: str
     target_value: float
     activation_threshold: float
+    scale_to_zero: bool = False
 
 
 def parse_query(name: str, namespace: str, metadata: Mapping[str, str]) -> ScalerQuery:
     """The trigger metadata of ScaledObject ``namespace/name``, checked; InputError names the key.
 
     >>> parse_query("api", "shop", {"workload": "api", "targetValue": "35.5"})
-    ScalerQuery(namespace='shop', workload='api', metric='ai_predicted_load', target_value=35.5, activation_threshold=0.0)
+    ScalerQuery(namespace='shop', workload='api', metric='ai_predicted_load', target_value=35.5, activation_threshold=0.0, scale_to_zero=False)
+    >>> parse_query("sdxl", "ml", {"workload": "sdxl", "scaleToZero": "true"}).target_value
+    1.0
     """
     where = f"ScaledObject {namespace or '?'}/{name or '?'}: trigger metadata"
     workload = metadata.get("workload", "").strip()
@@ -89,16 +105,20 @@ def parse_query(name: str, namespace: str, metadata: Mapping[str, str]) -> Scale
     namespace = metadata.get("namespace", "").strip() or namespace
     if not namespace:
         raise InputError(f"{where} has no 'namespace' and the ScaledObject reference has none either")
-    if "targetValue" not in metadata:
+    flag = metadata.get("scaleToZero", "false").strip().lower()
+    if flag not in ("true", "false"):
+        raise InputError(f"{where} 'scaleToZero' must be 'true' or 'false', got {metadata['scaleToZero']!r}")
+    scale_to_zero = flag == "true"
+    if "targetValue" not in metadata and not scale_to_zero:
         raise InputError(f"{where} 'targetValue' is missing: the load one replica should take, e.g. '35'")
-    target = _number(where, "targetValue", metadata["targetValue"])
+    target = _number(where, "targetValue", metadata.get("targetValue", "1"))
     if target <= 0:
         raise InputError(f"{where} 'targetValue' must be > 0, got {metadata['targetValue']!r}")
     activation = _number(where, "activationThreshold", metadata.get("activationThreshold", "0"))
     if activation < 0:
         raise InputError(f"{where} 'activationThreshold' must be >= 0, got {metadata['activationThreshold']!r}")
-    metric = metadata.get("metric", "").strip() or DEFAULT_METRIC
-    return ScalerQuery(namespace, workload, metric, target, activation)
+    metric = metadata.get("metric", "").strip() or (DEFAULT_REPLICAS_METRIC if scale_to_zero else DEFAULT_METRIC)
+    return ScalerQuery(namespace, workload, metric, target, activation, scale_to_zero)
 
 
 def _number(where: str, key: str, text: str) -> float:
@@ -147,10 +167,12 @@ class ExternalScalerService(ExternalScalerServicer):
         clock: Clock | None = None,
         max_age_s: float = 300.0,
         stream_poll_s: float = 1.0,
+        decisions: ReplicaDecisionStore | None = None,
     ) -> None:
         if not (max_age_s > 0 and stream_poll_s > 0):
             raise ConfigError(f"KEDA scaler: max_age_s ({max_age_s}) and stream_poll_s ({stream_poll_s}) must be > 0")
         self._store = store
+        self._decisions = decisions
         self._clock = clock or SystemClock()
         self._max_age_s = max_age_s
         self._poll_s = stream_poll_s
@@ -196,7 +218,7 @@ class ExternalScalerService(ExternalScalerServicer):
                 f"metric {request.metricName!r} is not served for {query.namespace}/{query.workload}; "
                 f"this trigger serves {query.metric!r}",
             )
-        load = self._fresh(query).load
+        load = float(self._fresh_replicas(query).replicas) if query.scale_to_zero else self._fresh(query).load
         value = pb.MetricValue(metricName=query.metric, metricValue=_int64(load), metricValueFloat=load)
         return pb.GetMetricsResponse(metricValues=[value])
 
@@ -206,7 +228,30 @@ class ExternalScalerService(ExternalScalerServicer):
         )
 
     def _active(self, query: ScalerQuery) -> bool:
+        if query.scale_to_zero:
+            return self._fresh_replicas(query).replicas > 0
         return self._fresh(query).load > query.activation_threshold
+
+    def _fresh_replicas(self, query: ScalerQuery) -> PublishedReplicas:
+        name = f"{query.namespace}/{query.workload}"
+        decision = self._decisions.latest(query.namespace, query.workload) if self._decisions is not None else None
+        if decision is None:
+            raise _Refusal(
+                grpc.StatusCode.NOT_FOUND,
+                f"no scale-to-zero decision for workload {name}: Foresight's scale-to-zero policy does not run it "
+                "(check the trigger's 'workload' and 'namespace', or drop 'scaleToZero')",
+            )
+        self._check_age(name, decision.made_at, "scale-to-zero decision")
+        return decision
+
+    def _check_age(self, name: str, made_at: float, what: str) -> None:
+        age_s = self._clock.now() - made_at
+        if age_s > self._max_age_s:
+            raise _Refusal(
+                grpc.StatusCode.UNAVAILABLE,
+                f"{what} for {name} is {age_s:.0f} s old (limit {self._max_age_s:.0f} s): "
+                "the forecaster is behind; KEDA keeps the replicas or applies the ScaledObject's fallback",
+            )
 
     def _fresh(self, query: ScalerQuery) -> Prediction:
         prediction = self._store.latest(query.namespace, query.workload)
@@ -216,13 +261,7 @@ class ExternalScalerService(ExternalScalerServicer):
                 f"no prediction for workload {query.namespace}/{query.workload}: Foresight does not forecast it "
                 "(check the trigger's 'workload' and 'namespace')",
             )
-        age_s = self._clock.now() - prediction.made_at
-        if age_s > self._max_age_s:
-            raise _Refusal(
-                grpc.StatusCode.UNAVAILABLE,
-                f"prediction for {query.namespace}/{query.workload} is {age_s:.0f} s old (limit {self._max_age_s:.0f} s): "
-                "the forecaster is behind; KEDA keeps the replicas or applies the ScaledObject's fallback",
-            )
+        self._check_age(f"{query.namespace}/{query.workload}", prediction.made_at, "prediction")
         return prediction
 
 
@@ -253,12 +292,15 @@ async def serve(
     clock: Clock | None = None,
     max_age_s: float = 300.0,
     stream_poll_s: float = 1.0,
+    decisions: ReplicaDecisionStore | None = None,
 ) -> RunningScaler:
     """Start the scaler on ``address`` (e.g. ``0.0.0.0:9090``, plaintext; KEDA's ``scalerAddress``).
 
     Await ``server.wait_for_termination()`` to run until stopped, ``server.stop(grace_s)`` to stop.
     """
-    service = ExternalScalerService(store, clock=clock, max_age_s=max_age_s, stream_poll_s=stream_poll_s)
+    service = ExternalScalerService(
+        store, clock=clock, max_age_s=max_age_s, stream_poll_s=stream_poll_s, decisions=decisions
+    )
     # Without SO_REUSEPORT a second scaler on a taken port fails here instead of sharing it silently.
     server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
     add_ExternalScalerServicer_to_server(service, server)
