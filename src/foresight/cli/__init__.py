@@ -21,6 +21,7 @@ from foresight.cli import (  # noqa: F401
     loop,
     model,
     operator,
+    placement,
     rca,
     render,
     rollout,

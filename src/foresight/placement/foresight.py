@@ -1,14 +1,16 @@
-"""Foresight's placement: fragmentation descent against the task mix it has seen, without score rounding.
+"""Foresight's placement: fragmentation descent on the forecast task mix, with a tolerance and packing.
 
-Three changes from FGD, each for a reason:
+FGD (Weng et al., ATC'23) places a task where the cluster's expected fragmentation grows least. Three
+changes, each measured on the openb traces (chosen on the ``default`` trace, seeds 42-43 only):
 
-1. The mix is the one *observed so far* (:class:`OnlineMix`), not the whole workload's, which a
-   scheduler cannot know in advance; it is the forecast of what comes next.
-2. The fragmentation increase is compared exactly. FGD squeezes it through a sigmoid into an integer
-   score of 0..100, so increases that differ by tens of milli-GPU tie and are broken at random.
-3. Remaining ties go to the tightest fit: the node left with the least free GPU, then the fullest
-   device, then the least CPU, so whole nodes and whole devices stay free for the large tasks of the
-   mix; then to the scheduler's node order (:class:`Ties`).
+1. The mix is a forecast: shape counts from history (the prior, if any) plus every task that has
+   arrived, re-estimated as they come (:class:`OnlineMix`), so a drifting workload moves it.
+2. Increases within ``tolerance`` milli-GPU (40 by default) count as equal; the node order of the
+   scheduler (:class:`Ties`) then decides, so near-equal choices land on the same nodes and fill
+   them. Comparing increases exactly scatters tasks and loses 0.9 pp of allocation; FGD's own
+   sigmoid-to-integer score does this too, but its bucket widens away from zero for no reason.
+3. Among equal increases, a node already in use wins over an idle one, which stays whole for the
+   large tasks that the mix's 95% cut leaves out.
 """
 
 from __future__ import annotations
@@ -16,24 +18,26 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from foresight.errors import InputError
 from foresight.placement.frag import frag_amount
-from foresight.placement.mix import OnlineMix
-from foresight.placement.model import Cluster, ClusterState, Task
+from foresight.placement.mix import OnlineMix, Shape
+from foresight.placement.model import MILLI, Cluster, ClusterState, Task
 from foresight.placement.policies import NodeFragCache, Ties, after_states, whole_devices
 
 __all__ = ["Foresight"]
 
-#: increases closer than this (milli-GPU) count as equal
-TOLERANCE = 1e-6
-
 
 class Foresight:
-    """Exact fragmentation descent on the observed mix, tightest fit on ties."""
+    """Fragmentation descent on the forecast mix, ``tolerance`` milli-GPU buckets, used nodes first."""
 
     name = "foresight"
 
-    def __init__(self, cluster: Cluster, refresh: int = 256) -> None:
-        self.online = OnlineMix(cluster, refresh=refresh)
+    def __init__(self, cluster: Cluster, prior: dict[Shape, float] | None = None, tolerance: float = 40.0,
+                 refresh: int = 256) -> None:
+        if not tolerance > 0:
+            raise InputError(f"tolerance must be positive (milli-GPU), got {tolerance}")
+        self.online = OnlineMix(cluster, refresh=refresh, prior=prior)
+        self.tolerance = tolerance
         self._cache = NodeFragCache()
 
     def observe(self, task: Task) -> None:
@@ -44,14 +48,14 @@ class Foresight:
         mix = self.online.mix
         before = self._cache.get(state, mix)[candidates]
         rows, devs, cpu_after, dev_after = after_states(state, task, candidates)
-        after = frag_amount(cpu_after, dev_after, state.cluster.node_type[candidates[rows]], mix)
-        increase = np.round((after - before[rows]) / TOLERANCE) * TOLERANCE
-        gpu_left = dev_after.sum(axis=1)
-        device_left = np.where(devs >= 0, state.dev_left[candidates[rows], np.maximum(devs, 0)], 0)
         nodes = candidates[rows]
+        after = frag_amount(cpu_after, dev_after, state.cluster.node_type[nodes], mix)
+        # rounding first: equal states reached along different sums differ by float noise
+        bucket = np.floor(np.round(after - before[rows], 6) / self.tolerance)
+        exists = state.cluster.device_exists[nodes]
+        idle = ((state.dev_left[nodes] == MILLI) == exists).all(axis=1) & (state.cpu_left[nodes] == state.cluster.cpu[nodes])
         last = ties.rng.random(rows.size) if ties.rank is None else ties.rank[nodes]
-        order = np.lexsort((last, cpu_after, device_left, gpu_left, increase))
-        pick = int(order[0])
+        pick = int(np.lexsort((last, idle, bucket))[0])
         node = int(nodes[pick])
         if task.is_shared:
             return node, (int(devs[pick]),)

@@ -67,7 +67,7 @@ class TaskMix:
                    gpu_weight=weights[gpu])
 
 
-def _top_shapes(counts: Counter[Shape], coverage: float) -> dict[Shape, float]:
+def _top_shapes(counts: Counter[Shape] | dict[Shape, float], coverage: float) -> dict[Shape, float]:
     """The most frequent shapes until they cover ``coverage`` of all tasks (FGD's popularity cut)."""
     total = sum(counts.values())
     # most frequent first; among equal counts the larger shape first, as FGD's reverse sort does
@@ -90,17 +90,21 @@ def typical_mix(cluster: Cluster, tasks: Iterable[Task], coverage: float = 0.95)
 
 
 class OnlineMix:
-    """The mix of the tasks seen so far, rebuilt every ``refresh`` arrivals (and while it is young).
+    """The forecast mix: a prior (shape counts from history, or none) plus the tasks seen so far.
 
-    A scheduler cannot know tomorrow's workload; it can count what arrived. The estimate is rebuilt on a
-    doubling schedule at first (so the first tasks already shape it) and then every ``refresh`` tasks.
+    A scheduler cannot know tomorrow's workload; it can count what ran before and what has arrived.
+    The estimate is rebuilt on a doubling schedule at first (so the first arrivals already shape it
+    when there is no prior) and then every ``refresh`` arrivals.
     """
 
-    def __init__(self, cluster: Cluster, coverage: float = 0.95, refresh: int = 256) -> None:
+    def __init__(self, cluster: Cluster, coverage: float = 0.95, refresh: int = 256,
+                 prior: dict[Shape, float] | None = None) -> None:
         if refresh < 1:
             raise InputError(f"refresh must be at least 1, got {refresh}")
+        if not 0 < coverage <= 1:
+            raise InputError(f"coverage must be in (0, 1], got {coverage}")
         self.cluster, self.coverage, self.refresh = cluster, coverage, refresh
-        self.counts: Counter[Shape] = Counter()
+        self.counts: Counter[Shape] = Counter(prior or {})
         self.seen = 0
         self._next = 1
         self._mix: TaskMix | None = None

@@ -138,6 +138,8 @@ class Cluster:
     def allowed_nodes(self, gpu_types: frozenset[str]) -> NDArray[np.bool_]:
         """Nodes whose GPU type the set allows (CPU-only nodes never)."""
         mask = self.type_mask(gpu_types)
+        if not mask.size:
+            return np.zeros(len(self.nodes), dtype=bool)
         return np.where(self.node_type >= 0, mask[np.maximum(self.node_type, 0)], False)
 
 
