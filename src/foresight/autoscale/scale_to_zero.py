@@ -55,6 +55,7 @@ __all__ = [
     "ScaleToZeroState",
     "arrival_probability",
     "decide",
+    "expected_arrivals",
     "gap_hazard",
     "keep_alive_s",
     "observe",
@@ -222,17 +223,26 @@ def keep_alive_s(gap_counts: Sequence[int], horizon_s: float, keep_probability: 
     return math.inf if above[-1] + 1 == _IDLE_GRID_S.size else float(_IDLE_GRID_S[above[-1] + 1])
 
 
-def arrival_probability(forecast_rps: Sequence[float], step_s: float, horizon_s: float) -> float:
-    """``1 - exp(-expected arrivals within horizon_s)`` from a rate forecast at ``step_s`` per value.
+def expected_arrivals(forecast_rps: Sequence[float], step_s: float, horizon_s: float) -> float:
+    """Requests expected within ``horizon_s`` from a rate forecast holding ``step_s`` per value.
 
-    >>> round(arrival_probability([0.01, 0.01], 60.0, 90.0), 3)
-    0.593
+    >>> expected_arrivals([0.01, 0.02], 60.0, 90.0)
+    1.2
     """
     rates = np.clip(np.nan_to_num(np.asarray(forecast_rps, dtype=np.float64)), 0.0, None)
     if rates.size == 0:
         return 0.0
     covered = np.clip(horizon_s - step_s * np.arange(rates.size), 0.0, step_s)
-    return float(1.0 - math.exp(-float(np.dot(rates, covered))))
+    return float(np.dot(rates, covered))
+
+
+def arrival_probability(forecast_rps: Sequence[float], step_s: float, horizon_s: float) -> float:
+    """``1 - exp(-expected arrivals within horizon_s)``: a Poisson count's chance of at least one.
+
+    >>> round(arrival_probability([0.01, 0.01], 60.0, 90.0), 3)
+    0.593
+    """
+    return float(1.0 - math.exp(-expected_arrivals(forecast_rps, step_s, horizon_s)))
 
 
 def decide(
@@ -248,12 +258,12 @@ def decide(
     """The replicas for one workload now; see the module docstring. Pure: ``state`` is only read."""
     horizon = load_times.quantile(spec.cold_start_quantile) + spec.period_s
     idle = math.inf if state.last_arrival_s is None else max(0.0, now - state.last_arrival_s)
-    p_forecast = arrival_probability(forecast_rps, forecast_step_s, horizon)
+    expected = expected_arrivals(forecast_rps, forecast_step_s, horizon)
+    p_forecast = 1.0 - math.exp(-expected)
     trusted = state.gaps >= spec.min_gaps
     keep_s = keep_alive_s(state.gap_counts, horizon, spec.keep_probability) if trusted else math.inf
     p_gap = float(gap_hazard(state.gap_counts, idle, horizon)) if trusted and idle < keep_s else 0.0
     p = max(p_gap, p_forecast)
-    expected = -math.log1p(-min(p_forecast, 1 - 1e-12))  # forecast arrivals within the horizon
     need = int(poisson.ppf(spec.burst_quantile, expected)) if expected > 0 else 0
     pool = math.ceil(need / (spec.capacity_rps * horizon)) if need else 0
     why = f"P(request within {horizon:.0f} s) = {p:.3f} (idle-gap hazard {p_gap:.3f} within the learned " \

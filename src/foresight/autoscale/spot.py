@@ -70,7 +70,7 @@ def place(
     gap_s = max(0.0, load_time_s + service_s - spec.notice_s)
     per_replica = spec.interruptions_per_hour / 3600.0 * gap_s / replicas
     allowed = replicas - min(replicas, spec.min_on_demand)
-    k = allowed if per_replica == 0 else min(allowed, int(spec.risk_budget / per_replica))
+    k = allowed if per_replica * allowed <= spec.risk_budget else int(spec.risk_budget / per_replica)
     risk = k * per_replica
     if gap_s == 0:
         why = f"a replacement loads within the {spec.notice_s:.0f} s notice ({load_time_s:.0f} s + {service_s:.0f} s " \
