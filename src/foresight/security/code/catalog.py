@@ -7,7 +7,7 @@ origin is unknown is known by its attribute name alone (``cursor.execute``).
 
 from __future__ import annotations
 
-__all__ = ["CLEAN_METHODS", "CLEAN_RESULT", "CMD_PROGRAM_ARG", "DESERIALISERS", "HASH_CALLS", "HTML_SINKS",
+__all__ = ["LOCAL_ORIGINS", "SQL_WORDS", "CLEAN_METHODS", "CLEAN_RESULT", "CMD_PROGRAM_ARG", "DESERIALISERS", "HASH_CALLS", "HTML_SINKS",
            "LDAP_SEARCH_METHODS", "PATH_METHODS", "PATH_SINKS", "REDIRECT_SINKS", "SANITISERS", "SHELL_SINKS",
            "SHELLS", "SOURCE_CALLS", "SOURCE_NAMES", "SUBPROCESS_CALLS", "WEAK_HASHES", "WEAK_RANDOM_MODULES",
            "matches"]
@@ -32,6 +32,8 @@ SOURCE_NAMES: dict[str, str] = {
     "flask.request": "request data", "os.environ": "the environment", "sys.argv": "command-line arguments",
     "sys.stdin": "standard input", "bottle.request": "request data", "tornado.web.RequestHandler": "request data",
 }
+#: origins the person running the program controls (not a remote attacker): findings from them are warnings
+LOCAL_ORIGINS = ("the environment", "command-line arguments", "standard input", "input()", "file contents")
 #: calls whose result is untrusted
 SOURCE_CALLS: dict[str, str] = {
     "input": "input()", "raw_input": "input()", "os.getenv": "the environment", "os.getenvb": "the environment",
@@ -80,6 +82,9 @@ CLEAN_RESULT = frozenset({
     "url_has_allowed_host_and_scheme", "is_safe_url", "type", "callable", "hasattr", "sorted_keys",
 })
 
+#: how an SQL statement starts (an ``execute`` whose text starts so is SQL whatever the receiver)
+SQL_WORDS = ("select", "insert", "update", "delete", "create", "drop", "alter", "with", "pragma", "replace", "merge",
+             "truncate", "grant", "exec", "call", "begin", "set ", "show", "describe", "explain", "upsert")
 SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "/bin/sh", "/bin/bash", "/usr/bin/bash", "/bin/zsh",
                     "cmd", "cmd.exe", "powershell", "pwsh", "/bin/dash"})
 #: calls that always hand their first argument to a shell

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from foresight.security.code import catalog as cat
 from foresight.security.code import rules
 from foresight.security.code.values import CLEAN, UNKNOWN, Label, Val, join, join_taint, sanitise, tainted_for
-from foresight.security.findings import Finding, Location
+from foresight.security.findings import Finding, Level, Location
 
 __all__ = ["MAX_DEPTH", "ModuleInfo", "Project", "security_name"]
 
@@ -29,6 +29,8 @@ _MAX_CONST_LEN = 10_000
 _ROUTE_DECORATORS = frozenset({"route", "get", "post", "put", "delete", "patch", "api_route", "head", "options",
                                "websocket", "view_config", "api_view", "require_http_methods", "require_POST",
                                "require_GET"})
+_WEB_FRAMEWORKS = frozenset({"flask", "django", "fastapi", "starlette", "bottle", "pyramid", "tornado", "aiohttp",
+                             "sanic", "falcon", "quart", "werkzeug", "rest_framework", "litestar", "cherrypy"})
 _CLEAN_ANNOTATIONS = frozenset({"int", "float", "bool", "UUID", "uuid.UUID", "datetime", "date", "Decimal"})
 _EXITS = frozenset({"abort", "flask.abort", "sys.exit", "exit", "quit", "os._exit", "fastapi.HTTPException"})
 _BINOPS: dict[type, Callable[[object, object], object]] = {
@@ -101,6 +103,10 @@ class ModuleInfo:
     classes: dict[str, dict[str, ast.FunctionDef | ast.AsyncFunctionDef]] = field(default_factory=dict)
     env: dict[str, Val] = field(default_factory=dict)
     fastapi: bool = False
+    #: whether the module uses a web framework (only then are ``request`` parameters and views untrusted)
+    web: bool = False
+    #: whether a view's returned string is the HTML body (Flask, Quart, Bottle)
+    flask: bool = False
     #: names bound by ``import x`` (modules for sure; ``from x import y`` may bind any object)
     module_aliases: set[str] = field(default_factory=set)
 
@@ -120,6 +126,8 @@ class ModuleInfo:
                 for alias in node.names:
                     self.imports[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
         self.fastapi = any(v.startswith(("fastapi", "starlette")) for v in self.imports.values())
+        self.web = any(v.split(".")[0] in _WEB_FRAMEWORKS for v in self.imports.values())
+        self.flask = any(v.split(".")[0] in ("flask", "quart", "bottle") for v in self.imports.values())
         for node in self.tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.functions[node.name] = node
@@ -182,6 +190,8 @@ class Project:
         self._block(func.body, env, frame)
 
     def _is_route(self, func: ast.FunctionDef | ast.AsyncFunctionDef, module: ModuleInfo, cls: str | None) -> bool:
+        if not module.web:
+            return False
         for decorator in func.decorator_list:
             target = decorator.func if isinstance(decorator, ast.Call) else decorator
             name = target.attr if isinstance(target, ast.Attribute) else target.id if isinstance(target, ast.Name) else ""
@@ -198,7 +208,8 @@ class Project:
                      module: ModuleInfo) -> Val:
         annotation = ast.unparse(param.annotation) if param.annotation is not None else ""
         origin = Label(f"parameter '{param.arg}' of route {func.name}")
-        if param.arg in ("request", "req") or annotation.split(".")[-1] in ("Request", "HttpRequest", "WSGIRequest"):
+        if (route or module.web) and (param.arg in ("request", "req") or
+                                      annotation.split(".")[-1] in ("Request", "HttpRequest", "WSGIRequest")):
             return Val(frozenset({Label(f"request data ('{param.arg}' of {func.name})")}), kind="request")
         if not route:
             return CLEAN
@@ -222,17 +233,28 @@ class Project:
         return isinstance(node.func, ast.Attribute) and not (
             isinstance(root, ast.Name) and root.id in frame.module.module_aliases)
 
-    def _report(self, rule: rules.Rule, frame: _Frame, node: ast.AST, message: str) -> None:
+    def _report(self, rule: rules.Rule, frame: _Frame, node: ast.AST, message: str,
+                level: Level | None = None) -> None:
         line = getattr(node, "lineno", 1)
         key = (rule.id, frame.module.path, line)
-        if key not in self.findings:
-            self.findings[key] = Finding(rule.id, rule.level, message, Location(frame.module.path, line=line))
+        known = self.findings.get(key)
+        level = level or rule.level
+        if known is None or known.level.rank < level.rank:
+            self.findings[key] = Finding(rule.id, level, message, Location(frame.module.path, line=line))
 
     def _taint_sink(self, rule: rules.Rule, category: str, value: Val, frame: _Frame, node: ast.AST,
                     sink: str) -> None:
-        label = tainted_for(value.all_taint(), category)
+        """Report ``value`` reaching ``sink`` unsanitised; from a local source only (the environment, the
+        command line, a file) it is a warning: whoever runs the program already controls those."""
+        taint = value.all_taint()
+        label = tainted_for(frozenset(x for x in taint if not x.origin.startswith(cat.LOCAL_ORIGINS)), category)
         if label is not None:
             self._report(rule, frame, node, f"{label.origin} reaches {sink}")
+            return
+        label = tainted_for(taint, category)
+        if label is not None:
+            level = Level.WARNING if rule.level is Level.ERROR else rule.level
+            self._report(rule, frame, node, f"{label.origin} reaches {sink} (a local source)", level)
 
     # -- statements ----------------------------------------------------------------------------------
     def _block(self, body: list[ast.stmt], env: Env, frame: _Frame) -> bool:
@@ -1006,8 +1028,9 @@ class Project:
         return library_result(self, node, name, method, receiver, args, kwargs, env, frame)
 
     def _html_body(self, value: Val, frame: _Frame) -> bool:
-        """Whether a route returning ``value`` sends it as HTML (Flask and Django views; FastAPI sends JSON)."""
-        if frame.module.fastapi:
+        """Whether a route returning ``value`` sends it as HTML: a string returned by a Flask-style view is the
+        body (text/html); Django, FastAPI and aiohttp views return response objects, judged where built."""
+        if not frame.module.flask:
             return False
         body = value.elems[0] if value.elems else value
         return body.kind in (None, "html") and body.items is None and body.elems is None

@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 __all__ = ["library_result"]
 
 _TYPE_CONVERTERS = frozenset({"int", "float", "bool"})
+#: calls that open a database connection (its cursor's execute runs SQL)
+_DB_CONNECT = frozenset({"sqlite3.connect", "psycopg2.connect", "psycopg.connect", "pymysql.connect",
+                         "MySQLdb.connect", "mysql.connector.connect", "sqlalchemy.create_engine", "cx_Oracle.connect",
+                         "oracledb.connect", "pyodbc.connect", "duckdb.connect", "aiosqlite.connect", "asyncpg.connect"})
 _NOT_DRAWS = frozenset({"SystemRandom", "seed", "default_rng", "Generator", "Random", "getstate", "setstate",
                         "RandomState"})
 #: builtins folded when every argument is a constant (so ``if len("abc") > 5:`` is a dead branch)
@@ -102,6 +106,10 @@ def library_result(project: Project, node: ast.Call, name: str | None, method: s
             unsafe = kwargs.get("resolve_entities")
             safe = unsafe is not None and unsafe.known and not unsafe.const
             return Val(kind="xml-parser" if safe else "xml-parser-unsafe")
+        if cat.matches(name, frozenset({"jinja2.Environment", "jinja2.sandbox.SandboxedEnvironment"})):
+            return Val(kind="jinja-env")
+        if cat.matches(name, _DB_CONNECT) is not None:
+            return Val(kind="db")
         if cat.matches(name, frozenset({"xml.sax.make_parser"})):
             return Val(kind="sax")
         if cat.matches(name, frozenset({"jinja2.Template"})):
@@ -223,6 +231,8 @@ def _method_result(project: Project, node: ast.Call, method: str, receiver: Val,
         if receiver.kind == "path":
             return Val(frozenset({Label(f"file contents (line {node.lineno})")}))
         return Val(receiver.all_taint())
+    if method in ("cursor", "connect", "begin", "raw_connection") and receiver.kind == "db":
+        return Val(kind="db")
     if method in ("cursor", "connect") or receiver.kind == "ldap":
         return Val(kind=receiver.kind)
     if method in ("resolve", "absolute", "joinpath", "with_name", "with_suffix", "expanduser") and receiver.kind == "path":

@@ -219,7 +219,7 @@ def _repair(lines: list[str], offset: int) -> tuple[ast.Module, list[tuple[int, 
 
 def parse_tolerant(source: str) -> Parsed:
     """The module of ``source``, with the lines that had to be rewritten or skipped to get it."""
-    lines = source.split("\n")
+    lines = source.removeprefix("\ufeff").split("\n")  # a UTF-8 byte-order mark is no syntax error
     whole = _repair(list(lines), 0)
     if whole is not None:
         module, skipped, rewritten = whole

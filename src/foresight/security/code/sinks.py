@@ -48,11 +48,10 @@ def _taint_sinks(project: Project, node: ast.Call, name: str | None, method: str
     first = _arg(args, kwargs, 0, "sql", "statement", "query", "operation")
     shown = name or method or "a call"
     # SQL
-    if method in ("execute", "executemany", "executescript", "raw", "mogrify", "exec_driver_sql") or \
+    if (method in _SQL_METHODS and first is not None and _looks_sql(node, receiver, first)) or (
             cat.matches(name, frozenset({"sqlalchemy.text", "sqlalchemy.sql.text", "pandas.read_sql",
-                                         "pandas.read_sql_query", "text"})):
-        if first is not None and (name is None or not name.startswith(("re.", "os.", "subprocess."))):
-            sink(rules.SQLI, "sqli", first, frame, node, f"SQL text in {shown}")
+                                         "pandas.read_sql_query", "sqlalchemy.sql.expression.text"})) and first):
+        sink(rules.SQLI, "sqli", first, frame, node, f"SQL text in {shown}")
     if method == "extra" and kwargs:
         for key in ("where", "select", "tables"):
             if key in kwargs:
@@ -118,7 +117,8 @@ def _taint_sinks(project: Project, node: ast.Call, name: str | None, method: str
         plain = media is not None and media.known and "html" not in str(media.const)
         if body is not None and not plain:
             sink(rules.XSS, "xss", body, frame, node, f"HTML in {matched}")
-    if method in ("from_string",) and first is not None:
+    if method == "from_string" and first is not None and (
+            (receiver is not None and receiver.kind == "jinja-env") or _owner_text(node).endswith(("env", "environment"))):
         sink(rules.XSS, "xss", first, frame, node, "template source in from_string")
     if method in ("render", "stream") and receiver is not None and receiver.kind == "template-raw":
         for value in [*args, *kwargs.values()]:
@@ -158,6 +158,27 @@ def _taint_sinks(project: Project, node: ast.Call, name: str | None, method: str
                 sink(rules.TRUSTBOUND, "trustbound", value, frame, node, "the session")
 
 
+_SQL_METHODS = frozenset({"execute", "executemany", "executescript", "raw", "mogrify", "exec_driver_sql"})
+_DB_OWNERS = ("cursor", "cur", "conn", "connection", "db", "database", "session", "engine", "sql", "sqlite", "pg",
+              "c", "con", "dbconn", "objects", "manager")
+
+
+def _owner_text(node: ast.Call) -> str:
+    """The receiver of a method call as written, lower case (``self.conn`` -> ``self.conn``)."""
+    return ast.unparse(node.func.value).lower() if isinstance(node.func, ast.Attribute) else ""
+
+
+def _looks_sql(node: ast.Call, receiver: Val | None, text: Val) -> bool:
+    """Whether ``x.execute(text)`` runs SQL: a database receiver, or a text that starts like SQL."""
+    if receiver is not None and receiver.kind == "db":
+        return True
+    if text.prefix.lstrip().lower().startswith(cat.SQL_WORDS):
+        return True
+    owner = _owner_text(node)
+    last = owner.rsplit(".", 1)[-1].rstrip("()")
+    return last in _DB_OWNERS or any(word in last for word in ("cursor", "conn", "db", "sql", "session", "engine"))
+
+
 def _looks_ldap(node: ast.Call) -> bool:
     text = ast.unparse(node.func).lower()
     return "ldap" in text or "conn" in text
@@ -185,7 +206,7 @@ def _api_rules(project: Project, node: ast.Call, name: str | None, method: str |
         if weak:
             report(rules.HASH, frame, node, "HMAC over a broken hash")
     # cookies
-    if method in ("set_cookie", "set_signed_cookie"):
+    if method in ("set_cookie", "set_signed_cookie") and (len(args) >= 2 or "value" in kwargs or "key" in kwargs):
         for value in [*args, *kwargs.values()]:
             project.weak_sink(value, "cookie", frame, node)
         secure_value = kwargs.get("secure")
