@@ -33,7 +33,8 @@ def test_protocol_inflates_to_130_percent_and_thins_above_it() -> None:
     assert len(cluster) == 1213 and cluster.total_gpu_milli == 6212 * 1000
     for trace in ("default", "multigpu50"):
         tasks = load_tasks(DATA / f"openb_pod_list_{trace}.csv")
-        demand = sum(t.total_gpu_milli for t in protocol_tasks(tasks, cluster.total_gpu_milli, np.random.default_rng(1)))
+        arrivals = protocol_tasks(tasks, cluster.total_gpu_milli, np.random.default_rng(1))
+        demand = sum(t.total_gpu_milli for t in arrivals)
         assert 1.29 * cluster.total_gpu_milli < demand <= 1.31 * cluster.total_gpu_milli
 
 

@@ -6,8 +6,9 @@ requested GPUs reach 130% of the cluster's (or thinned at random down to it); ta
 time, none departs. After each task the allocation ratio (allocated milli-GPU / cluster milli-GPU) and
 the arrived demand are recorded; the figure at ``x``% demand is the mean allocation ratio over the
 events whose arrived demand rounds to ``x``%, exactly as the paper's analysis script computes it from
-its logs. Fragmentation is measured against the trace's typical task mix (FGD's 95% popularity cut). Ties between equally scored nodes go to
-the first in a random per-seed node order, as in the paper's simulator (see :class:`Ties`).
+its logs. Fragmentation is measured against the trace's typical task mix (FGD's 95% popularity cut).
+Ties between equally scored nodes go to the first in a random per-seed node order, as in the paper's
+simulator (see :class:`~foresight.placement.Ties`).
 The paper's own per-seed results (``fgd-expected-results/analysis_allo_discrete.csv``) are the target.
 """
 

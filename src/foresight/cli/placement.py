@@ -36,7 +36,8 @@ def _names(text: str | None, known: tuple[str, ...], what: str) -> list[str]:
     names = [part.strip() for part in text.split(",") if part.strip()]
     unknown = [n for n in names if n not in known]
     if not names or unknown:
-        raise InputError(f"--{what}: unknown or empty {', '.join(unknown) or repr(text)}; choose from {', '.join(known)}")
+        raise InputError(f"--{what}: unknown or empty {', '.join(unknown) or repr(text)}; "
+                         f"choose from {', '.join(known)}")
     return names
 
 
@@ -47,7 +48,8 @@ def _fmt(value: Any) -> str:
 @bench_app.command("placement")
 def bench_placement_command(
     data: Annotated[Path | None, typer.Option(
-        "--data", help=f"The openb folder (node list, pod lists, fgd-expected-results/). Default: {OPENB_BESIDE_CHECKOUT}.")] = None,
+        "--data", help="The openb folder (node list, pod lists, fgd-expected-results/). "
+                       f"Default: {OPENB_BESIDE_CHECKOUT}.")] = None,
     traces: Annotated[str | None, typer.Option(
         "--traces", help=f"Comma-separated traces (default: the paper's 17: {', '.join(TRACES)}).")] = None,
     policies: Annotated[str | None, typer.Option(
@@ -66,7 +68,8 @@ def bench_placement_command(
     """
     chosen_traces = _names(traces, TRACES, "traces")
     chosen_policies = _names(policies, POLICIES, "policies")
-    with progress_bar(f"bench placement ({len(chosen_traces)} traces x {len(chosen_policies)} policies x {seeds} seeds)") as progress:
+    title = f"bench placement ({len(chosen_traces)} traces x {len(chosen_policies)} policies x {seeds} seeds)"
+    with progress_bar(title) as progress:
         figures = bench_placement(data if data is not None else _default_data(), chosen_traces, chosen_policies,
                                   seeds, shuffle=not trace_order, progress=progress)
     if as_json:

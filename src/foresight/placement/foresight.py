@@ -53,7 +53,8 @@ class Foresight:
         # rounding first: equal states reached along different sums differ by float noise
         bucket = np.floor(np.round(after - before[rows], 6) / self.tolerance)
         exists = state.cluster.device_exists[nodes]
-        idle = ((state.dev_left[nodes] == MILLI) == exists).all(axis=1) & (state.cpu_left[nodes] == state.cluster.cpu[nodes])
+        idle = (((state.dev_left[nodes] == MILLI) == exists).all(axis=1)
+                & (state.cpu_left[nodes] == state.cluster.cpu[nodes]))
         last = ties.rng.random(rows.size) if ties.rank is None else ties.rank[nodes]
         pick = int(np.lexsort((last, idle, bucket))[0])
         node = int(nodes[pick])

@@ -61,7 +61,8 @@ class Task:
         if self.gpu_count == 0 and self.gpu_milli != 0:
             raise InputError(f"task {self.name!r} asks for {self.gpu_milli} milli-GPU on zero GPUs")
         if self.gpu_count > 0 and not 0 < self.gpu_milli <= MILLI:
-            raise InputError(f"task {self.name!r}: gpu_milli must be in 1..{MILLI} for a GPU task, got {self.gpu_milli}")
+            raise InputError(f"task {self.name!r}: gpu_milli must be in 1..{MILLI} for a GPU task, "
+                             f"got {self.gpu_milli}")
         if self.gpu_count > 1 and self.gpu_milli != MILLI:
             raise InputError(f"task {self.name!r}: a fraction of a GPU is only possible on one GPU "
                              f"({self.gpu_count} x {self.gpu_milli} milli asked)")
