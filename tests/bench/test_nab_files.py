@@ -57,5 +57,5 @@ def test_benchmark_writes_nabs_results_layout(shared_data: Path, tmp_path: Path)
     assert rows[0] == ["timestamp", "value", "anomaly_score"]
     assert len(rows) == 1 + corpus[0].values.size
     assert rows[1][0] == corpus[0].stamps[0]
-    assert [score.profile for score in results["ewma"]] == ["standard", "reward_low_FP_rate", "reward_low_FN_rate"]
-    assert all(-100.0 <= score.normalised <= 100.0 for score in results["ewma"])
+    assert [score.profile for score in results["ewma"].profiles] == ["standard", "reward_low_FP_rate", "reward_low_FN_rate"]
+    assert all(-100.0 <= score.normalised <= 100.0 for score in results["ewma"].profiles)

@@ -13,8 +13,10 @@ from foresight.bench.nab import (
     PROFILES,
     LabelledSeries,
     ProfileScore,
+    leave_one_category_out,
     load_corpus,
     probation_rows,
+    score_at,
     sweep,
     windows_from_labels,
 )
@@ -99,6 +101,33 @@ def test_one_threshold_serves_the_whole_corpus() -> None:
     result = sweep([ONE, other], scores, STANDARD)
     assert (result.threshold, result.raw) == (0.5, pytest.approx(2.0 - 3 * 0.11))
     assert result.normalised == pytest.approx(100 * (2.0 - 0.33 + 2.0) / 4.0)
+
+
+def test_a_threshold_chosen_elsewhere_scores_the_rows_at_or_above_it() -> None:
+    scores = [fire(N, {50: 0.9, 100: 1.0, 101: 0.7})]
+    # never firing; the window's first row; plus a false positive before it; plus a later row of
+    # the window (only the earliest detection counts)
+    for threshold, raw in ((1.1, -1.0), (1.0, 1.0), (0.9, 0.89), (0.7, 0.89)):
+        assert score_at([ONE], scores, STANDARD, threshold).raw == pytest.approx(raw)
+    assert score_at([ONE], scores, STANDARD, 1.0).raw == sweep([ONE], scores, STANDARD).raw
+    # a category without windows scores its false positives alone
+    quiet = series(N, [], "quiet/q.csv")
+    assert score_at([quiet], [fire(N, {50: 0.9, 60: 0.95})], STANDARD, 0.9).raw == pytest.approx(-0.22)
+
+
+def test_each_category_is_scored_at_the_threshold_chosen_on_the_others() -> None:
+    # Category a's detections score 0.9, b's 0.5 with a false positive at 0.6: NAB's own rule
+    # takes 0.5 for the whole corpus; left out, b is scored at a's threshold (0.9) and misses.
+    a = series(N, [(100, 103)], "a/s.csv")
+    b = series(N, [(100, 103)], "b/s.csv")
+    scores = [fire(N, {100: 0.9}), fire(N, {100: 0.5, 60: 0.6})]
+    whole = sweep([a, b], scores, STANDARD)
+    loco = leave_one_category_out([a, b], scores, STANDARD)
+    assert whole.threshold == 0.5 and whole.raw == pytest.approx(2.0 - 0.11)
+    assert loco.thresholds == {"a": 0.5, "b": 0.9}
+    assert loco.raw == pytest.approx(1.0 - 1.0) and loco.normalised < whole.normalised
+    with pytest.raises(InputError, match="two categories"):
+        leave_one_category_out([a], scores[:1], STANDARD)
 
 
 def test_missing_a_window_costs_twice_as_much_in_the_low_fn_profile() -> None:

@@ -45,14 +45,18 @@ __all__ = [
     "PROFILES",
     "SPLITS",
     "LabelledSeries",
+    "LocoScore",
+    "NabScores",
     "Profile",
     "ProfileScore",
     "benchmark",
     "detect_corpus",
     "load_corpus",
     "probation_rows",
+    "leave_one_category_out",
     "read_value_csv",
     "row_weights",
+    "score_at",
     "split_of",
     "sweep",
     "windows_from_labels",
@@ -280,40 +284,104 @@ def sweep(series: Sequence[LabelledSeries], scores: Sequence[np.ndarray], profil
     highest score down; each adds its false-positive cost, or raises its window's value to the
     best (earliest) detection so far. Ties enter together, as one threshold.
     """
-    weights, windows, values = [], [], []
-    n_windows = 0
-    for item, score in zip(series, scores, strict=True):
-        score = np.asarray(score, dtype=np.float64)
-        if score.shape != item.values.shape:
-            raise InputError(f"{item.name}: {score.size} scores for {item.values.size} rows")
-        if not np.all((score >= 0.0) & (score <= 1.0)):
-            raise InputError(f"{item.name}: anomaly scores must lie in [0, 1] (found NaN or out of range)")
-        weight, window = row_weights(item.values.size, item.windows, profile)
-        scored = window > -2
-        in_window = window[scored]
-        weights.append(weight[scored])
-        windows.append(np.where(in_window >= 0, in_window + n_windows, -1))
-        values.append(score[scored])
-        n_windows += int(np.unique(in_window[in_window >= 0]).size)
-    weight, window, value = np.concatenate(weights), np.concatenate(windows), np.concatenate(values)
-    null, perfect = -profile.fn_weight * n_windows, profile.tp_weight * n_windows
-    if n_windows == 0:
+    ranked = _Ranked.of(series, scores, profile)
+    if ranked.windows == 0:
         raise InputError("the corpus has no anomaly window after the probationary periods: nothing to score")
-
-    order = np.argsort(-value, kind="stable")
-    weight, window, value = weight[order], window[order], value[order]
-    gain = np.where(window < 0, weight, 0.0)
-    # Per window, in order of falling score: the gain is how much the best detection so far improves.
-    for k in range(n_windows):
-        at = np.flatnonzero(window == k)
-        reached = np.maximum.accumulate(np.concatenate(([-profile.fn_weight], weight[at])))
-        gain[at] = np.diff(reached)
-    total = null + np.cumsum(gain)
-    last_of_tie = np.flatnonzero(np.append(value[1:] != value[:-1], True))
-    candidates = np.concatenate(([null], total[last_of_tie]))
-    thresholds = np.concatenate(([NEVER], value[last_of_tie]))
+    last_of_tie = np.flatnonzero(np.append(ranked.value[1:] != ranked.value[:-1], True))
+    candidates = np.concatenate(([ranked.null], ranked.total[last_of_tie]))
+    thresholds = np.concatenate(([NEVER], ranked.value[last_of_tie]))
     best = int(np.argmax(candidates))
-    return ProfileScore(profile.name, float(thresholds[best]), float(candidates[best]), null, perfect)
+    return ProfileScore(profile.name, float(thresholds[best]), float(candidates[best]), ranked.null, ranked.perfect)
+
+
+def score_at(series: Sequence[LabelledSeries], scores: Sequence[np.ndarray], profile: Profile,
+             threshold: float) -> ProfileScore:
+    """The corpus' NAB score with a threshold chosen elsewhere (rows scoring at least ``threshold``
+    are detections); a corpus without windows scores its false positives alone."""
+    ranked = _Ranked.of(series, scores, profile)
+    fired = int(np.count_nonzero(ranked.value >= threshold))
+    raw = ranked.null if fired == 0 else float(ranked.total[fired - 1])
+    return ProfileScore(profile.name, threshold, raw, ranked.null, ranked.perfect)
+
+
+@dataclass(frozen=True)
+class LocoScore:
+    """A profile's score when each category is scored at the threshold chosen on the others."""
+
+    profile: str
+    thresholds: dict[str, float]  # category -> the threshold chosen without it
+    raw: float
+    null: float
+    perfect: float
+
+    @property
+    def normalised(self) -> float:
+        return 100.0 * (self.raw - self.null) / (self.perfect - self.null)
+
+
+def leave_one_category_out(series: Sequence[LabelledSeries], scores: Sequence[np.ndarray],
+                           profile: Profile) -> LocoScore:
+    """NAB's score when no category chooses its own threshold: each is scored at the threshold
+    that maximises the score of the other categories (leave-one-category-out), and the raw
+    scores of all categories are normalised together, as NAB normalises the whole corpus.
+
+    NAB's own rule chooses one threshold on the very series it reports; this says how much of a
+    score comes from that choice (a detector whose best threshold differs between kinds of
+    series loses here).
+    """
+    categories = sorted({item.category for item in series})
+    if len(categories) < 2:
+        raise InputError("leave-one-category-out needs series of at least two categories")
+    thresholds, raw, null, perfect = {}, 0.0, 0.0, 0.0
+    for category in categories:
+        inside = [i for i, item in enumerate(series) if item.category == category]
+        outside = [i for i, item in enumerate(series) if item.category != category]
+        chosen = sweep([series[i] for i in outside], [scores[i] for i in outside], profile).threshold
+        held = score_at([series[i] for i in inside], [scores[i] for i in inside], profile, chosen)
+        thresholds[category] = chosen
+        raw, null, perfect = raw + held.raw, null + held.null, perfect + held.perfect
+    return LocoScore(profile.name, thresholds, raw, null, perfect)
+
+
+@dataclass(frozen=True)
+class _Ranked:
+    """A corpus' scored rows from the highest score down: per row its score and the raw corpus
+    score (``total``) if it and every row above it were detections."""
+
+    value: np.ndarray
+    total: np.ndarray
+    windows: int
+    null: float
+    perfect: float
+
+    @classmethod
+    def of(cls, series: Sequence[LabelledSeries], scores: Sequence[np.ndarray], profile: Profile) -> _Ranked:
+        weights, windows, values = [], [], []
+        n_windows = 0
+        for item, score in zip(series, scores, strict=True):
+            score = np.asarray(score, dtype=np.float64)
+            if score.shape != item.values.shape:
+                raise InputError(f"{item.name}: {score.size} scores for {item.values.size} rows")
+            if not np.all((score >= 0.0) & (score <= 1.0)):
+                raise InputError(f"{item.name}: anomaly scores must lie in [0, 1] (found NaN or out of range)")
+            weight, window = row_weights(item.values.size, item.windows, profile)
+            scored = window > -2
+            in_window = window[scored]
+            weights.append(weight[scored])
+            windows.append(np.where(in_window >= 0, in_window + n_windows, -1))
+            values.append(score[scored])
+            n_windows += int(np.unique(in_window[in_window >= 0]).size)
+        weight, window, value = np.concatenate(weights), np.concatenate(windows), np.concatenate(values)
+        null, perfect = -profile.fn_weight * n_windows, profile.tp_weight * n_windows
+        order = np.argsort(-value, kind="stable")
+        weight, window, value = weight[order], window[order], value[order]
+        gain = np.where(window < 0, weight, 0.0)
+        # Per window, in order of falling score: the gain is how much the best detection so far improves.
+        for k in range(n_windows):
+            at = np.flatnonzero(window == k)
+            reached = np.maximum.accumulate(np.concatenate(([-profile.fn_weight], weight[at])))
+            gain[at] = np.diff(reached)
+        return cls(value, null + np.cumsum(gain), n_windows, null, perfect)
 
 
 def detect_corpus(detector: Detector[Any], corpus: Sequence[LabelledSeries]) -> list[np.ndarray]:
@@ -328,10 +396,20 @@ def detect_corpus(detector: Detector[Any], corpus: Sequence[LabelledSeries]) -> 
     return [scores[row, : item.values.size] for row, item in enumerate(corpus)]
 
 
+@dataclass(frozen=True)
+class NabScores:
+    """One detector's scores per profile: NAB's own rule, and leave-one-category-out when asked."""
+
+    profiles: list[ProfileScore]
+    loco: list[LocoScore] | None = None
+
+
 def benchmark(
-    names: Sequence[str], corpus: Sequence[LabelledSeries], out_dir: Path | None = None, progress: Progress = silent
-) -> dict[str, list[ProfileScore]]:
-    """Run each named detector on the corpus, write NAB's results files, score every profile.
+    names: Sequence[str], corpus: Sequence[LabelledSeries], out_dir: Path | None = None, progress: Progress = silent,
+    loco: bool = False,
+) -> dict[str, NabScores]:
+    """Run each named detector on the corpus, write NAB's results files, score every profile (and,
+    with ``loco``, every profile leave-one-category-out: :func:`leave_one_category_out`).
 
     Results go to ``out_dir/<detector>/<category>/<detector>_<file>.csv`` (NAB's layout). ``progress``
     hears each step: a detector's run over the corpus, then its threshold sweep per profile.
@@ -346,9 +424,11 @@ def benchmark(
             for item, score in zip(corpus, scores, strict=True):
                 category, file = item.name.split("/", 1)
                 write_scores_csv(out_dir / name / category / f"{name}_{file}", item.stamps, item.values, score)
-        profiles = []
+        profiles, held_out = [], []
         for k, profile in enumerate(PROFILES, start=1):
             report(f"{name}: threshold for the {profile.name} profile", k / steps)
             profiles.append(sweep(corpus, scores, profile))
-        results[name] = profiles
+            if loco:
+                held_out.append(leave_one_category_out(corpus, scores, profile))
+        results[name] = NabScores(profiles, held_out if loco else None)
     return results

@@ -28,6 +28,7 @@ from foresight.errors import InputError
 from foresight.sim.trace import read_samples
 
 NAB_BESIDE_CHECKOUT = Path("..") / "shared" / "data" / "nab"
+PROTOCOLS = ("standard", "loco")
 KNOWN = ", ".join(DETECTORS)
 
 
@@ -79,6 +80,11 @@ def bench_nab(
         str | None,
         typer.Option("--split", help="Score only one fixed half of the series: tune or held (by a hash of the name)."),
     ] = None,
+    protocol: Annotated[
+        str,
+        typer.Option("--protocol", help="standard (NAB's: one threshold chosen on the series scored) or loco "
+                     "(each category scored at the threshold chosen on the others, beside the standard figures)."),
+    ] = "standard",
     as_json: Annotated[
         bool, typer.Option("--json", help=f"Print only {{profile: score}} of one detector: --detector's, else {BEST}.")
     ] = False,
@@ -87,10 +93,15 @@ def bench_nab(
 
     Scores: 100 for a perfect detector, 0 for one that never fires; one threshold per detector and
     profile, chosen to maximise the corpus score (NAB's own rule). ``--split tune`` / ``--split
-    held`` score one fixed half (choose a design on one, report the other).
+    held`` score one fixed half (choose a design on one, report the other). ``--protocol loco``
+    also scores each category at the threshold chosen without it (leave-one-category-out); with
+    ``--json`` the profiles' keys then hold the LOCO scores, ``all_series`` NAB's own.
     """
     if split is not None and split not in SPLITS:
         raise InputError(f"--split must be one of {', '.join(SPLITS)}, got {split!r}")
+    if protocol not in PROTOCOLS:
+        raise InputError(f"--protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
+    loco = protocol == "loco"
     root = data if data is not None else NAB_BESIDE_CHECKOUT
     if not (root / "labels").is_dir():
         where = "--data" if data is not None else f"the default {NAB_BESIDE_CHECKOUT} (from {Path.cwd()})"
@@ -109,21 +120,33 @@ def bench_nab(
     names = detectors or ([BEST] if as_json else list(DETECTORS))
     for name in names:
         make_detector(name)  # an unknown name fails before any work
+    if loco and len({item.category for item in corpus}) < 2:
+        raise InputError("--protocol loco needs series of at least two categories")
     with progress_bar(f"bench nab ({len(names)} detectors)") as progress:
-        results = benchmark(names, corpus, out, progress)
+        results = benchmark(names, corpus, out, progress, loco=loco)
     if as_json:
-        typer.echo(json.dumps({score.profile: round(score.normalised, 2) for score in results[names[0]]}))
+        first = results[names[0]]
+        standard = {score.profile: round(score.normalised, 2) for score in first.profiles}
+        if first.loco is None:
+            typer.echo(json.dumps(standard))
+            return
+        typer.echo(json.dumps({**{s.profile: round(s.normalised, 2) for s in first.loco}, "protocol": "loco",
+                               "all_series": standard,
+                               "thresholds": {s.profile: s.thresholds for s in first.loco}}))
         return
     table = Table(
         title=f"NAB v1.1 on {len(corpus)} series{f' ({split} half)' if split else ''}, "
         f"{sum(len(s.windows) for s in corpus)} windows",
-        caption=f"normalised score (raw score, threshold); results in {out}",
+        caption=f"normalised score (raw score, threshold); results in {out}"
+        + ("; loco: each category at the threshold chosen on the others" if loco else ""),
     )
     table.add_column("detector")
     for profile in PROFILES:
         table.add_column(profile.name, justify="right")
     for name, scores in results.items():
-        table.add_row(name, *(f"{s.normalised:.1f} ({s.raw:.1f}, {s.threshold:.3f})" for s in scores))
+        table.add_row(name, *(f"{s.normalised:.1f} ({s.raw:.1f}, {s.threshold:.3f})" for s in scores.profiles))
+        if scores.loco is not None:
+            table.add_row(f"{name}, loco", *(f"{s.normalised:.1f} ({s.raw:.1f})" for s in scores.loco))
     Console(width=120).print(table)
 
 
