@@ -176,9 +176,10 @@ def test_sources_beyond_flask(rule_ids: Ids) -> None:
                "def r(c: str, n: int):\n    os.system('ls ' + str(n))\n    os.system(c)\n")
     environment = "import os\nos.system(os.environ['CMD'])\nos.system(os.getenv('X'))\n"
     keyboard = "import os\nos.system(input())\n"
-    file_contents = "import os\nwith open('cmd.txt') as f:\n    os.system(f.read())\n"
+    file_contents = "import os\ndef run(path):\n    with open(path) as f:\n        os.system(f.read())\n"
     for source in (django, fastapi, environment, keyboard, file_contents):
         assert "FSC002" in rule_ids(source), source
+    assert rule_ids("import os\nwith open('/etc/app/cmd.txt') as f:\n    os.system(f.read())\n") == set()
     findings = scan_python_source(fastapi, "f.py")
     assert [f.location.line for f in findings] == [7]  # the int parameter is no injection
 

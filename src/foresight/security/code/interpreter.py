@@ -200,8 +200,9 @@ class Project:
         params = [*func.args.posonlyargs, *func.args.args]
         first = params[1] if cls is not None and len(params) > 1 and params[0].arg == "self" else \
             params[0] if params else None
-        if cls is not None and func.name in ("get", "post", "put", "patch", "delete", "dispatch") and first is not None:
-            return first.arg in ("request", "req")
+        if cls is not None and func.name in ("get", "post", "put", "patch", "delete", "dispatch"):
+            # a class-based view: Django's (get(self, request)), Flask's MethodView (get(self), global request)
+            return first is None or first.arg in ("request", "req") or module.flask
         return first is not None and first.arg in ("request", "req") and not module.fastapi
 
     def _param_value(self, param: ast.arg, func: ast.FunctionDef | ast.AsyncFunctionDef, route: bool,

@@ -10,6 +10,7 @@ stops counting.
 from __future__ import annotations
 
 import ast
+import posixpath
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -43,7 +44,8 @@ _NOT_DRAWS = frozenset({"SystemRandom", "seed", "default_rng", "Generator", "Ran
 #: builtins folded when every argument is a constant (so ``if len("abc") > 5:`` is a dead branch)
 _PURE_BUILTINS: dict[str, Callable[..., object]] = {
     "len": len, "str": str, "int": int, "float": float, "abs": abs, "min": min, "max": max, "bool": bool,
-    "ord": ord, "chr": chr, "round": round, "repr": repr, "hex": hex, "oct": oct, "bin": bin, "sum": sum}
+    "ord": ord, "chr": chr, "round": round, "repr": repr, "hex": hex, "oct": oct, "bin": bin, "sum": sum,
+    "os.path.join": posixpath.join, "os.path.basename": posixpath.basename, "os.path.dirname": posixpath.dirname}
 #: calls that build a response object (returning one from a view is not returning HTML text)
 _RESPONSES = cat.REDIRECT_SINKS | cat.HTML_SINKS | frozenset({
     "flask.render_template", "render_template", "flask.send_file", "flask.send_from_directory",
@@ -97,7 +99,11 @@ def library_result(project: Project, node: ast.Call, name: str | None, method: s
         if folded is not None:
             return folded
         if name == "open" or name in ("io.open", "codecs.open", "builtins.open"):
-            return Val(frozenset({Label(f"file contents (line {node.lineno})")}), kind="file")
+            path = _arg0(args, kwargs, "file")
+            if path is not None and path.known:  # a file the program names itself is as trusted as the program
+                return Val(kind="file")
+            return Val(join_taint(frozenset({Label(f"file contents (line {node.lineno})")}),
+                                  path.all_taint() if path is not None else frozenset()), kind="file")
         if cat.matches(name, frozenset({"pathlib.Path", "pathlib.PurePath", "pathlib.PosixPath", "os.path.join",
                                         "os.path.abspath", "os.path.realpath", "os.path.normpath"})):
             return Val(_propagate(None, args, kwargs).taint, kind="path" if "Path" in name else None,
@@ -148,6 +154,10 @@ def library_result(project: Project, node: ast.Call, name: str | None, method: s
     if method is not None and receiver is not None:
         return _method_result(project, node, method, receiver, args, kwargs, env, frame)
     return _propagate(receiver, args, kwargs)
+
+
+def _arg0(args: list[Val], kwargs: dict[str, Val], name: str) -> Val | None:
+    return args[0] if args else kwargs.get(name)
 
 
 def _weak_random(name: str | None, method: str | None, receiver: Val | None) -> str | None:
@@ -229,7 +239,9 @@ def _method_result(project: Project, node: ast.Call, method: str, receiver: Val,
         return Val(receiver.all_taint(), kind="xml")
     if method in ("read", "readline", "readlines", "read_text", "read_bytes") and receiver.kind in ("file", "path"):
         if receiver.kind == "path":
-            return Val(frozenset({Label(f"file contents (line {node.lineno})")}))
+            if receiver.known or (receiver.prefix and not receiver.all_taint()):
+                return CLEAN
+            return Val(join_taint(frozenset({Label(f"file contents (line {node.lineno})")}), receiver.all_taint()))
         return Val(receiver.all_taint())
     if method in ("cursor", "connect", "begin", "raw_connection") and receiver.kind == "db":
         return Val(kind="db")
