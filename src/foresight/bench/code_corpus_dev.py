@@ -2818,4 +2818,164 @@ def g():
     return {"n": len(Directory().members(request.args["group"]))}
 ''')
 
+# ---------------------------------------------------------------- validation shapes real code uses
+_add("cmdi_safe_ipaddress", "cmdi", False, '''
+import ipaddress
+import subprocess
+from flask import Flask, request, abort
+app = Flask(__name__)
+
+@app.route("/ping")
+def ping():
+    host = request.args.get("host", "")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        abort(400)
+    return subprocess.check_output("ping -c 1 " + host, shell=True)
+''')
+_add("cmdi_try_without_exit", "cmdi", True, '''
+import subprocess
+from flask import Flask, request
+app = Flask(__name__)
+
+@app.route("/nc")
+def nc():
+    port = request.args.get("port", "80")
+    try:
+        int(port)
+    except ValueError:
+        print("not a number")
+    return subprocess.check_output("nc -z localhost " + port, shell=True)
+''')
+_add("sqli_safe_psycopg_identifier", "sqli", False, '''
+import psycopg2
+from psycopg2 import sql
+from flask import Flask, request
+app = Flask(__name__)
+
+@app.route("/t")
+def t():
+    table = request.args.get("table")
+    cur = psycopg2.connect("dbname=app").cursor()
+    cur.execute(sql.SQL("SELECT COUNT(*) FROM {}").format(sql.Identifier(table)))
+    return {"n": cur.fetchone()[0]}
+''')
+_add("deser_safe_signed_blob", "deserialization", False, '''
+import base64
+import hashlib
+import hmac
+import pickle
+from flask import Flask, request, abort
+app = Flask(__name__)
+KEY = b"server-side-key"
+
+@app.route("/state")
+def state():
+    blob = base64.b64decode(request.cookies.get("state", ""))
+    signature = request.cookies.get("sig", "")
+    expected = hmac.new(KEY, blob, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(signature, expected):
+        abort(403)
+    return {"n": len(pickle.loads(blob))}
+''')
+_add("path_safe_startswith_dotdot", "pathtraver", False, '''
+import os
+from flask import Flask, request, abort
+app = Flask(__name__)
+
+@app.route("/n")
+def n():
+    name = os.path.normpath(request.args.get("name", "index.txt"))
+    if name.startswith("..") or os.path.isabs(name):
+        abort(400)
+    return open(os.path.join("/srv/pages", name)).read()
+''')
+_add("xss_safe_text_plain_tuple", "xss", False, '''
+from flask import Flask, request
+app = Flask(__name__)
+
+@app.route("/t")
+def t():
+    return request.args.get("q", ""), 200, {"Content-Type": "text/plain"}
+''')
+_add("xss_jinja_environment_default", "xss", True, '''
+from jinja2 import Environment
+from flask import Flask, request
+app = Flask(__name__)
+env = Environment()
+
+@app.route("/e")
+def e():
+    return env.from_string("<p>{{ who }}</p>").render(who=request.args.get("who"))
+''')
+_add("xss_safe_jinja_environment_autoescape", "xss", False, '''
+from jinja2 import Environment
+from flask import Flask, request
+app = Flask(__name__)
+env = Environment(autoescape=True)
+
+@app.route("/e")
+def e():
+    return env.from_string("<p>{{ who }}</p>").render(who=request.args.get("who"))
+''')
+_add("codeinj_template_injection", "codeinj", True, '''
+from flask import Flask, request, render_template_string
+app = Flask(__name__)
+
+@app.route("/t")
+def t():
+    return render_template_string("Hello " + request.args.get("name", ""))
+''')
+_add("codeinj_import_module", "codeinj", True, '''
+import importlib
+from flask import Flask, request
+app = Flask(__name__)
+
+@app.route("/plugin")
+def plugin():
+    module = importlib.import_module(request.args["plugin"])
+    return str(module.run())
+''')
+_add("codeinj_safe_import_allowlist", "codeinj", False, '''
+import importlib
+from flask import Flask, request, abort
+app = Flask(__name__)
+PLUGINS = {"csv": "plugins.csv_export", "pdf": "plugins.pdf_export"}
+
+@app.route("/plugin")
+def plugin():
+    name = PLUGINS.get(request.args.get("kind"))
+    if name is None:
+        abort(404)
+    return str(importlib.import_module(name).run())
+''')
+_add("cookie_django_setting", "securecookie", True, '''
+SECRET_KEY = "from-the-environment"
+DEBUG = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = True
+''')
+_add("cookie_flask_config_false", "securecookie", True, '''
+from flask import Flask
+app = Flask(__name__)
+app.config["SESSION_COOKIE_SECURE"] = False
+''')
+_add("cookie_safe_flask_config", "securecookie", False, '''
+from flask import Flask
+app = Flask(__name__)
+app.config.update(SESSION_COOKIE_SECURE=True, SESSION_COOKIE_HTTPONLY=True)
+''')
+_add("trust_safe_conditional_default", "trustbound", False, '''
+from flask import Flask, request, session
+app = Flask(__name__)
+LANGUAGES = ("en", "fr", "de")
+
+@app.route("/lang")
+def lang():
+    chosen = request.args.get("lang", "en")
+    session["lang"] = chosen if chosen in LANGUAGES else "en"
+    return "ok"
+''')
+
 PROGRAMS: tuple[CodeCase, ...] = tuple(_CASES)

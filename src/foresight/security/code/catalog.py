@@ -66,6 +66,10 @@ SANITISERS: dict[str, frozenset[str] | None] = {
     "escape_filter_chars": frozenset({"ldapi"}),
     "urllib.parse.quote": _QUOTED, "urllib.parse.quote_plus": _QUOTED, "urllib.parse.urlencode": _QUOTED,
     "json.loads": frozenset({"deserialization"}),
+    "ipaddress.ip_address": _ALL, "ipaddress.ip_network": _ALL, "ipaddress.IPv4Address": _ALL,
+    "ipaddress.IPv6Address": _ALL, "ipaddress.ip_interface": _ALL,
+    "psycopg2.sql.Identifier": frozenset({"sqli"}), "psycopg2.sql.Literal": frozenset({"sqli"}),
+    "psycopg.sql.Identifier": frozenset({"sqli"}), "psycopg.sql.Literal": frozenset({"sqli"}),
 }
 #: methods of any value whose result carries no untrusted data (booleans, counts, digests)
 CLEAN_METHODS = frozenset({

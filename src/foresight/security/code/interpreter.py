@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 
 from foresight.security.code import catalog as cat
 from foresight.security.code import rules
+from foresight.security.code.sinks import check_call, insecure_cookie_setting
 from foresight.security.code.values import CLEAN, UNKNOWN, Label, Val, join, join_taint, sanitise, tainted_for
 from foresight.security.findings import Finding, Level, Location
 
@@ -419,11 +420,27 @@ class Project:
                 state[handler.name] = CLEAN
             branches.append(state if self._block(handler.body, state, frame) else None)
         live = self._merge(env, branches)
+        if live and body is not None and len(branches) > 1 and all(b is None for b in branches[1:]):
+            # every handler leaves: what the body converted without raising is validated after the try
+            for name in self._validated_in(stmt.body, frame):
+                if name in env:
+                    env[name] = sanitise(env[name], None)
         if stmt.finalbody:
             if not live:
                 env.update(before)
             return self._block(stmt.finalbody, env, frame) and live
         return live
+
+    def _validated_in(self, body: list[ast.stmt], frame: _Frame) -> list[str]:
+        """Variables passed whole to a full sanitiser (``int(x)``, ``ipaddress.ip_address(x)``) in ``body``."""
+        names = []
+        for stmt in body:
+            for node in ast.walk(stmt):
+                if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Name):
+                    sanitiser = cat.matches(self._qualname(node.func, frame), cat.SANITISERS)
+                    if sanitiser is not None and cat.SANITISERS[sanitiser] is None:
+                        names.append(node.args[0].id)
+        return names
 
     def _match(self, stmt: ast.Match, env: Env, frame: _Frame) -> bool:
         subject = self._expr(stmt.subject, env, frame)
@@ -466,6 +483,10 @@ class Project:
             else None
         if secret is not None:
             self.weak_sink(value, secret, frame, target)
+        setting = secret if secret is not None else target.slice.value if isinstance(target, ast.Subscript) and \
+            isinstance(target.slice, ast.Constant) and isinstance(target.slice.value, str) else None
+        if setting is not None and insecure_cookie_setting(setting, value):
+            self._report(rules.SECURECOOKIE, frame, target, f"{setting}=False sends the cookie over plain HTTP")
         if isinstance(target, ast.Name):
             env[target.id] = value
         elif isinstance(target, (ast.Tuple, ast.List)):
@@ -852,6 +873,15 @@ class Project:
                 return []
         if isinstance(test, ast.Attribute) and test.attr in ("netloc", "hostname", "scheme") and not truth:
             return [(n, frozenset({"redirect"})) for n, _ in self._names_in(test.value)]
+        if isinstance(test, ast.Call) and not truth and isinstance(test.func, ast.Attribute) and \
+                test.func.attr == "startswith" and test.args and isinstance(test.args[0], ast.Constant) and \
+                test.args[0].value in ("..", "../", "..\\"):
+            return [(n, frozenset({"pathtraver"})) for n, _ in self._names_in(test.func.value)]
+        if isinstance(test, ast.Call) and truth and cat.matches(self._qualname(test.func, frame),
+                                                                 frozenset({"hmac.compare_digest",
+                                                                            "secrets.compare_digest"})):
+            # the request carries a valid MAC: its data was made by the key holder, not an attacker
+            return [(n, frozenset({"deserialization"})) for n in env]
         if isinstance(test, ast.Call) and truth:
             name = self._qualname(test.func, frame) or ""
             method = test.func.attr if isinstance(test.func, ast.Attribute) else ""
@@ -920,8 +950,6 @@ class Project:
         if isinstance(func, ast.Name) and func.id in env and env[func.id].kind not in (None, "function"):
             name = None if not env[func.id].kind.startswith("class:") else name  # type: ignore[union-attr]
         method = func.attr if isinstance(func, ast.Attribute) else None
-        from foresight.security.code.sinks import check_call  # the sink table needs the interpreter's helpers
-
         check_call(self, node, name, method, receiver, args, kwargs, frame)
         user = self._user_function(node, name, receiver, env, frame)
         if user is not None:
@@ -1034,6 +1062,10 @@ class Project:
         if not frame.module.flask:
             return False
         body = value.elems[0] if value.elems else value
+        for extra in (value.elems or ())[1:]:
+            content_type = extra.item("Content-Type") or extra.item("content-type")
+            if content_type is not None and content_type.known and "html" not in str(content_type.const):
+                return False
         return body.kind in (None, "html") and body.items is None and body.elems is None
 
     def _safe_target(self, value: Val) -> bool:

@@ -113,7 +113,9 @@ def library_result(project: Project, node: ast.Call, name: str | None, method: s
             safe = unsafe is not None and unsafe.known and not unsafe.const
             return Val(kind="xml-parser" if safe else "xml-parser-unsafe")
         if cat.matches(name, frozenset({"jinja2.Environment", "jinja2.sandbox.SandboxedEnvironment"})):
-            return Val(kind="jinja-env")
+            escaped = kwargs.get("autoescape")
+            raw = escaped is None or (escaped.known and not escaped.const)
+            return Val(kind="jinja-env-raw" if raw else "jinja-env")
         if cat.matches(name, _DB_CONNECT) is not None:
             return Val(kind="db")
         if cat.matches(name, frozenset({"xml.sax.make_parser"})):
@@ -252,13 +254,16 @@ def _method_result(project: Project, node: ast.Call, method: str, receiver: Val,
     if method in ("get", "getlist", "get_json", "getvalue", "pop", "values", "items", "keys", "lists", "dict",
                   "to_dict", "json", "form", "query_params", "path_params", "cookies", "body"):
         return _propagate(receiver, args, kwargs)
+    if method in ("from_string", "get_template") and receiver.kind in ("jinja-env", "jinja-env-raw"):
+        return Val(_propagate(None, args, kwargs).taint,
+                   kind="template-raw" if receiver.kind == "jinja-env-raw" else "template")
+    if method in ("render", "stream") and receiver.kind in ("template", "template-raw"):
+        return Val(join_taint(receiver.all_taint(), *(a.all_taint() for a in (*args, *kwargs.values())))
+                   if receiver.kind == "template-raw" else receiver.all_taint(), kind="html")
     if not receiver.all_taint() and project.is_object_method(node, frame):
         # a method of a local object (a database query, a client) given untrusted arguments: its result is
         # not the attacker's data itself (so it may cross into the session), but may still carry it
         return sanitise(_propagate(None, args, kwargs), {"trustbound"})
-    if method in ("render", "stream") and receiver.kind in ("template", "template-raw"):
-        return Val(join_taint(receiver.all_taint(), *(a.all_taint() for a in (*args, *kwargs.values())))
-                   if receiver.kind == "template-raw" else receiver.all_taint(), kind="html")
     return _propagate(receiver, args, kwargs)
 
 

@@ -17,7 +17,7 @@ from foresight.security.code.values import Val
 if TYPE_CHECKING:
     from foresight.security.code.interpreter import Project, _Frame
 
-__all__ = ["check_call"]
+__all__ = ["check_call", "insecure_cookie_setting"]
 
 _SAFE_YAML_LOADERS = ("SafeLoader", "CSafeLoader", "BaseLoader", "CBaseLoader")
 _EXTERNAL_GES = "http://xml.org/sax/features/external-general-entities"
@@ -81,9 +81,8 @@ def _taint_sinks(project: Project, node: ast.Call, name: str | None, method: str
         if program is not None:
             sink(rules.CMDI, "cmdi", program, frame, node, f"the program {matched} runs")
     # code
-    if cat.matches(name, frozenset({"eval", "exec", "compile", "builtins.eval", "builtins.exec", "execfile"})) and \
-            name in ("eval", "exec", "compile", "builtins.eval", "builtins.exec", "execfile") and first is not None:
-        sink(rules.CODEINJ, "codeinj", _arg(args, kwargs, 0, "source") or first, frame, node, f"{name}()")
+    if name in _CODE_SINKS and first is not None:
+        sink(rules.CODEINJ, "codeinj", _arg(args, kwargs, 0, "source", "name") or first, frame, node, f"{name}()")
     # deserialisation
     matched = cat.matches(name, cat.DESERIALISERS)
     data = _arg(args, kwargs, 0, "data", "s", "stream", "file", "string")
@@ -117,9 +116,13 @@ def _taint_sinks(project: Project, node: ast.Call, name: str | None, method: str
         plain = media is not None and media.known and "html" not in str(media.const)
         if body is not None and not plain:
             sink(rules.XSS, "xss", body, frame, node, f"HTML in {matched}")
+            if matched.rsplit(".", 1)[-1] in ("render_template_string", "Template"):  # template injection runs code
+                sink(rules.CODEINJ, "codeinj", body, frame, node, f"template source in {matched}")
     if method == "from_string" and first is not None and (
-            (receiver is not None and receiver.kind == "jinja-env") or _owner_text(node).endswith(("env", "environment"))):
+            (receiver is not None and receiver.kind in ("jinja-env", "jinja-env-raw")) or
+            _owner_text(node).endswith(("env", "environment"))):
         sink(rules.XSS, "xss", first, frame, node, "template source in from_string")
+        sink(rules.CODEINJ, "codeinj", first, frame, node, "template source in from_string")
     if method in ("render", "stream") and receiver is not None and receiver.kind == "template-raw":
         for value in [*args, *kwargs.values()]:
             sink(rules.XSS, "xss", value, frame, node, "a jinja2 Template without autoescape")
@@ -158,6 +161,9 @@ def _taint_sinks(project: Project, node: ast.Call, name: str | None, method: str
                 sink(rules.TRUSTBOUND, "trustbound", value, frame, node, "the session")
 
 
+#: calls that run or import the code their first argument names
+_CODE_SINKS = frozenset({"eval", "exec", "compile", "builtins.eval", "builtins.exec", "execfile", "__import__",
+                         "importlib.import_module", "runpy.run_path", "runpy.run_module", "code.interact"})
 _SQL_METHODS = frozenset({"execute", "executemany", "executescript", "raw", "mogrify", "exec_driver_sql"})
 _DB_OWNERS = ("cursor", "cur", "conn", "connection", "db", "database", "session", "engine", "sql", "sqlite", "pg",
               "c", "con", "dbconn", "objects", "manager")
@@ -177,6 +183,16 @@ def _looks_sql(node: ast.Call, receiver: Val | None, text: Val) -> bool:
     owner = _owner_text(node)
     last = owner.rsplit(".", 1)[-1].rstrip("()")
     return last in _DB_OWNERS or any(word in last for word in ("cursor", "conn", "db", "sql", "session", "engine"))
+
+
+#: framework settings that decide a cookie's Secure flag (Flask, Django, Flask-Login)
+_COOKIE_SETTINGS = frozenset({"SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE",
+                              "LANGUAGE_COOKIE_SECURE"})
+
+
+def insecure_cookie_setting(name: str, value: Val) -> bool:
+    """``SESSION_COOKIE_SECURE = False`` (a Django setting, or ``app.config[...]``)."""
+    return name in _COOKIE_SETTINGS and _truthy(value) is False
 
 
 def _looks_ldap(node: ast.Call) -> bool:
@@ -218,6 +234,9 @@ def _api_rules(project: Project, node: ast.Call, name: str | None, method: str |
         secure = _truthy(secure_value)
         if secure is not True and not (secure is None and secure_value is not None):
             report(rules.SECURECOOKIE, frame, node, f"{method} without secure=True")
+    for key in _COOKIE_SETTINGS & kwargs.keys():
+        if _truthy(kwargs[key]) is False:
+            report(rules.SECURECOOKIE, frame, node, f"{key}=False sends the cookie over plain HTTP")
     # XML external entities
     if cat.matches(name, frozenset({"lxml.etree.XMLParser", "lxml.etree.XMLPullParser", "lxml.etree.iterparse"})):
         if _truthy(kwargs.get("resolve_entities")) is True or _truthy(kwargs.get("no_network")) is False:
