@@ -59,7 +59,7 @@ def test_a_forecast_burst_asks_for_a_warm_pool_sized_for_the_arrivals_within_a_c
 
 def test_requests_in_flight_are_never_left_without_a_replica_and_the_bounds_hold():
     state = learned([3600.0] * 50)
-    decision = decide(SPEC, state, LOADS, now=state.last_arrival_s + 1e6, in_flight=5, forecast_rps=[])
+    decision = decide(SPEC, state, LOADS, now=state.last_arrival_s + 1e6, in_flight=50, forecast_rps=[])
     assert (decision.mode, decision.replicas) == ("serve", 3)
     floor = SPEC.model_copy(update={"min_replicas": 2})
     held = decide(floor, state, LOADS, now=state.last_arrival_s + 1e6, in_flight=0, forecast_rps=[])

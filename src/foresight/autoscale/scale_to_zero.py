@@ -19,7 +19,8 @@ pays a GPU for every idle hour. Each period, for one workload at ``now``:
 
 3. **Decide.** Requests in flight or forecast load above zero -> **serve**: the replicas for the
    ``burst_quantile`` Poisson count of arrivals within ``W`` (a warm pool that absorbs a burst
-   while new replicas load); idle but ``p >= keep_probability`` -> **warm** (one replica kept) or
+   while new replicas load), and enough to clear the requests in flight within ``W`` (a replica
+   started for a backlog that clears sooner would only be ready after it); idle but ``p >= keep_probability`` -> **warm** (one replica kept) or
    **ahead** (one started before the request arrives); otherwise -> **zero** (or ``min_replicas``).
    ``keep_probability`` is the cost knob: lower keeps replicas longer and hits fewer cold starts.
 
@@ -269,10 +270,12 @@ def decide(
     why = f"P(request within {horizon:.0f} s) = {p:.3f} (idle-gap hazard {p_gap:.3f} within the learned " \
           f"keep-alive of {keep_s:.0f} s, forecast {p_forecast:.3f})"
     if in_flight > 0 or pool > 1:
-        serving = max(1, pool, math.ceil(in_flight / spec.concurrency))
+        # a backlog that the replicas serve within the horizon needs no new one: it would be ready too late
+        backlog = math.ceil(in_flight / (spec.capacity_rps * horizon))
+        serving = max(1, pool, backlog)
         mode: Mode = "serve"
-        reason = f"serve: {in_flight} in flight, warm pool of {serving} for the p{spec.burst_quantile * 100:g} " \
-                 f"count of forecast arrivals ({need}) within {horizon:.0f} s"
+        reason = f"serve: {in_flight} in flight ({backlog} replicas clear them within {horizon:.0f} s), warm pool " \
+                 f"of {serving} for the p{spec.burst_quantile * 100:g} count of forecast arrivals ({need})"
         replicas = serving
     elif not math.isfinite(idle) and p_forecast < spec.keep_probability:
         mode, replicas = "zero", 0

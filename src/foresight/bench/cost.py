@@ -56,9 +56,9 @@ class CostSettings:
     history_days: float = 7.0
     days: float = 2.0
     genai_min_steps: int = 100
-    genai_per_split: int = 12
+    genai_per_split: int = 8
     cold_start_target: float = 0.01
-    keep_probabilities: tuple[float, ...] = (0.01, 0.03, 0.1)
+    keep_probabilities: tuple[float, ...] = (0.01, 0.02, 0.03, 0.05, 0.1)
     knative_windows_s: tuple[float, ...] = (60.0, 300.0, 900.0, 1800.0, 3600.0)
     on_demand_usd_per_gpu_h: float = 1.0
     spot_usd_per_gpu_h: float = 0.3

@@ -36,7 +36,7 @@ def bench_cost_command(
         "--on-demand-usd", min=0.0, help="On-demand price, $ per GPU-hour.")] = 1.0,
     spot_usd: Annotated[float, typer.Option("--spot-usd", min=0.0, help="Spot price, $ per GPU-hour.")] = 0.3,
     genai_workloads: Annotated[int, typer.Option(
-        "--genai-workloads", min=1, max=46, help="GenAI containers per split (declared, held out).")] = 12,
+        "--genai-workloads", min=1, max=46, help="GenAI containers per split (declared, held out).")] = 8,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
     """Scale-to-zero with cold starts and spot vs always-warm minReplicas 1, Knative defaults and all-on-demand.
