@@ -16,6 +16,7 @@ without it), and once on one hardened file (``-f``: what one CI call on one mani
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import tempfile
 import time
@@ -26,10 +27,21 @@ from foresight.bench.manifest_corpus import ManifestCase, cases, safe_manifests
 from foresight.errors import InputError
 from foresight.security import Level, scan_manifests
 
-__all__ = ["DEFAULT_CHECKOV", "bench_manifests"]
+__all__ = ["CHECKOV_VARIABLE", "DEFAULT_CHECKOV", "bench_manifests", "find_checkov"]
 
 #: where this project's machines keep Checkov 3.3 (its own virtual environment)
 DEFAULT_CHECKOV = Path("/tmp/checkov-venv/bin/checkov")
+#: where CI says its Checkov is (``.ci/run`` installs one)
+CHECKOV_VARIABLE = "FORESIGHT_CHECKOV_BIN"
+
+
+def find_checkov() -> Path | None:
+    """The Checkov executable to compare with: ``$FORESIGHT_CHECKOV_BIN``, else :data:`DEFAULT_CHECKOV`,
+    whichever is a file first; None when neither is."""
+    for candidate in (os.environ.get(CHECKOV_VARIABLE), DEFAULT_CHECKOV):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    return None
 _CHECKOV_TIMEOUT_S = 600
 
 

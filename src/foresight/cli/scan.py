@@ -32,7 +32,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from foresight import __version__
-from foresight.bench.scan_manifests import DEFAULT_CHECKOV
+from foresight.bench.scan_manifests import CHECKOV_VARIABLE, DEFAULT_CHECKOV, find_checkov
 from foresight.cli.app import app, bench_app
 from foresight.errors import InputError
 from foresight.security import (
@@ -201,8 +201,8 @@ def bench_scan_command(
         "--baselines", help="A virtual environment with picklescan and modelscan installed, to run them side by side.")] = None,
     throughput: Annotated[bool, typer.Option(help="Also time 200 MB arrays and a 1M-opcode pickle.")] = True,
     checkov: Annotated[Path | None, typer.Option(
-        "--checkov", help=f"Checkov's executable, run on the manifest corpus side by side (default: {DEFAULT_CHECKOV} "
-                          "when it exists).")] = None,
+        "--checkov", help=f"Checkov's executable, run on the manifest corpus side by side (default: ${CHECKOV_VARIABLE}, "
+                          f"else {DEFAULT_CHECKOV}, when it exists).")] = None,
     no_checkov: Annotated[bool, typer.Option("--no-checkov", help="Do not run Checkov, even when it is installed.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
@@ -219,8 +219,8 @@ def bench_scan_command(
         raise InputError(f"--baselines {baselines}: not a virtual environment (no bin/ folder)")
     if checkov is not None and not (checkov.is_file() and os.access(checkov, os.X_OK)):
         raise InputError(f"--checkov {checkov}: not an executable file")
-    if checkov is None and not no_checkov and DEFAULT_CHECKOV.is_file():
-        checkov = DEFAULT_CHECKOV
+    if checkov is None and not no_checkov:
+        checkov = find_checkov()
     figures = bench_scan(baselines, throughput=throughput, checkov=None if no_checkov else checkov)
     if as_json:
         typer.echo(json.dumps(figures))
