@@ -118,3 +118,9 @@ def test_an_accepted_error_does_not_fail_the_build(tmp_path: Path) -> None:
     code, report = _json(["scan", str(tmp_path)])
     assert code == 0 and [f["accepted"] for f in report["findings"] if f["rule_id"] == "FSM002"] == [
         "the GPU driver installer loads a kernel module"]
+
+
+def test_python_that_quotes_a_manifest_is_python(tmp_path: Path) -> None:
+    (tmp_path / "render.py").write_text('x: int = 1\nTEMPLATE = """\napiVersion: v1\nkind: Pod\n"""\n')
+    code, report = _json(["scan", str(tmp_path)])
+    assert code == 0 and not [f for f in report["findings"] if f["rule_id"].startswith("FSM")]

@@ -116,12 +116,12 @@ def _scan_data(data: bytes | mmap.mmap, name: str, limits: ScanLimits, scanned: 
     if text is None:
         return
     suffix = Path(name).suffix.lower()
-    if suffix not in _DOCUMENT_SUFFIXES and looks_like_manifest(text):
+    if suffix in _PYTHON_SUFFIXES or text.startswith("#!") and "python" in text.partition("\n")[0]:
+        scanned.python[name] = text
+    elif suffix not in _DOCUMENT_SUFFIXES and looks_like_manifest(text):
         documents, problems = read_manifest(text, name)
         scanned.findings.extend(problems)
         scanned.manifests[name] = documents
-    elif suffix in _PYTHON_SUFFIXES or text.startswith("#!") and "python" in text.partition("\n")[0]:
-        scanned.python[name] = text
 
 
 def _scan_file(path: Path, limits: ScanLimits, scanned: _Scanned) -> None:
