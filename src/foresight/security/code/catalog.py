@@ -7,10 +7,12 @@ origin is unknown is known by its attribute name alone (``cursor.execute``).
 
 from __future__ import annotations
 
+import re
+
 __all__ = ["LOCAL_ORIGINS", "SQL_WORDS", "CLEAN_METHODS", "CLEAN_RESULT", "CMD_PROGRAM_ARG", "DESERIALISERS", "HASH_CALLS", "HTML_SINKS",
            "LDAP_SEARCH_METHODS", "PATH_METHODS", "PATH_SINKS", "REDIRECT_SINKS", "SANITISERS", "SHELL_SINKS",
            "SHELLS", "SOURCE_CALLS", "SOURCE_NAMES", "SUBPROCESS_CALLS", "WEAK_HASHES", "WEAK_RANDOM_MODULES",
-           "matches"]
+           "matches", "security_name"]
 
 
 def matches(name: str | None, known: frozenset[str] | dict[str, object]) -> str | None:
@@ -148,3 +150,19 @@ HASH_CALLS = frozenset({
     "cryptography.hazmat.primitives.hashes.SHA1", "Crypto.Hash.MD5", "Crypto.Hash.SHA1",
 })
 WEAK_RANDOM_MODULES = frozenset({"random", "numpy.random"})
+
+#: words that make a name a secret or an identifier (a weak random value must not become one)
+_SECRET_WORDS = frozenset({
+    "token", "tokens", "password", "passwd", "pwd", "pass", "passphrase", "secret", "key", "apikey", "salt", "nonce",
+    "otp", "totp", "session", "sid", "csrf", "xsrf", "auth", "cookie", "code", "pin", "remember", "rememberme",
+    "reset", "verification", "verify", "confirm", "confirmation", "invite", "invitation", "captcha", "challenge",
+    "ticket", "credential", "credentials", "signature", "iv", "guid", "uuid", "id", "uid", "ids", "identifier",
+    "activation", "unsubscribe", "magic", "login", "access", "bearer", "jwt", "hmac", "keys", "secrets",
+})
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+
+
+def security_name(name: str) -> bool:
+    """Whether ``name`` (a variable, key, attribute, parameter or function) names a secret or an identifier."""
+    words = [w.lower() for w in _WORD.findall(name)]
+    return any(w in _SECRET_WORDS for w in words) or "password" in name.lower() or "token" in name.lower()

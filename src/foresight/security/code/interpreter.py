@@ -13,143 +13,28 @@ from __future__ import annotations
 
 import ast
 import operator
-import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from foresight.security.code import catalog as cat
 from foresight.security.code import rules
+from foresight.security.code.folding import BINOPS, CMPOPS, const, fold, small
+from foresight.security.code.guards import Guards
+from foresight.security.code.modules import Env, Frame, ModuleInfo
 from foresight.security.code.sinks import check_call, insecure_cookie_setting
 from foresight.security.code.values import CLEAN, UNKNOWN, Label, Val, join, join_taint, sanitise, tainted_for
 from foresight.security.findings import Finding, Level, Location
 
-__all__ = ["MAX_DEPTH", "ModuleInfo", "Project", "security_name"]
+__all__ = ["MAX_DEPTH", "Project"]
 
 MAX_DEPTH = 8
-_MAX_CONST_LEN = 10_000
 _ROUTE_DECORATORS = frozenset({"route", "get", "post", "put", "delete", "patch", "api_route", "head", "options",
                                "websocket", "view_config", "api_view", "require_http_methods", "require_POST",
                                "require_GET"})
-_WEB_FRAMEWORKS = frozenset({"flask", "django", "fastapi", "starlette", "bottle", "pyramid", "tornado", "aiohttp",
-                             "sanic", "falcon", "quart", "werkzeug", "rest_framework", "litestar", "cherrypy"})
 _CLEAN_ANNOTATIONS = frozenset({"int", "float", "bool", "UUID", "uuid.UUID", "datetime", "date", "Decimal"})
 _EXITS = frozenset({"abort", "flask.abort", "sys.exit", "exit", "quit", "os._exit", "fastapi.HTTPException"})
-_BINOPS: dict[type, Callable[[object, object], object]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.BitAnd: operator.and_, ast.BitOr: operator.or_,
-    ast.BitXor: operator.xor, ast.LShift: operator.lshift, ast.RShift: operator.rshift,
-    ast.Pow: lambda a, b: UNKNOWN if isinstance(b, int) and b > 256 else a ** b,  # type: ignore[operator]
-}
-_CMPOPS: dict[type, Callable[[object, object], object]] = {
-    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt,
-    ast.GtE: operator.ge, ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b,  # type: ignore[operator]
-    ast.Is: lambda a, b: a is b, ast.IsNot: lambda a, b: a is not b,
-}
-_CONST_TYPES = (str, int, float, bool, bytes, type(None), tuple, frozenset)
-#: names of the scanned code's own predicates that validate their argument
-_SECRET_WORDS = frozenset({
-    "token", "tokens", "password", "passwd", "pwd", "pass", "passphrase", "secret", "key", "apikey", "salt", "nonce",
-    "otp", "totp", "session", "sid", "csrf", "xsrf", "auth", "cookie", "code", "pin", "remember", "rememberme",
-    "reset", "verification", "verify", "confirm", "confirmation", "invite", "invitation", "captcha", "challenge",
-    "ticket", "credential", "credentials", "signature", "iv", "guid", "uuid", "id", "uid", "ids", "identifier",
-    "activation", "unsubscribe", "magic", "login", "access", "bearer", "jwt", "hmac", "keys", "secrets",
-})
-_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
-
-def security_name(name: str) -> bool:
-    """Whether ``name`` (a variable, key, attribute, parameter or function) names a secret or an identifier."""
-    words = [w.lower() for w in _WORD.findall(name)]
-    return any(w in _SECRET_WORDS for w in words) or "password" in name.lower() or "token" in name.lower()
-
-
-_VALIDATOR = re.compile(r"(?i)(safe|allow|valid|trusted|permitted|whitelist|is_local|sanit)")
-
-
-def _small(value: object) -> bool:
-    if isinstance(value, (str, bytes, tuple, frozenset)):
-        return len(value) <= _MAX_CONST_LEN
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value.bit_length() <= 256
-    return isinstance(value, _CONST_TYPES)
-
-
-def _fold(fn: Callable[..., object], *args: object) -> object:
-    """``fn(*args)`` on constants, or UNKNOWN when it fails or grows too large."""
-    try:
-        if any(isinstance(a, int) and not isinstance(a, bool) and a.bit_length() > 256 for a in args):
-            return UNKNOWN
-        if fn is operator.mul and any(isinstance(a, (str, bytes, tuple)) for a in args) and \
-                any(isinstance(a, int) and a > _MAX_CONST_LEN for a in args):
-            return UNKNOWN
-        result = fn(*args)
-    except Exception:  # noqa: BLE001 - any failure of a folded operation means "not known"
-        return UNKNOWN
-    return result if _small(result) else UNKNOWN
-
-
-def _const(value: object) -> Val:
-    return Val(const=value, prefix=value if isinstance(value, str) else "")
-
-
-@dataclass
-class ModuleInfo:
-    """One parsed module of the scanned tree and what its top level defines."""
-
-    name: str
-    path: str
-    tree: ast.Module
-    imports: dict[str, str] = field(default_factory=dict)
-    functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=dict)
-    classes: dict[str, dict[str, ast.FunctionDef | ast.AsyncFunctionDef]] = field(default_factory=dict)
-    env: dict[str, Val] = field(default_factory=dict)
-    fastapi: bool = False
-    #: whether the module uses a web framework (only then are ``request`` parameters and views untrusted)
-    web: bool = False
-    #: whether a view's returned string is the HTML body (Flask, Quart, Bottle)
-    flask: bool = False
-    #: names bound by ``import x`` (modules for sure; ``from x import y`` may bind any object)
-    module_aliases: set[str] = field(default_factory=set)
-
-    def __post_init__(self) -> None:
-        package = self.name.rsplit(".", 1)[0] if "." in self.name else ""
-        for node in ast.walk(self.tree):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    self.imports[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else \
-                        alias.name.split(".")[0]
-                    self.module_aliases.add(alias.asname or alias.name.split(".")[0])
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    parts = self.name.split(".")[:-node.level] if node.level <= self.name.count(".") + 1 else []
-                    base = ".".join([*parts, base] if base else parts) or package
-                for alias in node.names:
-                    self.imports[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
-        self.fastapi = any(v.startswith(("fastapi", "starlette")) for v in self.imports.values())
-        self.web = any(v.split(".")[0] in _WEB_FRAMEWORKS for v in self.imports.values())
-        self.flask = any(v.split(".")[0] in ("flask", "quart", "bottle") for v in self.imports.values())
-        for node in self.tree.body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                self.functions[node.name] = node
-            elif isinstance(node, ast.ClassDef):
-                self.classes[node.name] = {n.name: n for n in node.body
-                                           if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
-
-
-@dataclass
-class _Frame:
-    module: ModuleInfo
-    func: ast.FunctionDef | ast.AsyncFunctionDef | None
-    route: bool = False
-    returns: list[Val] = field(default_factory=list)
-    loop_exits: list[list[dict[str, Val]]] = field(default_factory=list)
-
-
-Env = dict[str, Val]
-
-
-class Project:
+class Project(Guards):
     """The modules of one scan and the findings their interpretation produced."""
 
     def __init__(self, modules: list[ModuleInfo]) -> None:
@@ -163,7 +48,7 @@ class Project:
     def run(self) -> list[Finding]:
         """Interpret every module's top level, then every function as an entry point."""
         for module in self.modules.values():
-            frame = _Frame(module, None)
+            frame = Frame(module, None)
             env: Env = {}
             self._block(module.tree.body, env, frame)
             module.env = env
@@ -187,7 +72,7 @@ class Project:
                 env[param.arg] = Val(kind=f"obj:{module.name}:{cls}")
                 continue
             env[param.arg] = self._param_value(param, func, route, module)
-        frame = _Frame(module, func, route=route)
+        frame = Frame(module, func, route=route)
         self._block(func.body, env, frame)
 
     def _is_route(self, func: ast.FunctionDef | ast.AsyncFunctionDef, module: ModuleInfo, cls: str | None) -> bool:
@@ -227,7 +112,7 @@ class Project:
             return CLEAN
         return Val(frozenset({origin}))
 
-    def is_object_method(self, node: ast.Call, frame: _Frame) -> bool:
+    def is_object_method(self, node: ast.Call, frame: Frame) -> bool:
         """Whether ``node`` calls a method of an object (``db.session.query(...)``), not a module's function."""
         root: ast.expr = node.func
         while isinstance(root, (ast.Attribute, ast.Call, ast.Subscript)):
@@ -235,7 +120,7 @@ class Project:
         return isinstance(node.func, ast.Attribute) and not (
             isinstance(root, ast.Name) and root.id in frame.module.module_aliases)
 
-    def _report(self, rule: rules.Rule, frame: _Frame, node: ast.AST, message: str,
+    def _report(self, rule: rules.Rule, frame: Frame, node: ast.AST, message: str,
                 level: Level | None = None) -> None:
         line = getattr(node, "lineno", 1)
         key = (rule.id, frame.module.path, line)
@@ -244,7 +129,7 @@ class Project:
         if known is None or known.level.rank < level.rank:
             self.findings[key] = Finding(rule.id, level, message, Location(frame.module.path, line=line))
 
-    def _taint_sink(self, rule: rules.Rule, category: str, value: Val, frame: _Frame, node: ast.AST,
+    def _taint_sink(self, rule: rules.Rule, category: str, value: Val, frame: Frame, node: ast.AST,
                     sink: str) -> None:
         """Report ``value`` reaching ``sink`` unsanitised; from a local source only (the environment, the
         command line, a file) it is a warning: whoever runs the program already controls those."""
@@ -259,14 +144,14 @@ class Project:
             self._report(rule, frame, node, f"{label.origin} reaches {sink} (a local source)", level)
 
     # -- statements ----------------------------------------------------------------------------------
-    def _block(self, body: list[ast.stmt], env: Env, frame: _Frame) -> bool:
+    def _block(self, body: list[ast.stmt], env: Env, frame: Frame) -> bool:
         """Run ``body`` on ``env`` in place; False when every path through it leaves (return, raise ...)."""
         for stmt in body:
             if not self._stmt(stmt, env, frame):
                 return False
         return True
 
-    def _branch(self, body: list[ast.stmt], env: Env, frame: _Frame) -> Env | None:
+    def _branch(self, body: list[ast.stmt], env: Env, frame: Frame) -> Env | None:
         copy = dict(env)
         return copy if self._block(body, copy, frame) else None
 
@@ -280,7 +165,7 @@ class Project:
             env[key] = join(*(b.get(key, CLEAN) for b in live))
         return True
 
-    def _stmt(self, stmt: ast.stmt, env: Env, frame: _Frame) -> bool:  # noqa: C901 - one case per statement kind
+    def _stmt(self, stmt: ast.stmt, env: Env, frame: Frame) -> bool:  # noqa: C901 - one case per statement kind
         if isinstance(stmt, ast.Expr):
             self._expr(stmt.value, env, frame)
             return not self._exits(stmt.value, frame)
@@ -299,7 +184,7 @@ class Project:
             self._assign(stmt.target, value, env, frame)
             return True
         if isinstance(stmt, ast.Return):
-            value = self._expr(stmt.value, env, frame) if stmt.value is not None else _const(None)
+            value = self._expr(stmt.value, env, frame) if stmt.value is not None else const(None)
             if frame.route and self._html_body(value, frame):
                 body = value.elems[0] if value.elems else value
                 self._taint_sink(rules.XSS, "xss", body, frame, stmt, f"the HTML response of route {frame.func.name}"
@@ -337,7 +222,7 @@ class Project:
                 inner = dict(env)
                 for arg in stmt.args.args:
                     inner[arg.arg] = CLEAN
-                self._block(stmt.body, inner, _Frame(frame.module, stmt, route=frame.route))
+                self._block(stmt.body, inner, Frame(frame.module, stmt, route=frame.route))
             env[stmt.name] = Val(kind="function")
             return True
         if isinstance(stmt, ast.ClassDef):
@@ -357,13 +242,13 @@ class Project:
             return True
         return True  # import, global, nonlocal, pass: nothing flows
 
-    def _exits(self, expr: ast.expr, frame: _Frame) -> bool:
+    def _exits(self, expr: ast.expr, frame: Frame) -> bool:
         return isinstance(expr, ast.Call) and cat.matches(self._qualname(expr.func, frame), _EXITS) is not None
 
-    def _if(self, stmt: ast.If, env: Env, frame: _Frame) -> bool:
+    def _if(self, stmt: ast.If, env: Env, frame: Frame) -> bool:
         test = self._expr(stmt.test, env, frame)
         if test.known:
-            truth = _fold(bool, test.const)
+            truth = fold(bool, test.const)
             if truth is True:
                 return self._block(stmt.body, env, frame)
             if truth is False:
@@ -372,7 +257,7 @@ class Project:
         other = self._refine(stmt.test, env, False, frame)
         return self._merge(env, [self._branch(stmt.body, then, frame), self._branch(stmt.orelse, other, frame)])
 
-    def _for(self, stmt: ast.For | ast.AsyncFor, env: Env, frame: _Frame) -> bool:
+    def _for(self, stmt: ast.For | ast.AsyncFor, env: Env, frame: Frame) -> bool:
         iterable = self._expr(stmt.iter, env, frame)
         element = self._element(iterable)
         before = dict(env)
@@ -391,11 +276,11 @@ class Project:
             return self._block(stmt.orelse, env, frame)
         return True
 
-    def _while(self, stmt: ast.While, env: Env, frame: _Frame) -> bool:
+    def _while(self, stmt: ast.While, env: Env, frame: Frame) -> bool:
         test = self._expr(stmt.test, env, frame)
-        if test.known and _fold(bool, test.const) is False:
+        if test.known and fold(bool, test.const) is False:
             return self._block(stmt.orelse, env, frame)
-        forever = test.known and _fold(bool, test.const) is True
+        forever = test.known and fold(bool, test.const) is True
         frame.loop_exits.append([])
         states = [] if forever else [dict(env)]
         current = self._refine(stmt.test, env, True, frame)
@@ -406,7 +291,7 @@ class Project:
         exits = frame.loop_exits.pop()
         return self._merge(env, [*states, *exits])
 
-    def _try(self, stmt: ast.Try, env: Env, frame: _Frame) -> bool:
+    def _try(self, stmt: ast.Try, env: Env, frame: Frame) -> bool:
         before = dict(env)
         body = self._branch(stmt.body, env, frame)
         if body is not None and stmt.orelse:
@@ -431,27 +316,16 @@ class Project:
             return self._block(stmt.finalbody, env, frame) and live
         return live
 
-    def _validated_in(self, body: list[ast.stmt], frame: _Frame) -> list[str]:
-        """Variables passed whole to a full sanitiser (``int(x)``, ``ipaddress.ip_address(x)``) in ``body``."""
-        names = []
-        for stmt in body:
-            for node in ast.walk(stmt):
-                if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Name):
-                    sanitiser = cat.matches(self._qualname(node.func, frame), cat.SANITISERS)
-                    if sanitiser is not None and cat.SANITISERS[sanitiser] is None:
-                        names.append(node.args[0].id)
-        return names
-
-    def _match(self, stmt: ast.Match, env: Env, frame: _Frame) -> bool:
+    def _match(self, stmt: ast.Match, env: Env, frame: Frame) -> bool:
         subject = self._expr(stmt.subject, env, frame)
         branches: list[Env | None] = []
         for case in stmt.cases:
             pattern = case.pattern
             if subject.known and isinstance(pattern, ast.MatchValue) and case.guard is None:
                 value = self._expr(pattern.value, env, frame)
-                if value.known and _fold(operator.eq, subject.const, value.const) is False:
+                if value.known and fold(operator.eq, subject.const, value.const) is False:
                     continue
-                if value.known and _fold(operator.eq, subject.const, value.const) is True:
+                if value.known and fold(operator.eq, subject.const, value.const) is True:
                     branches.append(self._branch(case.body, env, frame))
                     return self._merge(env, branches) if len(branches) > 1 else \
                         (self._merge(env, branches))
@@ -478,7 +352,7 @@ class Project:
         copy.ctx = ast.Load()  # type: ignore[attr-defined]
         return copy
 
-    def _assign(self, target: ast.expr, value: Val, env: Env, frame: _Frame) -> None:
+    def _assign(self, target: ast.expr, value: Val, env: Env, frame: Frame) -> None:
         secret = target.id if isinstance(target, ast.Name) else target.attr if isinstance(target, ast.Attribute) \
             else None
         if secret is not None:
@@ -498,7 +372,7 @@ class Project:
                     self._assign(element, value.elems[index], env, frame)
                 elif value.known and isinstance(value.const, (tuple, str)) and not starred and \
                         len(value.const) == len(target.elts):
-                    self._assign(element, _const(value.const[index]), env, frame)
+                    self._assign(element, const(value.const[index]), env, frame)
                 else:
                     self._assign(element, self._element(value), env, frame)
         elif isinstance(target, ast.Subscript):
@@ -533,7 +407,7 @@ class Project:
         elif isinstance(target, ast.Starred):
             self._assign(target.value, value, env, frame)
 
-    def _delete(self, target: ast.expr, env: Env, frame: _Frame) -> None:
+    def _delete(self, target: ast.expr, env: Env, frame: Frame) -> None:
         if isinstance(target, ast.Name):
             env.pop(target.id, None)
         elif isinstance(target, ast.Subscript):
@@ -552,28 +426,28 @@ class Project:
     def _container_key(self, node: ast.expr) -> str | None:
         return node.id if isinstance(node, ast.Name) else None
 
-    def _session_store(self, owner: ast.expr, value: Val, frame: _Frame, node: ast.AST) -> None:
+    def _session_store(self, owner: ast.expr, value: Val, frame: Frame, node: ast.AST) -> None:
         name = self._qualname(owner, frame)
         if name is not None and (cat.matches(name, frozenset({"flask.session", "session"})) or
                                  name.endswith(".session")):
             self._taint_sink(rules.TRUSTBOUND, "trustbound", value, frame, node, "the session")
             self.weak_sink(value, "session", frame, node)
 
-    def weak_sink(self, value: Val, name: str, frame: _Frame, node: ast.AST) -> None:
+    def weak_sink(self, value: Val, name: str, frame: Frame, node: ast.AST) -> None:
         """A weak random value becoming something named like a secret (token, password, session id ...)."""
-        if not value.all_taint() or not security_name(name):
+        if not value.all_taint() or not cat.security_name(name):
             return
         label = tainted_for(value.all_taint(), "weakrand")
         if label is not None:
             self._report(rules.WEAKRAND, frame, node, f"{label.origin} becomes {name}: use secrets")
 
-    def _header_store(self, owner: ast.expr, key: Val, value: Val, frame: _Frame, node: ast.AST) -> None:
+    def _header_store(self, owner: ast.expr, key: Val, value: Val, frame: Frame, node: ast.AST) -> None:
         if isinstance(owner, ast.Attribute) and owner.attr == "headers" and key.known and \
                 isinstance(key.const, str) and key.const.lower() == "location" and not self._safe_target(value):
             self._taint_sink(rules.REDIRECT, "redirect", value, frame, node, "a Location header")
 
     # -- expressions ---------------------------------------------------------------------------------
-    def _lookup(self, name: str, env: Env, frame: _Frame) -> Val:
+    def _lookup(self, name: str, env: Env, frame: Frame) -> Val:
         if name in env:
             return env[name]
         if name in frame.module.env:
@@ -586,7 +460,7 @@ class Project:
             return Val(frozenset({Label("request data")}), kind="request")
         return CLEAN
 
-    def _qualname(self, node: ast.expr, frame: _Frame) -> str | None:
+    def _qualname(self, node: ast.expr, frame: Frame) -> str | None:
         if isinstance(node, ast.Name):
             return frame.module.imports.get(node.id, node.id)
         if isinstance(node, ast.Attribute):
@@ -594,11 +468,11 @@ class Project:
             return f"{base}.{node.attr}" if base is not None else None
         return None
 
-    def _expr(self, node: ast.expr | None, env: Env, frame: _Frame) -> Val:  # noqa: C901 - one case per kind
+    def _expr(self, node: ast.expr | None, env: Env, frame: Frame) -> Val:  # noqa: C901 - one case per kind
         if node is None:
             return CLEAN
         if isinstance(node, ast.Constant):
-            return _const(node.value) if _small(node.value) else CLEAN
+            return const(node.value) if small(node.value) else CLEAN
         if isinstance(node, ast.Name):
             return self._lookup(node.id, env, frame)
         if isinstance(node, ast.JoinedStr):
@@ -611,7 +485,7 @@ class Project:
             operand = self._expr(node.operand, env, frame)
             ops = {ast.Not: operator.not_, ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Invert: operator.invert}
             if operand.known:
-                return _const(_fold(ops[type(node.op)], operand.const))
+                return const(fold(ops[type(node.op)], operand.const))
             return CLEAN if isinstance(node.op, ast.Not) else Val(operand.all_taint())
         if isinstance(node, ast.BoolOp):
             return self._boolop(node, env, frame)
@@ -619,7 +493,7 @@ class Project:
             return self._compare(node, env, frame)
         if isinstance(node, ast.IfExp):
             test = self._expr(node.test, env, frame)
-            truth = _fold(bool, test.const) if test.known else UNKNOWN
+            truth = fold(bool, test.const) if test.known else UNKNOWN
             if truth is True:
                 return self._expr(node.body, env, frame)
             if truth is False:
@@ -651,16 +525,16 @@ class Project:
         if isinstance(node, ast.Slice):
             parts = [self._expr(p, env, frame) for p in (node.lower, node.upper, node.step)]
             if all(p.known for p in parts):
-                return _const(_fold(lambda a, b, c: (a, b, c), *(p.const for p in parts)))
+                return const(fold(lambda a, b, c: (a, b, c), *(p.const for p in parts)))
             return CLEAN
         return CLEAN  # lambda and the like: no data of their own
 
-    def _joined(self, node: ast.JoinedStr, env: Env, frame: _Frame) -> Val:
+    def _joined(self, node: ast.JoinedStr, env: Env, frame: Frame) -> Val:
         values = [self._expr(v, env, frame) for v in node.values]
         if all(v.known for v in values) and all(
                 isinstance(v, ast.Constant) or (isinstance(v, ast.FormattedValue) and v.conversion == -1
                                                 and v.format_spec is None) for v in node.values):
-            return _const(_fold(lambda *p: "".join(str(x) for x in p), *(v.const for v in values)))
+            return const(fold(lambda *p: "".join(str(x) for x in p), *(v.const for v in values)))
         prefix = ""
         for part, value in zip(node.values, values, strict=True):
             if isinstance(part, ast.Constant) and isinstance(part.value, str):
@@ -670,11 +544,11 @@ class Project:
         return Val(join_taint(*(v.all_taint() for v in values)), prefix=prefix)
 
     def _binop(self, op: ast.operator, left: Val, right: Val) -> Val:
-        fn = _BINOPS.get(type(op))
+        fn = BINOPS.get(type(op))
         if left.known and right.known and fn is not None:
-            result = _fold(fn, left.const, right.const)
+            result = fold(fn, left.const, right.const)
             if result is not UNKNOWN:
-                return _const(result)
+                return const(result)
         if isinstance(op, ast.Mod) and left.known and isinstance(left.const, str):
             return Val(right.all_taint(), prefix=left.const.split("%")[0])
         if isinstance(op, ast.Add) and left.elems is not None and right.elems is not None:
@@ -686,13 +560,13 @@ class Project:
             prefix = left.const + right.prefix
         return Val(join_taint(left.all_taint(), right.all_taint()), prefix=prefix)
 
-    def _boolop(self, node: ast.BoolOp, env: Env, frame: _Frame) -> Val:
+    def _boolop(self, node: ast.BoolOp, env: Env, frame: Frame) -> Val:
         values = []
         scope = env
         for operand in node.values:
             value = self._expr(operand, scope, frame)
             if value.known:
-                truth = _fold(bool, value.const)
+                truth = fold(bool, value.const)
                 if truth is (isinstance(node.op, ast.Or)):
                     return value if not values else join(*values, value)
                 if truth is (not isinstance(node.op, ast.Or)):
@@ -703,7 +577,7 @@ class Project:
             return self._expr(node.values[-1], env, frame)
         return join(*values)
 
-    def _compare(self, node: ast.Compare, env: Env, frame: _Frame) -> Val:
+    def _compare(self, node: ast.Compare, env: Env, frame: Frame) -> Val:
         left = self._expr(node.left, env, frame)
         result: object = True
         for op, right_node in zip(node.ops, node.comparators, strict=True):
@@ -711,25 +585,25 @@ class Project:
             if not (left.known and right.known) or result is UNKNOWN:
                 result = UNKNOWN
             else:
-                step = _fold(_CMPOPS[type(op)], left.const, right.const)
+                step = fold(CMPOPS[type(op)], left.const, right.const)
                 result = UNKNOWN if step is UNKNOWN else (result and bool(step))
             left = right
-        return _const(result) if result is not UNKNOWN else CLEAN
+        return const(result) if result is not UNKNOWN else CLEAN
 
-    def _sequence(self, node: ast.List | ast.Tuple | ast.Set, env: Env, frame: _Frame) -> Val:
+    def _sequence(self, node: ast.List | ast.Tuple | ast.Set, env: Env, frame: Frame) -> Val:
         if any(isinstance(e, ast.Starred) for e in node.elts):
             return Val(join_taint(*(self._expr(e, env, frame).all_taint() for e in node.elts)))
         elems = tuple(self._expr(e, env, frame) for e in node.elts)
         const: object = UNKNOWN
         if all(e.known for e in elems):
             values = tuple(e.const for e in elems)
-            const = _fold(frozenset, values) if isinstance(node, ast.Set) else values
+            const = fold(frozenset, values) if isinstance(node, ast.Set) else values
         if isinstance(node, ast.Set):
             return Val(join_taint(*(e.all_taint() for e in elems)), const=const)
         return Val(elems=elems, const=const if isinstance(node, ast.Tuple) else UNKNOWN,
                    kind="list" if isinstance(node, ast.List) else "tuple")
 
-    def _dict(self, node: ast.Dict, env: Env, frame: _Frame) -> Val:
+    def _dict(self, node: ast.Dict, env: Env, frame: Frame) -> Val:
         value = Val(items=())
         for key_node, value_node in zip(node.keys, node.values, strict=True):
             item = self._expr(value_node, env, frame)
@@ -750,19 +624,19 @@ class Project:
         if container.elems is not None:
             return join(CLEAN, *container.elems) if container.elems else Val(container.taint)
         if container.items is not None:
-            keys = [_const(k) for k, _ in container.items]
+            keys = [const(k) for k, _ in container.items]
             return join(Val(container.taint), *keys) if keys else Val(container.taint)
         if container.known and isinstance(container.const, (tuple, frozenset, str)) and container.const:
-            return join(*(_const(c) for c in container.const))  # type: ignore[union-attr]
+            return join(*(const(c) for c in container.const))  # type: ignore[union-attr]
         return Val(container.all_taint(), kind="file-line" if container.kind == "file" else None)
 
-    def _subscript(self, node: ast.Subscript, env: Env, frame: _Frame) -> Val:
+    def _subscript(self, node: ast.Subscript, env: Env, frame: Frame) -> Val:
         container = self._expr(node.value, env, frame)
         key = self._expr(node.slice, env, frame)
         if container.known and key.known:
-            folded = _fold(operator.getitem, container.const, key.const)
+            folded = fold(operator.getitem, container.const, key.const)
             if folded is not UNKNOWN:
-                return _const(folded)
+                return const(folded)
         if key.known:
             if container.items is not None:
                 found = container.item(key.const)
@@ -782,7 +656,7 @@ class Project:
             return Val(container.all_taint())
         return Val(container.all_taint(), kind="request" if container.kind == "request" else None)
 
-    def _attribute(self, node: ast.Attribute, env: Env, frame: _Frame) -> Val:
+    def _attribute(self, node: ast.Attribute, env: Env, frame: Frame) -> Val:
         qualified = self._qualname(node, frame)
         if qualified is not None and isinstance(node.value, ast.Name) and node.value.id not in env:
             source = cat.matches(qualified, cat.SOURCE_NAMES)
@@ -803,7 +677,7 @@ class Project:
         return Val(owner.all_taint(), kind="request" if owner.kind == "request" else None)
 
     def _comprehension(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp, env: Env,
-                       frame: _Frame) -> Val:
+                       frame: Frame) -> Val:
         scope = dict(env)
         for generator in node.generators:
             self._assign(generator.target, self._element(self._expr(generator.iter, scope, frame)), scope, frame)
@@ -817,125 +691,8 @@ class Project:
             taint = self._expr(node.elt, scope, frame).all_taint()
         return Val(taint)
 
-    # -- refinement by conditions -----------------------------------------------------------------------
-    def _refine(self, test: ast.expr, env: Env, truth: bool, frame: _Frame) -> Env:
-        """``env`` where ``test`` is known to be ``truth``: checked values are safe there."""
-        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-            return self._refine(test.operand, env, not truth, frame)
-        if isinstance(test, ast.BoolOp):
-            if isinstance(test.op, ast.And) == truth:  # every operand holds
-                for operand in test.values:
-                    env = self._refine(operand, env, truth, frame)
-            return env
-        checked = self._checked(test, env, truth, frame)
-        if not checked and not self._prefixes(test, truth):
-            return env
-        refined = dict(env)
-        for name, prefix in self._prefixes(test, truth):
-            current = self._lookup(name, refined, frame)
-            if len(prefix) > len(current.prefix):
-                refined[name] = replace(current, prefix=prefix)
-        for name, categories in checked:
-            if name in refined or name in frame.module.env:
-                current = self._lookup(name, refined, frame)
-                refined[name] = sanitise(current, categories)
-        return refined
-
-    def _prefixes(self, test: ast.expr, truth: bool) -> list[tuple[str, str]]:
-        """``x.startswith("/p")`` true: ``x`` starts with that constant (a redirect to it stays on the site)."""
-        if truth and isinstance(test, ast.Call) and isinstance(test.func, ast.Attribute) and \
-                test.func.attr == "startswith" and isinstance(test.func.value, ast.Name) and len(test.args) == 1 and \
-                isinstance(test.args[0], ast.Constant) and isinstance(test.args[0].value, str):
-            return [(test.func.value.id, test.args[0].value)]
-        return []
-
-    def _checked(self, test: ast.expr, env: Env, truth: bool, frame: _Frame) -> list[tuple[str, frozenset[str] | None]]:
-        """The variables ``test`` being ``truth`` validates, and for which categories (None: all)."""
-        if isinstance(test, ast.Compare) and len(test.ops) == 1:
-            op, right_node, left_node = test.ops[0], test.comparators[0], test.left
-            right = self._expr(right_node, env, frame)
-            if isinstance(op, (ast.In, ast.NotIn)) and truth == isinstance(op, ast.In):
-                if self._is_allowlist(right, right_node):
-                    return self._names_in(left_node, direct_all=True)
-                if isinstance(left_node, ast.Constant) and isinstance(left_node.value, str) and not truth:
-                    pass
-            if isinstance(op, (ast.In, ast.NotIn)) and truth != isinstance(op, ast.In):
-                # '..' not in x  /  if '..' in x: (else branch)
-                if isinstance(left_node, ast.Constant) and left_node.value in ("..", "../", "/", "\\"):
-                    return [(n, frozenset({"pathtraver"})) for n, _ in self._names_in(right_node)]
-            if isinstance(op, (ast.Eq, ast.Is)) == truth and isinstance(op, (ast.Eq, ast.NotEq, ast.Is, ast.IsNot)):
-                other = self._expr(left_node, env, frame)
-                if right.known and right.const is not None:
-                    return self._names_in(left_node, direct_all=True)
-                if other.known and other.const is not None:
-                    return self._names_in(right_node, direct_all=True)
-            if isinstance(op, (ast.Lt, ast.LtE, ast.Gt, ast.GtE)):
-                return []
-        if isinstance(test, ast.Attribute) and test.attr in ("netloc", "hostname", "scheme") and not truth:
-            return [(n, frozenset({"redirect"})) for n, _ in self._names_in(test.value)]
-        if isinstance(test, ast.Call) and not truth and isinstance(test.func, ast.Attribute) and \
-                test.func.attr == "startswith" and test.args and isinstance(test.args[0], ast.Constant) and \
-                test.args[0].value in ("..", "../", "..\\"):
-            return [(n, frozenset({"pathtraver"})) for n, _ in self._names_in(test.func.value)]
-        if isinstance(test, ast.Call) and truth and cat.matches(self._qualname(test.func, frame),
-                                                                 frozenset({"hmac.compare_digest",
-                                                                            "secrets.compare_digest"})):
-            # the request carries a valid MAC: its data was made by the key holder, not an attacker
-            return [(n, frozenset({"deserialization"})) for n in env]
-        if isinstance(test, ast.Call) and truth:
-            name = self._qualname(test.func, frame) or ""
-            method = test.func.attr if isinstance(test.func, ast.Attribute) else ""
-            if self._is_validator(test, frame):
-                return [(n, None) for node in test.args for n, _ in self._names_in(node)]
-            if method in ("isdigit", "isnumeric", "isdecimal", "isalnum", "isalpha", "isidentifier"):
-                return self._names_in(test.func.value, direct_all=True)  # type: ignore[union-attr]
-            if cat.matches(name, frozenset({"url_has_allowed_host_and_scheme", "is_safe_url",
-                                            "django.utils.http.url_has_allowed_host_and_scheme"})):
-                return [(n, frozenset({"redirect"})) for node in test.args[:1] for n, _ in self._names_in(node)]
-            if name in ("re.fullmatch", "re.match", "regex.fullmatch") or method in ("fullmatch", "match"):
-                subject = test.args[1] if name.startswith(("re.", "regex.")) and len(test.args) > 1 else \
-                    test.args[0] if test.args else None
-                if subject is not None:
-                    return self._names_in(subject, direct_all=True)
-            if name == "isinstance" and len(test.args) == 2 and \
-                    ast.unparse(test.args[1]) in ("int", "float", "bool", "(int, float)"):
-                return self._names_in(test.args[0], direct_all=True)
-            if method in ("startswith", "is_relative_to") and isinstance(test.func, ast.Attribute):
-                inner = test.func.value
-                if isinstance(inner, ast.Call) or method == "is_relative_to":
-                    return [(n, frozenset({"pathtraver", "redirect"})) for n, _ in self._names_in(inner)]
-        return []
-
-    def _is_validator(self, test: ast.Call, frame: _Frame) -> bool:
-        """A call to a function of the scanned code whose name says it validates (``is_safe_path(p)``)."""
-        func = test.func
-        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
-        if not _VALIDATOR.search(name):
-            return False
-        return (isinstance(func, ast.Name) and func.id in frame.module.functions) or (
-            isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self")
-
-    def _is_allowlist(self, value: Val, node: ast.expr) -> bool:
-        if value.known and isinstance(value.const, (tuple, frozenset, str)) and not isinstance(value.const, str):
-            return True
-        if value.items is not None and not value.taint and all(not v.all_taint() for _, v in value.items):
-            return True
-        if value.elems is not None and not value.all_taint() and all(e.known for e in value.elems):
-            return True
-        return isinstance(node, ast.Name) and node.id.isupper() and not value.all_taint()
-
-    def _names_in(self, node: ast.expr, direct_all: bool = False) -> list[tuple[str, frozenset[str] | None]]:
-        """Variables ``node`` reads: checking a variable itself validates it for all categories."""
-        if isinstance(node, ast.Name):
-            return [(node.id, None if direct_all else frozenset({"pathtraver", "redirect"}))]
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
-                node.func.attr in ("lower", "upper", "strip", "casefold"):
-            return self._names_in(node.func.value, direct_all)
-        names = [n.id for n in ast.walk(node) if isinstance(n, ast.Name)]
-        return [(n, frozenset({"pathtraver", "redirect"})) for n in names]
-
     # -- calls -------------------------------------------------------------------------------------------
-    def _call(self, node: ast.Call, env: Env, frame: _Frame) -> Val:
+    def _call(self, node: ast.Call, env: Env, frame: Frame) -> Val:
         func = node.func
         receiver = self._expr(func.value, env, frame) if isinstance(func, ast.Attribute) else None
         args = [self._expr(a, env, frame) for a in node.args]
@@ -957,7 +714,7 @@ class Project:
         return self._library_call(node, name, method, receiver, args, kwargs, env, frame)
 
     def _user_function(self, node: ast.Call, name: str | None, receiver: Val | None, env: Env,
-                       frame: _Frame) -> Callable[[list[Val], dict[str, Val]], Val] | None:
+                       frame: Frame) -> Callable[[list[Val], dict[str, Val]], Val] | None:
         func = node.func
         module = frame.module
         target: tuple[ModuleInfo, ast.FunctionDef | ast.AsyncFunctionDef, Val | None] | None = None
@@ -1025,9 +782,9 @@ class Project:
                 env[param.arg] = kwargs[param.arg]
             else:
                 default = defaults[index]
-                env[param.arg] = self._expr(default, {}, _Frame(module, None)) if default is not None else CLEAN
+                env[param.arg] = self._expr(default, {}, Frame(module, None)) if default is not None else CLEAN
         for param, default in zip(func.args.kwonlyargs, func.args.kw_defaults, strict=True):
-            env[param.arg] = kwargs.get(param.arg, self._expr(default, {}, _Frame(module, None))
+            env[param.arg] = kwargs.get(param.arg, self._expr(default, {}, Frame(module, None))
                                         if default is not None else CLEAN)
         if func.args.vararg is not None:
             env[func.args.vararg.arg] = Val(elems=tuple(values[len(params):]))
@@ -1040,23 +797,23 @@ class Project:
             return Val(join_taint(*(v.all_taint() for v in env.values())))
         self._stack.append(id(func))
         try:
-            frame = _Frame(module, func)
+            frame = Frame(module, func)
             self._block(func.body, env, frame)
         finally:
             self._stack.pop()
-        result = join(*frame.returns) if frame.returns else _const(None)
+        result = join(*frame.returns) if frame.returns else const(None)
         if keep_self and params:
             self._last_self[id(func)] = env.get(params[0].arg, CLEAN)
         self._cache[key] = result
         return result
 
     def _library_call(self, node: ast.Call, name: str | None, method: str | None, receiver: Val | None,
-                      args: list[Val], kwargs: dict[str, Val], env: Env, frame: _Frame) -> Val:
+                      args: list[Val], kwargs: dict[str, Val], env: Env, frame: Frame) -> Val:
         from foresight.security.code.library import library_result
 
         return library_result(self, node, name, method, receiver, args, kwargs, env, frame)
 
-    def _html_body(self, value: Val, frame: _Frame) -> bool:
+    def _html_body(self, value: Val, frame: Frame) -> bool:
         """Whether a route returning ``value`` sends it as HTML: a string returned by a Flask-style view is the
         body (text/html); Django, FastAPI and aiohttp views return response objects, judged where built."""
         if not frame.module.flask:

@@ -15,7 +15,8 @@ from foresight.security.code import rules
 from foresight.security.code.values import Val
 
 if TYPE_CHECKING:
-    from foresight.security.code.interpreter import Project, _Frame
+    from foresight.security.code.interpreter import Project
+    from foresight.security.code.modules import Frame
 
 __all__ = ["check_call", "insecure_cookie_setting"]
 
@@ -36,14 +37,14 @@ def _truthy(value: Val | None) -> bool | None:
 
 
 def check_call(project: Project, node: ast.Call, name: str | None, method: str | None, receiver: Val | None,
-               args: list[Val], kwargs: dict[str, Val], frame: _Frame) -> None:
+               args: list[Val], kwargs: dict[str, Val], frame: Frame) -> None:
     """Report what this call does wrong, given what its inputs are."""
     _taint_sinks(project, node, name, method, receiver, args, kwargs, frame)
     _api_rules(project, node, name, method, receiver, args, kwargs, frame)
 
 
 def _taint_sinks(project: Project, node: ast.Call, name: str | None, method: str | None, receiver: Val | None,
-                 args: list[Val], kwargs: dict[str, Val], frame: _Frame) -> None:  # noqa: C901 - a table
+                 args: list[Val], kwargs: dict[str, Val], frame: Frame) -> None:  # noqa: C901 - a table
     sink = project._taint_sink  # noqa: SLF001 - the interpreter's reporting helper
     first = _arg(args, kwargs, 0, "sql", "statement", "query", "operation")
     shown = name or method or "a call"
@@ -201,7 +202,7 @@ def _looks_ldap(node: ast.Call) -> bool:
 
 
 def _api_rules(project: Project, node: ast.Call, name: str | None, method: str | None, receiver: Val | None,
-               args: list[Val], kwargs: dict[str, Val], frame: _Frame) -> None:
+               args: list[Val], kwargs: dict[str, Val], frame: Frame) -> None:
     report = project._report  # noqa: SLF001
     # weak hashes
     matched = cat.matches(name, cat.HASH_CALLS)
