@@ -232,3 +232,14 @@ def test_generic_method_names_need_their_library(rule_ids: Ids, route: Route) ->
     assert "FSC001" in rule_ids(route("return str(runner.execute('SELECT * FROM t WHERE a = ' + request.args['a']))"))
     assert "FSC001" in rule_ids(route("c = sqlite3.connect('d')\nq = request.args['q']\nreturn str(c.execute(q))",
                                       "import sqlite3\n"))
+
+
+def test_call_chains_are_bounded() -> None:
+    """Each function calls the next twice with new constants: 2**14 contexts, cut by the depth and run limits."""
+    chain = ["import os, sys"]
+    for i in range(14):
+        chain.append(f"def f{i}(x):\n    os.system(x) if {i} == 3 else None\n"
+                     f"    return f{i + 1}(x + 'a') + f{i + 1}(x + 'b')")
+    chain.append("def f14(x):\n    return x\nf0(sys.argv[1])\n")
+    findings = scan_python_source("\n".join(chain), "chain.py")
+    assert [(f.rule_id, f.location.line) for f in findings] == [("FSC002", 12)]

@@ -25,9 +25,12 @@ from foresight.security.code.sinks import check_call, insecure_cookie_setting
 from foresight.security.code.values import CLEAN, UNKNOWN, Label, Val, join, join_taint, sanitise, tainted_for
 from foresight.security.findings import Finding, Level, Location
 
-__all__ = ["MAX_DEPTH", "Project"]
+__all__ = ["MAX_DEPTH", "MAX_RUNS", "Project"]
 
 MAX_DEPTH = 8
+#: at most this many function bodies are run for their callers per scan; past it a call's result is the
+#: union of its arguments' taint (what an unknown function gets), so a scan's time stays bounded
+MAX_RUNS = 20_000
 _ROUTE_DECORATORS = frozenset({"route", "get", "post", "put", "delete", "patch", "api_route", "head", "options",
                                "websocket", "view_config", "api_view", "require_http_methods", "require_POST",
                                "require_GET"})
@@ -42,6 +45,7 @@ class Project(Guards):
         self.findings: dict[tuple[str, str, int], Finding] = {}
         self._cache: dict[tuple[int, tuple[Val, ...]], Val] = {}
         self._stack: list[int] = []
+        self._runs = 0  # function bodies run for callers so far (bounded by MAX_RUNS)
         self._last_self: dict[int, Val] = {}  # what __init__ left in self, per constructor
 
     # -- driving -------------------------------------------------------------------------------------
@@ -718,7 +722,9 @@ class Project(Guards):
         func = node.func
         module = frame.module
         target: tuple[ModuleInfo, ast.FunctionDef | ast.AsyncFunctionDef, Val | None] | None = None
-        if isinstance(func, ast.Name) and func.id not in env:
+        local_kind = env[func.id].kind or "" if isinstance(func, ast.Name) and func.id in env else None
+        if isinstance(func, ast.Name) and (local_kind is None or local_kind == "function" or
+                                           local_kind.startswith("class:")):
             if func.id in module.functions:
                 target = (module, module.functions[func.id], None)
             elif func.id in module.classes:
@@ -793,8 +799,9 @@ class Project(Guards):
         key = (id(func), tuple(env[k] for k in sorted(env)))
         if key in self._cache and not keep_self:
             return self._cache[key]
-        if id(func) in self._stack or len(self._stack) >= MAX_DEPTH:
+        if id(func) in self._stack or len(self._stack) >= MAX_DEPTH or self._runs >= MAX_RUNS:
             return Val(join_taint(*(v.all_taint() for v in env.values())))
+        self._runs += 1
         self._stack.append(id(func))
         try:
             frame = Frame(module, func)
