@@ -16,6 +16,7 @@ names the field and where it came from.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,6 +34,7 @@ __all__ = [
     "IncidentSettings",
     "LeaderElectionSettings",
     "LiveSettings",
+    "SchedulerSettings",
     "SimulateSettings",
     "load_settings",
 ]
@@ -229,6 +231,33 @@ class ClusterSettings(BaseModel):
     policy_period_s: float = Field(30.0, gt=0, description="Seconds between two reads of the policies.")
 
 
+class SchedulerSettings(BaseModel):
+    """GPU placement served to kube-scheduler as an extender (``foresight render scheduler`` writes its config).
+
+    kube-scheduler sends an extender no credentials, so the extender's routes take no bearer token;
+    only callers from ``clients`` are answered: run Foresight beside kube-scheduler (a sidecar on
+    localhost) or list the scheduler's pod network.
+    """
+
+    model_config = _FROZEN
+
+    enabled: bool = Field(False, description="Serve POST /scheduler/filter, /scheduler/prioritize and /scheduler/bind; "
+                          "nodes and pods are read through cluster.kubeconfig or the pod's service account.")
+    policy: Literal["foresight", "fgd"] = Field("foresight", description="Placement policy that ranks nodes and "
+                                                "picks devices: Foresight's, or FGD (fragmentation gradient descent).")
+    clients: tuple[str, ...] = Field(("127.0.0.1/32", "::1/128"), min_length=1, description="Networks (CIDR) "
+                                     "kube-scheduler may call the extender from; others get 403.")
+
+    @model_validator(mode="after")
+    def _networks(self) -> SchedulerSettings:
+        for network in self.clients:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"clients: {network!r} is not a network (e.g. 10.0.0.0/8)") from None
+        return self
+
+
 class ForesightSettings(BaseSettings):
     """Everything ``foresight serve`` reads at start-up (module docstring: sources and priority)."""
 
@@ -244,6 +273,7 @@ class ForesightSettings(BaseSettings):
     leader_election: LeaderElectionSettings = Field(default_factory=LeaderElectionSettings)  # type: ignore[arg-type]
     inputs: InputSettings = Field(default_factory=InputSettings)  # type: ignore[arg-type]
     incidents: IncidentSettings = Field(default_factory=IncidentSettings)  # type: ignore[arg-type]
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)  # type: ignore[arg-type]
     audit_url: str = Field(
         "foresight-out/serve/audit.db", description="Audit store: a SQLite file path or a SQLAlchemy URL."
     )

@@ -45,6 +45,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from foresight import __version__
 from foresight.adapters.alertmanager_webhook import alerts_of, parse_message
 from foresight.api import models as m
+from foresight.api.scheduler import SCHEDULER_PATHS, add_scheduler
 from foresight.control.audit import AuditRecord
 from foresight.errors import ConfigError, ForesightError, InputError, ServiceUnavailable
 from foresight.runtime.alert_inbox import InboxFull
@@ -107,7 +108,8 @@ def create_app(service: Service, *, manage_runtime: bool = True) -> FastAPI:
 
     app.state.service = service
     app.state.closing = threading.Event()  # set when the server begins to shut down: event streams end
-    app.add_middleware(_WriteGuard, token=service.settings.api.token, limit=service.settings.api.max_body_bytes)
+    app.add_middleware(_WriteGuard, token=service.settings.api.token, limit=service.settings.api.max_body_bytes,
+                       open_paths=SCHEDULER_PATHS if service.settings.scheduler.enabled else ())
     process = CollectorRegistry()  # process_* (memory, CPU, open files), python_info, python_gc_*
     for collector in (ProcessCollector, PlatformCollector, GCCollector):
         collector(registry=process)
@@ -351,6 +353,8 @@ def create_app(service: Service, *, manage_runtime: bool = True) -> FastAPI:
         if approve_fn is None:
             raise HTTPException(404, f"no feedback loop runs in {runtime.platform.mode} mode")
         return _act(lambda: runtime.act(lambda: approve_fn(model, who)))
+
+    add_scheduler(app, service.settings)  # GET /api/v1/gpus; with scheduler.enabled, kube-scheduler's extender verbs
 
     # -- the dashboard ------------------------------------------------------------------------------
 
@@ -709,7 +713,9 @@ class _Scrape:
 class _WriteGuard:
     """Every write request (POST, PUT, PATCH, DELETE) is judged before its body is read, in this order:
 
-    1. the bearer token (401): an anonymous caller makes the process read nothing;
+    1. the bearer token (401): an anonymous caller makes the process read nothing; except on
+       ``open_paths`` (kube-scheduler's extender verbs: it sends no credentials, and those routes check
+       the caller's address instead);
     2. the declared ``Content-Length`` (413 above ``limit``);
     3. the bytes as they arrive (413 as soon as they pass ``limit``): a chunked body cannot lie.
 
@@ -718,8 +724,8 @@ class _WriteGuard:
     parsed to ~850 MB of Python objects before the row limit refused it.
     """
 
-    def __init__(self, app: ASGIApp, token: SecretStr | None, limit: int) -> None:
-        self.app, self.token, self.limit = app, token, limit
+    def __init__(self, app: ASGIApp, token: SecretStr | None, limit: int, open_paths: tuple[str, ...] = ()) -> None:
+        self.app, self.token, self.limit, self.open_paths = app, token, limit, open_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH", "DELETE"):
@@ -728,7 +734,7 @@ class _WriteGuard:
         headers = Headers(scope=scope)
         scheme, _, credentials = headers.get("authorization", "").partition(" ")
         problem = _token_problem(self.token, credentials.strip() if scheme.lower() == "bearer" else "")
-        if problem is not None:
+        if problem is not None and scope["path"] not in self.open_paths:
             await JSONResponse({"detail": problem}, 401, {"WWW-Authenticate": "Bearer"})(scope, receive, send)
             return
         declared = headers.get("content-length")

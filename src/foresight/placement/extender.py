@@ -52,7 +52,8 @@ from foresight.placement.policies import Fgd, Policy, Ties
 from foresight.specs.workload import GPU_RESOURCE, quantity
 
 __all__ = ["DEVICES_ANNOTATION", "MAX_PRIORITY", "MILLI_ANNOTATION", "PRODUCT_LABEL", "TYPES_ANNOTATION",
-           "GpuView", "PolicyName", "bind_devices", "build_view", "filter_nodes", "node_rows", "pod_task",
+           "GpuView", "PolicyName", "bind_devices", "binding_args", "build_view", "filter_nodes", "is_managed",
+           "node_rows", "pod_task",
            "pool_summary", "prioritize"]
 
 MILLI_ANNOTATION = "foresight.ai/gpu-milli"
@@ -364,15 +365,43 @@ def _known_types(view: GpuView, task: Task) -> None:
                          f"has (known: {', '.join(view.cluster.type_names) or 'none'})")
 
 
-def filter_nodes(args: Any, view: GpuView) -> dict[str, Any]:
+def is_managed(args: Any) -> bool:
+    """Whether the pod of ExtenderArgs ``args`` asks for a GPU (else filter and prioritize need no view).
+
+    Raises :class:`InputError` on a malformed payload.
+    """
+    return pod_task(_args(args).pod, "ExtenderArgs.Pod") is not None
+
+
+def _need(view: GpuView | None) -> GpuView:
+    if view is None:
+        raise InputError("a GPU pod needs the cluster's GPU view, and none was given")
+    return view
+
+
+def binding_args(args: Any) -> tuple[str, str, str, str]:
+    """(namespace, name, uid, node) of ExtenderBindingArgs {PodName, PodNamespace, PodUID, Node}."""
+    body = _mapping(args, "ExtenderBindingArgs")
+    values = []
+    for key in ("PodNamespace", "PodName", "PodUID", "Node"):
+        value = _field(body, key)
+        if not isinstance(value, str) or (not value and key != "PodUID"):
+            raise InputError(f"ExtenderBindingArgs.{key}: expected a non-empty string, got {value!r}")
+        values.append(value)
+    return values[0], values[1], values[2], values[3]
+
+
+def filter_nodes(args: Any, view: GpuView | None) -> dict[str, Any]:
     """The ExtenderFilterResult for ExtenderArgs ``args``: the nodes where the pod fits now, and why not elsewhere.
 
     Bad input (a malformed payload, an impossible request, an unknown GPU type) is the ``Error`` field.
+    ``view`` may be None for a pod :func:`is_managed` says is not the extender's.
     """
     try:
         parsed = _args(args)
         task = pod_task(parsed.pod, "ExtenderArgs.Pod")
         if task is not None:
+            view = _need(view)
             _known_types(view, task)
     except InputError as exc:
         return {"FailedNodes": {}, "FailedAndUnresolvableNodes": {}, "Error": str(exc)}
@@ -380,7 +409,7 @@ def filter_nodes(args: Any, view: GpuView) -> dict[str, Any]:
     unresolvable: dict[str, str] = {}
     passed = []
     for name in parsed.names:
-        problem = _node_problem(view, task, name) if task is not None else None
+        problem = _node_problem(view, task, name) if task is not None and view is not None else None
         if problem is None:
             passed.append(name)
         else:
@@ -411,7 +440,8 @@ def _ties(view: GpuView) -> Ties:
     return Ties(np.random.default_rng(0), rank=np.arange(len(view.cluster), dtype=np.int64))
 
 
-def prioritize(args: Any, view: GpuView, policy: PolicyName = "foresight") -> tuple[list[dict[str, Any]], list[str]]:
+def prioritize(args: Any, view: GpuView | None,
+               policy: PolicyName = "foresight") -> tuple[list[dict[str, Any]], list[str]]:
     """The HostPriorityList for ExtenderArgs ``args``, and a note per node that no longer fits.
 
     The policy's choice scores 10, its choice among the rest 9, ... the tenth 1, every other node 0:
@@ -424,6 +454,7 @@ def prioritize(args: Any, view: GpuView, policy: PolicyName = "foresight") -> tu
     scores = dict.fromkeys(parsed.names, 0)
     if task is None:
         return [{"Host": n, "Score": 0} for n in parsed.names], []
+    view = _need(view)
     _known_types(view, task)
     notes = []
     fitting = []
