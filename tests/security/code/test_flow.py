@@ -243,3 +243,8 @@ def test_call_chains_are_bounded() -> None:
     chain.append("def f14(x):\n    return x\nf0(sys.argv[1])\n")
     findings = scan_python_source("\n".join(chain), "chain.py")
     assert [(f.rule_id, f.location.line) for f in findings] == [("FSC002", 12)]
+
+
+def test_an_imported_callable_keeps_its_name_through_a_variable(rule_ids: Ids) -> None:
+    source = "import os, subprocess, sys\nrun = os.system\nrun(sys.argv[1])\ncall = subprocess.check_output\ncall('ls')\n"
+    assert rule_ids(source) == {"FSC002"}

@@ -478,7 +478,10 @@ class Project(Guards):
         if isinstance(node, ast.Constant):
             return const(node.value) if small(node.value) else CLEAN
         if isinstance(node, ast.Name):
-            return self._lookup(node.id, env, frame)
+            value = self._lookup(node.id, env, frame)
+            if value == CLEAN and node.id in frame.module.imports:
+                return Val(kind=f"ref:{frame.module.imports[node.id]}")  # an imported callable, kept by name
+            return value
         if isinstance(node, ast.JoinedStr):
             return self._joined(node, env, frame)
         if isinstance(node, ast.FormattedValue):
@@ -670,6 +673,8 @@ class Project(Guards):
         found = owner.item(("attr", node.attr))
         if found is not None:
             return found
+        if (owner.kind or "").startswith("ref:"):
+            return Val(kind=f"{owner.kind}.{node.attr}")
         if node.attr == "request" and isinstance(node.value, ast.Name) and node.value.id == "self":
             return Val(frozenset({Label("request data (self.request)")}), kind="request")
         if owner.kind == "path" and node.attr in ("name", "stem", "suffix"):
@@ -708,8 +713,11 @@ class Project(Guards):
             if k.arg is None:
                 kwargs.setdefault("**", self._expr(k.value, env, frame))
         name = self._qualname(func, frame)
-        if isinstance(func, ast.Name) and func.id in env and env[func.id].kind not in (None, "function"):
-            name = None if not env[func.id].kind.startswith("class:") else name  # type: ignore[union-attr]
+        local = env.get(func.id) if isinstance(func, ast.Name) else None
+        if local is not None and (local.kind or "").startswith("ref:"):
+            name = (local.kind or "")[4:]  # run = os.system; run(x)
+        elif local is not None and local.kind not in (None, "function"):
+            name = None if not (local.kind or "").startswith("class:") else name
         method = func.attr if isinstance(func, ast.Attribute) else None
         check_call(self, node, name, method, receiver, args, kwargs, frame)
         user = self._user_function(node, name, receiver, env, frame)
