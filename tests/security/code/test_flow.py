@@ -248,3 +248,13 @@ def test_call_chains_are_bounded() -> None:
 def test_an_imported_callable_keeps_its_name_through_a_variable(rule_ids: Ids) -> None:
     source = "import os, subprocess, sys\nrun = os.system\nrun(sys.argv[1])\ncall = subprocess.check_output\ncall('ls')\n"
     assert rule_ids(source) == {"FSC002"}
+
+
+def test_an_ambiguous_short_module_name_resolves_to_nothing() -> None:
+    sink = "import os\n\ndef run(command):\n    os.system(command)\n"
+    harmless = "def run(command):\n    return None\n"
+    caller = "import sys\nfrom utils import run\nrun(sys.argv[1])\n"
+    unique = scan_python_tree({"a/utils.py": sink, "main.py": caller})
+    ambiguous = scan_python_tree({"a/utils.py": sink, "b/utils.py": harmless, "main.py": caller})
+    assert [(f.rule_id, f.location.path) for f in unique] == [("FSC002", "a/utils.py")]
+    assert ambiguous == []

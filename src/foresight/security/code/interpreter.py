@@ -28,9 +28,10 @@ from foresight.security.findings import Finding, Level, Location
 __all__ = ["MAX_DEPTH", "MAX_RUNS", "Project"]
 
 MAX_DEPTH = 8
-#: at most this many function bodies are run for their callers per scan; past it a call's result is the
-#: union of its arguments' taint (what an unknown function gets), so a scan's time stays bounded
-MAX_RUNS = 20_000
+#: at most this many function bodies are run for their callers per entry point (a module's top level, a
+#: function); past it a call's result is the union of its arguments' taint (what an unknown function
+#: gets), so a scan's time grows with the size of the tree, not with its call graph's paths
+MAX_RUNS = 2_000
 _ROUTE_DECORATORS = frozenset({"route", "get", "post", "put", "delete", "patch", "api_route", "head", "options",
                                "websocket", "view_config", "api_view", "require_http_methods", "require_POST",
                                "require_GET"})
@@ -45,7 +46,7 @@ class Project(Guards):
         self.findings: dict[tuple[str, str, int], Finding] = {}
         self._cache: dict[tuple[int, tuple[Val, ...]], Val] = {}
         self._stack: list[int] = []
-        self._runs = 0  # function bodies run for callers so far (bounded by MAX_RUNS)
+        self._runs = 0  # function bodies run for callers from the current entry point (bounded by MAX_RUNS)
         self._last_self: dict[int, Val] = {}  # what __init__ left in self, per constructor
 
     # -- driving -------------------------------------------------------------------------------------
@@ -54,6 +55,7 @@ class Project(Guards):
         for module in self.modules.values():
             frame = Frame(module, None)
             env: Env = {}
+            self._runs = 0
             self._block(module.tree.body, env, frame)
             module.env = env
         for module in self.modules.values():
@@ -65,6 +67,7 @@ class Project(Guards):
         return sorted(self.findings.values(), key=lambda f: (f.location.path, f.location.line or 0, f.rule_id))
 
     def _entry(self, module: ModuleInfo, func: ast.FunctionDef | ast.AsyncFunctionDef, cls: str | None) -> None:
+        self._runs = 0
         route = self._is_route(func, module, cls)
         env: Env = {}
         params = [*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs]

@@ -34,7 +34,8 @@ def scan_python_tree(sources: Mapping[str, str]) -> list[Finding]:
     """Findings of every file of one tree (``path -> source``), with calls followed across its modules.
 
     A module imports another of the tree by its dotted path from the tree's root, or by any dotted
-    suffix of it (``from helpers import run`` finds ``src/app/helpers.py``).
+    suffix of it that no other module of the tree shares (``from helpers import run`` finds
+    ``src/app/helpers.py`` when it is the only ``helpers``).
     """
     modules: list[ModuleInfo] = []
     notes: list[Finding] = []
@@ -43,10 +44,14 @@ def scan_python_tree(sources: Mapping[str, str]) -> list[Finding]:
         notes.extend(skipped)
         modules.append(ModuleInfo(module_name(path), path, tree))
     project = Project(modules)
-    for module in modules:  # imports of a tree's module by a shorter name
+    shorter: dict[str, list[ModuleInfo]] = {}
+    for module in modules:  # imports of a tree's module by a shorter name, when only one module has it
         parts = module.name.split(".")
         for start in range(1, len(parts)):
-            project.modules.setdefault(".".join(parts[start:]), module)
+            shorter.setdefault(".".join(parts[start:]), []).append(module)
+    for name, candidates in shorter.items():
+        if len(candidates) == 1:
+            project.modules.setdefault(name, candidates[0])
     try:
         findings = project.run()
     except RecursionError:
