@@ -258,3 +258,10 @@ def test_an_ambiguous_short_module_name_resolves_to_nothing() -> None:
     ambiguous = scan_python_tree({"a/utils.py": sink, "b/utils.py": harmless, "main.py": caller})
     assert [(f.rule_id, f.location.path) for f in unique] == [("FSC002", "a/utils.py")]
     assert ambiguous == []
+
+
+def test_views_registered_without_a_decorator(rule_ids: Ids) -> None:
+    source = ("from flask import Flask\napp = Flask(__name__)\n\ndef hello(name):\n    return '<b>' + name + '</b>'\n\n"
+              "app.add_url_rule('/hello/<name>', view_func=hello)\n")
+    assert rule_ids(source) == {"FSC006"}
+    assert rule_ids(source.replace("app.add_url_rule('/hello/<name>', view_func=hello)\n", "")) == set()

@@ -85,6 +85,8 @@ class Project(Guards):
     def _is_route(self, func: ast.FunctionDef | ast.AsyncFunctionDef, module: ModuleInfo, cls: str | None) -> bool:
         if not module.web:
             return False
+        if cls is None and func.name in module.views:
+            return True
         for decorator in func.decorator_list:
             target = decorator.func if isinstance(decorator, ast.Call) else decorator
             name = target.attr if isinstance(target, ast.Attribute) else target.id if isinstance(target, ast.Name) else ""

@@ -29,6 +29,8 @@ class ModuleInfo:
     web: bool = False
     #: whether a view's returned string is the HTML body (Flask, Quart, Bottle)
     flask: bool = False
+    #: functions registered as views without a decorator (``app.add_url_rule(..., view_func=f)``)
+    views: set[str] = field(default_factory=set)
     #: names bound by ``import x`` (modules for sure; ``from x import y`` may bind any object)
     module_aliases: set[str] = field(default_factory=set)
 
@@ -40,6 +42,11 @@ class ModuleInfo:
                     self.imports[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else \
                         alias.name.split(".")[0]
                     self.module_aliases.add(alias.asname or alias.name.split(".")[0])
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                    node.func.attr in ("add_url_rule", "add_api_route", "add_route", "add_get", "add_post"):
+                for view in [*node.args[1:], *(k.value for k in node.keywords if k.arg in ("view_func", "endpoint"))]:
+                    if isinstance(view, ast.Name):
+                        self.views.add(view.id)
             elif isinstance(node, ast.ImportFrom):
                 base = node.module or ""
                 if node.level:
