@@ -6,15 +6,17 @@ the source is repaired line by line, keeping every line number, and parsed again
 1. PEP 695 constructs are rewritten to their 3.11 equivalents on their own line: ``type X[T] = e``
    becomes ``X = e``; the type-parameter list of ``def f[T](...)`` and ``class C[T](...)`` is dropped
    (the scanner does not read type parameters).
-2. PEP 701 f-strings (quotes of the outer kind inside a replacement field, backslashes, comments)
-   on the failing line are rewritten as a concatenation ``("text" + str(expr) + ...)``, which carries
-   the same data flow.
+2. PEP 701 f-strings on the failing line (quotes of the outer kind or backslashes inside a
+   replacement field) are rewritten as a concatenation ``("text" + str(expr) + ...)``, which carries
+   the same data flow; an f-string spanning lines is not rewritten (step 3 applies).
 3. A line that still fails is replaced by ``pass`` (or ``if True:`` when it opens a block) at its
    indentation, and the statement is reported as not analysed (a note-level finding), so no file is
    dropped silently and no source raises.
 
-Each repair is one line, at most :data:`MAX_REPAIRS` of them per file; past that, or when the error
-has no line, the file parses as an empty module with one note.
+Each repair is one line. After :data:`WHOLE_FILE_REPAIRS` repairs of the whole file, or when a failure
+is not the line's own (an unclosed bracket above it), the file is parsed one top-level statement at a
+time (a statement starts at column 0), each repaired the same way (at most :data:`MAX_REPAIRS`
+lines); a statement that still fails is skipped with a note naming its lines.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ import ast
 import re
 from dataclasses import dataclass
 
-__all__ = ["MAX_REPAIRS", "Parsed", "parse_tolerant"]
+__all__ = ["MAX_REPAIRS", "WHOLE_FILE_REPAIRS", "Parsed", "parse_tolerant"]
 
 MAX_REPAIRS = 200
+#: repairs tried on the whole file (each re-parses all of it) before parsing statement by statement
+WHOLE_FILE_REPAIRS = 20
 
 _TYPE_ALIAS = re.compile(r"^(\s*)type\s+([A-Za-z_]\w*)\s*(\[)?")
 _GENERIC_DEF = re.compile(r"^(\s*(?:async\s+)?(?:def|class)\s+[A-Za-z_]\w*)\s*\[")
@@ -190,12 +194,12 @@ def _chunks(lines: list[str]) -> list[tuple[int, int]]:
     return list(zip(starts, [*starts[1:], len(lines)], strict=True))
 
 
-def _repair(lines: list[str], offset: int) -> tuple[ast.Module, list[tuple[int, str]], list[int]] | None:
-    """Parse ``lines`` (line ``offset + 1`` onwards), repairing one line at a time; None when that fails."""
+def _repair(lines: list[str], offset: int, budget: int) -> tuple[ast.Module, list[tuple[int, str]], list[int]] | None:
+    """Parse ``lines`` (line ``offset + 1`` onwards), repairing at most ``budget`` lines; None when that fails."""
     skipped: list[tuple[int, str]] = []
     rewritten: list[int] = []
     tried: set[tuple[int, str]] = set()
-    for _ in range(MAX_REPAIRS):
+    for _ in range(budget):
         try:
             return ast.parse("\n" * offset + "\n".join(lines)), skipped, rewritten
         except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
@@ -220,7 +224,7 @@ def _repair(lines: list[str], offset: int) -> tuple[ast.Module, list[tuple[int, 
 def parse_tolerant(source: str) -> Parsed:
     """The module of ``source``, with the lines that had to be rewritten or skipped to get it."""
     lines = source.removeprefix("\ufeff").split("\n")  # a UTF-8 byte-order mark is no syntax error
-    whole = _repair(list(lines), 0)
+    whole = _repair(list(lines), 0, WHOLE_FILE_REPAIRS)
     if whole is not None:
         module, skipped, rewritten = whole
         return Parsed(module, tuple(skipped), tuple(rewritten))
@@ -228,7 +232,7 @@ def parse_tolerant(source: str) -> Parsed:
     all_skipped: list[tuple[int, str]] = []
     all_rewritten: list[int] = []
     for first, last in _chunks(lines):
-        part = _repair(lines[first:last], first)
+        part = _repair(lines[first:last], first, MAX_REPAIRS)
         if part is None:
             if any(line.strip() and not line.lstrip().startswith("#") for line in lines[first:last]):
                 all_skipped.append((first + 1, f"statement of lines {first + 1}-{last} does not parse"))
