@@ -27,6 +27,7 @@ from foresight.cli import (  # noqa: F401
     rollout,
     scan,
     scan_code,
+    scheduler,
     serve,
     version,
     watch,
