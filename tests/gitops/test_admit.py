@@ -102,3 +102,16 @@ def test_deploy_refuses_before_git_and_records_an_allowed_override_in_the_commit
     result = deploy([privileged(", allow: [FSM002, FSM009]")], GitRemote(str(bare)), target, "SEC-7")
     assert list(result.overrides) == ["ml/probe"]
     assert result.message.endswith(f"Why: SEC-7\nSecurity: {result.overrides['ml/probe']}\n")
+
+
+def test_a_finding_accepted_in_the_manifest_itself_does_not_block_and_is_still_listed() -> None:
+    spec = privileged()
+    docs = render(spec)
+    for doc in docs:
+        if doc["kind"] == "Deployment":
+            annotations = doc["metadata"].setdefault("annotations", {})
+            annotations["scan.foresight.ai/accept-FSM002"] = "reads GPU counters through the device files"
+            annotations["scan.foresight.ai/accept-FSM009"] = "the same device files need escalation"
+    admission = admit(spec, docs)
+    assert admission.passed and admission.blocking == ()
+    assert {f.rule_id for f in admission.findings if f.accepted is not None} >= {"FSM002", "FSM009"}

@@ -92,7 +92,9 @@ def admit(spec: Spec, docs: Sequence[Mapping[str, Any]]) -> Admission:
     findings = tuple(scan_manifest_objects(list(docs), f"{spec.kind}/{spec.metadata.name}"))
     override = spec.spec.security_override
     allow = set(override.allow) if override is not None else set()
-    errors = [f for f in findings if f.level is Level.ERROR]
+    # a finding accepted in the manifest itself (scan.foresight.ai/accept-<rule> with a reason) no
+    # longer blocks, as in `foresight scan`; it is still listed
+    errors = [f for f in findings if f.level is Level.ERROR and f.accepted is None]
     blocking = tuple(f for f in errors if f.rule_id not in allow)
     allowed = tuple(f for f in errors if f.rule_id in allow)
     return Admission(spec, findings, blocking, allowed, tuple(render_warnings(spec)))
