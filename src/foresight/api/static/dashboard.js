@@ -253,6 +253,36 @@ function drawTimeline(i) {
   }), { showlegend: false, yaxis: { automargin: true, type: "category", autorange: "reversed" } });
 }
 
+// GPUs per node pool (GPU type), from the scheduler extender's latest read of the cluster: allocated GPUs,
+// free ones the running task mix can use, and free ones it cannot (fragmented), stacked per pool.
+function renderGpus(g) {
+  const body = document.querySelector("#gpu-pools tbody");
+  if (!g.enabled || !g.pools.length) {
+    panelMessage("panel-gpus", g.note, true); draw("chart-gpus", []); body.innerHTML = ""; return;
+  }
+  const pools = g.pools.map(p => p.gpu_type);
+  const gpus = v => v === null ? 0 : v / 1000;
+  const frag = g.pools.map(p => gpus(p.fragmented_milli));
+  draw("chart-gpus", [
+    { x: pools, y: g.pools.map(p => gpus(p.allocated_milli)), name: "allocated", type: "bar", marker: { color: "#1f77b4" } },
+    { x: pools, y: g.pools.map((p, i) => gpus(p.free_milli) - frag[i]), name: "free, usable", type: "bar",
+      marker: { color: "#98a2b3" } },
+    { x: pools, y: frag, name: "free, fragmented", type: "bar", marker: { color: RED } },
+  ], { barmode: "stack", yaxis: { automargin: true, rangemode: "tozero", title: { text: "GPUs" } } });
+  const pct = v => v === null ? "–" : `${(100 * v).toFixed(1)}%`;
+  body.innerHTML = g.pools.map(p =>
+    `<tr><td>${esc(p.gpu_type)}</td><td class="num">${p.nodes}</td><td class="num">${p.gpus}</td>` +
+    `<td class="num">${num(p.allocated_milli / 1000, 2)} (${pct(p.allocation_ratio)})</td>` +
+    `<td class="num">${p.whole_free_gpus}</td><td class="num">${p.shared_gpus}</td>` +
+    `<td class="num">${p.fragmented_milli === null ? "–" : num(p.fragmented_milli / 1000, 2)} (${pct(p.fragmentation_ratio)})</td></tr>`).join("");
+  const left = Object.keys(g.unusable).length ? ` · left out: ${Object.entries(g.unusable).map(([n, why]) => `${n} (${why})`).join("; ")}` : "";
+  panelMessage("panel-gpus", `${g.note} · policy ${g.policy}` + left, true);
+}
+
+function refreshGpus() {
+  return getJSON("/api/v1/gpus").then(renderGpus).catch(e => panelMessage("panel-gpus", `GPU view unavailable: ${e.message}`));
+}
+
 function decisionText(r) {
   const d = r.decision || {};
   if (r.error) return "failed";
@@ -290,7 +320,7 @@ async function refreshAll() {
     renderWorkloads(await getJSON("/api/v1/workloads"));
     await Promise.all([refreshDetail(), getJSON("/api/v1/rollouts").then(renderRollouts),
       getJSON("/api/v1/drift").then(renderDrift), getJSON("/api/v1/incidents").then(renderIncidents),
-      refreshDecisions()]);
+      refreshGpus(), refreshDecisions()]);
     document.body.dataset.loaded = "true";
   } catch (e) {
     const banner = document.getElementById("banner");
@@ -345,5 +375,6 @@ function renderInlined(snapshot) {
 }
 
 renderInlined(JSON.parse(document.getElementById("state").textContent));
+refreshGpus();  // not in the inlined state: the extender's view is read from the cluster, apart from the steps
 // after the load event: the page is complete, and drawn, before the first event is asked for
 if (document.readyState === "complete") connect(); else window.addEventListener("load", connect);
