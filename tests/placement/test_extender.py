@@ -115,11 +115,16 @@ def test_a_stale_device_annotation_is_noted_and_counted_where_it_fits() -> None:
     assert any("p2" in n and "does not fit" in n for n in view.notes)
 
 
-def test_node_without_product_label_is_left_out_with_its_reason() -> None:
-    view = build_view([*NODES, node("mystery", 2, product=None)], [])
-    result = filter_nodes(names_args(pod("x", gpus=1), ["gpu-a", "mystery"]), view)
+def test_nodes_the_extender_cannot_read_are_left_out_with_their_reason() -> None:
+    broken = node("broken", 2)
+    broken["status"]["allocatable"]["cpu"] = "lots"
+    view = build_view([*NODES, node("mystery", 2, product=None), broken], [])
+    result = filter_nodes(names_args(pod("x", gpus=1), ["gpu-a", "mystery", "broken"]), view)
     assert result["NodeNames"] == ["gpu-a"]
     assert "no nvidia.com/gpu.product label" in result["FailedAndUnresolvableNodes"]["mystery"]
+    assert "'lots' is not a Kubernetes quantity" in result["FailedAndUnresolvableNodes"]["broken"]
+    with pytest.raises(InputError, match="no usable node"):
+        build_view([broken], [])
 
 
 def test_filter_with_node_names_answers_node_names_and_reasons() -> None:

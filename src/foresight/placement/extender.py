@@ -232,9 +232,13 @@ def build_view(nodes: Iterable[Mapping[str, Any]], pods: Iterable[Mapping[str, A
     built: list[Node] = []
     unusable: dict[str, str] = {}
     for i, obj in enumerate(nodes):
-        node = _node(obj, f"Node[{i}]")
+        name = _name(_mapping(obj, f"Node[{i}]"), f"Node[{i}]")
+        try:
+            node = _node(obj, f"Node[{i}]")
+        except InputError as exc:  # one node the extender cannot read must not stop it placing on the others
+            node = str(exc)
         if isinstance(node, str):
-            unusable[_name(obj, f"Node[{i}]")] = node
+            unusable[name] = node
         else:
             built.append(node)
     if not built:
