@@ -36,6 +36,7 @@ passes every node, prioritize scores every node the same.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -75,6 +76,8 @@ def _field(obj: Mapping[str, Any], key: str) -> Any:
 
 
 def _mapping(value: Any, where: str) -> Mapping[str, Any]:
+    if type(value) is dict:  # what JSON gives: skips the slower abstract-class check on every object
+        return value
     if not isinstance(value, Mapping):
         raise InputError(f"{where}: expected an object, got {type(value).__name__}")
     return value
@@ -88,9 +91,13 @@ def _name(obj: Mapping[str, Any], where: str) -> str:
     return name
 
 
+#: the same few quantities ("1", "500m", "4Gi") come back on every pod of a cluster
+_quantity = functools.lru_cache(maxsize=4096)(quantity)
+
+
 def _amount(value: Any, where: str) -> float:
     try:
-        return quantity(str(value))
+        return _quantity(str(value))
     except ValueError:
         raise InputError(f"{where}: {value!r} is not a Kubernetes quantity") from None
 
