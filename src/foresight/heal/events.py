@@ -9,7 +9,8 @@ events fell in the last ``window_s``.
 
 **Foresight**: intervals between successive events ``d_1..d_k`` (the last ``k >= 3``) shrink
 geometrically in a loop heading for failure; the least-squares slope of ``log d_i`` on ``i`` gives
-the ratio ``r``. If ``r < ratio`` and each interval is shorter than the one before, the loop is
+the ratio ``r``. If ``r < ratio``, its upper bound (``+1.28`` standard errors) is below 0.95 and
+each interval is shorter than the one before, the loop is
 accelerating, and it fails when an interval falls below ``fail_interval_s`` (the container no
 longer stays up: CrashLoopBackOff; the GPU falls off the bus), after
 
@@ -34,6 +35,10 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["accelerating", "increments", "recent_count"]
+
+#: the ratio's upper bound (slope + 1.28 standard errors) must stay below this: random restarts that
+#: happen to come closer three times have a wide bound
+SURE = 0.95
 
 
 def increments(counter: np.ndarray) -> np.ndarray:
@@ -68,7 +73,7 @@ def accelerating(t_s: np.ndarray, counter: np.ndarray, ratio: float = 0.8, fail_
         resid = np.log(d) - np.polyval(np.polyfit(i, np.log(d), 1), i)
         se = float(np.sqrt(np.sum(resid**2) / max(d.size - 2, 1) / np.sum((i - i.mean()) ** 2)))
         r_out[row] = float(np.exp(slope))
-        if not (r_out[row] < ratio and np.all(np.diff(d) < 0)):
+        if not (r_out[row] < ratio and np.exp(slope + 1.28 * se) < SURE and np.all(np.diff(d) < 0)):
             continue
         elapsed = float(t_s[-1] - times[-1])
         ttf[row], low[row], high[row] = (max(0.0, _remaining(float(d[-1]), float(np.exp(s)), fail_interval_s) - elapsed)

@@ -16,7 +16,8 @@ This estimator, per target and vectorised over targets:
    ``P`` exceeds the point, at ``t = -tau ln(1 - (point - level) / (slope tau))``.
 4. **Sawtooth guard.** A drop of the running median by more than ``drop`` of the point means
    memory is released; the trend is measured only after the last drop, and no alarm is raised while
-   the level stays below the peak the series already came back from.
+   the level stays below the highest sample the series already came back from (plus 3 noise sd, at
+   least 2% of the point: a new peak must be clearly new).
 5. **Young and stale targets.** A target with less than ``min_age_s`` of data is just starting
    (growth after start is normal); one whose last sample is older than ``stale_s`` is gone or
    unobserved. Neither gets a prediction.
@@ -98,7 +99,7 @@ def robust_tte(t_s: np.ndarray, x: np.ndarray, point: np.ndarray, short_s: float
     has_drop = fall.any(axis=1)
     last_drop = np.where(has_drop, m - 2 - np.argmax(fall[:, ::-1], axis=1), -1)
     before = np.arange(m)[None, :] <= last_drop[:, None]
-    returned_from = np.where(has_drop, _nan(np.nanmax, np.where(before, smooth, np.nan), axis=1), np.nan)
+    returned_from = np.where(has_drop, _nan(np.nanmax, np.where(before, x, np.nan), axis=1), np.nan)
     cycle = np.where(before, np.nan, x)
 
     # 1. robust level and trend, 2. burst headroom
@@ -133,7 +134,8 @@ def robust_tte(t_s: np.ndarray, x: np.ndarray, point: np.ndarray, short_s: float
     age = np.where(last >= 0, t_s[np.maximum(last, 0)] - t_s[first], 0.0)
     stale = (last < 0) | (t_s[-1] - t_s[np.maximum(last, 0)] > stale_s)
     young = ~stale & (age < min_age_s)
-    sawtooth = has_drop & (level + np.nan_to_num(burst) <= returned_from)
+    spread = 1.4826 * _nan(np.nanmedian, np.abs(x - smooth), axis=1)  # the noise's sd, robustly
+    sawtooth = has_drop & (level <= returned_from + np.maximum(0.02 * point, 3 * spread))
     no_trend = ~(slope_lo > 0) & (ttf > 0)
     guard = np.select([stale, young, levelling & ~np.isfinite(ttf), sawtooth, no_trend],
                       [1, 2, 3, 4, 5], 0)

@@ -136,7 +136,7 @@ def _geometric_events(fail_s: float, rng: np.random.Generator) -> list[float]:
     d, r, gaps = rng.uniform(10, 25) * 60, rng.uniform(0.45, 0.75), []
     while d >= 120:
         gaps.append(d)
-        d *= r
+        d *= r * rng.lognormal(0.0, 0.1)  # not exactly geometric
     gaps.append(d)
     return list(fail_s - np.cumsum(gaps[::-1])[::-1]) + [fail_s]
 
