@@ -17,6 +17,7 @@ from foresight.cli import (  # noqa: F401
     detect,
     drift,
     forecast,
+    heal,
     incidents,
     loop,
     model,
