@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from foresight.adapters.mqtt import MqttPublisher, MqttSubscriber
-from foresight.detect.ewma import EwmaZScore
 from foresight.edge.fleet import EdgeConfig, FleetMonitor, Message
 from foresight.edge.schema import Sample, encode, topic
 from foresight.errors import ServiceUnavailable
@@ -89,7 +88,7 @@ def test_messages_arrive_with_qos_1_and_feed_the_fleet_monitor(broker: int) -> N
         publisher.publish(topic(fleet, "a"), b"not json")
         publisher.flush()
         got = _wait(subscriber, 101)
-        monitor = FleetMonitor(EwmaZScore(two_sided=True), EdgeConfig())
+        monitor = FleetMonitor(EdgeConfig())
         monitor.step(got, time.time())
         assert len(got) == 101 and monitor.scored == 100 and monitor.dropped == {"bad_json": 1}
         assert monitor.view(time.time())["fleets"][fleet]["online"] == 2

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from foresight.detect.ewma import EwmaZScore
 from foresight.edge.fleet import Alarm, EdgeConfig, FleetMonitor, Message
 from foresight.edge.schema import Decoded, Sample, decode, encode, topic
 from foresight.sim.edge_fleet import EdgeFleet
 
 T0 = 1_765_000_000.0
-RULE = EdgeConfig().rule.model_copy(update={"fire_threshold": 0.995, "critical_threshold": 0.999})
 
 
 def _monitor(**config: object) -> FleetMonitor:
-    return FleetMonitor(EwmaZScore(alpha=0.05, two_sided=True), EdgeConfig(rule=RULE, **config))
+    return FleetMonitor(EdgeConfig(**config))
 
 
 def _run(fleet: EdgeFleet, monitor: FleetMonitor) -> tuple[list[Alarm], list[dict]]:

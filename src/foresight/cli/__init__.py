@@ -16,6 +16,7 @@ from foresight.cli import (  # noqa: F401
     demo,
     detect,
     drift,
+    edge,
     forecast,
     heal,
     incidents,
