@@ -29,7 +29,7 @@ from foresight.placement.mix import TaskMix
 from foresight.placement.model import MILLI, ClusterState, Task
 
 __all__ = ["BASELINES", "BestFit", "DotProduct", "Fgd", "GpuClustering", "GpuPacking", "NodeFragCache", "Policy",
-           "RandomFit", "Ties", "after_states", "best_fit_device", "whole_devices"]
+           "RandomFit", "Ties", "after_states", "best_fit_device", "fgd_score", "whole_devices"]
 
 MAX_SCORE = 100
 MAX_SPEC_CPU = 128_000  # milli-cores of the largest node shape FGD normalises by
@@ -214,6 +214,11 @@ class NodeFragCache:
         return self._frag
 
 
+def fgd_score(before: NDArray[np.float64], after: NDArray[np.float64]) -> NDArray[np.int64]:
+    """FGD's node score: ``int(100 * sigmoid((before - after) / 1000))`` of the fragmentation (milli-GPU)."""
+    return (1.0 / (1.0 + np.exp(-(before - after) / 1000.0)) * MAX_SCORE).astype(np.int64)
+
+
 class Fgd(_Base):
     """Fragmentation gradient descent against a fixed task mix (the workload's, known in advance)."""
 
@@ -228,7 +233,7 @@ class Fgd(_Base):
         before = self._cache.get(state, self.mix)[candidates]
         rows, devs, cpu_after, dev_after = after_states(state, task, candidates)
         after = frag_amount(cpu_after, dev_after, state.cluster.node_type[candidates[rows]], self.mix)
-        scores = (1.0 / (1.0 + np.exp(-(before[rows] - after) / 1000.0)) * MAX_SCORE).astype(np.int64)
+        scores = fgd_score(before[rows], after)
         if task.is_shared:  # per node, its best device (lowest number on ties), then the best node
             order = np.lexsort((devs, -scores, rows))
             first = order[np.r_[True, rows[order][1:] != rows[order][:-1]]]
