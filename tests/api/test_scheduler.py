@@ -6,6 +6,7 @@ import json
 import logging
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +174,30 @@ def test_bind_failures_are_the_error_field(client: TestClient, kube: Cluster) ->
     assert "does not exist" in bind(PodName="gone")
     assert "ExtenderBindingArgs.Node" in bind(Node="")
     assert kube.get("v1/pods", "default", "new")["spec"].get("nodeName") is None  # type: ignore[index]
+
+
+def test_concurrent_binds_never_share_the_last_room_of_a_device(client: TestClient, kube: Cluster) -> None:
+    kube.put("v1/nodes", None, gpu_node("solo", 1))
+    names = [f"share-{i}" for i in range(6)]
+    for name in names:
+        kube.put("v1/pods", "default", gpu_pod(name, milli=300))
+
+    def bind(name: str) -> str:
+        body = {"PodName": name, "PodNamespace": "default", "PodUID": f"uid-{name}", "Node": "solo"}
+        return str(post(client, "bind", json.dumps(body).encode()).json()["Error"])
+
+    with ThreadPoolExecutor(6) as pool:  # kube-scheduler's binding goroutines
+        errors = list(pool.map(bind, names))
+    taken: dict[str, int] = {}
+    for name, error in zip(names, errors, strict=True):
+        pod = kube.get("v1/pods", "default", name)
+        assert pod is not None
+        if error:
+            assert "does not fit" in error and not pod["spec"].get("nodeName")
+        else:
+            device = pod["metadata"]["annotations"]["foresight.ai/gpu-devices"]
+            taken[device] = taken.get(device, 0) + 300
+    assert taken == {"0": 900} and sum(1 for e in errors if not e) == 3  # three 300s fit in one GPU, not four
 
 
 @pytest.mark.parametrize("body, message", [

@@ -10,7 +10,11 @@ kube-scheduler then ranks without it.
 
 Each GPU pod's verb reads the cluster anew (nodes and bound pods), so filter, prioritize and bind
 each decide on the state of their moment; the last view read is what ``GET /api/v1/gpus`` and the
-dashboard show. Pods that ask for no GPU are answered without reading anything.
+dashboard show. Pods that ask for no GPU are answered without reading anything. kube-scheduler binds
+in goroutines of their own, so two binds may arrive together: they are taken one at a time, each
+reading the cluster after the previous one's Binding, so two fractional pods never share the last
+room of one device (the loser's bind fails and kube-scheduler schedules it again). This holds within
+one Foresight process: point kube-scheduler at one extender replica.
 """
 
 from __future__ import annotations
@@ -97,6 +101,8 @@ class _Latest:
     def __init__(self, source: GpuSource) -> None:
         self.source = source
         self._lock = threading.Lock()
+        #: one bind at a time: each reads the pods the previous one bound, so two never take the same room
+        self.binding = threading.Lock()
         self.view: GpuView | None = None
         self.read_at: float | None = None
         self.error: str | None = None
@@ -169,6 +175,10 @@ def scheduler_router(settings: SchedulerSettings, latest: _Latest) -> APIRouter:
         return scores
 
     def do_bind(raw: bytes) -> dict[str, Any]:
+        with latest.binding:
+            return bind_one(raw)
+
+    def bind_one(raw: bytes) -> dict[str, Any]:
         try:
             namespace, name, uid, node = binding_args(_body(raw, "ExtenderBindingArgs"))
             pod = latest.source.pod(namespace, name)
