@@ -20,6 +20,7 @@ from kube_emulator import Cluster
 from foresight.adapters.kube_gpu import KubeGpuState
 from foresight.api.app import create_app
 from foresight.api.scheduler import add_scheduler
+from foresight.clock import ManualClock
 from foresight.config import load_settings
 
 from .conftest import TOKEN, build
@@ -213,6 +214,20 @@ def test_malformed_input_is_an_error_never_a_traceback(client: TestClient, body:
     assert r.status_code == 200 and message in r.json()["Error"]
     r = post(client, "prioritize", body)
     assert r.status_code == 400 and message in r.json()["detail"]
+
+
+def test_the_gpu_view_is_read_again_once_stale(kube: Cluster) -> None:
+    app, clock = FastAPI(), ManualClock(1000.0)
+    add_scheduler(app, load_settings(None, scheduler={"enabled": True}), KubeGpuState(kube.api_client()), clock)
+    c = TestClient(app, client=SCHEDULER)
+    first = c.get("/api/v1/gpus").json()
+    assert first["read_at"] == 1000.0 and first["note"] == "2 GPU pod(s) on 3 node(s)"
+    kube.put("v1/pods", "default", gpu_pod("late", "gpu-h", gpus=8))
+    clock.advance(10.0)
+    assert c.get("/api/v1/gpus").json()["note"] == "2 GPU pod(s) on 3 node(s)"  # the latest view, not a new read
+    clock.advance(25.0)
+    again = c.get("/api/v1/gpus").json()
+    assert again["read_at"] == 1035.0 and again["note"] == "3 GPU pod(s) on 3 node(s)"
 
 
 def test_unreachable_cluster_is_an_error_too() -> None:

@@ -10,7 +10,7 @@ kube-scheduler then ranks without it.
 
 Each GPU pod's verb reads the cluster anew (nodes and bound pods), so filter, prioritize and bind
 each decide on the state of their moment; the last view read is what ``GET /api/v1/gpus`` and the
-dashboard show. Pods that ask for no GPU are answered without reading anything. kube-scheduler binds
+dashboard show (read again when older than 30 s). Pods that ask for no GPU are answered without reading anything. kube-scheduler binds
 in goroutines of their own, so two binds may arrive together: they are taken one at a time, each
 reading the cluster after the previous one's Binding, so two fractional pods never share the last
 room of one device (the loser's bind fails and kube-scheduler schedules it again). This holds within
@@ -23,7 +23,6 @@ import ipaddress
 import json
 import logging
 import threading
-import time
 from typing import Any, Protocol
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
@@ -31,6 +30,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from foresight.clock import Clock, SystemClock
 from foresight.config import ForesightSettings, SchedulerSettings
 from foresight.errors import ForesightError, InputError
 from foresight.placement.extender import (
@@ -49,6 +49,8 @@ __all__ = ["SCHEDULER_PATHS", "GpuPool", "GpuSource", "Gpus", "add_scheduler"]
 
 _log = logging.getLogger(__name__)
 SCHEDULER_PATHS = ("/scheduler/filter", "/scheduler/prioritize", "/scheduler/bind")
+#: a view older than this (no GPU pod scheduled meanwhile) is read again when the dashboard asks
+_STALE_S = 30.0
 
 
 class GpuSource(Protocol):
@@ -98,8 +100,8 @@ class Gpus(BaseModel):
 class _Latest:
     """The last view read, shared by the verbs' threads and the dashboard's reads."""
 
-    def __init__(self, source: GpuSource) -> None:
-        self.source = source
+    def __init__(self, source: GpuSource, clock: Clock) -> None:
+        self.source, self.clock = source, clock
         self._lock = threading.Lock()
         #: one bind at a time: each reads the pods the previous one bound, so two never take the same room
         self.binding = threading.Lock()
@@ -115,7 +117,7 @@ class _Latest:
                 self.error = str(exc)
             raise
         with self._lock:
-            self.view, self.read_at, self.error = view, time.time(), None
+            self.view, self.read_at, self.error = view, self.clock.now(), None
         for note in view.notes:
             _log.debug("gpu view: %s", note)
         return view
@@ -223,19 +225,22 @@ def _gpus(settings: SchedulerSettings, latest: _Latest | None) -> Gpus:
     if latest is None:
         return Gpus(enabled=False, note="the GPU scheduler extender is off (scheduler.enabled)")
     view, read_at, error = latest.view, latest.read_at, latest.error
-    if view is None:
+    if view is None or read_at is None or latest.clock.now() - read_at > _STALE_S:
         try:
             view = latest.read()
-            read_at = latest.read_at
+            read_at, error = latest.read_at, None
         except ForesightError as exc:
-            return Gpus(enabled=True, policy=settings.policy, note=f"cannot read the cluster: {exc}")
-    note = f"last read failed: {error}" if error else f"{len(view.holdings)} GPU pod(s) on {len(view.cluster)} node(s)"
+            if view is None:
+                return Gpus(enabled=True, policy=settings.policy, note=f"cannot read the cluster: {exc}")
+            error = str(exc)
+    note = f"last read failed ({error}); the view shown is older" if error else f"{len(view.holdings)} GPU pod(s) on {len(view.cluster)} node(s)"
     return Gpus(enabled=True, policy=settings.policy, read_at=read_at, note=note,
                 pools=[GpuPool(**p) for p in pool_summary(view)], nodes=[GpuNode(**r) for r in node_rows(view)],
                 unusable=dict(view.unusable), notes=list(view.notes))
 
 
-def add_scheduler(app: FastAPI, settings: ForesightSettings, source: GpuSource | None = None) -> None:
+def add_scheduler(app: FastAPI, settings: ForesightSettings, source: GpuSource | None = None,
+                  clock: Clock | None = None) -> None:
     """``GET /api/v1/gpus`` always; the extender's verbs with ``scheduler.enabled`` (over ``source``, by
     default the Kubernetes API of ``cluster.kubeconfig`` or the pod's service account)."""
     latest: _Latest | None = None
@@ -245,7 +250,7 @@ def add_scheduler(app: FastAPI, settings: ForesightSettings, source: GpuSource |
             from foresight.adapters.kubernetes import api_client
 
             source = KubeGpuState(api_client(settings.cluster.kubeconfig))
-        latest = _Latest(source)
+        latest = _Latest(source, clock or SystemClock())
         app.include_router(scheduler_router(settings.scheduler, latest))
 
     @app.get("/api/v1/gpus", response_model=Gpus, tags=["read"])

@@ -276,7 +276,8 @@ function renderGpus(g) {
     `<td class="num">${p.whole_free_gpus}</td><td class="num">${p.shared_gpus}</td>` +
     `<td class="num">${p.fragmented_milli === null ? "–" : num(p.fragmented_milli / 1000, 2)} (${pct(p.fragmentation_ratio)})</td></tr>`).join("");
   const left = Object.keys(g.unusable).length ? ` · left out: ${Object.entries(g.unusable).map(([n, why]) => `${n} (${why})`).join("; ")}` : "";
-  panelMessage("panel-gpus", `${g.note} · policy ${g.policy}` + left, true);
+  const read = g.read_at ? ` · read ${new Date(g.read_at * 1000).toLocaleTimeString()}` : "";
+  panelMessage("panel-gpus", `${g.note} · policy ${g.policy}${read}` + left, true);
 }
 
 function refreshGpus() {
