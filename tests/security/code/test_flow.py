@@ -265,3 +265,34 @@ def test_views_registered_without_a_decorator(rule_ids: Ids) -> None:
               "app.add_url_rule('/hello/<name>', view_func=hello)\n")
     assert rule_ids(source) == {"FSC006"}
     assert rule_ids(source.replace("app.add_url_rule('/hello/<name>', view_func=hello)\n", "")) == set()
+
+
+def test_attributes_a_method_sets_are_seen_by_later_calls(rule_ids: Ids) -> None:
+    source = """
+    import os
+    from flask import Flask, request
+    app = Flask(__name__)
+
+    class Task:
+        def __init__(self):
+            self.command = "uptime"
+
+        def configure(self, command):
+            self.command = command
+
+        def run(self):
+            os.system(self.command)
+
+    @app.route("/t")
+    def t():
+        task = Task()
+        task.run()
+        task.configure(request.args["c"])
+        task.run()
+        task.configure("date")
+        task.run()
+        return "ok"
+    """
+    findings = scan_python_source(source.replace("\n    ", "\n"), "task.py")
+    assert [(f.rule_id, f.location.line) for f in findings] == [("FSC002", 14)]
+    assert "FSC002" not in rule_ids(source.replace('task.configure(request.args["c"])', 'task.configure("ls")'))

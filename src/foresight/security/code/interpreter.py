@@ -767,6 +767,17 @@ class Project(Guards):
         if target is None:
             return None
         owner, definition, bound = target
+        if bound is not None and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            holder = func.value.id  # obj.method(...) may change obj's attributes: keep what it leaves in self
+
+            def call_method(args: list[Val], kwargs: dict[str, Val]) -> Val:
+                result = self._invoke(owner, definition, bound, args, kwargs, keep_self=True)
+                after = self._last_self.get(id(definition))
+                if after is not None and (after.kind or "").startswith("obj:") and holder in env:
+                    env[holder] = after
+                return result
+
+            return call_method
         return lambda args, kwargs: self._invoke(owner, definition, bound, args, kwargs)
 
     def _resolve(self, name: str) -> tuple[ModuleInfo, ast.FunctionDef | ast.AsyncFunctionDef] | None:
@@ -789,6 +800,8 @@ class Project(Guards):
     def _invoke(self, module: ModuleInfo, func: ast.FunctionDef | ast.AsyncFunctionDef, bound: Val | None,
                 args: list[Val], kwargs: dict[str, Val], keep_self: bool = False) -> Val:
         params = [*func.args.posonlyargs, *func.args.args]
+        if keep_self:
+            self._last_self.pop(id(func), None)  # a call cut short leaves no stale object behind
         env: Env = {}
         values = list(args)
         if bound is not None:
