@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from typing import Annotated, Any
@@ -12,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from foresight.adapters.mqtt import MqttPublisher, MqttSubscriber
+from foresight.api.edge import create_edge_app, start_edge_server
 from foresight.bench.edge import bench_edge
 from foresight.cli.app import app, bench_app
 from foresight.cli.progress import progress_bar
@@ -49,6 +51,10 @@ def edge(
         "--simulate", min=0, max=100_000, help="Also run a simulated fleet of this many devices (one sample a "
                                                "second each, for --duration or an hour; a fifth go offline for a "
                                                "minute and replay it; a tenth get an anomaly).")] = 0,
+    port: Annotated[int | None, typer.Option(
+        "--port", min=0, max=65535, help="Also serve the view as JSON on this port (GET /api/v1/edge, "
+                                         "/api/v1/edge/devices/<device>; 0: any free port).")] = None,
+    host: Annotated[str, typer.Option("--host", help="Address the --port server listens on.")] = "127.0.0.1",
     as_json: Annotated[bool, typer.Option("--json", help="Print only the last view, as JSON.")] = False,
 ) -> None:
     """Score every edge device's metrics as they arrive over MQTT (QoS 1) and show the fleet view.
@@ -58,13 +64,13 @@ def edge(
     device's sequence number, so a backlog replayed after an outage is scored at the times it was
     measured. Topic and payload: see ``foresight.edge.schema``.
     """
-    host, port = _broker(broker)
+    mqtt_host, mqtt_port = _broker(broker)
     seconds = parse_duration(duration) if duration is not None else None
     until = time.time() + seconds if seconds is not None else float("inf")
     if fleet is not None and isinstance(parse_topic(topic(fleet, "device")), Rejected):
         raise InputError(f"--fleet {fleet!r}: write 1-64 of A-Z a-z 0-9 _ . -")
     sim_name = fleet or "sim"
-    subscriber = MqttSubscriber(host, port, client_id=client_id,
+    subscriber = MqttSubscriber(mqtt_host, mqtt_port, client_id=client_id,
                                 topic_filter=f"foresight/edge/{fleet}/+/metrics" if fleet else TOPIC_FILTER)
     monitor = FleetMonitor(EdgeConfig(offline_after_s=max(3 * period, 10.0)))
     subscriber.connect()
@@ -72,9 +78,13 @@ def edge(
     if simulate:
         simulated = EdgeFleet(simulate, ticks=int(seconds or 3600) + 1, fleet=sim_name, interval_s=1.0, t0=time.time(),
                               outage_start=30, outage_ticks=60, seed=uuid.uuid4().int % 2**31)
-        publisher = MqttPublisher(host, port)
+        publisher = MqttPublisher(mqtt_host, mqtt_port)
         publisher.connect()
     console = Console()
+    lock = threading.Lock()
+    server = start_edge_server(create_edge_app(monitor, lock), host, port) if port is not None else None
+    if server is not None and not as_json:
+        console.print(f"edge view served on {server.url}/api/v1/edge")
     tick, next_view = 0, time.time() + period
     try:
         while time.time() < until:
@@ -83,7 +93,8 @@ def edge(
                 for p in simulated.tick(tick):
                     publisher.publish(p.topic, p.payload)
                 tick += 1
-            monitor.step(subscriber.drain(), time.time())
+            with lock:
+                monitor.step(subscriber.drain(), time.time())
             if time.time() >= next_view:
                 next_view += period
                 if not as_json:
@@ -92,6 +103,8 @@ def edge(
     except KeyboardInterrupt:
         pass
     finally:
+        if server is not None:
+            server.stop()
         if publisher is not None:
             publisher.close()
         subscriber.close()
@@ -117,7 +130,7 @@ def _show(console: Console, view: dict[str, Any]) -> None:
             devices.add_column(column)
         for d in view["devices"]:
             devices.add_row(d["device"], d["fleet"], "yes" if d["online"] else "NO", ", ".join(d["firing"]) or "-",
-                            f"{d['last_seen_s']:.1f}", f"{d['lag_s']:.1f}", str(d["waiting"]), str(d["rate_limited"]),
+                            f"{d['last_seen_s']:.1f}", _fmt(d["lag_s"]), str(d["waiting"]), str(d["rate_limited"]),
                             str(d["rejected"]))
         console.print(devices)
 

@@ -254,15 +254,14 @@ class FleetMonitor:
         """The (device, metric) series whose alarm is open."""
         return [self._series[row] for row in np.flatnonzero(self._alerts.firing).tolist()]
 
-    def view(self, now: float, limit: int = 50) -> dict[str, Any]:
+    def view(self, now: float, limit: int = 50, fleet: str | None = None) -> dict[str, Any]:
         """Fleets (devices online/offline, anomalous), the devices that need a look, and the drops.
 
-        ``devices`` lists at most ``limit`` devices: those with an open alarm first, then offline
-        ones, then those whose samples wait for a gap or were rate limited.
+        ``devices`` lists at most ``limit`` devices (of ``fleet`` only, if given): those with an
+        open alarm first, then offline ones, then those whose samples wait for a gap, were rate
+        limited or rejected.
         """
-        firing: dict[str, list[str]] = {}
-        for device, metric in self.firing():
-            firing.setdefault(device, []).append(metric)
+        firing = self._firing_by_device()
         fleets: dict[str, dict[str, int]] = {}
         rows = []
         for name, d in self.devices.items():
@@ -272,14 +271,9 @@ class FleetMonitor:
             f["online" if online else "offline"] += 1
             f["anomalous"] += name in firing
             f["firing"] += len(firing.get(name, []))
-            limited = self.buckets.dropped.get(name, 0)
-            if name in firing or not online or d.order.waiting or limited or d.rejected:
-                rows.append({
-                    "device": name, "fleet": d.fleet, "online": online, "firing": sorted(firing.get(name, [])),
-                    "last_seen_s": round(now - d.last_arrival, 3), "lag_s": round(now - d.last_t, 3),
-                    "samples": d.order.released, "stale": d.order.stale, "skipped": d.order.skipped,
-                    "waiting": d.order.waiting, "rate_limited": limited, "rejected": d.rejected,
-                })
+            needs_look = name in firing or not online or d.order.waiting or self.buckets.dropped.get(name) or d.rejected
+            if needs_look and (fleet is None or d.fleet == fleet):
+                rows.append(self._row(name, now, firing))
         rows.sort(key=lambda r: (not r["firing"], r["online"], r["device"]))
         return {
             "time": now,
@@ -289,6 +283,26 @@ class FleetMonitor:
             "samples_scored": self.scored,
             "alarms_fired": self.alarms_fired,
             "series": len(self._series),
+        }
+
+    def device(self, name: str, now: float) -> dict[str, Any] | None:
+        """One device's row of the view (None for a device never heard from)."""
+        return self._row(name, now, self._firing_by_device()) if name in self.devices else None
+
+    def _firing_by_device(self) -> dict[str, list[str]]:
+        firing: dict[str, list[str]] = {}
+        for device, metric in self.firing():
+            firing.setdefault(device, []).append(metric)
+        return firing
+
+    def _row(self, name: str, now: float, firing: dict[str, list[str]]) -> dict[str, Any]:
+        d = self.devices[name]
+        return {
+            "device": name, "fleet": d.fleet, "online": now - d.last_arrival <= self.config.offline_after_s,
+            "firing": sorted(firing.get(name, [])), "last_seen_s": round(now - d.last_arrival, 3),
+            "lag_s": round(now - d.last_t, 3) if math.isfinite(d.last_t) else None, "samples": d.order.released, "stale": d.order.stale,
+            "skipped": d.order.skipped, "waiting": d.order.waiting, "rate_limited": self.buckets.dropped.get(name, 0),
+            "rejected": d.rejected,
         }
 
 
