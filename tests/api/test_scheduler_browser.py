@@ -60,6 +60,8 @@ def test_the_gpu_panel_shows_allocation_and_fragmentation_per_pool(tmp_path: Pat
             bars = page.evaluate("document.getElementById('chart-gpus').data.map(t => [t.name, t.y])")
             assert bars[0] == ["allocated", [4, 1.4]] and bars[2][0] == "free, fragmented"
             assert bars[2][1][1] == pytest.approx(0.6 * 2 / 3 + 2.6 / 3)
+            ticks = page.evaluate("Array.from(document.querySelectorAll('#chart-gpus .xtick text'), t => t.textContent)")
+            assert ticks == ["NVIDIA-H100-80GB-HBM3", "Tesla-T4"]  # pool names, without the time axis' suffix
             page.locator("#panel-gpus").screenshot(path=str(tmp_path / "gpus.png"))
             browser.close()
     finally:

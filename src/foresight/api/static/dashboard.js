@@ -268,7 +268,8 @@ function renderGpus(g) {
     { x: pools, y: g.pools.map((p, i) => gpus(p.free_milli) - frag[i]), name: "free, usable", type: "bar",
       marker: { color: "#98a2b3" } },
     { x: pools, y: frag, name: "free, fragmented", type: "bar", marker: { color: RED } },
-  ], { barmode: "stack", yaxis: { automargin: true, rangemode: "tozero", title: { text: "GPUs" } } });
+  ], { barmode: "stack", xaxis: { automargin: true, type: "category" },  // pools, not time: no " h" suffix
+       yaxis: { automargin: true, rangemode: "tozero", title: { text: "GPUs" } } });
   const pct = v => v === null ? "–" : `${(100 * v).toFixed(1)}%`;
   body.innerHTML = g.pools.map(p =>
     `<tr><td>${esc(p.gpu_type)}</td><td class="num">${p.nodes}</td><td class="num">${p.gpus}</td>` +
