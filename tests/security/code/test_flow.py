@@ -296,3 +296,11 @@ def test_attributes_a_method_sets_are_seen_by_later_calls(rule_ids: Ids) -> None
     findings = scan_python_source(source.replace("\n    ", "\n"), "task.py")
     assert [(f.rule_id, f.location.line) for f in findings] == [("FSC002", 14)]
     assert "FSC002" not in rule_ids(source.replace('task.configure(request.args["c"])', 'task.configure("ls")'))
+
+
+def test_lambdas_and_keyword_spreads(rule_ids: Ids, route: Route) -> None:
+    assert "FSC002" in rule_ids(route("c = request.args['c']\nrun = lambda: os.system(c)\nrun()\nreturn 'x'", OS))
+    assert "FSC002" not in rule_ids(route("run = lambda c: os.system('ls')\nreturn 'x'", OS))
+    spread = "def run(cmd, flag=False):\n    os.system(cmd)\n\n" + route("run(**{'cmd': request.args['c']})\nreturn 'x'")
+    assert "FSC002" in rule_ids("import os\n" + spread)
+    assert "FSC002" not in rule_ids("import os\n" + spread.replace("request.args['c']", "'ls'"))

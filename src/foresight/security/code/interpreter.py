@@ -539,7 +539,13 @@ class Project(Guards):
             if all(p.known for p in parts):
                 return const(fold(lambda a, b, c: (a, b, c), *(p.const for p in parts)))
             return CLEAN
-        return CLEAN  # lambda and the like: no data of their own
+        if isinstance(node, ast.Lambda):  # its body's sinks see the enclosing scope (closures), once
+            scope = dict(env)
+            for arg in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]:
+                scope[arg.arg] = CLEAN
+            self._expr(node.body, scope, frame)
+            return Val(kind="function")
+        return CLEAN
 
     def _joined(self, node: ast.JoinedStr, env: Env, frame: Frame) -> Val:
         values = [self._expr(v, env, frame) for v in node.values]
@@ -806,6 +812,9 @@ class Project(Guards):
         values = list(args)
         if bound is not None:
             values.insert(0, bound)
+        spread = kwargs.get("**")
+        if spread is not None and spread.items is not None:  # f(**{"cmd": x})
+            kwargs = {**{str(k): v for k, v in spread.items}, **kwargs}
         defaults = [None] * (len(params) - len(func.args.defaults)) + list(func.args.defaults)
         for index, param in enumerate(params):
             if index < len(values):
