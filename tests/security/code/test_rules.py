@@ -116,3 +116,11 @@ def test_sax_parser_with_external_entities(rule_ids: Callable[..., set[str]]) ->
     """
     assert "FSC014" in rule_ids(source)
     assert "FSC014" not in rule_ids(source.replace("True", "False"))
+
+
+def test_an_upload_saved_under_its_own_name(rule_ids: Callable[..., set[str]], route: Callable[..., str]) -> None:
+    body = "f = request.files['doc']\nf.save(os.path.join('/srv/up', {}))\nreturn 'ok'"
+    imports = "import os\nfrom werkzeug.utils import secure_filename\n"
+    assert "FSC005" in rule_ids(route(body.format("f.filename"), imports))
+    assert "FSC005" not in rule_ids(route(body.format("secure_filename(f.filename)"), imports))
+    assert "FSC005" not in rule_ids(route("model.save(os.path.join('/srv', request.args['n']))\nreturn 'ok'", imports))

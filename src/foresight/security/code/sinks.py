@@ -107,6 +107,8 @@ def _taint_sinks(project: Project, node: ast.Call, name: str | None, method: str
                                    if k in kwargs)]:
             if value.kind != "file":
                 sink(rules.PATHTRAVER, "pathtraver", value, frame, node, f"the path {matched} opens")
+    if method == "save" and receiver is not None and receiver.all_taint() and first is not None:
+        sink(rules.PATHTRAVER, "pathtraver", first, frame, node, "the path an upload is saved to")
     if method in cat.PATH_METHODS and receiver is not None and receiver.kind == "path":
         sink(rules.PATHTRAVER, "pathtraver", receiver, frame, node, f"the path Path.{method} opens")
     # HTML
