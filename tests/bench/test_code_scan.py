@@ -57,3 +57,11 @@ def test_bench_scan_code_json() -> None:
         assert set(figures["heldout"]["categories"]) <= set(CATEGORIES)
     else:
         assert "not present" in figures["note"]
+
+
+def test_bench_scan_code_table() -> None:
+    result = CliRunner().invoke(cli, ["bench", "scan-code"])
+    assert result.exit_code == 0, result.output
+    for category, cwe in CATEGORIES.items():
+        assert f"{category} ({cwe})" in result.output
+    assert "score (mean x 100)" in result.output and "ms per file" in result.output
