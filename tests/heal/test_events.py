@@ -38,10 +38,10 @@ def test_a_gap_in_the_counter_is_not_a_reset() -> None:
 
 
 def test_shrinking_intervals_predict_a_crash_loop_and_a_restart_wave_does_not() -> None:
-    loop = counter([1800.0, 3000.0, 3720.0, 4150.0])  # 1200, 720, 430 s
+    loop = counter([1800.0, 3000.0, 3720.0, 4150.0, 4410.0])  # 1200, 720, 430, 260 s
     wave = counter([3600.0, 3660.0])
     flaky = counter([600.0, 2400.0, 3000.0, 5200.0, 5500.0, 6900.0])
-    ttf, low, high, ratio = accelerating(T[:140], np.vstack([loop, wave, flaky])[:, :140])
+    ttf, low, high, ratio = accelerating(T[:149], np.vstack([loop, wave, flaky])[:, :149])
     assert 0 <= ttf[0] < 1800 and low[0] <= ttf[0] <= high[0]
     assert abs(ratio[0] - 0.6) < 0.05
     assert ttf[1] == np.inf and ttf[2] == np.inf

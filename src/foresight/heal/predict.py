@@ -9,7 +9,9 @@ nothing to exhaust". Its event counter is still read.
 * :class:`LinearExtrapolation`, :class:`HoltExtrapolation`: time to exhaustion on the last 30
   minutes; events as the threshold does.
 * :class:`TrendGuard`: the guarded robust trend (:mod:`foresight.heal.trend_guard`) and accelerating
-  events (:mod:`foresight.heal.events`).
+  events (:mod:`foresight.heal.events`); it acts on a resource only when the slow end of the
+  interval also fails within ``CONFIDENT`` (3) horizons: a 15-minute rise of a fluctuating load
+  has a wide interval and is left alone.
 
 >>> import numpy as np
 >>> from foresight.heal.signals import EventKind, Resource, Signals
@@ -35,13 +37,15 @@ import numpy as np
 from foresight.heal.events import accelerating, recent_count
 from foresight.heal.exhaustion import (THRESHOLD_FRACTION, exhaustion_point, holt_tte, last_finite, linear_tte,
                                        threshold_hit)
-from foresight.heal.signals import FAILURE_OF, Failure, Signals, Verdicts
+from foresight.heal.signals import FAILURE_OF, Failure, Resource, Signals, Verdicts
 from foresight.heal.trend_guard import GUARDS, robust_tte
 
 __all__ = ["PREDICTORS", "HoltExtrapolation", "LinearExtrapolation", "Predictor", "StaticThreshold", "TrendGuard"]
 
 #: the baselines' event rule: this many events within this window
 EVENT_COUNT, EVENT_WINDOW_S = 3, 900.0
+#: Foresight acts on a resource only when even the slow end of its interval fails within this many horizons
+CONFIDENT = 3.0
 
 
 class Predictor(Protocol):
@@ -161,10 +165,12 @@ class TrendGuard:
 
     def predict(self, signals: Signals, horizon_s: float, explain: bool = True) -> Verdicts:
         point = exhaustion_point(signals.resources, signals.limit)
-        est = robust_tte(signals.t_s, signals.usage, point)
+        est = robust_tte(signals.t_s, signals.usage, point,
+                         peak_kills=np.array([r is not Resource.CPU for r in signals.resources]))
         e_ttf, e_low, e_high, ratio = accelerating(signals.t_s, signals.events)
+        sure = (est.ttf_s <= horizon_s) & (est.ttf_high_s <= CONFIDENT * horizon_s)
         alarm, failure, ttf, low, high, by_event = _combine(
-            signals, horizon_s, (est.ttf_s, est.ttf_low_s, est.ttf_high_s), (e_ttf, e_low, e_high), None, None)
+            signals, horizon_s, (est.ttf_s, est.ttf_low_s, est.ttf_high_s), (e_ttf, e_low, e_high), sure, None)
         evidence: tuple[str, ...] = ()
         if explain:
             evidence = tuple(self._sentence(signals, est, ratio, i, bool(by_event[i]), ttf[i], low[i], high[i])

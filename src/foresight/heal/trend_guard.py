@@ -8,8 +8,9 @@ This estimator, per target and vectorised over targets:
 1. **Robust level and trend.** A 5-sample running median ``m`` removes bursts; the trend is the
    Theil-Sen slope (median of pairwise slopes) of block medians over the last ``short_s`` seconds,
    its interquartile pairwise slopes the interval. The level is the median of the last 4 samples, moved 1.5 samples on by the trend.
-2. **Burst headroom.** The pod dies at a burst's peak, not at the median: the point is lowered by
-   the 95th percentile of ``x - m`` over the window.
+2. **Burst headroom.** A pod dies of memory at a burst's peak, not at the median: the point is
+   lowered by the 95th percentile of ``x - m`` over the window (not for CPU: a burst is throttled,
+   only sustained use breaks the SLO).
 3. **Plateau guard (cache warm-up).** The slope over the ``short_s`` before is compared with the
    recent one. If the ratio ``q`` is below ``decelerating`` the series is approaching a plateau
    ``x(t) = P - (P - x0) e^(-t/tau)``, ``tau = short_s / -ln q``, ``P = level + slope tau``; it fails only if
@@ -74,6 +75,9 @@ def _nan(fn, *args, **kwargs) -> np.ndarray:  # type: ignore[no-untyped-def]
 def _theil_sen(t: np.ndarray, x: np.ndarray, blocks: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Median and interquartile pairwise slopes of ``blocks`` block medians (NaN with < 3 blocks)."""
     width = x.shape[1] // blocks
+    if width == 0:
+        nan = np.full(x.shape[0], np.nan)
+        return nan, nan, nan
     x, t = x[:, x.shape[1] - width * blocks:], t[t.size - width * blocks:]
     med = _nan(np.nanmedian, x.reshape(x.shape[0], blocks, width), axis=2)
     centre = t.reshape(blocks, width).mean(axis=1)
@@ -86,8 +90,10 @@ def _theil_sen(t: np.ndarray, x: np.ndarray, blocks: int) -> tuple[np.ndarray, n
 
 def robust_tte(t_s: np.ndarray, x: np.ndarray, point: np.ndarray, short_s: float = 900.0,
                decelerating: float = 0.6, drop: float = 0.15, min_age_s: float = 1800.0,
-               stale_s: float = 300.0) -> RobustTrend:
-    """The guarded robust time to exhaustion of each row of ``x`` against ``point`` (see the module)."""
+               stale_s: float = 300.0, peak_kills: np.ndarray | None = None) -> RobustTrend:
+    """The guarded robust time to exhaustion of each row of ``x`` against ``point`` (see the module);
+    ``peak_kills`` (default: all rows) says where a burst's peak is the failure (memory), not the
+    sustained level (CPU, which a burst only throttles)."""
     n, m = x.shape
     dt = float(np.median(np.diff(t_s)))
     cols = max(int(round(short_s / dt)), 5)
@@ -110,7 +116,7 @@ def robust_tte(t_s: np.ndarray, x: np.ndarray, point: np.ndarray, short_s: float
         earlier, _, _ = _theil_sen(t_s[-2 * cols:-cols], cycle[:, -2 * cols:-cols], 5)
     level = level + np.nan_to_num(slope) * 1.5 * dt  # the median of the last 4 lags 1.5 samples
     burst = np.clip(_nan(np.nanpercentile, x - smooth, 95, axis=1), 0.0, None)
-    target = point - np.nan_to_num(burst)
+    target = point - np.where(True if peak_kills is None else peak_kills, np.nan_to_num(burst), 0.0)
 
     ttf = time_to(target, level, slope)
     low = time_to(target, level, slope_hi)

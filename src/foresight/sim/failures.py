@@ -13,7 +13,8 @@ fails at a known time (ground truth), a normal one never does. The precursors:
   ``gpu_xid``: XID errors coming ever faster (the counter resets once on a driver reload) until the
   GPU falls off the bus.
 * Look-alikes: ``cache_warmup`` (a new pod filling a cache to a 60-93% plateau), ``sawtooth`` (a
-  batch job's memory rising to 75-93% and released every 15-45 min), ``restart_wave`` (a deploy:
+  batch job's memory rising to 75-93% and released every 15-45 min), ``fluctuating_cpu`` (load that
+wanders up and back for 10-20 min at a time, below 90%), ``restart_wave`` (a deploy:
   one or two restarts, some pods replaced and gone), ``flaky_restarts`` (random restarts every
   ~40 min), ``bursty`` memory, ``diurnal_cpu``, ``slow_growth`` (a limit hours away),
   ``no_limit`` (growth without a limit), ``steady``.
@@ -73,6 +74,7 @@ LOOK_ALIKES: dict[str, tuple[Resource, EventKind]] = {
     "flaky_restarts": (Resource.MEMORY, EventKind.RESTARTS),
     "bursty": (Resource.MEMORY, EventKind.RESTARTS),
     "diurnal_cpu": (Resource.CPU, EventKind.RESTARTS),
+    "fluctuating_cpu": (Resource.CPU, EventKind.RESTARTS),
     "slow_growth": (Resource.NODE_DISK, EventKind.RESTARTS),
     "no_limit": (Resource.MEMORY, EventKind.RESTARTS),
     "steady": (Resource.GPU_MEMORY, EventKind.XID),
@@ -188,6 +190,12 @@ def _episode(scenario: str, k: int, rng: np.random.Generator,
     elif scenario == "diurnal_cpu":
         x = rng.uniform(0.3, 0.5) + rng.uniform(0.1, 0.35) * np.sin(2 * np.pi * (t / rng.uniform(2, 5) / 3600
                                                                                   + rng.random())) + 2 * noise
+    elif scenario == "fluctuating_cpu":  # load wandering for 10-20 min at a time, always coming back
+        keep, level, sd = np.exp(-STEP_S / (rng.uniform(10, 20) * 60)), rng.uniform(0.45, 0.6), rng.uniform(0.06, 0.1)
+        walk = np.zeros(n)
+        for j in range(1, n):
+            walk[j] = keep * walk[j - 1] + sd * np.sqrt(1 - keep**2) * rng.normal()
+        x = np.minimum(level + walk + 2 * noise, 0.9)
     elif scenario == "slow_growth":
         x = rng.uniform(0.5, 0.8) + rng.uniform(0.005, 0.03) * t / 3600 + noise / 3
     elif scenario == "no_limit":
