@@ -1,15 +1,18 @@
-"""bench heal: the event-level scoring and the outcome accounting, checked on alarms placed by hand."""
+"""bench heal: the event-level scoring and the outcome accounting, checked on alarms placed by hand;
+bench heal-data: Nezha's layout read onto one minute grid, PetShop's metric kinds, bad folders refused."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from foresight.bench.heal import MAX_LEAD_S, Alarms, bench_heal, score
+from foresight.bench.heal import MAX_LEAD_S, Alarms, bench_heal, check_nezha, check_petshop, load_nezha_day, score
 from foresight.cli import cli
+from foresight.errors import InputError
 from foresight.heal.signals import Failure
 from foresight.sim.failures import simulate_failures
 
@@ -72,3 +75,57 @@ def test_the_command_reports_the_issue_keys_for_held_out_seeds() -> None:
 def test_fewer_than_two_seeds_is_refused() -> None:
     with pytest.raises(ValueError):
         bench_heal(seeds=1)
+
+
+POD_HEADER = "Time,TimeStamp,PodName,CpuUsage(m),CpuUsageRate(%),MemoryUsage(Mi),MemoryUsageRate(%)\n"
+
+
+def _day(root: Path, cpu: list[float], latency: list[float]) -> Path:
+    """A Nezha day of one pod at 60 s steps from 12:00:28, one CPU fault at 12:05."""
+    metric = root / "rca_data" / "2022-08-23" / "metric"
+    metric.mkdir(parents=True)
+    stamp = "2022-08-23 12:{:02d}:28.41 +0000 UTC m=+0.3"
+    (metric / "shop-1a-2b_metric.csv").write_text(POD_HEADER + "".join(
+        f"{stamp.format(k)},0,shop-1a-2b,1,{c},10,5\n" for k, c in enumerate(cpu)))
+    (metric / "front_service.csv").write_text("Time,TimeStamp,ServiceName,SuccessRate(%),LatencyP90(s)\n" + "".join(
+        f"{stamp.format(k)},0,Frontend,100,{lat}\n" for k, lat in enumerate(latency)))
+    faults = {"12": [{"inject_time": "2022-08-23 12:05:02", "inject_timestamp": "0", "inject_pod": "shop-1a-2b",
+                      "inject_type": "cpu_consumed"}]}
+    (metric.parent / "2022-08-23-fault_list.json").write_text(json.dumps(faults))
+    return metric.parent
+
+
+def test_a_nezha_day_is_a_minute_grid_of_cpu_over_its_limit_and_slo_breaches(tmp_path: Path) -> None:
+    cpu = [20.0] * 5 + [100.0] * 4 + [20.0] * 3
+    latency = [0.5] * 6 + [3.0] * 3 + [0.5] * 3
+    signals, breach, faults = load_nezha_day(_day(tmp_path, cpu, latency))
+    assert signals.targets == ("shop-1a-2b",) and np.all(np.diff(signals.t_s) == 60.0)
+    assert signals.usage[0].tolist() == [c / 100 for c in cpu] and signals.limit.tolist() == [1.0]
+    assert breach.tolist() == [lat > 1.0 for lat in latency]
+    assert faults == [(signals.t_s[5], "shop-1a-2b", "cpu_consumed")]
+
+
+def test_a_fault_without_history_is_counted_and_never_fired_on(tmp_path: Path) -> None:
+    _day(tmp_path, [20.0] * 12, [0.5] * 12)
+    figures = check_nezha(tmp_path)
+    for f in figures["by_predictor"].values():
+        assert f["by_fault_type"]["cpu_consumed"]["faults"] == 1
+        assert f["by_fault_type"]["cpu_consumed"]["fired"] == 0
+
+
+def test_folders_of_another_layout_are_precise_errors(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="rca_data"):
+        check_nezha(tmp_path)
+    with pytest.raises(InputError, match="PetShop"):
+        check_petshop(tmp_path)
+    result = CliRunner().invoke(cli, ["bench", "heal-data", "--data", str(tmp_path / "none")])
+    assert result.exit_code != 0 and "error:" in result.output
+
+
+def test_the_published_data(shared_data: Path) -> None:
+    petshop = check_petshop(shared_data / "rca" / "petshop")
+    assert petshop["resource_metrics"] == [] and "latency" in petshop["metric_kinds"]
+    nezha = check_nezha(shared_data / "rca" / "nezha-onlineboutique", predictors=("threshold", "foresight"))
+    for f in nezha["by_predictor"].values():
+        assert sum(k["faults"] for k in f["by_fault_type"].values()) == 42
+        assert f["fault_free_pod_hours"] > 100

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from foresight.bench.heal import bench_heal
+from foresight.bench.heal import bench_heal, check_nezha, check_petshop
 from foresight.cli.app import bench_app
+from foresight.errors import InputError
+
+#: the public RCA data beside the checkout (``../shared/data/rca``)
+RCA_BESIDE_CHECKOUT = Path("..") / "shared" / "data" / "rca"
 
 
 def _fmt(value: Any) -> str:
@@ -54,4 +60,49 @@ def bench_heal_command(
     held = figures
     table.add_row("reactive k8s", "–", "–", "–", "–", "–",
                   f"{held['reactive_slo_violation_minutes']:.0f} min", f"{held['reactive_oomkills']} kills", "0", "–")
+    Console(width=160).print(table)
+
+
+def _default_rca() -> Path:
+    """``../shared/data/rca`` beside the current directory, else beside the checkout this module lives in."""
+    for base in (Path.cwd(), *Path(__file__).resolve().parents):
+        candidate = (base / RCA_BESIDE_CHECKOUT).resolve()
+        if candidate.is_dir():
+            return candidate
+    raise InputError(f"no --data given and {RCA_BESIDE_CHECKOUT} was found neither from {Path.cwd()} nor beside "
+                     "the checkout; pass --data DIR (the folder holding nezha-onlineboutique/ and petshop/)")
+
+
+@bench_app.command("heal-data")
+def bench_heal_data_command(
+    data: Annotated[Path | None, typer.Option(
+        "--data", help=f"The folder holding nezha-onlineboutique/ and petshop/. Default: {RCA_BESIDE_CHECKOUT}.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """The failure predictors, untouched, on real faults: Nezha OnlineBoutique's resource faults and PetShop.
+
+    For each injected CPU or network fault: whether and when the injected pod's alarm fired, against
+    when the front end breached its SLO (lead = breach - alarm; negative: after); alarm onsets per
+    100 pod-hours outside every fault's window. PetShop: whether its metrics include a resource.
+    """
+    root = data if data is not None else _default_rca()
+    if not root.is_dir():
+        raise InputError(f"--data {root}: not a folder; give the folder holding nezha-onlineboutique/ and petshop/")
+    figures = {"nezha": check_nezha(root / "nezha-onlineboutique"), "petshop": check_petshop(root / "petshop")}
+    if as_json:
+        typer.echo(json.dumps(figures))
+        return
+    nezha = figures["nezha"]
+    table = Table(title=f"bench heal-data: Nezha OnlineBoutique {', '.join(nezha['days'])}, resource faults",
+                  caption=escape(f"{nezha['note']}. PetShop: {figures['petshop']['verdict']}"))
+    for column in ("predictor", "fired/faults", "fired before breach", "already alarming", "lead p50 s",
+                   "lead p10 s", "false/100 pod-h (fault-free)"):
+        table.add_column(column, justify="left" if column == "predictor" else "right")
+    for name, f in nezha["by_predictor"].items():
+        kinds = f["by_fault_type"].values()
+        lead = f["lead_before_slo_breach_s"]
+        table.add_row(name, f"{sum(k['fired'] for k in kinds)}/{sum(k['faults'] for k in kinds)}",
+                      str(sum(k["fired_before_breach"] for k in kinds)),
+                      str(sum(k["alarming_before_injection"] for k in kinds)), _fmt(lead["median"]), _fmt(lead["p10"]),
+                      _fmt(f["false_alarms_per_100_pod_hours"]))
     Console(width=160).print(table)
