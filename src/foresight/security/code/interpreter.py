@@ -752,10 +752,11 @@ class Project(Guards):
                 found = self._resolve(name)
                 if found is not None:
                     target = (found[0], found[1], None)
-                elif name.rsplit(".", 1)[0] in self.modules and name.rsplit(".", 1)[1] in \
-                        self.modules[name.rsplit(".", 1)[0]].classes:
-                    owner, cls = self.modules[name.rsplit(".", 1)[0]], name.rsplit(".", 1)[1]
-                    return lambda args, kwargs: self._construct(owner, cls, args, kwargs)
+                elif "." in name:  # module.Class() of another module of the tree
+                    module_name, cls = name.rsplit(".", 1)
+                    owner = self.modules.get(module_name)
+                    if owner is not None and cls in owner.classes:
+                        return lambda args, kwargs: self._construct(owner, cls, args, kwargs)
         elif isinstance(func, ast.Attribute) and receiver is not None:
             kind = receiver.kind or ""
             if kind.startswith("obj:"):
