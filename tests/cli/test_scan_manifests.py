@@ -65,6 +65,17 @@ def test_unparseable_manifest_fails_closed(tmp_path: Path) -> None:
     assert code == 1 and ("FSM001", "bad.yaml", 3) in _found(report)
 
 
+def test_text_that_only_looks_like_yaml_is_no_broken_manifest(tmp_path: Path) -> None:
+    # a package's PKG-INFO: header lines like a YAML mapping, then its README quoting a manifest
+    (tmp_path / "PKG-INFO").write_text("Metadata-Version: 2.4\nName: x\n\n# x\n\napiVersion: v1\nkind: Pod\n"
+                                       "  metadata: x: [\n")
+    code, report = _json(["scan", str(tmp_path)])
+    assert code == 0 and report["findings"] == []
+    (tmp_path / "PKG-INFO").rename(tmp_path / "pod.yml")  # named a manifest: a broken one, an error
+    code, report = _json(["scan", str(tmp_path)])
+    assert code == 1 and {rule for rule, _, _ in _found(report)} == {"FSM001"}
+
+
 def test_documentation_and_templates_do_not_fail_the_build(tmp_path: Path) -> None:
     (tmp_path / "README.md").write_text("---\ntitle: x\n---\n# How\n```yaml\napiVersion: v1\nkind: Pod\n```\n")
     (tmp_path / "deployment.yaml").write_text("{{- if .Values.on }}\napiVersion: v1\nkind: Pod\n{{- end }}\n")

@@ -15,7 +15,7 @@ from foresight.registry import DataVersion, code_commit, data_version, md5_dir
 def test_a_file_is_the_md5_of_its_bytes_crlf_included(tmp_path: Path) -> None:
     data = b"a,b\r\n1,2\r\n" * 1000
     (tmp_path / "d.csv").write_bytes(data)
-    assert data_version(tmp_path / "d.csv").md5 == hashlib.md5(data).hexdigest()
+    assert data_version(tmp_path / "d.csv").md5 == hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
 def test_a_directory_hashes_its_sorted_listing_gitignore_included(tmp_path: Path) -> None:
@@ -25,10 +25,10 @@ def test_a_directory_hashes_its_sorted_listing_gitignore_included(tmp_path: Path
     (tmp_path / ".gitignore").write_bytes(b"*.tmp\n")  # DVC hashes it (git's rules are not DVC's)
     (tmp_path / ".git").mkdir()  # DVC never looks inside .git, .hg or .dvc folders
     (tmp_path / ".git" / "HEAD").write_bytes(b"ref")
-    listing = [{"md5": hashlib.md5(b"*.tmp\n").hexdigest(), "relpath": ".gitignore"},
-               {"md5": hashlib.md5(b"b").hexdigest(), "relpath": "b.csv"},
-               {"md5": hashlib.md5(b"a").hexdigest(), "relpath": "sub/a.csv"}]
-    expected = hashlib.md5(json.dumps(listing, sort_keys=True).encode()).hexdigest() + ".dir"
+    listing = [{"md5": hashlib.md5(b"*.tmp\n", usedforsecurity=False).hexdigest(), "relpath": ".gitignore"},
+               {"md5": hashlib.md5(b"b", usedforsecurity=False).hexdigest(), "relpath": "b.csv"},
+               {"md5": hashlib.md5(b"a", usedforsecurity=False).hexdigest(), "relpath": "sub/a.csv"}]
+    expected = hashlib.md5(json.dumps(listing, sort_keys=True).encode(), usedforsecurity=False).hexdigest() + ".dir"
     assert md5_dir(tmp_path) == expected
     (tmp_path / "sub" / "a.csv").write_bytes(b"A")
     assert md5_dir(tmp_path) != expected
@@ -44,9 +44,9 @@ def test_dvcignore_patterns_above_the_directory_leave_files_out(tmp_path: Path) 
     (data / "run.log").write_bytes(b"noise")
     (data / "scratch" / "x.csv").write_bytes(b"x")
     (data / "keep.log").write_bytes(b"k")
-    listing = [{"md5": hashlib.md5(b"a").hexdigest(), "relpath": "a.csv"},
-               {"md5": hashlib.md5(b"k").hexdigest(), "relpath": "keep.log"}]
-    assert md5_dir(data) == hashlib.md5(json.dumps(listing, sort_keys=True).encode()).hexdigest() + ".dir"
+    listing = [{"md5": hashlib.md5(b"a", usedforsecurity=False).hexdigest(), "relpath": "a.csv"},
+               {"md5": hashlib.md5(b"k", usedforsecurity=False).hexdigest(), "relpath": "keep.log"}]
+    assert md5_dir(data) == hashlib.md5(json.dumps(listing, sort_keys=True).encode(), usedforsecurity=False).hexdigest() + ".dir"
 
 
 @pytest.mark.parametrize("name", ["b.csv.dvc", ".dvcignore"])
@@ -65,13 +65,13 @@ def test_a_dvc_file_is_read_not_the_data(tmp_path: Path) -> None:
 
 
 def test_a_stale_dvc_file_is_not_trusted(tmp_path: Path) -> None:
-    first = hashlib.md5(b"x\n1\n").hexdigest()
+    first = hashlib.md5(b"x\n1\n", usedforsecurity=False).hexdigest()
     (tmp_path / "train.csv").write_bytes(b"x\n1\n")
     (tmp_path / "train.csv.dvc").write_text(f"outs:\n- md5: {first}\n  size: 4\n  hash: md5\n  path: train.csv\n")
     assert data_version(tmp_path / "train.csv") == DataVersion(first)
     (tmp_path / "train.csv").write_bytes(b"x\n2\n")  # changed after `dvc add`
     stale = data_version(tmp_path / "train.csv")
-    assert stale.md5 == hashlib.md5(b"x\n2\n").hexdigest()
+    assert stale.md5 == hashlib.md5(b"x\n2\n", usedforsecurity=False).hexdigest()
     assert "train.csv.dvc is stale" in stale.warning and "dvc add train.csv" in stale.warning
 
 

@@ -36,7 +36,7 @@ def test_register_promote_lineage_round_trip(tmp_path: Path, data_file: Path) ->
                      "--param", "C=0.5", "--seed", "7", "--registry-uri", uri, "--json")
     assert code == 0, out
     v1 = json.loads(out)
-    assert v1["version"] == 1 and v1["data_version"] == hashlib.md5(data_file.read_bytes()).hexdigest()
+    assert v1["version"] == 1 and v1["data_version"] == hashlib.md5(data_file.read_bytes(), usedforsecurity=False).hexdigest()
     assert v1["params"] == {"C": "0.5"} and v1["seed"] == 7
     assert _run("model", "promote", "--name", "churn", "--version", "1", "--registry-uri", uri)[0] == 0
     _run("model", "register", "--name", "churn", "--data", str(data_file), "--metric", "accuracy=0.88",
@@ -122,7 +122,7 @@ def test_promote_says_better_than_the_champion(tmp_path: Path, data_file: Path) 
 
 
 def test_a_stale_dvc_file_is_warned_about_and_recorded_with_the_version(tmp_path: Path, data_file: Path) -> None:
-    recorded = hashlib.md5(b"old data\n").hexdigest()
+    recorded = hashlib.md5(b"old data\n", usedforsecurity=False).hexdigest()
     data_file.with_name("train.csv.dvc").write_text(f"outs:\n- md5: {recorded}\n  hash: md5\n  path: train.csv\n")
     uri = f"sqlite:///{tmp_path}/reg.db"
     result = runner.invoke(app, ["model", "register", "--name", "m", "--data", str(data_file), "--metric", "accuracy=0.9",
@@ -130,5 +130,5 @@ def test_a_stale_dvc_file_is_warned_about_and_recorded_with_the_version(tmp_path
     assert result.exit_code == 0, result.output
     assert "warning: " in result.stderr and "train.csv.dvc is stale" in result.stderr
     version = json.loads(result.stdout)
-    assert version["data_version"] == hashlib.md5(data_file.read_bytes()).hexdigest() != recorded
+    assert version["data_version"] == hashlib.md5(data_file.read_bytes(), usedforsecurity=False).hexdigest() != recorded
     assert "train.csv.dvc is stale" in version["tags"]["foresight.data_warning"]

@@ -56,6 +56,9 @@ _MAP_FROM = 1 << 20
 _TEXT_UP_TO = 64 << 20
 _PYTHON_SUFFIXES = frozenset({".py", ".pyw"})
 _DOCUMENT_SUFFIXES = frozenset({".md", ".markdown", ".rst", ".txt", ".adoc", ".html", ".htm"})
+#: a file named so is a manifest for sure: if it does not parse, that is an error (FSM001); any other
+#: text that looks like YAML but does not parse is not taken for one
+_MANIFEST_SUFFIXES = frozenset({".yaml", ".yml", ".json"})
 _STDIN = Path("-")
 
 
@@ -120,6 +123,8 @@ def _scan_data(data: bytes | mmap.mmap, name: str, limits: ScanLimits, scanned: 
         scanned.python[name] = text
     elif suffix not in _DOCUMENT_SUFFIXES and looks_like_manifest(text):
         documents, problems = read_manifest(text, name)
+        if not documents and problems and suffix not in _MANIFEST_SUFFIXES and name != "<stdin>":
+            return  # text that only looked like YAML (a package's PKG-INFO quoting a manifest): not one
         scanned.findings.extend(problems)
         scanned.manifests[name] = documents
 

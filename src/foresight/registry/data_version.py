@@ -59,7 +59,7 @@ class DataVersion:
 
 def md5_file(path: Path) -> str:
     """The md5 of a file's bytes (DVC 3's file hash), read in 1 MiB chunks."""
-    digest = hashlib.md5()
+    digest = hashlib.md5(usedforsecurity=False)  # DVC's content address, not a security use
     try:
         with open(path, "rb") as handle:
             while chunk := handle.read(_CHUNK):
@@ -126,7 +126,7 @@ def md5_dir(path: Path) -> str:
                                  "'dvc add' refuses the directory; move it out (or give the files one by one)")
             entries.append({"md5": md5_file(full), "relpath": full.relative_to(top).as_posix()})
     entries.sort(key=lambda e: e["relpath"])
-    return hashlib.md5(json.dumps(entries, sort_keys=True).encode("utf-8")).hexdigest() + ".dir"
+    return hashlib.md5(json.dumps(entries, sort_keys=True).encode("utf-8"), usedforsecurity=False).hexdigest() + ".dir"
 
 
 def _read_out(path: Path) -> tuple[str, Path, bool]:

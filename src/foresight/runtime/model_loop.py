@@ -125,7 +125,8 @@ def _psi_per_feature(ref_sorted: np.ndarray, n_ref: np.ndarray, edges: np.ndarra
 
 def _data_version(x: np.ndarray, y: np.ndarray) -> str:
     """md5 of the training rows as they would be written (float64 features, then int64 labels)."""
-    return hashlib.md5(np.ascontiguousarray(x).tobytes() + np.ascontiguousarray(y).tobytes()).hexdigest()
+    rows = np.ascontiguousarray(x).tobytes() + np.ascontiguousarray(y).tobytes()
+    return hashlib.md5(rows, usedforsecurity=False).hexdigest()  # a content address, as DVC's
 
 
 @dataclass

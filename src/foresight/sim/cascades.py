@@ -136,7 +136,7 @@ class _World:
         if end <= start or any(s < end and start < e for s, e in spans):
             return False
         spans.append((start, end))
-        key = f"{hashlib.sha1(lkey.encode()).hexdigest()[:12]}@{start:.1f}"
+        key = f"{hashlib.sha1(lkey.encode(), usedforsecurity=False).hexdigest()[:12]}@{start:.1f}"
         alert = Alert(key=key, name=labels["alertname"], service=labels.get("service"), starts_at=start,
                       ends_at=end, labels=labels, component=labels.get("pod") or labels.get("node"),
                       metric=metric, source="alertmanager")
