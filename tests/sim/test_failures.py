@@ -35,7 +35,7 @@ def test_a_resource_failure_happens_when_the_series_first_reaches_its_point(run)
     s = run.signals
     point = exhaustion_point(s.resources, s.limit)
     for i, e in enumerate(run.episodes):
-        if e.scenario in ("leak", "bursty_leak", "node_memory", "node_disk", "node_pid", "gpu_memory"):
+        if e.scenario in ("leak", "bursty_leak", "sudden_oom", "node_memory", "node_disk", "node_pid", "gpu_memory"):
             before = s.usage[i, s.t_s < e.failure_s]
             assert np.nanmax(before) < point[i]
             at = s.usage[i, s.t_s == e.failure_s]

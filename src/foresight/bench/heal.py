@@ -99,6 +99,7 @@ def score(runs: list[FailureRun], alarms: list[Alarms]) -> dict[str, Any]:
     reactive_kills = kills = unnecessary = pdb_violations = actions = 0
     by_failure: dict[str, list[int]] = {}
     false_by_scenario: dict[str, int] = {}
+    missed_by_scenario: dict[str, int] = {}
     for run, alarm in zip(runs, alarms, strict=True):
         down: dict[str, list[tuple[float, float]]] = {}
         queue: dict[str, float] = {}
@@ -124,6 +125,8 @@ def score(runs: list[FailureRun], alarms: list[Alarms]) -> dict[str, Any]:
                     false_by_scenario[e.scenario] = false_by_scenario.get(e.scenario, 0) + 1
                 if hit:
                     leads.append(e.failure_s - t_a)
+                else:
+                    missed_by_scenario[e.scenario] = missed_by_scenario.get(e.scenario, 0) + 1
             elif not math.isnan(t_a):
                 fp += 1
                 false_by_scenario[e.scenario] = false_by_scenario.get(e.scenario, 0) + 1
@@ -164,6 +167,7 @@ def score(runs: list[FailureRun], alarms: list[Alarms]) -> dict[str, Any]:
         "oomkills": kills, "reactive_oomkills": reactive_kills,
         "recall_by_failure": {k: v[0] / v[1] for k, v in sorted(by_failure.items())},
         "false_alarms_by_scenario": dict(sorted(false_by_scenario.items())),
+        "missed_by_scenario": dict(sorted(missed_by_scenario.items())),
     }
 
 

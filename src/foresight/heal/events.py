@@ -17,8 +17,9 @@ longer stays up: CrashLoopBackOff; the GPU falls off the bus), after
     ttf = sum_{j >= 1, d_k r^j >= fail_interval_s} d_k r^j  -  (time since the last event)
 
 A deploy's restart wave (one or two restarts per pod) and a flaky pod's random restarts do not have
-four shrinking intervals, so they raise nothing (with three, one flaky pod in six would: chosen on
-the simulator's tuning seeds).
+four shrinking intervals, so they raise nothing (with three, one flaky pod in six would); three
+suffice once the last interval is under ``tight_s`` (5 min): the loop is already tight and a fourth
+would leave no time to act. Both chosen on the simulator's tuning seeds.
 
 >>> import numpy as np
 >>> t = np.arange(0.0, 2400.0, 30.0)
@@ -26,7 +27,7 @@ the simulator's tuning seeds).
 >>> c = np.array([[float(np.sum(np.array(times) <= s)) for s in t]])
 >>> ttf, low, high, ratio = accelerating(t, c)
 >>> round(float(ratio[0]), 2), round(float(ttf[0]))
-(0.62, 39)
+(0.62, 41)
 >>> recent_count(t, c, 1800.0)
 array([4.])
 """
@@ -58,7 +59,7 @@ def recent_count(t_s: np.ndarray, counter: np.ndarray, window_s: float) -> np.nd
 
 
 def accelerating(t_s: np.ndarray, counter: np.ndarray, ratio: float = 0.8, fail_interval_s: float = 120.0,
-                 intervals: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                 intervals: int = 4, tight_s: float = 300.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(ttf, low, high, ratio) per row: inf where events are not accelerating, NaN ratio with too few."""
     inc = increments(counter)
     n = inc.shape[0]
@@ -66,8 +67,10 @@ def accelerating(t_s: np.ndarray, counter: np.ndarray, ratio: float = 0.8, fail_
     for row in np.flatnonzero((inc > 0).sum(axis=1) >= 2):  # few rows have events: a loop over them
         cols = np.flatnonzero(inc[row] > 0)
         times = np.repeat(t_s[cols], inc[row, cols].astype(int))
-        d = np.diff(times)[-intervals:]
-        if d.size < intervals or np.any(d <= 0):
+        gaps = np.diff(times)
+        need = intervals - 1 if gaps.size and gaps[-1] <= tight_s else intervals
+        d = gaps[-need:]
+        if d.size < need or np.any(d <= 0):
             continue
         i = np.arange(d.size, dtype=float)
         slope, _ = np.polyfit(i, np.log(d), 1)

@@ -5,7 +5,8 @@ fails at a known time (ground truth), a normal one never does. The precursors:
 
 * ``leak``: memory from a base of 30-60% of the limit up to the limit along ``(t/D)^p`` (ramps of
   20-120 min, ``p`` 0.8-1.5), noisy; ``bursty_leak``: the same with bursts of 3-12% that kill the
-  pod at a peak; ``cpu_saturation``: CPU load growing to 95% of the limit (the SLO breaks);
+  pod at a peak; ``sudden_oom``: one allocation past the limit with no precursor (no predictor can
+  see it coming: it bounds recall honestly); ``cpu_saturation``: CPU load growing to 95% of the limit (the SLO breaks);
   ``crash_loop``: restarts whose intervals shrink by 0.45-0.75 each until the container no longer
   stays up 2 min; ``node_memory``/``node_disk``/``node_pid``: a node's use rising to the kubelet's
   hard eviction threshold (memory.available < 100Mi, nodefs.available < 10%) or to its PID limit
@@ -58,6 +59,7 @@ MIB = 2.0**20
 #: failure scenario -> (resource, event counter)
 FAILURES: dict[str, tuple[Resource, EventKind]] = {
     "leak": (Resource.MEMORY, EventKind.RESTARTS),
+    "sudden_oom": (Resource.MEMORY, EventKind.RESTARTS),
     "bursty_leak": (Resource.MEMORY, EventKind.RESTARTS),
     "cpu_saturation": (Resource.CPU, EventKind.RESTARTS),
     "crash_loop": (Resource.MEMORY, EventKind.RESTARTS),
@@ -164,6 +166,8 @@ def _episode(scenario: str, k: int, rng: np.random.Generator,
     elif scenario == "bursty_leak":
         bursts = np.where(t > EVAL_FROM_S + 300, _bursts(n, rng, (0.03, 0.12)), 0.0)
         x = _ramp(t, fail_s, rng.uniform(0.3, 0.55), 1.0, rng) + noise + bursts
+    elif scenario == "sudden_oom":  # one request allocates past the limit: no precursor at all
+        x = np.where(t < fail_s, rng.uniform(0.4, 0.7), 1.02) + noise
     elif scenario == "node_disk":
         x = _ramp(t, fail_s, rng.uniform(0.5, 0.75), 1.0, rng) + noise / 3
     elif scenario == "cpu_saturation":
@@ -202,7 +206,7 @@ def _episode(scenario: str, k: int, rng: np.random.Generator,
         x, limit = _ramp(t, 7200.0, 0.3, 1.0, rng) + noise, np.nan
     else:  # steady
         x = rng.uniform(0.2, 0.85) + noise
-    if scenario in ("leak", "bursty_leak", "node_memory", "node_pid", "gpu_memory", "node_disk"):
+    if scenario in ("leak", "bursty_leak", "sudden_oom", "node_memory", "node_pid", "gpu_memory", "node_disk"):
         fail_s = float(t[np.flatnonzero(x >= 1.0)[0]])  # noise or a burst may get there before the ramp
     counter = _counter(t, events, resets)
     if failing and scenario not in ("crash_loop", "gpu_xid"):  # after the failure: restarted, back at the base
