@@ -50,3 +50,10 @@ def test_shrinking_intervals_predict_a_crash_loop_and_a_restart_wave_does_not() 
 def test_the_baseline_counts_events_in_its_window() -> None:
     c = counter([3000.0, 6600.0, 6800.0, 7000.0])
     assert recent_count(T, c, 900.0).tolist() == [3.0]
+
+
+def test_three_shrinking_intervals_are_enough_only_once_the_loop_is_tight() -> None:
+    tight = counter([5000.0, 5900.0, 6400.0, 6660.0])  # 900, 500, 260 s: the last under 5 min
+    loose = counter([1000.0, 3400.0, 5200.0, 6500.0])  # 2400, 1800, 1300 s: random restarts can do this
+    ttf, _, _, _ = accelerating(T[:224], np.vstack([tight, loose])[:, :224])
+    assert np.isfinite(ttf[0]) and ttf[1] == np.inf
