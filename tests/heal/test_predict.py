@@ -47,3 +47,9 @@ def test_signals_refuse_mismatched_shapes_and_bad_limits() -> None:
         Signals(s.targets, s.resources, s.event_kinds, s.t_s, s.usage, np.array([1.0, 0.0, 1.0, 1.0]), s.events)
     with pytest.raises(InputError):
         Signals(s.targets, s.resources, s.event_kinds, s.t_s[::-1], s.usage, s.limit, s.events)
+
+
+def test_the_threshold_says_which_side_it_is_and_gives_no_time() -> None:
+    v = PREDICTORS["threshold"].predict(fleet(), horizon_s=1200.0)
+    assert "above it, no time to failure" in v.evidence[0] and np.isnan(v.ttf_s[0])
+    assert "below it" in v.evidence[2]

@@ -120,6 +120,9 @@ class _Extrapolation:
                     f"(rule: {EVENT_COUNT})")
         if not np.isfinite(lim):
             return f"{r}: no limit: nothing to exhaust"
+        if np.isnan(ttf):  # the threshold knows no time to failure, only which side of 90% it is
+            side = "above" if value > THRESHOLD_FRACTION * lim else "below"
+            return f"{r} at {value / lim:.0%} of its limit ({self.method}): {side} it, no time to failure"
         return f"{r} at {value / lim:.0%} of its limit ({self.method}): limit in {_ttf_text(ttf, low, high)}"
 
 
