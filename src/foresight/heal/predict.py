@@ -57,7 +57,9 @@ class Predictor(Protocol):
 
 
 def _minutes(seconds: float) -> str:
-    return "now" if seconds <= 0 else "never" if not np.isfinite(seconds) else f"{seconds / 60:.0f} min"
+    if not np.isfinite(seconds):
+        return "not in sight"
+    return "now" if seconds <= 0 else "under a minute" if seconds < 60 else f"{seconds / 60:.0f} min"
 
 
 def _combine(signals: Signals, horizon_s: float, resource: tuple[np.ndarray, np.ndarray, np.ndarray],
@@ -194,12 +196,12 @@ class TrendGuard:
         if guard in ("no recent data", "too young"):
             return f"{r}: {guard}: no prediction"
         if guard == "levelling off":
-            return f"{at}, levelling off toward {est.plateau[i] / lim:.0%} (cache warm-up): nothing to exhaust"
+            return f"{at}, levelling off toward {est.plateau[i] / lim:.0%} (as a cache warming up): nothing to exhaust"
         if guard == "sawtooth returns":
-            return f"{at}: it came back from {est.returned_from[i] / lim:.0%} before (sawtooth): no alarm"
+            return f"{at}: it came back down from {est.returned_from[i] / lim:.0%} before (sawtooth, burst): no alarm"
         burst = f", bursts of {est.burst[i] / lim:.0%}" if est.burst[i] > 0.01 * lim else ""
-        return (f"{at}, growing {est.slope[i] * 600 / lim:.1%}/10min (robust trend{burst}): "
-                f"limit in {_ttf_text(ttf, low, high)}")
+        trend = f"growing {est.slope[i] * 600 / lim:.1%}/10min" if est.slope[i] > 0 else "not growing"
+        return f"{at}, {trend} (robust trend{burst}): limit in {_ttf_text(ttf, low, high)}"
 
 
 #: every predictor by name, the baselines first
