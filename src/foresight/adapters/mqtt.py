@@ -13,6 +13,14 @@ queued here: a consumer that crashes loses what it had queued but not drained (a
 period); a consumer that disconnects or restarts cleanly loses nothing. If the consumer falls
 ``max_queued`` messages behind, newer messages are dropped and counted (``overflow``) rather than
 growing without bound.
+
+QoS 1 is not lossless on its own: Mosquitto also applies ``max_queued_messages`` (1,000 by
+default) to a *connected* client whose 20 in-flight messages are unacknowledged, and drops what
+comes beyond it ("Outgoing messages are being dropped" in its log). paho acknowledges from its
+own thread, so this happens only when the consumer's process gets no CPU for the time the
+broker needs to queue 1,000 messages; size that setting for the fleet's peak rate (a 1,000-device
+fleet replaying backlogs at once needs far more). The fleet monitor counts what such a drop
+leaves as ``skipped`` samples of the device.
 """
 
 from __future__ import annotations

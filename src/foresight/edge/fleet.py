@@ -134,6 +134,7 @@ class FleetMonitor:
         self.dropped: dict[str, int] = {}
         self.scored = 0
         self.alarms_fired = 0
+        self._busy: set[str] = set()  # devices with samples to release
         self._rows: dict[tuple[str, str], int] = {}
         self._series: list[tuple[str, str]] = []
         self._state: ArrayState = self.detector.init(0)
@@ -150,14 +151,16 @@ class FleetMonitor:
                 dropped[drop[0]] = dropped.get(drop[0], 0) + drop[1]
         released: list[tuple[str, Sample]] = []
         skipped = 0
-        for name, device in self.devices.items():
-            if device.order.idle:
-                continue
+        busy, self._busy = self._busy, set()
+        for name in sorted(busy):
+            device = self.devices[name]
             ready, lost = device.order.release(now, self.config.reorder_wait_s, self.config.max_pending)
             skipped += lost
             released.extend((name, sample) for sample in ready)
             if ready:
                 device.last_t = max(device.last_t, ready[-1].t)
+            if not device.order.idle:
+                self._busy.add(name)  # samples wait for a gap: look again next step
         for reason, count in dropped.items():
             self.dropped[reason] = self.dropped.get(reason, 0) + count
         alarms = self._score(released, now)
@@ -184,6 +187,8 @@ class FleetMonitor:
         device = self.devices.setdefault(decoded.device, _Device(decoded.fleet))
         device.last_arrival = max(device.last_arrival, message.arrived)
         stale = sum(device.order.push(sample, message.arrived).stale for sample in decoded.samples)
+        if stale < len(decoded.samples) or not device.order.idle:
+            self._busy.add(decoded.device)
         return ("stale", stale) if stale else None
 
     # -- 3, 4. score and decide --------------------------------------------------------------------
