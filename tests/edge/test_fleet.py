@@ -4,6 +4,8 @@ a flooding device is rate limited, bad messages are counted and the rest goes on
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from foresight.edge.fleet import Alarm, EdgeConfig, FleetMonitor, Message
 from foresight.edge.schema import Decoded, Sample, decode, encode, topic
@@ -99,3 +101,34 @@ def test_bad_messages_are_counted_per_reason_and_per_device() -> None:
     monitor.step([good, *bad], T0)
     assert monitor.dropped == {"bad_json": 1, "bad_topic": 1, "future_timestamp": 1}
     assert monitor.devices["d"].rejected == 2 and monitor.scored == 1
+
+
+def test_a_device_id_heard_in_a_second_fleet_is_refused() -> None:
+    monitor = _monitor()
+    first = Message(topic("f", "d"), encode("d", [Sample(0, 0, T0, {"cpu": 1.0})]), T0)
+    other = Message(topic("g", "d"), encode("d", [Sample(0, 1, T0, {"cpu": 1.0})]), T0)
+    assert monitor.step([first, other], T0).dropped == {"fleet_mismatch": 1}
+    assert monitor.scored == 1 and monitor.devices["d"].fleet == "f"
+
+
+MESSAGES = st.one_of(
+    st.builds(lambda d, seqs, boot, x: Message(topic("f", d), encode(d, [Sample(boot, q, T0 + q, {"cpu": x})
+                                                                          for q in seqs], boot=boot), T0 + 10),
+              st.sampled_from(["a", "b", "c"]), st.lists(st.integers(0, 30), min_size=1, max_size=5),
+              st.integers(0, 2), st.floats(-1e300, 1e300)),
+    st.builds(lambda name, payload: Message(name, payload, T0 + 10),
+              st.sampled_from([topic("f", "a"), topic("g", "a"), "foresight/edge/f", "x"]), st.binary(max_size=200)),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(MESSAGES, max_size=20), min_size=1, max_size=5))
+def test_any_stream_of_messages_is_scored_once_per_sample_and_never_raises(steps: list[list[Message]]) -> None:
+    monitor = _monitor(reorder_wait_s=1.0)
+    seen: list[tuple[str, int, int]] = []
+    for k, messages in enumerate(steps):
+        seen += monitor.step(messages, T0 + 10 + 2 * k).scored
+    assert len(seen) == len(set(seen)) == monitor.scored
+    for device in {d for d, _, _ in seen}:
+        mine = [(boot, seq) for d, boot, seq in seen if d == device]
+        assert mine == sorted(mine)  # released in (boot, seq) order, whatever the arrival order

@@ -15,7 +15,8 @@ Each :meth:`FleetMonitor.step` takes the messages that arrived since the last on
 4. **decides** alarms per series with the live watch's hysteresis
    (:func:`foresight.detect.alerts.advance`).
 
-A device is *online* while its last accepted message is at most ``offline_after_s`` old.
+Device ids are unique across fleets (a device heard in one fleet and then in another has its
+messages from the second refused as ``fleet_mismatch``). A device is *online* while its last accepted message is at most ``offline_after_s`` old.
 Nothing here reads a clock: ``now`` and each message's arrival time are given.
 """
 
@@ -185,6 +186,9 @@ class FleetMonitor:
                 device.rejected += 1
             return decoded.reason, 1
         device = self.devices.setdefault(decoded.device, _Device(decoded.fleet))
+        if device.fleet != decoded.fleet:  # device ids are unique across fleets: a second one would share a baseline
+            device.rejected += 1
+            return "fleet_mismatch", 1
         device.last_arrival = max(device.last_arrival, message.arrived)
         stale = sum(device.order.push(sample, message.arrived).stale for sample in decoded.samples)
         if stale < len(decoded.samples) or not device.order.idle:
