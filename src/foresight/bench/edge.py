@@ -36,10 +36,10 @@ from typing import Any
 import numpy as np
 
 from foresight.adapters.mqtt import MqttPublisher, MqttSubscriber
-from foresight.errors import ServiceUnavailable
 from foresight.bench.progress import Progress, silent
 from foresight.edge.fleet import Alarm, EdgeConfig, FleetMonitor, Message
 from foresight.edge.schema import Decoded, Sample, decode, encode, topic
+from foresight.errors import ServiceUnavailable
 from foresight.sim.edge_fleet import EdgeFleet
 
 __all__ = ["bench_edge"]
@@ -72,7 +72,7 @@ def bench_edge(
     interval_s = 10.0
     run = uuid.uuid4().hex[:8]
     tick_wall = devices / rate
-    fleet_args = dict(devices=devices, ticks=ticks, fleet=f"bench-{run}", t0=time.time() - ticks * interval_s,
+    fleet_args: dict[str, Any] = dict(devices=devices, ticks=ticks, fleet=f"bench-{run}", t0=time.time() - ticks * interval_s,
                       seed=seed, outage_ticks=round(backlog_s / interval_s))
     fleet = EdgeFleet(**fleet_args)  # the same seed: the publisher's outages and anomalies, the ground truth
     monitor = FleetMonitor(EdgeConfig(offline_after_s=3 * tick_wall, reorder_wait_s=max(5.0, 10 * tick_wall)))
@@ -107,6 +107,9 @@ def bench_edge(
             if published is None and receive.poll():
                 published = receive.recv()
                 deadline = time.time() + 60.0  # what is still in flight gets a minute
+            elif published is None and not publisher.is_alive() and not receive.poll():
+                raise ServiceUnavailable(f"bench edge: the simulated fleet's publisher stopped (exit code "
+                                         f"{publisher.exitcode}) before it finished; is the broker at {host}:{port} up?")
             if published is not None and _finished(monitor, fleet_scored, expected, flood):
                 break
             time.sleep(POLL_S)
