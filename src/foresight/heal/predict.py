@@ -23,7 +23,7 @@ nothing to exhaust". Its event counter is still read.
 >>> v.alarm.tolist(), v.failure[0].value
 ([True, False], 'oom_kill')
 >>> print(v.evidence[0])
-memory at 90% of its limit, growing 5.0%/10min (robust trend): limit in 20 min (20-21 min)
+memory at 90% of its limit, growing 5.0%/10min (robust trend): limit in 21 min (20-21 min)
 >>> print(v.evidence[1])
 memory: no limit: nothing to exhaust
 """
