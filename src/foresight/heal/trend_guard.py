@@ -8,8 +8,9 @@ This estimator, per target and vectorised over targets:
 1. **Robust level and trend, on two scales.** A 5-sample running median ``m`` removes bursts; the
    trend is the Theil-Sen slope (median of pairwise slopes) of block medians over the last
    ``short_s`` seconds, its interquartile pairwise slopes the interval; where the ``short_s``
-   before agrees (slopes within a factor 1.25: a line) both are fitted together. The
-   level is the median of the short window's samples carried to now along that slope.
+   before agrees (slopes within a factor 1.25: a line) both are fitted together, and the level is
+   the median of the short window's samples carried to now along it; otherwise (a step, a bend)
+   the level is the median of the last 4 samples, moved 1.5 samples on by the slope.
 2. **Burst headroom.** A pod dies of memory at a burst's peak, not at the median: the point is
    lowered by the 95th percentile of ``x - m`` over the window (not for CPU: a burst is throttled,
    only sustained use breaks the SLO).
@@ -115,17 +116,21 @@ def robust_tte(t_s: np.ndarray, x: np.ndarray, point: np.ndarray, short_s: float
     # 1. robust level and trend, 2. burst headroom
     slope, slope_lo, slope_hi = _theil_sen(t_s[-cols:], cycle[:, -cols:], 5)
     earlier = np.full(n, np.nan)
+    steady = np.zeros(n, dtype=bool)
     if m >= 2 * cols:
         earlier, _, _ = _theil_sen(t_s[-2 * cols:-cols], cycle[:, -2 * cols:-cols], 5)
         # a steady trend (the two windows agree) is measured on both: twice the data, a tighter slope
         with np.errstate(divide="ignore", invalid="ignore"):
             steady = (earlier > 0) & (slope > 0) & (np.abs(np.log(slope / earlier)) <= STEADY)
         both = _theil_sen(t_s[-2 * cols:], cycle[:, -2 * cols:], 10)
-        slope, slope_lo, slope_hi = (np.where(steady & np.isfinite(b), b, a)
-                                     for a, b in zip((slope, slope_lo, slope_hi), both, strict=True))
-    # the level now: the median of the short window's samples carried to now along the trend
+        steady &= np.isfinite(both[0])
+        slope, slope_lo, slope_hi = (np.where(steady, b, a) for a, b in zip((slope, slope_lo, slope_hi), both,
+                                                                            strict=True))
+    # the level now: on a steady line, the short window's samples carried to now along it (less
+    # noise); otherwise (a step, a bend) the last 4 samples' median, 1.5 samples on by the slope
     ahead = cycle[:, -cols:] + np.nan_to_num(slope)[:, None] * (t_s[-1] - t_s[-cols:])[None, :]
-    level = np.where(np.isfinite(slope), _nan(np.nanmedian, ahead, axis=1), _nan(np.nanmedian, x[:, -4:], axis=1))
+    recent = _nan(np.nanmedian, x[:, -4:], axis=1) + np.nan_to_num(slope) * 1.5 * dt
+    level = np.where(steady, _nan(np.nanmedian, ahead, axis=1), recent)
     burst = np.clip(_nan(np.nanpercentile, x - smooth, 95, axis=1), 0.0, None)
     target = point - np.where(True if peak_kills is None else peak_kills, np.nan_to_num(burst), 0.0)
 
