@@ -21,19 +21,18 @@ Example (YAML, in a ModelDeployment's spec)::
 from __future__ import annotations
 
 import posixpath
-import re
 
 from pydantic import Field, field_validator, model_validator
 
 from foresight.specs.workload import (
     EDGE_LABEL,
-    LABEL_KEY,
     LABEL_VALUE,
     NodeRule,
     Placement,
     PreferredNodeRule,
     SpecModel,
     Toleration,
+    checked_labels,
 )
 
 __all__ = ["NODE_GROUP_LABEL", "EdgePlacement"]
@@ -86,10 +85,7 @@ class EdgePlacement(SpecModel):
     @field_validator("node_selector")
     @classmethod
     def _labels(cls, selector: dict[str, str]) -> dict[str, str]:
-        for key, value in selector.items():
-            if not re.match(LABEL_KEY, key) or not re.match(LABEL_VALUE, value):
-                raise ValueError(f"{key}={value!r} is not a valid node label")
-        return selector
+        return checked_labels(selector, "node label")
 
     @model_validator(mode="after")
     def _satisfiable(self) -> EdgePlacement:

@@ -19,7 +19,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from foresight.specs.workload import LABEL_KEY, LABEL_VALUE, SpecModel
+from foresight.specs.workload import SpecModel, checked_labels
 
 __all__ = [
     "Capabilities",
@@ -202,10 +202,7 @@ class NetworkPeer(SpecModel):
     @field_validator("pod_labels")
     @classmethod
     def _labels(cls, labels: dict[str, str]) -> dict[str, str]:
-        for key, value in labels.items():
-            if not re.match(LABEL_KEY, key) or not re.match(LABEL_VALUE, value):
-                raise ValueError(f"{key}={value!r} is not a valid pod label")
-        return labels
+        return checked_labels(labels, "pod label")
 
 
 def _gateway() -> list[NetworkPeer]:

@@ -30,6 +30,7 @@ __all__ = [
     "SpecModel",
     "Toleration",
     "camel",
+    "checked_labels",
     "placement_conflicts",
     "quantity",
 ]
@@ -44,6 +45,21 @@ GPU_RESOURCE = "nvidia.com/gpu"
 _QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
 LABEL_KEY = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
 LABEL_VALUE = r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"
+
+
+def checked_labels(labels: dict[str, str], what: str) -> dict[str, str]:
+    """``labels`` when every key and value is a valid Kubernetes label, else a ValueError naming the first
+    that is not (``what``: "node label", "pod label", for the message).
+
+    >>> checked_labels({"a/b": "c"}, "node label")
+    {'a/b': 'c'}
+    """
+    for key, value in labels.items():
+        if not re.match(LABEL_KEY, key) or not re.match(LABEL_VALUE, value):
+            raise ValueError(f"{key}={value!r} is not a valid {what}")
+    return labels
+
+
 #: A container image reference: registry/path[:tag][@digest] (tags may hold upper case).
 IMAGE_PATTERN = r"^[a-z0-9]([-a-zA-Z0-9._/:@]*[A-Za-z0-9])?$"
 #: DNS-1035 label: a Service name must start with a letter; 50 characters leave room for suffixes.
@@ -215,10 +231,7 @@ class Placement(SpecModel):
     @field_validator("node_selector")
     @classmethod
     def _selector(cls, selector: dict[str, str]) -> dict[str, str]:
-        for key, value in selector.items():
-            if not re.match(LABEL_KEY, key) or not re.match(LABEL_VALUE, value):
-                raise ValueError(f"{key}={value!r} is not a valid node label")
-        return selector
+        return checked_labels(selector, "node label")
 
     @model_validator(mode="after")
     def _consistent(self) -> Placement:
