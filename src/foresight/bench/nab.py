@@ -52,6 +52,7 @@ __all__ = [
     "benchmark",
     "detect_corpus",
     "load_corpus",
+    "normalised",
     "probation_rows",
     "leave_one_category_out",
     "read_value_csv",
@@ -115,7 +116,16 @@ class ProfileScore:
     @property
     def normalised(self) -> float:
         """100 for a perfect detector, 0 for one that never fires."""
-        return 100.0 * (self.raw - self.null) / (self.perfect - self.null)
+        return normalised(self.raw, self.null, self.perfect)
+
+
+def normalised(raw: float, null: float, perfect: float) -> float:
+    """NAB's normalised score: 100 for a perfect detector, 0 for one that never fires.
+
+    >>> normalised(0.0, -2.0, 2.0)
+    50.0
+    """
+    return 100.0 * (raw - null) / (perfect - null)
 
 
 def _parse_stamp(text: str) -> float:
@@ -316,7 +326,7 @@ class LocoScore:
 
     @property
     def normalised(self) -> float:
-        return 100.0 * (self.raw - self.null) / (self.perfect - self.null)
+        return normalised(self.raw, self.null, self.perfect)
 
 
 def leave_one_category_out(series: Sequence[LabelledSeries], scores: Sequence[np.ndarray],
