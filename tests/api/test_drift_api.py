@@ -40,6 +40,7 @@ def test_drift_view_has_the_statistic_over_time_the_verdict_and_the_loop(gated: 
     assert whats[:3] == ["register", "drift", "outage"] and "start_canary" in whats
     v2 = next(v for v in mon["versions"] if v["version"] == 2)
     assert v2["gate"].startswith("passed") and v2["aliases"] == ["challenger"]
+    assert v2["scan"]  # the artifact scan's verdict on the version (the dashboard's column)
     assert mon["canary"]["awaiting_approval"] and mon["canary"]["version"] == 2
     assert len(mon["accuracy"]["t"]) == len(mon["accuracy"]["champion"]) >= 20
 

@@ -210,7 +210,8 @@ class Drift(BaseModel):
     status: str
     monitors: list[dict[str, Any]] = Field(
         description="Per model: statistic, threshold, per-feature statistic over time (features[].t/v), verdict, "
-        "drift_detected_at, retrains, events of the loop, versions (gate result, canary outcome, aliases), "
+        "drift_detected_at, retrains, events of the loop, versions (gate result, canary outcome, aliases, the "
+        "artifact scan's verdict), "
         "champion/challenger accuracy over time, the canary (awaiting_approval). Live models fed through "
         "POST /api/v1/models/{model}/inputs have source='inputs'.")
 

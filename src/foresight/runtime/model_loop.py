@@ -43,7 +43,7 @@ from foresight.drift.ecdf import sort_valid
 from foresight.drift.psi import PSI_SIGNIFICANT, psi
 from foresight.errors import InputError, ServiceUnavailable
 from foresight.feedback import Candidate, DecaySignal, FeedbackLoop, LoopPolicy
-from foresight.registry import CHAMPION, GatePolicy, code_commit
+from foresight.registry import CHAMPION, SCAN_TAG, GatePolicy, code_commit
 from foresight.runtime.canary import RolloutCanary
 from foresight.security import Finding, scan_artifact
 from foresight.sim.canary import VersionBehaviour
@@ -344,7 +344,7 @@ class ModelLoopDemo:
             "registration_retries": sum(1 for s in self.steps if s.what == "hold"),
             "versions": [{"version": v.version, "accuracy": v.metrics.get("accuracy"), "aliases": list(v.aliases),
                           "gate": v.tags.get("foresight.gate"), "canary": v.tags.get("foresight.canary"),
-                          "data_version": v.data_version} for v in versions],
+                          "scan": v.tags.get(SCAN_TAG), "data_version": v.data_version} for v in versions],
             "outcome": self.outcome,
             "champion_accuracy": {"before_drift": acc(self.start_s + self.window_s, self.drift_at_s),
                                   "lowest_after_drift": min((round(float(t[3]), 3) for t in self.ticks

@@ -25,7 +25,7 @@ from foresight.adapters.drift_gauges import DriftGauges
 from foresight.control.audit import AuditRecord, AuditSink
 from foresight.errors import InputError
 from foresight.feedback import Canary, CanaryEnded
-from foresight.registry import CHALLENGER, CHAMPION
+from foresight.registry import CHALLENGER, CHAMPION, SCAN_TAG
 from foresight.runtime.model_loop import FEATURES, ModelLoopDemo
 
 __all__ = ["ApprovalCanary", "ModelLoopWatch", "NotAwaitingModelApproval", "UnknownModel"]
@@ -139,7 +139,8 @@ class ModelLoopWatch:
             versions.append({"version": v.version, "accuracy": _num(v.metrics.get("accuracy")),
                              "aliases": sorted(v.aliases), "gate": v.tags.get("foresight.gate"),
                              "canary": v.tags.get("foresight.canary"),
-                             "trigger": v.tags.get("foresight.trigger"), "data_version": v.data_version})
+                             "trigger": v.tags.get("foresight.trigger"), "scan": v.tags.get(SCAN_TAG),
+                             "data_version": v.data_version})
         champion = loop.registry.get_alias(loop.model, CHAMPION)
         challenger = loop.registry.get_alias(loop.model, CHALLENGER)
         latest = ticks[-1][1] if ticks else ()

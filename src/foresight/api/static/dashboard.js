@@ -183,7 +183,7 @@ function renderDrift(d) {
     (last ? ` · last: ${last.what} (${fmtTime(last.time)})` : "") + others, true);
   body.innerHTML = mon.versions.slice().reverse().map(v =>
     `<tr><td>v${v.version}</td><td>${esc(v.aliases.join(", "))}</td><td class="num">${num(v.accuracy, 3)}</td>` +
-    `<td>${esc(v.gate || "–")}</td><td>${esc(v.canary || "–")}</td></tr>`).join("");
+    `<td>${esc(v.gate || "–")}</td><td>${esc(v.canary || "–")}</td><td>${esc(v.scan || "–")}</td></tr>`).join("");
 }
 
 // Incidents: the list, then the selected one's services and calls (callers above callees, the root cause in
