@@ -94,6 +94,8 @@ def test_dashboard_shows_live_data_and_a_source_going_down(tmp_path: Path, requi
             assert page.locator("#chart-accuracy .scatterlayer .trace").count() == 2
             assert "fraud-scorer: " in page.locator("#panel-drift .msg").inner_text()
             assert page.locator("#model-versions tbody tr").count() >= 2  # the retrained version and v1
+            # the retrained version's artifact scan verdict (newest first)
+            assert page.locator("#model-versions tbody tr").first.locator("td").nth(5).inner_text() != "–"
             # which controller scales each workload; the predictive one's forecast beside the load
             scaled = page.locator("#workloads tbody tr td:nth-child(5)").all_inner_texts()
             assert scaled[:2] == ["hpa", "predictive"]
