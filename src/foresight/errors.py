@@ -6,7 +6,7 @@ traceback; anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
-__all__ = ["ForesightError", "InputError", "ConfigError", "ServiceUnavailable"]
+__all__ = ["ConfigError", "ForesightError", "InputError", "ServiceUnavailable"]
 
 
 class ForesightError(Exception):

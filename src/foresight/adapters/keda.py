@@ -60,7 +60,10 @@ from foresight.adapters.keda_proto.externalscaler_pb2_grpc import (
     add_ExternalScalerServicer_to_server,
 )
 from foresight.autoscale.predictions import Prediction, PredictionStore
-from foresight.autoscale.replica_decisions import PublishedReplicas, ReplicaDecisionStore
+from foresight.autoscale.replica_decisions import (
+    PublishedReplicas,
+    ReplicaDecisionStore,
+)
 from foresight.clock import Clock, SystemClock
 from foresight.errors import ConfigError, InputError
 

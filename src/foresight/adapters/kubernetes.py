@@ -28,8 +28,8 @@ from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
 from foresight.clock import Clock, SystemClock
-from foresight.errors import ConfigError, ServiceUnavailable
 from foresight.control.lease import LeaseDecision, LeaseRecord, decide_lease
+from foresight.errors import ConfigError, ServiceUnavailable
 from foresight.ports import Scale
 
 __all__ = [

@@ -17,10 +17,15 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    IntegrityError,
+    NoSuchModuleError,
+    SQLAlchemyError,
+)
 
-from foresight.clock import Clock, SystemClock
 from foresight.adapters.sql import database_url, driver_message
+from foresight.clock import Clock, SystemClock
 from foresight.errors import ConfigError, InputError, ServiceUnavailable
 from foresight.registry.data_version import md5_file
 from foresight.registry.protocol import ModelVersion, check_parent, finite_metrics

@@ -28,8 +28,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from foresight.errors import ConfigError, InputError, ServiceUnavailable
 from foresight.adapters.mlflow_registration import settle, sweep, write
+from foresight.errors import ConfigError, InputError, ServiceUnavailable
 from foresight.registry.protocol import ModelVersion, check_parent, finite_metrics
 
 __all__ = ["INSTALL_HINT", "MlflowRegistry", "mlflow_available"]

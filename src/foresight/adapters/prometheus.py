@@ -40,7 +40,7 @@ import numpy as np
 from foresight.errors import ConfigError, InputError, ServiceUnavailable
 from foresight.series import Series
 
-__all__ = ["MAX_POINTS_PER_SERIES", "PrometheusSource", "parse_result", "align_to_grid", "counter_increase"]
+__all__ = ["MAX_POINTS_PER_SERIES", "PrometheusSource", "align_to_grid", "counter_increase", "parse_result"]
 
 _log = logging.getLogger(__name__)
 

@@ -42,7 +42,7 @@ from starlette.concurrency import run_in_threadpool
 from foresight.errors import InputError
 from foresight.series import Series
 
-__all__ = ["decode_write_request", "encode_write_request", "RemoteWriteReceiver", "remote_write_router"]
+__all__ = ["RemoteWriteReceiver", "decode_write_request", "encode_write_request", "remote_write_router"]
 
 _log = logging.getLogger(__name__)
 

@@ -25,7 +25,13 @@ from pathlib import Path
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    Response,
+    StreamingResponse,
+)
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import (
@@ -36,7 +42,11 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
-from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 from pydantic import SecretStr
 from starlette.datastructures import Headers
@@ -51,8 +61,8 @@ from foresight.errors import ConfigError, ForesightError, InputError, ServiceUna
 from foresight.runtime.alert_inbox import InboxFull
 from foresight.serve.model_loop import NotAwaitingModelApproval, UnknownModel
 from foresight.serve.rollouts import NotAwaitingApproval, UnknownRelease
-from foresight.serve.stepper import Stepper, UnknownController
 from foresight.serve.service import Service
+from foresight.serve.stepper import Stepper, UnknownController
 
 __all__ = ["create_app"]
 

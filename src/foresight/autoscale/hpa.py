@@ -53,7 +53,14 @@ from string import Template
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from foresight.autoscale.policy import Observation, Recommendation
 from foresight.errors import ConfigError, InputError

@@ -31,10 +31,10 @@ from foresight.errors import ConfigError
 from foresight.specs.model_deployment import DEFAULT_SCALER_ADDRESS
 
 __all__ = [
+    "DESIRED_REPLICAS",
     "NAMESPACE_LABEL",
     "WORKLOAD_LABEL",
     "AutoscalingSpec",
-    "DESIRED_REPLICAS",
     "adapter_rules",
     "desired_replicas_hpa",
     "hpa",

@@ -66,20 +66,25 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from foresight.autoscale.policy import Observation, Recommendation
+from foresight.capacity import (
+    SloModel,
+    slo_replicas,
+    slo_replicas_each,
+    utilisation_replicas,
+)
 from foresight.errors import ConfigError
 from foresight.forecast import Forecaster, HistoryTooShort, HoltWinters
 from foresight.forecast.prepare import counter_rate, to_grid
 from foresight.forecast.protocol import Stacking
 from foresight.series import Series
-from foresight.capacity import SloModel, slo_replicas, slo_replicas_each, utilisation_replicas
 
 __all__ = [
     "PredictivePolicy",
     "PredictiveSpec",
     "PredictiveState",
     "ServiceCapacity",
-    "predicted_replicas",
     "calibrated_margin",
+    "predicted_replicas",
     "reactive_floor",
     "stabilise",
 ]
@@ -529,7 +534,7 @@ class PredictivePolicy:
                             break
                         members = longer
                         continue
-                    except Exception:  # noqa: BLE001, S112 - fitted one by one below, so only the culprit fails
+                    except Exception:  # noqa: BLE001 - fitted one by one below, so only the culprit fails
                         break
                     out.update((i, state) for (i, _), state in zip(members, states))
                     break

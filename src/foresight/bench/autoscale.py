@@ -75,13 +75,29 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from foresight.autoscale.hpa import ExternalMetric, HpaBehavior, HpaPolicy, HpaSpec, HpaState
-from foresight.autoscale.predictive import PredictivePolicy, PredictiveSpec, PredictiveState, ServiceCapacity
+from foresight.autoscale.hpa import (
+    ExternalMetric,
+    HpaBehavior,
+    HpaPolicy,
+    HpaSpec,
+    HpaState,
+)
+from foresight.autoscale.policy import Observation, Recommendation, ReplicaPolicy
+from foresight.autoscale.predictive import (
+    PredictivePolicy,
+    PredictiveSpec,
+    PredictiveState,
+    ServiceCapacity,
+)
 from foresight.bench.progress import Progress, part, silent
-from foresight.capacity import DEFAULT_TIMEOUT_S, SloModel, slo_replicas, utilisation_replicas
+from foresight.capacity import (
+    DEFAULT_TIMEOUT_S,
+    SloModel,
+    slo_replicas,
+    utilisation_replicas,
+)
 from foresight.control.audit import AuditRecord
 from foresight.control.loop import Reconciler
-from foresight.autoscale.policy import Observation, Recommendation, ReplicaPolicy
 from foresight.control.safety import SafetyLimits
 from foresight.errors import ConfigError, ForesightError, InputError
 from foresight.forecast.history import IncrementalHistory
@@ -100,9 +116,9 @@ __all__ = [
     "bench_autoscale",
     "default_traces",
     "describe",
+    "oracle_replicas",
     "oracle_schedule",
     "run_trace",
-    "oracle_replicas",
 ]
 
 _DAY_S = 86400.0

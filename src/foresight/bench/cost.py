@@ -30,10 +30,22 @@ import numpy as np
 from foresight.autoscale.scale_to_zero import LoadTimes, ScaleToZeroSpec
 from foresight.autoscale.spot import SpotSpec
 from foresight.bench.cost_policies import AlwaysWarm, ForesightScaleToZero, KnativeKpa
-from foresight.bench.cost_traces import RateSeries, arrivals, genai_load_times, genai_workloads, request_trace, \
-    spot_pool
+from foresight.bench.cost_traces import (
+    RateSeries,
+    arrivals,
+    genai_load_times,
+    genai_workloads,
+    request_trace,
+    spot_pool,
+)
 from foresight.errors import ConfigError
-from foresight.sim.coldstart import Controller, LoadTimeSamples, RunResult, ServingModel, run_workload
+from foresight.sim.coldstart import (
+    Controller,
+    LoadTimeSamples,
+    RunResult,
+    ServingModel,
+    run_workload,
+)
 from foresight.sim.spot import SpotMarket, SpotProcess
 
 __all__ = ["CostSettings", "bench_cost"]

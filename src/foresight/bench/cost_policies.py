@@ -19,12 +19,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from foresight.autoscale.scale_to_zero import LoadTimes, ScaleToZeroSpec, ScaleToZeroState, decide, observe
+from foresight.autoscale.scale_to_zero import (
+    LoadTimes,
+    ScaleToZeroSpec,
+    ScaleToZeroState,
+    decide,
+    observe,
+)
 from foresight.autoscale.spot import SpotSpec, place
 from foresight.forecast import HistoryTooShort, HoltWinters
 from foresight.sim.coldstart import Desired, WorkloadView
 
-__all__ = ["AlwaysWarm", "ForesightScaleToZero", "KnativeKpa", "FORECAST_STEP_S"]
+__all__ = ["FORECAST_STEP_S", "AlwaysWarm", "ForesightScaleToZero", "KnativeKpa"]
 
 FORECAST_STEP_S = 300.0
 _TARGET_UTILISATION = 0.7  # Knative's container-concurrency-target-percentage and the HPA target used here

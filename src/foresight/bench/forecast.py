@@ -32,7 +32,12 @@ import numpy as np
 from foresight.bench.progress import Progress, part, silent
 from foresight.errors import ConfigError, InputError
 from foresight.forecast import Forecaster, HistoryTooShort, HoltWinters, SeasonalNaive
-from foresight.forecast.backtest import BacktestResult, rolling_forecasts, score, seasonal_scale
+from foresight.forecast.backtest import (
+    BacktestResult,
+    rolling_forecasts,
+    score,
+    seasonal_scale,
+)
 from foresight.forecast.prepare import to_grid
 from foresight.sim.trace import read_trace
 

@@ -35,6 +35,7 @@ import json
 import math
 import time
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,13 @@ import numpy as np
 
 from foresight.errors import InputError
 from foresight.heal import PREDICTORS, EventKind, Failure, Predictor, Resource, Signals
-from foresight.sim.failures import EVAL_FROM_S, STEP_S, FailureRun, reactive_cost, simulate_failures
+from foresight.sim.failures import (
+    EVAL_FROM_S,
+    STEP_S,
+    FailureRun,
+    reactive_cost,
+    simulate_failures,
+)
 
 __all__ = ["HORIZON_S", "MAX_LEAD_S", "TUNED_ON", "bench_heal", "check_nezha", "check_petshop", "first_alarms",
            "load_nezha_day", "score"]
@@ -220,10 +227,10 @@ BEFORE_S, AFTER_S = 900.0, 480.0
 
 def _minute(text: str) -> float:
     """Seconds since the epoch of a Nezha ``Time`` string's first 19 characters (UTC), to the minute."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     try:
-        stamp = datetime.strptime(text[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
+        stamp = datetime.strptime(text[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp()
     except ValueError:
         raise InputError(f"{text[:40]!r} is not a Nezha time (YYYY-MM-DD HH:MM:SS ...)") from None
     return round(stamp / 60.0) * 60.0

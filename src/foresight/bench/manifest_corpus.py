@@ -190,7 +190,7 @@ def _case(name: str, check: str, rule: str, change: Callable[[list[Doc]], object
 
 def cases() -> list[ManifestCase]:
     """One risky manifest per check of the scanner, each with its expected rule, line and Checkov ids."""
-    volume = lambda path: lambda d: _pod_of(d)["volumes"].append({"name": "host", "hostPath": {"path": path}})  # noqa: E731
+    volume = lambda path: lambda d: _pod_of(d)["volumes"].append({"name": "host", "hostPath": {"path": path}})
     return [
         _case("privileged", "privileged", "FSM002", lambda d: _context(d).update(privileged=True), "privileged: true", "CKV_K8S_16"),
         _case("host-network", "hostNetwork", "FSM003", lambda d: _pod_of(d).update(hostNetwork=True), "hostNetwork: true", "CKV_K8S_19"),

@@ -26,13 +26,41 @@ import numpy as np
 
 from foresight.bench.progress import Progress, silent
 from foresight.errors import InputError
-from foresight.placement import (BestFit, Cluster, ClusterState, DotProduct, Fgd, Foresight, GpuClustering,
-                                 GpuPacking, Node, NodeFragCache, Placement, Policy, RandomFit, Task, TaskMix,
-                                 Ties, place, shape_of, typical_mix)
+from foresight.placement import (
+    BestFit,
+    Cluster,
+    ClusterState,
+    DotProduct,
+    Fgd,
+    Foresight,
+    GpuClustering,
+    GpuPacking,
+    Node,
+    NodeFragCache,
+    Placement,
+    Policy,
+    RandomFit,
+    Task,
+    TaskMix,
+    Ties,
+    place,
+    shape_of,
+    typical_mix,
+)
 from foresight.placement.mix import Shape
 
-__all__ = ["PAPER_POLICY", "POLICIES", "TRACES", "RunResult", "bench_placement", "load_nodes", "load_tasks",
-           "protocol_tasks", "run_once", "paper_results"]
+__all__ = [
+    "PAPER_POLICY",
+    "POLICIES",
+    "TRACES",
+    "RunResult",
+    "bench_placement",
+    "load_nodes",
+    "load_tasks",
+    "paper_results",
+    "protocol_tasks",
+    "run_once",
+]
 
 #: the 17 traces the paper ran (its ``generate_run_scripts.py``)
 TRACES: tuple[str, ...] = (

@@ -10,7 +10,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from foresight.bench.autoscale import PolicyResult, Scenario, TraceResult, bench_autoscale, default_traces, describe
+from foresight.bench.autoscale import (
+    PolicyResult,
+    Scenario,
+    TraceResult,
+    bench_autoscale,
+    default_traces,
+    describe,
+)
 from foresight.cli.app import bench_app
 from foresight.cli.progress import progress_bar
 from foresight.errors import InputError

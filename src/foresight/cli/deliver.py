@@ -132,7 +132,9 @@ def deploy_command(
 
 def _audit_overrides(url: str, result: DeployResult, repo: str, branch: str) -> None:
     """One audit record per security override the commit carries (controller ``deploy``)."""
-    from foresight.adapters.audit_log import AuditLog  # SQLAlchemy only when an audit store is asked for
+    from foresight.adapters.audit_log import (
+        AuditLog,  # SQLAlchemy only when an audit store is asked for
+    )
 
     run_id, now = uuid.uuid4().hex, time.time()
     with AuditLog(url) as audit:

@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from foresight.bench.drift import bench_monitor, bench_report
-from foresight.cli.progress import progress_bar
 from foresight.cli.app import app, bench_app
+from foresight.cli.progress import progress_bar
 from foresight.drift.html import write_html
 from foresight.drift.monitor import MonitorSpec
 from foresight.drift.report import DriftReport, drift_report, require_compared

@@ -10,7 +10,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from foresight.bench.forecast import BUILTIN_TRACES, HORIZONS_MIN, MODELS, TraceWindow, available_models, bench_forecast
+from foresight.bench.forecast import (
+    BUILTIN_TRACES,
+    HORIZONS_MIN,
+    MODELS,
+    TraceWindow,
+    available_models,
+    bench_forecast,
+)
 from foresight.cli.app import bench_app
 from foresight.cli.progress import progress_bar
 

@@ -17,11 +17,21 @@ from rich.markup import escape
 from rich.table import Table
 
 from foresight.cli.app import ForesightTyper, app
-from foresight.errors import InputError
 from foresight.cli.scan import scan_paths
+from foresight.errors import InputError
 from foresight.registry import (
-    DATA_WARNING_TAG, NOT_SCANNED, PARENT_TAG, SCAN_TAG, GatePolicy, ModelVersion, Registry, code_commit, data_version,
-    judge_artifact, lineage, promote,
+    DATA_WARNING_TAG,
+    NOT_SCANNED,
+    PARENT_TAG,
+    SCAN_TAG,
+    GatePolicy,
+    ModelVersion,
+    Registry,
+    code_commit,
+    data_version,
+    judge_artifact,
+    lineage,
+    promote,
 )
 from foresight.runtime.registry import open_registry
 

@@ -37,6 +37,7 @@ from foresight.gitops.validate import (
     validate_manifests,
 )
 
+
 class _SpecFallbackGroup(ForesightGroup):
     """``foresight render FILE ...`` means ``foresight render spec FILE ...`` when FILE names no subcommand."""
 

@@ -32,7 +32,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from foresight import __version__
-from foresight.bench.scan_manifests import CHECKOV_VARIABLE, DEFAULT_CHECKOV, find_checkov
+from foresight.bench.scan_manifests import (
+    CHECKOV_VARIABLE,
+    DEFAULT_CHECKOV,
+    find_checkov,
+)
 from foresight.cli.app import app, bench_app
 from foresight.errors import InputError
 from foresight.security import (
@@ -149,7 +153,9 @@ def scan_paths(paths: list[Path], limits: ScanLimits | None = None) -> tuple[lis
         _scan_file(file, limits or ScanLimits(), scanned)
     findings = [*scanned.findings, *scan_manifest_files(scanned.manifests)]
     if scanned.python:
-        from foresight.security.code import scan_python_tree  # loaded only when there is Python to scan
+        from foresight.security.code import (
+            scan_python_tree,  # loaded only when there is Python to scan
+        )
 
         findings.extend(scan_python_tree(scanned.python))
     return findings, scanned.files

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -13,11 +13,11 @@ from foresight.config import load_settings
 
 @app.command()
 def serve(
-    config: Annotated[Optional[Path], typer.Option(help="YAML settings file (FORESIGHT_* variables override it).")] = None,
+    config: Annotated[Path | None, typer.Option(help="YAML settings file (FORESIGHT_* variables override it).")] = None,
     simulate: Annotated[bool, typer.Option("--simulate", help="Run the controllers against the embedded simulator.")] = False,
-    port: Annotated[Optional[int], typer.Option(help="HTTP port (default: api.port, 8080).", min=0, max=65535)] = None,
-    host: Annotated[Optional[str], typer.Option(help="Address to listen on (default: api.host, 127.0.0.1).")] = None,
-    speed: Annotated[Optional[float], typer.Option(help="--simulate: simulated seconds per wall second (default 60).", min=0.001)] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port (default: api.port, 8080).", min=0, max=65535)] = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default: api.host, 127.0.0.1).")] = None,
+    speed: Annotated[float | None, typer.Option(help="--simulate: simulated seconds per wall second (default 60).", min=0.001)] = None,
 ) -> None:
     """Serve Foresight: health probes, /metrics, the read APIs, the dashboard at /, and the controllers.
 

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from foresight.errors import ConfigError
 
-__all__ = ["SafetyLimits", "LimitedReplicas", "apply_limits"]
+__all__ = ["LimitedReplicas", "SafetyLimits", "apply_limits"]
 
 
 class SafetyLimits(BaseModel):

@@ -18,7 +18,12 @@ What the model feedback loop uses::
     monitor.reset_reference(new_rows)       # after a retrain: the new model's data is the reference
 """
 
-from foresight.drift.monitor import DriftMonitor, DriftStatus, FeatureStatus, MonitorSpec
+from foresight.drift.monitor import (
+    DriftMonitor,
+    DriftStatus,
+    FeatureStatus,
+    MonitorSpec,
+)
 from foresight.drift.report import DriftReport, FeatureDrift, drift_report
 
 __all__ = ["DriftMonitor", "DriftReport", "DriftStatus", "FeatureDrift", "FeatureStatus", "MonitorSpec", "drift_report"]

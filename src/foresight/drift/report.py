@@ -37,7 +37,14 @@ import numpy as np
 from foresight.drift.bins import bin_shares, quantile_edges
 from foresight.drift.chi2 import chi2_test
 from foresight.drift.choice import default_test
-from foresight.drift.columns import DISCRETE_MAX, Categorical, Column, as_column, category_counts, kind_of
+from foresight.drift.columns import (
+    DISCRETE_MAX,
+    Categorical,
+    Column,
+    as_column,
+    category_counts,
+    kind_of,
+)
 from foresight.drift.correction import benjamini_hochberg
 from foresight.drift.divergence import js, kl
 from foresight.drift.ecdf import merged_gaps, sort_valid

@@ -7,13 +7,40 @@ TrainingJob rendered to a Job or a Kubeflow job); import it from :mod:`foresight
 """
 
 from foresight.feedback.canary import Canary
-from foresight.feedback.decide import LoopAction, CanaryEnded, LoopPolicy, LoopState, Phase, Step, TrainingPending, decide
+from foresight.feedback.decide import (
+    CanaryEnded,
+    LoopAction,
+    LoopPolicy,
+    LoopState,
+    Phase,
+    Step,
+    TrainingPending,
+    decide,
+)
 from foresight.feedback.loop import FeedbackLoop, LoopStep
-from foresight.feedback.retrainer import Candidate, InlineRetrainer, Retrainer, TrainingFailed
+from foresight.feedback.retrainer import (
+    Candidate,
+    InlineRetrainer,
+    Retrainer,
+    TrainingFailed,
+)
 from foresight.feedback.signal import DecaySignal
 
 __all__ = [
-    "LoopAction", "Canary", "CanaryEnded", "Candidate", "DecaySignal", "FeedbackLoop", "InlineRetrainer",
-    "LoopPolicy", "LoopState", "LoopStep", "Phase", "Retrainer", "Step", "TrainingFailed",
-    "TrainingPending", "decide",
+    "Canary",
+    "CanaryEnded",
+    "Candidate",
+    "DecaySignal",
+    "FeedbackLoop",
+    "InlineRetrainer",
+    "LoopAction",
+    "LoopPolicy",
+    "LoopState",
+    "LoopStep",
+    "Phase",
+    "Retrainer",
+    "Step",
+    "TrainingFailed",
+    "TrainingPending",
+    "decide",
 ]

@@ -42,8 +42,22 @@ from foresight.feedback.signal import DecaySignal
 from foresight.registry.gates import GatePolicy
 
 __all__ = [
-    "LoopAction", "CanaryEnded", "Done", "Event", "Failed", "Gated", "LoopPolicy", "LoopState", "Phase", "Registered",
-    "Step", "Tick", "Trained", "TrainingPending", "TrainingStarted", "decide",
+    "CanaryEnded",
+    "Done",
+    "Event",
+    "Failed",
+    "Gated",
+    "LoopAction",
+    "LoopPolicy",
+    "LoopState",
+    "Phase",
+    "Registered",
+    "Step",
+    "Tick",
+    "Trained",
+    "TrainingPending",
+    "TrainingStarted",
+    "decide",
 ]
 
 

@@ -34,10 +34,27 @@ from foresight.control.audit import AuditRecord, AuditSink
 from foresight.errors import ForesightError, ServiceUnavailable
 from foresight.feedback.canary import Canary
 from foresight.feedback.decide import (
-    LoopAction, Done, Event, Failed, Gated, LoopPolicy, LoopState, Registered, Step, Tick, Trained,
-    TrainingPending, TrainingStarted, decide,
+    Done,
+    Event,
+    Failed,
+    Gated,
+    LoopAction,
+    LoopPolicy,
+    LoopState,
+    Registered,
+    Step,
+    Tick,
+    Trained,
+    TrainingPending,
+    TrainingStarted,
+    decide,
 )
-from foresight.feedback.retrainer import Candidate, Retrainer, TrainingFailed, as_retrainer
+from foresight.feedback.retrainer import (
+    Candidate,
+    Retrainer,
+    TrainingFailed,
+    as_retrainer,
+)
 from foresight.feedback.signal import DecaySignal
 from foresight.registry.artifact_gate import SCAN_TAG, ArtifactVerdict, judge_artifact
 from foresight.registry.promote import GATE_TAG, promote
@@ -190,7 +207,7 @@ class FeedbackLoop:
         except ServiceUnavailable as exc:
             log.info("feedback loop %s: %s failed, will retry: %s", self.model, action.value, exc)
             return Failed(action, str(exc), True, exc.retry_after_s), str(exc)
-        except Exception as exc:  # noqa: BLE001 - a caller's retrain may raise anything; the loop goes on
+        except Exception as exc:
             if action not in _RETRAINER_ACTIONS and not isinstance(exc, ForesightError):
                 raise  # a bug in the loop or the registry adapter: keep its traceback
             text = f"{type(exc).__name__}: {exc}"

@@ -30,7 +30,12 @@ import numpy as np
 
 from foresight.errors import ConfigError
 from foresight.forecast.logscale import from_log, log_offset, to_log
-from foresight.forecast.protocol import HistoryTooShort, as_history, check_request, read_only
+from foresight.forecast.protocol import (
+    HistoryTooShort,
+    as_history,
+    check_request,
+    read_only,
+)
 from foresight.forecast.quantiles import at_levels
 
 __all__ = ["TRAINED_LEVELS", "LstmForecaster", "LstmState"]

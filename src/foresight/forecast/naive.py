@@ -18,7 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from foresight.errors import ConfigError
-from foresight.forecast.protocol import HistoryTooShort, as_history, check_request, read_only
+from foresight.forecast.protocol import (
+    HistoryTooShort,
+    as_history,
+    check_request,
+    read_only,
+)
 from foresight.forecast.quantiles import add_quantiles, error_table
 
 __all__ = ["SeasonalNaive", "SeasonalNaiveState"]

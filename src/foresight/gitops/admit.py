@@ -20,7 +20,7 @@ from typing import Any
 
 from foresight.errors import InputError
 from foresight.gitops.harden import render_warnings
-from foresight.security import Finding, Level, RULES, scan_manifest_objects
+from foresight.security import RULES, Finding, Level, scan_manifest_objects
 from foresight.specs import Spec
 
 __all__ = ["Admission", "ManifestRefused", "admit"]

@@ -39,13 +39,31 @@ import yaml
 
 from foresight.autoscale.manifests import AutoscalingSpec, hpa, scaled_object
 from foresight.errors import InputError
-from foresight.gitops.harden import JOBSET_LABEL, container_security, network_policy, pod_security, pull_policy, scratch
-from foresight.gitops.validate import CrdSchemas, Problem, Validation, validate_manifests
+from foresight.gitops.harden import (
+    JOBSET_LABEL,
+    container_security,
+    network_policy,
+    pod_security,
+    pull_policy,
+    scratch,
+)
+from foresight.gitops.validate import (
+    CrdSchemas,
+    Problem,
+    Validation,
+    validate_manifests,
+)
 from foresight.specs import ModelDeployment, Spec, TrainingJob
 from foresight.specs.model_deployment import Autoscaling, Mesh, ModelDeploymentSpec
-from foresight.specs.training_job import TrainingJobSpec
 from foresight.specs.runtimes import MODEL_DIR, SERVING_RUNTIMES, STORAGE_INITIALIZER
-from foresight.specs.workload import EDGE_LABEL, GPU_RESOURCE, Metadata, Placement, Resources
+from foresight.specs.training_job import TrainingJobSpec
+from foresight.specs.workload import (
+    EDGE_LABEL,
+    GPU_RESOURCE,
+    Metadata,
+    Placement,
+    Resources,
+)
 
 __all__ = ["TRACK_LABEL", "check", "duration", "istio_problems", "manifest_files", "render", "to_yaml", "write_files"]
 

@@ -4,8 +4,22 @@ Remediation (restarts through the Eviction API, in-place resize, cordon and drai
 verdicts elsewhere; this package only decides.
 """
 
-from foresight.heal.predict import PREDICTORS, HoltExtrapolation, LinearExtrapolation, Predictor, StaticThreshold, TrendGuard
-from foresight.heal.signals import FAILURE_OF, EventKind, Failure, Resource, Signals, Verdicts
+from foresight.heal.predict import (
+           PREDICTORS,
+           HoltExtrapolation,
+           LinearExtrapolation,
+           Predictor,
+           StaticThreshold,
+           TrendGuard,
+)
+from foresight.heal.signals import (
+           FAILURE_OF,
+           EventKind,
+           Failure,
+           Resource,
+           Signals,
+           Verdicts,
+)
 
 __all__ = ["FAILURE_OF", "PREDICTORS", "EventKind", "Failure", "HoltExtrapolation", "LinearExtrapolation", "Predictor",
            "Resource", "Signals", "StaticThreshold", "TrendGuard", "Verdicts"]

@@ -35,8 +35,14 @@ from typing import Protocol
 import numpy as np
 
 from foresight.heal.events import accelerating, recent_count
-from foresight.heal.exhaustion import (THRESHOLD_FRACTION, exhaustion_point, holt_tte, last_finite, linear_tte,
-                                       threshold_hit)
+from foresight.heal.exhaustion import (
+    THRESHOLD_FRACTION,
+    exhaustion_point,
+    holt_tte,
+    last_finite,
+    linear_tte,
+    threshold_hit,
+)
 from foresight.heal.signals import FAILURE_OF, Failure, Resource, Signals, Verdicts
 from foresight.heal.trend_guard import GUARDS, robust_tte
 

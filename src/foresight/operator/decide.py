@@ -23,7 +23,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from foresight.autoscale.manifests import DEFAULT_SCALER_ADDRESS, DESIRED_REPLICAS, AutoscalingSpec, desired_replicas_hpa, scaled_object
+from foresight.autoscale.manifests import (
+    DEFAULT_SCALER_ADDRESS,
+    DESIRED_REPLICAS,
+    AutoscalingSpec,
+    desired_replicas_hpa,
+    scaled_object,
+)
 from foresight.errors import ConfigError, InputError
 from foresight.gitops.admit import admit
 from foresight.gitops.render import check, render

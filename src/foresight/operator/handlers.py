@@ -33,9 +33,9 @@ from foresight.errors import ConfigError, ServiceUnavailable
 from foresight.gitops.argocd import Target, app_folder, application, deploy
 from foresight.gitops.repo import DEFAULT_AUTHOR, GitRemote
 from foresight.operator.decide import DEFAULT_SCALER, Decision, cleanup, decide, status
-from foresight.specs.resource import parse
 from foresight.specs import ModelDeployment, TrainingJob
 from foresight.specs.crd import PLURALS
+from foresight.specs.resource import parse
 from foresight.specs.workload import API_VERSION, GROUP
 
 __all__ = ["FINALIZER", "GitOps", "HandlerContext", "finalize", "operator_settings", "reconcile", "registry"]

@@ -21,11 +21,20 @@ from typing import Any
 
 import kopf
 
+from foresight.adapters.kubernetes import (
+    KubernetesLease,
+    KubernetesObjects,
+    LeaderElector,
+)
 from foresight.autoscale.manifests import DEFAULT_SCALER_ADDRESS
-from foresight.adapters.kubernetes import KubernetesLease, KubernetesObjects, LeaderElector
 from foresight.clock import Clock, SystemClock
 from foresight.errors import ConfigError, ServiceUnavailable
-from foresight.operator.handlers import GitOps, HandlerContext, operator_settings, registry
+from foresight.operator.handlers import (
+    GitOps,
+    HandlerContext,
+    operator_settings,
+    registry,
+)
 
 __all__ = ["LostLease", "OperatorOptions", "run_operator", "serve_health"]
 

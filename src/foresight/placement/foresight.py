@@ -25,7 +25,13 @@ from numpy.typing import NDArray
 from foresight.placement.frag import frag_amount
 from foresight.placement.mix import OnlineMix, Shape
 from foresight.placement.model import Cluster, ClusterState, Task
-from foresight.placement.policies import NodeFragCache, Ties, after_states, fgd_score, whole_devices
+from foresight.placement.policies import (
+    NodeFragCache,
+    Ties,
+    after_states,
+    fgd_score,
+    whole_devices,
+)
 
 __all__ = ["Foresight"]
 

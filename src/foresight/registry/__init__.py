@@ -7,12 +7,36 @@ picks one from a URI.
 
 from __future__ import annotations
 
-from foresight.registry.artifact_gate import NOT_SCANNED, SCAN_TAG, ArtifactRefused, ArtifactVerdict, judge_artifact
-from foresight.registry.data_version import DataVersion, data_version, md5_dir, md5_file, read_dvc_file
-from foresight.registry.gates import Gate, GateCheck, GatePolicy, GateResult, evaluate_gates
+from foresight.registry.artifact_gate import (
+    NOT_SCANNED,
+    SCAN_TAG,
+    ArtifactRefused,
+    ArtifactVerdict,
+    judge_artifact,
+)
+from foresight.registry.data_version import (
+    DataVersion,
+    data_version,
+    md5_dir,
+    md5_file,
+    read_dvc_file,
+)
+from foresight.registry.gates import (
+    Gate,
+    GateCheck,
+    GatePolicy,
+    GateResult,
+    evaluate_gates,
+)
 from foresight.registry.promote import GATE_TAG, Promotion, promote
 from foresight.registry.protocol import (
-    CHALLENGER, CHAMPION, DATA_WARNING_TAG, PARENT_TAG, ModelVersion, Registry, lineage,
+    CHALLENGER,
+    CHAMPION,
+    DATA_WARNING_TAG,
+    PARENT_TAG,
+    ModelVersion,
+    Registry,
+    lineage,
 )
 from foresight.registry.provenance import UNKNOWN_COMMIT, code_commit
 

@@ -31,9 +31,9 @@ from foresight.rollout.source import CanaryQueries, read_observation
 
 __all__ = [
     "CanaryAction",
+    "CanaryDecision",
     "CanaryObservation",
     "CanaryQueries",
-    "CanaryDecision",
     "FlaggerPolicy",
     "FlaggerSpec",
     "FlaggerState",

@@ -17,7 +17,11 @@ from foresight.security.findings import (
     Rule,
     worst,
 )
-from foresight.security.manifests import scan_manifest_files, scan_manifest_objects, scan_manifests
+from foresight.security.manifests import (
+    scan_manifest_files,
+    scan_manifest_objects,
+    scan_manifests,
+)
 from foresight.security.sarif import to_sarif
 
 __all__ = [

@@ -153,7 +153,7 @@ def _capability_hits(who: str, context: Mapping[str, Any], line: int | None) -> 
 
 def _capability(name: str) -> str:
     name = name.strip().upper()
-    return name[4:] if name.startswith("CAP_") else name
+    return name.removeprefix("CAP_")
 
 
 def _effective(pod_context: Mapping[str, Any], context: Mapping[str, Any], key: str) -> tuple[Any, int | None]:

@@ -26,9 +26,9 @@ its rendered output is what must be scanned.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-import re
 from dataclasses import dataclass
 from typing import Any
 

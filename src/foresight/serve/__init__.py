@@ -3,4 +3,4 @@
 from foresight.serve.service import Service, build_service
 from foresight.serve.stepper import Stepper
 
-__all__ = ["Stepper", "Service", "build_service"]
+__all__ = ["Service", "Stepper", "build_service"]

@@ -26,7 +26,7 @@ from foresight.forecast import HistoryTooShort, HoltWinters
 from foresight.forecast.prepare import to_grid
 from foresight.ports import MetricsSource
 
-__all__ = ["ForecastWatch", "WorkloadForecast", "QUANTILES"]
+__all__ = ["QUANTILES", "ForecastWatch", "WorkloadForecast"]
 
 #: Quantile levels kept for each horizon step: a 80% band and the median.
 QUANTILES = (0.1, 0.5, 0.9)

@@ -6,16 +6,21 @@ from them (:mod:`foresight.specs.crd`) and :mod:`foresight.gitops.render` render
 
 from foresight.specs.load import SPEC_KINDS, Spec, load_specs, parse_specs
 from foresight.specs.model_deployment import ModelDeployment, ModelDeploymentSpec
-from foresight.specs.policies import AnomalyPolicy, AnomalyPolicySpec, ScalingPolicy, ScalingPolicySpec
+from foresight.specs.policies import (
+    AnomalyPolicy,
+    AnomalyPolicySpec,
+    ScalingPolicy,
+    ScalingPolicySpec,
+)
 from foresight.specs.training_job import TrainingJob, TrainingJobSpec
 from foresight.specs.workload import API_VERSION, GROUP
 
 __all__ = [
     "API_VERSION",
-    "AnomalyPolicy",
-    "AnomalyPolicySpec",
     "GROUP",
     "SPEC_KINDS",
+    "AnomalyPolicy",
+    "AnomalyPolicySpec",
     "ModelDeployment",
     "ModelDeploymentSpec",
     "ScalingPolicy",

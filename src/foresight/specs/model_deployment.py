@@ -19,7 +19,15 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from foresight.specs.runtimes import SERVING_RUNTIMES, Framework
 from foresight.specs.security import HardenedWorkload, Network
-from foresight.specs.workload import API_VERSION, IMAGE_PATTERN, LABEL_VALUE, Metadata, Placement, Resources, SpecModel
+from foresight.specs.workload import (
+    API_VERSION,
+    IMAGE_PATTERN,
+    LABEL_VALUE,
+    Metadata,
+    Placement,
+    Resources,
+    SpecModel,
+)
 
 __all__ = [
     "Autoscaling",

@@ -21,7 +21,15 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from foresight.specs.security import HardenedWorkload
-from foresight.specs.workload import API_VERSION, IMAGE_PATTERN, LABEL_VALUE, Metadata, Placement, Resources, SpecModel
+from foresight.specs.workload import (
+    API_VERSION,
+    IMAGE_PATTERN,
+    LABEL_VALUE,
+    Metadata,
+    Placement,
+    Resources,
+    SpecModel,
+)
 
 __all__ = ["DEFAULT_OPERATOR", "Dataset", "Operator", "TrainingFramework", "TrainingJob", "TrainingJobSpec"]
 

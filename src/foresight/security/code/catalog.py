@@ -9,10 +9,30 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["LOCAL_ORIGINS", "SQL_WORDS", "CLEAN_METHODS", "CLEAN_RESULT", "CMD_PROGRAM_ARG", "DESERIALISERS", "HASH_CALLS", "HTML_SINKS",
-           "LDAP_SEARCH_METHODS", "PATH_METHODS", "PATH_SINKS", "REDIRECT_SINKS", "SANITISERS", "SHELL_SINKS",
-           "SHELLS", "SOURCE_CALLS", "SOURCE_NAMES", "SUBPROCESS_CALLS", "WEAK_HASHES", "WEAK_RANDOM_MODULES",
-           "matches", "security_name"]
+__all__ = [
+    "CLEAN_METHODS",
+    "CLEAN_RESULT",
+    "CMD_PROGRAM_ARG",
+    "DESERIALISERS",
+    "HASH_CALLS",
+    "HTML_SINKS",
+    "LDAP_SEARCH_METHODS",
+    "LOCAL_ORIGINS",
+    "PATH_METHODS",
+    "PATH_SINKS",
+    "REDIRECT_SINKS",
+    "SANITISERS",
+    "SHELLS",
+    "SHELL_SINKS",
+    "SOURCE_CALLS",
+    "SOURCE_NAMES",
+    "SQL_WORDS",
+    "SUBPROCESS_CALLS",
+    "WEAK_HASHES",
+    "WEAK_RANDOM_MODULES",
+    "matches",
+    "security_name",
+]
 
 
 def matches(name: str | None, known: frozenset[str] | dict[str, object]) -> str | None:
@@ -133,7 +153,7 @@ HTML_SINKS = frozenset({
     "flask.Response", "werkzeug.wrappers.Response", "django.http.HttpResponse", "django.utils.safestring.mark_safe",
     "fastapi.responses.HTMLResponse", "starlette.responses.HTMLResponse", "fastapi.responses.Response",
     "starlette.responses.Response", "django.http.response.HttpResponse", "jinja2.Environment.from_string",
-    "flask.render_template_string", "Markup", "mark_safe", "render_template_string", "make_response",
+    "Markup", "mark_safe", "render_template_string", "make_response",
     "HttpResponse", "HTMLResponse",
 })
 REDIRECT_SINKS = frozenset({

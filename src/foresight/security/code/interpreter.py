@@ -22,7 +22,16 @@ from foresight.security.code.folding import BINOPS, CMPOPS, const, fold, small
 from foresight.security.code.guards import Guards
 from foresight.security.code.modules import Env, Frame, ModuleInfo
 from foresight.security.code.sinks import check_call, insecure_cookie_setting
-from foresight.security.code.values import CLEAN, UNKNOWN, Label, Val, join, join_taint, sanitise, tainted_for
+from foresight.security.code.values import (
+    CLEAN,
+    UNKNOWN,
+    Label,
+    Val,
+    join,
+    join_taint,
+    sanitise,
+    tainted_for,
+)
 from foresight.security.findings import Finding, Level, Location
 
 __all__ = ["MAX_DEPTH", "MAX_RUNS", "Project"]
@@ -174,7 +183,7 @@ class Project(Guards):
             env[key] = join(*(b.get(key, CLEAN) for b in live))
         return True
 
-    def _stmt(self, stmt: ast.stmt, env: Env, frame: Frame) -> bool:  # noqa: C901 - one case per statement kind
+    def _stmt(self, stmt: ast.stmt, env: Env, frame: Frame) -> bool:
         if isinstance(stmt, ast.Expr):
             self._expr(stmt.value, env, frame)
             return not self._exits(stmt.value, frame)
@@ -477,7 +486,7 @@ class Project(Guards):
             return f"{base}.{node.attr}" if base is not None else None
         return None
 
-    def _expr(self, node: ast.expr | None, env: Env, frame: Frame) -> Val:  # noqa: C901 - one case per kind
+    def _expr(self, node: ast.expr | None, env: Env, frame: Frame) -> Val:
         if node is None:
             return CLEAN
         if isinstance(node, ast.Constant):

@@ -63,7 +63,7 @@ def _propagate(receiver: Val | None, args: list[Val], kwargs: dict[str, Val]) ->
 
 
 def library_result(project: Project, node: ast.Call, name: str | None, method: str | None, receiver: Val | None,
-                   args: list[Val], kwargs: dict[str, Val], env: Env, frame: Frame) -> Val:  # noqa: C901 - a table
+                   args: list[Val], kwargs: dict[str, Val], env: Env, frame: Frame) -> Val:
     """The abstract value ``node`` evaluates to (and the container it mutates, updated in ``env``)."""
     if name in _PURE_BUILTINS and args and all(a.known for a in args) and not kwargs:
         folded = _fold_call(_PURE_BUILTINS[name], [a.const for a in args])
@@ -197,7 +197,7 @@ def _fold_builtin(name: str, args: list[Val]) -> Val | None:
 
 
 def _method_result(project: Project, node: ast.Call, method: str, receiver: Val, args: list[Val],
-                   kwargs: dict[str, Val], env: Env, frame: Frame) -> Val:  # noqa: C901 - one case per method
+                   kwargs: dict[str, Val], env: Env, frame: Frame) -> Val:
     owner = node.func.value if isinstance(node.func, ast.Attribute) else None
     owner_name = owner.id if isinstance(owner, ast.Name) else None
 

@@ -44,8 +44,8 @@ def check_call(project: Project, node: ast.Call, name: str | None, method: str |
 
 
 def _taint_sinks(project: Project, node: ast.Call, name: str | None, method: str | None, receiver: Val | None,
-                 args: list[Val], kwargs: dict[str, Val], frame: Frame) -> None:  # noqa: C901 - a table
-    sink = project._taint_sink  # noqa: SLF001 - the interpreter's reporting helper
+                 args: list[Val], kwargs: dict[str, Val], frame: Frame) -> None:
+    sink = project._taint_sink
     first = _arg(args, kwargs, 0, "sql", "statement", "query", "operation")
     shown = name or method or "a call"
     # SQL
@@ -88,9 +88,7 @@ def _taint_sinks(project: Project, node: ast.Call, name: str | None, method: str
     matched = cat.matches(name, cat.DESERIALISERS)
     data = _arg(args, kwargs, 0, "data", "s", "stream", "file", "string")
     if matched and data is not None:
-        if matched == "torch.load" and _truthy(kwargs.get("weights_only")):
-            pass
-        elif matched == "numpy.load" and not _truthy(kwargs.get("allow_pickle")):
+        if matched == "torch.load" and _truthy(kwargs.get("weights_only")) or matched == "numpy.load" and not _truthy(kwargs.get("allow_pickle")):
             pass
         else:
             sink(rules.DESERIALIZATION, "deserialization", data, frame, node, matched)
@@ -153,11 +151,11 @@ def _taint_sinks(project: Project, node: ast.Call, name: str | None, method: str
     matched = cat.matches(name, cat.REDIRECT_SINKS)
     if matched:
         target = _arg(args, kwargs, 0, "location", "url", "to", "redirect_to")
-        if target is not None and not project._safe_target(target):  # noqa: SLF001
+        if target is not None and not project._safe_target(target):
             sink(rules.REDIRECT, "redirect", target, frame, node, f"the target of {matched}")
     # trust boundary
     if method in ("update", "setdefault", "__setitem__") and isinstance(node.func, ast.Attribute):
-        owner = project._qualname(node.func.value, frame)  # noqa: SLF001
+        owner = project._qualname(node.func.value, frame)
         if owner is not None and (cat.matches(owner, frozenset({"flask.session", "session"})) or
                                   owner.endswith(".session")):
             for value in [*args, *kwargs.values()]:
@@ -205,7 +203,7 @@ def _looks_ldap(node: ast.Call) -> bool:
 
 def _api_rules(project: Project, node: ast.Call, name: str | None, method: str | None, receiver: Val | None,
                args: list[Val], kwargs: dict[str, Val], frame: Frame) -> None:
-    report = project._report  # noqa: SLF001
+    report = project._report
     # weak hashes
     matched = cat.matches(name, cat.HASH_CALLS)
     security = _truthy(kwargs.get("usedforsecurity"))
@@ -221,7 +219,7 @@ def _api_rules(project: Project, node: ast.Call, name: str | None, method: str |
                            node.args[2] if len(node.args) > 2 else None)
         weak = digest is not None and digest.known and str(digest.const).lower() in cat.WEAK_HASHES
         if digest_node is not None and not weak:
-            weak = (project._qualname(digest_node, frame) or "").lower().rsplit(".", 1)[-1] in cat.WEAK_HASHES  # noqa: SLF001
+            weak = (project._qualname(digest_node, frame) or "").lower().rsplit(".", 1)[-1] in cat.WEAK_HASHES
         if weak:
             report(rules.HASH, frame, node, "HMAC over a broken hash")
     # cookies
@@ -247,9 +245,9 @@ def _api_rules(project: Project, node: ast.Call, name: str | None, method: str |
     if method == "setFeature" and len(args) >= 2:
         feature_node = node.args[0] if node.args else None
         feature = args[0]
-        named = (project._qualname(feature_node, frame) or "") if feature_node is not None else ""  # noqa: SLF001
+        named = (project._qualname(feature_node, frame) or "") if feature_node is not None else ""
         external = named.endswith(("feature_external_ges", "feature_external_pes")) or \
-            (feature.known and str(feature.const).startswith(("http://xml.org/sax/features/external-")))
+            (feature.known and str(feature.const).startswith("http://xml.org/sax/features/external-"))
         if external and _truthy(args[1]) is True:
             report(rules.XXE, frame, node, "an XML SAX parser resolves external entities")
     if method in ("fromstring", "parse", "XML", "iterparse", "XMLID") and name is not None and name.startswith("lxml"):
@@ -257,7 +255,7 @@ def _api_rules(project: Project, node: ast.Call, name: str | None, method: str |
         if parser is not None and parser.kind == "xml-parser-unsafe":
             report(rules.XXE, frame, node, "parsing with an lxml parser that resolves entities (lxml's default)")
         elif parser is None and args:
-            project._taint_sink(rules.XXE, "xxe", args[0], frame, node,  # noqa: SLF001
+            project._taint_sink(rules.XXE, "xxe", args[0], frame, node,
                                 f"{name} with lxml's default parser (resolves entities)")
     if cat.matches(name, frozenset({"xmltodict.parse"})) and _truthy(kwargs.get("disable_entities")) is False:
         report(rules.XXE, frame, node, "xmltodict.parse with entities enabled")
