@@ -20,9 +20,8 @@ from typing import Annotated, Any
 import uvicorn
 from fastapi import FastAPI, HTTPException, Query
 
-from foresight.api.server import bind, url_of
+from foresight.api.server import bind, run_in_thread, url_of
 from foresight.edge.fleet import FleetMonitor
-from foresight.errors import ServiceUnavailable
 
 __all__ = ["EdgeServer", "create_edge_app", "start_edge_server"]
 
@@ -71,12 +70,4 @@ def start_edge_server(app: FastAPI, host: str = "127.0.0.1", port: int = 0, time
     """Serve ``app`` on ``host:port`` (0: a free port) in a thread; return once it answers."""
     sock = bind(host, port)
     server = uvicorn.Server(uvicorn.Config(app, log_config=None))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="foresight-edge-api", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + timeout_s
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            raise ServiceUnavailable(f"edge api: the server on {url_of(sock)} did not start within {timeout_s:.0f} s")
-        time.sleep(0.02)
-    return EdgeServer(url_of(sock), server, thread)
+    return EdgeServer(url_of(sock), server, run_in_thread(server, sock, "foresight-edge-api", timeout_s))

@@ -88,19 +88,25 @@ class RunningServer:
         self.thread.join(timeout_s)
 
 
-def start_in_thread(service: Service, host: str = "127.0.0.1", port: int = 0, timeout_s: float = 20.0) -> RunningServer:
-    """Serve in a background thread (``port=0``: any free port); returns once it answers."""
-    sock = bind(host, port)
-    server = _Server(create_app(service))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="foresight-api", daemon=True)
+def run_in_thread(server: uvicorn.Server, sock: socket.socket, name: str, timeout_s: float) -> threading.Thread:
+    """Run ``server`` on the bound ``sock`` in a daemon thread called ``name``; return once it has started
+    (:class:`ServiceUnavailable` naming ``name`` and the address when it has not within ``timeout_s``)."""
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout_s
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             server.should_exit = True
-            raise ServiceUnavailable(f"api: the server on {url_of(sock)} did not start within {timeout_s:.0f} s")
+            raise ServiceUnavailable(f"{name}: the server on {url_of(sock)} did not start within {timeout_s:.0f} s")
         time.sleep(0.02)
-    return RunningServer(service, url_of(sock), server, thread)
+    return thread
+
+
+def start_in_thread(service: Service, host: str = "127.0.0.1", port: int = 0, timeout_s: float = 20.0) -> RunningServer:
+    """Serve in a background thread (``port=0``: any free port); returns once it answers."""
+    sock = bind(host, port)
+    server = _Server(create_app(service))
+    return RunningServer(service, url_of(sock), server, run_in_thread(server, sock, "foresight-api", timeout_s))
 
 
 def run_dashboard_for_demo(*, services: int = 8, seed: int = 0, speed: float = 600.0, port: int = 8080,

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from foresight.errors import InputError
 
-__all__ = ["InMemoryPredictions", "Prediction", "PredictionStore"]
+__all__ = ["InMemoryPredictions", "LatestByWorkload", "Prediction", "PredictionStore"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -37,23 +39,28 @@ class PredictionStore(Protocol):
     def latest(self, namespace: str, workload: str) -> Prediction | None: ...
 
 
-class InMemoryPredictions:
-    """The store the controller writes in-process and the scaler reads.
+class LatestByWorkload(Generic[T]):
+    """The latest value per (namespace, workload): what a controller writes in-process and a scaler reads.
 
-    A write replaces one dictionary entry with an immutable :class:`Prediction`, which is atomic in
-    CPython, so a controller thread may write while the gRPC event loop reads.
+    A write replaces one dictionary entry with an immutable value, which is atomic in CPython, so a
+    controller thread may write while the gRPC event loop reads.
+    """
+
+    def __init__(self) -> None:
+        self._latest: dict[tuple[str, str], T] = {}
+
+    def put(self, namespace: str, workload: str, value: T) -> None:
+        self._latest[(namespace, workload)] = value
+
+    def latest(self, namespace: str, workload: str) -> T | None:
+        return self._latest.get((namespace, workload))
+
+
+class InMemoryPredictions(LatestByWorkload[Prediction]):
+    """The predictions store of one process.
 
     >>> store = InMemoryPredictions()
     >>> store.put("shop", "api", Prediction(load=120.0, made_at=1000.0))
     >>> store.latest("shop", "api").load, store.latest("shop", "web")
     (120.0, None)
     """
-
-    def __init__(self) -> None:
-        self._latest: dict[tuple[str, str], Prediction] = {}
-
-    def put(self, namespace: str, workload: str, prediction: Prediction) -> None:
-        self._latest[(namespace, workload)] = prediction
-
-    def latest(self, namespace: str, workload: str) -> Prediction | None:
-        return self._latest.get((namespace, workload))

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Protocol
 
+from foresight.autoscale.predictions import LatestByWorkload
 from foresight.errors import InputError
 
 __all__ = ["InMemoryReplicaDecisions", "PublishedReplicas", "ReplicaDecisionStore"]
@@ -38,20 +39,11 @@ class ReplicaDecisionStore(Protocol):
     def latest(self, namespace: str, workload: str) -> PublishedReplicas | None: ...
 
 
-class InMemoryReplicaDecisions:
-    """The store the controller writes in-process and the scaler reads (one atomic dict write per decision).
+class InMemoryReplicaDecisions(LatestByWorkload[PublishedReplicas]):
+    """The replica decisions store of one process.
 
     >>> store = InMemoryReplicaDecisions()
     >>> store.put("ml", "sdxl", PublishedReplicas(0, made_at=1000.0, reason="zero: idle 900 s"))
     >>> store.latest("ml", "sdxl").replicas, store.latest("ml", "other")
     (0, None)
     """
-
-    def __init__(self) -> None:
-        self._latest: dict[tuple[str, str], PublishedReplicas] = {}
-
-    def put(self, namespace: str, workload: str, decision: PublishedReplicas) -> None:
-        self._latest[(namespace, workload)] = decision
-
-    def latest(self, namespace: str, workload: str) -> PublishedReplicas | None:
-        return self._latest.get((namespace, workload))
