@@ -46,6 +46,7 @@ __all__ = [
     "IncidentSettings",
     "LeaderElectionSettings",
     "LiveSettings",
+    "ScaleoutSettings",
     "SchedulerSettings",
     "SimulateSettings",
     "load_settings",
@@ -270,6 +271,27 @@ class SchedulerSettings(BaseModel):
         return self
 
 
+class ScaleoutSettings(BaseModel):
+    """Sharded scoring on NATS JetStream (``foresight worker``); unset ``nats_url``: one process scores
+    everything in memory, as ``foresight serve`` does."""
+
+    model_config = _FROZEN
+
+    nats_url: str | None = Field(None, description="NATS server with JetStream (nats://host:4222); unset: "
+                                 "embedded mode, no broker, no workers.")
+    stream: str = Field("foresight-samples", min_length=1, description="JetStream stream of the samples; "
+                        "its KV buckets and object store are named after it.")
+    subject_prefix: str = Field("foresight", min_length=1, description="Subjects are <prefix>.samples.<partition>, "
+                                "<prefix>.scores.<partition> and <prefix>.alerts.<partition>.")
+    partitions: int = Field(16, ge=1, le=4096, description="Partitions of the sample stream, fixed when it is created.")
+    detector: str = Field("surprise", description="Detector the workers run (foresight.detect registry).")
+    alert_threshold: float = Field(0.8, gt=0, le=1, description="An onset score at or above this is an alert.")
+    lease_ttl_s: float = Field(3.0, gt=0, description="A partition whose owner stops renewing is free after this.")
+    checkpoint_every_s: float = Field(5.0, gt=0, description="Seconds between two checkpoints of a partition.")
+    max_stream_bytes: int = Field(1 << 30, ge=1 << 20, description="Stream size limit: beyond it publishes are "
+                                  "refused (HTTP 429 to remote-write senders), never dropped.")
+
+
 class ForesightSettings(BaseSettings):
     """Everything ``foresight serve`` reads at start-up (module docstring: sources and priority)."""
 
@@ -286,6 +308,7 @@ class ForesightSettings(BaseSettings):
     inputs: InputSettings = Field(default_factory=InputSettings)  # type: ignore[arg-type]
     incidents: IncidentSettings = Field(default_factory=IncidentSettings)  # type: ignore[arg-type]
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)  # type: ignore[arg-type]
+    scaleout: ScaleoutSettings = Field(default_factory=ScaleoutSettings)  # type: ignore[arg-type]
     audit_url: str = Field(
         "foresight-out/serve/audit.db", description="Audit store: a SQLite file path or a SQLAlchemy URL."
     )
