@@ -11,6 +11,16 @@ live loop still persists within a period or two. Used as a context manager, the 
 exit whatever ended the block (an exception, ``KeyboardInterrupt``). Not thread-safe: one loop,
 one log.
 
+**An unreachable store.** A record handed in is accepted: when a flush that :meth:`AuditLog.record`
+starts (or :meth:`AuditLog.retry`, which the serve loop calls between steps) fails, the records stay
+buffered and the next try waits ``retry_s``, doubling up to ``max_retry_s``, so a PostgreSQL that
+is down or restarting costs the loop nothing and everything is written, in order, once it answers
+again (pooled connections are checked before use, so the first try after a restart does not fail on
+a dead one). Only past ``max_pending`` buffered records does :meth:`AuditLog.record` raise
+:class:`~foresight.errors.ServiceUnavailable` (the record still kept): the reconcile loop then stops
+acting before it makes changes it could not keep a record of without bound. A direct
+:meth:`AuditLog.flush` raises as before, for callers that must know.
+
 **Storage.** Most records are a controller's periodic holds, each like the one before but for a
 few numbers. Stored as one JSON row each, the demo's 8 services filled 32 MB a simulated day (46k
 records: inputs 56 %, reasons 13 %, decisions 7 %, the same run id, controller and target
@@ -32,6 +42,7 @@ older one-JSON-row layout is refused, with what to do.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import time
@@ -52,6 +63,8 @@ from foresight.control.audit import AuditRecord
 from foresight.errors import ConfigError, ServiceUnavailable
 
 __all__ = ["AuditLog"]
+
+_log = logging.getLogger(__name__)
 
 
 def _json_safe(value: Any) -> Any:
@@ -164,22 +177,32 @@ class AuditLog:
         flush_every: int = 500,
         max_delay_s: float | None = 5.0,
         connect_timeout_s: int = 5,
+        max_pending: int = 1_000_000,
+        retry_s: float = 1.0,
+        max_retry_s: float = 30.0,
     ) -> None:
-        if flush_every < 1:
-            raise ConfigError(f"audit store: flush_every must be at least 1, not {flush_every}")
+        if flush_every < 1 or max_pending < flush_every:
+            raise ConfigError(f"audit store: need 1 <= flush_every ({flush_every}) <= max_pending ({max_pending})")
+        if not (0 < retry_s <= max_retry_s):
+            raise ConfigError(f"audit store: need 0 < retry_s ({retry_s}) <= max_retry_s ({max_retry_s})")
         url = database_url(location, "audit store")
         self.url = url.render_as_string(hide_password=True)
         self._flush_every = flush_every
         self._max_delay_s = max_delay_s
         self._buffer: list[AuditRecord] = []
         self._oldest_at = 0.0
+        self._max_pending, self._retry_s, self._max_retry_s = max_pending, retry_s, max_retry_s
+        self._failures = 0
+        self._retry_at = -math.inf  # monotonic time before which no automatic flush is tried
+        #: why the last write failed, None while the store takes them (the API's readiness shows it)
+        self.last_error: str | None = None
         self._table, self._contexts_table = _audit_tables(table)
         self._contexts: dict[tuple[str, str, str], _Context] = {}  # the contexts this log writes to
         connect_args = (
             {"connect_timeout": connect_timeout_s} if url.get_backend_name() == "postgresql" else {}
         )
         try:
-            self._engine: Engine = sa.create_engine(url, connect_args=connect_args)
+            self._engine: Engine = sa.create_engine(url, connect_args=connect_args, pool_pre_ping=True)
         except (ArgumentError, NoSuchModuleError) as exc:
             raise ConfigError(f"audit store {self.url}: {exc}") from None
         try:
@@ -201,14 +224,38 @@ class AuditLog:
     def record(self, entry: AuditRecord) -> None:
         """Buffer ``entry``; write the buffer when it is full or its oldest record is too old.
 
-        Its mappings are serialised when written, so they must not change after this call.
+        Its mappings are serialised when written, so they must not change after this call. A failed
+        write keeps the records for a later try (module docstring); past ``max_pending`` buffered
+        records this raises :class:`ServiceUnavailable`, ``entry`` kept all the same.
         """
         if not self._buffer:
             self._oldest_at = time.monotonic()
         self._buffer.append(entry)
-        too_old = self._max_delay_s is not None and time.monotonic() - self._oldest_at >= self._max_delay_s
-        if len(self._buffer) >= self._flush_every or too_old:
+        if not self.retry() and len(self._buffer) > self._max_pending:
+            raise ServiceUnavailable(
+                f"audit store {self.url}: {len(self._buffer)} records wait to be written, more than the "
+                f"{self._max_pending} kept while it is unreachable ({self.last_error})"
+            )
+
+    def retry(self) -> bool:
+        """Write the buffer if it is due (full, or its oldest record old enough) and no back-off runs;
+        never raises for the store's sake. True when nothing is left waiting for a write that failed."""
+        now = time.monotonic()
+        due = len(self._buffer) >= self._flush_every or (
+            self._max_delay_s is not None and self._buffer and now - self._oldest_at >= self._max_delay_s)
+        if not due or now < self._retry_at:
+            return self.last_error is None
+        try:
             self.flush()
+        except ServiceUnavailable as exc:
+            self._failures += 1
+            delay = min(self._max_retry_s, self._retry_s * 2.0 ** (self._failures - 1))
+            self._retry_at = now + delay
+            if self.last_error is None:
+                _log.warning("%s; kept in memory, next try in %.3g s", exc, delay)
+            self.last_error = str(exc)
+            return False
+        return True
 
     def flush(self) -> None:
         """Write every buffered record in one transaction; on failure they stay buffered.
@@ -241,7 +288,10 @@ class AuditLog:
                 f"audit store {self.url}: could not write {len(self._buffer)} records: {driver_message(exc)}"
             ) from exc
         self._contexts.update(created)
+        if self.last_error is not None:
+            _log.info("audit store %s answers again: %d buffered records written", self.url, len(self._buffer))
         self._buffer.clear()
+        self._failures, self._retry_at, self.last_error = 0, -math.inf, None
 
     def _rows(self, created: dict[tuple[str, str, str], _Context]
               ) -> tuple[list[dict[str, Any]], list[tuple[tuple[str, str, str], _Context]]]:

@@ -9,7 +9,10 @@ Pacing: a simulated platform is stepped so that ``speed`` simulated seconds pass
 a live one as soon as its controllers say something is due (``idle_s`` between checks).
 
 :meth:`Stepper.stop` is the graceful shutdown: the thread finishes the step it is in (a reconcile
-is never cut in half), then the audit log is flushed and closed. Pausing a controller (a person
+is never cut in half), then the audit log is flushed and closed. A step that fails because a service
+is down (:class:`~foresight.errors.ServiceUnavailable`: the audit store past what it buffers) is
+tried again, backing off up to 30 s, and the error shows on ``/readyz`` until a step succeeds; the
+audit log's buffered records are retried between steps. Any other failure is a bug: stepping stops. Pausing a controller (a person
 acting through the API) skips it until it is resumed; both are audited.
 
 With leader election the runtime steps on every replica (views stay live); the platform asks
@@ -29,7 +32,7 @@ from typing import TypeVar
 
 from foresight.adapters.audit_log import AuditLog
 from foresight.control.audit import AuditRecord
-from foresight.errors import InputError
+from foresight.errors import InputError, ServiceUnavailable
 from foresight.serve.leader import ALWAYS, ActingGate
 from foresight.serve.platform import Platform
 
@@ -37,6 +40,8 @@ __all__ = ["Stepper", "UnknownController"]
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
+#: the longest wait between two tries of a step that failed for a service being down
+_MAX_RETRY_S = 30.0
 
 
 class UnknownController(InputError):
@@ -96,16 +101,29 @@ class Stepper:
 
     def _loop(self) -> None:
         wall0, sim0 = time.monotonic(), self.platform.now()
+        failures = 0
         while not self._stop.is_set():
             try:
                 self.let_readers_in()
                 with self.lock:
                     stepped = self.platform.step(frozenset(self.paused))
                     self.version += 1
-            except Exception as exc:  # a bug or a dead audit store: stop stepping, keep serving, say why
+                    self.audit.retry()  # records a failed write kept, written once the store answers
+            except ServiceUnavailable as exc:  # a service the step needs is down: say why, try again later
+                failures += 1
+                wait_s = min(_MAX_RETRY_S, self.idle_s * 2.0 ** (failures - 1))
+                if self.error is None:
+                    _log.warning("runtime: a step failed (%s); retrying every %.3g s at most", exc, _MAX_RETRY_S)
+                self.error = f"{type(exc).__name__}: {exc}"
+                self._stop.wait(wait_s)
+                continue
+            except Exception as exc:  # a bug: stop stepping, keep serving, say why
                 _log.exception("runtime: stepping failed; controllers stopped")
                 self.error = f"{type(exc).__name__}: {exc}"
                 return
+            if failures:
+                _log.info("runtime: stepping again after %d failed step(s)", failures)
+                failures, self.error = 0, None
             if not stepped:
                 if self.sim_speed is not None:
                     self.finished = True
@@ -164,7 +182,7 @@ class Stepper:
                                  {}, f"{verb} by {who}" + ("" if was != paused else " (no change)"), was != paused,
                                  False)
             self.audit.record(record)
-            self.audit.flush()
+            self._flush()
             self.version += 1
             return record
 
@@ -172,13 +190,21 @@ class Stepper:
         """A person's action ``fn`` (it audits itself) between two steps; flushed, and the views redraw."""
         with self.turn():
             record = fn()
-            self.audit.flush()
+            self._flush()
             self.version += 1
             return record
 
     def approve(self, release_id: str, who: str = "api") -> AuditRecord:
         with self.turn():
             record = self.platform.approve(release_id, who)
-            self.audit.flush()
+            self._flush()
             self.version += 1
             return record
+
+    def _flush(self) -> None:
+        """A person's action written at once where the store answers; else its record stays buffered
+        (the action was taken) and the loop's retries write it."""
+        try:
+            self.audit.flush()
+        except ServiceUnavailable as exc:
+            _log.warning("runtime: %s; the record is kept and written when the store answers", exc)
