@@ -111,3 +111,39 @@ def test_the_spot_process_is_seeded_and_grants_nothing_while_reclaimed_or_under_
     start = float(a.reclaimed_from[0])
     assert not a.available(start + 1.0) and not a.available(start - 60.0) and a.available(start - 500.0)
     assert a.interruption_after(start - 500.0) <= start
+
+
+SHARED = LoadTimeSamples(np.array([20.0]), np.array([4.0]))  # base load 20 s, adapter load 4 s
+
+
+def test_on_a_shared_base_a_new_adapter_loads_onto_the_warm_replica_instead_of_a_cold_start():
+    # models 0, 1, 0, 2 on one warm replica with room for two adapters: 0 and 1 load, 0 is kept, 2 evicts 1
+    arrivals, models = np.array([100.0, 200.0, 300.0, 400.0]), np.array([0, 1, 0, 2])
+    result = run_workload(arrivals, lambda v: Desired(1), MODEL, SHARED, start_s=0.0, end_s=1000.0, period_s=10.0,
+                          seed=0, models=models, adapter_slots=2)
+    assert (result.cold_hits, result.adapter_loads, result.load_waits, result.cold_starts) == (0, 3, 3, 1)
+    assert result.latencies_s == pytest.approx([6.0, 6.0, 2.0, 6.0])
+    again = run_workload(np.array([100.0, 200.0, 300.0]), lambda v: Desired(1), MODEL, SHARED, start_s=0.0,
+                         end_s=1000.0, period_s=10.0, seed=0, models=np.array([0, 1, 0]), adapter_slots=1)
+    assert again.adapter_loads == 3  # one slot: 1 evicted 0
+
+
+def test_on_a_shared_base_a_cold_start_is_pull_and_base_then_the_adapter():
+    result = run_workload(np.array([100.0]), lambda v: Desired(1 if v.in_flight else 0), MODEL, SHARED,
+                          start_s=0.0, end_s=1000.0, period_s=10.0, seed=0, models=np.array([3]))
+    assert (result.cold_hits, result.adapter_loads, result.load_waits) == (1, 1, 1)
+    assert result.latencies_s == [pytest.approx(5.0 + 20.0 + 4.0 + 2.0)]
+    dedicated = run_workload(np.array([100.0]), lambda v: Desired(1 if v.in_flight else 0), MODEL, SHARED,
+                             start_s=0.0, end_s=1000.0, period_s=10.0, seed=0)
+    assert dedicated.latencies_s == result.latencies_s and dedicated.adapter_loads == 0
+
+
+def test_a_free_replica_holding_the_adapter_takes_its_request():
+    two = ServingModel(service_s=2.0, concurrency=1, slo_s=10.0, image_pull_s=5.0)
+    arrivals, models = np.array([100.0, 100.1, 200.0, 300.0]), np.array([0, 1, 1, 0])
+    result = run_workload(arrivals, lambda v: Desired(2), two, SHARED, start_s=0.0, end_s=1000.0, period_s=10.0,
+                          seed=0, models=models)
+    assert result.adapter_loads == 2  # 0 and 1 once each, on the replica that first took them
+    with pytest.raises(InputError, match="one id per arrival"):
+        run_workload(arrivals, lambda v: Desired(1), two, SHARED, start_s=0.0, end_s=1000.0, period_s=10.0, seed=0,
+                     models=np.array([0]))

@@ -16,8 +16,15 @@ market has capacity (otherwise the replica starts on demand: the fallback); at i
 notice it drains and a replacement starts on demand at once (``drain_on_notice``), or, without
 draining, the requests it still holds at the interruption are started again elsewhere.
 
-Latency = wait + ``service_s``; a request slower than ``slo_s`` (or still waiting at the end) is
-an SLO violation. GPU-seconds count every replica from the moment it is asked for until it leaves.
+**Shared base model** (``models`` given: each request's model, e.g. a LoRA adapter, all on one base
+model): a replica's cold start is the image pull and the base-model load only; a request whose
+adapter is not on the replica that takes it first waits for an adapter-load draw, and the replica
+keeps its ``adapter_slots`` most recently used adapters. A request that waited for an adapter on a
+ready replica did not hit a cold start (no pod, image or base model was started for it); it is
+counted apart (``adapter_loads``), and its wait counts in its latency.
+
+Latency = wait (+ adapter load) + ``service_s``; a request slower than ``slo_s`` (or still waiting at
+the end) is an SLO violation. GPU-seconds count every replica from the moment it is asked for until it leaves.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -65,7 +72,13 @@ class LoadTimeSamples:
 
     def draw(self, rng: np.random.Generator) -> float:
         base = float(self.base_s[rng.integers(self.base_s.size)])
-        return base + (float(self.adapter_s[rng.integers(self.adapter_s.size)]) if self.adapter_s is not None else 0.0)
+        return base + self.draw_adapter(rng)
+
+    def draw_base(self, rng: np.random.Generator) -> float:
+        return float(self.base_s[rng.integers(self.base_s.size)])
+
+    def draw_adapter(self, rng: np.random.Generator) -> float:
+        return float(self.adapter_s[rng.integers(self.adapter_s.size)]) if self.adapter_s is not None else 0.0
 
 
 @dataclass(frozen=True)
@@ -102,6 +115,8 @@ class RunResult:
     interruptions: int = 0
     restarted_requests: int = 0
     cold_starts: int = 0
+    adapter_loads: int = 0
+    load_waits: int = 0  # requests that waited for any load: a cold start or an adapter
     latencies_s: list[float] = field(default_factory=list)
 
     @property
@@ -114,7 +129,8 @@ class _Replica:
     spot: bool
     asked_at: float
     ready_at: float
-    busy: dict[int, float] = field(default_factory=dict)  # request id -> its arrival time
+    busy: dict[int, tuple[float, bool]] = field(default_factory=dict)  # request id -> (arrival, waited for an adapter)
+    adapters: OrderedDict[int, None] = field(default_factory=OrderedDict)  # loaded adapters, least recently used first
     draining: bool = False
     gone: bool = False
     replaces: _Replica | None = None  # the replica this one takes over from once ready
@@ -127,8 +143,9 @@ _ARRIVE, _READY, _FREE, _TICK, _NOTICE, _KILL = range(6)
 class _Run:
     def __init__(self, arrivals: np.ndarray, controller: Controller, model: ServingModel, loads: LoadTimeSamples,
                  start_s: float, end_s: float, period_s: float, seed: int, spot: SpotProcess | None,
-                 drain_on_notice: bool) -> None:
+                 drain_on_notice: bool, models: np.ndarray | None, adapter_slots: int) -> None:
         self.arrivals, self.controller, self.model, self.loads = arrivals, controller, model, loads
+        self.models, self.adapter_slots = models, adapter_slots
         self.end, self.period, self.spot, self.drain = end_s, period_s, spot, drain_on_notice
         self.rng = np.random.default_rng(seed)
         self.events: list[tuple[float, int, int, object]] = []
@@ -182,22 +199,41 @@ class _Run:
 
     def _dispatch(self, now: float) -> None:
         while self.queue:
-            replica = next((r for r in self.replicas if not r.draining and r.ready_at <= now < r.accepts_until
-                            and len(r.busy) < self.model.concurrency), None)
-            if replica is None:
+            free = [r for r in self.replicas if not r.draining and r.ready_at <= now < r.accepts_until
+                    and len(r.busy) < self.model.concurrency]
+            if not free:
                 return
             request, arrived = self.queue.popleft()
-            replica.busy[request] = arrived
-            self._at(now + self.model.service_s, _FREE, (replica, request))
+            # a replica that has the request's adapter already spares it the load
+            replica = free[0] if self.models is None else next(
+                (r for r in free if int(self.models[request]) in r.adapters), free[0])
+            load_s = self._adapter(replica, request)
+            replica.busy[request] = (arrived, load_s > 0)
+            self._at(now + load_s + self.model.service_s, _FREE, (replica, request))
+
+    def _adapter(self, replica: _Replica, request: int) -> float:
+        """The adapter-load wait of ``request`` on ``replica`` (0 when loaded there, or without models)."""
+        if self.models is None:
+            return 0.0
+        model = int(self.models[request])
+        if model in replica.adapters:
+            replica.adapters.move_to_end(model)
+            return 0.0
+        replica.adapters[model] = None
+        if len(replica.adapters) > self.adapter_slots:
+            replica.adapters.popitem(last=False)
+        self.result.adapter_loads += 1
+        return self.loads.draw_adapter(self.rng)
 
     def _freed(self, now: float, data: object) -> None:
         replica, request = data  # type: ignore[misc]
         if replica.gone or request not in replica.busy:
             return
-        arrived = replica.busy.pop(request)
+        arrived, adapter = replica.busy.pop(request)
         latency = now - arrived
         self.result.latencies_s.append(latency)
         self.result.cold_hits += int(replica.ready_at > arrived)
+        self.result.load_waits += int(replica.ready_at > arrived or adapter)
         self.result.slo_violations += int(latency > self.model.slo_s)
         if replica.draining and not replica.busy:
             self._leave(now, replica)
@@ -206,7 +242,8 @@ class _Run:
     # --- replicas -------------------------------------------------------------------------------
     def _start(self, now: float, spot: bool) -> None:
         on_spot = spot and self.spot is not None and self.spot.available(now)
-        ready_at = now + self.model.image_pull_s + self.loads.draw(self.rng)
+        load = self.loads.draw(self.rng) if self.models is None else self.loads.draw_base(self.rng)
+        ready_at = now + self.model.image_pull_s + load
         replica = _Replica(on_spot, now, ready_at)
         self.replicas.append(replica)
         self.result.cold_starts += 1
@@ -251,7 +288,7 @@ class _Run:
         self.replicas[-1].replaces = replica
 
     def _kill(self, now: float, replica: _Replica) -> None:
-        for request, arrived in sorted(replica.busy.items(), key=lambda kv: kv[1], reverse=True):
+        for request, (arrived, _) in sorted(replica.busy.items(), key=lambda kv: kv[1][0], reverse=True):
             self.queue.appendleft((request, arrived))
             self.result.restarted_requests += 1
         replica.busy.clear()
@@ -314,13 +351,21 @@ def run_workload(
     seed: int,
     spot: SpotProcess | None = None,
     drain_on_notice: bool = True,
+    models: np.ndarray | None = None,
+    adapter_slots: int = 8,
 ) -> RunResult:
-    """Simulate ``[start_s, end_s]`` of one workload; ``arrivals_s`` sorted, within that span."""
+    """Simulate ``[start_s, end_s]`` of one workload; ``arrivals_s`` sorted, within that span.
+
+    ``models`` (one integer per arrival) runs it as several adapters on one shared base model.
+    """
     arrivals = np.asarray(arrivals_s, dtype=np.float64)
+    if models is not None and (np.shape(models) != arrivals.shape or adapter_slots < 1):
+        raise InputError("cold-start sim: models needs one id per arrival, and adapter_slots >= 1")
     if arrivals.ndim != 1 or np.any(np.diff(arrivals) < 0) or not np.all(np.isfinite(arrivals)):
         raise InputError("cold-start sim: arrivals must be a sorted 1-D array of finite times")
     if arrivals.size and (arrivals[0] < start_s or arrivals[-1] > end_s):
         raise InputError(f"cold-start sim: arrivals must lie within [{start_s}, {end_s}]")
     if not (end_s > start_s and period_s > 0):
         raise ConfigError(f"cold-start sim: need end_s > start_s and period_s > 0, got {start_s}, {end_s}, {period_s}")
-    return _Run(arrivals, controller, model, loads, start_s, end_s, period_s, seed, spot, drain_on_notice).run()
+    return _Run(arrivals, controller, model, loads, start_s, end_s, period_s, seed, spot, drain_on_notice,
+                None if models is None else np.asarray(models, dtype=np.int64), adapter_slots).run()
