@@ -1,0 +1,348 @@
+"""NATS JetStream as Foresight's scale-out engine: the partitioned sample stream, results, leases, checkpoints.
+
+Why JetStream: it runs here beside the other services, it is one small server binary, and it gives
+in one place what the workers need: a persistent stream with per-subject filtering (one subject
+per partition, so a worker reads only its partitions, from any sequence), publish acknowledgements
+and de-duplication by message id, a key-value store whose entries expire (leases, membership) and
+an object store for checkpoints larger than a message.
+
+Names, from the ``scaleout`` settings' ``stream`` and ``subject_prefix``:
+
+* stream ``<stream>`` holds ``<prefix>.samples.<partition>``; it is created with the partition
+  count in its description and refuses another count later (a series' partition must never change);
+  its size is bounded and it discards *new* messages when full, so a full stream is a publish error
+  (:class:`~foresight.scaleout.Backpressure`), never a silent loss of old samples;
+* stream ``<stream>-results`` holds ``<prefix>.scores.<partition>`` and ``<prefix>.alerts.<partition>``;
+  every result carries a ``Nats-Msg-Id`` (a score batch: partition and sample sequence; an alert:
+  its idempotent key), so the results a replay repeats are dropped by the server;
+* KV ``<stream>-leases`` (a partition's owner), KV ``<stream>-members`` (live workers), both with
+  the lease TTL: a worker that stops renewing loses both by expiry;
+* object store ``<stream>-checkpoints``: one object per partition.
+
+Samples are read by an ephemeral pull consumer per partition (filtered on its subject, from a
+given sequence, no acks: the checkpoint's sequence is the read position). After a broker restart
+the consumer is gone; :class:`PartitionReader` makes a new one from where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+import nats
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    DiscardPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.kv import KeyValue
+from nats.js.object_store import ObjectStore
+
+from foresight.errors import ConfigError, ServiceUnavailable
+from foresight.scaleout import Backpressure
+from foresight.scaleout.codec import AlertRecord, SampleBatch, ScoreBatch, encode_alert, encode_samples, encode_scores
+
+__all__ = ["JetStreamBus", "PartitionReader", "StreamNames", "SyncPublisher"]
+
+T = TypeVar("T")
+_DESCRIPTION = "foresight samples; partitions={}"
+
+
+@dataclass(frozen=True)
+class StreamNames:
+    """Every JetStream name derived from the stream name and the subject prefix."""
+
+    stream: str
+    prefix: str = "foresight"
+
+    @property
+    def results(self) -> str:
+        return f"{self.stream}-results"
+
+    @property
+    def leases(self) -> str:
+        return f"{self.stream}-leases"
+
+    @property
+    def members(self) -> str:
+        return f"{self.stream}-members"
+
+    @property
+    def checkpoints(self) -> str:
+        return f"{self.stream}-checkpoints"
+
+    def samples(self, partition: int | str) -> str:
+        return f"{self.prefix}.samples.{partition}"
+
+    def scores(self, partition: int | str) -> str:
+        return f"{self.prefix}.scores.{partition}"
+
+    def alerts(self, partition: int | str) -> str:
+        return f"{self.prefix}.alerts.{partition}"
+
+
+@dataclass(frozen=True)
+class Received:
+    """A message read from a stream: its payload and stream sequence."""
+
+    seq: int
+    data: bytes
+
+
+class JetStreamBus:
+    """One connection to NATS and the streams, buckets and store of one Foresight deployment.
+
+    ``publish_timeout_s`` bounds how long a publish waits for the stream's acknowledgement: past it
+    (broker slow, away or restarting) the publish fails with :class:`Backpressure`.
+    """
+
+    def __init__(self, nc: Client, names: StreamNames, partitions: int, *, publish_timeout_s: float = 2.0) -> None:
+        self.nc, self.names, self.partitions = nc, names, partitions
+        self.js: JetStreamContext = nc.jetstream(timeout=publish_timeout_s)
+        self.publish_timeout_s = publish_timeout_s
+        self._leases: KeyValue | None = None
+        self._members: KeyValue | None = None
+        self._checkpoints: ObjectStore | None = None
+
+    @classmethod
+    async def connect(cls, url: str, names: StreamNames, partitions: int, *, max_stream_bytes: int = 1 << 30,
+                      lease_ttl_s: float = 3.0, publish_timeout_s: float = 2.0) -> JetStreamBus:
+        """Connect (reconnecting for ever after a loss) and create or check the streams, buckets and store."""
+        try:
+            nc = await nats.connect(url, connect_timeout=2, reconnect_time_wait=0.2, max_reconnect_attempts=-1,
+                                    allow_reconnect=True)
+        except (OSError, nats.errors.Error) as exc:
+            raise ServiceUnavailable(f"NATS at {url}: cannot connect ({exc})") from exc
+        bus = cls(nc, names, partitions, publish_timeout_s=publish_timeout_s)
+        try:
+            await bus._ensure(max_stream_bytes, lease_ttl_s)
+        except BaseException:
+            await nc.close()
+            raise
+        return bus
+
+    async def _ensure(self, max_stream_bytes: int, lease_ttl_s: float) -> None:
+        names = self.names
+        try:
+            info = await self.js.stream_info(names.stream)
+            if info.config.description != _DESCRIPTION.format(self.partitions):
+                raise ConfigError(f"stream {names.stream}: made for {info.config.description!r}, not "
+                                  f"{self.partitions} partitions; a stream's partition count is fixed")
+        except nats.js.errors.NotFoundError:
+            await self.js.add_stream(StreamConfig(
+                name=names.stream, subjects=[names.samples("*")], description=_DESCRIPTION.format(self.partitions),
+                storage=StorageType.FILE, max_bytes=max_stream_bytes, discard=DiscardPolicy.NEW))
+        try:
+            await self.js.stream_info(names.results)
+        except nats.js.errors.NotFoundError:
+            await self.js.add_stream(StreamConfig(
+                name=names.results, subjects=[names.scores("*"), names.alerts("*")], storage=StorageType.FILE,
+                max_bytes=max_stream_bytes, discard=DiscardPolicy.OLD, duplicate_window=120.0))
+        self._leases = await self._bucket(names.leases, lease_ttl_s)
+        self._members = await self._bucket(names.members, lease_ttl_s)
+        try:
+            self._checkpoints = await self.js.object_store(names.checkpoints)
+        except nats.js.errors.NotFoundError:
+            self._checkpoints = await self.js.create_object_store(names.checkpoints, storage=StorageType.FILE)
+
+    async def _bucket(self, name: str, ttl_s: float) -> KeyValue:
+        try:
+            return await self.js.key_value(name)
+        except nats.js.errors.NotFoundError:
+            return await self.js.create_key_value(bucket=name, ttl=ttl_s, history=1, storage=StorageType.FILE)
+
+    async def close(self) -> None:
+        await self.nc.close()
+
+    async def delete_all(self) -> None:
+        """Remove the streams, buckets and store (tests and benchmarks clean up after themselves)."""
+        names = self.names
+        for call, name in ((self.js.delete_stream, names.stream), (self.js.delete_stream, names.results),
+                           (self.js.delete_key_value, names.leases), (self.js.delete_key_value, names.members),
+                           (self.js.delete_object_store, names.checkpoints)):
+            try:
+                await call(name)
+            except nats.js.errors.NotFoundError:
+                pass
+
+    # -- samples in -------------------------------------------------------------------------------
+
+    async def publish_samples(self, batches: dict[int, SampleBatch]) -> list[int]:
+        """Publish one batch per partition, all acknowledged, or raise :class:`Backpressure` (then
+        some may be stored: the sender retries the whole set and the workers score each once)."""
+        return await self._publish_all(
+            [(self.names.samples(p), encode_samples(b), None) for p, b in sorted(batches.items())])
+
+    async def _publish_all(self, items: Sequence[tuple[str, bytes, str | None]]) -> list[int]:
+        async def one(subject: str, data: bytes, msg_id: str | None) -> int:
+            headers = {"Nats-Msg-Id": msg_id} if msg_id else None
+            ack = await self.js.publish(subject, data, timeout=self.publish_timeout_s, headers=headers)
+            return int(ack.seq)
+
+        results = await asyncio.gather(*(one(*item) for item in items), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise _backpressure(result)
+        return [int(r) for r in results]  # type: ignore[arg-type]
+
+    # -- results out ------------------------------------------------------------------------------
+
+    async def publish_results(self, scores: ScoreBatch, alerts: Iterable[AlertRecord]) -> None:
+        """Publish a batch's scores and alerts, de-duplicated by the server on their ids."""
+        items: list[tuple[str, bytes, str | None]] = [
+            (self.names.scores(scores.partition), encode_scores(scores), f"s{scores.partition}-{scores.seq}")]
+        items += [(self.names.alerts(a.partition), encode_alert(a), a.key) for a in alerts]
+        await self._publish_all(items)
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def reader(self, stream: str, subject: str, after_seq: int) -> PartitionReader:
+        return PartitionReader(self.js, stream, subject, after_seq)
+
+    # -- leases and membership --------------------------------------------------------------------
+
+    async def heartbeat(self, worker: str) -> None:
+        assert self._members is not None
+        await _available(self._members.put(worker, b"1"))
+
+    async def leave(self, worker: str) -> None:
+        assert self._members is not None
+        await _available(self._members.delete(worker))
+
+    async def members(self) -> list[str]:
+        assert self._members is not None
+        try:
+            return sorted(await _available(self._members.keys()))
+        except nats.js.errors.NoKeysError:
+            return []
+
+    async def claim(self, partition: int, worker: str) -> int | None:
+        """Take a free partition's lease: its revision, or None if another worker holds it."""
+        assert self._leases is not None
+        try:
+            return await _available(self._leases.create(f"p{partition}", worker.encode()))
+        except nats.js.errors.KeyWrongLastSequenceError:
+            return None
+
+    async def renew(self, partition: int, worker: str, revision: int) -> int | None:
+        """Renew a held lease: its new revision, or None if it was lost (expired, taken)."""
+        assert self._leases is not None
+        try:
+            return await _available(self._leases.update(f"p{partition}", worker.encode(), last=revision))
+        except nats.js.errors.KeyWrongLastSequenceError:
+            return None
+
+    async def release(self, partition: int, revision: int) -> None:
+        assert self._leases is not None
+        try:
+            await _available(self._leases.delete(f"p{partition}", last=revision))
+        except nats.js.errors.KeyWrongLastSequenceError:
+            pass  # already expired or taken: nothing of ours to give back
+
+    # -- checkpoints ------------------------------------------------------------------------------
+
+    async def save_checkpoint(self, partition: int, data: bytes) -> None:
+        assert self._checkpoints is not None
+        await _available(self._checkpoints.put(f"p{partition}", data))
+
+    async def load_checkpoint(self, partition: int) -> bytes | None:
+        assert self._checkpoints is not None
+        try:
+            result = await _available(self._checkpoints.get(f"p{partition}"))
+        except nats.js.errors.NotFoundError:
+            return None
+        return bytes(result.data) if result.data is not None else None
+
+
+class PartitionReader:
+    """Reads one subject of a stream in order from ``after_seq + 1``, re-creating its ephemeral consumer
+    from the last sequence read whenever the broker lost it (restart) or the connection dropped."""
+
+    def __init__(self, js: JetStreamContext, stream: str, subject: str, after_seq: int) -> None:
+        self.js, self.stream, self.subject, self.last_seq = js, stream, subject, after_seq
+        self._sub: JetStreamContext.PullSubscription | None = None
+
+    async def fetch(self, batch: int = 64, timeout_s: float = 0.2) -> list[Received]:
+        """The next messages (possibly none after ``timeout_s``); never one twice, never one skipped."""
+        try:
+            if self._sub is None:
+                self._sub = await self.js.pull_subscribe(self.subject, stream=self.stream, config=ConsumerConfig(
+                    deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=self.last_seq + 1,
+                    ack_policy=AckPolicy.NONE, inactive_threshold=30.0, filter_subject=self.subject))
+            msgs = await self._sub.fetch(batch=batch, timeout=timeout_s)
+        except nats.errors.TimeoutError:
+            return []
+        except (nats.errors.Error, OSError, asyncio.TimeoutError):
+            await self.close()
+            await asyncio.sleep(timeout_s)
+            return []
+        out: list[Received] = []
+        for msg in msgs:
+            seq = int(msg.metadata.sequence.stream)
+            if seq <= self.last_seq:
+                continue  # a consumer re-created over a message already read
+            out.append(Received(seq, msg.data))
+            self.last_seq = seq
+        return out
+
+    async def close(self) -> None:
+        sub, self._sub = self._sub, None
+        if sub is not None:
+            try:
+                await sub.unsubscribe()
+            except (nats.errors.Error, OSError):
+                pass
+
+
+async def _available(call: Awaitable[T]) -> T:
+    """``call``'s result; the broker away or slow is :class:`ServiceUnavailable` (retry later), while
+    JetStream's answers that mean something (not found, wrong revision) pass through."""
+    try:
+        return await call
+    except (nats.js.errors.NotFoundError, nats.js.errors.KeyWrongLastSequenceError, nats.js.errors.NoKeysError):
+        raise
+    except (nats.errors.Error, OSError, asyncio.TimeoutError) as exc:
+        raise ServiceUnavailable(f"NATS JetStream: {type(exc).__name__}: {exc}") from exc
+
+
+def _backpressure(exc: BaseException) -> Backpressure:
+    if isinstance(exc, Backpressure):
+        return exc
+    if isinstance(exc, nats.js.errors.APIError) and "exceeded" in str(exc.description or ""):
+        return Backpressure(f"sample stream full ({exc.description}); retry later", retry_after_s=5.0)
+    if isinstance(exc, (nats.errors.Error, OSError, asyncio.TimeoutError)):
+        return Backpressure(f"sample stream not acknowledging ({type(exc).__name__}: {exc}); retry later")
+    raise exc
+
+
+class SyncPublisher:
+    """The bus driven from synchronous code (the remote-write receiver's thread, the poller): an event
+    loop of its own in a daemon thread, each call waited for. ``publish`` raises :class:`Backpressure`."""
+
+    def __init__(self, connect: Callable[[], Awaitable[JetStreamBus]]) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="jetstream-publisher", daemon=True)
+        self._thread.start()
+        self.bus = self._run(connect())
+
+    def _run(self, coro: Awaitable[T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()  # type: ignore[arg-type]
+
+    def publish(self, batches: dict[int, SampleBatch]) -> list[int]:
+        return self._run(self.bus.publish_samples(batches))
+
+    def close(self) -> None:
+        self._run(self.bus.close())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+        self._loop.close()
