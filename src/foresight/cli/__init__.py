@@ -33,6 +33,7 @@ from foresight.cli import (  # noqa: F401
     serve,
     version,
     watch,
+    worker,
 )
 from foresight.cli.app import ROOT, ForesightTyper, app
 from foresight.cli.boundary import ErrorBoundary

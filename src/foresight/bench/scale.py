@@ -1,0 +1,342 @@
+"""``foresight bench scale``: sharded scoring on NATS JetStream against the single process, and a worker killed.
+
+Data: ``series`` synthetic series (a noisy daily cycle, 5-minute steps) over ``steps`` steps, with
+spikes and level shifts injected at random (seeded) so that alerts fire. Every phase uses its own
+stream (deleted afterwards) and separate ``foresight worker`` OS processes.
+
+1. **Single process**: the same detector over all series in one state, timed in this process
+   (``single_process_samples_per_s``): the reference scores, and the speed the broker is judged by.
+2. **Throughput**: the whole data set is published first, then 1 and then 2 workers score it; a
+   worker's throughput is its samples over its busy time (first to last score it published),
+   ``throughput_k_workers`` all samples over the span from the first score to the last.
+   ``broker_overhead`` = 1 - one worker's throughput / the single process's. On this machine (2
+   cores shared with other work) 2 workers also compete with this process and the broker, so the
+   report adds a projection: k workers on k free cores would do about k x one worker's rate.
+3. **Kill**: 2 workers serve the data published at a steady ``rate``; a third of the way through
+   one is killed with SIGKILL. ``latency_*`` is sample to score (publish to the score's
+   publication) before the kill; ``recovery_s`` the time from the kill until every partition the
+   dead worker held has a score published by its successor; ``lost_samples`` the samples never
+   scored; ``duplicate_alerts`` alert keys that appear twice on the results stream.
+
+``scores_identical_to_single_process``: every score of every phase equals the single process's
+score of that sample, bit for bit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from foresight.adapters.jetstream import JetStreamBus, PartitionReader, StreamNames
+from foresight.detect import make_detector
+from foresight.scaleout import Backpressure
+from foresight.scaleout.codec import SampleBatch, decode_alert, decode_scores
+from foresight.scaleout.partition import assign, partition_of
+from foresight.scaleout.scorer import alert_key
+
+__all__ = ["Dataset", "WorkerPool", "bench_scale", "make_dataset"]
+
+DETECTOR = "surprise"
+THRESHOLD = 0.8
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """``x[i, k]`` is series ``ids[i]`` at ``t[k]``; ``reference[i, k]`` its single-process score."""
+
+    ids: tuple[str, ...]
+    t: np.ndarray
+    x: np.ndarray
+    reference: np.ndarray
+    single_process_s: float
+
+    @property
+    def samples(self) -> int:
+        return int(self.x.size)
+
+    def expected_alerts(self) -> set[str]:
+        rows, steps = np.nonzero(self.reference >= THRESHOLD)
+        return {alert_key(self.ids[i], float(self.t[k])) for i, k in zip(rows.tolist(), steps.tolist())}
+
+
+def make_dataset(series: int, steps: int, seed: int = 0) -> Dataset:
+    """Synthetic series with injected anomalies, and their single-process scores (timed)."""
+    rng = np.random.default_rng(seed)
+    t = 1.7e9 + 300.0 * np.arange(steps)
+    phase = rng.uniform(0, 2 * np.pi, (series, 1))
+    x = 50.0 + 20.0 * np.sin(2 * np.pi * t[None, :] / 86400.0 + phase) + rng.normal(0, 3.0, (series, steps))
+    spikes = rng.random((series, steps)) < 0.002
+    x[spikes] += rng.choice([-1.0, 1.0], spikes.sum()) * rng.uniform(40, 120, spikes.sum())
+    shifted = rng.random(series) < 0.05
+    starts = rng.integers(steps // 3, steps, series)
+    for i in np.flatnonzero(shifted).tolist():
+        x[i, starts[i]:] += 60.0
+    detector = make_detector(DETECTOR)
+    state = detector.init(series)
+    reference = np.empty_like(x)
+    columns = [np.ascontiguousarray(x[:, k]) for k in range(steps)]
+    start = time.perf_counter()
+    for k in range(steps):
+        reference[:, k] = detector.update(state, columns[k], np.full(series, t[k]))
+    elapsed = time.perf_counter() - start
+    ids = tuple(f'__name__="bench",series="{i}"' for i in range(series))
+    return Dataset(ids, t, x, reference, elapsed)
+
+
+def step_batches(data: Dataset, partitions: int, step: int, ingested_at: float) -> dict[int, SampleBatch]:
+    """Step ``step`` of every series, one batch per partition (series in a fixed order)."""
+    by_partition = _partition_rows(data.ids, partitions)
+    return {p: SampleBatch(tuple(data.ids[i] for i in rows), np.full(rows.size, data.t[step]),
+                           np.ascontiguousarray(data.x[rows, step]), ingested_at)
+            for p, rows in by_partition.items()}
+
+
+_ROWS_CACHE: dict[tuple[int, int], dict[int, np.ndarray]] = {}
+
+
+def _partition_rows(ids: Sequence[str], partitions: int) -> dict[int, np.ndarray]:
+    key = (len(ids), partitions)
+    if key not in _ROWS_CACHE:
+        of = np.array([partition_of(sid, partitions) for sid in ids])
+        _ROWS_CACHE[key] = {p: np.flatnonzero(of == p) for p in range(partitions) if (of == p).any()}
+    return _ROWS_CACHE[key]
+
+
+class WorkerPool:
+    """``foresight worker`` OS processes on one stream, each from a YAML config of its own."""
+
+    def __init__(self, url: str, names: StreamNames, partitions: int, workdir: Path, *, lease_ttl_s: float = 3.0,
+                 checkpoint_every_s: float = 2.0) -> None:
+        self.url, self.names, self.partitions, self.workdir = url, names, partitions, workdir
+        self.config = workdir / "scaleout.yaml"
+        self.config.write_text(yaml.safe_dump({"scaleout": {
+            "nats_url": url, "stream": names.stream, "subject_prefix": names.prefix, "partitions": partitions,
+            "detector": DETECTOR, "alert_threshold": THRESHOLD, "lease_ttl_s": lease_ttl_s,
+            "checkpoint_every_s": checkpoint_every_s}}))
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, worker_id: str, join_grace_s: float) -> None:
+        log = open(self.workdir / f"{worker_id}.log", "wb")  # noqa: SIM115 (the process keeps it)
+        self.procs[worker_id] = subprocess.Popen(
+            [sys.executable, "-c", "from foresight.cli import main; main()", "worker", "--config", str(self.config),
+             "--id", worker_id, "--join-grace", str(join_grace_s)],
+            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+    def kill(self, worker_id: str) -> None:
+        self.procs[worker_id].send_signal(signal.SIGKILL)
+        self.procs[worker_id].wait()
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def log(self, worker_id: str) -> str:
+        return (self.workdir / f"{worker_id}.log").read_text(errors="replace")
+
+
+@dataclass
+class Results:
+    """What the results stream said: scores per sample, alert keys, and per-batch timings."""
+
+    scores: dict[tuple[str, float], float] = field(default_factory=dict)
+    score_batches: Counter[tuple[int, int]] = field(default_factory=Counter)
+    alerts: Counter[str] = field(default_factory=Counter)
+    batches: list[tuple[int, int, str, int, float, float]] = field(default_factory=list)  # p, seq, worker, n, in, done
+    rescored: int = 0
+
+    def add_scores(self, data: bytes) -> None:
+        b = decode_scores(data)
+        self.score_batches[(b.partition, b.seq)] += 1
+        self.batches.append((b.partition, b.seq, b.worker, len(b.ids), b.ingested_at, b.scored_at))
+        for sid, t, u in zip(b.ids, b.t.tolist(), b.scores.tolist()):
+            key = (sid, t)
+            if key in self.scores:
+                self.rescored += 1
+            self.scores[key] = u
+
+    def identical_to(self, data: Dataset, steps: Sequence[int] | None = None) -> bool:
+        rows = {sid: i for i, sid in enumerate(data.ids)}
+        column = {float(t): k for k, t in enumerate(data.t.tolist())}
+        wanted = range(len(data.t)) if steps is None else steps
+        if len(self.scores) != len(data.ids) * len(wanted):
+            return False
+        return all(data.reference[rows[sid], column[t]] == u for (sid, t), u in self.scores.items())
+
+
+async def _collect(bus: JetStreamBus, results: Results, readers: tuple[PartitionReader, PartitionReader],
+                   expected: int, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    scores_reader, alerts_reader = readers
+    while len(results.scores) < expected and time.monotonic() < deadline:
+        for message in await scores_reader.fetch(256, timeout_s=0.1):
+            results.add_scores(message.data)
+    for message in await alerts_reader.fetch(100_000, timeout_s=0.5):
+        results.alerts[decode_alert(message.data).key] += 1
+    while True:  # every alert published so far
+        more = await alerts_reader.fetch(100_000, timeout_s=0.3)
+        if not more:
+            break
+        for message in more:
+            results.alerts[decode_alert(message.data).key] += 1
+
+
+def _readers(bus: JetStreamBus) -> tuple[PartitionReader, PartitionReader]:
+    return (bus.reader(bus.names.results, bus.names.scores("*"), 0),
+            bus.reader(bus.names.results, bus.names.alerts("*"), 0))
+
+
+async def _publish(bus: JetStreamBus, data: Dataset, partitions: int, steps: Sequence[int], rate: float | None) -> None:
+    start = time.monotonic()
+    for n, step in enumerate(steps):
+        if rate:
+            delay = start + n * len(data.ids) / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        while True:
+            try:
+                await bus.publish_samples(step_batches(data, partitions, step, time.time()))
+                break
+            except Backpressure as exc:  # the sender's part is to retry, as Prometheus does
+                await asyncio.sleep(min(exc.retry_after_s, 0.5))
+
+
+async def _wait_members(bus: JetStreamBus, count: int, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while len(await bus.members()) < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {len(await bus.members())} of {count} workers registered in {timeout_s:g} s")
+        await asyncio.sleep(0.1)
+
+
+async def _throughput(url: str, data: Dataset, partitions: int, workers: int, tag: str, workdir: Path) -> dict[str, Any]:
+    names = StreamNames(f"fs-bench-{tag}-{workers}w", f"fsbench{tag}w{workers}")
+    bus = await JetStreamBus.connect(url, names, partitions, max_stream_bytes=4 << 30)
+    pool = WorkerPool(url, names, partitions, workdir)
+    try:
+        await _publish(bus, data, partitions, range(len(data.t)), rate=None)
+        for w in range(workers):
+            pool.start(f"w{w}", join_grace_s=5.0)
+        results = Results()
+        await _collect(bus, results, _readers(bus), data.samples, timeout_s=600)
+        per_worker: dict[str, list[tuple[int, float]]] = {}
+        for _, _, w, n, _, done in results.batches:
+            per_worker.setdefault(w, []).append((n, done))
+        rates = {}
+        for w, items in per_worker.items():
+            items.sort(key=lambda item: item[1])
+            span = items[-1][1] - items[0][1]
+            rates[w] = (sum(n for n, _ in items) - items[0][0]) / span if span > 0 else float("nan")
+        done = sorted(b[5] for b in results.batches)
+        first_n = min(results.batches, key=lambda b: b[5])[3]
+        total = (len(results.scores) - first_n) / (done[-1] - done[0])
+        return {"samples_per_s": total, "per_worker_samples_per_s": rates,
+                "identical": results.identical_to(data), "workers_seen": sorted(per_worker),
+                "lost": data.samples - len(results.scores)}
+    finally:
+        pool.stop()
+        await bus.delete_all()
+        await bus.close()
+
+
+async def _kill(url: str, data: Dataset, partitions: int, rate: float, tag: str, workdir: Path) -> dict[str, Any]:
+    names = StreamNames(f"fs-bench-{tag}-kill", f"fsbench{tag}kill")
+    bus = await JetStreamBus.connect(url, names, partitions, max_stream_bytes=4 << 30)
+    pool = WorkerPool(url, names, partitions, workdir)
+    try:
+        for w in ("a", "b"):
+            pool.start(w, join_grace_s=1.0)
+        await _wait_members(bus, 2)
+        owners = assign(partitions, ["a", "b"])
+        await asyncio.sleep(3.0)  # both have claimed their shares
+        results = Results()
+        readers = _readers(bus)
+        steps = range(len(data.t))
+        publisher = asyncio.create_task(_publish(bus, data, partitions, steps, rate))
+        duration = len(data.t) * len(data.ids) / rate
+        collect = asyncio.create_task(_collect(bus, results, readers, data.samples, timeout_s=duration + 120))
+        await asyncio.sleep(duration / 3)
+        victim = "a"
+        killed_at = time.time()
+        pool.kill(victim)
+        await publisher
+        await collect
+        victim_partitions = {p for p, w in owners.items() if w == victim}
+        recovery = 0.0
+        for p in victim_partitions:
+            after = [done for bp, _, w, _, _, done in results.batches if bp == p and w != victim and done >= killed_at]
+            recovery = max(recovery, (min(after) - killed_at) if after else float("inf"))
+        before = np.array([done - ingested for _, _, _, _, ingested, done in results.batches if done < killed_at])
+        around = np.array([done - ingested for _, _, _, _, ingested, done in results.batches])
+        return {
+            "lost": data.samples - len(results.scores),
+            "duplicate_alerts": sum(c - 1 for c in results.alerts.values() if c > 1),
+            "duplicate_score_batches": sum(c - 1 for c in results.score_batches.values() if c > 1),
+            "alerts_as_single_process": set(results.alerts) == data.expected_alerts(),
+            "alerts": len(results.alerts),
+            "recovery_s": recovery,
+            "latency_p50_s": float(np.percentile(before, 50)) if before.size else float("nan"),
+            "latency_p99_s": float(np.percentile(before, 99)) if before.size else float("nan"),
+            "latency_p99_with_kill_s": float(np.percentile(around, 99)) if around.size else float("nan"),
+            "identical": results.identical_to(data),
+            "killed_partitions": sorted(victim_partitions),
+        }
+    finally:
+        pool.stop()
+        await bus.delete_all()
+        await bus.close()
+
+
+def bench_scale(url: str = "nats://127.0.0.1:4222", series: int = 4096, steps: int = 240, partitions: int = 8,
+                rate: float = 100_000.0, seed: int = 0) -> dict[str, Any]:
+    """Run the three phases and return the issue's figures (plus the ones behind them)."""
+    data = make_dataset(series, steps, seed)
+    tag = f"{os.getpid()}-{int(time.time())}"
+    with tempfile.TemporaryDirectory(prefix="foresight-bench-scale-") as tmp:
+        workdir = Path(tmp)
+        one = asyncio.run(_throughput(url, data, partitions, 1, tag, workdir))
+        two = asyncio.run(_throughput(url, data, partitions, 2, tag, workdir))
+        kill = asyncio.run(_kill(url, data, partitions, rate, tag, workdir))
+    single = data.samples / data.single_process_s
+    return {
+        "series": series, "steps": steps, "partitions": partitions, "samples": data.samples,
+        "single_process_samples_per_s": round(single),
+        "throughput_1_worker": round(one["samples_per_s"]),
+        "throughput_2_workers": round(two["samples_per_s"]),
+        "per_worker_throughput_2_workers": {w: round(r) for w, r in two["per_worker_samples_per_s"].items()},
+        "speedup_2_workers": round(two["samples_per_s"] / one["samples_per_s"], 3),
+        "broker_overhead": round(1.0 - one["samples_per_s"] / single, 3),
+        "projected_2_workers_on_free_cores": round(2 * one["samples_per_s"]),
+        "latency_p50_s": round(kill["latency_p50_s"], 4),
+        "latency_p99_s": round(kill["latency_p99_s"], 4),
+        "latency_p99_with_kill_s": round(kill["latency_p99_with_kill_s"], 4),
+        "kill_rate_samples_per_s": rate,
+        "lost_samples": one["lost"] + two["lost"] + kill["lost"],
+        "duplicate_alerts": kill["duplicate_alerts"],
+        "duplicate_score_batches": kill["duplicate_score_batches"],
+        "alerts": kill["alerts"],
+        "alerts_as_single_process": kill["alerts_as_single_process"],
+        "recovery_s": round(kill["recovery_s"], 3),
+        "scores_identical_to_single_process": bool(one["identical"] and two["identical"] and kill["identical"]),
+        "cpu_count": os.cpu_count(),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+    }

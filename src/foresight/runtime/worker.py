@@ -1,0 +1,216 @@
+"""A scale-out worker: owns partitions of the sample stream, scores them, publishes scores and alerts.
+
+Every ``lease_ttl_s / 4`` a worker renews its membership and its leases, computes which partitions
+it should own (rendezvous hashing over the live members, :func:`foresight.scaleout.partition.owned_by`),
+hands back those it should not (checkpoint first, then release the lease) and claims the free ones
+it should own: it restores the partition's checkpoint and reads the stream from the sequence after
+it. A worker that dies stops renewing; its leases and membership expire after ``lease_ttl_s`` and
+the survivors take its partitions over, replaying what came after the last checkpoint. The
+detectors are deterministic, so the replay gives the same scores and alert keys as the first
+pass, and the broker drops the repeated results by their ids: exactly once in effect.
+
+A new worker waits ``join_grace_s`` after announcing itself before claiming, so that workers
+started together see each other and each claims its share instead of the first taking all.
+
+A lease is renewed before each checkpoint is written; a worker that lost a lease stops serving the
+partition without writing its checkpoint, so a stale owner never overwrites its successor's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from foresight.adapters.jetstream import JetStreamBus, PartitionReader, StreamNames
+from foresight.config import ScaleoutSettings
+from foresight.detect import make_detector
+from foresight.detect.protocol import Detector
+from foresight.errors import ConfigError, ServiceUnavailable
+from foresight.scaleout.checkpoint import decode_checkpoint, encode_checkpoint
+from foresight.scaleout.codec import ScoreBatch, decode_samples
+from foresight.scaleout.partition import owned_by
+from foresight.scaleout.scorer import PartitionScorer
+
+__all__ = ["Worker", "WorkerConfig", "run_worker"]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """One worker's identity and timing (the ``scaleout`` settings, plus what is per process)."""
+
+    worker_id: str
+    detector: str = "surprise"
+    alert_threshold: float = 0.8
+    lease_ttl_s: float = 3.0
+    checkpoint_every_s: float = 5.0
+    join_grace_s: float | None = None  # None: half the lease TTL
+    fetch_batch: int = 8
+
+
+@dataclass
+class _Owned:
+    scorer: PartitionScorer
+    reader: PartitionReader
+    revision: int
+    checkpointed_seq: int
+    checkpointed_at: float
+
+
+class Worker:
+    """Serves partitions of ``bus`` until :meth:`run`'s ``stop`` is set (then checkpoints and leaves)."""
+
+    def __init__(self, bus: JetStreamBus, config: WorkerConfig) -> None:
+        self.bus, self.config = bus, config
+        self.detector: Detector[Any] = make_detector(config.detector)
+        self.owned: dict[int, _Owned] = {}
+        self.scored_samples = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        cfg = self.config
+        await self.bus.heartbeat(cfg.worker_id)
+        await _wait(stop, cfg.join_grace_s if cfg.join_grace_s is not None else cfg.lease_ttl_s / 2)
+        tick = cfg.lease_ttl_s / 4
+        next_tick = 0.0
+        try:
+            while not stop.is_set():
+                try:
+                    if time.monotonic() >= next_tick:
+                        await self._rebalance()
+                        next_tick = time.monotonic() + tick
+                    if not self.owned:
+                        await _wait(stop, min(tick, 0.1))
+                        continue
+                    await self._serve_once(stop)
+                    await self._checkpoint_due()
+                except ServiceUnavailable as exc:  # the broker away: its leases decide who serves after
+                    _log.warning("worker %s: %s; retrying", cfg.worker_id, exc)
+                    await _wait(stop, min(tick, 0.5))
+        finally:
+            try:
+                for partition in list(self.owned):
+                    await self._hand_back(partition)
+                await self.bus.leave(cfg.worker_id)
+            except ServiceUnavailable as exc:
+                _log.warning("worker %s: left without handing back (%s); leases expire instead", cfg.worker_id, exc)
+
+    async def _rebalance(self) -> None:
+        cfg = self.config
+        await self.bus.heartbeat(cfg.worker_id)
+        members = await self.bus.members()
+        desired = owned_by(self.bus.partitions, members or [cfg.worker_id], cfg.worker_id)
+        for partition, owned in list(self.owned.items()):
+            revision = await self.bus.renew(partition, cfg.worker_id, owned.revision)
+            if revision is None:
+                _log.warning("worker %s: lost the lease of partition %d; stopped serving it", cfg.worker_id, partition)
+                await owned.reader.close()
+                del self.owned[partition]
+            else:
+                owned.revision = revision
+        for partition in sorted(set(self.owned) - desired):
+            await self._hand_back(partition)
+        for partition in sorted(desired - set(self.owned)):
+            revision = await self.bus.claim(partition, cfg.worker_id)
+            if revision is not None:
+                await self._take(partition, revision)
+
+    async def _take(self, partition: int, revision: int) -> None:
+        data = await self.bus.load_checkpoint(partition)
+        checkpoint = decode_checkpoint(data, self.detector) if data is not None else None
+        scorer = PartitionScorer(self.detector, partition, self.config.alert_threshold, checkpoint)
+        reader = self.bus.reader(self.bus.names.stream, self.bus.names.samples(partition), scorer.seq)
+        self.owned[partition] = _Owned(scorer, reader, revision, scorer.seq, time.monotonic())
+        _log.info("worker %s: serving partition %d from sequence %d", self.config.worker_id, partition, scorer.seq + 1)
+
+    async def _hand_back(self, partition: int) -> None:
+        owned = self.owned.pop(partition)
+        await owned.reader.close()
+        revision = await self.bus.renew(partition, self.config.worker_id, owned.revision)
+        if revision is None:
+            return
+        if owned.scorer.seq > owned.checkpointed_seq:
+            await self.bus.save_checkpoint(partition, encode_checkpoint(owned.scorer.checkpoint()))
+        await self.bus.release(partition, revision)
+
+    async def _serve_once(self, stop: asyncio.Event) -> None:
+        partitions = list(self.owned)
+        fetched = await asyncio.gather(
+            *(self.owned[p].reader.fetch(self.config.fetch_batch, timeout_s=0.05) for p in partitions))
+        for partition, messages in zip(partitions, fetched):
+            owned = self.owned.get(partition)
+            for message in messages:
+                if owned is None:
+                    break
+                batch = decode_samples(message.data)
+                scores = owned.scorer.score(batch, message.seq)
+                alerts = owned.scorer.alerts(batch, scores, self.config.worker_id)
+                result = ScoreBatch(partition, message.seq, self.config.worker_id, batch.ids, batch.t, scores,
+                                    batch.ingested_at, time.time())
+                while True:  # learnt already: publish these very results until the broker takes them
+                    try:
+                        await self.bus.publish_results(result, alerts)
+                        break
+                    except ServiceUnavailable as exc:
+                        if stop.is_set():  # give up the partition unsaved: its next owner replays this batch
+                            self.owned.pop(partition, None)
+                            await owned.reader.close()
+                            return
+                        _log.warning("worker %s: results of partition %d not published (%s); retrying",
+                                     self.config.worker_id, partition, exc)
+                        await _wait(stop, 0.2)
+                self.scored_samples += len(batch)
+                owned = self.owned.get(partition)  # a lease lost while publishing ends the partition's turn
+
+    async def _checkpoint_due(self) -> None:
+        now = time.monotonic()
+        for partition, owned in list(self.owned.items()):
+            if owned.scorer.seq == owned.checkpointed_seq or now - owned.checkpointed_at < self.config.checkpoint_every_s:
+                continue
+            revision = await self.bus.renew(partition, self.config.worker_id, owned.revision)
+            if revision is None or partition not in self.owned:
+                self.owned.pop(partition, None)
+                await owned.reader.close()
+                continue
+            owned.revision = revision
+            seq = owned.scorer.seq
+            await self.bus.save_checkpoint(partition, encode_checkpoint(owned.scorer.checkpoint()))
+            owned.checkpointed_seq, owned.checkpointed_at = seq, time.monotonic()
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        pass
+
+
+def run_worker(settings: ScaleoutSettings, worker_id: str | None = None, *, join_grace_s: float | None = None) -> None:
+    """Serve partitions until SIGTERM or SIGINT (then hand them back with a checkpoint, and leave)."""
+    if settings.nats_url is None:
+        raise ConfigError("foresight worker needs scaleout.nats_url (FORESIGHT_SCALEOUT__NATS_URL); without a "
+                          "broker, `foresight serve` scores every series in its own process")
+    config = WorkerConfig(worker_id or f"{socket.gethostname()}-{os.getpid()}", settings.detector,
+                          settings.alert_threshold, settings.lease_ttl_s, settings.checkpoint_every_s, join_grace_s)
+
+    async def main() -> None:
+        assert settings.nats_url is not None
+        bus = await JetStreamBus.connect(settings.nats_url, StreamNames(settings.stream, settings.subject_prefix),
+                                         settings.partitions, max_stream_bytes=settings.max_stream_bytes,
+                                         lease_ttl_s=settings.lease_ttl_s)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await Worker(bus, config).run(stop)
+        finally:
+            await bus.close()
+
+    asyncio.run(main())
