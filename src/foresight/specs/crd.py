@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from foresight.specs.healing import HealingPolicy
 from foresight.specs.model_deployment import ModelDeployment
 from foresight.specs.policies import AnomalyPolicy, ScalingPolicy
 from foresight.specs.training_job import TrainingJob
@@ -31,6 +32,7 @@ _NAMES: dict[type[BaseModel], tuple[str, list[str]]] = {
     TrainingJob: ("trainingjobs", ["tjob"]),
     ScalingPolicy: ("scalingpolicies", ["spol"]),
     AnomalyPolicy: ("anomalypolicies", ["apol"]),
+    HealingPolicy: ("healingpolicies", ["hpol"]),
 }
 _COLUMNS: dict[type[BaseModel], list[dict[str, str]]] = {
     ModelDeployment: [
@@ -51,10 +53,16 @@ _COLUMNS: dict[type[BaseModel], list[dict[str, str]]] = {
         {"name": "Target", "type": "string", "jsonPath": ".spec.targetRef.name"},
         {"name": "Detector", "type": "string", "jsonPath": ".spec.detector"},
     ],
+    HealingPolicy: [
+        {"name": "Dry-Run", "type": "boolean", "jsonPath": ".spec.dryRun"},
+    ],
 }
+#: kinds ``foresight serve`` reads each period with nothing to render: the operator does not reconcile them
+_SERVE_ONLY = (HealingPolicy,)
 
-#: ``{kind: plural}`` of every Foresight custom resource (what the operator watches).
-PLURALS: dict[str, str] = {model.model_fields["kind"].default: names[0] for model, names in _NAMES.items()}
+#: ``{kind: plural}`` of every Foresight custom resource the operator watches.
+PLURALS: dict[str, str] = {model.model_fields["kind"].default: names[0] for model, names in _NAMES.items()
+                           if model not in _SERVE_ONLY}
 
 
 def openapi_schema(model: type[BaseModel]) -> dict[str, Any]:

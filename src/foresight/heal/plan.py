@@ -1,0 +1,237 @@
+"""Remediation planning: which predicted failures are acted on, by which action, and which are refused and why.
+
+A prediction names a pod (its workload, namespace and node), the failure and its time to failure.
+The planner turns one round of predictions into :class:`Step` s, each acted on or refused with a
+reason that the audit log keeps beside the prediction and its incident. The order of the checks is
+the order of the damage a wrong action does:
+
+1. **pause**: ``pause_at`` or more predictions at once means the predictor or its metrics are wrong
+   (a scrape that halved every working set, a broken exporter), not that the fleet is failing
+   together: nothing is done, the round is reported for an alert.
+2. **policy**: a HealingPolicy in the pod's namespace must cover its workload and allow an action
+   for the failure (:data:`REMEDIES`, in order of preference: a leak is restarted, not resized, as a
+   larger limit only delays it; CPU saturation is resized, or scaled out).
+3. **one at a time**: one action per workload per round, the most urgent first; a node is drained
+   once however many of its pods are predicted.
+4. **rate limits** over the last ``window_s``: per workload, per namespace (the policy's), per
+   cluster. Dry-run steps count too, so a dry run shows what acting would have done.
+
+The resize-or-scale-out choice (:func:`resize_fits`) is pure too: the adapter reads the node and
+asks it.
+
+>>> planner = Planner([Rules("shop")], cluster_per_window=10, pause_at=5)
+>>> p = Prediction(Target("shop", "cart", "cart-7d9f-x2", "node-a"), Failure.OOM_KILL, 600.0, 540.0, 700.0,
+...                "memory at 91% of its limit, growing 2%/10min")
+>>> [(s.action.value if s.action else None, s.act, s.dry_run) for s in planner.plan([p], now=0.0).steps]
+[('restart', True, True)]
+>>> print(planner.plan([p], now=60.0).steps[0].reason)
+refused: rate limit of workload shop/cart: 1 action(s) in the last 60 min (allowed 1)
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Protocol
+
+from foresight.heal.signals import Failure, Resource
+
+__all__ = ["REMEDIES", "Action", "Outcome", "Plan", "Planner", "Prediction", "Remediator", "Rules", "Step", "Target",
+           "resize_fits"]
+
+
+class Action(str, Enum):
+    """What Foresight may do to a pod or a node predicted to fail."""
+
+    RESTART = "restart"  # a replacement Ready first, then the pod evicted (Eviction API, PDB respected)
+    RESIZE = "resize"  # the container's memory or CPU raised in place (pods/resize), else one more replica
+    SCALE_OUT = "scale_out"  # one more replica of the workload
+    DRAIN = "drain"  # the node cordoned, its pods evicted one at a time
+
+
+#: the actions that remedy each failure, preferred first; the policy's allowed set picks among them
+REMEDIES: dict[Failure, tuple[Action, ...]] = {
+    Failure.OOM_KILL: (Action.RESTART, Action.RESIZE),
+    Failure.GPU_OOM: (Action.RESTART,),
+    Failure.CRASH_LOOP: (Action.RESTART,),
+    Failure.SLO_BREACH: (Action.RESIZE, Action.SCALE_OUT),
+    Failure.EVICTION: (Action.DRAIN,),
+    Failure.NOT_READY: (Action.DRAIN,),
+    Failure.GPU_FAILURE: (Action.DRAIN,),
+}
+#: what a resize raises for each failure
+RESIZED: dict[Failure, Resource] = {Failure.OOM_KILL: Resource.MEMORY, Failure.SLO_BREACH: Resource.CPU}
+
+
+@dataclass(frozen=True)
+class Target:
+    """The pod predicted to fail, where it runs and what owns it (``container``: the one whose resource fails)."""
+
+    namespace: str
+    workload: str
+    pod: str
+    node: str
+    container: str = ""
+
+    @property
+    def workload_key(self) -> str:
+        return f"{self.namespace}/{self.workload}"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A predictor's alarm on one target: the failure, its time to failure with the interval, the
+    evidence sentence, and the incident it belongs to (None when no incident holds the workload)."""
+
+    target: Target
+    failure: Failure
+    ttf_s: float
+    ttf_low_s: float
+    ttf_high_s: float
+    evidence: str
+    incident: str | None = None
+
+
+@dataclass(frozen=True)
+class Rules:
+    """One HealingPolicy as the planner reads it: its namespace, the workloads it covers (empty: all of
+    the namespace), the actions it allows, dry-run, and its rate limits per ``window_s``."""
+
+    namespace: str
+    workloads: frozenset[str] = frozenset()
+    actions: frozenset[Action] = frozenset(Action)
+    dry_run: bool = True
+    per_workload: int = 1
+    per_namespace: int = 5
+    name: str = ""
+
+    def covers(self, target: Target) -> bool:
+        return target.namespace == self.namespace and (not self.workloads or target.workload in self.workloads)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One prediction's fate: the action chosen (None: none allowed), whether it is carried out now
+    (``act``; with ``dry_run`` it is only recorded), and the reason, in one sentence."""
+
+    prediction: Prediction
+    action: Action | None
+    act: bool
+    dry_run: bool
+    reason: str
+    policy: str = ""
+    resource: Resource | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One round: every prediction's step, and the reason the round is paused (None: not paused)."""
+
+    steps: tuple[Step, ...]
+    paused: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an action did: ``done`` when it took effect, else why not (a PDB that never allowed the
+    eviction, a node with no room) in ``detail``; ``action`` the one really taken (a resize that fell
+    back to a scale-out says so)."""
+
+    done: bool
+    detail: str
+    action: Action
+
+
+class Remediator(Protocol):
+    """The actions on a cluster: the Kubernetes API (:mod:`foresight.adapters.kube_heal`) or the simulator's twin."""
+
+    def restart(self, target: Target) -> Outcome: ...
+
+    def resize(self, target: Target, resource: Resource, factor: float) -> Outcome: ...
+
+    def scale_out(self, target: Target, why: str) -> Outcome: ...
+
+    def drain(self, node: str) -> Outcome: ...
+
+
+def resize_fits(allocatable: float, requested: float, current: float, factor: float) -> tuple[bool, str]:
+    """Whether raising a container's request from ``current`` to ``current * factor`` fits its node
+    (``allocatable`` minus what every pod on it, this one included, ``requested``), and why.
+
+    >>> resize_fits(8.0, 6.0, 1.0, 1.5)
+    (True, 'the node has 2 free, the resize needs 0.5 more')
+    >>> resize_fits(8.0, 7.8, 1.0, 1.5)[1]
+    'the node has 0.2 free, the resize needs 0.5 more: scale out instead'
+    """
+    need, free = current * (factor - 1.0), allocatable - requested
+    fits = need <= free
+    return fits, f"the node has {free:.3g} free, the resize needs {need:.3g} more" + ("" if fits else ": scale out instead")
+
+
+@dataclass
+class Planner:
+    """Plans rounds under the policies, remembering the actions of the last ``window_s`` for the rate limits."""
+
+    policies: Sequence[Rules]
+    cluster_per_window: int = 10
+    pause_at: int = 5
+    window_s: float = 3600.0
+    _done: deque[tuple[float, str, str]] = field(default_factory=deque)  # (time, namespace, workload key)
+
+    def plan(self, predictions: Iterable[Prediction], now: float) -> Plan:
+        """The steps of one round (most urgent first); acting steps are counted against the limits at once."""
+        ranked = sorted(predictions, key=lambda p: (p.ttf_s, p.target.workload_key, p.target.pod))
+        while self._done and self._done[0][0] <= now - self.window_s:
+            self._done.popleft()
+        if len(ranked) >= self.pause_at:
+            why = (f"paused: {len(ranked)} predictions at once (pause at {self.pause_at}): the predictor or its "
+                   "metrics look wrong, nothing is done")
+            return Plan(tuple(Step(p, None, False, True, why) for p in ranked), why)
+        steps: list[Step] = []
+        busy_workloads: set[str] = set()
+        drained: set[str] = set()
+        for p in ranked:
+            steps.append(self._step(p, now, busy_workloads, drained))
+        return Plan(tuple(steps))
+
+    def _step(self, p: Prediction, now: float, busy: set[str], drained: set[str]) -> Step:
+        t = p.target
+        rules = next((r for r in self.policies if r.covers(t)), None)
+        if rules is None:
+            return Step(p, None, False, True, f"refused: no HealingPolicy covers {t.workload_key}")
+        allowed = [a for a in REMEDIES.get(p.failure, ()) if a in rules.actions]
+        if not allowed:
+            wanted = ", ".join(a.value for a in REMEDIES.get(p.failure, ())) or "none"
+            return Step(p, None, False, rules.dry_run, f"refused: HealingPolicy {rules.name or rules.namespace} allows "
+                        f"no action for {p.failure.value} (it would take: {wanted})", rules.name)
+        action = allowed[0]
+        resource = RESIZED.get(p.failure) if action is Action.RESIZE else None
+        base = dict(prediction=p, action=action, dry_run=rules.dry_run, policy=rules.name, resource=resource)
+        if action is Action.DRAIN and t.node in drained:
+            return Step(**base, act=False, reason=f"covered: node {t.node} is drained this round")
+        if t.workload_key in busy:
+            return Step(**base, act=False, reason=f"waiting: one action at a time per workload ({t.workload_key} "
+                        "has one this round)")
+        limits = (("workload", t.workload_key, rules.per_workload, lambda d: d[2] == t.workload_key),
+                  ("namespace", t.namespace, rules.per_namespace, lambda d: d[1] == t.namespace),
+                  ("cluster", "", self.cluster_per_window, lambda d: True))
+        for scope, name, allowed_n, match in limits:
+            used = sum(1 for d in self._done if match(d))
+            if used >= allowed_n:
+                return Step(**base, act=False, reason=f"refused: rate limit of {scope}{' ' + name if name else ''}: "
+                            f"{used} action(s) in the last {self.window_s / 60:.0f} min (allowed {allowed_n})")
+        busy.add(t.workload_key)
+        if action is Action.DRAIN:
+            drained.add(t.node)
+        self._done.append((now, t.namespace, t.workload_key))
+        what = f"node {t.node}" if action is Action.DRAIN else f"pod {t.namespace}/{t.pod}"
+        return Step(**base, act=True, reason=f"{action.value} {what}: {p.failure.value} predicted in "
+                    f"{_minutes(p.ttf_s)} ({_minutes(p.ttf_low_s)}-{_minutes(p.ttf_high_s)}); {p.evidence}")
+
+
+def _minutes(seconds: float) -> str:
+    if seconds != seconds or seconds == float("inf"):
+        return "?"
+    return f"{seconds / 60:.0f} min" if seconds >= 60 else f"{max(seconds, 0.0):.0f} s"
