@@ -325,9 +325,20 @@ class PredictivePolicy:
                 f"ahead, the longest lookahead needs {spec.max_lookahead_steps}"
             )
         self.lookback_s = spec.lookback_s
+        self._queries: dict[str, dict[str, str]] = {}
 
     def queries(self, workload: str) -> dict[str, str]:
-        """The load (and, unless switched off with ``''``, CPU) query of ``workload``: its own, else the template's."""
+        """The load (and, unless switched off with ``''``, CPU) query of ``workload``: its own, else the template's.
+
+        Made once per workload (the spec is frozen): the loop asks every period, for every workload,
+        and the same mapping each time lets it see at a glance that its read plan still holds.
+        """
+        found = self._queries.get(workload)
+        if found is None:
+            found = self._queries[workload] = self._make_queries(workload)
+        return found
+
+    def _make_queries(self, workload: str) -> dict[str, str]:
         own = self.spec.services.get(workload)
         load = own.load_query if own is not None and own.load_query is not None else None
         cpu = own.cpu_query if own is not None and own.cpu_query is not None else None
