@@ -197,11 +197,12 @@ class JetStreamBus:
 
     # -- results out ------------------------------------------------------------------------------
 
-    async def publish_results(self, scores: ScoreBatch, alerts: Iterable[AlertRecord]) -> None:
-        """Publish a batch's scores and alerts, de-duplicated by the server on their ids."""
-        items: list[tuple[str, bytes, str | None]] = [
-            (self.names.scores(scores.partition), encode_scores(scores), f"s{scores.partition}-{scores.seq}")]
-        items += [(self.names.alerts(a.partition), encode_alert(a), a.key) for a in alerts]
+    async def publish_many(self, results: Iterable[tuple[ScoreBatch, Iterable[AlertRecord]]]) -> None:
+        """Publish batches' scores and alerts, all acknowledged, de-duplicated by the server on their ids."""
+        items: list[tuple[str, bytes, str | None]] = []
+        for scores, alerts in results:
+            items.append((self.names.scores(scores.partition), encode_scores(scores), f"s{scores.partition}-{scores.seq}"))
+            items += [(self.names.alerts(a.partition), encode_alert(a), a.key) for a in alerts]
         await self._publish_all(items)
 
     # -- reading ----------------------------------------------------------------------------------

@@ -33,13 +33,14 @@ from foresight.detect import make_detector
 from foresight.detect.protocol import Detector
 from foresight.errors import ConfigError, ServiceUnavailable
 from foresight.scaleout.checkpoint import decode_checkpoint, encode_checkpoint
-from foresight.scaleout.codec import ScoreBatch, decode_samples
+from foresight.scaleout.codec import AlertRecord, ScoreBatch, decode_samples
 from foresight.scaleout.partition import owned_by
-from foresight.scaleout.scorer import PartitionScorer
+from foresight.scaleout.scorer import ShardScorer
 
 __all__ = ["Worker", "WorkerConfig", "run_worker"]
 
 _log = logging.getLogger(__name__)
+_PIPELINE = 4  # rounds whose results may await the broker's acknowledgement at once
 
 
 @dataclass(frozen=True)
@@ -52,12 +53,11 @@ class WorkerConfig:
     lease_ttl_s: float = 3.0
     checkpoint_every_s: float = 5.0
     join_grace_s: float | None = None  # None: half the lease TTL
-    fetch_batch: int = 8
+    fetch_batch: int = 16
 
 
 @dataclass
 class _Owned:
-    scorer: PartitionScorer
     reader: PartitionReader
     revision: int
     checkpointed_seq: int
@@ -70,6 +70,7 @@ class Worker:
     def __init__(self, bus: JetStreamBus, config: WorkerConfig) -> None:
         self.bus, self.config = bus, config
         self.detector: Detector[Any] = make_detector(config.detector)
+        self.scorer = ShardScorer(self.detector, config.alert_threshold)
         self.owned: dict[int, _Owned] = {}
         self.scored_samples = 0
 
@@ -110,8 +111,7 @@ class Worker:
             revision = await self.bus.renew(partition, cfg.worker_id, owned.revision)
             if revision is None:
                 _log.warning("worker %s: lost the lease of partition %d; stopped serving it", cfg.worker_id, partition)
-                await owned.reader.close()
-                del self.owned[partition]
+                await self._drop(partition)
             else:
                 owned.revision = revision
         for partition in sorted(set(self.owned) - desired):
@@ -124,63 +124,78 @@ class Worker:
     async def _take(self, partition: int, revision: int) -> None:
         data = await self.bus.load_checkpoint(partition)
         checkpoint = decode_checkpoint(data, self.detector) if data is not None else None
-        scorer = PartitionScorer(self.detector, partition, self.config.alert_threshold, checkpoint)
-        reader = self.bus.reader(self.bus.names.stream, self.bus.names.samples(partition), scorer.seq)
-        self.owned[partition] = _Owned(scorer, reader, revision, scorer.seq, time.monotonic())
-        _log.info("worker %s: serving partition %d from sequence %d", self.config.worker_id, partition, scorer.seq + 1)
+        self.scorer.add_partition(partition, checkpoint)
+        seq = self.scorer.seq[partition]
+        reader = self.bus.reader(self.bus.names.stream, self.bus.names.samples(partition), seq)
+        self.owned[partition] = _Owned(reader, revision, seq, time.monotonic())
+        _log.info("worker %s: serving partition %d from sequence %d", self.config.worker_id, partition, seq + 1)
+
+    async def _drop(self, partition: int) -> None:
+        owned = self.owned.pop(partition)
+        self.scorer.drop_partition(partition)
+        await owned.reader.close()
 
     async def _hand_back(self, partition: int) -> None:
-        owned = self.owned.pop(partition)
-        await owned.reader.close()
+        owned = self.owned[partition]
         revision = await self.bus.renew(partition, self.config.worker_id, owned.revision)
-        if revision is None:
-            return
-        if owned.scorer.seq > owned.checkpointed_seq:
-            await self.bus.save_checkpoint(partition, encode_checkpoint(owned.scorer.checkpoint()))
-        await self.bus.release(partition, revision)
+        if revision is not None and self.scorer.seq[partition] > owned.checkpointed_seq:
+            await self.bus.save_checkpoint(partition, encode_checkpoint(self.scorer.checkpoint(partition)))
+        await self._drop(partition)
+        if revision is not None:
+            await self.bus.release(partition, revision)
 
     async def _serve_once(self, stop: asyncio.Event) -> None:
         partitions = list(self.owned)
         fetched = await asyncio.gather(
             *(self.owned[p].reader.fetch(self.config.fetch_batch, timeout_s=0.05) for p in partitions))
-        for partition, messages in zip(partitions, fetched):
-            owned = self.owned.get(partition)
-            for message in messages:
-                if owned is None:
-                    break
-                batch = decode_samples(message.data)
-                scores = owned.scorer.score(batch, message.seq)
-                alerts = owned.scorer.alerts(batch, scores, self.config.worker_id)
-                result = ScoreBatch(partition, message.seq, self.config.worker_id, batch.ids, batch.t, scores,
-                                    batch.ingested_at, time.time())
-                while True:  # learnt already: publish these very results until the broker takes them
-                    try:
-                        await self.bus.publish_results(result, alerts)
-                        break
-                    except ServiceUnavailable as exc:
-                        if stop.is_set():  # give up the partition unsaved: its next owner replays this batch
-                            self.owned.pop(partition, None)
-                            await owned.reader.close()
-                            return
-                        _log.warning("worker %s: results of partition %d not published (%s); retrying",
-                                     self.config.worker_id, partition, exc)
-                        await _wait(stop, 0.2)
-                self.scored_samples += len(batch)
-                owned = self.owned.get(partition)  # a lease lost while publishing ends the partition's turn
+        pending = {p: list(messages) for p, messages in zip(partitions, fetched) if messages}
+        inflight: list[asyncio.Task[bool]] = []  # results of earlier rounds on their way while this one is scored
+        published = True
+        while pending:  # one detector call per round: the next batch of every partition that has one
+            batches = {p: (messages[0].seq, decode_samples(messages.pop(0).data)) for p, messages in pending.items()}
+            pending = {p: messages for p, messages in pending.items() if messages}
+            scores = self.scorer.score(batches)
+            now = time.time()
+            results = [(ScoreBatch(p, seq, self.config.worker_id, batch.ids, batch.t, scores[p], batch.ingested_at, now),
+                        self.scorer.alerts(p, batch, scores[p], self.config.worker_id))
+                       for p, (seq, batch) in batches.items()]
+            inflight.append(asyncio.create_task(self._publish(results, stop)))
+            self.scored_samples += sum(len(batch) for _, batch in batches.values())
+            if len(inflight) >= _PIPELINE:
+                published &= await inflight.pop(0)
+            await asyncio.sleep(0)  # let the publications go out
+        for task in inflight:
+            published &= await task
+        if not published:  # stopping with the broker away: give the partitions up unsaved, their next
+            for p in partitions:  # owners replay what was scored but not published
+                if p in self.owned:
+                    await self._drop(p)
+
+    async def _publish(self, results: list[tuple[ScoreBatch, list[AlertRecord]]], stop: asyncio.Event) -> bool:
+        """Publish learnt results until the broker takes them (the same bytes: ids make retries harmless);
+        False if stopping first."""
+        while True:
+            try:
+                await self.bus.publish_many(results)
+                return True
+            except ServiceUnavailable as exc:
+                if stop.is_set():
+                    return False
+                _log.warning("worker %s: results not published (%s); retrying", self.config.worker_id, exc)
+                await _wait(stop, 0.2)
 
     async def _checkpoint_due(self) -> None:
         now = time.monotonic()
         for partition, owned in list(self.owned.items()):
-            if owned.scorer.seq == owned.checkpointed_seq or now - owned.checkpointed_at < self.config.checkpoint_every_s:
+            seq = self.scorer.seq[partition]
+            if seq == owned.checkpointed_seq or now - owned.checkpointed_at < self.config.checkpoint_every_s:
                 continue
             revision = await self.bus.renew(partition, self.config.worker_id, owned.revision)
-            if revision is None or partition not in self.owned:
-                self.owned.pop(partition, None)
-                await owned.reader.close()
+            if revision is None:
+                await self._drop(partition)
                 continue
             owned.revision = revision
-            seq = owned.scorer.seq
-            await self.bus.save_checkpoint(partition, encode_checkpoint(owned.scorer.checkpoint()))
+            await self.bus.save_checkpoint(partition, encode_checkpoint(self.scorer.checkpoint(partition)))
             owned.checkpointed_seq, owned.checkpointed_at = seq, time.monotonic()
 
 

@@ -29,7 +29,7 @@ import numpy as np
 from foresight.detect.protocol import ArrayState, Detector
 from foresight.errors import InputError
 
-__all__ = ["Checkpoint", "concat_states", "decode_checkpoint", "encode_checkpoint"]
+__all__ = ["Checkpoint", "concat_states", "decode_checkpoint", "encode_checkpoint", "take_rows"]
 
 VERSION = 1
 S = TypeVar("S", bound=ArrayState)
@@ -98,4 +98,14 @@ def concat_states(a: S, b: S) -> S:
         if isinstance(getattr(a, f.name), ArrayState)
         else np.concatenate([getattr(a, f.name), getattr(b, f.name)])
         for f in dataclasses.fields(a)
+    })
+
+
+def take_rows(state: S, rows: np.ndarray) -> S:
+    """The series ``rows`` of ``state``, copied (a partition's rows, to checkpoint or to keep)."""
+    return type(state)(**{
+        f.name: take_rows(getattr(state, f.name), rows)
+        if isinstance(getattr(state, f.name), ArrayState)
+        else getattr(state, f.name)[rows]
+        for f in dataclasses.fields(state)
     })

@@ -1,20 +1,27 @@
-"""One partition's detection: the existing vectorised detector over the partition's series, batch by batch.
+"""A worker's detection: the existing vectorised detector over the series of every partition it owns.
 
-The same :class:`~foresight.detect.protocol.Detector` the single process runs, one state per
-partition (row ``i`` is the ``i``-th series met): detector rows are independent, so scoring a
-series in its partition gives the very numbers the single process gives it.
+The same :class:`~foresight.detect.protocol.Detector` the single process runs, with one state
+holding the series of all the worker's partitions: the detector's cost per call is a few hundred
+numpy calls whatever the number of series, so one call over 4 partitions of 512 series runs about
+twice as fast as four calls of 512 (measured with ``surprise``). Detector rows are independent, so
+a series scored here gets the very numbers the single process gives it.
 
-A batch may hold several samples of a series (in time order): it is scored in rounds, the k-th
-sample of every series in round k, rows absent from a round given as missing (NaN: state left as
-it was). Alerts are onsets at or above ``threshold``, keyed by :func:`alert_key`, so a replay after a
-takeover re-emits the same keys and the broker and consumers drop them as duplicates.
+:meth:`ShardScorer.score` takes at most one batch per partition (the worker gives it the next
+pending batch of each) and scores them in one call. A batch may hold several samples of a series
+(in time order): they are scored in rounds, the k-th sample of every series in round k; rows
+absent from a round are given as missing (NaN: state left as it was, score 0, ignored).
+
+Alerts are onsets at or above ``threshold``, keyed by :func:`alert_key`: a replay after a takeover
+re-emits the same keys, which the broker and consumers drop as duplicates.
 
 >>> from foresight.detect import make_detector
 >>> from foresight.scaleout.codec import SampleBatch
->>> s = PartitionScorer(make_detector("ewma"), partition=0, threshold=0.8)
->>> s.score(SampleBatch(("a", "b", "a"), np.array([0.0, 0.0, 1.0]), np.array([1.0, 2.0, 1.0]), 0.0), seq=1).shape
+>>> s = ShardScorer(make_detector("ewma"), threshold=0.8)
+>>> s.add_partition(0)
+>>> b = SampleBatch(("a", "b", "a"), np.array([0.0, 0.0, 1.0]), np.array([1.0, 2.0, 1.0]), 0.0)
+>>> s.score({0: (1, b)})[0].shape
 (3,)
->>> s.ids, s.seq
+>>> s.checkpoint(0).ids, s.seq[0]
 (('a', 'b'), 1)
 """
 
@@ -26,10 +33,10 @@ from typing import Any
 import numpy as np
 
 from foresight.detect.protocol import ArrayState, Detector
-from foresight.scaleout.checkpoint import Checkpoint, concat_states
+from foresight.scaleout.checkpoint import Checkpoint, concat_states, take_rows
 from foresight.scaleout.codec import AlertRecord, SampleBatch
 
-__all__ = ["PartitionScorer", "alert_key"]
+__all__ = ["ShardScorer", "alert_key"]
 
 
 def alert_key(series: str, t: float, alertname: str = "ForesightAnomaly") -> str:
@@ -43,62 +50,100 @@ def alert_key(series: str, t: float, alertname: str = "ForesightAnomaly") -> str
     return f"{alertname}-{digest}"
 
 
-class PartitionScorer:
-    """The detector state of one partition, the sequence it has learned up to, and its series' rows."""
+class ShardScorer:
+    """Detector state of the partitions a worker owns, and the stream sequence each has learned up to."""
 
-    def __init__(self, detector: Detector[Any], partition: int, threshold: float,
-                 checkpoint: Checkpoint | None = None) -> None:
-        self.detector, self.partition, self.threshold = detector, partition, threshold
-        self.state: ArrayState = checkpoint.state if checkpoint else detector.init(0)
-        self._ids: list[str] = list(checkpoint.ids) if checkpoint else []
-        self._rows = {sid: row for row, sid in enumerate(self._ids)}
-        self.seq = checkpoint.seq if checkpoint else 0
-        self._last_ids: tuple[str, ...] = ()
-        self._last_rows = np.empty(0, dtype=np.intp)
+    def __init__(self, detector: Detector[Any], threshold: float) -> None:
+        self.detector, self.threshold = detector, threshold
+        self.state: ArrayState = detector.init(0)
+        self._ids: list[str] = []  # row -> series id
+        self._part: list[int] = []  # row -> partition
+        self._rows: dict[str, int] = {}
+        self.seq: dict[int, int] = {}
+        self._cache: dict[int, tuple[tuple[str, ...], np.ndarray]] = {}
 
     @property
-    def ids(self) -> tuple[str, ...]:
-        return tuple(self._ids)
+    def partitions(self) -> frozenset[int]:
+        return frozenset(self.seq)
 
-    def checkpoint(self) -> Checkpoint:
-        """A copy of the state as of :attr:`seq` (the worker goes on learning into its own)."""
-        return Checkpoint(self.partition, self.seq, tuple(self._ids), self.state.copy())
+    def add_partition(self, partition: int, checkpoint: Checkpoint | None = None) -> None:
+        """Serve ``partition`` from its checkpoint (or from nothing): its rows join the state."""
+        if partition in self.seq:
+            raise ValueError(f"partition {partition} is served already")
+        self.seq[partition] = checkpoint.seq if checkpoint else 0
+        if checkpoint and checkpoint.ids:
+            self._append(partition, list(checkpoint.ids), checkpoint.state)
 
-    def score(self, batch: SampleBatch, seq: int) -> np.ndarray:
-        """Learn the batch (stream sequence ``seq``) and return its samples' scores, in batch order."""
-        rows = self._locate(batch.ids)
-        out = np.empty(len(batch))
+    def drop_partition(self, partition: int) -> None:
+        """Stop serving ``partition``: its rows leave the state (checkpoint it first to keep them)."""
+        del self.seq[partition]
+        self._cache.pop(partition, None)
+        keep = np.array([p != partition for p in self._part], dtype=bool)
+        if keep.all():
+            return
+        rows = np.flatnonzero(keep)
+        self.state = take_rows(self.state, rows)
+        self._ids = [self._ids[r] for r in rows.tolist()]
+        self._part = [self._part[r] for r in rows.tolist()]
+        self._rows = {sid: row for row, sid in enumerate(self._ids)}
+        self._cache.clear()
+
+    def checkpoint(self, partition: int) -> Checkpoint:
+        """A copy of ``partition``'s rows as of its :attr:`seq`."""
+        rows = np.array([r for r, p in enumerate(self._part) if p == partition], dtype=np.intp)
+        return Checkpoint(partition, self.seq[partition], tuple(self._ids[r] for r in rows.tolist()),
+                          take_rows(self.state, rows))
+
+    def score(self, batches: dict[int, tuple[int, SampleBatch]]) -> dict[int, np.ndarray]:
+        """Learn one batch per partition (``partition -> (stream sequence, batch)``) in one detector
+        call per round; return each batch's scores in its order."""
+        parts = sorted(batches)
+        located = [self._locate(p, batches[p][1].ids) for p in parts]
+        rows = np.concatenate(located) if located else np.empty(0, dtype=np.intp)
+        x = np.concatenate([batches[p][1].x for p in parts]) if parts else np.empty(0)
+        t = np.concatenate([batches[p][1].t for p in parts]) if parts else np.empty(0)
         n = len(self._ids)
-        if rows.size == n and np.array_equal(rows, np.arange(n)):  # one sample of every series, in row order
-            out[:] = self.detector.update(self.state, np.ascontiguousarray(batch.x), np.ascontiguousarray(batch.t))
+        out = np.empty(rows.size)
+        if rows.size == n and np.array_equal(rows, np.arange(n)):  # every series once, in row order
+            out[:] = self.detector.update(self.state, np.ascontiguousarray(x), np.ascontiguousarray(t))
         else:
             for picks in _rounds(rows):
-                x = np.full(n, np.nan)
-                t = np.full(n, float(batch.t[picks[0]]))
-                x[rows[picks]], t[rows[picks]] = batch.x[picks], batch.t[picks]
-                out[picks] = self.detector.update(self.state, x, t)[rows[picks]]
-        self.seq = seq
-        return out
+                xs = np.full(n, np.nan)
+                ts = np.full(n, float(t[picks[0]]))
+                xs[rows[picks]], ts[rows[picks]] = x[picks], t[picks]
+                out[picks] = self.detector.update(self.state, xs, ts)[rows[picks]]
+        scores: dict[int, np.ndarray] = {}
+        start = 0
+        for p, part_rows in zip(parts, located):
+            scores[p] = out[start:start + part_rows.size]
+            start += part_rows.size
+            self.seq[p] = batches[p][0]
+        return scores
 
-    def alerts(self, batch: SampleBatch, scores: np.ndarray, worker: str) -> list[AlertRecord]:
+    def alerts(self, partition: int, batch: SampleBatch, scores: np.ndarray, worker: str) -> list[AlertRecord]:
         """The batch's alerts: samples whose onset score reaches the threshold."""
         return [
             AlertRecord(alert_key(batch.ids[i], float(batch.t[i])), batch.ids[i], float(batch.t[i]), float(scores[i]),
-                        self.partition, worker)
+                        partition, worker)
             for i in np.flatnonzero(scores >= self.threshold).tolist()
         ]
 
-    def _locate(self, ids: tuple[str, ...]) -> np.ndarray:
-        if ids == self._last_ids:  # a scrape's batch usually lists the same series as the one before
-            return self._last_rows
+    def _append(self, partition: int, ids: list[str], state: ArrayState) -> None:
+        for sid in ids:
+            self._rows[sid] = len(self._ids)
+            self._ids.append(sid)
+            self._part.append(partition)
+        self.state = concat_states(self.state, state)
+
+    def _locate(self, partition: int, ids: tuple[str, ...]) -> np.ndarray:
+        cached = self._cache.get(partition)
+        if cached is not None and cached[0] == ids:  # a scrape's batch usually lists the series of the last
+            return cached[1]
         new = [sid for sid in dict.fromkeys(ids) if sid not in self._rows]
         if new:
-            for sid in new:
-                self._rows[sid] = len(self._ids)
-                self._ids.append(sid)
-            self.state = concat_states(self.state, self.detector.init(len(new)))
+            self._append(partition, new, self.detector.init(len(new)))
         rows = np.fromiter((self._rows[sid] for sid in ids), dtype=np.intp, count=len(ids))
-        self._last_ids, self._last_rows = ids, rows
+        self._cache[partition] = (ids, rows)
         return rows
 
 
