@@ -7,7 +7,8 @@ the order of the damage a wrong action does:
 
 1. **pause**: ``pause_at`` or more predictions at once means the predictor or its metrics are wrong
    (a scrape that halved every working set, a broken exporter), not that the fleet is failing
-   together: nothing is done, the round is reported for an alert.
+   together: nothing is done, the round is reported for an alert, and the pause holds
+   ``pause_hold_s`` after the last such round.
 2. **policy**: a HealingPolicy in the pod's namespace must cover its workload and allow an action
    for the failure (:data:`REMEDIES`, in order of preference: a leak is restarted, not resized, as a
    larger limit only delays it; CPU saturation is resized, or scaled out).
@@ -38,8 +39,18 @@ from typing import Protocol
 
 from foresight.heal.signals import Failure, Resource
 
-__all__ = ["REMEDIES", "Action", "Outcome", "Plan", "Planner", "Prediction", "Remediator", "Rules", "Step", "Target",
+__all__ = ["QUERIES", "REMEDIES", "Action", "Outcome", "Plan", "Planner", "Prediction", "Remediator", "Rules", "Step", "Target",
            "resize_fits"]
+
+
+#: the series a live planner's predictions are read from (cAdvisor's working set, kube-state-metrics' memory
+#: limits, pod placement and owners, restarts), by Prometheus or by the simulator's twin
+QUERIES = {
+    "memory": 'container_memory_working_set_bytes{container!="",container!="POD"}',
+    "limit": 'kube_pod_container_resource_limits{resource="memory"}',
+    "info": "kube_pod_info",
+    "restarts": "kube_pod_container_status_restarts_total",
+}
 
 
 class Action(str, Enum):
@@ -178,6 +189,10 @@ class Planner:
     cluster_per_window: int = 10
     pause_at: int = 5
     window_s: float = 3600.0
+    #: a pause holds this long after the last round with too many predictions (the metrics must stay sane)
+    pause_hold_s: float = 900.0
+    _paused_until: float = float("-inf")
+    _why: str = ""
     _done: deque[tuple[float, str, str]] = field(default_factory=deque)  # (time, namespace, workload key)
 
     def plan(self, predictions: Iterable[Prediction], now: float) -> Plan:
@@ -186,8 +201,12 @@ class Planner:
         while self._done and self._done[0][0] <= now - self.window_s:
             self._done.popleft()
         if len(ranked) >= self.pause_at:
-            why = (f"paused: {len(ranked)} predictions at once (pause at {self.pause_at}): the predictor or its "
-                   "metrics look wrong, nothing is done")
+            self._paused_until = now + self.pause_hold_s
+            self._why = (f"paused: {len(ranked)} predictions at once (pause at {self.pause_at}): the predictor or its "
+                         "metrics look wrong, nothing is done")
+        if now < self._paused_until:
+            why = self._why + (f" (held until {self.pause_hold_s / 60:.0f} min after the last such round)"
+                               if len(ranked) < self.pause_at else "")
             return Plan(tuple(Step(p, None, False, True, why) for p in ranked), why)
         steps: list[Step] = []
         busy_workloads: set[str] = set()

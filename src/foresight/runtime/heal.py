@@ -1,0 +1,198 @@
+"""The self-healing controller: read pods' memory and restarts, predict, plan under the HealingPolicies, act, audit.
+
+Every ``period_s`` it reads the last ``window_s`` of every container's working set against its
+memory limit and its restart counter (:data:`foresight.heal.plan.QUERIES`: cAdvisor and
+kube-state-metrics, from Prometheus or the simulator), with each pod's node and owning workload
+(``kube_pod_info``), and runs Foresight's predictor (:class:`~foresight.heal.TrendGuard`, the
+setting ``foresight bench heal`` measures). Each alarm becomes a
+:class:`~foresight.heal.plan.Prediction` linked to the open incident of its workload when there is
+one; the :class:`~foresight.heal.plan.Planner` decides under the policies; what it lets act is
+carried out through the :class:`~foresight.heal.plan.Remediator` (the Kubernetes adapter, or the
+simulator's twin) unless the policy is dry-run or this replica does not lead. Every step is audited
+(controller ``heal``) with its reason, the prediction (failure, time to failure and interval,
+evidence) and the incident; a paused round (too many predictions at once) is audited and alerted.
+
+A container without a memory limit is read and told "no limit: nothing to exhaust"; its restarts
+are still watched. Pods that come and go, and gaps, are NaN in the window.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from foresight.control.audit import AuditRecord, AuditSink
+from foresight.heal import EventKind, Predictor, Resource, Signals, TrendGuard
+from foresight.heal.plan import QUERIES, Action, Outcome, Plan, Planner, Prediction, Remediator, Rules, Step, Target
+from foresight.ports import MetricsSource
+from foresight.specs.healing import HealingPolicy
+
+__all__ = ["HealController", "rules_of"]
+
+#: the predictor's window and horizon: what ``foresight bench heal`` runs (90 min read, act within 15 min)
+WINDOW_S, HORIZON_S = 5400.0, 900.0
+
+
+def rules_of(policy: HealingPolicy) -> Rules:
+    """A HealingPolicy as the planner reads it."""
+    s = policy.spec
+    return Rules(policy.metadata.namespace, frozenset(s.workloads), frozenset(Action(a) for a in s.actions),
+                 s.dry_run, s.rate_limits.per_workload, s.rate_limits.per_namespace,
+                 f"{policy.metadata.namespace}/{policy.metadata.name}")
+
+
+@dataclass(frozen=True)
+class _Pod:
+    node: str
+    workload: str
+
+
+def _workload(labels: Mapping[str, str]) -> str:
+    """The workload a pod belongs to: a ReplicaSet's Deployment (its name less the pod-template hash), else its owner."""
+    name, kind = labels.get("created_by_name", ""), labels.get("created_by_kind", "")
+    if kind == "ReplicaSet" and "-" in name:
+        return name.rsplit("-", 1)[0]
+    return name or labels.get("pod", "")
+
+
+class HealController:
+    """Predicts pod failures and heals them under the policies (module docstring)."""
+
+    name = "heal"
+
+    def __init__(self, source: MetricsSource, audit: AuditSink, remediator: Remediator | None, *,
+                 predictor: Predictor | None = None, period_s: float = 60.0, step_s: float = 30.0,
+                 cluster_per_hour: int = 10, pause_at: int = 5, resize_factor: float = 1.5,
+                 incident_of: Callable[[str, str], str | None] | None = None,
+                 alert: Callable[[str], None] | None = None, run_id: str = "") -> None:
+        self.source, self.audit, self.remediator = source, audit, remediator
+        self.predictor = predictor or TrendGuard()
+        self.period_s, self.step_s, self.resize_factor = period_s, step_s, resize_factor
+        self.planner = Planner([], cluster_per_window=cluster_per_hour, pause_at=pause_at)
+        self.incident_of = incident_of or (lambda namespace, workload: None)
+        self.alert, self.run_id = alert, run_id
+        self._next = -math.inf
+        self._paused = False
+        self._said: dict[tuple[str, str], float] = {}  # (target, kind of refusal) -> when it was last audited
+        self.last: list[dict[str, object]] = []  # the latest round's steps, for the API and the dashboard
+
+    def set_policies(self, policies: Iterable[HealingPolicy]) -> None:
+        """The HealingPolicies now in the cluster (level-based; the rate-limit memory is kept)."""
+        self.planner.policies = [rules_of(p) for p in policies]
+
+    def due(self, now: float) -> bool:
+        return now >= self._next
+
+    def read(self, now: float) -> tuple[Signals, list[tuple[str, str, str]], dict[tuple[str, str], _Pod]] | None:
+        """Every container's memory, limit and restarts on one grid over the window; None when nothing runs."""
+        start = now - WINDOW_S
+        grid = np.arange(math.floor(start / self.step_s) + 1, math.floor(now / self.step_s) + 1) * self.step_s
+        if grid.size < 2:
+            return None
+        found = {k: self.source.query_range(q, grid[0], grid[-1], self.step_s) for k, q in QUERIES.items()}
+        pods = {(s.labels.get("namespace", ""), s.labels.get("pod", "")): _Pod(s.labels.get("node", ""), _workload(s.labels))
+                for s in found["info"]}
+        keys = sorted(k for k in {_key(s.labels) for s in found["memory"]} if k[:2] in pods)
+        if not keys:
+            return None
+        index = {k: i for i, k in enumerate(keys)}
+        usage, events = np.full((len(keys), grid.size), np.nan), np.full((len(keys), grid.size), np.nan)
+        limit = np.full(len(keys), np.nan)
+        for name, into in (("memory", usage), ("restarts", events)):
+            for s in found[name]:
+                row = index.get(_key(s.labels))
+                if row is None:
+                    continue
+                cols = np.round((np.asarray(s.timestamps) - grid[0]) / self.step_s).astype(int)
+                ok = (cols >= 0) & (cols < grid.size)
+                into[row, cols[ok]] = np.asarray(s.values)[ok]
+        for s in found["limit"]:
+            row = index.get(_key(s.labels))
+            if row is not None and len(s.values) and np.isfinite(s.values[-1]) and s.values[-1] > 0:
+                limit[row] = float(s.values[-1])
+        n = len(keys)
+        signals = Signals(tuple(f"{ns}/{pod}/{c}" for ns, pod, c in keys), (Resource.MEMORY,) * n,
+                          (EventKind.RESTARTS,) * n, grid, usage, limit, events)
+        return signals, keys, pods
+
+    def step(self, now: float, *, acting: bool = True) -> Plan | None:
+        """One round: read, predict, plan, act where allowed, audit every step; None when nothing runs."""
+        self._next = (math.floor(now / self.period_s + 1e-9) + 1) * self.period_s
+        read = self.read(now)
+        if read is None:
+            self.last = []
+            return None
+        signals, keys, pods = read
+        verdicts = self.predictor.predict(signals, HORIZON_S)
+        predictions = []
+        for i in np.flatnonzero(verdicts.alarm):
+            ns, pod, container = keys[i]
+            info = pods[(ns, pod)]
+            predictions.append(Prediction(Target(ns, info.workload, pod, info.node, container), verdicts.failure[i],
+                                          float(verdicts.ttf_s[i]), float(verdicts.ttf_low_s[i]),
+                                          float(verdicts.ttf_high_s[i]), verdicts.evidence[i],
+                                          self.incident_of(ns, info.workload)))
+        plan = self.planner.plan(predictions, now)
+        if plan.paused and not self._paused and self.alert is not None and acting:
+            self.alert(plan.paused)
+        self._paused = plan.paused is not None
+        self.last = []
+        for s in plan.steps:
+            self._carry_out(s, now, acting)
+        return plan
+
+    def _carry_out(self, s: Step, now: float, acting: bool) -> None:
+        p, t = s.prediction, s.prediction.target
+        applied, error, reason = False, None, s.reason
+        if s.act and not s.dry_run and acting and self.remediator is not None and s.action is not None:
+            try:
+                out = self._do(s)
+            except Exception as exc:  # noqa: BLE001 - one failed action is audited, the round goes on
+                applied, error = False, f"{type(exc).__name__}: {exc}"
+                reason = f"{reason}; failed: {error}"
+            else:
+                applied = out.done
+                reason = f"{reason}; {out.action.value}: {out.detail}"
+                error = None if out.done else out.detail
+        elif s.act:
+            reason = f"{reason}; " + ("dry run: nothing changed" if s.dry_run else
+                                      "standby: the leader acts" if not acting else "no Kubernetes access")
+        inputs = {"failure": p.failure.value, "ttf_s": _finite(p.ttf_s), "ttf_low_s": _finite(p.ttf_low_s),
+                  "ttf_high_s": _finite(p.ttf_high_s), "evidence": p.evidence, "incident": p.incident,
+                  "namespace": t.namespace, "workload": t.workload, "pod": t.pod, "node": t.node,
+                  "container": t.container, "policy": s.policy, "action": s.action.value if s.action else None,
+                  "paused": s.act is False and reason.startswith("paused")}
+        target = f"node/{t.node}" if s.action is Action.DRAIN else f"{t.namespace}/{t.pod}"
+        self.last.append({**inputs, "target": target, "reason": reason, "applied": applied, "dry_run": s.dry_run,
+                          "time": now})
+        if not s.act:  # a refusal repeats every round while the prediction stands: audited once an hour
+            kind = (target, ":".join(reason.split(":")[:2]))  # "refused: rate limit of workload shop/cart"
+            if now - self._said.get(kind, -math.inf) < self.planner.window_s:
+                return
+            self._said[kind] = now
+        self.audit.record(AuditRecord(now, self.run_id, self.name, target, inputs,
+                                      {"acted": int(applied), "ttf_s": None if not math.isfinite(p.ttf_s)
+                                       else int(p.ttf_s)}, reason, applied, s.dry_run, error))
+
+    def _do(self, s: Step) -> Outcome:
+        assert self.remediator is not None and s.action is not None
+        t = s.prediction.target
+        if s.action is Action.RESTART:
+            return self.remediator.restart(t)
+        if s.action is Action.RESIZE:
+            return self.remediator.resize(t, s.resource or Resource.MEMORY, self.resize_factor)
+        if s.action is Action.SCALE_OUT:
+            return self.remediator.scale_out(t, f"{s.prediction.failure.value} predicted")
+        return self.remediator.drain(t.node)
+
+
+def _key(labels: Mapping[str, str]) -> tuple[str, str, str]:
+    return labels.get("namespace", ""), labels.get("pod", ""), labels.get("container", "")
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+

@@ -1,0 +1,110 @@
+"""The self-healing controller on the simulator's twin: a leak predicted and the pod replaced before its
+OOMKill (reactive Kubernetes gets the kill), dry-run by default, refusals audited once, pause and alert."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from foresight.control.audit import AuditRecord
+from foresight.runtime.heal import HealController, rules_of
+from foresight.sim.healing import MIB, HealingCluster
+from foresight.specs.healing import HealingPolicy
+
+
+class Audit:
+    def __init__(self) -> None:
+        self.records: list[AuditRecord] = []
+
+    def record(self, entry: AuditRecord) -> None:
+        self.records.append(entry)
+
+
+def policy(**spec: Any) -> HealingPolicy:
+    return HealingPolicy.model_validate({"metadata": {"name": "heal", "namespace": "shop"}, "spec": spec})
+
+
+def leaking(seed: int = 1, leaks: tuple[float, ...] = (0.01,), replicas: int = 3) -> HealingCluster:
+    c = HealingCluster(seed=seed)
+    c.add_workload("shop", "cart", replicas=replicas, node="node-a", limit=512 * MIB, base=0.4, leak_per_min=leaks)
+    return c
+
+
+def run(c: HealingCluster, controller: HealController | None, minutes: int) -> None:
+    for _ in range(minutes):
+        c.advance(60.0)
+        if controller is not None:
+            controller.step(c.now)
+
+
+def test_a_leak_is_predicted_and_the_pod_replaced_before_its_oomkill() -> None:
+    reactive = leaking()
+    run(reactive, None, 70)
+    assert reactive.oomkills == 1  # Kubernetes only reacts: the leaking pod dies at its limit
+    c, audit = leaking(), Audit()
+    heal = HealController(c, audit, c, incident_of=lambda ns, w: "inc-7" if (ns, w) == ("shop", "cart") else None)
+    heal.set_policies([policy(dryRun=False)])
+    run(c, heal, 70)
+    assert c.oomkills == 0 and [pod for _, pod in c.evictions] == ["cart-0"]
+    acted = [r for r in audit.records if r.applied]
+    assert len(acted) == 1
+    r = acted[0]
+    assert r.controller == "heal" and r.target == "shop/cart-0" and not r.dry_run
+    assert r.inputs["failure"] == "oom_kill" and r.inputs["incident"] == "inc-7" and r.inputs["policy"] == "shop/heal"
+    assert 60 < r.inputs["ttf_s"] <= 900 and r.inputs["ttf_low_s"] <= r.inputs["ttf_s"] <= r.inputs["ttf_high_s"]
+    assert "memory at" in r.inputs["evidence"] and "replacement Ready after 40 s" in r.reason
+    evicted_at = c.evictions[0][0]
+    assert evicted_at < reactive.killed[0][0]  # replaced before the time the reactive run's pod died
+
+
+def test_a_policy_is_dry_run_by_default_and_changes_nothing() -> None:
+    c, audit = leaking(), Audit()
+    heal = HealController(c, audit, c)
+    heal.set_policies([policy()])
+    run(c, heal, 70)
+    assert c.oomkills == 1 and c.evictions == []
+    first = audit.records[0]
+    assert first.dry_run and not first.applied and "dry run: nothing changed" in first.reason
+    refusals = [r for r in audit.records if "rate limit of workload" in r.reason]
+    assert len(refusals) == 1  # repeated every minute, audited once
+
+
+def test_without_a_policy_nothing_is_done_and_a_standby_never_acts() -> None:
+    c, audit = leaking(), Audit()
+    run(c, HealController(c, audit, c), 70)
+    assert c.evictions == [] and "no HealingPolicy covers shop/cart" in audit.records[0].reason
+    c, audit = leaking(), Audit()
+    heal = HealController(c, audit, c)
+    heal.set_policies([policy(dryRun=False)])
+    for _ in range(70):
+        c.advance(60.0)
+        heal.step(c.now, acting=False)
+    assert c.evictions == [] and "standby" in audit.records[0].reason
+
+
+def test_many_predictions_at_once_pause_and_alert_once() -> None:
+    c, audit, alerts = leaking(leaks=(0.01,) * 6, replicas=6), Audit(), []
+    heal = HealController(c, audit, c, alert=alerts.append, pause_at=5)
+    heal.set_policies([policy(dryRun=False, rateLimits={"perWorkload": 10})])
+    run(c, None, 48)  # the controller starts when all six are 12 min from their limit (as a broken exporter shows)
+    run(c, heal, 20)
+    assert c.evictions == [] and len(alerts) == 1 and "6 predictions at once" in alerts[0]
+    assert any(r.reason.startswith("paused") for r in audit.records)
+
+
+def test_a_container_without_a_limit_is_told_so_not_guessed() -> None:
+    c, audit = leaking(), Audit()
+    for pod in c.pods.values():
+        pod.limit = float("inf")
+    heal = HealController(c, audit, c)
+    heal.set_policies([policy(dryRun=False)])
+    c.advance(3600.0)
+    heal.step(c.now)
+    assert audit.records == [] and c.evictions == [] and c.oomkills == 0
+    signals, keys, _ = heal.read(c.now)
+    assert len(keys) == 3 and all(v != v for v in signals.limit)  # NaN: nothing to exhaust, no limit guessed
+
+
+def test_rules_of_a_policy() -> None:
+    r = rules_of(policy(workloads=["cart"], actions=["drain"], rateLimits={"perNamespace": 2}))
+    assert r.workloads == frozenset({"cart"}) and {a.value for a in r.actions} == {"drain"} and r.per_namespace == 2
+    assert r.dry_run and r.name == "shop/heal"
