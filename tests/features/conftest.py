@@ -27,7 +27,7 @@ def require_feast() -> None:
     """Skip without the feast extra (fail under FORESIGHT_REQUIRE_FEAST=1)."""
     if importlib.util.find_spec("feast") is not None:
         return
-    reason = "the feast extra is not installed (pip install -e '.[feast]')"
+    reason = "Feast is not installed (pip install -r requirements-feast.txt, in a venv of its own)"
     if os.environ.get("FORESIGHT_REQUIRE_FEAST") == "1":
         pytest.fail(f"{reason}, and FORESIGHT_REQUIRE_FEAST=1 requires it", pytrace=False)
     pytest.skip(reason)

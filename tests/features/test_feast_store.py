@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pandas as pd
 import pytest
 from features.feature_data import BASE, PROFILE_ROWS, profile_features
 
@@ -26,6 +25,8 @@ def as_of(card: int, hours: float, ttl_h: float = 48.0) -> float | None:
 
 
 def test_training_set_is_the_as_of_join(feast_store) -> None:
+    import pandas as pd  # Feast's venv has it; the core install does not
+
     entity_df = pd.DataFrame(
         {"card_id": [c for c, _ in REQUESTS], "event_timestamp": [BASE + timedelta(hours=h) for _, h in REQUESTS]}
     )

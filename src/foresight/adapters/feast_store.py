@@ -3,7 +3,8 @@
 The one module that imports the Feast SDK (the optional ``feast`` extra). The repository comes
 from :func:`foresight.features.repo.render_repo`; this module writes it to a directory, imports
 its generated definitions exactly as ``feast apply`` would and applies them, so what runs here is
-what a user runs with the ``feast`` CLI on the same directory.
+what a user runs with the ``feast`` CLI on the same directory. Feast (with pandas and redis) is
+not part of the core install (``requirements-feast.txt``): it is imported when a store is built.
 
 Redis failures are the one error a caller can act on: writes are retried with backoff (the
 ingest acknowledges nothing until a write succeeds, so nothing is lost while Redis is down) and
@@ -19,22 +20,20 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
-
-import pandas as pd
-import redis
-from feast import Entity, FeatureStore, FeatureView, FileSource
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from foresight.errors import ConfigError, ServiceUnavailable
 from foresight.features.repo import DEFINITIONS_MODULE, RepoTarget, render_repo
 from foresight.features.windows import Row
 from foresight.specs.features import FeatureSet
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = ["FeastStore", "OnlineRead", "write_repo"]
 
 T = TypeVar("T")
 _ROW = "foresight_request_row"
-_REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, ConnectionError, TimeoutError)
 
 
 def write_repo(spec: FeatureSet, repo_dir: Path, target: RepoTarget) -> Path:
@@ -71,7 +70,16 @@ class FeastStore:
         self.backoff_s = backoff_s
         if not (repo_dir / "feature_store.yaml").is_file():
             raise ConfigError(f"{repo_dir}: no feature_store.yaml; write the repository first (write_repo)")
-        self.store = FeatureStore(repo_path=str(repo_dir))
+        try:
+            import feast
+            import redis
+        except ImportError as exc:
+            raise ConfigError(
+                f"Feast is not installed ({exc}): pip install -r requirements-feast.txt, in a venv of its own"
+            ) from exc
+        self._feast = feast
+        self._redis_errors = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, ConnectionError, TimeoutError)
+        self.store = feast.FeatureStore(repo_path=str(repo_dir))
 
     def apply(self) -> list[str]:
         """Register the generated definitions (``feast apply``); the names of the objects applied."""
@@ -80,7 +88,8 @@ class FeastStore:
             raise ConfigError(f"{self.repo_dir / DEFINITIONS_MODULE}: cannot load the generated definitions")
         module = importlib.util.module_from_spec(module_spec)
         module_spec.loader.exec_module(module)
-        objects = [v for v in vars(module).values() if isinstance(v, (Entity, FeatureView, FileSource))]
+        kinds = (self._feast.Entity, self._feast.FeatureView, self._feast.FileSource)
+        objects = [v for v in vars(module).values() if isinstance(v, kinds)]
         self._online(lambda: self.store.apply(objects), "apply")
         return sorted(o.name for o in objects)
 
@@ -96,6 +105,8 @@ class FeastStore:
         within TTL (an unknown entity's row survives), which would silently shrink a training set
         and bias it toward entities with recent data.
         """
+        import pandas as pd
+
         request = entity_df.reset_index(drop=True).assign(**{_ROW: range(len(entity_df))})
         frame = self.store.get_historical_features(entity_df=request, features=list(features)).to_df()
         names = [f.split(":", 1)[1] for f in features]
@@ -125,6 +136,8 @@ class FeastStore:
         """Write streamed window rows of ``view`` online (whole rows: a rewrite overwrites), retried while Redis is down."""
         if not rows:
             return
+        import pandas as pd
+
         spec_view = self.spec.view(view)
         keys = self.spec.join_keys(spec_view)
         columns: dict[str, list[Any]] = {k: [r.entity[i] for r in rows] for i, k in enumerate(keys)}
@@ -143,7 +156,7 @@ class FeastStore:
     def _online(self, call: Callable[[], T], what: str) -> T:
         try:
             return call()
-        except _REDIS_ERRORS as exc:
+        except self._redis_errors as exc:
             raise ServiceUnavailable(
                 f"feature store {self.spec.project!r}: online store (Redis) unreachable during {what}: {exc}",
                 retry_after_s=self.backoff_s,
