@@ -1,6 +1,6 @@
-"""Edge placement: the ``edge`` section's pod fields (KubeEdge labels, node group, affinity, edge and
-offline tolerations, the model from the node), refused contradictions, and a Deployment wired as the
-renderer will wire it that passes the Kubernetes schema."""
+"""Edge placement (``placement.edge``): a ModelDeployment rendered for KubeEdge (edge role and NodeGroup
+labels, affinity among edge nodes, edge and offline tolerations, the model from the node), refused
+contradictions, and the same validation and manifest gate as every other render."""
 
 from __future__ import annotations
 
@@ -10,80 +10,119 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from foresight.gitops.edge import edge_pod_fields
-from foresight.gitops.render import render
-from foresight.gitops.validate import validate_manifests
-from foresight.specs.edge import NODE_GROUP_LABEL, EdgePlacement
-from foresight.specs.load import load_specs
+from foresight.errors import InputError
+from foresight.gitops.admit import ManifestRefused, admit
+from foresight.gitops.render import check, render
+from foresight.specs import ModelDeployment, load_specs, parse_specs
+from foresight.specs.edge import NODE_GROUP_LABEL
 from foresight.specs.runtimes import MODEL_DIR
+from foresight.specs.workload import EDGE_LABEL
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def _edge(**fields: Any) -> EdgePlacement:
-    return EdgePlacement.model_validate({"modelPath": "/var/lib/models/det/model.onnx", **fields})
+def _spec(spec: dict[str, Any]) -> ModelDeployment:
+    body = {"model": {"uri": "s3://m/det/v1", "version": "v1"}, "framework": "onnx", "mesh": None, **spec}
+    doc = {"apiVersion": "foresight.ai/v1alpha1", "kind": "ModelDeployment", "metadata": {"name": "det", "namespace": "edge"},
+           "spec": body}
+    return ModelDeployment.model_validate(doc)
 
 
-def test_the_aideployment_fields_render_to_kubeedge_pod_fields() -> None:
-    edge = _edge(replicas=3, nodeGroup="shop-7", nodeSelector={"kubernetes.io/arch": "arm64"},
-                 nodeAffinity=[{"key": "accelerator", "operator": "In", "values": ["npu", "tpu"]}],
-                 preferred=[{"key": "zone", "operator": "In", "values": ["a"], "weight": 30}],
-                 offlineToleranceSeconds=86400)
-    f = edge_pod_fields(edge)
-    assert f.replicas == 3
-    assert f.pod["nodeSelector"] == {"kubernetes.io/arch": "arm64", NODE_GROUP_LABEL: "shop-7",
-                                     "node-role.kubernetes.io/edge": ""}
-    affinity = f.pod["affinity"]["nodeAffinity"]
+def _edge(**edge: Any) -> dict[str, Any]:
+    return {"placement": {"edge": {"modelPath": "/var/lib/models/det/model.onnx", **edge}}}
+
+
+def _pod(md: ModelDeployment) -> dict[str, Any]:
+    return next(d for d in render(md) if d["kind"] == "Deployment")["spec"]["template"]["spec"]
+
+
+def test_the_example_renders_kubeedge_ready_manifests_that_validate_and_pass_the_gate() -> None:
+    [md] = load_specs(EXAMPLES / "model-deployment-edge.yaml")
+    assert isinstance(md, ModelDeployment)
+    docs = render(md)
+    assert [d["kind"] for d in docs] == ["Deployment", "Service", "NetworkPolicy"]
+    validation = check(docs)
+    assert validation.problems == () and validation.checked
+    admission = admit(md, docs)
+    assert admission.passed and [f.rule_id for f in admission.findings if f.accepted] == ["FSM005"]
+    deployment = docs[0]
+    assert deployment["spec"]["replicas"] == 3
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {EDGE_LABEL: "", NODE_GROUP_LABEL: "line-7"}
+    affinity = pod["affinity"]["nodeAffinity"]
     assert affinity["requiredDuringSchedulingIgnoredDuringExecution"] == {
-        "nodeSelectorTerms": [{"matchExpressions": [{"key": "accelerator", "operator": "In", "values": ["npu", "tpu"]}]}]}
+        "nodeSelectorTerms": [{"matchExpressions": [{"key": "kubernetes.io/arch", "operator": "In", "values": ["arm64"]}]}]}
     assert affinity["preferredDuringSchedulingIgnoredDuringExecution"] == [
-        {"weight": 30, "preference": {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a"]}]}}]
-    assert f.pod["tolerations"] == [
-        {"key": "node-role.kubernetes.io/edge", "operator": "Exists", "effect": "NoSchedule"},
+        {"weight": 40, "preference": {"matchExpressions": [{"key": "accelerator", "operator": "In", "values": ["npu"]}]}}]
+    assert pod["tolerations"] == [
+        {"key": EDGE_LABEL, "operator": "Exists", "effect": "NoSchedule"},
         {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 86400},
         {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 86400},
     ]
-    assert f.model_volume == {"name": "model-store", "hostPath": {"path": "/var/lib/models/det", "type": "Directory"}}
-    assert f.env == {"MODEL_PATH": "/mnt/models/model.onnx"}
+    # the model comes from the node: no storage initializer, a read-only hostPath where the server reads
+    assert "initContainers" not in pod
+    assert pod["volumes"][0] == {"name": "model-store", "hostPath": {"path": "/var/lib/foresight/models/defect-detector",
+                                                                     "type": "Directory"}}
+    server = pod["containers"][0]
+    assert {"name": "model-store", "mountPath": MODEL_DIR, "readOnly": True} in server["volumeMounts"]
+    assert {"name": "MODEL_PATH", "value": MODEL_DIR} in server["env"]
 
 
-def test_a_model_directory_is_mounted_whole_and_own_tolerations_are_kept() -> None:
-    f = edge_pod_fields(_edge(modelPath="/opt/models/resnet/", tolerations=[
-        {"key": "node-role.kubernetes.io/edge", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"}]))
-    assert f.model_volume["hostPath"]["path"] == "/opt/models/resnet" and f.env == {"MODEL_PATH": "/mnt/models"}
-    assert [t.get("value") for t in f.pod["tolerations"]] == ["gpu", None, None]
-    assert "affinity" not in f.pod and "tolerationSeconds" not in f.pod["tolerations"][1]
+def test_a_model_file_is_mounted_by_its_folder_and_own_tolerations_are_kept() -> None:
+    pod = _pod(_spec({**_edge(), "placement": {
+        "edge": {"modelPath": "/var/lib/models/det/model.onnx"},
+        "tolerations": [{"key": EDGE_LABEL, "operator": "Equal", "value": "gpu", "effect": "NoSchedule"}]}}))
+    assert pod["volumes"][0]["hostPath"]["path"] == "/var/lib/models/det"
+    assert {"name": "MODEL_PATH", "value": f"{MODEL_DIR}/model.onnx"} in pod["containers"][0]["env"]
+    assert [t.get("value") for t in pod["tolerations"]] == ["gpu", None, None]
+    assert "tolerationSeconds" not in pod["tolerations"][1], "unset: the pods outlive any outage"
+    assert "affinity" not in pod
 
 
-@pytest.mark.parametrize(("fields", "message"), [
-    ({"modelPath": "models/m.onnx"}, "modelPath"),
-    ({"modelPath": "/models/../etc/passwd"}, "'..'"),
-    ({"modelPath": "/"}, "modelPath"),
-    ({"replicas": -1}, "replicas"),
-    ({"nodeGroup": "bad group"}, "nodeGroup"),
-    ({"nodeAffinity": [{"key": "node-role.kubernetes.io/edge", "operator": "DoesNotExist"}]}, "no node can satisfy"),
-    ({"nodeGroup": "a", "nodeAffinity": [{"key": NODE_GROUP_LABEL, "operator": "NotIn", "values": ["a"]}]},
-     "no node can satisfy"),
-    ({"offlineToleranceSeconds": -5}, "offlineToleranceSeconds"),
-    ({"modelpath": "/x"}, "modelpath"),
+def test_without_edge_placement_the_model_is_fetched_and_no_edge_field_appears() -> None:
+    pod = _pod(_spec({"replicas": 1}))
+    assert pod["initContainers"][0]["name"] == "storage-initializer"
+    assert pod["volumes"][0] == {"name": "model-store", "emptyDir": {}}
+    assert "nodeSelector" not in pod and "tolerations" not in pod
+
+
+def test_a_model_under_a_sensitive_node_folder_is_refused_by_the_gate() -> None:
+    md = _spec(_edge(modelPath="/var/lib/kubelet/pods/x/model.onnx"))
+    admission = admit(md, render(md))
+    with pytest.raises(ManifestRefused, match="FSM004"):
+        admission.raise_if_blocked("ModelDeployment/det")
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    (_edge(modelPath="models/m.onnx"), "modelPath"),
+    (_edge(modelPath="/models/../etc/passwd"), "'..'"),
+    (_edge(modelPath="/"), "modelPath"),
+    (_edge(nodeGroup="bad group"), "nodeGroup"),
+    (_edge(offlineToleranceSeconds=-5), "offlineToleranceSeconds"),
+    (_edge(modelpath="/x"), "modelpath"),
+    ({"placement": {"edge": {"modelPath": "/m/a.onnx"},
+                    "required": [{"key": EDGE_LABEL, "operator": "DoesNotExist"}]}}, "must both exist and be absent"),
+    ({"placement": {"edge": {"modelPath": "/m/a.onnx", "nodeGroup": "a"},
+                    "required": [{"key": NODE_GROUP_LABEL, "operator": "NotIn", "values": ["a"]}]}},
+     "placement.edge.nodeGroup sets"),
+    ({"placement": {"edge": {"modelPath": "/m/a.onnx"}, "nodeSelector": {EDGE_LABEL: "no"}}}, "no value is left"),
+    ({**_edge(), "mesh": {}}, "set mesh: null"),
+    ({**_edge(), "replicas": -1}, "replicas"),
 ])
-def test_impossible_or_malformed_sections_are_refused_with_the_field(fields: dict[str, Any], message: str) -> None:
+def test_impossible_or_malformed_edge_specs_are_refused_with_the_field(spec: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
-        _edge(**fields)
+        _spec(spec)
 
 
-def test_a_deployment_wired_with_the_edge_fields_passes_the_kubernetes_schema() -> None:
-    spec = next(s for s in load_specs(EXAMPLES / "model-deployment-gpu.yaml") if s.spec.placement.edge)
-    deployment = next(d for d in render(spec) if d["kind"] == "Deployment")
-    fields = edge_pod_fields(_edge(replicas=2, nodeGroup="line-3"), MODEL_DIR)
-    # the lines the renderer gets (see the final report): the model from the node, no initializer
-    pod = deployment["spec"]["template"]["spec"]
-    pod.pop("initContainers")
-    pod["volumes"][0] = fields.model_volume
-    pod.update(fields.pod)
-    deployment["spec"]["replicas"] = fields.replicas
-    pod["containers"][0]["env"] += [{"name": k, "value": v} for k, v in fields.env.items()]
-    result = validate_manifests([deployment])
-    assert not result.problems and result.checked, result.problems
-    assert pod["nodeSelector"][NODE_GROUP_LABEL] == "line-3"
-    assert {"name": "model-store", "mountPath": MODEL_DIR, "readOnly": True} in pod["containers"][0]["volumeMounts"]
+def test_an_edge_model_has_no_canary() -> None:
+    with pytest.raises(ValidationError, match="canary cannot run on the edge"):
+        _spec({**_edge(), "canary": {"model": {"uri": "s3://m/det/v2", "version": "v2"}, "traffic": {"stable": 90, "canary": 10}}})
+
+
+def test_edge_is_no_longer_a_switch_nor_a_training_job_field() -> None:
+    with pytest.raises(ValidationError, match="edge"):
+        _spec({"placement": {"edge": True}})
+    job = ("apiVersion: foresight.ai/v1alpha1\nkind: TrainingJob\nmetadata: {name: t}\n"
+           "spec: {framework: xgboost, image: 'ghcr.io/o/t:1', command: [python], placement: {edge: {modelPath: /m}}}\n")
+    with pytest.raises(InputError, match="edge"):
+        parse_specs(job)

@@ -42,6 +42,7 @@ EXPECTED = {
     ("CKV_K8S_43", "Deployment", "fraud-scorer-canary"),
     ("CKV_K8S_43", "Deployment", "support-llm-stable"),
     ("CKV_K8S_43", "Deployment", "shelf-detector-stable"),
+    ("CKV_K8S_43", "Deployment", "defect-detector-stable"),
     ("CKV_K8S_43", "Job", "churn-xgb"),
     ("CKV_K8S_43", "Deployment", "foresight"),
     ("CKV_K8S_38", "Deployment", "foresight"),

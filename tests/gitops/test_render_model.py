@@ -134,7 +134,9 @@ def test_edge_model_without_mesh_renders_no_istio_objects() -> None:
     assert [d["kind"] for d in docs] == ["Deployment", "Service", "NetworkPolicy"]
     pod = docs[0]["spec"]["template"]["spec"]
     assert pod["nodeSelector"] == {"kubernetes.io/arch": "arm64", "node-role.kubernetes.io/edge": ""}
-    assert pod["tolerations"] == [{"key": "node-role.kubernetes.io/edge", "operator": "Exists", "effect": "NoSchedule"}]
+    assert [t["key"] for t in pod["tolerations"]] == [
+        "node-role.kubernetes.io/edge", "node.kubernetes.io/unreachable", "node.kubernetes.io/not-ready"]
+    assert pod["volumes"][0]["hostPath"] == {"path": "/var/lib/models/shelf-detector", "type": "Directory"}
     assert pod["containers"][0]["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
 
 

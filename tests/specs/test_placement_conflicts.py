@@ -1,5 +1,5 @@
 """placement_conflicts agrees with brute force: it reports a conflict exactly when no node's labels
-could satisfy the nodeSelector, the edge flag and every required rule together."""
+could satisfy the nodeSelector, edge placement and every required rule together."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from foresight.specs.edge import EdgePlacement, ModelPlacement
 from foresight.specs.workload import EDGE_LABEL, NodeRule, Placement, PreferredNodeRule, placement_conflicts
 
 KEYS = ["pool", "gpu-mem", EDGE_LABEL]
@@ -37,7 +38,8 @@ def some_node_fits(placement: Placement) -> bool:
     """Brute force over every labelling of the keys with the small value universe."""
     for labels in itertools.product(CHOICES, repeat=len(KEYS)):
         node = dict(zip(KEYS, labels))
-        exact = list(placement.node_selector.items()) + ([(EDGE_LABEL, "")] if placement.edge else [])
+        edge = getattr(placement, "edge", None)
+        exact = list(placement.node_selector.items()) + ([(EDGE_LABEL, "")] if edge is not None else [])
         if all(node.get(k) == v for k, v in exact) and all(
             satisfies(rule, node.get(rule.key)) for rule in placement.required
         ):
@@ -62,7 +64,8 @@ rules = st.one_of(
     edge=st.booleans(),
 )
 def test_conflicts_exactly_when_no_node_fits(selector: dict[str, str], required: list[NodeRule], edge: bool) -> None:
-    placement = Placement.model_construct(node_selector=selector, required=required, preferred=[], edge=edge, tolerations=[])
+    placement = ModelPlacement.model_construct(node_selector=selector, required=required, preferred=[], tolerations=[],
+                                               edge=EdgePlacement(model_path="/m/x.onnx") if edge else None)
     assert (placement_conflicts(placement) == []) == some_node_fits(placement)
 
 

@@ -57,7 +57,7 @@ def test_examples_load_with_the_fields_they_spell_out() -> None:
     assert canary.spec.mesh is not None and canary.spec.mesh.retries.per_try_timeout_s == 0.5
     gpu, edge = load_specs(EXAMPLES / "model-deployment-gpu.yaml")
     assert isinstance(gpu, ModelDeployment) and gpu.spec.resources.gpus == 1
-    assert isinstance(edge, ModelDeployment) and edge.spec.placement.edge and edge.spec.mesh is None
+    assert isinstance(edge, ModelDeployment) and edge.spec.placement.edge is not None and edge.spec.mesh is None
     jobs = load_specs(EXAMPLES / "training-jobs.yaml")
     assert [j.spec.resolved_operator for j in jobs if isinstance(j, TrainingJob)] == ["trainjob", "pytorchjob", "tfjob", "job"]
 
@@ -87,7 +87,7 @@ def test_snake_case_and_camel_case_both_validate_and_mean_the_same() -> None:
             "label 'pool' (nodeSelector pool=gpu; required pool NotIn [gpu]): no value is left",
         ),
         (
-            model("  placement:\n    edge: true\n    required:\n      - {key: node-role.kubernetes.io/edge, operator: DoesNotExist}\n"),
+            model("  placement:\n    edge: {modelPath: /m/a.onnx}\n    required:\n      - {key: node-role.kubernetes.io/edge, operator: DoesNotExist}\n"),
             11,
             "spec.placement",
             "must both exist and be absent",

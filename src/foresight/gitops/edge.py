@@ -1,79 +1,79 @@
-"""KubeEdge placement of a model server: the pod-spec fields an ``edge`` section renders to.
+"""What ``placement.edge`` changes in a model server's pod: KubeEdge's tolerations and the model from the node.
 
-:func:`edge_pod_fields` is pure: the renderer puts its ``pod`` fields into the pod spec, uses its
-``model_volume`` as the server's model store (instead of the volume the storage initializer fills:
-an edge node's model is already on the node), sets ``replicas`` and adds ``env`` to the server.
+Pure; :mod:`foresight.gitops.render` calls these for a ModelDeployment with ``placement.edge`` (the
+nodeSelector's edge role and NodeGroup labels come from the spec's
+:meth:`~foresight.specs.edge.ModelPlacement.selector`).
 
-* **nodeSelector**: ``node-role.kubernetes.io/edge`` (every edge node KubeEdge registers), the
-  NodeGroup label when a group is named, and the spec's own labels.
-* **affinity**: the spec's required and preferred node rules.
 * **tolerations**: the edge taint (``NoSchedule``), then ``node.kubernetes.io/unreachable`` and
   ``node.kubernetes.io/not-ready`` (``NoExecute``), forever unless ``offlineToleranceSeconds``
   bounds them: the node controller taints a node whose edgecore lost the cloud, and pods without
   these tolerations would be evicted after 5 minutes although they still run on the device.
 * **model**: a read-only ``hostPath`` of the model's directory (type ``Directory``: a missing
-  model fails the pod at mount time, loudly, instead of a server starting with no model);
-  ``MODEL_PATH`` tells the server where the model is inside the container.
+  model fails the pod at mount time, loudly, instead of a server starting with no model) replaces
+  the volume the storage initializer fills; ``MODEL_PATH`` tells the server where the model is
+  inside the container. The hostPath is what Foresight's scanner reports as FSM005, so the
+  Deployment carries the scanner's accept annotation with the reason; a model path under a
+  sensitive folder (``/var/lib/kubelet``, ``/etc`` ...) is FSM004, an error the gate refuses.
 """
 
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
 from typing import Any
 
+from foresight.security.manifests import ACCEPT_ANNOTATION
 from foresight.specs.edge import EdgePlacement
 from foresight.specs.workload import EDGE_LABEL
 
-__all__ = ["EdgePodFields", "edge_pod_fields"]
+__all__ = ["HOST_PATH_REASON", "edge_model_env", "edge_model_volume", "edge_tolerations", "model_accept_annotation"]
 
 UNREACHABLE = ("node.kubernetes.io/unreachable", "node.kubernetes.io/not-ready")
+#: Why an edge model server mounts a folder of its node (the reason of the FSM005 accept annotation).
+HOST_PATH_REASON = "placement.edge: the model lies on the edge node (provisioned with the device); mounted read-only"
 
 
-@dataclass(frozen=True)
-class EdgePodFields:
-    """What an ``edge`` section adds to a model server's Deployment."""
+def edge_model_volume(edge: EdgePlacement, volume: str) -> dict[str, Any]:
+    """The model store volume: the model's directory on the node, which must exist.
 
-    replicas: int
-    pod: dict[str, Any]
-    model_volume: dict[str, Any]
-    env: dict[str, str]
+    >>> edge_model_volume(EdgePlacement(model_path="/var/lib/models/det/model.onnx"), "model-store")
+    {'name': 'model-store', 'hostPath': {'path': '/var/lib/models/det', 'type': 'Directory'}}
+    """
+    return {"name": volume, "hostPath": {"path": _split(edge.model_path)[0], "type": "Directory"}}
 
 
-def edge_pod_fields(edge: EdgePlacement, model_dir: str = "/mnt/models", volume: str = "model-store") -> EdgePodFields:
-    """The Deployment fields that place a model server on KubeEdge edge nodes (see the module docstring).
+def edge_model_env(edge: EdgePlacement, model_dir: str) -> dict[str, str]:
+    """``MODEL_PATH``: the model as the server sees it, under ``model_dir`` (where the volume is mounted).
 
-    ``model_dir`` is where the server reads its model (the model store's mount path), ``volume`` the
-    name of that volume.
+    >>> edge_model_env(EdgePlacement(model_path="/var/lib/models/det/model.onnx"), "/mnt/models")
+    {'MODEL_PATH': '/mnt/models/model.onnx'}
+    >>> edge_model_env(EdgePlacement(model_path="/opt/models/resnet"), "/mnt/models")
+    {'MODEL_PATH': '/mnt/models'}
+    """
+    name = _split(edge.model_path)[1]
+    return {"MODEL_PATH": posixpath.join(model_dir, name) if name else model_dir}
 
-    >>> f = edge_pod_fields(EdgePlacement(model_path="/var/lib/models/det/model.onnx", node_group="line-7"))
-    >>> f.pod["nodeSelector"]
-    {'apps.kubeedge.io/belonging-to': 'line-7', 'node-role.kubernetes.io/edge': ''}
-    >>> f.model_volume, f.env
-    ({'name': 'model-store', 'hostPath': {'path': '/var/lib/models/det', 'type': 'Directory'}}, {'MODEL_PATH': '/mnt/models/model.onnx'})
-    >>> [t["key"] for t in f.pod["tolerations"]]
+
+def model_accept_annotation() -> dict[str, str]:
+    """The scanner annotation that accepts the model's hostPath (FSM005) with :data:`HOST_PATH_REASON`."""
+    return {f"{ACCEPT_ANNOTATION}FSM005": HOST_PATH_REASON}
+
+
+def edge_tolerations(edge: EdgePlacement, given: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``given`` plus the edge taint and the offline taints, each unless ``given`` already tolerates its key.
+
+    >>> [t["key"] for t in edge_tolerations(EdgePlacement(model_path="/m/x.onnx"), [])]
     ['node-role.kubernetes.io/edge', 'node.kubernetes.io/unreachable', 'node.kubernetes.io/not-ready']
     """
-    pod: dict[str, Any] = {"nodeSelector": edge.selector()}
-    affinity: dict[str, Any] = {}
-    if edge.node_affinity:
-        terms = [_expression(rule.key, rule.operator, rule.values) for rule in edge.node_affinity]
-        affinity["requiredDuringSchedulingIgnoredDuringExecution"] = {"nodeSelectorTerms": [{"matchExpressions": terms}]}
-    if edge.preferred:
-        affinity["preferredDuringSchedulingIgnoredDuringExecution"] = [
-            {"weight": rule.weight, "preference": {"matchExpressions": [_expression(rule.key, rule.operator, rule.values)]}}
-            for rule in edge.preferred
-        ]
-    if affinity:
-        pod["affinity"] = {"nodeAffinity": affinity}
-    pod["tolerations"] = _tolerations(edge)
-    directory, name = _split(edge.model_path)
-    return EdgePodFields(
-        replicas=edge.replicas,
-        pod=pod,
-        model_volume={"name": volume, "hostPath": {"path": directory, "type": "Directory"}},
-        env={"MODEL_PATH": posixpath.join(model_dir, name) if name else model_dir},
-    )
+    found = list(given)
+    if not any(t["key"] == EDGE_LABEL for t in found):
+        found.append({"key": EDGE_LABEL, "operator": "Exists", "effect": "NoSchedule"})
+    for key in UNREACHABLE:
+        if not any(t["key"] == key for t in found):
+            offline: dict[str, Any] = {"key": key, "operator": "Exists", "effect": "NoExecute"}
+            if edge.offline_tolerance_s is not None:
+                offline["tolerationSeconds"] = edge.offline_tolerance_s
+            found.append(offline)
+    return found
 
 
 def _split(path: str) -> tuple[str, str]:
@@ -86,20 +86,3 @@ def _split(path: str) -> tuple[str, str]:
     """
     head, tail = posixpath.split(path)
     return (head or "/", tail) if "." in tail.strip(".") else (path, "")
-
-
-def _expression(key: str, operator: str, values: list[str]) -> dict[str, Any]:
-    return {"key": key, "operator": operator, **({"values": list(values)} if values else {})}
-
-
-def _tolerations(edge: EdgePlacement) -> list[dict[str, Any]]:
-    found = [t.model_dump(exclude_none=True) for t in edge.tolerations]
-    if not any(t["key"] == EDGE_LABEL for t in found):
-        found.append({"key": EDGE_LABEL, "operator": "Exists", "effect": "NoSchedule"})
-    for key in UNREACHABLE:
-        if not any(t["key"] == key for t in found):
-            offline: dict[str, Any] = {"key": key, "operator": "Exists", "effect": "NoExecute"}
-            if edge.offline_tolerance_s is not None:
-                offline["tolerationSeconds"] = edge.offline_tolerance_s
-            found.append(offline)
-    return found

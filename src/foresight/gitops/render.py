@@ -5,7 +5,9 @@ names, so the same spec always gives byte-identical files (what makes ``foresigh
 idempotent). A **ModelDeployment** becomes
 
 * Deployments ``<name>-stable`` and, with a canary, ``<name>-canary`` (pods labelled
-  ``foresight.ai/track``), each with KServe's storage initializer fetching the model;
+  ``foresight.ai/track``), each with KServe's storage initializer fetching the model; with
+  ``placement.edge``, one Deployment on KubeEdge edge nodes reading the model already on the node
+  (:mod:`foresight.gitops.edge`);
 * a Service ``<name>`` over both tracks, a NetworkPolicy ``<name>`` admitting only the model's own
   pods and ``network.allowFrom`` on the serving port, and the autoscaler of the stable track: an HPA on CPU,
   or, predictive, the KEDA ScaledObject / External-metric HPA of :mod:`foresight.autoscale.manifests`
@@ -39,6 +41,7 @@ import yaml
 
 from foresight.autoscale.manifests import AutoscalingSpec, hpa, scaled_object
 from foresight.errors import InputError
+from foresight.gitops.edge import edge_model_env, edge_model_volume, edge_tolerations, model_accept_annotation
 from foresight.gitops.harden import (
     JOBSET_LABEL,
     container_security,
@@ -57,8 +60,8 @@ from foresight.specs import ModelDeployment, Spec, TrainingJob
 from foresight.specs.model_deployment import Autoscaling, Mesh, ModelDeploymentSpec
 from foresight.specs.runtimes import MODEL_DIR, SERVING_RUNTIMES, STORAGE_INITIALIZER
 from foresight.specs.training_job import TrainingJobSpec
+from foresight.specs.edge import EdgePlacement
 from foresight.specs.workload import (
-    EDGE_LABEL,
     GPU_RESOURCE,
     Metadata,
     Placement,
@@ -121,17 +124,17 @@ def _pod_identity(spec: ModelDeploymentSpec | TrainingJobSpec) -> dict[str, Any]
     return out
 
 
-def _tolerations(placement: Placement, gpus: int) -> list[dict[str, str]]:
-    """The spec's tolerations, plus the taints GPU and edge node pools usually carry."""
+def _tolerations(placement: Placement, gpus: int, edge: EdgePlacement | None) -> list[dict[str, Any]]:
+    """The spec's tolerations, plus the taints GPU node pools and KubeEdge edge nodes carry."""
     found = [t.model_dump(exclude_none=True) for t in placement.tolerations]
-    for key, wanted in ((GPU_RESOURCE, gpus > 0), (EDGE_LABEL, placement.edge)):
-        if wanted and not any(t["key"] == key for t in found):
-            found.append({"key": key, "operator": "Exists", "effect": "NoSchedule"})
-    return found
+    if gpus > 0 and not any(t["key"] == GPU_RESOURCE for t in found):
+        found.append({"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"})
+    return found if edge is None else edge_tolerations(edge, found)
 
 
-def _pod_placement(placement: Placement, gpus: int) -> dict[str, Any]:
-    """nodeSelector, affinity and tolerations of a pod spec (only the non-empty ones)."""
+def _pod_placement(placement: Placement, gpus: int, edge: EdgePlacement | None = None) -> dict[str, Any]:
+    """nodeSelector, affinity and tolerations of a pod spec (only the non-empty ones); ``edge``: a model's
+    edge placement (its labels are in ``placement.selector()`` already)."""
     out: dict[str, Any] = {}
     if placement.selector():
         out["nodeSelector"] = placement.selector()
@@ -146,7 +149,7 @@ def _pod_placement(placement: Placement, gpus: int) -> dict[str, Any]:
         ]
     if node_affinity:
         out["affinity"] = {"nodeAffinity": node_affinity}
-    tolerations = _tolerations(placement, gpus)
+    tolerations = _tolerations(placement, gpus, edge)
     if tolerations:
         out["tolerations"] = tolerations
     return out
@@ -206,6 +209,9 @@ def _server(md: ModelDeployment, track: str) -> dict[str, Any]:
     server["securityContext"] = container_security(spec)
     volumes, mounts = scratch([*(runtime.writable if runtime else ()), *spec.writable_paths])
     server["volumeMounts"] = [{"name": "model-store", "mountPath": MODEL_DIR, "readOnly": True}, *mounts]
+    edge = spec.placement.edge
+    if edge is not None:  # the model lies on the edge node: mounted from there, nothing to fetch
+        server["env"] = _env({"HOME": "/tmp", **spec.runtime.env, **edge_model_env(edge, MODEL_DIR)})
     fetcher = spec.runtime.initializer_image or STORAGE_INITIALIZER
     initializer = {
         "name": "storage-initializer",
@@ -224,26 +230,23 @@ def _server(md: ModelDeployment, track: str) -> dict[str, Any]:
         deployment_spec["replicas"] = canary.replicas
     elif spec.autoscaling is None:
         deployment_spec["replicas"] = 1 if spec.replicas is None else spec.replicas
+    pod: dict[str, Any] = {**_pod_identity(spec), "securityContext": pod_security(spec)}
+    if edge is None:
+        pod |= {"initContainers": [initializer], "containers": [server],
+                "volumes": [{"name": "model-store", "emptyDir": {}}, *volumes]}
+    else:
+        pod |= {"containers": [server], "volumes": [edge_model_volume(edge, "model-store"), *volumes]}
     deployment_spec |= {
         "selector": {"matchLabels": selector},
         "template": {
             "metadata": {"labels": pod_labels, "annotations": {"foresight.ai/model-uri": model.uri}},
-            "spec": {
-                **_pod_identity(spec),
-                "securityContext": pod_security(spec),
-                "initContainers": [initializer],
-                "containers": [server],
-                "volumes": [{"name": "model-store", "emptyDir": {}}, *volumes],
-                **_pod_placement(spec.placement, spec.resources.gpus),
-            },
+            "spec": {**pod, **_pod_placement(spec.placement, spec.resources.gpus, edge)},
         },
     }
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": _meta(meta, f"{meta.name}-{track}", **{TRACK_LABEL: track, "app.kubernetes.io/version": model.version}),
-        "spec": deployment_spec,
-    }
+    metadata = _meta(meta, f"{meta.name}-{track}", **{TRACK_LABEL: track, "app.kubernetes.io/version": model.version})
+    if edge is not None:
+        metadata["annotations"] = model_accept_annotation()
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": metadata, "spec": deployment_spec}
 
 
 def _autoscaler(meta: Metadata, scaling: Autoscaling) -> dict[str, Any]:

@@ -1,70 +1,53 @@
-"""The ``edge`` section of a ModelDeployment: the seed's AIDeployment (model path, replicas, node affinity) on KubeEdge.
+"""Edge placement of a ModelDeployment (``placement.edge``): the seed's AIDeployment on KubeEdge.
+
+The seed's AIDeployment ``{modelPath, replicas, nodeAffinity}`` maps onto one ModelDeployment:
+``placement.edge.modelPath``, the spec's ``replicas`` (or ``autoscaling``), and ``placement``'s
+``required`` / ``preferred`` / ``nodeSelector`` / ``tolerations``, which then apply among edge nodes.
+Setting ``placement.edge`` is what sends the model to the edge; there is no other switch.
 
 An edge model is not fetched from the cloud when its pod starts (edge nodes lose their uplink for
 hours): it already lies on the node, put there by the device's provisioning, at ``modelPath``.
 The pods go to KubeEdge edge nodes only (the ``node-role.kubernetes.io/edge`` label that edgecore
 registers), optionally to one KubeEdge NodeGroup (the ``apps.kubeedge.io/belonging-to`` label its
-controller sets), and tolerate the taints edge nodes carry: the edge taint, and, since KubeEdge
-keeps pods running on a node that lost the cloud (edge autonomy), the unreachable / not-ready
-taints that would otherwise make the cloud evict them.
+controller sets), and tolerate the taints edge nodes carry (see :mod:`foresight.gitops.edge`).
 
 Example (YAML, in a ModelDeployment's spec)::
 
-    edge:
-      modelPath: /var/lib/models/detector/model.onnx
-      replicas: 1
-      nodeGroup: shop-floor-7
-      nodeAffinity:
+    replicas: 2
+    placement:
+      edge:
+        modelPath: /var/lib/models/detector/model.onnx
+        nodeGroup: shop-floor-7
+      required:
         - {key: kubernetes.io/arch, operator: In, values: [arm64]}
+    mesh: null
 """
 
 from __future__ import annotations
 
 import posixpath
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
-from foresight.specs.workload import (
-    EDGE_LABEL,
-    LABEL_VALUE,
-    NodeRule,
-    Placement,
-    PreferredNodeRule,
-    SpecModel,
-    Toleration,
-    checked_labels,
-)
+from foresight.specs.workload import EDGE_LABEL, LABEL_VALUE, Placement, SpecModel
 
-__all__ = ["NODE_GROUP_LABEL", "EdgePlacement"]
+__all__ = ["NODE_GROUP_LABEL", "EdgePlacement", "ModelPlacement"]
 
 #: The label KubeEdge's NodeGroup controller puts on the nodes of a group.
 NODE_GROUP_LABEL = "apps.kubeedge.io/belonging-to"
 
 
 class EdgePlacement(SpecModel):
-    """Where and how a model runs on KubeEdge edge nodes."""
+    """What only an edge model has: its file on the node, its node group, how long it outlives the uplink."""
 
     model_path: str = Field(
         pattern=r"^/[A-Za-z0-9._/-]*$",
         max_length=1024,
-        description="Absolute path of the model on the edge node (a file such as model.onnx, or a directory); "
-        "mounted read-only into the server.",
+        description="Absolute path of the model on the edge node (a file such as model.onnx, or a directory: "
+        "Triton's model repository); mounted read-only where the server reads its model.",
     )
-    replicas: int = Field(1, ge=0, le=1000, description="Pods of the model across the edge nodes it may run on.")
     node_group: str | None = Field(
         None, pattern=LABEL_VALUE, min_length=1, description="Run only in this KubeEdge NodeGroup."
-    )
-    node_selector: dict[str, str] = Field(
-        default_factory=dict, description="Further node labels that must match exactly."
-    )
-    node_affinity: list[NodeRule] = Field(
-        default_factory=list, description="Node label conditions that must all hold (required node affinity)."
-    )
-    preferred: list[PreferredNodeRule] = Field(
-        default_factory=list, description="Node label conditions favoured by weight (preferred node affinity)."
-    )
-    tolerations: list[Toleration] = Field(
-        default_factory=list, description="Further taints tolerated (the edge taint is always tolerated)."
     )
     offline_tolerance_s: int | None = Field(
         None,
@@ -82,22 +65,23 @@ class EdgePlacement(SpecModel):
             raise ValueError(f"modelPath {path!r}: give the model's own file or directory, without '..' or '//'")
         return posixpath.normpath(path)
 
-    @field_validator("node_selector")
-    @classmethod
-    def _labels(cls, selector: dict[str, str]) -> dict[str, str]:
-        return checked_labels(selector, "node label")
+    def labels(self) -> list[tuple[str, str, str]]:
+        """The node labels edge placement requires, each with where it comes from (for conflict messages)."""
+        found = [(EDGE_LABEL, "", f"placement.edge sets {EDGE_LABEL}=''")]
+        if self.node_group is not None:
+            found.append((NODE_GROUP_LABEL, self.node_group, f"placement.edge.nodeGroup sets {NODE_GROUP_LABEL}"))
+        return found
 
-    @model_validator(mode="after")
-    def _satisfiable(self) -> EdgePlacement:
-        self.placement()  # raises with the conflicting rules when no node could satisfy them
-        return self
 
-    def selector(self) -> dict[str, str]:
-        """The nodeSelector: the edge role, the node group if any, and the given labels."""
-        group = {NODE_GROUP_LABEL: self.node_group} if self.node_group else {}
-        return {**self.node_selector, **group, EDGE_LABEL: ""}
+class ModelPlacement(Placement):
+    """Where a model server's pods may run: the generic node rules, on edge nodes when ``edge`` is set."""
 
-    def placement(self) -> Placement:
-        """The same constraints as a generic :class:`Placement` (which checks they can be met together)."""
-        return Placement(node_selector={k: v for k, v in self.selector().items() if k != EDGE_LABEL}, edge=True,
-                         required=self.node_affinity, preferred=self.preferred, tolerations=self.tolerations)
+    edge: EdgePlacement | None = Field(
+        None,
+        description="Serve on KubeEdge edge nodes, from a model already on the node (unset: cluster nodes, "
+        "the model fetched by the storage initializer).",
+    )
+
+    def exact_labels(self) -> list[tuple[str, str, str]]:
+        """The nodeSelector's labels, then the edge role and node group labels when ``edge`` is set."""
+        return super().exact_labels() + (self.edge.labels() if self.edge is not None else [])

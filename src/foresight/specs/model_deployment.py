@@ -8,7 +8,7 @@ retries, circuit breaker, mTLS). :mod:`foresight.gitops.render` turns it into ma
 Rules the Kubernetes and Istio schemas cannot express are checked here, each with the field
 that breaks it: weights must sum to 100, a retry's per-try timeout must fit in the request
 timeout, ``replicas`` and ``autoscaling`` exclude each other, a canary needs the mesh that
-splits its traffic.
+splits its traffic, and a model on edge nodes (``placement.edge``) has neither canary nor mesh.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from foresight.specs.edge import ModelPlacement
 from foresight.specs.runtimes import SERVING_RUNTIMES, Framework
 from foresight.specs.security import HardenedWorkload, Network
 from foresight.specs.workload import (
@@ -24,7 +25,6 @@ from foresight.specs.workload import (
     IMAGE_PATTERN,
     LABEL_VALUE,
     Metadata,
-    Placement,
     Resources,
     SpecModel,
 )
@@ -200,7 +200,9 @@ class ModelDeploymentSpec(HardenedWorkload):
     framework: Framework = Field(description="Model format; picks the server unless runtime.image is set.")
     runtime: Runtime = Field(default_factory=Runtime, description="Server container overrides.")
     resources: Resources = Field(default_factory=Resources, description="Resources of each server pod.")
-    placement: Placement = Field(default_factory=Placement, description="Which nodes the pods may run on.")
+    placement: ModelPlacement = Field(
+        default_factory=ModelPlacement, description="Which nodes the pods may run on; edge nodes with placement.edge."
+    )
     replicas: int | None = Field(None, ge=0, le=1000, description="Fixed replicas (default 1); excludes autoscaling.")
     autoscaling: Autoscaling | None = Field(None, description="Replicas that follow load; excludes replicas.")
     mesh: Mesh | None = Field(
@@ -236,12 +238,23 @@ class ModelDeploymentSpec(HardenedWorkload):
     def _canary_is_new_and_routed(cls, canary: Canary | None, info: ValidationInfo) -> Canary | None:
         if canary is None:
             return None
+        placement = info.data.get("placement")
+        if placement is not None and placement.edge is not None:
+            raise ValueError("a canary cannot run on the edge: an edge model is the one file at placement.edge.modelPath")
         if "mesh" in info.data and info.data["mesh"] is None:
             raise ValueError("a canary needs mesh settings (not null): Istio splits its traffic")
         model = info.data.get("model")
         if model is not None and canary.model.version == model.version:
             raise ValueError(f"canary model.version equals the stable one ({model.version}): nothing to compare")
         return canary
+
+    @model_validator(mode="after")
+    def _edge_has_no_mesh(self) -> ModelDeploymentSpec:
+        # after the fields (not a field validator): mesh has a default, which field validators never see
+        if self.placement.edge is not None and self.mesh is not None:
+            raise ValueError("placement.edge: edge nodes run no Istio sidecar (KubeEdge routes their traffic with "
+                             "EdgeMesh), so set mesh: null")
+        return self
 
     @property
     def port(self) -> int:

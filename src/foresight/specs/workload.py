@@ -211,7 +211,7 @@ class Toleration(SpecModel):
 
 
 class Placement(SpecModel):
-    """Where pods may run: GPU node pools, edge nodes, labelled hardware."""
+    """Where pods may run: GPU node pools, labelled hardware (a model on edge nodes: ``ModelPlacement``)."""
 
     node_selector: dict[str, str] = Field(
         default_factory=dict, description="Node labels that must match exactly (Kubernetes nodeSelector)."
@@ -221,10 +221,6 @@ class Placement(SpecModel):
     )
     preferred: list[PreferredNodeRule] = Field(
         default_factory=list, description="Node label conditions favoured by weight (preferred node affinity)."
-    )
-    edge: bool = Field(
-        False,
-        description=f"Run on edge nodes only: requires the node label {EDGE_LABEL} and tolerates the taint of the same key.",
     )
     tolerations: list[Toleration] = Field(default_factory=list, description="Taints the pods tolerate.")
 
@@ -240,9 +236,13 @@ class Placement(SpecModel):
             raise ValueError("no node can satisfy this placement: " + "; ".join(conflicts))
         return self
 
+    def exact_labels(self) -> list[tuple[str, str, str]]:
+        """Every node label that must match exactly, with where it comes from (a model's edge placement adds some)."""
+        return [(key, value, f"nodeSelector {key}={value}") for key, value in self.node_selector.items()]
+
     def selector(self) -> dict[str, str]:
-        """The effective nodeSelector: the given one plus the edge label when ``edge`` is set."""
-        return {**self.node_selector, **({EDGE_LABEL: ""} if self.edge else {})}
+        """The effective nodeSelector."""
+        return {key: value for key, value, _ in self.exact_labels()}
 
 
 @dataclass
@@ -284,21 +284,18 @@ class _KeyConstraint:
 
 
 def placement_conflicts(placement: Placement) -> list[str]:
-    """Why no node could satisfy the nodeSelector, the edge flag and the required rules together.
+    """Why no node could satisfy the exact labels (nodeSelector, edge placement) and the required rules together.
 
     Each label key is checked on its own (rules on different keys never conflict); preferred
     rules are wishes and never conflict.
 
-    >>> p = Placement.model_construct(node_selector={"pool": "gpu"}, edge=False, preferred=[],
+    >>> p = Placement.model_construct(node_selector={"pool": "gpu"}, preferred=[],
     ...     required=[NodeRule(key="pool", operator="NotIn", values=["gpu", "cpu"])])
     >>> placement_conflicts(p)
     ["label 'pool' (nodeSelector pool=gpu; required pool NotIn [gpu, cpu]): no value is left that every rule allows"]
     """
     keys: dict[str, _KeyConstraint] = {}
-    exact = [(key, value, f"nodeSelector {key}={value}") for key, value in placement.node_selector.items()]
-    if placement.edge:
-        exact.append((EDGE_LABEL, "", f"edge: true sets {EDGE_LABEL}=''"))
-    for key, value, source in exact:
+    for key, value, source in placement.exact_labels():
         constraint = keys.setdefault(key, _KeyConstraint())
         constraint.require({value})
         constraint.sources.append(source)
