@@ -260,6 +260,11 @@ class SchedulerSettings(BaseModel):
                                                 "picks devices: Foresight's, or FGD (fragmentation gradient descent).")
     clients: tuple[str, ...] = Field(("127.0.0.1/32", "::1/128"), min_length=1, description="Networks (CIDR) "
                                      "kube-scheduler may call the extender from; others get 403.")
+    gpu_usd_per_hour: dict[str, float] = Field(default_factory=dict, description="Hourly on-demand price of one "
+                                               "GPU by type (nvidia.com/gpu.product), for the dashboard's cost per model.")
+    default_gpu_usd_per_hour: float = Field(2.0, ge=0, description="Hourly price of a GPU of a type not in "
+                                            "gpu_usd_per_hour.")
+    spot_price_ratio: float = Field(0.3, gt=0, le=1, description="A spot node's GPU price as a share of on demand.")
 
     @model_validator(mode="after")
     def _networks(self) -> SchedulerSettings:

@@ -19,6 +19,7 @@ one Foresight process: point kube-scheduler at one extender replica.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import json
 import logging
@@ -33,19 +34,21 @@ from starlette.concurrency import run_in_threadpool
 from foresight.clock import Clock, SystemClock
 from foresight.config import ForesightSettings, SchedulerSettings
 from foresight.errors import ForesightError, InputError
+from foresight.placement.usage import GpuPrices
 from foresight.placement.extender import (
     GpuView,
     bind_devices,
     binding_args,
     filter_nodes,
     is_managed,
+    model_cost_rows,
     node_rows,
     pod_task,
     pool_summary,
     prioritize,
 )
 
-__all__ = ["SCHEDULER_PATHS", "GpuPool", "GpuSource", "Gpus", "add_scheduler"]
+__all__ = ["SCHEDULER_PATHS", "GpuPool", "GpuSource", "Gpus", "ModelGpuCost", "add_scheduler"]
 
 _log = logging.getLogger(__name__)
 SCHEDULER_PATHS = ("/scheduler/filter", "/scheduler/prioritize", "/scheduler/bind")
@@ -64,10 +67,12 @@ class GpuSource(Protocol):
 
 
 class GpuPool(BaseModel):
-    """One node pool (the nodes of one GPU type)."""
+    """One node pool (by its pool label, else its GPU type), one GPU type of it."""
 
+    pool: str
     gpu_type: str
     nodes: int
+    spot_nodes: int
     gpus: int
     allocated_milli: int
     free_milli: int
@@ -76,6 +81,16 @@ class GpuPool(BaseModel):
     shared_gpus: int
     fragmented_milli: float | None
     fragmentation_ratio: float | None
+
+
+class ModelGpuCost(BaseModel):
+    """One model's GPUs now and their hourly price (scheduler.gpuUsdPerHour, spot at spotPriceRatio)."""
+
+    model: str
+    pods: int
+    gpus: float
+    spot_gpus: float
+    usd_per_hour: float
 
 
 class GpuNode(BaseModel):
@@ -92,6 +107,7 @@ class Gpus(BaseModel):
     policy: str | None = None
     read_at: float | None = None
     pools: list[GpuPool] = []
+    models: list[ModelGpuCost] = []
     nodes: list[GpuNode] = []
     unusable: dict[str, str] = {}
     notes: list[str] = []
@@ -222,6 +238,7 @@ def scheduler_router(settings: SchedulerSettings, latest: _Latest) -> APIRouter:
 
 
 def _gpus(settings: SchedulerSettings, latest: _Latest | None) -> Gpus:
+    prices = GpuPrices(settings.gpu_usd_per_hour, settings.default_gpu_usd_per_hour, settings.spot_price_ratio)
     if latest is None:
         return Gpus(enabled=False, note="the GPU scheduler extender is off (scheduler.enabled)")
     view, read_at, error = latest.view, latest.read_at, latest.error
@@ -236,6 +253,7 @@ def _gpus(settings: SchedulerSettings, latest: _Latest | None) -> Gpus:
     note = f"last read failed ({error}); the view shown is older" if error else f"{len(view.holdings)} GPU pod(s) on {len(view.cluster)} node(s)"
     return Gpus(enabled=True, policy=settings.policy, read_at=read_at, note=note,
                 pools=[GpuPool(**p) for p in pool_summary(view)], nodes=[GpuNode(**r) for r in node_rows(view)],
+                models=[ModelGpuCost(**dataclasses.asdict(c)) for c in model_cost_rows(view, prices)],
                 unusable=dict(view.unusable), notes=list(view.notes))
 
 
@@ -255,6 +273,6 @@ def add_scheduler(app: FastAPI, settings: ForesightSettings, source: GpuSource |
 
     @app.get("/api/v1/gpus", response_model=Gpus, tags=["read"])
     def gpus() -> Gpus:
-        """GPU allocation and fragmentation per node pool (GPU type), and free milli-GPU per device of each
-        node, from the scheduler extender's latest read of the cluster."""
+        """GPU allocation and fragmentation per node pool, GPUs and $ per hour per model, and free milli-GPU
+        per device of each node, from the scheduler extender's latest read of the cluster."""
         return _gpus(settings.scheduler, latest)

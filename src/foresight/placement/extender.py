@@ -36,6 +36,7 @@ passes every node, prioritize scores every node the same.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Iterable, Mapping
@@ -50,11 +51,12 @@ from foresight.placement.frag import frag_amount
 from foresight.placement.mix import TaskMix, typical_mix
 from foresight.placement.model import MILLI, Cluster, ClusterState, Node, Task
 from foresight.placement.policies import Fgd, Policy, Ties
+from foresight.placement.usage import GpuPrices, ModelCost, is_spot, model_costs, model_of, node_pool
 from foresight.specs.workload import GPU_RESOURCE, quantity
 
 __all__ = ["DEVICES_ANNOTATION", "MAX_PRIORITY", "MILLI_ANNOTATION", "PRODUCT_LABEL", "TYPES_ANNOTATION",
            "GpuView", "PolicyName", "bind_devices", "binding_args", "build_view", "filter_nodes", "is_managed",
-           "node_rows", "pod_task",
+           "model_cost_rows", "node_rows", "pod_task",
            "pool_summary", "prioritize"]
 
 MILLI_ANNOTATION = "foresight.ai/gpu-milli"
@@ -202,6 +204,8 @@ class GpuView:
 
     ``holdings`` maps a bound GPU pod (``namespace/name``) to its node and devices; ``unusable`` maps a
     node left out to the reason; ``notes`` are pods that could not be counted as they claim, each with why.
+    ``pools`` maps a node to its node pool, ``spot`` holds the spot nodes and ``models`` maps a GPU pod
+    to the model it serves (:mod:`foresight.placement.usage`).
     """
 
     cluster: Cluster
@@ -211,6 +215,9 @@ class GpuView:
     unusable: Mapping[str, str]
     notes: tuple[str, ...]
     positions: Mapping[str, int]
+    pools: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    spot: frozenset[str] = frozenset()
+    models: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def index(self, node: str) -> int | None:
         """The node's position in ``cluster`` (None: not in the view)."""
@@ -238,6 +245,8 @@ def build_view(nodes: Iterable[Mapping[str, Any]], pods: Iterable[Mapping[str, A
     """
     built: list[Node] = []
     unusable: dict[str, str] = {}
+    pools: dict[str, str] = {}
+    spot: set[str] = set()
     for i, obj in enumerate(nodes):
         name = _name(_mapping(obj, f"Node[{i}]"), f"Node[{i}]")
         try:
@@ -248,6 +257,9 @@ def build_view(nodes: Iterable[Mapping[str, Any]], pods: Iterable[Mapping[str, A
             unusable[name] = node
         else:
             built.append(node)
+            pools[name] = node_pool(obj, node.gpu_type)
+            if is_spot(obj):
+                spot.add(name)
     if not built:
         raise InputError("no usable node in the cluster view" + (f": {'; '.join(unusable.values())}" if unusable else ""))
     cluster = Cluster(sorted(built, key=lambda n: n.name))
@@ -255,6 +267,7 @@ def build_view(nodes: Iterable[Mapping[str, Any]], pods: Iterable[Mapping[str, A
     index = {n.name: i for i, n in enumerate(cluster.nodes)}
     notes: list[str] = []
     bound: list[tuple[int, str, Task, tuple[int, ...] | None]] = []
+    models: dict[str, str] = {}
     for i, pod in enumerate(pods):
         where = f"Pod[{i}]"
         spec = _mapping(pod, where).get("spec") or {}
@@ -272,6 +285,8 @@ def build_view(nodes: Iterable[Mapping[str, Any]], pods: Iterable[Mapping[str, A
         else:  # already placed: its allowed types no longer matter, and may name types no node has
             task = Task(task.name, task.cpu_milli, task.memory_mib, task.gpu_count, task.gpu_milli)
         devices = _devices_of(pod) if task.gpu_count else None
+        if task.gpu_count:
+            models[task.name] = model_of(pod)
         order = 0 if devices is not None or not task.gpu_count else 1 if not task.is_shared else 2
         bound.append((order, node_name, task, devices))
     holdings: dict[str, tuple[str, tuple[int, ...]]] = {}
@@ -305,7 +320,8 @@ def build_view(nodes: Iterable[Mapping[str, Any]], pods: Iterable[Mapping[str, A
         if task.gpu_count:
             holdings[task.name] = (node_name, tuple(devices or ()))
             tasks.append(task)
-    return GpuView(cluster, state, tuple(tasks), holdings, unusable, tuple(notes), index)
+    return GpuView(cluster, state, tuple(tasks), holdings, unusable, tuple(notes), index, pools, frozenset(spot),
+                   {k: v for k, v in models.items() if k in holdings})
 
 
 def _fits_devices(state: ClusterState, task: Task, node: int, devices: tuple[int, ...]) -> bool:
@@ -506,33 +522,52 @@ def bind_devices(view: GpuView, pod: Mapping[str, Any], node: str, policy: Polic
 
 
 def pool_summary(view: GpuView) -> list[dict[str, Any]]:
-    """GPU allocation and fragmentation per node pool (GPU type): what the dashboard draws.
+    """GPU allocation and fragmentation per node pool and GPU type: what the dashboard draws.
 
-    Fragmented milli-GPU are free GPU capacity the typical task mix of the running pods cannot use
-    (FGD's measure); with no GPU pod running there is no mix to measure against, and it is None.
+    A pool is the nodes of one pool label (:func:`foresight.placement.usage.node_pool`; without one,
+    of one GPU type), split by GPU type when it mixes types. Fragmented milli-GPU are free GPU
+    capacity the typical task mix of the running pods cannot use (FGD's measure); with no GPU pod
+    running there is no mix to measure against, and it is None.
     """
     c, s = view.cluster, view.state
     gpu_tasks = [t for t in view.tasks if t.gpu_count]
     mix: TaskMix | None = typical_mix(c, gpu_tasks) if gpu_tasks else None
     frag = frag_amount(s.cpu_left, s.dev_left, c.node_type, mix) if mix is not None and mix.levels.size else None
+    names = np.array([view.pools.get(n.name, n.gpu_type) for n in c.nodes], dtype=object)
     pools = []
     for t, gpu_type in enumerate(c.type_names):
-        nodes = np.flatnonzero(c.node_type == t)
-        dev = s.dev_left[nodes]
-        exists = c.device_exists[nodes]
-        total = int(c.gpu_count[nodes].sum()) * MILLI
-        free = int(dev.sum())
-        pools.append({
-            "gpu_type": gpu_type, "nodes": int(nodes.size), "gpus": total // MILLI,
-            "allocated_milli": total - free, "free_milli": free,
-            "allocation_ratio": (total - free) / total if total else 0.0,
-            "whole_free_gpus": int(((dev == MILLI) & exists).sum()),
-            "shared_gpus": int(((dev > 0) & (dev < MILLI) & exists).sum()),
-            "fragmented_milli": float(frag[nodes].sum()) if frag is not None else None,
-            "fragmentation_ratio": float(frag[nodes].sum()) / free if frag is not None and free else (
-                0.0 if frag is not None else None),
-        })
+        of_type = c.node_type == t
+        for pool in sorted(set(names[of_type])):
+            pools.append(_pool(view, frag, gpu_type, str(pool), np.flatnonzero(of_type & (names == pool))))
     return pools
+
+
+def _pool(view: GpuView, frag: np.ndarray | None, gpu_type: str, pool: str, nodes: np.ndarray) -> dict[str, Any]:
+    c, s = view.cluster, view.state
+    dev = s.dev_left[nodes]
+    exists = c.device_exists[nodes]
+    total = int(c.gpu_count[nodes].sum()) * MILLI
+    free = int(dev.sum())
+    fragmented = float(frag[nodes].sum()) if frag is not None else None
+    return {
+        "pool": pool, "gpu_type": gpu_type, "nodes": int(nodes.size), "gpus": total // MILLI,
+        "spot_nodes": sum(c.nodes[i].name in view.spot for i in nodes),
+        "allocated_milli": total - free, "free_milli": free,
+        "allocation_ratio": (total - free) / total if total else 0.0,
+        "whole_free_gpus": int(((dev == MILLI) & exists).sum()),
+        "shared_gpus": int(((dev > 0) & (dev < MILLI) & exists).sum()),
+        "fragmented_milli": fragmented,
+        "fragmentation_ratio": None if fragmented is None else fragmented / free if free else 0.0,
+    }
+
+
+def model_cost_rows(view: GpuView, prices: GpuPrices) -> list[ModelCost]:
+    """GPUs and $ per hour of each model running on the cluster (see :mod:`foresight.placement.usage`)."""
+    tasks = {t.name: t for t in view.tasks}
+    types = {n.name: n.gpu_type for n in view.cluster.nodes}
+    return model_costs(((view.models.get(pod, pod), types[node], node in view.spot,
+                         tasks[pod].gpu_count * tasks[pod].gpu_milli / MILLI)
+                        for pod, (node, _) in view.holdings.items()), prices)
 
 
 def node_rows(view: GpuView) -> list[dict[str, Any]]:

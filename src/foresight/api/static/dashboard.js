@@ -253,14 +253,16 @@ function drawTimeline(i) {
   }), { showlegend: false, yaxis: { automargin: true, type: "category", autorange: "reversed" } });
 }
 
-// GPUs per node pool (GPU type), from the scheduler extender's latest read of the cluster: allocated GPUs,
-// free ones the running task mix can use, and free ones it cannot (fragmented), stacked per pool.
+// GPUs per node pool (its pool label, else its GPU type), from the scheduler extender's latest read of the
+// cluster: allocated GPUs, free ones the running task mix can use, and free ones it cannot (fragmented),
+// stacked per pool; then each model's GPUs and what they cost per hour.
 function renderGpus(g) {
   const body = document.querySelector("#gpu-pools tbody");
+  const models = document.querySelector("#gpu-models tbody");
   if (!g.enabled || !g.pools.length) {
-    panelMessage("panel-gpus", g.note, true); draw("chart-gpus", []); body.innerHTML = ""; return;
+    panelMessage("panel-gpus", g.note, true); draw("chart-gpus", []); body.innerHTML = ""; models.innerHTML = ""; return;
   }
-  const pools = g.pools.map(p => p.gpu_type);
+  const pools = g.pools.map(p => p.pool === p.gpu_type ? p.pool : `${p.pool} · ${p.gpu_type}`);
   const gpus = v => v === null ? 0 : v / 1000;
   const frag = g.pools.map(p => gpus(p.fragmented_milli));
   draw("chart-gpus", [
@@ -272,10 +274,14 @@ function renderGpus(g) {
        yaxis: { automargin: true, rangemode: "tozero", title: { text: "GPUs" } } });
   const pct = v => v === null ? "–" : `${(100 * v).toFixed(1)}%`;
   body.innerHTML = g.pools.map(p =>
-    `<tr><td>${esc(p.gpu_type)}</td><td class="num">${p.nodes}</td><td class="num">${p.gpus}</td>` +
+    `<tr><td>${esc(p.pool)}</td><td>${esc(p.gpu_type)}</td><td class="num">${p.nodes}${p.spot_nodes ? ` (${p.spot_nodes} spot)` : ""}</td>` +
+    `<td class="num">${p.gpus}</td>` +
     `<td class="num">${num(p.allocated_milli / 1000, 2)} (${pct(p.allocation_ratio)})</td>` +
     `<td class="num">${p.whole_free_gpus}</td><td class="num">${p.shared_gpus}</td>` +
     `<td class="num">${p.fragmented_milli === null ? "–" : num(p.fragmented_milli / 1000, 2)} (${pct(p.fragmentation_ratio)})</td></tr>`).join("");
+  models.innerHTML = g.models.map(m =>
+    `<tr><td>${esc(m.model)}</td><td class="num">${m.pods}</td><td class="num">${num(m.gpus, 2)}</td>` +
+    `<td class="num">${num(m.spot_gpus, 2)}</td><td class="num">${num(m.usd_per_hour, 2)}</td></tr>`).join("");
   const left = Object.keys(g.unusable).length ? ` · left out: ${Object.entries(g.unusable).map(([n, why]) => `${n} (${why})`).join("; ")}` : "";
   const read = g.read_at ? ` · read ${new Date(g.read_at * 1000).toLocaleTimeString()}` : "";
   panelMessage("panel-gpus", `${g.note} · policy ${g.policy}${read}` + left, true);
