@@ -50,7 +50,15 @@ from nats.js.object_store import ObjectStore
 
 from foresight.errors import ConfigError, ServiceUnavailable
 from foresight.scaleout import Backpressure
-from foresight.scaleout.codec import AlertRecord, SampleBatch, ScoreBatch, encode_alert, encode_samples, encode_scores
+from foresight.scaleout.codec import (
+    AlertRecord,
+    SampleBatch,
+    ScoreBatch,
+    batch_id,
+    encode_alert,
+    encode_samples,
+    encode_scores,
+)
 
 __all__ = ["JetStreamBus", "PartitionReader", "StreamNames", "SyncPublisher"]
 
@@ -178,10 +186,11 @@ class JetStreamBus:
     # -- samples in -------------------------------------------------------------------------------
 
     async def publish_samples(self, batches: dict[int, SampleBatch]) -> list[int]:
-        """Publish one batch per partition, all acknowledged, or raise :class:`Backpressure` (then
-        some may be stored: the sender retries the whole set and the workers score each once)."""
+        """Publish one batch per partition, all acknowledged, or raise :class:`Backpressure` (then some
+        may be stored: the sender retries the whole set, and the stream drops the batches it holds
+        already by their content ids, within its two-minute de-duplication window)."""
         return await self._publish_all(
-            [(self.names.samples(p), encode_samples(b), None) for p, b in sorted(batches.items())])
+            [(self.names.samples(p), encode_samples(b), batch_id(p, b)) for p, b in sorted(batches.items())])
 
     async def _publish_all(self, items: Sequence[tuple[str, bytes, str | None]]) -> list[int]:
         async def one(subject: str, data: bytes, msg_id: str | None) -> int:

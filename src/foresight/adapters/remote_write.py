@@ -22,7 +22,10 @@ counts, every sample not newer than the last one it delivered for that series, s
 nothing, so the sender's retry delivers the same samples again.
 
 :func:`remote_write_router` serves the receiver over HTTP (FastAPI): 204 when accepted, 400 with
-a message for a malformed body (the sender does not retry a 4xx), 415 for remote write 2.0.
+a message for a malformed body (the sender does not retry a 4xx), 415 for remote write 2.0, and 429
+with ``Retry-After`` when ``deliver`` raises :class:`~foresight.scaleout.Backpressure` (the scale-out
+stream is full or away). Prometheus retries a 429 only with ``queue_config: {retry_on_http_429: true}``
+in its ``remote_write`` section (it drops the batch otherwise): set it when Foresight scales out.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
 from foresight.errors import InputError
+from foresight.scaleout import Backpressure
 from foresight.series import Series
 
 __all__ = ["RemoteWriteReceiver", "decode_write_request", "encode_write_request", "remote_write_router"]
@@ -183,6 +187,9 @@ def remote_write_router(receiver: RemoteWriteReceiver, path: str = "/api/v1/writ
             await run_in_threadpool(receiver.receive, body)
         except InputError as exc:
             return PlainTextResponse(str(exc), status_code=400)
+        except Backpressure as exc:  # nothing was taken: the sender retries after Retry-After
+            return PlainTextResponse(str(exc), status_code=429,
+                                     headers={"Retry-After": str(max(1, math.ceil(exc.retry_after_s)))})
         return Response(status_code=204)
 
     return router

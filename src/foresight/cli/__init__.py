@@ -20,6 +20,7 @@ from foresight.cli import (  # noqa: F401
     forecast,
     heal,
     incidents,
+    ingest,
     loop,
     model,
     operator,
