@@ -59,6 +59,13 @@ class OnlineRead:
     event_ts: dict[str, list[float | None]]
     missing: tuple[int, ...]
 
+    @property
+    def newest_ts(self) -> float | None:
+        """Event time of the newest value read (None when no entity had one): what freshness is measured on."""
+        missing = set(self.missing)
+        stamps = [t for ts in self.event_ts.values() for i, t in enumerate(ts) if i not in missing and t]
+        return max(stamps) if stamps else None
+
 
 class FeastStore:
     """A Feast feature store on a generated repository; ``write_attempts`` bounds the retries of a write."""
@@ -124,6 +131,10 @@ class FeastStore:
         stamps = {n: [_epoch(t) for t in raw.get(f"{n}__ts", [None] * len(entity_rows))] for n in names}
         missing = tuple(i for i in range(len(entity_rows)) if all(values[n][i] is None for n in names))
         return OnlineRead(values, stamps, missing)
+
+    def read_view(self, view: str, entity_rows: Sequence[Mapping[str, Any]]) -> OnlineRead:
+        """Every feature of ``view`` for each entity row (what feature monitoring samples)."""
+        return self.read_online([f"{view}:{f.name}" for f in self.spec.view(view).features], entity_rows)
 
     def read_online_values(self, features: Sequence[str], entity_rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
         """Just the values (the serving path: no timestamps, no miss accounting)."""
