@@ -61,7 +61,7 @@ def test_live_platform_publishes_forecasts_and_says_what_is_disabled(sim: Simula
     exporter = PredictionExporter()
     live = LivePlatform(settings, exporter, source=sim, clock=sim.clock)
     assert {n: c.enabled for n, c in live.controllers.items()} == {
-        "forecast": True, "autoscale": False, "anomaly": False, "rollout": False, "incidents": False}
+        "forecast": True, "autoscale": False, "anomaly": False, "rollout": False, "incidents": False, "heal": False}
     assert "no audit log" in live.controllers["incidents"].detail
     assert "no Kubernetes access" in live.controllers["autoscale"].detail
     assert live.step(paused={"forecast"}) is False

@@ -62,7 +62,7 @@ def test_live_serve_forecasts_from_prometheus_and_is_scraped_back(prometheus_fac
         assert status["mode"] == "live" and status["sources"][0] == {**status["sources"][0], "name": "prometheus",
                                                                       "ok": True}
         assert {c["name"]: c["enabled"] for c in status["controllers"]} == {
-            "forecast": True, "autoscale": False, "anomaly": False, "rollout": False, "incidents": True}
+            "forecast": True, "autoscale": False, "anomaly": False, "rollout": False, "incidents": True, "heal": False}
         assert {s["name"]: s["ok"] for s in status["sources"]}["topology"]  # read from the same Prometheus
         detail = api.get("/api/v1/workloads/api", params={"window_s": 3600}).json()
         assert len(detail["series"]["load_rps"]["t"]) > 100

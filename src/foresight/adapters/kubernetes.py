@@ -52,6 +52,7 @@ _PLURALS = {
     "NetworkPolicy": "networkpolicies",
     "ScalingPolicy": "scalingpolicies",
     "AnomalyPolicy": "anomalypolicies",
+    "HealingPolicy": "healingpolicies",
     "HorizontalPodAutoscaler": "horizontalpodautoscalers",
 }
 

@@ -32,6 +32,14 @@ run). What runs, honestly:
   read from Prometheus (Istio / OpenTelemetry service-graph edges, kube-state-metrics placement,
   re-read every ``incidents.topology_period_s``; without ``live.prometheus_url``, by time alone); each
   incident goes to ``live.alertmanager_url`` as one alert, from the leader only.
+- **heal** (needs ``cluster.policies``, ``live.prometheus_url`` and the audit log): every
+  ``controllers.period_s`` the HealingPolicies' namespaces are healed by
+  :class:`~foresight.runtime.heal.HealController`: containers' memory against their limits and their
+  restarts read from Prometheus, failures predicted, the planner's actions (restart after a Ready
+  replacement through the Eviction API, resize or scale out, drain) taken through
+  :class:`~foresight.adapters.kube_heal.KubeRemediator` where the policy is not dry-run (the default
+  is dry-run), each audited with its prediction and the incident of its workload; too many
+  predictions at once pause it and alert (``ForesightHealingPaused`` to Alertmanager).
 - **rollout** (needs Kubernetes access and ``live.prometheus_url``): every
   ModelDeployment with ``spec.canary`` runs Foresight's canary policy on Istio's metrics and moves the
   weights of the VirtualService ``foresight render`` wrote for it (:mod:`foresight.serve.canaries`).
@@ -63,7 +71,9 @@ from foresight.control.metrics import ControlMetrics
 from foresight.detect.live import AlertSink
 from foresight.errors import ConfigError, ForesightError, InputError
 from foresight.forecast.history import IncrementalHistory
+from foresight.heal.plan import Remediator
 from foresight.ports import MetricsSource
+from foresight.runtime.heal import HealController
 from foresight.runtime.incidents import (
     CHECKPOINT,
     FixedGraph,
@@ -81,6 +91,7 @@ from foresight.serve.forecasts import ForecastWatch
 from foresight.serve.leader import ALWAYS, ActingGate
 from foresight.serve.platform import ControllerInfo, MeteredAudit
 from foresight.serve.sources import MonitoredSource, SourceHealth
+from foresight.specs.healing import HealingPolicy
 
 __all__ = ["LivePlatform", "PolicyLister"]
 
@@ -104,7 +115,7 @@ class LivePlatform:
                  metrics: ControlMetrics | None = None, gate: ActingGate = ALWAYS,
                  policies: PolicyLister | None = None, scale_targets: ScaleTargets | None = None,
                  alert_sink: AlertSink | None = None, audit: AuditSink | None = None,
-                 routers: RouterFactory | None = None) -> None:
+                 routers: RouterFactory | None = None, remediator: Remediator | None = None) -> None:
         live = settings.live
         self.metrics, self.settings, self.exporter, self.gate = metrics, settings, exporter, gate
         self.clock = clock or SystemClock()
@@ -142,6 +153,10 @@ class LivePlatform:
                                              state=resumable_state(checkpoints, inc, self.clock.now()))
             if alert_sink is not None:  # the anomaly alerts feed the incidents too
                 alert_sink = OwnAlertTap(alert_sink, self.incidents, self.clock.now)
+        self.heal = (HealController(self.source, self.audit, remediator, period_s=settings.controllers.period_s,
+                                    incident_of=self._incident_of, alert=self._heal_alert, run_id=self._run_id)
+                     if self.source is not None and self.audit is not None and self.policies is not None else None)
+        self.heal_problems: list[str] = []
         self.forecasts: ForecastWatch | None = None
         self.managed = managed(live)
         self.workload_specs: dict[str, ScaledWorkload] = {}
@@ -259,8 +274,17 @@ class LivePlatform:
             incidents = ControllerInfo("incidents", True, "anomaly alerts and webhook alerts (POST /api/v1/alerts/"
                                        f"webhook) correlated by {graph}; incidents to "
                                        f"{live.alertmanager_url or 'the API and the audit log only'}")
+        if self.heal is None:
+            heal = ControllerInfo("heal", False, "needs cluster.policies (HealingPolicies), live.prometheus_url and "
+                                  "the audit log")
+        else:
+            n_heal = len(self.heal.planner.policies)
+            acts = sum(not r.dry_run for r in self.heal.planner.policies)
+            heal = ControllerInfo("heal", True, f"memory exhaustion and crash loops predicted every {c.period_s:g} s "
+                                  f"under {n_heal} HealingPolicies ({acts} acting, {n_heal - acts} dry-run)"
+                                  + ("" if self.heal.remediator is not None else "; no Kubernetes access: dry-run only"))
         return {
-            "forecast": forecast, "autoscale": autoscale, "anomaly": anomaly, "incidents": incidents,
+            "forecast": forecast, "autoscale": autoscale, "anomaly": anomaly, "incidents": incidents, "heal": heal,
             "rollout": ControllerInfo("rollout", True, self.canaries.describe()) if self.canaries is not None else
             ControllerInfo("rollout", False, "disabled in config" if not c.rollout else "needs Kubernetes access "
                            "(cluster.policies or leader_election: ModelDeployments, VirtualServices) and "
@@ -274,17 +298,57 @@ class LivePlatform:
         try:
             scaling = self.policies.list_objects(POLICY_API, "ScalingPolicy", ns)
             anomaly = self.policies.list_objects(POLICY_API, "AnomalyPolicy", ns)
+            healing = self.policies.list_objects(POLICY_API, "HealingPolicy", ns) if self.heal is not None else []
         except ForesightError as exc:
             h = self._policy_health
             h.update(ok=False, error=f"policies not read: {exc}",
                      failing_since=h["failing_since"] if h["failing_since"] is not None else now)
             return
         self._policy_health.update(ok=True, error=None, last_ok_at=now, failing_since=None)
+        if self.heal is not None:
+            self._read_healing(healing)
         new = managed(self.settings.live, scaling, anomaly)
         if new != self.managed:
             for problem in set(new.problems) - set(self.managed.problems):
                 _log.warning("policy ignored: %s", problem)
             self._apply(new)
+
+    def _read_healing(self, bodies: list[dict[str, Any]]) -> None:
+        """The HealingPolicies now listed; a malformed one is a problem named with its field, the others apply."""
+        assert self.heal is not None
+        good, problems = [], []
+        for body in bodies:
+            meta = body.get("metadata") or {}
+            try:
+                good.append(HealingPolicy.model_validate({k: v for k, v in body.items() if k != "status"}
+                                                         | {"metadata": {"name": meta.get("name"),
+                                                                         "namespace": meta.get("namespace",
+                                                                                               "default")}}))
+            except ValueError as exc:
+                problems.append(f"HealingPolicy {meta.get('namespace')}/{meta.get('name')}: "
+                                + "; ".join(str(e.get("msg")) + " at " + ".".join(map(str, e.get("loc", ())))
+                                            for e in getattr(exc, "errors", lambda: [{"msg": str(exc)}])()))
+        for problem in set(problems) - set(self.heal_problems):
+            _log.warning("policy ignored: %s", problem)
+        self.heal_problems = problems
+        before = [(r.name, r.dry_run) for r in self.heal.planner.policies]
+        self.heal.set_policies(good)
+        if before != [(r.name, r.dry_run) for r in self.heal.planner.policies]:
+            self.controllers = self._describe()
+
+    def _incident_of(self, namespace: str, workload: str) -> str | None:
+        """The firing incident that names ``workload`` among its services, if any (a prediction's link)."""
+        if self.incidents is None:
+            return None
+        names = {workload, f"{namespace}/{workload}"}
+        return next((v["id"] for v in self.incidents.views() if v["status"] != "resolved" and names & set(v["services"])),
+                    None)
+
+    def _heal_alert(self, why: str) -> None:
+        if self.alert_sink is not None:
+            self.alert_sink.send([{"labels": {"alertname": "ForesightHealingPaused", "severity": "warning",
+                                              "controller": "heal"},
+                                   "annotations": {"summary": why}}])
 
     # -- stepping -----------------------------------------------------------------------------------
 
@@ -340,6 +404,12 @@ class LivePlatform:
             if acting:  # a standby decides nothing it could not apply (nor publishes: see _publish_replicas)
                 for loop in loops:
                     loop.reconcile_once()
+            did = True
+        if self.heal is not None and "heal" not in paused and self.heal.planner.policies and self.heal.due(now):
+            started = time.perf_counter()
+            self.heal.step(now, acting=acting)
+            if self.metrics is not None:
+                self.metrics.observe_reconcile(self.heal.name, time.perf_counter() - started, ())
             did = True
         if self.canaries is not None and "rollout" not in paused:
             did = self.canaries.step(now) or did
@@ -430,7 +500,9 @@ class LivePlatform:
         if self.policies is None:
             return None
         return {"scaling": sum(1 for w in self.managed.workloads if w.mode != "export"),
-                "anomaly": len(self.managed.anomaly), "problems": list(self.managed.problems),
+                "anomaly": len(self.managed.anomaly),
+                "healing": len(self.heal.planner.policies) if self.heal is not None else 0,
+                "problems": list(self.managed.problems) + self.heal_problems,
                 "error": self._policy_health["error"], "last_read_at": self._policy_health["last_ok_at"]}
 
     def approve(self, release_id: str, who: str) -> AuditRecord:

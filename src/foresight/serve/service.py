@@ -131,12 +131,13 @@ def _live_runtime(settings: ForesightSettings, exporter: PredictionExporter, met
     le, cluster, live = settings.leader_election, settings.cluster, settings.live
     needs_kube = le.enabled or cluster.policies
     gate: ActingGate = ALWAYS
-    policies = scale_targets = None
+    policies = scale_targets = remediator = None
     routers: RouterFactory | None = None
     if needs_kube:
         import kubernetes
 
         from foresight.adapters.istio import Destination, IstioRouter
+        from foresight.adapters.kube_heal import KubeRemediator
         from foresight.adapters.kubernetes import (
             KubernetesLease,
             KubernetesObjects,
@@ -153,6 +154,7 @@ def _live_runtime(settings: ForesightSettings, exporter: PredictionExporter, met
                                     le.lease_duration_s, le.renew_deadline_s, clock)
             gate = LeaderGate(elector, f"{le.lease_namespace}/{le.lease_name}", le.retry_period_s)
         policies = KubernetesObjects(client)
+        remediator = KubeRemediator(client)  # acts only where a HealingPolicy allows it and is not dry-run
 
         def scale_targets(namespace: str, kind: str) -> KubernetesScaleTarget:
             return KubernetesScaleTarget(client, namespace, kind)
@@ -169,7 +171,8 @@ def _live_runtime(settings: ForesightSettings, exporter: PredictionExporter, met
 
         alert_sink = AlertmanagerClient(live.alertmanager_url, clock)
     platform = LivePlatform(settings, exporter, metrics=metrics, clock=clock, gate=gate, policies=policies,
-                            scale_targets=scale_targets, alert_sink=alert_sink, audit=audit, routers=routers)
+                            scale_targets=scale_targets, alert_sink=alert_sink, audit=audit, routers=routers,
+                            remediator=remediator)
     platform.start_keda()
     return Stepper(platform, audit, sim_speed=None, idle_s=min(1.0, settings.controllers.forecast_step_s / 4),
                    gate=gate)
