@@ -66,7 +66,7 @@ def test_examples_pass_the_generated_crd_schemas() -> None:
     specs = [s for path in sorted(EXAMPLES.glob("*.yaml")) for s in load_specs(path)]
     validation = validate_manifests([as_resource(s) for s in specs], crds)
     assert validation.problems == ()
-    assert len(validation.checked) == len(specs) == 8
+    assert len(validation.checked) == len(specs) == 9
 
 
 @pytest.mark.parametrize(

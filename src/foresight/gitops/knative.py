@@ -8,6 +8,14 @@ stable window plus ``scale-to-zero-pod-retention-period``; the warm pool's floor
 ``target`` concurrency at the same 70% utilisation as the benchmark. Scaling *ahead* of a
 forecast rise is what Knative cannot do alone: use the KEDA path (``scaleToZero`` trigger) for it.
 
+:func:`knative_service` turns a rendered model-server Deployment into the ``serving.knative.dev/v1``
+Service that ``autoscaling.via: knative`` renders: the same hardened pod, its port named ``http1``
+(Knative's), probes without a port (Knative probes the serving port itself), ``containerConcurrency``
+and the annotations above. The activator is kept in the request path (``target-burst-capacity:
+-1``): it queues requests during a cold start anyway, and it is then the one peer the
+NetworkPolicy must admit, on the queue-proxy's port. Pod fields that Knative accepts only behind a
+``config-features`` flag are listed in the Service's ``foresight.ai/knative-features`` annotation.
+
 >>> spec = ScaleToZeroSpec(capacity_rps=0.35, concurrency=2, max_replicas=4)
 >>> knative_annotations(spec, keep_alive_s=900.0)["autoscaling.knative.dev/scale-to-zero-pod-retention-period"]
 '840s'
@@ -17,15 +25,45 @@ forecast rise is what Knative cannot do alone: use the KEDA path (``scaleToZero`
 
 from __future__ import annotations
 
+import copy
 import math
+from collections.abc import Mapping
+from typing import Any
 
 from foresight.autoscale.scale_to_zero import ScaleToZeroSpec
 from foresight.errors import ConfigError
 
-__all__ = ["KNATIVE_PREFIX", "knative_annotations"]
+__all__ = [
+    "ACTIVATOR_NAMESPACE",
+    "FEATURES_ANNOTATION",
+    "KNATIVE_PREFIX",
+    "QUEUE_PROXY_PORT",
+    "knative_annotations",
+    "knative_features",
+    "knative_service",
+]
 
 KNATIVE_PREFIX = "autoscaling.knative.dev/"
+FEATURES_ANNOTATION = "foresight.ai/knative-features"
+#: where Knative's activator runs, and the port of the queue-proxy sidecar it sends requests to
+ACTIVATOR_NAMESPACE = "knative-serving"
+QUEUE_PROXY_PORT = 8012
 _UTILISATION_PERCENT = 70
+#: pod-spec fields Knative Serving accepts only with a ``config-features`` flag (its CRD says which)
+_FLAGGED_POD_FIELDS = {
+    "affinity": "kubernetes.podspec-affinity",
+    "initContainers": "kubernetes.podspec-init-containers",
+    "nodeSelector": "kubernetes.podspec-nodeselector",
+    "priorityClassName": "kubernetes.podspec-priorityclassname",
+    "runtimeClassName": "kubernetes.podspec-runtimeclassname",
+    "schedulerName": "kubernetes.podspec-schedulername",
+    "securityContext": "kubernetes.podspec-securitycontext",
+    "tolerations": "kubernetes.podspec-tolerations",
+    "topologySpreadConstraints": "kubernetes.podspec-topologyspreadconstraints",
+}
+_FLAGGED_VOLUMES = {"emptyDir": "kubernetes.podspec-volumes-emptydir", "hostPath": "kubernetes.podspec-volumes-hostpath",
+                    "csi": "kubernetes.podspec-volumes-csi", "ephemeral": "kubernetes.podspec-volumes-ephemeral",
+                    "persistentVolumeClaim": "kubernetes.podspec-persistent-volume-claim"}
 
 
 def knative_annotations(
@@ -53,3 +91,40 @@ def knative_annotations(
         # KPA scales to zero after a window without requests; the retention keeps the last pod the rest
         annotations["scale-to-zero-pod-retention-period"] = f"{max(0, math.ceil(keep_alive_s - window_s))}s"
     return {KNATIVE_PREFIX + key: value for key, value in annotations.items()}
+
+
+def knative_features(pod: Mapping[str, Any]) -> list[str]:
+    """The ``config-features`` flags a pod spec needs on Knative Serving, sorted.
+
+    >>> knative_features({"containers": [], "initContainers": [], "volumes": [{"name": "t", "emptyDir": {}}]})
+    ['kubernetes.podspec-init-containers', 'kubernetes.podspec-volumes-emptydir']
+    """
+    flags = {flag for key, flag in _FLAGGED_POD_FIELDS.items() if key in pod}
+    flags |= {flag for volume in pod.get("volumes", []) for key, flag in _FLAGGED_VOLUMES.items() if key in volume}
+    return sorted(flags)
+
+
+def knative_service(deployment: Mapping[str, Any], metadata: Mapping[str, Any], spec: ScaleToZeroSpec,
+                    *, keep_alive_s: float) -> dict[str, Any]:
+    """The Knative Service serving ``deployment``'s pod template under ``metadata`` (see the module docstring)."""
+    template = copy.deepcopy(dict(deployment["spec"]["template"]))
+    pod = template["spec"]
+    for container in pod["containers"]:
+        if "ports" in container:  # Knative routes to one port, which it knows by the name http1 (or h2c)
+            container["ports"] = [{"name": "http1", "containerPort": container["ports"][0]["containerPort"]}]
+        for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+            for handler in ("tcpSocket", "httpGet"):
+                if handler in container.get(probe, {}):
+                    container[probe][handler].pop("port", None)
+    pod["containerConcurrency"] = spec.concurrency
+    template["metadata"]["annotations"] = {
+        **template["metadata"].get("annotations", {}),
+        **knative_annotations(spec, keep_alive_s=keep_alive_s),
+        KNATIVE_PREFIX + "target-burst-capacity": "-1",
+    }
+    out_meta = copy.deepcopy(dict(metadata))
+    flags = knative_features(pod)
+    if flags:
+        out_meta["annotations"] = {**out_meta.get("annotations", {}), FEATURES_ANNOTATION: ",".join(flags)}
+    return {"apiVersion": "serving.knative.dev/v1", "kind": "Service", "metadata": out_meta,
+            "spec": {"template": template}}

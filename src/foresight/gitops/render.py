@@ -12,6 +12,9 @@ idempotent). A **ModelDeployment** becomes
   pods and ``network.allowFrom`` on the serving port, and the autoscaler of the stable track: an HPA on CPU,
   or, predictive, the KEDA ScaledObject / External-metric HPA of :mod:`foresight.autoscale.manifests`
   (the stable Deployment then has no ``replicas``, so Git and the autoscaler do not fight);
+  with ``autoscaling.via: knative``, instead of all that one Knative Service carrying the
+  scale-to-zero policy's annotations (:mod:`foresight.gitops.knative`) and a NetworkPolicy that
+  also admits Knative's activator;
 * with a mesh, an Istio VirtualService (route 0 = stable, route 1 = canary: the order the
   weight controllers rely on; timeout, retries), a DestinationRule (subsets, connection pool and
   outlier detection as the circuit breaker, Istio mTLS) and, when mTLS is asked, a
@@ -32,6 +35,7 @@ schemas leave to CEL or to the control plane: route weights summing to 100, dura
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -40,8 +44,10 @@ from typing import Any
 import yaml
 
 from foresight.autoscale.manifests import AutoscalingSpec, hpa, scaled_object
+from foresight.autoscale.scale_to_zero import ScaleToZeroSpec
 from foresight.errors import InputError
 from foresight.gitops.edge import edge_model_env, edge_model_volume, edge_tolerations, model_accept_annotation
+from foresight.gitops.knative import ACTIVATOR_NAMESPACE, QUEUE_PROXY_PORT, knative_service
 from foresight.gitops.harden import (
     JOBSET_LABEL,
     container_security,
@@ -160,6 +166,8 @@ def _pod_placement(placement: Placement, gpus: int, edge: EdgePlacement | None =
 
 def _model_deployment(md: ModelDeployment) -> list[dict[str, Any]]:
     spec, meta = md.spec, md.metadata
+    if spec.autoscaling is not None and spec.autoscaling.via == "knative":
+        return _knative(md, spec.autoscaling)
     docs = [_server(md, "stable")]
     if spec.canary is not None:
         docs.append(_server(md, "canary"))
@@ -277,6 +285,21 @@ def _autoscaler(meta: Metadata, scaling: Autoscaling) -> dict[str, Any]:
     doc = scaled_object(predictive) if scaling.via == "keda" else hpa(predictive)
     doc["metadata"]["labels"] = _labels(meta) | doc["metadata"]["labels"]
     return doc
+
+
+def _knative(md: ModelDeployment, scaling: Autoscaling) -> list[dict[str, Any]]:
+    """``via: knative``: the stable server as a Knative Service, and a NetworkPolicy admitting its activator."""
+    meta = md.metadata
+    assert scaling.capacity_rps is not None  # the spec requires it of policy 'predictive', which knative needs
+    policy = ScaleToZeroSpec(capacity_rps=scaling.capacity_rps, concurrency=scaling.concurrency,
+                             min_replicas=scaling.min_replicas, max_replicas=scaling.max_replicas)
+    keep_alive = math.inf if scaling.keep_alive_s is None else float(scaling.keep_alive_s)
+    service = knative_service(_server(md, "stable"), _meta(meta), policy, keep_alive_s=keep_alive)
+    netpol = network_policy(md, _meta(meta), {_NAME: meta.name})
+    activator = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ACTIVATOR_NAMESPACE}},
+                 "podSelector": {"matchLabels": {"app": "activator"}}}
+    netpol["spec"]["ingress"].append({"from": [activator], "ports": [{"protocol": "TCP", "port": QUEUE_PROXY_PORT}]})
+    return [service, netpol]
 
 
 def _mesh(md: ModelDeployment, mesh: Mesh) -> list[dict[str, Any]]:

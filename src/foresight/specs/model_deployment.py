@@ -88,12 +88,14 @@ class Autoscaling(SpecModel):
         description="'predictive' scales on Foresight's forecast of the load, ahead of it; 'cpu' is the "
         "reactive HPA on CPU utilisation.",
     )
-    via: Literal["keda", "hpa"] = Field(
+    via: Literal["keda", "hpa", "knative"] = Field(
         "keda",
         description="How predictive scaling reaches the cluster: Foresight's KEDA external scaler (can scale to "
-        "zero), or an HPA on the ai_predicted_load External metric through prometheus-adapter.",
+        "zero), an HPA on the ai_predicted_load External metric through prometheus-adapter, or a Knative Service "
+        "whose autoscaling.knative.dev annotations carry the scale-to-zero policy's learned keep-alive (can scale "
+        "to zero; no scaling ahead of a forecast).",
     )
-    min_replicas: int = Field(1, ge=0, le=1000, description="Fewest replicas (0 only with predictive via KEDA).")
+    min_replicas: int = Field(1, ge=0, le=1000, description="Fewest replicas (0 only with predictive via KEDA or Knative).")
     max_replicas: int = Field(10, ge=1, le=1000, description="Most replicas.")
     target_cpu_percent: int = Field(70, ge=1, le=100, description="Policy 'cpu': CPU utilisation each pod aims at.")
     capacity_rps: float | None = Field(
@@ -101,6 +103,14 @@ class Autoscaling(SpecModel):
     )
     target_utilisation_percent: float = Field(
         70.0, gt=0, le=100, description="Policy 'predictive': percent of its capacity each replica should run at."
+    )
+    keep_alive_s: int | None = Field(
+        None, ge=0, le=86400,
+        description="via knative with minReplicas 0 (required there): seconds a pod stays after the last request "
+        "before the revision scales to zero; the keep-alive the scale-to-zero policy learned for this model.",
+    )
+    concurrency: int = Field(
+        1, ge=1, le=1000, description="via knative: requests one pod serves at once (containerConcurrency, the KPA's target)."
     )
     scaler_address: str = Field(
         DEFAULT_SCALER_ADDRESS,
@@ -115,8 +125,16 @@ class Autoscaling(SpecModel):
             raise ValueError(f"minReplicas ({self.min_replicas}) is above maxReplicas ({self.max_replicas})")
         if self.policy == "predictive" and self.capacity_rps is None:
             raise ValueError("policy 'predictive' needs capacityRps (requests/s one replica serves)")
-        if self.min_replicas == 0 and not (self.policy == "predictive" and self.via == "keda"):
-            raise ValueError("minReplicas 0 (scale to zero) needs policy 'predictive' via 'keda'; an HPA keeps >= 1")
+        if self.min_replicas == 0 and not (self.policy == "predictive" and self.via in ("keda", "knative")):
+            raise ValueError("minReplicas 0 (scale to zero) needs policy 'predictive' via 'keda' or 'knative'; an HPA "
+                             "keeps >= 1")
+        if self.via == "knative" and self.policy != "predictive":
+            raise ValueError("via 'knative' renders the predictive scale-to-zero policy: set policy 'predictive'")
+        if self.via == "knative" and self.min_replicas == 0 and self.keep_alive_s is None:
+            raise ValueError("via 'knative' with minReplicas 0 needs keepAliveSeconds (how long a pod stays after the "
+                             "last request)")
+        if self.via != "knative" and (self.keep_alive_s is not None or self.concurrency != 1):
+            raise ValueError(f"keepAliveSeconds and concurrency apply to via 'knative' only, not {self.via!r}")
         return self
 
 
@@ -247,6 +265,19 @@ class ModelDeploymentSpec(HardenedWorkload):
         if model is not None and canary.model.version == model.version:
             raise ValueError(f"canary model.version equals the stable one ({model.version}): nothing to compare")
         return canary
+
+    @model_validator(mode="after")
+    def _knative_serves_alone(self) -> ModelDeploymentSpec:
+        # after the fields: mesh's default is never seen by a field validator
+        if self.autoscaling is None or self.autoscaling.via != "knative":
+            return self
+        if self.canary is not None:
+            raise ValueError("autoscaling.via 'knative': Knative splits traffic between its own revisions; remove canary")
+        if self.mesh is not None:
+            raise ValueError("autoscaling.via 'knative': Knative's ingress routes the traffic; set mesh: null")
+        if self.placement.edge is not None:
+            raise ValueError("autoscaling.via 'knative': edge nodes run no Knative activator; remove placement.edge")
+        return self
 
     @model_validator(mode="after")
     def _edge_has_no_mesh(self) -> ModelDeploymentSpec:
