@@ -11,6 +11,7 @@ from __future__ import annotations
 from foresight.cli import (  # noqa: F401
     autoscale,
     bench,
+    bench_scale,
     cost,
     deliver,
     demo,
