@@ -116,7 +116,7 @@ class JetStreamBus:
 
     def __init__(self, nc: Client, names: StreamNames, partitions: int, *, publish_timeout_s: float = 2.0) -> None:
         self.nc, self.names, self.partitions = nc, names, partitions
-        self.js: JetStreamContext = nc.jetstream(timeout=publish_timeout_s)
+        self.js: JetStreamContext = nc.jetstream(timeout=10.0)  # management calls; publishes pass their own
         self.publish_timeout_s = publish_timeout_s
         self._leases: KeyValue | None = None
         self._members: KeyValue | None = None

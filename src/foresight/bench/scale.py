@@ -314,15 +314,18 @@ async def kill_worker(pool: WorkerPool) -> str:
     return "a"
 
 
-def bench_scale(url: str = "nats://127.0.0.1:4222", series: int = 4096, steps: int = 240, partitions: int = 8,
-                rate: float = 100_000.0, seed: int = 0) -> dict[str, Any]:
-    """Run the three phases and return the issue's figures (plus the ones behind them)."""
+def bench_scale(url: str = "nats://127.0.0.1:4222", series: int = 8192, steps: int = 200, partitions: int = 8,
+                rate: float | None = None, seed: int = 0) -> dict[str, Any]:
+    """Run the three phases and return the issue's figures (plus the ones behind them). ``rate`` (samples/s
+    of the kill phase) defaults to half the measured 2-worker throughput: a load the workers keep up
+    with, so latency measures the path, not a queue that grows."""
     data = make_dataset(series, steps, seed)
     tag = f"{os.getpid()}-{int(time.time())}"
     with tempfile.TemporaryDirectory(prefix="foresight-bench-scale-") as tmp:
         workdir = Path(tmp)
         one = asyncio.run(_throughput(url, data, partitions, 1, tag, workdir))
         two = asyncio.run(_throughput(url, data, partitions, 2, tag, workdir))
+        rate = rate or round(0.5 * two["samples_per_s"], -2) or 1000.0
         kill = asyncio.run(fault_run(url, data, partitions, rate, workdir, kill_worker, tag=f"{tag}-kill"))
     single = data.samples / data.single_process_s
     return {
