@@ -19,6 +19,10 @@ cordon and drain), which averts the failure if it completes before it. Actions o
 one at a time; an eviction (drain) waits while another pod of its workload is down, as the
 Eviction API's PodDisruptionBudget check (429) makes it; a PDB violation is counted whenever an
 action leaves fewer than ``MIN_AVAILABLE`` of the ``REPLICAS`` pods of its workload available.
+``oomkills_by_scenario`` names the scenarios of the OOMKills left, and ``oomkill_reduction_ceiling``
+is the reduction if every OOMKill with a precursor were averted (the simulator's sudden OOMs,
+:data:`~foresight.sim.failures.NO_PRECURSOR`, have none: no predictor or remediation before the
+kill can avert them).
 
 Seeds: ``TUNED_ON`` (0-6) were the only ones looked at while choosing the predictors' settings;
 the last 30% of the seeds run are the held-out ones reported at the top level.
@@ -45,6 +49,7 @@ from foresight.errors import InputError
 from foresight.heal import PREDICTORS, EventKind, Failure, Predictor, Resource, Signals
 from foresight.sim.failures import (
     EVAL_FROM_S,
+    NO_PRECURSOR,
     STEP_S,
     FailureRun,
     reactive_cost,
@@ -107,6 +112,8 @@ def score(runs: list[FailureRun], alarms: list[Alarms]) -> dict[str, Any]:
     by_failure: dict[str, list[int]] = {}
     false_by_scenario: dict[str, int] = {}
     missed_by_scenario: dict[str, int] = {}
+    kills_by_scenario: dict[str, int] = {}
+    unwarned_kills = 0  # reactive OOMKills of scenarios the simulator gives no precursor (no predictor can see them)
     for run, alarm in zip(runs, alarms, strict=True):
         down: dict[str, list[tuple[float, float]]] = {}
         queue: dict[str, float] = {}
@@ -119,6 +126,7 @@ def score(runs: list[FailureRun], alarms: list[Alarms]) -> dict[str, Any]:
             cost, kill = reactive_cost(e)
             reactive_violation += cost
             reactive_kills += kill
+            unwarned_kills += kill * int(e.scenario in NO_PRECURSOR)
             t_a = float(alarm.time_s[i])
             failing = e.failure is not Failure.NONE
             if failing:
@@ -155,6 +163,8 @@ def score(runs: list[FailureRun], alarms: list[Alarms]) -> dict[str, Any]:
             if failing and not done < e.failure_s:
                 violation += cost
                 kills += kill
+                if kill:
+                    kills_by_scenario[e.scenario] = kills_by_scenario.get(e.scenario, 0) + 1
                 down.setdefault(e.workload, []).append((e.failure_s, e.failure_s + max(cost, e.startup_s)))
     precision = tp / (tp + fp) if tp + fp else None
     recall = tp / failures if failures else None
@@ -172,6 +182,8 @@ def score(runs: list[FailureRun], alarms: list[Alarms]) -> dict[str, Any]:
         "pod_hours": pod_hours,
         "slo_violation_minutes": violation / 60, "reactive_slo_violation_minutes": reactive_violation / 60,
         "oomkills": kills, "reactive_oomkills": reactive_kills,
+        "oomkills_by_scenario": dict(sorted(kills_by_scenario.items())),
+        "oomkill_reduction_ceiling": 1 - unwarned_kills / reactive_kills if reactive_kills else None,
         "recall_by_failure": {k: v[0] / v[1] for k, v in sorted(by_failure.items())},
         "false_alarms_by_scenario": dict(sorted(false_by_scenario.items())),
         "missed_by_scenario": dict(sorted(missed_by_scenario.items())),

@@ -47,7 +47,7 @@ import numpy as np
 
 from foresight.heal.signals import FAILURE_OF, EventKind, Failure, Resource, Signals
 
-__all__ = ["DURATION_S", "EVAL_FROM_S", "FAILURES", "LOOK_ALIKES", "STEP_S", "Episode", "FailureRun", "reactive_cost",
+__all__ = ["DURATION_S", "EVAL_FROM_S", "FAILURES", "LOOK_ALIKES", "NO_PRECURSOR", "STEP_S", "Episode", "FailureRun", "reactive_cost",
            "simulate_failures"]
 
 STEP_S = 30.0
@@ -69,6 +69,8 @@ FAILURES: dict[str, tuple[Resource, EventKind]] = {
     "gpu_memory": (Resource.GPU_MEMORY, EventKind.XID),
     "gpu_xid": (Resource.GPU_MEMORY, EventKind.XID),
 }
+#: failure scenarios whose signals give no warning before the failure: the ceiling of any predictor's recall
+NO_PRECURSOR = ("sudden_oom",)
 LOOK_ALIKES: dict[str, tuple[Resource, EventKind]] = {
     "cache_warmup": (Resource.MEMORY, EventKind.RESTARTS),
     "sawtooth": (Resource.MEMORY, EventKind.RESTARTS),
