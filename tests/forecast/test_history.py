@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from foresight.errors import ServiceUnavailable
-from foresight.forecast.history import IncrementalHistory
+from foresight.forecast.history import IncrementalHistory, _first_at_or_after
 from foresight.series import Series
 
 DAY = 86400.0
@@ -154,3 +154,16 @@ def test_held_and_appended_points_equal_a_full_read_and_views_never_change(
             given_out.append((g, g.timestamps.copy(), g.values.copy()))
     for series, times, values in given_out:
         assert np.array_equal(series.timestamps, times) and np.array_equal(series.values, values, equal_nan=True)
+
+
+@given(st.lists(st.floats(0.1, 10.0), max_size=40), st.data())
+def test_first_at_or_after_is_a_left_search(gaps: list[float], data: st.DataObject) -> None:
+    """Walking from either end finds what numpy's left search finds, for any walk length."""
+    times = np.cumsum(np.array(gaps, dtype=np.float64))
+    lo = data.draw(st.integers(0, times.size))
+    hi = data.draw(st.integers(lo, times.size))
+    t = data.draw(st.one_of(st.floats(-5.0, 420.0), st.sampled_from(times.tolist() or [0.0])))
+    walk = data.draw(st.integers(1, 10))
+    want = lo + int(times[lo:hi].searchsorted(t))
+    assert _first_at_or_after(times, lo, hi, t, from_top=False, walk=walk) == want
+    assert _first_at_or_after(times, lo, hi, t, from_top=True, walk=walk) == want

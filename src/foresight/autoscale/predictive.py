@@ -66,6 +66,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from foresight.autoscale.policy import Observation, Recommendation
+from foresight.autoscale.recent import Recent
 from foresight.capacity import (
     SloModel,
     slo_replicas,
@@ -366,13 +367,16 @@ class PredictivePolicy:
         """
         out: list[tuple[Recommendation, PredictiveState] | Exception | None] = [None] * len(items)
         learning: list[tuple[int, PredictiveState, str, _Learn | None]] = []
+        loads = None if self.spec.load_is_counter else Recent.of([obs.series.get("load", []) for _, obs in items])
+        newest = loads.newest().tolist() if loads is not None else [math.nan] * len(items)
         for i, (state, obs) in enumerate(items):
             try:
                 self._capacity(obs.workload)
-                learning.append((i, *self._learn_begin(state or PredictiveState(), obs)))
+                learning.append((i, *self._learn_begin(state or PredictiveState(), obs, newest[i], loads is not None)))
             except Exception as exc:  # noqa: BLE001 - that workload's error, the others go on
                 out[i] = exc
         jobs = [(i, state, job) for i, state, _, job in learning if job is not None]
+        self._new_steps(loads, [(i, job) for i, _, job in jobs if job.grid is None], items)
         learned = {**self._fits([(i, job.grid) for i, _, job in jobs if job.fit]),
                    **self._updates([(i, state.forecast, job.grid) for i, state, job in jobs if not job.fit])}
         peaks: list[tuple[int, PredictiveState, str, float, float]] = []
@@ -400,6 +404,7 @@ class PredictivePolicy:
                   for i, state, _, silent_s, lookahead_s in peaks
                   if state.forecast is not None and silent_s <= self.spec.load_hold_s]
         predicted = self._predictions(wanted)
+        floor_reads = self._floor_reads(loads, items)
         drafts: list[tuple[int, _Draft]] = []
         for i, state, note, silent_s, lookahead_s in peaks:
             peak = predicted.get(i)
@@ -407,7 +412,7 @@ class PredictivePolicy:
                 out[i] = peak
                 continue
             try:
-                drafts.append((i, self._draft(state, note, items[i][1], silent_s, lookahead_s, peak)))
+                drafts.append((i, self._draft(state, note, items[i][1], silent_s, lookahead_s, peak, *floor_reads[i])))
             except Exception as exc:  # noqa: BLE001 - that workload's error, the others go on
                 out[i] = exc
         for (i, draft), sized in zip(drafts, self._sized([d for _, d in drafts])):
@@ -427,9 +432,11 @@ class PredictivePolicy:
         return capacity
 
     def _draft(self, state: PredictiveState, forecast_note: str, obs: Observation, silent_s: float,
-               lookahead_s: float, peak: float | None) -> _Draft:
+               lookahead_s: float, peak: float | None, cpu_read: float | None, load_read: float | None) -> _Draft:
         """The decision once the forecast is learned and its ``peak`` known (None: none, or set
-        aside), up to the loads still to be sized (all workloads' at once, :meth:`_sized`)."""
+        aside), up to the loads still to be sized (all workloads' at once, :meth:`_sized`).
+        ``cpu_read``, ``load_read``: the latest CPU and the SLO floor's load as :meth:`_floor_reads`
+        read them for all workloads at once (NaN: unknown there, read here; None: none)."""
         capacity = self._capacity(obs.workload)
         hold = self.spec.load_hold_s
         if state.forecast is not None and silent_s > hold:
@@ -437,14 +444,13 @@ class PredictivePolicy:
         state = self._calibrate(state, obs.now, lookahead_s, peak)
         margin, margin_words = self._forecast_margin(capacity, state) if peak is not None else (1.0, "")
         since = obs.now - self.spec.load_hold_s
-        cpu = _latest(obs.series.get("cpu", []), since)
+        cpu = _latest(obs.series.get("cpu", []), since) if cpu_read is not None and math.isnan(cpu_read) else cpu_read
         load = now_rps = None
         if capacity.slo is not None:
-            trend_s = self.spec.floor_trend_s
-            if trend_s is None:
-                trend_s = capacity.startup_delay_s + self.spec.sync_period_s
-            load = _latest_load(obs.series.get("load", []), since, self.spec.load_is_counter, trend_s,
-                                self.spec.floor_window_s)
+            load = load_read
+            if load is not None and math.isnan(load):
+                load = _latest_load(obs.series.get("load", []), since, self.spec.load_is_counter,
+                                    self._floor_trend_s(capacity), self.spec.floor_window_s)
             served = None if cpu is None else cpu * obs.scale.ready * capacity.capacity_rps
             seen = [x for x in (load, served) if x is not None]
             now_rps = max(seen) if seen else None
@@ -673,10 +679,13 @@ class PredictivePolicy:
         source = "load" if load is not None and now_rps == load else f"cpu {100 * (cpu or 0):.0f}% of {ready} ready"
         return slo_floor, f"reactive floor {slo_floor} ({now_rps:.1f} req/s now from {source}, sized for the SLO)"
 
-    def _learn_begin(self, state: PredictiveState, obs: Observation) -> tuple[PredictiveState, str, _Learn | None]:
+    def _learn_begin(self, state: PredictiveState, obs: Observation, newest: float = math.nan,
+                     defer: bool = False) -> tuple[PredictiveState, str, _Learn | None]:
         """What learning the load steps completed by ``obs.now`` takes: the state so far, a note on
         the forecast, and the grid its forecaster is still to fit or learn (:meth:`decide_many`
-        fits and updates many workloads at once), None when nothing is.
+        fits and updates many workloads at once), None when nothing is. ``newest``: the time of the
+        newest load sample, when read already (NaN: read here); ``defer``: an update's new steps are
+        left for :meth:`_new_steps` to read (its grid None).
 
         Steps without a sample (the series is missing, or has a gap) are learned as gaps, so a
         forecast carries on through a short outage while the reactive floor guards it.
@@ -684,7 +693,9 @@ class PredictivePolicy:
         step = self.spec.forecast_step_s
         end = math.floor(obs.now / step) * step
         series = obs.series.get("load", [])
-        newest = max((float(s.timestamps[i]) for s in series if (i := _last_finite(s.values)) >= 0), default=-math.inf)
+        if math.isnan(newest):
+            newest = max((float(s.timestamps[i]) for s in series if (i := _last_finite(s.values)) >= 0),
+                         default=-math.inf)
         if newest > obs.now:  # a sample from the future (clock skew) counts as now
             newest = obs.now
         state = state.evolve(last_load_at=max(state.last_load_at, newest) if end >= state.learned_until else newest)
@@ -698,9 +709,54 @@ class PredictivePolicy:
             grid, start = grid[finite[0] :], start + finite[0] * step
             return state, "refitted", _Learn(True, grid, start, end)
         if end > state.learned_until:
-            grid = _load_grid(series, step, state.learned_until, end, self.spec.load_is_counter)
+            grid = None if defer else _load_grid(series, step, state.learned_until, end, self.spec.load_is_counter)
             return state, "updated", _Learn(False, grid, state.learned_until, end)
         return state, "current", None
+
+    def _new_steps(self, loads: Recent | None, jobs: list[tuple[int, _Learn]],
+                   items: Sequence[tuple[PredictiveState | None, Observation]]) -> None:
+        """Fill in the grids of the updates ``jobs`` (item index, job) left unread: from ``loads``'
+        tails for all the jobs over one range at once, one workload at a time where a tail falls short."""
+        ranges: dict[tuple[float, float], list[tuple[int, _Learn]]] = {}
+        for i, job in jobs:
+            ranges.setdefault((job.start, job.end), []).append((i, job))
+        step = self.spec.forecast_step_s
+        for (start, end), members in ranges.items():
+            rows = np.array([i for i, _ in members], dtype=np.int64)
+            known = loads.grid_known(rows, start).tolist() if loads is not None else [False] * len(members)
+            grids = loads.grids(rows, start, end, step) if loads is not None and any(known) else None
+            for k, (i, job) in enumerate(members):
+                if known[k] and grids is not None:
+                    job.grid = grids[k]
+                else:
+                    job.grid = _load_grid(items[i][1].series.get("load", []), step, start, end,
+                                          self.spec.load_is_counter)
+
+    def _floor_reads(self, loads: Recent | None, items: Sequence[tuple[PredictiveState | None, Observation]]
+                     ) -> list[tuple[float | None, float | None]]:
+        """Per item, the latest CPU and the SLO floor's load (:func:`_latest`, :func:`_latest_load`),
+        read off all workloads' tails at once: None where there is none, NaN where the tails cannot
+        say (:meth:`_draft` reads those one workload at a time)."""
+        n = len(items)
+        since = np.array([obs.now for _, obs in items], dtype=np.float64) - self.spec.load_hold_s
+        cpus = Recent.of([obs.series.get("cpu", []) for _, obs in items])
+        cpu_known, cpu = cpus.latest_known(), cpus.latest(since)
+        cpu_none = cpu_known & np.isnan(cpu)
+        cpu = np.where(cpu_known, cpu, np.nan)
+        if loads is not None:
+            trend = np.array([self._floor_trend_s(self.spec.services[obs.workload])
+                              if obs.workload in self.spec.services else 0.0 for _, obs in items], dtype=np.float64)
+            load, load_known = loads.floor_load(since, trend, self.spec.floor_window_s)
+            load_none = load_known & np.isnan(load)
+        else:
+            load, load_none = np.full(n, np.nan), np.zeros(n, bool)
+        return [(None if cn else c, None if ln else lv)
+                for c, cn, lv, ln in zip(cpu.tolist(), cpu_none.tolist(), load.tolist(), load_none.tolist())]
+
+    def _floor_trend_s(self, capacity: ServiceCapacity) -> float:
+        """How far ahead the SLO floor projects the load's last-minute rise for a workload of ``capacity``."""
+        trend_s = self.spec.floor_trend_s
+        return capacity.startup_delay_s + self.spec.sync_period_s if trend_s is None else trend_s
 
     def _horizon(self, state: PredictiveState, now: float, lookahead_s: float) -> int:
         """Forecast steps covering ``[now, now + lookahead_s]``: the forecaster has learned every
@@ -726,13 +782,14 @@ class _Draft:
     now_rps: float | None  # the SLO floor's load: the larger of load and what the CPU says is served
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Learn:
     """What a workload's forecaster is to learn this period: ``fit`` a fresh state on ``grid``, or
-    update its state with it; the grid's steps span ``[start, end)``."""
+    update its state with it; the grid's steps span ``[start, end)`` (None: still to be read, by
+    :meth:`PredictivePolicy._new_steps`)."""
 
     fit: bool
-    grid: np.ndarray
+    grid: np.ndarray | None
     start: float
     end: float
 
