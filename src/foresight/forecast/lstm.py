@@ -173,6 +173,18 @@ class LstmForecaster:
         z = at_levels(out[:, :horizon_steps], TRAINED_LEVELS, levels) + ref[:, None, None]
         return from_log(z, state.offset)
 
+    def network_inputs(self, state: LstmState, history: np.ndarray, origins: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The network's inputs at column ``origins`` of every row of ``history``, on ``state``'s log scale:
+        sequence ``[N x O, L, 2]``, lags and ref (the origin's log value), rows major.
+
+        For running the same network elsewhere (an ONNX copy on an edge node) on held-out history.
+        """
+        filled, observed = _fill_forward(to_log(as_history(history), state.offset))
+        rows = np.repeat(np.arange(filled.shape[0]), origins.size)
+        cols = np.tile(np.asarray(origins, dtype=np.int64), filled.shape[0])
+        return self._inputs(filled, observed, rows, cols, state.seasons)
+
     def _inputs(
         self, filled: np.ndarray, observed: np.ndarray, rows: np.ndarray, cols: np.ndarray, seasons: tuple[int, ...]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
