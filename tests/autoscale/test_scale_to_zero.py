@@ -57,6 +57,18 @@ def test_a_forecast_burst_asks_for_a_warm_pool_sized_for_the_arrivals_within_a_c
     assert decision.mode == "serve" and 5 <= decision.replicas <= 8 and "warm pool of" in decision.reason
 
 
+def test_the_last_minutes_rate_sizes_the_pool_when_the_forecast_missed_the_burst():
+    state = learned([1.0] * 100)
+    blind = decide(SPEC, state, LOADS, now=state.last_arrival_s + 1, in_flight=1, forecast_rps=[])
+    seen = decide(SPEC, state, LOADS, now=state.last_arrival_s + 1, in_flight=1, forecast_rps=[], recent_rps=2.0)
+    assert blind.replicas == 1 and seen.mode == "serve" and 5 <= seen.replicas <= 8
+    # the rate sizes the pool only: it does not keep an idle workload warm
+    state = learned([60.0] * 100)
+    late = decide(SPEC, state, LOADS, now=state.last_arrival_s + 3 * 3600, in_flight=0, forecast_rps=[],
+                  recent_rps=0.001)
+    assert late.replicas == 0
+
+
 def test_requests_in_flight_are_never_left_without_a_replica_and_the_bounds_hold():
     state = learned([3600.0] * 50)
     decision = decide(SPEC, state, LOADS, now=state.last_arrival_s + 1e6, in_flight=50, forecast_rps=[])

@@ -36,6 +36,15 @@ def test_a_small_run_compares_the_policies_on_the_same_requests(shared_data: Pat
             assert policies["knative@60s"] == knative  # the defaults are the sweep's first point
             spot = policies["foresight+spot"]
             assert spot["usd"] < policies["foresight"]["usd"] and spot["spot_gpu_share"] > 0.5
+            shared = policies["foresight-shared"]
+            assert shared["gpu_hours"] <= warm["gpu_hours"] + 1e-9
+            assert warm["adapter_load_request_share"] == 0.0 and 0.0 <= shared["adapter_load_request_share"] <= 1.0
+            assert shared["cold_start_request_share"] <= shared["load_wait_request_share"] + 1e-12
+            assert policies["foresight-shared+spot"]["usd"] < shared["usd"]
+            summary = group["summary"]
+            assert summary["gpu_hours_reduction_vs_warm"] == 1.0 - shared["gpu_hours"] / warm["gpu_hours"]
+    assert figures["groups"]["held_out"]["requests"] == ["worldcup98/invocation_count", "crane-dsp-production/input1",
+                                                         "crane-dsp-production/input10"]
     assert figures["spot_pool_gpus"]["A10"] == 2494
     assert figures["load_time_s"]["p99_total"] > figures["load_time_s"]["median_total"] > settings.image_pull_s
 

@@ -37,6 +37,7 @@ Too few gaps seen (``min_gaps``) and no forecast: one replica stays warm, and th
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -217,6 +218,11 @@ def keep_alive_s(gap_counts: Sequence[int], horizon_s: float, keep_probability: 
     >>> round(keep_alive_s(counts, 60.0, 0.2), 1), round(keep_alive_s(counts, 60.0, 0.05), 1)
     (24.8, 334.9)
     """
+    return _keep_alive_s(tuple(int(c) for c in gap_counts), float(horizon_s), float(keep_probability))
+
+
+@functools.lru_cache(maxsize=1024)  # the same histogram is asked about every period until a request comes
+def _keep_alive_s(gap_counts: tuple[int, ...], horizon_s: float, keep_probability: float) -> float:
     hazard = gap_hazard(gap_counts, _IDLE_GRID_S, horizon_s)
     above = np.flatnonzero(hazard >= keep_probability)
     if above.size == 0:
@@ -255,8 +261,13 @@ def decide(
     in_flight: int,
     forecast_rps: Sequence[float],
     forecast_step_s: float = 60.0,
+    recent_rps: float = 0.0,
 ) -> ScaleToZeroDecision:
-    """The replicas for one workload now; see the module docstring. Pure: ``state`` is only read."""
+    """The replicas for one workload now; see the module docstring. Pure: ``state`` is only read.
+
+    ``recent_rps``, the rate seen over the last minute, is a floor under the forecast's arrivals when
+    the pool is sized: a burst the forecast missed (or a workload with no forecast yet) is still served.
+    """
     horizon = load_times.quantile(spec.cold_start_quantile) + spec.period_s
     idle = math.inf if state.last_arrival_s is None else max(0.0, now - state.last_arrival_s)
     expected = expected_arrivals(forecast_rps, forecast_step_s, horizon)
@@ -265,7 +276,8 @@ def decide(
     keep_s = keep_alive_s(state.gap_counts, horizon, spec.keep_probability) if trusted else math.inf
     p_gap = float(gap_hazard(state.gap_counts, idle, horizon)) if trusted and idle < keep_s else 0.0
     p = max(p_gap, p_forecast)
-    need = int(poisson.ppf(spec.burst_quantile, expected)) if expected > 0 else 0
+    sized = max(expected, max(recent_rps, 0.0) * horizon)
+    need = int(poisson.ppf(spec.burst_quantile, sized)) if sized > 0 else 0
     pool = math.ceil(need / (spec.capacity_rps * horizon)) if need else 0
     why = f"P(request within {horizon:.0f} s) = {p:.3f} (idle-gap hazard {p_gap:.3f} within the learned " \
           f"keep-alive of {keep_s:.0f} s, forecast {p_forecast:.3f})"

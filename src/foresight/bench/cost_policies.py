@@ -1,13 +1,14 @@
 """The controllers ``foresight bench cost`` compares, each a :data:`~foresight.sim.coldstart.Controller`.
 
 * :class:`AlwaysWarm`: KEDA/HPA with ``minReplicas: 1``: never below one replica, more for the
-  request rate of the last minute at the target utilisation.
+  request rate of the last minute at the target utilisation, released after the HPA's default
+  5-minute scale-down stabilisation.
 * :class:`KnativeKpa`: Knative's autoscaler with its defaults: replicas for the average concurrency
   over the 60 s stable window at 70% of ``containerConcurrency``; no request over the window, then
   the 30 s scale-to-zero grace period, and the revision goes to zero (the activator brings it back).
 * :class:`ForesightScaleToZero`: :func:`foresight.autoscale.scale_to_zero.decide` fed with the
-  requests it has seen and, where the history allows, a HoltWinters forecast of the request rate
-  (daily season, 5-minute steps); with a :class:`~foresight.autoscale.spot.SpotSpec`, each decision's
+  requests it has seen, the last minute's request rate (a floor when it sizes the pool) and, where the
+  history allows, a HoltWinters forecast of the request rate (daily season, 5-minute steps); with a :class:`~foresight.autoscale.spot.SpotSpec`, each decision's
   replicas are split between spot and on demand by :func:`foresight.autoscale.spot.place`.
 """
 
@@ -34,6 +35,25 @@ __all__ = ["FORECAST_STEP_S", "AlwaysWarm", "ForesightScaleToZero", "KnativeKpa"
 
 FORECAST_STEP_S = 300.0
 _TARGET_UTILISATION = 0.7  # Knative's container-concurrency-target-percentage and the HPA target used here
+#: the HPA's default scale-down stabilisation (behavior.scaleDown.stabilizationWindowSeconds), which also
+#: acts on the replicas KEDA's scaler asks for
+SCALE_DOWN_WINDOW_S = 300.0
+
+
+class _Stabilised:
+    """The HPA's scale-down stabilisation: the highest recommendation of the last ``window_s``."""
+
+    def __init__(self, window_s: float = SCALE_DOWN_WINDOW_S) -> None:
+        self.window_s = window_s
+        self.recommendations: deque[tuple[float, int]] = deque()
+
+    def __call__(self, now: float, replicas: int) -> int:
+        while self.recommendations and self.recommendations[0][0] < now - self.window_s:
+            self.recommendations.popleft()
+        while self.recommendations and self.recommendations[-1][1] <= replicas:
+            self.recommendations.pop()  # dominated: a higher one now outlasts it
+        self.recommendations.append((now, replicas))
+        return self.recommendations[0][1]
 
 
 class _RecentArrivals:
@@ -55,17 +75,20 @@ class _RecentArrivals:
 
 @dataclass
 class AlwaysWarm:
-    """``minReplicas: 1``, sized for the last minute's rate (an HPA on the request rate)."""
+    """``minReplicas: 1``, sized for the last minute's rate (an HPA on the request rate, its default
+    5-minute scale-down stabilisation)."""
 
     capacity_rps: float
     concurrency: int
 
     def __post_init__(self) -> None:
         self._recent = _RecentArrivals(60.0)
+        self._stable = _Stabilised()
 
     def __call__(self, view: WorkloadView) -> Desired:
         rate = self._recent.add(view) / 60.0
-        return Desired(max(1, math.ceil(rate / self.capacity_rps), math.ceil(view.in_flight / self.concurrency)))
+        wanted = max(1, math.ceil(rate / self.capacity_rps), math.ceil(view.in_flight / self.concurrency))
+        return Desired(self._stable(view.now, wanted))
 
 
 @dataclass
@@ -107,6 +130,8 @@ class ForesightScaleToZero:
         self.bin_count = 0
         self.forecast: np.ndarray = self._predict()
         self.reasons: list[str] = []
+        self._recent = _RecentArrivals(60.0)
+        self._stable = _Stabilised()
 
     def _predict(self) -> np.ndarray:
         if self.forecast_state is None:
@@ -121,14 +146,17 @@ class ForesightScaleToZero:
             self.bin_count += 1
         while view.now >= self.bin_end + FORECAST_STEP_S:
             self._close_bin()
+        recent_rps = self._recent.add(view) / 60.0
         decision = decide(self.spec, self.state, self.load_times, now=view.now, in_flight=view.in_flight,
-                          forecast_rps=self.forecast, forecast_step_s=FORECAST_STEP_S)
+                          forecast_rps=self.forecast, forecast_step_s=FORECAST_STEP_S, recent_rps=recent_rps)
         self.reasons.append(decision.mode)
+        # the HPA under KEDA keeps a scaled-out pool for its stabilisation window; zero is KEDA's own decision
+        replicas = self._stable(view.now, decision.replicas) if decision.replicas else 0
         if self.spot is None:
-            return Desired(decision.replicas)
-        placement = place(self.spot, replicas=decision.replicas, service_s=self.service_s,
+            return Desired(replicas)
+        placement = place(self.spot, replicas=replicas, service_s=self.service_s,
                           load_time_s=self.load_times.quantile(0.99))
-        return Desired(decision.replicas, placement.spot)
+        return Desired(replicas, placement.spot)
 
     def _close_bin(self) -> None:
         if self.forecast_state is not None:

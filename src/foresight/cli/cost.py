@@ -41,8 +41,9 @@ def bench_cost_command(
 ) -> None:
     """Scale-to-zero with cold starts and spot vs always-warm minReplicas 1, Knative defaults and all-on-demand.
 
-    Cold starts are drawn from the GenAI trace's base-model + LoRA load latencies; the policy's one
-    knob is chosen on the declared workloads; the top-level figures are the held-out ones.
+    Cold starts are drawn from the GenAI trace's base-model + LoRA load latencies; each group's models
+    are also run as LoRA adapters on one shared base-model pool; the policy's one knob is chosen on
+    the declared groups; the top-level figures are the held-out ones.
     """
     settings = CostSettings(on_demand_usd_per_gpu_h=on_demand_usd, spot_usd_per_gpu_h=spot_usd,
                             genai_per_split=genai_workloads)
@@ -56,20 +57,24 @@ def bench_cost_command(
                   caption=f"keep_probability {figures['chosen']['keep_probability']} chosen on the declared "
                           f"workloads; cold start median {figures['load_time_s']['median_total']:.0f} s; "
                           f"{figures['spot_note']}")
-    for column in ("part", "policy", "GPU-h", "cold-start req", "SLO viol.", "$"):
+    for column in ("part", "policy", "GPU-h", "cold-start req", "adapter-load req", "SLO viol.", "$"):
         table.add_column(column, justify="left" if column in ("part", "policy") else "right")
 
     def rows(label: str, groups: dict[str, Any]) -> None:
         for name, group in groups.items():
-            for policy in ("always-warm", "knative", "foresight", "foresight+spot"):
+            for policy in ("always-warm", "knative", "foresight", "always-warm-shared", "foresight-shared",
+                           "foresight-shared+spot"):
                 f = group["policies"][policy]
                 table.add_row(f"{label} {name}", policy, f"{f['gpu_hours']:.1f}",
                               f"{100 * f['cold_start_request_share']:.2f}%",
+                              f"{100 * f['adapter_load_request_share']:.2f}%",
                               f"{100 * f['slo_violation_share']:.2f}%", f"{f['usd']:.2f}")
 
     rows("held out", figures["held_out"])
     rows("declared", figures["declared"])
     Console(width=160).print(table)
-    for key in ("gpu_hours_reduction_vs_warm", "cold_start_request_share", "knative_cold_start_share_at_equal_gpu_hours",
+    for key in ("gpu_hours_reduction_vs_warm", "cold_start_request_share", "adapter_load_request_share",
+                "gpu_hours_reduction_vs_warm_shared_pool", "dedicated_gpu_hours_reduction_vs_warm",
+                "dedicated_cold_start_request_share", "knative_cold_start_share_at_equal_gpu_hours",
                 "spot_cost_reduction", "slo_violation_pp_vs_on_demand"):
         typer.echo(f"{key}: {figures[key]:.4f}")
