@@ -14,12 +14,20 @@ Pacing matters: with closed-loop clients sending as fast as they can, the latenc
 queue length over the throughput (Little's law), whatever the server does per request. At a
 paced rate, a server that answers in a millisecond shows a millisecond. ``rate_per_client=0``
 sends back to back, which measures the throughput instead.
+
+Memory: before the measured run the same clients load the server for ``load_warmup_s`` (caches,
+pools and the interpreter's arenas fill), then the server process' resident set is read (after a
+full garbage collection, from ``/proc``), and again at the end of the run. Growth beyond
+:data:`RSS_GROWTH_TARGET_PCT` between the two is what a leak per request would show; the simulated
+platform steps meanwhile, so its history grows a little too (a few KiB a step), counted in.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import math
+import os
 import multiprocessing
 import tempfile
 import time
@@ -36,6 +44,18 @@ __all__ = ["ROUTES", "bench_api"]
 
 #: The routes polled most: the liveness probe, the dashboard's table, Prometheus' scrape.
 ROUTES = ("/healthz", "/api/v1/workloads", "/metrics")
+#: the most the server's resident memory may grow from after the warm-up load to the end of the run
+RSS_GROWTH_TARGET_PCT = 10.0
+
+
+def _rss_bytes() -> int:
+    """This process' resident set now (Linux ``/proc``), after a full collection; 0 where unknown."""
+    gc.collect()
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _percentile(sorted_values: list[float], q: float) -> float:
@@ -96,23 +116,32 @@ def _load(url: str, routes: tuple[str, ...], clients: int, rate_per_client: floa
 
 
 def bench_api(*, clients: int = 20, rate_per_client: float = 10.0, duration_s: float = 10.0, services: int = 8,
-              warmup_s: float = 3600.0, routes: tuple[str, ...] = ROUTES) -> dict[str, object]:
+              warmup_s: float = 3600.0, routes: tuple[str, ...] = ROUTES,
+              load_warmup_s: float = 3.0) -> dict[str, object]:
     """Serve a simulated platform in-process and measure the routes over keep-alive connections.
 
-    Returns the settings, ``requests_per_s`` over the whole run, and per route the counted
-    requests with their p50/p95/p99 latency in milliseconds.
+    Returns the settings, ``requests_per_s`` over the whole run, p50/p99 over every counted request,
+    per route the counted requests with their p50/p95/p99 latency in milliseconds, and the server's
+    resident memory after ``load_warmup_s`` of warm-up load and at the end (growth in %).
     """
     with tempfile.TemporaryDirectory(prefix="foresight-bench-api-") as tmp:
         settings = load_settings(None, simulate={"services": services, "warmup_s": warmup_s},
                                  audit_url=str(Path(tmp) / "audit.db"))
         server = start_in_thread(build_service(settings, simulate=True))
         try:
+            early: list[str] = []  # errors of the warm-up load count too
             with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+                if load_warmup_s > 0:
+                    _, early, _ = pool.submit(_load, server.url, routes, clients, rate_per_client,
+                                                      load_warmup_s).result()
+                rss_warm = _rss_bytes()
                 latencies, errors, wall_s = pool.submit(_load, server.url, routes, clients, rate_per_client,
                                                         duration_s).result()
+                rss_end = _rss_bytes()
         finally:
             server.stop()
     total = sum(len(v) for v in latencies.values())
+    every = sorted(x for v in latencies.values() for x in v)
     per_route: dict[str, dict[str, float | int]] = {}
     for route, values in latencies.items():
         values.sort()
@@ -125,6 +154,12 @@ def bench_api(*, clients: int = 20, rate_per_client: float = 10.0, duration_s: f
         "services": services,
         "requests": total,
         "requests_per_s": round(total / wall_s, 1),
-        "errors": errors[:10],
+        "p50_ms": round(_percentile(every, 50) * 1000.0, 2) if every else None,
+        "p99_ms": round(_percentile(every, 99) * 1000.0, 2) if every else None,
+        "rss_after_warmup_mib": round(rss_warm / 2**20, 1),
+        "rss_at_end_mib": round(rss_end / 2**20, 1),
+        "rss_growth_pct": round(100.0 * (rss_end - rss_warm) / rss_warm, 2) if rss_warm else None,
+        "rss_growth_target_pct": RSS_GROWTH_TARGET_PCT,
+        "errors": (early + errors)[:10],
         "routes": per_route,
     }

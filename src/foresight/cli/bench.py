@@ -40,14 +40,17 @@ def sim(
 def api(
     clients: Annotated[int, typer.Option(help="Keep-alive connections, one client each.", min=1)] = 20,
     rate: Annotated[float, typer.Option(help="Requests per second per client (0: back to back).", min=0)] = 10.0,
-    duration: Annotated[float, typer.Option(help="Seconds of measurement.", min=0.1)] = 10.0,
+    duration: Annotated[float, typer.Option(help="Seconds of measurement (3,000 requests at the defaults).", min=0.1)] = 15.0,
     services: Annotated[int, typer.Option(help="Services in the simulated platform.", min=4)] = 8,
+    load_warmup: Annotated[float, typer.Option(help="Seconds of the same load before the measured run; the "
+                                               "server's RSS is read after it and at the end.", min=0)] = 3.0,
     json_out: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
-    """API latency on reused connections: p50/p95/p99 per route and requests/s of `serve --simulate` in-process."""
+    """API latency on reused connections: p50/p95/p99 per route, requests/s and RSS growth of `serve --simulate` in-process."""
     from foresight.bench.api import bench_api
 
-    figures = bench_api(clients=clients, rate_per_client=rate, duration_s=duration, services=services)
+    figures = bench_api(clients=clients, rate_per_client=rate, duration_s=duration, services=services,
+                        load_warmup_s=load_warmup)
     if json_out:
         typer.echo(json.dumps(figures))
         return
@@ -56,7 +59,10 @@ def api(
         table.add_column(column, justify="left" if column == "route" else "right")
     for route, f in figures["routes"].items():  # type: ignore[attr-defined]
         table.add_row(route, str(f["requests"]), *(f"{f[k]:.2f}" if k in f else "–" for k in ("p50_ms", "p95_ms", "p99_ms")))
-    table.caption = f"{figures['requests_per_s']} requests/s over {figures['duration_s']} s" + (
+    table.caption = (f"{figures['requests']} requests, {figures['requests_per_s']}/s over {figures['duration_s']} s; "
+                     f"p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms; RSS {figures['rss_after_warmup_mib']} MiB "
+                     f"after warm-up, {figures['rss_at_end_mib']} MiB at the end ({figures['rss_growth_pct']}%, "
+                     f"target <= {figures['rss_growth_target_pct']}%)") + (
         f"; errors: {figures['errors']}" if figures["errors"] else "")
     Console().print(table)
 
