@@ -9,7 +9,9 @@ stream (deleted afterwards) and separate ``foresight worker`` OS processes.
 2. **Throughput**: the whole data set is published first, then 1 and then 2 workers score it; a
    worker's throughput is its samples over its busy time (first to last score it published),
    ``throughput_k_workers`` all samples over the span from the first score to the last.
-   ``broker_overhead`` = 1 - one worker's throughput / the single process's. On this machine (2
+   ``broker_overhead`` = 1 - one worker's throughput / the single process's; ``broker_overhead_cpu``
+   the same in CPU seconds (the worker processes' from their start-up's end, idle polling included,
+   against the detector loop's), which other work on the machine does not move. On this machine (2
    cores shared with other work) 2 workers also compete with this process and the broker, so the
    report adds a projection: k workers on k free cores would do about k x one worker's rate.
 3. **Kill**: 2 workers serve the data published at a steady ``rate``; a third of the way through
@@ -62,6 +64,7 @@ class Dataset:
     x: np.ndarray
     reference: np.ndarray
     single_process_s: float
+    single_process_cpu_s: float
 
     @property
     def samples(self) -> int:
@@ -88,12 +91,12 @@ def make_dataset(series: int, steps: int, seed: int = 0) -> Dataset:
     state = detector.init(series)
     reference = np.empty_like(x)
     columns = [np.ascontiguousarray(x[:, k]) for k in range(steps)]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for k in range(steps):
         reference[:, k] = detector.update(state, columns[k], np.full(series, t[k]))
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     ids = tuple(f'__name__="bench",series="{i}"' for i in range(series))
-    return Dataset(ids, t, x, reference, elapsed)
+    return Dataset(ids, t, x, reference, elapsed, cpu)
 
 
 def step_batches(data: Dataset, partitions: int, step: int, ingested_at: float) -> dict[int, SampleBatch]:
@@ -119,7 +122,7 @@ class WorkerPool:
     """``foresight worker`` OS processes on one stream, each from a YAML config of its own."""
 
     def __init__(self, url: str, names: StreamNames, partitions: int, workdir: Path, *, lease_ttl_s: float = 3.0,
-                 checkpoint_every_s: float = 2.0) -> None:
+                 checkpoint_every_s: float = 5.0) -> None:
         self.url, self.names, self.partitions, self.workdir = url, names, partitions, workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.config = workdir / "scaleout.yaml"
@@ -139,6 +142,17 @@ class WorkerPool:
     def kill(self, worker_id: str) -> None:
         self.procs[worker_id].send_signal(signal.SIGKILL)
         self.procs[worker_id].wait()
+
+    def cpu_s(self) -> dict[str, float]:
+        """CPU seconds (user + system) each live worker has used so far (Linux: /proc)."""
+        out = {}
+        for worker_id, proc in self.procs.items():
+            try:
+                fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            out[worker_id] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return out
 
     def stop(self) -> None:
         for proc in self.procs.values():
@@ -237,8 +251,11 @@ async def _throughput(url: str, data: Dataset, partitions: int, workers: int, ta
         await _publish(bus, data, partitions, range(len(data.t)), rate=None)
         for w in range(workers):
             pool.start(f"w{w}", join_grace_s=5.0)
+        await _wait_members(bus, workers)  # started (imports done), not yet claiming: CPU from here on
+        started = pool.cpu_s()
         results = Results()
         await _collect(bus, results, _readers(bus), data.samples, timeout_s=600)
+        cpu = {w: used - started.get(w, 0.0) for w, used in pool.cpu_s().items()}
         per_worker: dict[str, list[tuple[int, float]]] = {}
         for _, _, w, n, _, done in results.batches:
             per_worker.setdefault(w, []).append((n, done))
@@ -250,7 +267,7 @@ async def _throughput(url: str, data: Dataset, partitions: int, workers: int, ta
         done = sorted(b[5] for b in results.batches)
         first_n = min(results.batches, key=lambda b: b[5])[3]
         total = (len(results.scores) - first_n) / (done[-1] - done[0])
-        return {"samples_per_s": total, "per_worker_samples_per_s": rates,
+        return {"samples_per_s": total, "per_worker_samples_per_s": rates, "worker_cpu_s": sum(cpu.values()),
                 "identical": results.identical_to(data), "workers_seen": sorted(per_worker),
                 "lost": data.samples - len(results.scores)}
     finally:
@@ -328,6 +345,7 @@ def bench_scale(url: str = "nats://127.0.0.1:4222", series: int = 8192, steps: i
         rate = rate or round(0.5 * two["samples_per_s"], -2) or 1000.0
         kill = asyncio.run(fault_run(url, data, partitions, rate, workdir, kill_worker, tag=f"{tag}-kill"))
     single = data.samples / data.single_process_s
+    single_cpu = data.samples / data.single_process_cpu_s
     return {
         "series": series, "steps": steps, "partitions": partitions, "samples": data.samples,
         "single_process_samples_per_s": round(single),
@@ -336,6 +354,9 @@ def bench_scale(url: str = "nats://127.0.0.1:4222", series: int = 8192, steps: i
         "per_worker_throughput_2_workers": {w: round(r) for w, r in two["per_worker_samples_per_s"].items()},
         "speedup_2_workers": round(two["samples_per_s"] / one["samples_per_s"], 3),
         "broker_overhead": round(1.0 - one["samples_per_s"] / single, 3),
+        "single_process_samples_per_cpu_s": round(single_cpu),
+        "worker_samples_per_cpu_s": round(data.samples / one["worker_cpu_s"]),
+        "broker_overhead_cpu": round(1.0 - data.samples / one["worker_cpu_s"] / single_cpu, 3),
         "projected_2_workers_on_free_cores": round(2 * one["samples_per_s"]),
         "latency_p50_s": round(kill["latency_p50_s"], 4),
         "latency_p99_s": round(kill["latency_p99_s"], 4),

@@ -72,7 +72,7 @@ class ShardScorer:
             raise ValueError(f"partition {partition} is served already")
         self.seq[partition] = checkpoint.seq if checkpoint else 0
         if checkpoint and checkpoint.ids:
-            self._append(partition, list(checkpoint.ids), checkpoint.state)
+            self._append([partition] * len(checkpoint.ids), list(checkpoint.ids), checkpoint.state)
 
     def drop_partition(self, partition: int) -> None:
         """Stop serving ``partition``: its rows leave the state (checkpoint it first to keep them)."""
@@ -98,6 +98,13 @@ class ShardScorer:
         """Learn one batch per partition (``partition -> (stream sequence, batch)``) in one detector
         call per round; return each batch's scores in its order."""
         parts = sorted(batches)
+        new: dict[str, int] = {}  # series met for the first time, all partitions' at once: one state copy
+        for p in parts:
+            cached = self._cache.get(p)
+            if cached is None or cached[0] != batches[p][1].ids:
+                new.update((sid, p) for sid in batches[p][1].ids if sid not in self._rows and sid not in new)
+        if new:
+            self._append(list(new.values()), list(new), self.detector.init(len(new)))
         located = [self._locate(p, batches[p][1].ids) for p in parts]
         rows = np.concatenate(located) if located else np.empty(0, dtype=np.intp)
         x = np.concatenate([batches[p][1].x for p in parts]) if parts else np.empty(0)
@@ -128,8 +135,8 @@ class ShardScorer:
             for i in np.flatnonzero(scores >= self.threshold).tolist()
         ]
 
-    def _append(self, partition: int, ids: list[str], state: ArrayState) -> None:
-        for sid in ids:
+    def _append(self, partitions: list[int], ids: list[str], state: ArrayState) -> None:
+        for sid, partition in zip(ids, partitions):
             self._rows[sid] = len(self._ids)
             self._ids.append(sid)
             self._part.append(partition)
@@ -139,9 +146,6 @@ class ShardScorer:
         cached = self._cache.get(partition)
         if cached is not None and cached[0] == ids:  # a scrape's batch usually lists the series of the last
             return cached[1]
-        new = [sid for sid in dict.fromkeys(ids) if sid not in self._rows]
-        if new:
-            self._append(partition, new, self.detector.init(len(new)))
         rows = np.fromiter((self._rows[sid] for sid in ids), dtype=np.intp, count=len(ids))
         self._cache[partition] = (ids, rows)
         return rows
