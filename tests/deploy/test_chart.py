@@ -117,6 +117,12 @@ def test_rbac_grants_only_what_enabled_controllers_need(chart: Chart) -> None:
                                       ("networking.istio.io", "virtualservices", "get"),
                                       ("networking.istio.io", "virtualservices", "patch")}
 
+    heal_only = rules(objects(render_chart(chart, {"controllers": {"scaling": False, "anomaly": False, "heal": True,
+                                                                   "delivery": False}, "operator": {"enabled": False}})))
+    assert {("foresight.ai", "healingpolicies", "list"), ("", "pods/eviction", "create"), ("", "pods/resize", "patch"),
+            ("", "nodes", "patch"), ("apps", "deployments/scale", "patch")} <= heal_only - minimal
+    assert not any(r == "pods" and v == "delete" for _, r, v in heal_only), "evictions only: PDBs are respected"
+
     gitops = rules(objects(render_chart(chart, {"operator": {"mode": "gitops"}, "controllers": {"scaling": False}})))
     assert not any(g == "apps" for g, _, _ in gitops), "GitOps mode must not write Deployments itself"
 

@@ -96,3 +96,20 @@ def test_serve_is_dry_run_by_default_and_names_a_malformed_policy(kube: Cluster)
     assert heal and heal[0].dry_run and "dry run: nothing changed" in heal[0].reason
     (problem,) = live.policy_status()["problems"]
     assert problem.startswith("HealingPolicy shop/bad:") and "spec.actions.0" in problem
+
+
+def test_a_cluster_without_the_healingpolicy_crd_still_reads_the_other_policies(kube: Cluster) -> None:
+    class NoHealing(KubernetesObjects):
+        def list_objects(self, api_version: str, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
+            if kind == "HealingPolicy":
+                from foresight.errors import ConfigError
+
+                raise ConfigError("HealingPolicy list in all namespaces: not found (list); is its CRD installed?")
+            return super().list_objects(api_version, kind, namespace)
+
+    sim, audit, alerts = leaking(), Audit(), Alerts()
+    live, clock = platform(kube, sim, audit, alerts)
+    live.policies = NoHealing(kube.api_client())
+    run(live, clock, sim, 2)
+    status = live.policy_status()
+    assert status["error"] is None and "HealingPolicies not read" in status["problems"][0]

@@ -298,7 +298,6 @@ class LivePlatform:
         try:
             scaling = self.policies.list_objects(POLICY_API, "ScalingPolicy", ns)
             anomaly = self.policies.list_objects(POLICY_API, "AnomalyPolicy", ns)
-            healing = self.policies.list_objects(POLICY_API, "HealingPolicy", ns) if self.heal is not None else []
         except ForesightError as exc:
             h = self._policy_health
             h.update(ok=False, error=f"policies not read: {exc}",
@@ -306,7 +305,10 @@ class LivePlatform:
             return
         self._policy_health.update(ok=True, error=None, last_ok_at=now, failing_since=None)
         if self.heal is not None:
-            self._read_healing(healing)
+            try:  # apart: a cluster without the HealingPolicy CRD (or the RBAC to list it) still scales
+                self._read_healing(self.policies.list_objects(POLICY_API, "HealingPolicy", ns))
+            except ForesightError as exc:
+                self.heal_problems = [f"HealingPolicies not read (the last ones read still apply): {exc}"]
         new = managed(self.settings.live, scaling, anomaly)
         if new != self.managed:
             for problem in set(new.problems) - set(self.managed.problems):
