@@ -15,7 +15,7 @@ from foresight.bench.forecast import BUILTIN_TRACES, TraceWindow, bench_forecast
 from foresight.cli.app import app
 from foresight.errors import ConfigError, InputError
 from foresight.forecast import HoltWinters, SeasonalNaive
-from foresight.forecast.backtest import backtest
+from foresight.forecast.backtest import rolling_forecasts, score, seasonal_scale
 from foresight.forecast.ensemble import Ensemble
 
 BASELINES = ["naive", "seasonal-naive", "holt-winters"]
@@ -53,8 +53,33 @@ def test_an_ensemble_row_is_the_ensemble_forecaster(trace: Path, monkeypatch: py
     figures = bench_forecast([TraceWindow("api", str(trace))], models=["hw+sn"], test_days=3)
     y, _ = load_trace(TraceWindow("api", str(trace)), Path("."))
     model = Ensemble([HoltWinters((288, 2016), 6, error_window_steps=7 * 288), SeasonalNaive(288, 6)])
-    direct = backtest(model, y, y.size - 3 * 288, (1, 3, 6), bench.LEVELS, 288, 3)
+    train = y.size - 3 * 288
+    # refitted daily from the last 7 days, as the bench does by default
+    origins, forecasts = rolling_forecasts(model, y, train, 6, bench.LEVELS, 3, refit_every=288, lookback=7 * 288)
+    direct = score(y, origins, forecasts, (1, 3, 6), bench.LEVELS, seasonal_scale(y[:train], 288))
     assert list(figures["results"][0]["mase"].values()) == pytest.approx(list(direct.mase))
+    assert figures["refit_days"] == 1.0 and figures["lookback_days"] == 7.0
+
+
+def test_refitting_follows_a_surge_that_one_fit_trails(tmp_path: Path) -> None:
+    """The worldcup98 failure in small: a quiet fortnight, then the load grows tenfold over the test
+    days. Fitted once, Holt-Winters learns the surge only through its update; refitted daily it is
+    fitted on the surge itself."""
+    t = 1_600_000_000 + 300 * np.arange(21 * 288)
+    rng = np.random.default_rng(3)
+    growth = np.where(t - t[0] < 16 * 86400, 1.0, 10.0 ** ((t - t[0] - 16 * 86400) / (5 * 86400)))
+    load = 100.0 * growth * (1.5 + np.sin(2 * np.pi * t / 86400.0)) * rng.gamma(50.0, 1 / 50.0, t.size)
+    path = tmp_path / "surge.csv"
+    path.write_text("ts,value\n" + "".join(f"{a},{b:.3f}\n" for a, b in zip(t, load)))
+    window = [TraceWindow("surge", str(path))]
+    once = bench_forecast(window, models=["holt-winters"], test_days=5, refit_days=30.0, lookback_days=30.0)
+    daily = bench_forecast(window, models=["holt-winters"], test_days=5)
+    assert daily["results"][0]["mase"]["30"] < once["results"][0]["mase"]["30"]
+
+
+def test_protocol_settings_must_be_positive(trace: Path) -> None:
+    with pytest.raises(ConfigError, match="refit_days and lookback_days must be positive"):
+        bench_forecast([TraceWindow("api", str(trace))], models=["naive"], refit_days=0.0)
 
 
 def test_too_short_a_trace_is_reported_as_skipped(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from foresight.forecast import SeasonalNaive, SeasonalNaiveState
-from foresight.forecast.backtest import backtest, pinball_loss, seasonal_scale
+from foresight.forecast.backtest import backtest, pinball_loss, rolling_forecasts, seasonal_scale
 
 
 class SeenCounter:
@@ -20,8 +20,10 @@ class SeenCounter:
     def __init__(self) -> None:
         self.inner = SeasonalNaive(4, self.max_horizon_steps)
         self.learned_at_predict: list[int] = []
+        self.fitted_on: list[tuple[float, int]] = []  # the first value and the length of each fit's history
 
     def fit(self, history: np.ndarray) -> SeasonalNaiveState:
+        self.fitted_on.append((float(history[0, 0]), history.shape[1]))
         return self.inner.fit(history)
 
     def update(self, state: SeasonalNaiveState, new: np.ndarray) -> SeasonalNaiveState:
@@ -38,6 +40,20 @@ def test_each_forecast_learns_exactly_the_points_before_its_origin() -> None:
     result = backtest(spy, y, 100, (1, 8), (0.5,), 4, 7)
     assert spy.learned_at_predict == list(range(100, 200 - 8 + 1, 7))
     assert result.origins == len(spy.learned_at_predict)
+
+
+def test_refits_see_only_the_lookback_before_their_origin() -> None:
+    y = np.arange(200.0)  # each value is its own index: a fit's first value says where its history began
+    spy = SeenCounter()
+    origins, _ = rolling_forecasts(spy, y, 100, 8, (0.5,), 7, refit_every=30, lookback=40)
+    assert origins.tolist() == list(range(100, 193, 7))
+    # fits at 100, then at the first origins 30 steps later or more: 135, 170 (then no origin is 30 past)
+    assert spy.fitted_on == [(60.0, 40), (95.0, 40), (130.0, 40)]
+    latest_start = [60 if o < 135 else 95 if o < 170 else 130 for o in origins]  # where the last fit began
+    assert spy.learned_at_predict == [o - start for o, start in zip(origins, latest_start)]
+    spy = SeenCounter()
+    rolling_forecasts(spy, y, 100, 8, (0.5,), 7)
+    assert spy.fitted_on == [(0.0, 100)]  # no refit, all of the history
 
 
 def test_future_values_do_not_change_earlier_forecasts() -> None:

@@ -39,13 +39,15 @@ def forecast(
     ] = None,
     train_days: Annotated[float, typer.Option(help="Most history fitted on before the test part.")] = 21.0,
     test_days: Annotated[float, typer.Option(help="Test part (a quarter of a shorter trace).")] = 7.0,
+    refit_days: Annotated[float, typer.Option(help="Models are fitted again this often (the policy: daily).")] = 1.0,
+    lookback_days: Annotated[float, typer.Option(help="Each fit sees at most this much of the latest history.")] = 7.0,
     json_out: Annotated[bool, typer.Option("--json", help="Print every figure as JSON.")] = False,
 ) -> None:
     """MASE (scaled by in-sample daily seasonal naive) and pinball loss per model and horizon."""
     windows = [TraceWindow(p.stem, str(p.resolve())) for p in traces] if traces else list(BUILTIN_TRACES)
     chosen = models or available_models()
     with progress_bar(f"bench forecast ({len(windows)} traces)") as progress:
-        figures = bench_forecast(windows, data_dir, chosen, train_days, test_days, progress)
+        figures = bench_forecast(windows, data_dir, chosen, train_days, test_days, progress, refit_days, lookback_days)
     if json_out:
         typer.echo(json.dumps(figures, indent=1))
         return

@@ -1,8 +1,11 @@
 """Rolling-origin backtest: every forecast made only from the points before its origin.
 
-A model is fitted once on ``y[:train_steps]``; then at each origin ``o`` (every
-``origin_every`` steps after that) it is updated with the points up to ``o`` and asked for the
-next steps. For each horizon ``h`` the forecasts of ``y[o + h - 1]`` are scored by
+A model is fitted on ``y[:train_steps]``; then at each origin ``o`` (every ``origin_every`` steps
+after that) it is updated with the points up to ``o`` and asked for the next steps. With
+``refit_every`` it is fitted again from the points before ``o`` once that many steps have passed
+since its last fit, and with ``lookback`` every fit sees only that many of the latest points: the
+predictive policy refits daily from its lookback, and a model fitted once on a quiet month and
+only updated through a surge is not the model the policy would have run. For each horizon ``h`` the forecasts of ``y[o + h - 1]`` are scored by
 
 - MASE: mean absolute error of the median forecast divided by ``scale``, the mean absolute
   error of the seasonal naive rule *in-sample* (``|y[t] - y[t - m]|`` over the training part,
@@ -64,14 +67,26 @@ def pinball_loss(actual: np.ndarray, forecast: np.ndarray, levels: np.ndarray) -
 
 
 def rolling_forecasts(
-    model: Forecaster, y: np.ndarray, train_steps: int, longest: int, levels: Sequence[float], origin_every: int
+    model: Forecaster,
+    y: np.ndarray,
+    train_steps: int,
+    longest: int,
+    levels: Sequence[float],
+    origin_every: int,
+    refit_every: int | None = None,
+    lookback: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The origins and the forecasts ``[origins, longest, levels]`` made at each (module docstring)."""
     origins = np.arange(train_steps, y.size - longest + 1, origin_every)
-    state = model.fit(y[None, :train_steps])
+    first = 0 if lookback is None else max(0, train_steps - lookback)
+    state = model.fit(y[None, first:train_steps])
     forecasts = np.empty((origins.size, longest, len(levels)))
-    learned = train_steps
+    learned = fitted = train_steps
     for i, origin in enumerate(origins):
+        if refit_every is not None and origin - fitted >= refit_every:
+            first = 0 if lookback is None else max(0, int(origin) - lookback)
+            state = model.fit(y[None, first:origin])
+            learned = fitted = int(origin)
         if origin > learned:
             state = model.update(state, y[None, learned:origin])
             learned = int(origin)
