@@ -113,3 +113,33 @@ def test_a_cluster_without_the_healingpolicy_crd_still_reads_the_other_policies(
     run(live, clock, sim, 2)
     status = live.policy_status()
     assert status["error"] is None and "HealingPolicies not read" in status["problems"][0]
+
+
+def test_the_dashboard_api_shows_the_prediction_with_its_time_to_failure(kube: Cluster) -> None:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from foresight.api.heal import add_heal
+
+    kube.put("v1/namespaces", None, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+    kube.put("foresight.ai/v1alpha1/healingpolicies", "shop", healing_policy("heal", {}))
+    sim, audit, alerts = leaking(), Audit(), Alerts()
+    live, clock = platform(kube, sim, audit, alerts)
+    app = FastAPI()
+    add_heal(app, live)
+    client = TestClient(app)
+    assert client.get("/api/v1/heal").json()["steps"] == []
+    run(live, clock, sim, 55)  # the leaking pod is predicted about 14 min ahead of its limit at ~57 min
+    while not live.heal.last:
+        run(live, clock, sim, 1)
+    view = client.get("/api/v1/heal").json()
+    assert view["enabled"] and "1 dry-run" in view["note"]
+    (step,) = view["steps"]
+    assert step["target"] == "shop/cart-0" and step["failure"] == "oom_kill" and step["dry_run"]
+    assert step["ttf_low_s"] <= step["ttf_s"] <= step["ttf_high_s"] and step["action"] == "restart"
+    empty = FastAPI()
+    add_heal(empty, object())
+    assert TestClient(empty).get("/api/v1/heal").json() == {
+        "enabled": False, "steps": [],
+        "note": "the heal controller runs in live serve under HealingPolicies; `foresight heal-demo` shows it on a "
+                "simulated cluster"}

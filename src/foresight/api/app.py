@@ -55,6 +55,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from foresight import __version__
 from foresight.adapters.alertmanager_webhook import WebhookMessage, alerts_of, parse_message
 from foresight.api import models as m
+from foresight.api.heal import add_heal
 from foresight.api.scheduler import SCHEDULER_PATHS, add_scheduler
 from foresight.control.audit import AuditRecord
 from foresight.errors import ConfigError, ForesightError, InputError, ServiceUnavailable
@@ -368,6 +369,7 @@ def create_app(service: Service, *, manage_runtime: bool = True) -> FastAPI:
         return _act(lambda: runtime.act(lambda: approve_fn(model, who)))
 
     add_scheduler(app, service.settings)  # GET /api/v1/gpus; with scheduler.enabled, kube-scheduler's extender verbs
+    add_heal(app, runtime.platform)  # GET /api/v1/heal: the heal controller's latest predictions and actions
 
     # -- the dashboard ------------------------------------------------------------------------------
 

@@ -65,6 +65,7 @@ class LeaderElection(BaseModel):
 class Policies(BaseModel):
     scaling: int = Field(description="Workloads under a valid ScalingPolicy.")
     anomaly: int = Field(description="Valid AnomalyPolicies.")
+    healing: int = Field(0, description="Valid HealingPolicies.")
     problems: list[str] = Field(description="Policies ignored, each with the precise reason (malformed field, "
                                 "workload already managed).")
     error: str | None = Field(None, description="Why the last listing failed (the last good set still runs).")

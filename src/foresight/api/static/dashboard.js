@@ -287,6 +287,23 @@ function renderGpus(g) {
   panelMessage("panel-gpus", `${g.note} · policy ${g.policy}${read}` + left, true);
 }
 
+// The heal controller's latest round: each predicted failure with its time to failure (and interval), and the
+// action taken, refused or only recorded (dry run), linked to its incident.
+function renderHeal(h) {
+  const body = document.querySelector("#heal tbody");
+  panelMessage("panel-heal", h.steps.length ? h.note : (h.enabled ? `${h.note} · no failure predicted now` : h.note), true);
+  const mins = v => v === null || v === undefined ? "–" : `${num(v / 60, 0)} min`;
+  body.innerHTML = h.steps.map(s =>
+    `<tr class="${s.applied ? "" : s.action ? "" : "failed"}"><td>${fmtTime(s.time)}</td><td>${esc(s.target)}</td>` +
+    `<td>${esc(s.failure)}</td><td class="num">${mins(s.ttf_s)} (${mins(s.ttf_low_s)}–${mins(s.ttf_high_s)})</td>` +
+    `<td>${esc(s.action ?? "none")}${s.applied ? " ✓" : s.dry_run ? " (dry run)" : ""}</td>` +
+    `<td>${esc(s.incident ?? "–")}</td><td class="reason">${esc(s.reason)}</td></tr>`).join("");
+}
+
+function refreshHeal() {
+  return getJSON("/api/v1/heal").then(renderHeal).catch(e => panelMessage("panel-heal", `heal view unavailable: ${e.message}`));
+}
+
 function refreshGpus() {
   return getJSON("/api/v1/gpus").then(renderGpus).catch(e => panelMessage("panel-gpus", `GPU view unavailable: ${e.message}`));
 }
@@ -328,7 +345,7 @@ async function refreshAll() {
     renderWorkloads(await getJSON("/api/v1/workloads"));
     await Promise.all([refreshDetail(), getJSON("/api/v1/rollouts").then(renderRollouts),
       getJSON("/api/v1/drift").then(renderDrift), getJSON("/api/v1/incidents").then(renderIncidents),
-      refreshGpus(), refreshDecisions()]);
+      refreshGpus(), refreshHeal(), refreshDecisions()]);
     document.body.dataset.loaded = "true";
   } catch (e) {
     const banner = document.getElementById("banner");
@@ -383,6 +400,7 @@ function renderInlined(snapshot) {
 }
 
 renderInlined(JSON.parse(document.getElementById("state").textContent));
+refreshHeal();  // not in the inlined state either: the heal controller's latest round
 refreshGpus();  // not in the inlined state: the extender's view is read from the cluster, apart from the steps
 // after the load event: the page is complete, and drawn, before the first event is asked for
 if (document.readyState === "complete") connect(); else window.addEventListener("load", connect);
