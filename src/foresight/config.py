@@ -362,7 +362,11 @@ def _check_yaml(path: Path) -> None:
         loaded = yaml.safe_load(path.read_text())
     except OSError as exc:
         raise ConfigError(f"config {path}: cannot read it ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config {path}: not UTF-8 text (is it the YAML settings file?)") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"config {path}: not valid YAML ({exc})") from None
+    except RecursionError:
+        raise ConfigError(f"config {path}: nested too deeply to be a settings file") from None
     if loaded is not None and not isinstance(loaded, dict):
         raise ConfigError(f"config {path}: expected a mapping of settings, got {type(loaded).__name__}")
