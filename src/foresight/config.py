@@ -317,6 +317,10 @@ class ForesightSettings(BaseSettings):
     audit_url: str = Field(
         "foresight-out/serve/audit.db", description="Audit store: a SQLite file path or a SQLAlchemy URL."
     )
+    audit_spill_path: str | None = Field(
+        "foresight-audit-unwritten.jsonl", description="Where serve saves the audit records the store has not "
+        "taken when it stops during an outage (JSON lines), written first at the next start; unset: they are lost.",
+    )
     log_format: Literal["text", "json"] = Field("text", description="Log lines as text, or as JSON objects.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Lowest level logged.")
 

@@ -150,3 +150,28 @@ def test_serve_keeps_stepping_through_a_postgres_outage_and_writes_what_it_accep
     assert [o.split(" by ")[0] for o in operator] == ["paused", "resumed"], operator
     assert any(r.controller == "incidents" and "opened incident" in r.reason and r.inputs.get("services") == ["db"]
                for r in records), [r.reason for r in records]
+
+
+def test_records_unwritten_at_a_stop_during_the_outage_are_saved_and_written_at_the_next_start(
+        database: str, proxy: TcpProxy, tmp_path: Path) -> None:
+    through_proxy = f"postgresql+psycopg://root@127.0.0.1:{proxy.port}/{database}"
+    spill = tmp_path / "unwritten.jsonl"
+    log = AuditLog(through_proxy, max_delay_s=0.0, retry_s=0.05, connect_timeout_s=2, spill_path=spill)
+    log.record(_record(0))
+    proxy.cut()
+    for i in range(1, 12):
+        log.record(_record(i))
+    log.close()  # the store is down: saved, not raised, not lost
+    assert len(spill.read_bytes().splitlines()) == 11
+
+    with pytest.raises(ServiceUnavailable):  # still down: the next start fails as before, the file stays
+        AuditLog(through_proxy, connect_timeout_s=2, spill_path=spill)
+    assert spill.exists()
+
+    proxy.restore()
+    with AuditLog(through_proxy, spill_path=spill) as again:
+        assert not spill.exists() and again.pending == 0
+        again.record(_record(12))
+        written = again.query()
+    assert [r.reason for r in written] == [f"record {i}" for i in range(13)]  # once each, in order
+    assert written[5].inputs == {"cpu": 0.505} and written[5].decision == {"applied": 4}

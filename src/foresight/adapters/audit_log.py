@@ -19,7 +19,9 @@ again (pooled connections are checked before use, so the first try after a resta
 a dead one). Only past ``max_pending`` buffered records does :meth:`AuditLog.record` raise
 :class:`~foresight.errors.ServiceUnavailable` (the record still kept): the reconcile loop then stops
 acting before it makes changes it could not keep a record of without bound. A direct
-:meth:`AuditLog.flush` raises as before, for callers that must know.
+:meth:`AuditLog.flush` raises as before, for callers that must know. With ``spill_path``, what is
+still unwritten when the log closes (a stop during an outage) goes to that JSON-lines file instead
+of being lost, and the next log opened with it writes those records first and removes the file.
 
 **Storage.** Most records are a controller's periodic holds, each like the one before but for a
 few numbers. Stored as one JSON row each, the demo's 8 services filled 32 MB a simulated day (46k
@@ -41,6 +43,7 @@ older one-JSON-row layout is refused, with what to do.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -49,6 +52,7 @@ import time
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -180,6 +184,7 @@ class AuditLog:
         max_pending: int = 1_000_000,
         retry_s: float = 1.0,
         max_retry_s: float = 30.0,
+        spill_path: str | os.PathLike[str] | None = None,
     ) -> None:
         if flush_every < 1 or max_pending < flush_every:
             raise ConfigError(f"audit store: need 1 <= flush_every ({flush_every}) <= max_pending ({max_pending})")
@@ -196,6 +201,7 @@ class AuditLog:
         self._retry_at = -math.inf  # monotonic time before which no automatic flush is tried
         #: why the last write failed, None while the store takes them (the API's readiness shows it)
         self.last_error: str | None = None
+        self._spill = Path(spill_path) if spill_path is not None else None
         self._table, self._contexts_table = _audit_tables(table)
         self._contexts: dict[tuple[str, str, str], _Context] = {}  # the contexts this log writes to
         connect_args = (
@@ -210,6 +216,8 @@ class AuditLog:
         except ConfigError:
             self._engine.dispose()
             raise
+        if self._spill is not None and self._spill.exists():
+            self._unspill()
         try:
             with self._engine.begin() as conn:
                 _refuse_old_layout(conn, table, self.url)
@@ -220,6 +228,8 @@ class AuditLog:
         except ConfigError:
             self._engine.dispose()
             raise
+        if self._spill is not None and self._spill.exists():
+            self._unspill()
 
     @property
     def pending(self) -> int:
@@ -298,6 +308,8 @@ class AuditLog:
             _log.info("audit store %s answers again: %d buffered records written", self.url, len(self._buffer))
         self._buffer.clear()
         self._failures, self._retry_at, self.last_error = 0, -math.inf, None
+        if self._spill is not None:
+            self._spill.unlink(missing_ok=True)  # what it held was in the buffer just written
 
     def _rows(self, created: dict[tuple[str, str, str], _Context]
               ) -> tuple[list[tuple[Any, ...]], list[tuple[tuple[str, str, str], _Context]]]:
@@ -379,11 +391,44 @@ class AuditLog:
         return records
 
     def close(self) -> None:
-        """Write what is buffered and release the connections."""
+        """Write what is buffered and release the connections; with ``spill_path``, what the store
+        does not take goes to that file (raises only without one)."""
         try:
             self.flush()
+        except ServiceUnavailable as exc:
+            if self._spill is None:
+                raise
+            self._spill_buffer(exc)
         finally:
             self._engine.dispose()
+
+    def _spill_buffer(self, exc: ServiceUnavailable) -> None:
+        """The buffer, every record not yet written (those read back from an earlier spill included),
+        as the whole new spill file: written beside it, then renamed over it."""
+        partial = self._spill.with_name(self._spill.name + ".partial")  # type: ignore[union-attr]
+        with open(partial, "wb") as out:
+            for entry in self._buffer:
+                out.write(_dumps(dataclasses.asdict(entry)) + b"\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, self._spill)  # type: ignore[arg-type]
+        _log.warning("%s; %d unwritten records saved to %s, written when a log opens with it again",
+                     exc, len(self._buffer), self._spill)
+        self._buffer.clear()
+
+    def _unspill(self) -> None:
+        """Put the spilled records first in the buffer and write them now (the store just answered);
+        the file goes once they are written."""
+        assert self._spill is not None
+        spilled = [AuditRecord(**json.loads(line)) for line in self._spill.read_bytes().splitlines() if line.strip()]
+        self._buffer[:0] = spilled
+        self._oldest_at = time.monotonic()
+        try:
+            self.flush()
+        except ServiceUnavailable as exc:  # kept buffered: retried, spilled again at close
+            self.last_error = str(exc)
+            return
+        _log.info("audit store %s: %d records saved at the last stop written", self.url, len(spilled))
 
     def __enter__(self) -> AuditLog:
         return self

@@ -96,7 +96,7 @@ def build_service(settings: ForesightSettings, *, simulate: bool, kube_client: A
     exporter = PredictionExporter()
     drift_registry = CollectorRegistry()
     drift_gauges = DriftGauges(drift_registry)
-    audit = AuditLog(settings.audit_url, max_delay_s=1.0)
+    audit = AuditLog(settings.audit_url, max_delay_s=1.0, spill_path=settings.audit_spill_path)
     warmup_until_s: float | None = None
     try:
         if simulate:
