@@ -101,10 +101,24 @@ def test_a_container_without_a_limit_is_told_so_not_guessed() -> None:
     heal.step(c.now)
     assert audit.records == [] and c.evictions == [] and c.oomkills == 0
     signals, keys, _ = heal.read(c.now)
-    assert len(keys) == 3 and all(v != v for v in signals.limit)  # NaN: nothing to exhaust, no limit guessed
+    memory = [i for i, r in enumerate(signals.resources) if r.value == "memory"]
+    assert len(keys) == 6 and len(memory) == 3
+    assert all(signals.limit[i] != signals.limit[i] for i in memory)  # NaN: nothing to exhaust, no limit guessed
 
 
 def test_rules_of_a_policy() -> None:
     r = rules_of(policy(workloads=["cart"], actions=["drain"], rateLimits={"perNamespace": 2}))
     assert r.workloads == frozenset({"cart"}) and {a.value for a in r.actions} == {"drain"} and r.per_namespace == 2
     assert r.dry_run and r.name == "shop/heal"
+
+
+def test_cpu_saturation_is_resized_in_place_where_the_policy_allows_it() -> None:
+    c, audit = HealingCluster(seed=2), Audit()
+    c.add_workload("shop", "search", replicas=2, node="node-b", limit=1024 * MIB, base=0.4, cpu_ramp_per_min=(0.01,))
+    heal = HealController(c, audit, c)
+    heal.set_policies([policy(dryRun=False, actions=["resize"])])
+    run(c, heal, 75)
+    (acted,) = [r for r in audit.records if r.applied]
+    assert acted.inputs["failure"] == "slo_breach" and acted.inputs["action"] == "resize"
+    assert "cpu of search-0 resized in place x1.5" in acted.reason
+    assert c.pods[("shop", "search-0")].cpu_limit == 1.5 and c.evictions == []

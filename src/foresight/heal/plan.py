@@ -43,11 +43,13 @@ __all__ = ["QUERIES", "REMEDIES", "Action", "Outcome", "Plan", "Planner", "Predi
            "resize_fits"]
 
 
-#: the series a live planner's predictions are read from (cAdvisor's working set, kube-state-metrics' memory
+#: the series a live planner's predictions are read from (cAdvisor's working set and CPU use, kube-state-metrics'
 #: limits, pod placement and owners, restarts), by Prometheus or by the simulator's twin
 QUERIES = {
     "memory": 'container_memory_working_set_bytes{container!="",container!="POD"}',
     "limit": 'kube_pod_container_resource_limits{resource="memory"}',
+    "cpu": 'rate(container_cpu_usage_seconds_total{container!="",container!="POD"}[2m])',
+    "cpu_limit": 'kube_pod_container_resource_limits{resource="cpu"}',
     "info": "kube_pod_info",
     "restarts": "kube_pod_container_status_restarts_total",
 }

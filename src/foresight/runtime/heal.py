@@ -1,7 +1,7 @@
 """The self-healing controller: read pods' memory and restarts, predict, plan under the HealingPolicies, act, audit.
 
-Every ``period_s`` it reads the last ``window_s`` of every container's working set against its
-memory limit and its restart counter (:data:`foresight.heal.plan.QUERIES`: cAdvisor and
+Every ``period_s`` it reads the last ``window_s`` of every container's working set and CPU use against
+its limits and its restart counter (:data:`foresight.heal.plan.QUERIES`: cAdvisor and
 kube-state-metrics, from Prometheus or the simulator), with each pod's node and owning workload
 (``kube_pod_info``), and runs Foresight's predictor (:class:`~foresight.heal.TrendGuard`, the
 setting ``foresight bench heal`` measures). Each alarm becomes a
@@ -87,7 +87,9 @@ class HealController:
         return now >= self._next
 
     def read(self, now: float) -> tuple[Signals, list[tuple[str, str, str]], dict[tuple[str, str], _Pod]] | None:
-        """Every container's memory, limit and restarts on one grid over the window; None when nothing runs."""
+        """Every container's memory and CPU against their limits, and its restarts (on the memory row: one
+        crash loop is one prediction), on one grid over the window; None when nothing runs. A row's key is
+        (namespace, pod, container)."""
         start = now - WINDOW_S
         grid = np.arange(math.floor(start / self.step_s) + 1, math.floor(now / self.step_s) + 1) * self.step_s
         if grid.size < 2:
@@ -95,28 +97,30 @@ class HealController:
         found = {k: self.source.query_range(q, grid[0], grid[-1], self.step_s) for k, q in QUERIES.items()}
         pods = {(s.labels.get("namespace", ""), s.labels.get("pod", "")): _Pod(s.labels.get("node", ""), _workload(s.labels))
                 for s in found["info"]}
-        keys = sorted(k for k in {_key(s.labels) for s in found["memory"]} if k[:2] in pods)
-        if not keys:
+        rows = [(k, r) for r, usage in ((Resource.MEMORY, "memory"), (Resource.CPU, "cpu"))
+                for k in sorted({_key(s.labels) for s in found[usage]}) if k[:2] in pods]
+        if not rows:
             return None
-        index = {k: i for i, k in enumerate(keys)}
-        usage, events = np.full((len(keys), grid.size), np.nan), np.full((len(keys), grid.size), np.nan)
-        limit = np.full(len(keys), np.nan)
-        for name, into in (("memory", usage), ("restarts", events)):
+        index = {(k, r): i for i, (k, r) in enumerate(rows)}
+        usage, events = np.full((len(rows), grid.size), np.nan), np.zeros((len(rows), grid.size))
+        limit = np.full(len(rows), np.nan)
+        for name, resource, into in (("memory", Resource.MEMORY, usage), ("cpu", Resource.CPU, usage),
+                                     ("restarts", Resource.MEMORY, events)):
             for s in found[name]:
-                row = index.get(_key(s.labels))
+                row = index.get((_key(s.labels), resource))
                 if row is None:
                     continue
                 cols = np.round((np.asarray(s.timestamps) - grid[0]) / self.step_s).astype(int)
                 ok = (cols >= 0) & (cols < grid.size)
                 into[row, cols[ok]] = np.asarray(s.values)[ok]
-        for s in found["limit"]:
-            row = index.get(_key(s.labels))
-            if row is not None and len(s.values) and np.isfinite(s.values[-1]) and s.values[-1] > 0:
-                limit[row] = float(s.values[-1])
-        n = len(keys)
-        signals = Signals(tuple(f"{ns}/{pod}/{c}" for ns, pod, c in keys), (Resource.MEMORY,) * n,
-                          (EventKind.RESTARTS,) * n, grid, usage, limit, events)
-        return signals, keys, pods
+        for name, resource in (("limit", Resource.MEMORY), ("cpu_limit", Resource.CPU)):
+            for s in found[name]:
+                row = index.get((_key(s.labels), resource))
+                if row is not None and len(s.values) and np.isfinite(s.values[-1]) and s.values[-1] > 0:
+                    limit[row] = float(s.values[-1])
+        signals = Signals(tuple(f"{ns}/{pod}/{c}/{r.value}" for (ns, pod, c), r in rows), tuple(r for _, r in rows),
+                          (EventKind.RESTARTS,) * len(rows), grid, usage, limit, events)
+        return signals, [k for k, _ in rows], pods
 
     def step(self, now: float, *, acting: bool = True) -> Plan | None:
         """One round: read, predict, plan, act where allowed, audit every step; None when nothing runs."""

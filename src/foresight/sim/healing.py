@@ -15,7 +15,7 @@ its restart counter goes up and it starts again from ``base`` (the leak is in th
 leaks again). What reactive Kubernetes does is the same run without a controller.
 
 >>> c = HealingCluster(seed=0)
->>> c.add_workload("shop", "cart", replicas=2, node="node-a", limit=512 * MIB, base=0.4, leak_per_min=(0.02, 0.0))
+>>> c.add_workload("shop", "cart", replicas=2, node="node-a", limit=512 * MIB, base=0.4, leak_per_min=(0.025, 0.0))
 >>> c.advance(1800.0)
 >>> c.oomkills, sorted(p.name for p in c.pods.values())
 (1, ['cart-0', 'cart-1'])
@@ -54,12 +54,17 @@ class SimPod:
     ready_at: float
     restarts: int = 0
     container: str = "app"
+    cpu_limit: float = 1.0
+    cpu_request: float = 1.0
+    cpu_base: float = 0.3
+    cpu_ramp_per_s: float = 0.0
 
 
 @dataclass
 class _Record:
     t: list[float] = field(default_factory=list)
     memory: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
     restarts: list[float] = field(default_factory=list)
 
 
@@ -76,6 +81,7 @@ class HealingCluster:
         self.min_available: dict[tuple[str, str], int] = {}
         self.nodes: dict[str, float] = {}
         self.node_memory = node_memory
+        self.node_cpu = 8.0
         self.cordoned: set[str] = set()
         self.history: dict[tuple[str, str], _Record] = {}
         self.oomkills = 0
@@ -86,17 +92,20 @@ class HealingCluster:
     # -- building and stepping ----------------------------------------------------------------------
 
     def add_workload(self, namespace: str, name: str, *, replicas: int, node: str, limit: float, base: float,
-                     leak_per_min: Sequence[float] = (), min_available: int | None = None) -> None:
+                     leak_per_min: Sequence[float] = (), min_available: int | None = None,
+                     cpu_ramp_per_min: Sequence[float] = ()) -> None:
         """``replicas`` pods on ``node`` at ``base`` (a fraction of ``limit``), pod i leaking
-        ``leak_per_min[i]`` of the limit per minute (0 beyond the list); PDB ``min_available``
-        (default: all but one)."""
+        ``leak_per_min[i]`` of the limit per minute (0 beyond the list), its CPU use (30% of a 1-core
+        limit) growing by ``cpu_ramp_per_min[i]`` of a core per minute until throttled at the limit;
+        PDB ``min_available`` (default: all but one)."""
         key = (namespace, name)
         self.replicas[key] = replicas
         self.min_available[key] = replicas - 1 if min_available is None else min_available
         self.nodes.setdefault(node, self.node_memory)
         for i in range(replicas):
             leak = leak_per_min[i] if i < len(leak_per_min) else 0.0
-            self._start(namespace, name, node, limit, base * limit, leak * limit / 60.0, ready_at=self.now)
+            pod = self._start(namespace, name, node, limit, base * limit, leak * limit / 60.0, ready_at=self.now)
+            pod.cpu_ramp_per_s = (cpu_ramp_per_min[i] if i < len(cpu_ramp_per_min) else 0.0) / 60.0
 
     def _start(self, namespace: str, workload: str, node: str, limit: float, base: float, leak_per_s: float,
                ready_at: float) -> SimPod:
@@ -122,6 +131,8 @@ class HealingCluster:
                 rec = self.history[key]
                 rec.t.append(self.now)
                 rec.memory.append(used)
+                cpu = pod.cpu_base + pod.cpu_ramp_per_s * (self.now - pod.started) + self.rng.normal(0, 0.01)
+                rec.cpu.append(float(min(max(cpu, 0.0), pod.cpu_limit)))  # CFS throttles it at the limit
                 rec.restarts.append(float(pod.restarts))
 
     # -- the metrics source -------------------------------------------------------------------------
@@ -146,7 +157,8 @@ class HealingCluster:
             if query == QUERIES["limit"] and not np.isfinite(pod.limit):  # no limit: kube-state-metrics has no series
                 continue
             values = {QUERIES["memory"]: np.asarray(rec.memory), QUERIES["restarts"]: np.asarray(rec.restarts),
-                      QUERIES["limit"]: np.full(t.size, pod.limit)}[query]
+                      QUERIES["limit"]: np.full(t.size, pod.limit), QUERIES["cpu"]: np.asarray(rec.cpu),
+                      QUERIES["cpu_limit"]: np.full(t.size, pod.cpu_limit)}[query]
             out.append(Series(labels, t[use], values[use]))
         return out
 
@@ -167,14 +179,19 @@ class HealingCluster:
 
     def resize(self, target: Target, resource: Resource, factor: float) -> Outcome:
         pod = self.pods.get((target.namespace, target.pod))
-        if pod is None or resource is not Resource.MEMORY:
-            return Outcome(False, f"pod {target.pod}: only memory resizes are simulated", Action.RESIZE)
-        requested = sum(p.request for p in self.pods.values() if p.node == pod.node)
-        fits, why = resize_fits(self.nodes[pod.node], requested, pod.request, factor)
+        if pod is None:
+            return Outcome(False, f"pod {target.namespace}/{target.pod} is gone: nothing to resize", Action.RESIZE)
+        cpu = resource is Resource.CPU
+        requested = sum(p.cpu_request if cpu else p.request for p in self.pods.values() if p.node == pod.node)
+        fits, why = resize_fits(self.node_cpu if cpu else self.nodes[pod.node], requested,
+                                pod.cpu_request if cpu else pod.request, factor)
         if not fits:
-            return self.scale_out(target, f"no room to resize memory on node {pod.node}: {why}")
-        pod.limit, pod.request = pod.limit * factor, pod.request * factor
-        return Outcome(True, f"memory of {pod.name} resized in place x{factor:g}: {why}", Action.RESIZE)
+            return self.scale_out(target, f"no room to resize {resource.value} on node {pod.node}: {why}")
+        if cpu:
+            pod.cpu_limit, pod.cpu_request = pod.cpu_limit * factor, pod.cpu_request * factor
+        else:
+            pod.limit, pod.request = pod.limit * factor, pod.request * factor
+        return Outcome(True, f"{resource.value} of {pod.name} resized in place x{factor:g}: {why}", Action.RESIZE)
 
     def scale_out(self, target: Target, why: str) -> Outcome:
         key = (target.namespace, target.workload)
