@@ -34,9 +34,12 @@ profile is the mean per phase, lightly smoothed (a moving average over ``m / 288
 minutes of a day) since a weekly profile from two or three weeks is mostly noise otherwise.
 ``alpha``, each ``gamma_k`` (or leaving season ``k`` out) and ``phi`` are chosen per series from a
 small grid, every grid point run at once as extra array columns: seasons start from the first
-half of the history and the second half scores each point by its absolute one-step plus
-``max_horizon_steps``-step errors (a one-step score alone cannot see what a season is worth
-further ahead). The chosen model then restarts from profiles of the whole history and runs over
+half of the history and the second half scores each point by its absolute one-step,
+``H/6``-, ``H/2``- and ``H``-step errors (``H = max_horizon_steps``; a one-step score alone cannot
+see what a season is worth further ahead, and one- plus ``H``-step scores chose for the two ends
+of the horizon: on the development traces of ``bench forecast`` the scores in between chose
+parameters 1-17 % better at 5 and 15 minutes, e.g. worldcup98's surge 1.44 -> 1.38 at 5 minutes,
+crane-input4 1.03 -> 0.86 at 15; the selection pass costs about a third more). The chosen model then restarts from profiles of the whole history and runs over
 the recent part, whose ``h``-step errors give the quantiles (:mod:`foresight.forecast.quantiles`).
 """
 
@@ -308,7 +311,7 @@ def _smooth(
 
     State arrays are ``[N]``, or ``[N, G]`` for G grid points at once (parameters broadcast);
     ``seasonal[k]`` is ``[m_k, ...]``. With ``score_horizon`` H, ``score`` sums the absolute
-    one-step and H-step errors after the first H steps.
+    one-step, H/6-, H/2- and H-step errors after the first H steps.
     """
     gamma = [np.asarray(gammas)[..., k] for k in range(len(seasons))]
     columns = z.T[(...,) + (None,) * (level.ndim - 1)]
@@ -316,7 +319,7 @@ def _smooth(
     score = np.zeros_like(level)
     horizon = score_horizon or 1
     past = np.zeros((horizon, 2) + level.shape)  # level and r after each of the last H steps
-    decay = phi**horizon
+    lags = [(lag, phi**lag) for lag in sorted({max(1, horizon // 6), max(1, horizon // 2), horizon})]
     trace = None
     if record:
         shape = (z.shape[1], z.shape[0])
@@ -344,10 +347,13 @@ def _smooth(
             s[slot] += g * error
         if score_horizon is not None:
             if i >= horizon:
-                ahead = np.abs(observed - seasons_now - past[i % horizon, 0] - decay * past[i % horizon, 1])
-                if gaps[i]:
-                    ahead[np.isnan(ahead)] = 0.0
-                score += np.abs(error) + ahead
+                score += np.abs(error)
+                for lag, decay in lags:
+                    before = past[(i - lag) % horizon]  # level and r after step i - lag
+                    ahead = np.abs(observed - seasons_now - before[0] - decay * before[1])
+                    if gaps[i]:
+                        ahead[np.isnan(ahead)] = 0.0
+                    score += ahead
             past[i % horizon] = level, residual
         if trace is not None:
             trace[0][i], trace[1][i] = level, residual
