@@ -14,7 +14,9 @@ store, rather than returning rows of ``None`` that look like missing entities.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -101,8 +103,16 @@ class FeastStore:
         return sorted(o.name for o in objects)
 
     def materialize(self, start: datetime, end: datetime, views: Sequence[str] | None = None) -> None:
-        """Load the offline rows of ``[start, end)`` into Redis (the newest per entity, within TTL)."""
-        self._retried(lambda: self.store.materialize(start, end, feature_views=list(views) if views else None), "materialise")
+        """Load the offline rows of ``[start, end)`` into Redis (the newest per entity, within TTL).
+
+        Feast prints its progress on stdout; it goes to stderr, so a command's ``--json`` stays JSON.
+        """
+
+        def run() -> None:
+            with contextlib.redirect_stdout(sys.stderr):
+                self.store.materialize(start, end, feature_views=list(views) if views else None)
+
+        self._retried(run, "materialise")
 
     def training_set(self, entity_df: pd.DataFrame, features: Sequence[str]) -> pd.DataFrame:
         """Point-in-time correct features for each ``(entity, event_timestamp)`` row: the value as of then.

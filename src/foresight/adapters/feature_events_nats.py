@@ -1,6 +1,6 @@
 """NATS JetStream as the event source of the streaming feature ingest (nats-py; the port is foresight.features.ingest).
 
-A durable pull consumer with explicit acks: the ingest acknowledges a batch only after its rows
+A durable pull consumer acknowledged per batch (ack policy "all"): the ingest acknowledges a batch only after its rows
 are written online, so unacknowledged events come back after ``ack_wait``. Every delivery's id is
 its stream sequence, the same on redelivery and replay, which is what lets the window state
 count each event once. :meth:`JetStreamEvents.replay` reads the stream from a start time with an
@@ -45,21 +45,25 @@ class JetStreamEvents:
             await js.stream_info(self.stream)
         except NotFoundError:
             await js.add_stream(name=self.stream, subjects=[self.subject])
-        config = ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=self.ack_wait_s, max_ack_pending=100_000)
+        config = ConsumerConfig(ack_policy=AckPolicy.ALL, ack_wait=self.ack_wait_s, max_ack_pending=100_000)
         self._sub = await js.pull_subscribe(self.subject, durable=self.durable, stream=self.stream, config=config)
 
     async def fetch(self, max_messages: int, timeout_s: float) -> list[Delivery]:
         """Up to ``max_messages`` events, waiting at most ``timeout_s`` for the first."""
         try:
             messages = await self._sub.fetch(max_messages, timeout=timeout_s)  # type: ignore[attr-defined]
-        except nats.errors.TimeoutError:
+        except TimeoutError:  # nats-py raises its own subclass or the plain one
             return []
         return [Delivery(str(m.metadata.sequence.stream), m.data, m) for m in messages]
 
     async def ack(self, deliveries: Sequence[Delivery]) -> None:
-        """Acknowledge a written batch (so it is never redelivered)."""
-        for delivery in deliveries:
-            await delivery.handle.ack()  # type: ignore[attr-defined]
+        """Acknowledge a written batch (so it is never redelivered): one ack of its last message.
+
+        The consumer's ack policy is "all": acknowledging a message acknowledges every earlier
+        one, which is exactly a batch written in order, for one message instead of thousands.
+        """
+        if deliveries:
+            await deliveries[-1].handle.ack()  # type: ignore[attr-defined]
 
     async def replay(self, since_s: float) -> AsyncIterator[Delivery]:
         """Every event stored since epoch ``since_s``, in stream order, up to the end of the stream now."""
@@ -74,7 +78,7 @@ class JetStreamEvents:
             while True:
                 try:
                     messages = await sub.fetch(1000, timeout=0.5)
-                except nats.errors.TimeoutError:
+                except TimeoutError:  # nats-py raises its own subclass or the plain one
                     return
                 for m in messages:
                     yield Delivery(str(m.metadata.sequence.stream), m.data, None)

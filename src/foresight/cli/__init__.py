@@ -18,6 +18,7 @@ from foresight.cli import (  # noqa: F401
     detect,
     drift,
     edge,
+    features,
     forecast,
     heal,
     incidents,

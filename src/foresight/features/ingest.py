@@ -101,7 +101,35 @@ class StreamIngest:
         if not deliveries:
             return 0
         times = [t for t in (self._take(d) for d in deliveries) if t is not None]
-        rows = self.aggregator.flush()
+        await self._write_then_ack(self.aggregator.flush(), deliveries, times)
+        return len(deliveries)
+
+    async def run(self, should_stop: Callable[[], bool], max_messages: int = 1000, timeout_s: float = 0.05) -> None:
+        """Process batches until ``should_stop()``, the next batch aggregated while the last one's write is in flight.
+
+        The write is mostly waiting on Redis, so overlapping it with fetching and windowing the next
+        batch raises throughput; at most one write is in flight and batches are acknowledged in
+        order, each after its own write, so what :meth:`step` guarantees holds. A failed write
+        leaves its rows and the next batch's pending and acknowledges neither.
+        """
+        pending: asyncio.Task[None] | None = None
+        while not should_stop():
+            deliveries = await self.source.fetch(max_messages, timeout_s)
+            times = [t for t in (self._take(d) for d in deliveries) if t is not None]
+            rows = self.aggregator.flush()
+            if pending is not None:
+                try:
+                    await pending
+                except ServiceUnavailable:
+                    self.aggregator.rewrite(rows)
+                    raise
+                pending = None
+            if deliveries:
+                pending = asyncio.create_task(self._write_then_ack(rows, deliveries, times))
+        if pending is not None:
+            await pending
+
+    async def _write_then_ack(self, rows: list[Row], deliveries: list[Delivery], times: list[float]) -> None:
         try:
             await self._write(rows)
         except ServiceUnavailable:
@@ -111,7 +139,6 @@ class StreamIngest:
         await self.source.ack(deliveries)
         if self.on_written is not None and times:
             self.on_written(times, self.clock())
-        return len(deliveries)
 
     async def _write(self, rows: list[Row]) -> None:
         if rows:

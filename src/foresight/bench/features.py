@@ -1,0 +1,259 @@
+"""``foresight bench features``: Feast on the real Redis, online retrieval latency and the streaming path's freshness.
+
+Protocol. A FeatureSet (``examples/feature-set-payments.yaml`` by default) is generated into a
+Feast repository of its own (a fresh project, so its Redis keys are its own, torn down after) in a
+temporary directory; ``entities`` cards get a batch profile (5 features, Parquet, materialised)
+and the streaming ingest fills their 5 window aggregates from JetStream.
+
+- Online retrieval through Feast's SDK (``FeatureStore.get_online_features``, 10 features: both
+  views), ``reads`` calls for 1 random card and ``reads`` calls for 100 random cards, after 20
+  warm-up calls; latency of each call, p50/p99.
+- Streaming freshness: a producer process publishes events to JetStream at ``rate`` events/s for
+  ``duration`` s (each stamped with its publish time), while the ingest (the same process as the
+  reads, one asyncio loop) windows them and writes rows with ``write_to_online_store``;
+  freshness of an event = time its row's write returned (from then a read sees it) minus its
+  publish time; p50/p99 over every event. ``sustained_events_per_s`` is what the ingest took
+  over that time.
+- Throughput (``events_per_s``): ``backlog`` events are published first, then the ingest drains
+  them as fast as it can (fetch, window, write, ack; the next batch windowed while the last one
+  is written). The sustained run stops after ``3 x duration + 30`` s if the ingest cannot keep
+  up; ``sustained_events`` then says how many of the events it took.
+
+The machine is shared (2 cores, other agents' work): figures vary run to run; nothing is tuned on
+them beyond the ingest's batch size (2,000 messages per fetch), fixed before measuring.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from foresight.bench.progress import Progress, silent
+from foresight.features.events import EventSchema
+from foresight.features.ingest import StreamIngest
+from foresight.features.repo import RepoTarget
+from foresight.features.windows import WindowAggregator
+from foresight.specs.features import FeatureSet, load_feature_set
+
+__all__ = ["EXAMPLE", "bench_features"]
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "feature-set-payments.yaml"
+_BATCH = 2000
+
+
+def bench_features(
+    *,
+    spec_path: Path = EXAMPLE,
+    entities: int = 10_000,
+    reads: int = 500,
+    rate: float = 5000.0,
+    duration_s: float = 10.0,
+    backlog: int = 50_000,
+    nats_url: str = "nats://127.0.0.1:4222",
+    redis: str = "127.0.0.1:6379",
+    seed: int = 0,
+    progress: Progress = silent,
+) -> dict[str, Any]:
+    """Run the protocol of the module docstring; the figures by name."""
+    from foresight.adapters.feast_store import FeastStore, write_repo
+
+    spec = load_feature_set(spec_path)
+    spec = spec.model_copy(update={"project": f"bench_{uuid.uuid4().hex[:10]}"})
+    batch_view = next(v for v in spec.views if not v.streamed)
+    stream_view = next(v for v in spec.views if v.streamed)
+    rng = np.random.default_rng(seed)
+    with tempfile.TemporaryDirectory(prefix="foresight-bench-features-") as tmp:
+        root = Path(tmp)
+        (root / "data").mkdir()
+        _write_batch(spec, batch_view.name, root / "data", entities, rng)
+        _write_empty(spec, stream_view.name, root / "data")
+        repo = write_repo(spec, root / "repo", RepoTarget(str(root / "data"), str(root / "registry.db"), redis=redis))
+        store = FeastStore(spec, repo)
+        store.apply()
+        try:
+            progress("materialising the batch view", 0.05)
+            now = time.time()
+            store.materialize(datetime.fromtimestamp(now - 86400, UTC), datetime.fromtimestamp(now + 1, UTC))
+            progress(f"streaming at {rate:g} events/s for {duration_s:g} s", 0.1)
+            stream = asyncio.run(_stream(spec, store, nats_url, entities, rate, duration_s, backlog, seed, progress))
+            progress("online reads", 0.8)
+            features = [f"{v.name}:{f.name}" for v in (batch_view, stream_view) for f in v.features]
+            lat_1 = _read_latency(store, features, entities, 1, reads, rng)
+            lat_100 = _read_latency(store, features, entities, 100, reads, rng)
+            check = store.read_online(features, [{"card_id": 0}])
+        finally:
+            store.teardown()
+    return {
+        "online_p50_ms_1": _pct(lat_1, 50),
+        "online_p99_ms_1": _pct(lat_1, 99),
+        "online_p50_ms_100": _pct(lat_100, 50),
+        "online_p99_ms_100": _pct(lat_100, 99),
+        "freshness_p50_s": _pct(stream["freshness"], 50, scale=1.0),
+        "freshness_p99_s": _pct(stream["freshness"], 99, scale=1.0),
+        "events_per_s": stream["events_per_s"],
+        "sustained_rate_target": rate,
+        "sustained_events_per_s": stream["sustained_events_per_s"],
+        "sustained_events": stream["sustained_events"],
+        "backlog_events": backlog,
+        "features_per_read": len(features),
+        "entities": entities,
+        "reads_per_size": reads,
+        "rejected": stream["rejected"],
+        "served_features_of_card_0": sum(1 for v in check.values.values() if v[0] is not None),
+        "targets": {"online_p99_ms_100": 5.0, "freshness_p99_s": 1.0, "sustained_events_per_s": 5000.0},
+    }
+
+
+def _read_latency(store: Any, features: list[str], entities: int, size: int, reads: int, rng: np.random.Generator) -> list[float]:
+    def rows() -> list[dict[str, int]]:
+        return [{"card_id": int(c)} for c in rng.choice(entities, size=size, replace=False)]
+
+    for _ in range(20):
+        store.read_online_values(features, rows())
+    out = []
+    for _ in range(reads):
+        request = rows()
+        started = time.perf_counter()
+        store.read_online_values(features, request)
+        out.append(time.perf_counter() - started)
+    return out
+
+
+async def _stream(
+    spec: FeatureSet, store: Any, url: str, entities: int, rate: float, duration_s: float, backlog: int, seed: int,
+    progress: Progress,
+) -> dict[str, Any]:
+    from foresight.adapters.feature_events_nats import JetStreamEvents
+
+    view = next(v for v in spec.views if v.streamed)
+    name = f"FS_BENCH_{uuid.uuid4().hex[:8]}"
+    subject = f"fs_bench.{name}"
+    source = JetStreamEvents(url, name, subject, "ingest")
+    await source.connect()
+    freshness: list[float] = []
+
+    def written(times: Sequence[float], now: float) -> None:
+        freshness.extend(now - t for t in times)
+
+    schema = EventSchema.of(view, {k: e.value_type for k, e in _keys(spec, view.name).items()})
+    ingest = StreamIngest(WindowAggregator(view, lateness_s=5.0), schema, source, store, time.time, written)
+    try:
+        # every card gets a row first (the reads then find all 10 features), then the sustained run
+        producer = _start_producer(url, name, subject, rate=0.0, count=backlog, entities=entities, seed=seed)
+        producer.join()
+        started = time.perf_counter()
+        await ingest.run(lambda: _handled(ingest) >= backlog, _BATCH, 0.2)
+        events_per_s = backlog / (time.perf_counter() - started)
+        progress(f"backlog drained: {events_per_s:,.0f} events/s", 0.3)
+        freshness.clear()
+        accepted_before, handled_before = ingest.stats.accepted, _handled(ingest)
+        count = int(rate * duration_s)
+        producer = _start_producer(url, name, subject, rate=rate, count=count, entities=entities, seed=seed + 1)
+        started = time.perf_counter()
+        give_up = duration_s * 3 + 30  # an ingest slower than the rate is stopped here and its figures say so
+
+        def done() -> bool:
+            return _handled(ingest) - handled_before >= count or time.perf_counter() - started > give_up
+
+        await ingest.run(done, _BATCH, 0.01)
+        elapsed = time.perf_counter() - started
+        producer.join()
+        sustained = ingest.stats.accepted - accepted_before
+    finally:
+        await source.delete()
+        await source.close()
+    return {
+        "freshness": freshness,
+        "events_per_s": round(events_per_s, 1),
+        "sustained_events_per_s": round(sustained / elapsed, 1),
+        "sustained_events": sustained,
+        "rejected": dict(ingest.stats.rejected),
+    }
+
+
+def _start_producer(url: str, stream: str, subject: str, *, rate: float, count: int, entities: int, seed: int) -> multiprocessing.Process:
+    process = multiprocessing.get_context("spawn").Process(
+        target=_produce, args=(url, stream, subject, rate, count, entities, seed), daemon=True
+    )
+    process.start()
+    return process
+
+
+def _produce(url: str, stream: str, subject: str, rate: float, count: int, entities: int, seed: int) -> None:
+    """The producer process: ``count`` events, ``rate`` per second (0: as fast as the broker takes them)."""
+    import nats
+
+    async def run() -> None:
+        nc = await nats.connect(url)
+        js = nc.jetstream()
+        rng = np.random.default_rng(seed)
+        cards = rng.integers(0, entities, size=count) if rate > 0 else np.arange(count) % entities
+        amounts = rng.gamma(2.0, 30.0, size=count)
+        merchants = rng.integers(0, 5000, size=count)
+        chunk = 50
+        started = time.perf_counter()
+        for i in range(0, count, chunk):
+            if rate > 0:
+                delay = started + i / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            now = time.time()
+            for j in range(i, min(i + chunk, count)):
+                event = {"card_id": int(cards[j]), "ts": now, "amount": float(amounts[j]), "merchant": int(merchants[j])}
+                await js.publish_async(subject, json.dumps(event).encode(), stream=stream)
+        await js.publish_async_completed()
+        await nc.close()
+
+    asyncio.run(run())
+
+
+def _handled(ingest: StreamIngest) -> int:
+    return ingest.stats.accepted + sum(ingest.stats.rejected.values())
+
+
+def _keys(spec: FeatureSet, view: str) -> dict[str, Any]:
+    by_name = {e.name: e for e in spec.entities}
+    return {by_name[e].join_key: by_name[e] for e in spec.view(view).entities}
+
+
+def _write_batch(spec: FeatureSet, view_name: str, data: Path, entities: int, rng: np.random.Generator) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    view = spec.view(view_name)
+    (key,) = _keys(spec, view_name)
+    now = time.time()
+    columns: dict[str, Any] = {key: np.arange(entities, dtype=np.int64)}
+    columns[spec.source(view.source).timestamp_field] = pa.array(
+        (np.full(entities, now - 3600) * 1e6).astype("int64"), pa.timestamp("us", tz="UTC")
+    )
+    for feature in view.features:
+        values = rng.gamma(2.0, 50.0, size=entities)
+        columns[feature.name] = values.astype(np.int64) if feature.dtype == "int64" else values
+    pq.write_table(pa.table(columns), data / spec.source(view.source).path)
+
+
+def _write_empty(spec: FeatureSet, view_name: str, data: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    view = spec.view(view_name)
+    types = {"int64": pa.int64(), "float64": pa.float64(), "string": pa.string(), "bool": pa.bool_()}
+    fields = [(k, pa.int64() if e.value_type == "int64" else pa.string()) for k, e in _keys(spec, view_name).items()]
+    fields.append((spec.source(view.source).timestamp_field, pa.timestamp("us", tz="UTC")))
+    fields += [(f.name, types[f.dtype]) for f in view.features]
+    pq.write_table(pa.schema(fields).empty_table(), data / spec.source(view.source).path)
+
+
+def _pct(samples: Sequence[float], q: float, scale: float = 1000.0) -> float | None:
+    return round(float(np.percentile(samples, q)) * scale, 3) if samples else None
