@@ -72,9 +72,9 @@ class Series:
         ('api', 2, False)
         """
         series = object.__new__(cls)
-        timestamps.flags.writeable = False
-        values.flags.writeable = False
-        object.__setattr__(series, "labels", labels if isinstance(labels, MappingProxyType) else MappingProxyType(dict(labels)))
-        object.__setattr__(series, "timestamps", timestamps)
-        object.__setattr__(series, "values", values)
+        timestamps.setflags(write=False)  # one call each: ``flags.writeable =`` builds a flags object first
+        values.setflags(write=False)
+        # the frozen dataclass's fields set at once (its per-field object.__setattr__ was half of this call)
+        series.__dict__.update(labels=labels if type(labels) is MappingProxyType else MappingProxyType(dict(labels)),
+                               timestamps=timestamps, values=values)
         return series

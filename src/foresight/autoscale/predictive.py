@@ -284,8 +284,9 @@ def stabilise(
     >>> stabilise(600.0, 3, [(200.0, 9), (400.0, 5)], 300.0)
     (5, ((400.0, 5), (600.0, 3)))
     """
-    kept = tuple((t, n) for t, n in recent if t > now - window_s) + ((now, wanted),)
-    return max(n for _, n in kept), kept
+    cut = now - window_s
+    kept = (*[x for x in recent if x[0] > cut], (now, wanted))
+    return max([n for _, n in kept]), kept
 
 
 class PredictivePolicy:
@@ -396,8 +397,8 @@ class PredictivePolicy:
                                             state.last_load_at, self._remember(state, job.start, job.grid),
                                             state.pending, state.ratios)
                 else:
-                    state = state.evolve(forecast=forecast, learned_until=job.end,
-                                    recent_load=self._remember(state, job.start, job.grid))
+                    state = state.evolve(forecast=forecast, learned_until=job.end, last_load_at=job.last_load_at,
+                                         recent_load=self._remember(state, job.start, job.grid))
             lookahead_s = self._capacity(obs.workload).startup_delay_s + self.spec.sync_period_s
             peaks.append((i, state, note, obs.now - state.last_load_at, lookahead_s))
         wanted = [(i, state, self._horizon(state, items[i][1].now, lookahead_s))
@@ -698,20 +699,21 @@ class PredictivePolicy:
                          default=-math.inf)
         if newest > obs.now:  # a sample from the future (clock skew) counts as now
             newest = obs.now
-        state = state.evolve(last_load_at=max(state.last_load_at, newest) if end >= state.learned_until else newest)
+        last_load_at = max(state.last_load_at, newest) if end >= state.learned_until else newest
         due = min(self.spec.refit_every_s, state.fitted_history_s)
         if state.forecast is None or obs.now - state.fitted_at >= due or end < state.learned_until:
+            state = state.evolve(last_load_at=last_load_at)
             start = end - math.floor(self.spec.lookback_s / step) * step
             grid = _load_grid(series, step, start, end, self.spec.load_is_counter)
             finite = np.flatnonzero(np.isfinite(grid))
             if finite.size == 0:
                 return state.evolve(forecast=None), "no load samples", None
             grid, start = grid[finite[0] :], start + finite[0] * step
-            return state, "refitted", _Learn(True, grid, start, end)
-        if end > state.learned_until:
+            return state, "refitted", _Learn(True, grid, start, end, last_load_at)
+        if end > state.learned_until:  # ``last_load_at`` joins the state with what it learns
             grid = None if defer else _load_grid(series, step, state.learned_until, end, self.spec.load_is_counter)
-            return state, "updated", _Learn(False, grid, state.learned_until, end)
-        return state, "current", None
+            return state, "updated", _Learn(False, grid, state.learned_until, end, last_load_at)
+        return state.evolve(last_load_at=last_load_at), "current", None
 
     def _new_steps(self, loads: Recent | None, jobs: list[tuple[int, _Learn]],
                    items: Sequence[tuple[PredictiveState | None, Observation]]) -> None:
@@ -792,6 +794,7 @@ class _Learn:
     grid: np.ndarray | None
     start: float
     end: float
+    last_load_at: float  # the newest load sample's time, as the state is to hold it once learned
 
 
 def _load_grid(series: Sequence[Series], step_s: float, start: float, end: float, counter: bool) -> np.ndarray:
