@@ -295,6 +295,8 @@ class ScaleoutSettings(BaseModel):
     checkpoint_every_s: float = Field(5.0, gt=0, description="Seconds between two checkpoints of a partition.")
     max_stream_bytes: int = Field(1 << 30, ge=1 << 20, description="Stream size limit: beyond it publishes are "
                                   "refused (HTTP 429 to remote-write senders), never dropped.")
+    retention_s: float = Field(86400.0, gt=0, description="Samples and results older than this expire from the "
+                               "streams (workers must never lag this far behind).")
 
 
 class ForesightSettings(BaseSettings):
