@@ -65,15 +65,21 @@ async def test_batches_are_read_back_per_partition_from_a_sequence(bus: JetStrea
 
 
 async def test_a_full_stream_refuses_with_backpressure_and_keeps_what_it_had(bus: JetStreamBus) -> None:
-    big = _batch(6000)  # ~130 KB a message against a 1 MiB stream
     accepted = 0
     with pytest.raises(Backpressure) as refused:
-        for _ in range(20):
-            await bus.publish_samples({1: big})
+        for step in range(20):  # ~130 KB a message against a 1 MiB stream
+            await bus.publish_samples({1: _batch(6000, float(step))})
             accepted += 1
     assert 0 < accepted < 20 and refused.value.retry_after_s > 0
     info = await bus.js.stream_info(bus.names.stream)
     assert info.state.messages == accepted  # nothing accepted was dropped to make room
+
+
+async def test_a_batch_sent_again_is_stored_once(bus: JetStreamBus) -> None:
+    await bus.publish_samples({0: _batch(3, 1.0), 1: _batch(2, 1.0)})
+    await bus.publish_samples({0: _batch(3, 1.0), 1: _batch(2, 2.0)})  # a retry after a partial failure
+    info = await bus.js.stream_info(bus.names.stream)
+    assert info.state.messages == 3
 
 
 async def test_the_partition_count_of_a_stream_is_fixed(bus: JetStreamBus) -> None:

@@ -11,7 +11,8 @@ Names, from the ``scaleout`` settings' ``stream`` and ``subject_prefix``:
 * stream ``<stream>`` holds ``<prefix>.samples.<partition>``; it is created with the partition
   count in its description and refuses another count later (a series' partition must never change);
   its size is bounded and it discards *new* messages when full, so a full stream is a publish error
-  (:class:`~foresight.scaleout.Backpressure`), never a silent loss of old samples;
+  (:class:`~foresight.scaleout.Backpressure`), never a silent loss of old samples; samples older
+  than ``retention_s`` expire (workers must not lag that far: a checkpoint replays a few seconds);
 * stream ``<stream>-results`` holds ``<prefix>.scores.<partition>`` and ``<prefix>.alerts.<partition>``;
   every result carries a ``Nats-Msg-Id`` (a score batch: partition and sample sequence; an alert:
   its idempotent key), so the results a replay repeats are dropped by the server;
@@ -124,7 +125,8 @@ class JetStreamBus:
 
     @classmethod
     async def connect(cls, url: str, names: StreamNames, partitions: int, *, max_stream_bytes: int = 1 << 30,
-                      lease_ttl_s: float = 3.0, publish_timeout_s: float = 2.0) -> JetStreamBus:
+                      retention_s: float = 86400.0, lease_ttl_s: float = 3.0,
+                      publish_timeout_s: float = 2.0) -> JetStreamBus:
         """Connect (reconnecting for ever after a loss) and create or check the streams, buckets and store."""
         try:
             nc = await nats.connect(url, connect_timeout=2, reconnect_time_wait=0.2, max_reconnect_attempts=-1,
@@ -133,13 +135,13 @@ class JetStreamBus:
             raise ServiceUnavailable(f"NATS at {url}: cannot connect ({exc})") from exc
         bus = cls(nc, names, partitions, publish_timeout_s=publish_timeout_s)
         try:
-            await bus._ensure(max_stream_bytes, lease_ttl_s)
+            await bus._ensure(max_stream_bytes, retention_s, lease_ttl_s)
         except BaseException:
             await nc.close()
             raise
         return bus
 
-    async def _ensure(self, max_stream_bytes: int, lease_ttl_s: float) -> None:
+    async def _ensure(self, max_stream_bytes: int, retention_s: float, lease_ttl_s: float) -> None:
         names = self.names
         try:
             info = await self.js.stream_info(names.stream)
@@ -149,13 +151,13 @@ class JetStreamBus:
         except nats.js.errors.NotFoundError:
             await self.js.add_stream(StreamConfig(
                 name=names.stream, subjects=[names.samples("*")], description=_DESCRIPTION.format(self.partitions),
-                storage=StorageType.FILE, max_bytes=max_stream_bytes, discard=DiscardPolicy.NEW))
+                storage=StorageType.FILE, max_bytes=max_stream_bytes, max_age=retention_s, discard=DiscardPolicy.NEW))
         try:
             await self.js.stream_info(names.results)
         except nats.js.errors.NotFoundError:
             await self.js.add_stream(StreamConfig(
                 name=names.results, subjects=[names.scores("*"), names.alerts("*")], storage=StorageType.FILE,
-                max_bytes=max_stream_bytes, discard=DiscardPolicy.OLD, duplicate_window=120.0))
+                max_bytes=max_stream_bytes, max_age=retention_s, discard=DiscardPolicy.OLD, duplicate_window=120.0))
         self._leases = await self._bucket(names.leases, lease_ttl_s)
         self._members = await self._bucket(names.members, lease_ttl_s)
         try:

@@ -62,7 +62,8 @@ def run_ingest(settings: ScaleoutSettings, *, remote_write: tuple[str, int] | No
     url = settings.nats_url
     publisher = SyncPublisher(lambda: JetStreamBus.connect(
         url, StreamNames(settings.stream, settings.subject_prefix), settings.partitions,
-        max_stream_bytes=settings.max_stream_bytes, lease_ttl_s=settings.lease_ttl_s))
+        max_stream_bytes=settings.max_stream_bytes, retention_s=settings.retention_s,
+        lease_ttl_s=settings.lease_ttl_s))
     stream = StreamIngest(publisher.publish, settings.partitions)
     server = None
     source = PrometheusSource(prometheus) if prometheus is not None else None

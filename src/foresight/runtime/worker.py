@@ -218,7 +218,7 @@ def run_worker(settings: ScaleoutSettings, worker_id: str | None = None, *, join
         assert settings.nats_url is not None
         bus = await JetStreamBus.connect(settings.nats_url, StreamNames(settings.stream, settings.subject_prefix),
                                          settings.partitions, max_stream_bytes=settings.max_stream_bytes,
-                                         lease_ttl_s=settings.lease_ttl_s)
+                                         retention_s=settings.retention_s, lease_ttl_s=settings.lease_ttl_s)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
