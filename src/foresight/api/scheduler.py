@@ -84,7 +84,7 @@ class GpuPool(BaseModel):
 
 
 class ModelGpuCost(BaseModel):
-    """One model's GPUs now and their hourly price (scheduler.gpuUsdPerHour, spot at spotPriceRatio)."""
+    """One model's GPUs now and their hourly price (scheduler.gpu_usd_per_hour, spot at spot_price_ratio)."""
 
     model: str
     pods: int
