@@ -122,3 +122,71 @@ def test_cpu_saturation_is_resized_in_place_where_the_policy_allows_it() -> None
     assert acted.inputs["failure"] == "slo_breach" and acted.inputs["action"] == "resize"
     assert "cpu of search-0 resized in place x1.5" in acted.reason
     assert c.pods[("shop", "search-0")].cpu_limit == 1.5 and c.evictions == []
+
+
+def test_in_the_background_a_slow_action_does_not_hold_the_loop_and_is_audited_when_it_ends() -> None:
+    import threading
+
+    from foresight.heal.plan import Action, Outcome
+
+    release = threading.Event()
+
+    class Slow:
+        """A restart that waits for its replacement as long as the test says."""
+
+        def __init__(self) -> None:
+            self.stopped = False
+
+        def restart(self, target: object) -> Outcome:
+            release.wait(10)
+            return Outcome(not self.stopped, "stopped" if self.stopped else "replaced", Action.RESTART)
+
+        def stop(self) -> None:
+            self.stopped = True
+            release.set()
+
+    c, audit, slow = leaking(), Audit(), Slow()
+    heal = HealController(c, audit, slow, background=True)  # type: ignore[arg-type]
+    heal.set_policies([policy(dryRun=False, rateLimits={"perWorkload": 5})])
+    run(c, heal, 50)
+    assert not [r for r in audit.records if r.inputs.get("action") == "restart"]  # started, not audited yet
+    assert any("started" in s["reason"] for s in heal.last) or any("waiting" in s["reason"] for s in heal.last)
+    run(c, heal, 2)
+    assert any("waiting: an action on shop/cart is running" in s["reason"] for s in heal.last)
+    release.set()
+    import time
+
+    deadline = time.monotonic() + 5
+    while heal._running and time.monotonic() < deadline:
+        time.sleep(0.01)
+    heal.step(c.now + 60)
+    (done,) = [r for r in audit.records if r.applied]
+    assert "restart: replaced" in done.reason and done.inputs["failure"] == "oom_kill"
+    heal.close(c.now)
+
+
+def test_closing_stops_a_running_action_and_audits_it() -> None:
+    from foresight.heal.plan import Action, Outcome
+
+    class Waits:
+        def __init__(self) -> None:
+            import threading
+
+            self.stopping = threading.Event()
+
+        def restart(self, target: object) -> Outcome:
+            self.stopping.wait(30)
+            return Outcome(False, "eviction of cart-0 refused (429) and Foresight is stopping: not evicted",
+                           Action.RESTART)
+
+        def stop(self) -> None:
+            self.stopping.set()
+
+    c, audit = leaking(), Audit()
+    heal = HealController(c, audit, Waits(), background=True)  # type: ignore[arg-type]
+    heal.set_policies([policy(dryRun=False)])
+    run(c, heal, 50)
+    assert heal._running
+    heal.close(c.now)
+    (r,) = [r for r in audit.records if r.inputs.get("action") == "restart" and r.error]
+    assert not r.applied and "Foresight is stopping" in r.error

@@ -82,6 +82,7 @@ def test_serve_with_an_acting_healing_policy_replaces_the_leaking_pod_before_its
     acted = [r for r in audit.records if r.controller == "heal" and r.applied]
     assert len(acted) == 1 and acted[0].inputs["failure"] == "oom_kill" and acted[0].inputs["ttf_s"] > 60
     assert live.policy_status()["healing"] == 1
+    live.close()
 
 
 def test_serve_is_dry_run_by_default_and_names_a_malformed_policy(kube: Cluster) -> None:

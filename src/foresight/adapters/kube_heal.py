@@ -15,14 +15,15 @@
   Eviction API (DaemonSet and mirror pods stay, as ``kubectl drain`` leaves them), each 429 waited
   out as above.
 
-Waiting is polling with an injected ``sleep`` (tests pass one that advances their fake controllers).
+Waiting is polling with an injected ``sleep`` (tests pass one that advances their fake controllers);
+:meth:`KubeRemediator.stop` ends every wait at once (serve shutting down): a pod not yet evicted stays.
 RBAC: ``get``/``list`` pods, nodes, replicasets; ``get``/``patch`` deployments/scale and
 statefulsets/scale; ``create`` pods/eviction; ``patch`` pods/resize and nodes.
 """
 
 from __future__ import annotations
 
-import time
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -46,13 +47,19 @@ _NAME = {Resource.MEMORY: "memory", Resource.CPU: "cpu"}
 class KubeRemediator:
     """Restart, resize, scale out and drain through the API server (module docstring)."""
 
-    def __init__(self, client: kubernetes.client.ApiClient, *, sleep: Callable[[float], None] = time.sleep,
+    def __init__(self, client: kubernetes.client.ApiClient, *, sleep: Callable[[float], None] | None = None,
                  retry_s: float = 10.0, pdb_timeout_s: float = 600.0, ready_timeout_s: float = 600.0,
                  poll_s: float = 5.0) -> None:
         self._api = _Api(client)
         self._objects = KubernetesObjects(client)
-        self.sleep, self.retry_s, self.pdb_timeout_s = sleep, retry_s, pdb_timeout_s
+        self._stopped = threading.Event()
+        self.sleep = sleep if sleep is not None else self._stopped.wait
+        self.retry_s, self.pdb_timeout_s = retry_s, pdb_timeout_s
         self.ready_timeout_s, self.poll_s = ready_timeout_s, poll_s
+
+    def stop(self) -> None:
+        """End every wait now (and every later one): an eviction not yet granted is not made."""
+        self._stopped.set()
 
     # -- restart ------------------------------------------------------------------------------------
 
@@ -72,8 +79,9 @@ class KubeRemediator:
         try:
             waited = self._wait(lambda: self._ready(target.namespace, kind, name) >= ready + 1, self.ready_timeout_s)
             if waited is None:
-                return Outcome(False, f"{kind} {name}: the surge replica was not Ready within "
-                               f"{self.ready_timeout_s:.0f} s: pod {target.pod} left running", Action.RESTART)
+                why = ("Foresight is stopping" if self._stopped.is_set() else
+                       f"the surge replica was not Ready within {self.ready_timeout_s:.0f} s")
+                return Outcome(False, f"{kind} {name}: {why}: pod {target.pod} left running", Action.RESTART)
             evicted, detail = self._evict(target.namespace, target.pod)
             return Outcome(evicted, f"{kind} {name}: replacement Ready after {waited:.0f} s; {detail}", Action.RESTART)
         finally:
@@ -182,6 +190,8 @@ class KubeRemediator:
                 if exc.status != 429:
                     raise _error(exc, f"Pod {namespace}/{name}", "create pods/eviction") from None
             refusals += 1
+            if self._stopped.is_set():
+                return False, f"eviction of {name} refused (429) and Foresight is stopping: not evicted"
             if waited + self.retry_s > self.pdb_timeout_s:
                 return False, (f"eviction of {name} refused {refusals} time(s) (429: its PodDisruptionBudget allows "
                                f"no disruption) for {waited:.0f} s: not forced")
@@ -192,7 +202,7 @@ class KubeRemediator:
         """Seconds until ``done()`` held, polling every ``poll_s``; None after ``timeout_s``."""
         waited = 0.0
         while not done():
-            if waited + self.poll_s > timeout_s:
+            if waited + self.poll_s > timeout_s or self._stopped.is_set():
                 return None
             self.sleep(self.poll_s)
             waited += self.poll_s

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,7 +68,7 @@ class HealController:
                  predictor: Predictor | None = None, period_s: float = 60.0, step_s: float = 30.0,
                  cluster_per_hour: int = 10, pause_at: int = 5, resize_factor: float = 1.5,
                  incident_of: Callable[[str, str], str | None] | None = None,
-                 alert: Callable[[str], None] | None = None, run_id: str = "") -> None:
+                 alert: Callable[[str], None] | None = None, run_id: str = "", background: bool = False) -> None:
         self.source, self.audit, self.remediator = source, audit, remediator
         self.predictor = predictor or TrendGuard()
         self.period_s, self.step_s, self.resize_factor = period_s, step_s, resize_factor
@@ -76,7 +77,13 @@ class HealController:
         self.alert, self.run_id = alert, run_id
         self._next = -math.inf
         self._paused = False
-        self._said: dict[tuple[str, str], float] = {}  # (target, kind of refusal) -> when it was last audited
+        self._said: dict[tuple[str, str], float] = {}
+        #: ``background``: actions run one at a time on a worker thread (live serve), else inline (the twin's time)
+        # (the simulator's twin moves its own clock while it acts: its actions run inline, or they would race it)
+        inline = getattr(remediator, "steps_own_clock", False)
+        self._pool = (ThreadPoolExecutor(max_workers=1, thread_name_prefix="foresight-heal")
+                      if background and not inline else None)
+        self._running: dict[str, tuple[Future[Outcome], Step, dict[str, object], str]] = {}  # (target, kind of refusal) -> when it was last audited
         self.last: list[dict[str, object]] = []  # the latest round's steps, for the API and the dashboard
 
     def set_policies(self, policies: Iterable[HealingPolicy]) -> None:
@@ -125,6 +132,7 @@ class HealController:
     def step(self, now: float, *, acting: bool = True) -> Plan | None:
         """One round: read, predict, plan, act where allowed, audit every step; None when nothing runs."""
         self._next = (math.floor(now / self.period_s + 1e-9) + 1) * self.period_s
+        self.collect(now)
         read = self.read(now)
         if read is None:
             self.last = []
@@ -139,47 +147,84 @@ class HealController:
                                           float(verdicts.ttf_s[i]), float(verdicts.ttf_low_s[i]),
                                           float(verdicts.ttf_high_s[i]), verdicts.evidence[i],
                                           self.incident_of(ns, info.workload)))
-        plan = self.planner.plan(predictions, now)
+        self.last = []
+        busy = [p for p in predictions if p.target.workload_key in self._running]
+        for p in busy:  # shown, not planned nor audited: the action running on the workload is audited when done
+            self.last.append({**_inputs(p, None, ""), "target": f"{p.target.namespace}/{p.target.pod}",
+                              "reason": f"waiting: an action on {p.target.workload_key} is running",
+                              "applied": False, "dry_run": False, "time": now})
+        plan = self.planner.plan([p for p in predictions if p not in busy], now)
         if plan.paused and not self._paused and self.alert is not None and acting:
             self.alert(plan.paused)
         self._paused = plan.paused is not None
-        self.last = []
         for s in plan.steps:
             self._carry_out(s, now, acting)
         return plan
 
     def _carry_out(self, s: Step, now: float, acting: bool) -> None:
         p, t = s.prediction, s.prediction.target
-        applied, error, reason = False, None, s.reason
+        inputs = _inputs(p, s.action, s.policy)
+        target = f"node/{t.node}" if s.action is Action.DRAIN else f"{t.namespace}/{t.pod}"
         if s.act and not s.dry_run and acting and self.remediator is not None and s.action is not None:
+            if self._pool is not None:  # a restart waits minutes for Ready and PDBs: serve's loop goes on meanwhile
+                self._running[t.workload_key] = (self._pool.submit(self._do, s), s, inputs, target)
+                self.last.append({**inputs, "target": target, "reason": f"{s.reason}; started", "applied": False,
+                                  "dry_run": False, "time": now})
+                return
             try:
-                out = self._do(s)
+                out: Outcome | Exception = self._do(s)
             except Exception as exc:  # noqa: BLE001 - one failed action is audited, the round goes on
-                applied, error = False, f"{type(exc).__name__}: {exc}"
-                reason = f"{reason}; failed: {error}"
-            else:
-                applied = out.done
-                reason = f"{reason}; {out.action.value}: {out.detail}"
-                error = None if out.done else out.detail
-        elif s.act:
+                out = exc
+            self._finish(s, inputs, target, out, now)
+            return
+        reason = s.reason
+        if s.act:
             reason = f"{reason}; " + ("dry run: nothing changed" if s.dry_run else
                                       "standby: the leader acts" if not acting else "no Kubernetes access")
-        inputs = {"failure": p.failure.value, "ttf_s": _finite(p.ttf_s), "ttf_low_s": _finite(p.ttf_low_s),
-                  "ttf_high_s": _finite(p.ttf_high_s), "evidence": p.evidence, "incident": p.incident,
-                  "namespace": t.namespace, "workload": t.workload, "pod": t.pod, "node": t.node,
-                  "container": t.container, "policy": s.policy, "action": s.action.value if s.action else None,
-                  "paused": s.act is False and reason.startswith("paused")}
-        target = f"node/{t.node}" if s.action is Action.DRAIN else f"{t.namespace}/{t.pod}"
-        self.last.append({**inputs, "target": target, "reason": reason, "applied": applied, "dry_run": s.dry_run,
+        inputs["paused"] = reason.startswith("paused")
+        self.last.append({**inputs, "target": target, "reason": reason, "applied": False, "dry_run": s.dry_run,
                           "time": now})
         if not s.act:  # a refusal repeats every round while the prediction stands: audited once an hour
             kind = (target, ":".join(reason.split(":")[:2]))  # "refused: rate limit of workload shop/cart"
             if now - self._said.get(kind, -math.inf) < self.planner.window_s:
                 return
             self._said[kind] = now
-        self.audit.record(AuditRecord(now, self.run_id, self.name, target, inputs,
-                                      {"acted": int(applied), "ttf_s": None if not math.isfinite(p.ttf_s)
-                                       else int(p.ttf_s)}, reason, applied, s.dry_run, error))
+        self.audit.record(AuditRecord(now, self.run_id, self.name, target, inputs, _decision(p, False), reason, False,
+                                      s.dry_run, None))
+
+    def _finish(self, s: Step, inputs: dict[str, object], target: str, out: Outcome | Exception, now: float) -> None:
+        """Audit an action carried out (at ``now``, when it ended): what it did, or why it did not."""
+        if isinstance(out, Exception):
+            applied, error = False, f"{type(out).__name__}: {out}"
+            reason = f"{s.reason}; failed: {error}"
+        else:
+            applied, error = out.done, None if out.done else out.detail
+            reason = f"{s.reason}; {out.action.value}: {out.detail}"
+        self.last.append({**inputs, "target": target, "reason": reason, "applied": applied, "dry_run": False,
+                          "time": now})
+        self.audit.record(AuditRecord(now, self.run_id, self.name, target, inputs, _decision(s.prediction, applied),
+                                      reason, applied, False, error))
+
+    def collect(self, now: float) -> None:
+        """Audit the background actions that have ended."""
+        for key, (future, s, inputs, target) in list(self._running.items()):
+            if future.done():
+                del self._running[key]
+                if future.cancelled():
+                    self._finish(s, inputs, target, RuntimeError("cancelled: Foresight stopped before it began"), now)
+                    continue
+                exc = future.exception()
+                self._finish(s, inputs, target, exc if isinstance(exc, Exception) else future.result(), now)
+
+    def close(self, now: float) -> None:
+        """Stop the waits of running actions (an eviction not yet granted is not made) and audit them."""
+        if self._pool is None:
+            return
+        stop = getattr(self.remediator, "stop", None)
+        if callable(stop):
+            stop()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.collect(now)
 
     def _do(self, s: Step) -> Outcome:
         assert self.remediator is not None and s.action is not None
@@ -195,6 +240,19 @@ class HealController:
 
 def _key(labels: Mapping[str, str]) -> tuple[str, str, str]:
     return labels.get("namespace", ""), labels.get("pod", ""), labels.get("container", "")
+
+
+def _inputs(p: Prediction, action: Action | None, policy: str) -> dict[str, object]:
+    """What the audit keeps of a prediction: the failure, its time to failure and interval, the evidence, the incident."""
+    t = p.target
+    return {"failure": p.failure.value, "ttf_s": _finite(p.ttf_s), "ttf_low_s": _finite(p.ttf_low_s),
+            "ttf_high_s": _finite(p.ttf_high_s), "evidence": p.evidence, "incident": p.incident,
+            "namespace": t.namespace, "workload": t.workload, "pod": t.pod, "node": t.node, "container": t.container,
+            "policy": policy, "action": action.value if action else None, "paused": False}
+
+
+def _decision(p: Prediction, applied: bool) -> dict[str, int | None]:
+    return {"acted": int(applied), "ttf_s": int(p.ttf_s) if math.isfinite(p.ttf_s) else None}
 
 
 def _finite(x: float) -> float | None:

@@ -154,7 +154,8 @@ class LivePlatform:
             if alert_sink is not None:  # the anomaly alerts feed the incidents too
                 alert_sink = OwnAlertTap(alert_sink, self.incidents, self.clock.now)
         self.heal = (HealController(self.source, self.audit, remediator, period_s=settings.controllers.period_s,
-                                    incident_of=self._incident_of, alert=self._heal_alert, run_id=self._run_id)
+                                    incident_of=self._incident_of, alert=self._heal_alert, run_id=self._run_id,
+                                    background=True)
                      if self.source is not None and self.audit is not None and self.policies is not None else None)
         self.heal_problems: list[str] = []
         self.forecasts: ForecastWatch | None = None
@@ -526,6 +527,8 @@ class LivePlatform:
         return out
 
     def close(self) -> None:
+        if self.heal is not None:  # a running action's waits end; what it did is audited
+            self.heal.close(self.clock.now())
         if self.incidents is not None:  # the webhook alerts accepted so far, correlated and sent
             self.incidents.close(self.clock.now(), acting=self.gate.acting())
         if self.topology is not None:

@@ -71,6 +71,9 @@ class _Record:
 class HealingCluster:
     """A few workloads on a few nodes, stepped every ``step_s`` (module docstring)."""
 
+    #: its actions advance its own simulated time (a restart waits ``startup_s``): callers run them inline
+    steps_own_clock = True
+
     def __init__(self, *, seed: int = 0, step_s: float = 30.0, startup_s: float = 40.0, retry_s: float = 10.0,
                  pdb_timeout_s: float = 600.0, node_memory: float = 64 * 1024 * MIB) -> None:
         self.rng = np.random.default_rng(seed)
