@@ -17,6 +17,7 @@ from foresight.gitops.admit import admit
 from foresight.gitops.knative import (
     FEATURES_ANNOTATION,
     KNATIVE_PREFIX,
+    QUEUE_PROXY_METRICS_PORT,
     QUEUE_PROXY_PORT,
     knative_annotations,
     knative_features,
@@ -118,9 +119,10 @@ def test_via_knative_renders_a_knative_service_the_crd_and_the_scanner_accept(cr
     assert service["metadata"]["annotations"][FEATURES_ANNOTATION].split(",") == [
         "kubernetes.podspec-init-containers", "kubernetes.podspec-securitycontext", "kubernetes.podspec-tolerations",
         "kubernetes.podspec-volumes-emptydir"]
-    activator = policy["spec"]["ingress"][-1]
-    assert activator["ports"] == [{"protocol": "TCP", "port": QUEUE_PROXY_PORT}]
-    assert activator["from"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "knative-serving"}
+    knative = policy["spec"]["ingress"][-1]
+    assert knative["ports"] == [{"protocol": "TCP", "port": QUEUE_PROXY_PORT},
+                                {"protocol": "TCP", "port": QUEUE_PROXY_METRICS_PORT}]
+    assert knative["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "knative-serving"}}}]
     assert policy["spec"]["podSelector"]["matchLabels"].items() <= template["metadata"]["labels"].items()
 
 

@@ -12,8 +12,9 @@ forecast rise is what Knative cannot do alone: use the KEDA path (``scaleToZero`
 Service that ``autoscaling.via: knative`` renders: the same hardened pod, its port named ``http1``
 (Knative's), probes without a port (Knative probes the serving port itself), ``containerConcurrency``
 and the annotations above. The activator is kept in the request path (``target-burst-capacity:
--1``): it queues requests during a cold start anyway, and it is then the one peer the
-NetworkPolicy must admit, on the queue-proxy's port. Pod fields that Knative accepts only behind a
+-1``): it queues requests during a cold start anyway, and Knative's own namespace is then the one
+peer the NetworkPolicy must admit: the activator on the queue-proxy's serving port, the
+autoscaler on its metrics port. Pod fields that Knative accepts only behind a
 ``config-features`` flag are listed in the Service's ``foresight.ai/knative-features`` annotation.
 
 >>> spec = ScaleToZeroSpec(capacity_rps=0.35, concurrency=2, max_replicas=4)
@@ -37,6 +38,7 @@ __all__ = [
     "ACTIVATOR_NAMESPACE",
     "FEATURES_ANNOTATION",
     "KNATIVE_PREFIX",
+    "QUEUE_PROXY_METRICS_PORT",
     "QUEUE_PROXY_PORT",
     "knative_annotations",
     "knative_features",
@@ -45,9 +47,11 @@ __all__ = [
 
 KNATIVE_PREFIX = "autoscaling.knative.dev/"
 FEATURES_ANNOTATION = "foresight.ai/knative-features"
-#: where Knative's activator runs, and the port of the queue-proxy sidecar it sends requests to
+#: where Knative's activator and autoscaler run; the queue-proxy sidecar's ports for requests (from the
+#: activator) and for the concurrency metrics the autoscaler scrapes
 ACTIVATOR_NAMESPACE = "knative-serving"
 QUEUE_PROXY_PORT = 8012
+QUEUE_PROXY_METRICS_PORT = 9090
 _UTILISATION_PERCENT = 70
 #: pod-spec fields Knative Serving accepts only with a ``config-features`` flag (its CRD says which)
 _FLAGGED_POD_FIELDS = {

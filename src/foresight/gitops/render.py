@@ -14,7 +14,7 @@ idempotent). A **ModelDeployment** becomes
   (the stable Deployment then has no ``replicas``, so Git and the autoscaler do not fight);
   with ``autoscaling.via: knative``, instead of all that one Knative Service carrying the
   scale-to-zero policy's annotations (:mod:`foresight.gitops.knative`) and a NetworkPolicy that
-  also admits Knative's activator;
+  also admits Knative's activator and autoscaler;
 * with a mesh, an Istio VirtualService (route 0 = stable, route 1 = canary: the order the
   weight controllers rely on; timeout, retries), a DestinationRule (subsets, connection pool and
   outlier detection as the circuit breaker, Istio mTLS) and, when mTLS is asked, a
@@ -47,7 +47,12 @@ from foresight.autoscale.manifests import AutoscalingSpec, hpa, scaled_object
 from foresight.autoscale.scale_to_zero import ScaleToZeroSpec
 from foresight.errors import InputError
 from foresight.gitops.edge import edge_model_env, edge_model_volume, edge_tolerations, model_accept_annotation
-from foresight.gitops.knative import ACTIVATOR_NAMESPACE, QUEUE_PROXY_PORT, knative_service
+from foresight.gitops.knative import (
+    ACTIVATOR_NAMESPACE,
+    QUEUE_PROXY_METRICS_PORT,
+    QUEUE_PROXY_PORT,
+    knative_service,
+)
 from foresight.gitops.harden import (
     JOBSET_LABEL,
     container_security,
@@ -288,7 +293,8 @@ def _autoscaler(meta: Metadata, scaling: Autoscaling) -> dict[str, Any]:
 
 
 def _knative(md: ModelDeployment, scaling: Autoscaling) -> list[dict[str, Any]]:
-    """``via: knative``: the stable server as a Knative Service, and a NetworkPolicy admitting its activator."""
+    """``via: knative``: the stable server as a Knative Service, and a NetworkPolicy admitting Knative's
+    activator and autoscaler (requests and metrics on the queue-proxy)."""
     meta = md.metadata
     assert scaling.capacity_rps is not None  # the spec requires it of policy 'predictive', which knative needs
     policy = ScaleToZeroSpec(capacity_rps=scaling.capacity_rps, concurrency=scaling.concurrency,
@@ -296,9 +302,9 @@ def _knative(md: ModelDeployment, scaling: Autoscaling) -> list[dict[str, Any]]:
     keep_alive = math.inf if scaling.keep_alive_s is None else float(scaling.keep_alive_s)
     service = knative_service(_server(md, "stable"), _meta(meta), policy, keep_alive_s=keep_alive)
     netpol = network_policy(md, _meta(meta), {_NAME: meta.name})
-    activator = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ACTIVATOR_NAMESPACE}},
-                 "podSelector": {"matchLabels": {"app": "activator"}}}
-    netpol["spec"]["ingress"].append({"from": [activator], "ports": [{"protocol": "TCP", "port": QUEUE_PROXY_PORT}]})
+    knative = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ACTIVATOR_NAMESPACE}}}
+    netpol["spec"]["ingress"].append({"from": [knative], "ports": [{"protocol": "TCP", "port": port}
+                                                                   for port in (QUEUE_PROXY_PORT, QUEUE_PROXY_METRICS_PORT)]})
     return [service, netpol]
 
 
