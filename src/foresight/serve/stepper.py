@@ -40,8 +40,6 @@ __all__ = ["Stepper", "UnknownController"]
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
-#: the longest wait between two tries of a step that failed for a service being down
-_MAX_RETRY_S = 30.0
 
 
 class UnknownController(InputError):
@@ -52,9 +50,11 @@ class Stepper:
     """Steps ``platform`` in a thread; ``sim_speed`` simulated s per wall s (None: a live platform)."""
 
     def __init__(self, platform: Platform, audit: AuditLog, *, sim_speed: float | None = None,
-                 step_sim_s: float = 15.0, idle_s: float = 1.0, gate: ActingGate = ALWAYS) -> None:
+                 step_sim_s: float = 15.0, idle_s: float = 1.0, gate: ActingGate = ALWAYS,
+                 max_retry_s: float = 30.0) -> None:
         self.platform, self.audit, self.gate = platform, audit, gate
         self.sim_speed, self.step_sim_s, self.idle_s = sim_speed, step_sim_s, idle_s
+        self.max_retry_s = max_retry_s  # the longest wait between two tries of a step that failed
         self.lock = threading.RLock()
         self._waiting = 0  # readers and a person's actions waiting for the lock (see turn)
         self._waiting_lock = threading.Lock()
@@ -111,9 +111,9 @@ class Stepper:
                     self.audit.retry()  # records a failed write kept, written once the store answers
             except ServiceUnavailable as exc:  # a service the step needs is down: say why, try again later
                 failures += 1
-                wait_s = min(_MAX_RETRY_S, self.idle_s * 2.0 ** (failures - 1))
+                wait_s = min(self.max_retry_s, self.idle_s * 2.0 ** (failures - 1))
                 if self.error is None:
-                    _log.warning("runtime: a step failed (%s); retrying every %.3g s at most", exc, _MAX_RETRY_S)
+                    _log.warning("runtime: a step failed (%s); retrying every %.3g s at most", exc, self.max_retry_s)
                 self.error = f"{type(exc).__name__}: {exc}"
                 self._stop.wait(wait_s)
                 continue
