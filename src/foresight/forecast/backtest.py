@@ -5,7 +5,8 @@ after that) it is updated with the points up to ``o`` and asked for the next ste
 ``refit_every`` it is fitted again from the points before ``o`` once that many steps have passed
 since its last fit, and with ``lookback`` every fit sees only that many of the latest points: the
 predictive policy refits daily from its lookback, and a model fitted once on a quiet month and
-only updated through a surge is not the model the policy would have run. For each horizon ``h`` the forecasts of ``y[o + h - 1]`` are scored by
+only updated through a surge is not the model the policy would have run. For each horizon ``h``
+the forecasts of ``y[o + h - 1]`` are scored by
 
 - MASE: mean absolute error of the median forecast divided by ``scale``, the mean absolute
   error of the seasonal naive rule *in-sample* (``|y[t] - y[t - m]|`` over the training part,

@@ -39,8 +39,9 @@ half of the history and the second half scores each point by its absolute one-st
 see what a season is worth further ahead, and one- plus ``H``-step scores chose for the two ends
 of the horizon: on the development traces of ``bench forecast`` the scores in between chose
 parameters 1-17 % better at 5 and 15 minutes, e.g. worldcup98's surge 1.44 -> 1.38 at 5 minutes,
-crane-input4 1.03 -> 0.86 at 15; the selection pass costs about a third more). The chosen model then restarts from profiles of the whole history and runs over
-the recent part, whose ``h``-step errors give the quantiles (:mod:`foresight.forecast.quantiles`).
+crane-input4 1.03 -> 0.86 at 15; the selection pass costs about a third more). The chosen model
+then restarts from profiles of the whole history and runs over the recent part, whose ``h``-step
+errors give the quantiles (:mod:`foresight.forecast.quantiles`).
 """
 
 from __future__ import annotations
