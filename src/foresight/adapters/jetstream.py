@@ -177,6 +177,7 @@ class JetStreamBus:
     async def delete_all(self) -> None:
         """Remove the streams, buckets and store (tests and benchmarks clean up after themselves)."""
         names = self.names
+        failed: list[str] = []
         for call, name in ((self.js.delete_stream, names.stream), (self.js.delete_stream, names.results),
                            (self.js.delete_key_value, names.leases), (self.js.delete_key_value, names.members),
                            (self.js.delete_object_store, names.checkpoints)):
@@ -184,6 +185,10 @@ class JetStreamBus:
                 await call(name)
             except nats.js.errors.NotFoundError:
                 pass
+            except (nats.errors.Error, OSError, asyncio.TimeoutError) as exc:  # the others still go
+                failed.append(f"{name} ({type(exc).__name__})")
+        if failed:
+            raise ServiceUnavailable(f"NATS JetStream: not deleted: {', '.join(failed)}")
 
     # -- samples in -------------------------------------------------------------------------------
 
