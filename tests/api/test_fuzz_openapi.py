@@ -10,16 +10,22 @@ take longer than :data:`HANG_S`. A second test sends every write route a body on
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
+from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
+from kube_emulator import Cluster
 from schemathesis import GenerationMode
 from starlette.testclient import TestClient
 
+from foresight.adapters.kube_gpu import KubeGpuState
 from foresight.api import create_app
+from foresight.api.scheduler import add_scheduler
 from foresight.config import load_settings
 from foresight.serve.service import build_service
 
@@ -54,11 +60,14 @@ def _can_be_invalid(raw: dict) -> bool:
         for p in raw.get("parameters", []))
 
 
-def test_no_route_answers_a_server_error_or_hangs(served: object) -> None:
-    schema = schemathesis.openapi.from_asgi("/openapi.json", served)
-    operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) >= 15, [op.label for op in operations]
+def _fuzz(app: Any, wanted: Callable[[str], bool] = lambda path: True) -> tuple[list[str], list[str], Counter[int]]:
+    """Generated requests to every operation of ``app``'s document whose path is ``wanted``: the
+    operations fuzzed, each request that answered 5xx or took :data:`HANG_S` or more, and the
+    status codes seen (requests that all bounce off validation would prove little)."""
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    operations = [op for op in (result.ok() for result in schema.get_all_operations()) if wanted(op.path)]
     failures: list[str] = []
+    codes: Counter[int] = Counter()
     for operation in operations:
         modes = [GenerationMode.POSITIVE] + ([GenerationMode.NEGATIVE] if _can_be_invalid(operation.definition.raw)
                                               else [])
@@ -71,12 +80,50 @@ def test_no_route_answers_a_server_error_or_hangs(served: object) -> None:
                 started = time.perf_counter()
                 response = case.call(headers=AUTH)
                 elapsed = time.perf_counter() - started
+                codes[response.status_code] += 1
                 if response.status_code >= 500 or elapsed >= HANG_S:
                     failures.append(f"{case.method} {case.formatted_path} {case.query or ''} -> "
                                     f"{response.status_code} in {elapsed:.1f} s: {response.text[:300]}")
 
             fuzz()
+    return [op.label for op in operations], failures, codes
+
+
+def test_no_route_answers_a_server_error_or_hangs(served: object) -> None:
+    operations, failures, codes = _fuzz(served)
+    assert len(operations) >= 15, operations
+    assert codes[200] >= 20 and codes[422] >= 20, codes  # accepted requests and refused ones both
     assert not failures, "\n".join(failures[:20])
+
+
+def test_the_scheduler_extender_verbs_answer_no_server_error(tmp_path: Path) -> None:
+    """kube-scheduler's verbs (``scheduler.enabled``) over an emulated cluster with GPU nodes; the
+    requests come from 127.0.0.1, as kube-scheduler beside Foresight does."""
+    cluster = Cluster()
+    try:
+        for name, gpus in (("gpu-a", 4), ("gpu-b", 8)):
+            cluster.put("v1/nodes", None, {
+                "apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": {"nvidia.com/gpu.product": "T4"}},
+                "status": {"allocatable": {"cpu": "16", "memory": "64Gi", "nvidia.com/gpu": str(gpus), "pods": "110"},
+                           "conditions": [{"type": "Ready", "status": "True"}]}})
+        app = FastAPI()
+        add_scheduler(app, load_settings(None, scheduler={"enabled": True}), KubeGpuState(cluster.api_client()))
+        operations, failures, codes = _fuzz(_FromLocalhost(app), lambda path: path.startswith("/scheduler/"))
+        assert len(operations) == 3, operations
+        assert codes[200] > 0, codes
+        assert not failures, "\n".join(failures[:20])
+    finally:
+        cluster.close()
+
+
+class _FromLocalhost:
+    """Presents every request as coming from 127.0.0.1 (the in-process client has no address)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await self.app({**scope, "client": ("127.0.0.1", 40123)} if scope["type"] == "http" else scope, receive, send)
 
 
 def test_every_write_route_refuses_a_body_over_the_limit(served: object) -> None:
