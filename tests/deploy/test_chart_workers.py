@@ -114,3 +114,13 @@ def test_rendered_workers_validate_and_pass_the_manifest_scanner(chart: Chart, v
     assert standing == []
     accepted = {f.rule_id for f in findings if f.accepted is not None and "worker" in f.location.path}
     assert accepted <= {"FSM022", "FSM023"}  # no probes on a process that serves nothing: said why, on the object
+
+
+def test_the_worker_command_the_chart_runs_exists() -> None:
+    from typer.testing import CliRunner
+
+    import foresight.cli  # noqa: F401  (registers every command)
+    from foresight.cli.app import app
+
+    result = CliRunner().invoke(app, ["worker", "--help"])
+    assert result.exit_code == 0 and "--config" in result.output, result.output
