@@ -408,7 +408,9 @@ class AuditLog:
         partial = self._spill.with_name(self._spill.name + ".partial")  # type: ignore[union-attr]
         with open(partial, "wb") as out:
             for entry in self._buffer:
-                out.write(_dumps(dataclasses.asdict(entry)) + b"\n")
+                # fields as they are (asdict would deep-copy, and fails on a read-only mapping)
+                fields = {f.name: getattr(entry, f.name) for f in dataclasses.fields(entry)}
+                out.write(_dumps(fields) + b"\n")
             out.flush()
             os.fsync(out.fileno())
         os.replace(partial, self._spill)  # type: ignore[arg-type]
