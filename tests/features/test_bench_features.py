@@ -10,7 +10,7 @@ from conftest import require_service
 pytestmark = pytest.mark.integration
 
 KEYS = ("online_p50_ms_1", "online_p99_ms_1", "online_p50_ms_100", "online_p99_ms_100", "freshness_p50_s",
-        "freshness_p99_s", "events_per_s")
+        "freshness_p99_s", "events_per_s", "server_p50_ms_1", "server_p99_ms_100")
 
 
 def test_bench_features_small() -> None:

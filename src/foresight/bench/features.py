@@ -7,7 +7,8 @@ and the streaming ingest fills their 5 window aggregates from JetStream.
 
 - Online retrieval through Feast's SDK (``FeatureStore.get_online_features``, 10 features: both
   views), ``reads`` calls for 1 random card and ``reads`` calls for 100 random cards, after 20
-  warm-up calls; latency of each call, p50/p99.
+  warm-up calls; latency of each call, p50/p99 (``online_*``). The same through Feast's feature
+  server (``feast serve``, one worker, HTTP keep-alive, ``POST /get-online-features``): ``server_*``.
 - Streaming freshness: a producer process publishes events to JetStream at ``rate`` events/s for
   ``duration`` s (each stamped with its publish time), while the ingest (the same process as the
   reads, one asyncio loop) windows them and writes rows with ``write_to_online_store``;
@@ -28,6 +29,8 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -38,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from foresight.bench.prometheus_server import free_port
 from foresight.bench.progress import Progress, silent
 from foresight.features.events import EventSchema
 from foresight.features.ingest import StreamIngest
@@ -90,6 +94,8 @@ def bench_features(
             features = [f"{v.name}:{f.name}" for v in (batch_view, stream_view) for f in v.features]
             lat_1 = _read_latency(store, features, entities, 1, reads, rng)
             lat_100 = _read_latency(store, features, entities, 100, reads, rng)
+            progress("online reads through Feast's feature server", 0.9)
+            server_1, server_100 = _server_latency(repo, features, entities, reads, rng)
             check = store.read_online(features, [{"card_id": 0}])
         finally:
             store.teardown()
@@ -98,6 +104,10 @@ def bench_features(
         "online_p99_ms_1": _pct(lat_1, 99),
         "online_p50_ms_100": _pct(lat_100, 50),
         "online_p99_ms_100": _pct(lat_100, 99),
+        "server_p50_ms_1": _pct(server_1, 50),
+        "server_p99_ms_1": _pct(server_1, 99),
+        "server_p50_ms_100": _pct(server_100, 50),
+        "server_p99_ms_100": _pct(server_100, 99),
         "freshness_p50_s": _pct(stream["freshness"], 50, scale=1.0),
         "freshness_p99_s": _pct(stream["freshness"], 99, scale=1.0),
         "events_per_s": stream["events_per_s"],
@@ -127,6 +137,50 @@ def _read_latency(store: Any, features: list[str], entities: int, size: int, rea
         store.read_online_values(features, request)
         out.append(time.perf_counter() - started)
     return out
+
+
+def _server_latency(
+    repo: Path, features: list[str], entities: int, reads: int, rng: np.random.Generator
+) -> tuple[list[float], list[float]]:
+    """The same reads through ``feast serve`` (one worker, HTTP keep-alive), 1 and 100 entities per request."""
+    import httpx
+
+    port = free_port()
+    feast_cli = Path(sys.executable).with_name("feast")
+    server = subprocess.Popen(
+        [str(feast_cli), "-c", str(repo), "serve", "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+         "--workers", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=url, timeout=10.0) as client:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if client.get("/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError(f"feast serve did not answer on {url}")
+                time.sleep(0.2)
+            out = []
+            for size in (1, 100):
+                timings = []
+                for i in range(reads + 20):
+                    cards = [int(c) for c in rng.choice(entities, size=size, replace=False)]
+                    started = time.perf_counter()
+                    response = client.post("/get-online-features", json={"features": features, "entities": {"card_id": cards}})
+                    elapsed = time.perf_counter() - started
+                    response.raise_for_status()
+                    if i >= 20:  # the first 20 warm the server up
+                        timings.append(elapsed)
+                out.append(timings)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return out[0], out[1]
 
 
 async def _stream(
