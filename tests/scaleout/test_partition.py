@@ -8,7 +8,7 @@ from collections import Counter
 from hypothesis import given
 from hypothesis import strategies as st
 
-from foresight.scaleout.partition import assign, owned_by, partition_of, series_id
+from foresight.scaleout.partition import assign, labels_of, owned_by, partition_of, series_id
 
 labels = st.dictionaries(st.text(min_size=1, max_size=8), st.text(max_size=8), max_size=5)
 workers = st.lists(st.text(alphabet="abcdefgh0123456789-", min_size=1, max_size=6), min_size=1, max_size=6, unique=True)
@@ -63,3 +63,12 @@ def test_a_worker_leaving_moves_a_bounded_share(partitions: int, live: list[str]
 
 def test_no_worker_no_assignment() -> None:
     assert assign(8, []) == {}
+
+
+prom_labels = st.dictionaries(st.from_regex(r"[a-zA-Z_][a-zA-Z0-9_]{0,8}", fullmatch=True), st.text(max_size=10),
+                              max_size=5)
+
+
+@given(prom_labels)
+def test_a_series_id_gives_its_labels_back(lab: dict[str, str]) -> None:
+    assert labels_of(series_id(lab)) == lab

@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import nats
 import nats.errors
@@ -61,9 +62,10 @@ from foresight.scaleout.codec import (
     encode_scores,
 )
 
-__all__ = ["JetStreamBus", "PartitionReader", "StreamNames", "SyncPublisher"]
+__all__ = ["DurableReader", "JetStreamBus", "PartitionReader", "StreamNames", "SyncPublisher"]
 
 T = TypeVar("T")
+_IDLE_RECREATE_S = 2.0  # an idle reader re-makes its consumer this often: one lost in a broker restart is never waited on
 _DESCRIPTION = "foresight samples; partitions={}"
 
 
@@ -226,6 +228,11 @@ class JetStreamBus:
     def reader(self, stream: str, subject: str, after_seq: int) -> PartitionReader:
         return PartitionReader(self.js, stream, subject, after_seq)
 
+    def alert_reader(self, durable: str) -> DurableReader:
+        """Every alert on the results stream, through a durable consumer named ``durable``: the broker
+        keeps its position, so a consumer that restarts gets what it has not acknowledged."""
+        return DurableReader(self.js, self.names.results, self.names.alerts("*"), durable)
+
     # -- leases and membership --------------------------------------------------------------------
 
     async def heartbeat(self, worker: str) -> None:
@@ -288,6 +295,7 @@ class PartitionReader:
     def __init__(self, js: JetStreamContext, stream: str, subject: str, after_seq: int) -> None:
         self.js, self.stream, self.subject, self.last_seq = js, stream, subject, after_seq
         self._sub: JetStreamContext.PullSubscription | None = None
+        self._active = time.monotonic()
 
     async def fetch(self, batch: int = 64, timeout_s: float = 0.2) -> list[Received]:
         """The next messages (possibly none after ``timeout_s``); never one twice, never one skipped."""
@@ -297,12 +305,16 @@ class PartitionReader:
                     deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=self.last_seq + 1,
                     ack_policy=AckPolicy.NONE, inactive_threshold=30.0, filter_subject=self.subject))
             msgs = await self._sub.fetch(batch=batch, timeout=timeout_s)
-        except nats.errors.TimeoutError:
+        except (nats.errors.TimeoutError, asyncio.TimeoutError):  # nothing new, or a consumer the broker lost
+            if time.monotonic() - self._active > _IDLE_RECREATE_S:  # (a restart): re-made now and then when idle
+                await self.close()
+                self._active = time.monotonic()
             return []
-        except (nats.errors.Error, OSError, asyncio.TimeoutError):
+        except (nats.errors.Error, OSError):
             await self.close()
             await asyncio.sleep(timeout_s)
             return []
+        self._active = time.monotonic()
         out: list[Received] = []
         for msg in msgs:
             seq = int(msg.metadata.sequence.stream)
@@ -330,6 +342,41 @@ async def _available(call: Awaitable[T]) -> T:
         raise
     except (nats.errors.Error, OSError, asyncio.TimeoutError) as exc:
         raise ServiceUnavailable(f"NATS JetStream: {type(exc).__name__}: {exc}") from exc
+
+
+class DurableReader:
+    """Reads a subject through a durable pull consumer with explicit acknowledgements (redelivered
+    after ``ack_wait_s`` if not acknowledged: at least once; consumers de-duplicate by key)."""
+
+    def __init__(self, js: JetStreamContext, stream: str, subject: str, durable: str, ack_wait_s: float = 30.0) -> None:
+        self.js, self.stream, self.subject, self.durable, self.ack_wait_s = js, stream, subject, durable, ack_wait_s
+        self._sub: JetStreamContext.PullSubscription | None = None
+        self._unacked: dict[int, Any] = {}
+
+    async def fetch(self, batch: int = 256, timeout_s: float = 0.5) -> list[Received]:
+        try:
+            if self._sub is None:
+                self._sub = await self.js.pull_subscribe(self.subject, durable=self.durable, stream=self.stream,
+                                                         config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT,
+                                                                               ack_wait=self.ack_wait_s))
+            msgs = await self._sub.fetch(batch=batch, timeout=timeout_s)
+        except (nats.errors.TimeoutError, asyncio.TimeoutError):
+            return []
+        except (nats.errors.Error, OSError) as exc:
+            self._sub = None
+            raise ServiceUnavailable(f"NATS JetStream: reading {self.subject}: {type(exc).__name__}: {exc}") from exc
+        out = []
+        for msg in msgs:
+            seq = int(msg.metadata.sequence.stream)
+            self._unacked[seq] = msg
+            out.append(Received(seq, msg.data))
+        return out
+
+    async def ack(self, received: Iterable[Received]) -> None:
+        for r in received:
+            msg = self._unacked.pop(r.seq, None)
+            if msg is not None:
+                await _available(msg.ack())
 
 
 def _backpressure(exc: BaseException) -> Backpressure:

@@ -22,6 +22,8 @@ def worker(
     join_grace: Annotated[float | None, typer.Option(help="Seconds to wait for workers started alongside "
                                                      "before claiming partitions (default: half the lease TTL).",
                                                      min=0)] = None,
+    alertmanager: Annotated[str | None, typer.Option(help="Also forward the workers' alerts to this Alertmanager "
+                                                     "(e.g. http://alertmanager:9093).")] = None,
 ) -> None:
     """Score the partitions this worker wins (leases in JetStream KV), publish scores and alerts; runs until SIGTERM."""
     from foresight.runtime.worker import run_worker
@@ -29,4 +31,4 @@ def worker(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings(config)
     scaleout = settings.scaleout if nats_url is None else settings.scaleout.model_copy(update={"nats_url": nats_url})
-    run_worker(scaleout, worker_id, join_grace_s=join_grace)
+    run_worker(scaleout, worker_id, join_grace_s=join_grace, alertmanager=alertmanager)

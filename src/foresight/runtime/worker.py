@@ -23,15 +23,19 @@ import logging
 import os
 import signal
 import socket
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from foresight.adapters.alertmanager import AlertmanagerClient
 from foresight.adapters.jetstream import JetStreamBus, PartitionReader, StreamNames
+from foresight.clock import SystemClock
 from foresight.config import ScaleoutSettings
 from foresight.detect import make_detector
 from foresight.detect.protocol import Detector
 from foresight.errors import ConfigError, ServiceUnavailable
+from foresight.runtime.result_alerts import AlertForwarder
 from foresight.scaleout.checkpoint import decode_checkpoint, encode_checkpoint
 from foresight.scaleout.codec import AlertRecord, ScoreBatch, decode_samples
 from foresight.scaleout.partition import owned_by
@@ -206,8 +210,13 @@ async def _wait(stop: asyncio.Event, seconds: float) -> None:
         pass
 
 
-def run_worker(settings: ScaleoutSettings, worker_id: str | None = None, *, join_grace_s: float | None = None) -> None:
-    """Serve partitions until SIGTERM or SIGINT (then hand them back with a checkpoint, and leave)."""
+def run_worker(settings: ScaleoutSettings, worker_id: str | None = None, *, join_grace_s: float | None = None,
+               alertmanager: str | None = None) -> None:
+    """Serve partitions until SIGTERM or SIGINT (then hand them back with a checkpoint, and leave).
+
+    With ``alertmanager``, the worker also forwards the results stream's alerts there, in a thread
+    of its own (a slow Alertmanager never delays a lease renewal); every worker given it shares one
+    durable consumer, so each alert goes through one of them."""
     if settings.nats_url is None:
         raise ConfigError("foresight worker needs scaleout.nats_url (FORESIGHT_SCALEOUT__NATS_URL); without a "
                           "broker, `foresight serve` scores every series in its own process")
@@ -223,9 +232,37 @@ def run_worker(settings: ScaleoutSettings, worker_id: str | None = None, *, join
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        forwarding = threading.Thread(target=asyncio.run, args=(forward(stop_forwarding),), name="alert-forwarder",
+                                      daemon=True) if alertmanager else None
+        if forwarding is not None:
+            forwarding.start()
         try:
             await Worker(bus, config).run(stop)
         finally:
+            stop_forwarding.set()
+            if forwarding is not None:
+                await asyncio.to_thread(forwarding.join, 30.0)
             await bus.close()
 
+    async def forward(done: threading.Event) -> None:
+        assert settings.nats_url is not None and alertmanager is not None
+        bus = await JetStreamBus.connect(settings.nats_url, StreamNames(settings.stream, settings.subject_prefix),
+                                         settings.partitions, max_stream_bytes=settings.max_stream_bytes,
+                                         retention_s=settings.retention_s, lease_ttl_s=settings.lease_ttl_s)
+        stop, loop = asyncio.Event(), asyncio.get_running_loop()
+
+        def relay() -> None:  # the worker's stop, from its thread to this loop
+            done.wait()
+            loop.call_soon_threadsafe(stop.set)
+
+        relaying = loop.run_in_executor(None, relay)
+        with AlertmanagerClient(alertmanager, SystemClock()) as sink:
+            try:
+                await AlertForwarder(bus.alert_reader("foresight-alert-forwarder"), sink).run(stop)
+            finally:
+                sink.flush()
+                await bus.close()
+                await relaying
+
+    stop_forwarding = threading.Event()
     asyncio.run(main())

@@ -33,12 +33,33 @@ import numpy as np
 from foresight.scaleout.codec import SampleBatch
 from foresight.series import Series
 
-__all__ = ["assign", "batches_of", "owned_by", "partition_of", "series_id"]
+__all__ = ["assign", "batches_of", "labels_of", "owned_by", "partition_of", "series_id"]
 
 
 def series_id(labels: Mapping[str, str]) -> str:
     """The canonical id of a label set (sorted names, JSON-quoted values: unambiguous and readable)."""
     return ",".join(f"{name}={json.dumps(value, ensure_ascii=False)}" for name, value in sorted(labels.items()))
+
+
+_DECODER = json.JSONDecoder()
+
+
+def labels_of(sid: str) -> dict[str, str]:
+    """The label set a :func:`series_id` was made from (label names as Prometheus allows: no ``=``).
+
+    >>> labels_of(series_id({"pod": 'a,"b"', "job": "api"}))
+    {'job': 'api', 'pod': 'a,"b"'}
+    """
+    out: dict[str, str] = {}
+    pos = 0
+    while pos < len(sid):
+        eq = sid.index("=", pos)
+        value, end = _DECODER.raw_decode(sid, eq + 1)
+        out[sid[pos:eq]] = value
+        if end < len(sid) and sid[end] != ",":
+            raise ValueError(f"not a series id: {sid!r}")
+        pos = end + 1
+    return out
 
 
 def _hash64(text: str) -> int:
