@@ -766,7 +766,7 @@ class PredictivePolicy:
         return math.floor((now + lookahead_s - state.learned_until) / self.spec.forecast_step_s) + 1
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Draft:
     """One workload's decision before its loads are sized: what :meth:`PredictivePolicy._draft` read."""
 

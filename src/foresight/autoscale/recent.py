@@ -61,16 +61,23 @@ class Recent:
         n = len(per_workload)
         times, values = np.full((n, TAIL), np.nan), np.full((n, TAIL), np.nan)
         usable, whole = np.zeros(n, bool), np.zeros(n, bool)
+        full: list[int] = []  # rows with a whole tail's points: stacked in one call below
+        full_times, full_values = [], []
         for row, found in enumerate(per_workload):
             if len(found) != 1:
                 continue
             s = found[0]
             size = s.timestamps.size
-            k = min(size, TAIL)
-            if k:
-                times[row, TAIL - k :] = s.timestamps[size - k :]
-                values[row, TAIL - k :] = s.values[size - k :]
             usable[row], whole[row] = True, size <= TAIL
+            if size >= TAIL:
+                full.append(row)
+                full_times.append(s.timestamps[size - TAIL :])
+                full_values.append(s.values[size - TAIL :])
+            elif size:
+                times[row, TAIL - size :] = s.timestamps
+                values[row, TAIL - size :] = s.values
+        if full:
+            times[full], values[full] = np.stack(full_times), np.stack(full_values)
         finite = np.isfinite(values)
         last = TAIL - 1 - np.argmax(finite[:, ::-1], axis=1)
         last[~finite.any(axis=1)] = -1
