@@ -69,15 +69,16 @@ def forecast(
             table.add_row(model, *cells)
         console.print(table)
 
-    detail = Table(title="MASE per trace at 5 minutes (or the nearest horizon)")
+    detail = Table(title="MASE per trace at 5 minutes (or the nearest horizon), and seconds on the trace")
     detail.add_column("trace")
     for model in chosen:
         detail.add_column(model, justify="right")
     by_trace: dict[str, dict[str, str]] = {}
     for row in figures["results"]:  # type: ignore[attr-defined]
         mase = row.get("mase")
-        cell = f"{mase.get('5', next(iter(mase.values()))):.3f}" if mase else "skipped"
-        by_trace.setdefault(row["trace"], {})[row["model"]] = cell
+        cell = f"{mase.get('5', next(iter(mase.values()))):.3f} ({row['seconds']:.1f} s)" if mase else "skipped"
+        name = row["trace"] + ("" if row.get("held_out", True) else " (dev)")
+        by_trace.setdefault(name, {})[row["model"]] = cell
     for trace, per_model in by_trace.items():
         detail.add_row(trace, *(per_model.get(m, "-") for m in chosen))
     console.print(detail)
