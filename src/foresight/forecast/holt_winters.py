@@ -49,6 +49,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -251,18 +252,33 @@ def stack_states(states: Sequence[HoltWintersState]) -> HoltWintersState:
 def unstack_state(state: HoltWintersState) -> list[HoltWintersState]:
     """One state per series of ``state``, each a view of its arrays (no copy; read-only as they are).
 
-    Built without the frozen dataclass's per-field ``__init__``: a round of 10,000 workloads cuts
-    10,000 of them, and each one's fields are views made here, needing no checking.
+    Each is a :class:`_Row`: a round of 10,000 workloads cuts 10,000 of them and stacks them back
+    the next round (:func:`stack_states`) without reading one, so their views are cut on first use.
     """
     out = []
-    fields = {name: getattr(state, name) for name in _PER_SERIES}
     for i in range(state.level.size):
-        row = object.__new__(HoltWintersState)
-        row.__dict__.update({name: array[i : i + 1] for name, array in fields.items()},
-                            seasons=state.seasons, seasonal=tuple(s[:, i : i + 1] for s in state.seasonal),
-                            steps=state.steps, row=i, parent=state)
+        row = object.__new__(_Row)
+        row.__dict__.update(seasons=state.seasons, steps=state.steps, row=i, parent=state)
         out.append(row)
     return out
+
+
+class _Row(HoltWintersState):
+    """Series ``row`` of the stacked state ``parent``: its arrays, views of the parent's, are cut
+    when first read (``__getattr__`` runs only for attributes not yet set) and then kept."""
+
+    def __getattr__(self, name: str) -> Any:
+        parent, i = self.__dict__.get("parent"), self.__dict__.get("row")
+        if parent is None or i is None:
+            raise AttributeError(name)
+        if name in _PER_SERIES:
+            value: Any = getattr(parent, name)[i : i + 1]
+        elif name == "seasonal":
+            value = tuple(s[:, i : i + 1] for s in parent.seasonal)
+        else:
+            raise AttributeError(name)
+        self.__dict__[name] = value
+        return value
 
 
 _PER_SERIES = ("alpha", "gammas", "phi", "offset", "level", "residual", "scale", "error_quantiles")

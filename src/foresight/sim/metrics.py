@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from types import MappingProxyType
 
 import numpy as np
 
@@ -83,6 +84,8 @@ class ServiceIndex:
     def __init__(self, services: Sequence[str]) -> None:
         self.names = tuple(services)
         self._column = {name: i for i, name in enumerate(self.names)}
+        #: each column's series labels, made once: a query of every service answers thousands of series
+        self.labels = tuple(MappingProxyType({"service": name}) for name in self.names)
 
     def select(self, matchers: tuple[tuple[str, str, str], ...]) -> tuple[int, ...]:
         """Columns of the services every matcher accepts, in column order."""
@@ -136,4 +139,5 @@ def query_range(
     columns = services.select(matchers)
     block = history[k, metric][:, list(columns)].T  # one gather for all the selected series
     # a regular grid: finite and increasing, checked once here for every series that shares it
-    return [Series.of_checked({"service": services.names[i]}, at, values) for i, values in zip(columns, block)]
+    labels = services.labels
+    return [Series.of_checked(labels[i], at, values) for i, values in zip(columns, block)]
