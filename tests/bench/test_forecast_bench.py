@@ -77,6 +77,15 @@ def test_refitting_follows_a_surge_that_one_fit_trails(tmp_path: Path) -> None:
     assert daily["results"][0]["mase"]["30"] < once["results"][0]["mase"]["30"]
 
 
+def test_a_statsforecast_model_without_statsforecast_says_how_to_install(
+    trace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bench, "statsforecast_available", lambda: False)
+    assert not any(name.startswith("sf-") for name in bench.available_models())
+    with pytest.raises(ConfigError, match=r"statsforecast is not installed.*pip install 'statsforecast==2.1.1'"):
+        bench_forecast([TraceWindow("api", str(trace))], models=["sf-autoets"])
+
+
 def test_protocol_settings_must_be_positive(trace: Path) -> None:
     with pytest.raises(ConfigError, match="refit_days and lookback_days must be positive"):
         bench_forecast([TraceWindow("api", str(trace))], models=["naive"], refit_days=0.0)

@@ -42,6 +42,8 @@ from pathlib import Path
 
 import numpy as np
 
+from foresight.adapters.statsforecast import INSTALL as STATSFORECAST_INSTALL
+from foresight.adapters.statsforecast import available as statsforecast_available
 from foresight.bench.progress import Progress, part, silent
 from foresight.errors import ConfigError, InputError
 from foresight.forecast import Forecaster, HistoryTooShort, HoltWinters, SeasonalNaive
@@ -129,7 +131,7 @@ ENSEMBLES: dict[str, tuple[str, ...]] = {"holt-winters+lstm": ("holt-winters", "
 def available_models() -> list[str]:
     """The models that can run here (the LSTM needs PyTorch, the sf- models statsforecast)."""
     torch = importlib.util.find_spec("torch") is not None
-    statsforecast = importlib.util.find_spec("statsforecast") is not None
+    statsforecast = statsforecast_available()
     return [name for name in [*MODELS, *ENSEMBLES]
             if ("lstm" not in name or torch) and (not name.startswith("sf-") or statsforecast)]
 
@@ -165,6 +167,8 @@ def bench_forecast(
     unknown = [m for m in chosen if m not in MODELS and m not in ENSEMBLES]
     if unknown:
         raise ConfigError(f"unknown model(s) {unknown}; known: {[*MODELS, *ENSEMBLES]}")
+    if any(name.startswith("sf-") for name in chosen) and not statsforecast_available():
+        raise ConfigError(f"statsforecast is not installed in this environment: {STATSFORECAST_INSTALL}")
     if not refit_days > 0 or not lookback_days > 0:
         raise ConfigError("bench forecast: refit_days and lookback_days must be positive")
     protocol = (refit_days, lookback_days)
