@@ -462,33 +462,33 @@ class PredictivePolicy:
         """Per draft the replicas of its forecast peak and of its SLO floor's load (None where it has
         none), or the error of sizing one: the SLO searches of all drafts at once, each as alone."""
         loads: list[float] = []
-        capacities: list[ServiceCapacity] = []
-        where: list[tuple[int, int]] = []
-        out: list[list[int | None] | Exception] = []
-        for d, draft in enumerate(drafts):
-            wanted = [None if draft.peak is None else draft.peak * draft.margin,
-                      None if draft.now_rps is None else draft.now_rps * self._margin(draft.capacity)]
+        rates: list[float] = []
+        slos: list[SloModel] = []
+        where: list[tuple[list[int | None], int]] = []
+        out: list[list[int | None]] = []
+        headroom = 1.0 + self.spec.headroom
+        for draft in drafts:
+            slo = draft.capacity.slo
             row: list[int | None] = [None, None]
-            for k, load in enumerate(wanted):
+            out.append(row)
+            # the forecast peak and the floor's load, each times its margin (1 + headroom: SLO sizing)
+            for k, load in ((0, None if draft.peak is None else draft.peak * draft.margin),
+                            (1, None if draft.now_rps is None else draft.now_rps * (headroom if slo is not None else 1.0))):
                 if load is None:
                     continue
-                if draft.capacity.slo is not None and math.isfinite(load) and load >= 0:
+                if slo is not None and math.isfinite(load) and load >= 0:
                     loads.append(load)
-                    capacities.append(draft.capacity)
-                    where.append((d, k))
+                    rates.append(draft.capacity.capacity_rps)
+                    slos.append(slo)
+                    where.append((row, k))
                 else:
                     row[k] = -1  # sized alone below
-            out.append(row)
-        need = slo_replicas_each(np.array(loads), np.array([c.capacity_rps for c in capacities]),
-                                 [c.slo for c in capacities if c.slo is not None]) if loads else np.zeros(0, int)
-        for (d, k), n in zip(where, need):
-            row = out[d]
-            if isinstance(row, list):
-                row[k] = int(n) if n > 0 else -1  # not met: sized alone below, for its own error
+        need = slo_replicas_each(np.array(loads), np.array(rates), slos).tolist() if loads else []
+        for (row, k), n in zip(where, need):
+            row[k] = n if n > 0 else -1  # not met: sized alone below, for its own error
         result: list[tuple[int | None, int | None] | Exception] = []
         for draft, row in zip(drafts, out):
             try:
-                assert isinstance(row, list)
                 if row[0] == -1:
                     row[0] = predicted_replicas(draft.peak * draft.margin, draft.capacity)  # type: ignore[operator]
                 if row[1] == -1:
@@ -603,13 +603,19 @@ class PredictivePolicy:
             for members in groups.values():
                 if len(members) < 2:
                     continue
+                horizons = np.array([h for _, _, h in members])
+                if horizons.min() < 1:
+                    continue  # one by one below: the culprit gets its own error
                 try:
                     quantiles = forecaster.predict(forecaster.stack([s.forecast for _, s, _ in members]),
-                                                   max(h for _, _, h in members), q)
+                                                   int(horizons.max()), q)
                 except Exception:  # noqa: BLE001, S112 - made again one by one below, so only the culprit fails
                     continue
-                for row, (i, _, horizon) in enumerate(members):
-                    out[i] = float(quantiles[row, :horizon, 0].max())
+                # each row's highest forecast over its own horizon, all rows at once
+                ahead = np.arange(quantiles.shape[1])[None, :] < horizons[:, None]
+                peaks = np.max(np.where(ahead, quantiles[:, :, 0], -np.inf), axis=1).tolist()
+                for (i, _, _), peak in zip(members, peaks):
+                    out[i] = peak
         for i, state, horizon in wanted:
             if i not in out:
                 try:
