@@ -78,7 +78,7 @@ def make_ingest(spec, source, store) -> StreamIngest:
 
 def test_ingest_writes_aggregates_and_counts_bad_events(feast_store, payments) -> None:
     require_service(nats_up(), "NATS JetStream on 127.0.0.1:4222")
-    from foresight.adapters.feature_events_nats import JetStreamEvents
+    from foresight.adapters.jetstream import JetStreamEvents
 
     async def run() -> None:
         name = f"FS_TEST_{uuid.uuid4().hex[:8]}"
@@ -118,7 +118,7 @@ def test_ingest_writes_aggregates_and_counts_bad_events(feast_store, payments) -
 
 def test_crash_before_ack_neither_loses_nor_double_counts(feast_store, payments) -> None:
     require_service(nats_up(), "NATS JetStream on 127.0.0.1:4222")
-    from foresight.adapters.feature_events_nats import JetStreamEvents
+    from foresight.adapters.jetstream import JetStreamEvents
 
     async def run() -> None:
         name = f"FS_TEST_{uuid.uuid4().hex[:8]}"

@@ -187,7 +187,7 @@ async def _stream(
     spec: FeatureSet, store: Any, url: str, entities: int, rate: float, duration_s: float, backlog: int, seed: int,
     progress: Progress,
 ) -> dict[str, Any]:
-    from foresight.adapters.feature_events_nats import JetStreamEvents
+    from foresight.adapters.jetstream import JetStreamEvents
 
     view = next(v for v in spec.views if v.streamed)
     name = f"FS_BENCH_{uuid.uuid4().hex[:8]}"

@@ -4,6 +4,6 @@ Pure (no Feast, Redis or NATS import): :mod:`~foresight.features.repo` generates
 :mod:`~foresight.features.events` checks streamed events, :mod:`~foresight.features.windows`
 aggregates them idempotently, :mod:`~foresight.features.ingest` runs the ingest over its ports,
 :mod:`~foresight.features.monitor` judges freshness, missing values and drift per view.
-Adapters: :mod:`foresight.adapters.feast_store` (Feast SDK), :mod:`foresight.adapters.feature_events_nats`
+Adapters: :mod:`foresight.adapters.feast_store` (Feast SDK), :mod:`foresight.adapters.jetstream`
 (JetStream source), :mod:`foresight.adapters.feature_gauges` (Prometheus gauges).
 """
