@@ -16,7 +16,7 @@ from rich.table import Table
 from foresight.adapters.mqtt import MqttPublisher, MqttSubscriber
 from foresight.api.edge import create_edge_app, start_edge_server
 from foresight.bench.edge import bench_edge
-from foresight.bench.edge_model import edge_model_figures
+from foresight.bench.edge_model import TRACE, edge_model_figures
 from foresight.cli.app import app, bench_app
 from foresight.cli.progress import progress_bar
 from foresight.edge.fleet import EdgeConfig, FleetMonitor
@@ -166,6 +166,9 @@ def bench_edge_command(
     accuracy delta (quantised_size_ratio, quantised_accuracy_delta) and the registry gate's verdict.
     """
     host, port = _broker(broker)
+    trace = data_dir / TRACE.path
+    if model and not trace.is_file():  # said before the fleet runs for minutes, not after
+        raise InputError(f"--data-dir {data_dir}: the edge model's trace {TRACE.path} is not there (--no-model skips it)")
     with progress_bar(f"bench edge ({devices} devices)") as progress:
         figures = bench_edge(devices, ticks=ticks, rate=rate, seed=seed, host=host, port=port, progress=progress)
     if model:
