@@ -6,7 +6,7 @@ traceback; anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "ForesightError", "InputError", "ServiceUnavailable"]
+__all__ = ["ConfigError", "ForesightError", "InputError", "NotFound", "ServiceUnavailable"]
 
 
 class ForesightError(Exception):
@@ -21,6 +21,11 @@ class InputError(ForesightError):
 
 class ConfigError(ForesightError):
     """A setting or spec is impossible (min > max replicas, a cyclic topology, ...)."""
+
+
+class NotFound(ConfigError):
+    """What was asked for does not exist there: a Kubernetes kind whose CRD is not installed, for one
+    (an optional kind's absence is no error to its reader)."""
 
 
 class ServiceUnavailable(ForesightError):

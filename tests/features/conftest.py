@@ -19,7 +19,7 @@ from conftest import require_service
 
 from foresight.specs.features import FeatureSet, load_feature_set
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "feature-set-payments.yaml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "features" / "payments.yaml"
 REDIS = ("127.0.0.1", 6379)
 
 

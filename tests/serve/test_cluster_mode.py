@@ -144,7 +144,7 @@ def test_two_replicas_only_the_leader_acts_and_the_standby_takes_over(cluster: C
             status = api.get("/api/v1/status").json()
             assert status["role"] == "standby" and status["leader_election"]["identity"] == "b"
             assert status["leader_election"]["note"].startswith("a holds the Lease")
-            assert status["policies"] == {"scaling": 1, "anomaly": 0, "problems": [], "error": None,
+            assert status["policies"] == {"scaling": 1, "anomaly": 0, "healing": 0, "problems": [], "error": None,
                                           "last_read_at": status["policies"]["last_read_at"]}
             assert api.get("/api/v1/workloads/gateway").status_code == 200
             assert "foresight_leader 0" in api.get("/metrics").text

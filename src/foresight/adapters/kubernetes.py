@@ -29,7 +29,7 @@ from urllib3.exceptions import HTTPError
 
 from foresight.clock import Clock, SystemClock
 from foresight.control.lease import LeaseDecision, LeaseRecord, decide_lease
-from foresight.errors import ConfigError, ServiceUnavailable
+from foresight.errors import ConfigError, NotFound, ServiceUnavailable
 from foresight.ports import Scale
 
 __all__ = [
@@ -126,7 +126,7 @@ def _error(exc: ApiException, what: str, verb: str) -> Exception:
     if exc.status in (401, 403):
         return ConfigError(f"{what}: not allowed to {verb} ({exc.status} {exc.reason}); grant it in the RBAC Role")
     if exc.status == 404:
-        return ConfigError(f"{what}: not found ({verb}); is its CRD installed?")
+        return NotFound(f"{what}: not found ({verb}); is its CRD installed?")
     if exc.status in (409, 422):
         return Conflict(f"{what}: changed concurrently ({exc.status})", retry_after_s=0.0)
     return ServiceUnavailable(f"{what}: Kubernetes API answered {exc.status} {exc.reason} to {verb}", retry_after_s=5.0)

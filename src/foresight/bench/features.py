@@ -1,6 +1,6 @@
 """``foresight bench features``: Feast on the real Redis, online retrieval latency and the streaming path's freshness.
 
-Protocol. A FeatureSet (``examples/feature-set-payments.yaml`` by default) is generated into a
+Protocol. A FeatureSet (``examples/features/payments.yaml`` by default) is generated into a
 Feast repository of its own (a fresh project, so its Redis keys are its own, torn down after) in a
 temporary directory; ``entities`` cards get a batch profile (5 features, Parquet, materialised)
 and the streaming ingest fills their 5 window aggregates from JetStream.
@@ -51,7 +51,7 @@ from foresight.specs.features import FeatureSet, load_feature_set
 
 __all__ = ["EXAMPLE", "bench_features"]
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "feature-set-payments.yaml"
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "features" / "payments.yaml"
 _BATCH = 2000
 
 

@@ -15,7 +15,7 @@ from foresight.cli.app import bench_app
 
 @bench_app.command("features")
 def features(
-    spec: Annotated[Path | None, typer.Option(help="FeatureSet YAML (default: examples/feature-set-payments.yaml).")] = None,
+    spec: Annotated[Path | None, typer.Option(help="FeatureSet YAML (default: examples/features/payments.yaml).")] = None,
     entities: Annotated[int, typer.Option(help="Entities (cards) in the store.", min=100)] = 10_000,
     reads: Annotated[int, typer.Option(help="Timed online reads per size (1 and 100 entities).", min=10)] = 500,
     rate: Annotated[float, typer.Option(help="Sustained event rate of the freshness run, events/s.", min=1)] = 5000.0,

@@ -69,7 +69,7 @@ from foresight.control.audit import AuditRecord, AuditSink
 from foresight.control.loop import Reconciler
 from foresight.control.metrics import ControlMetrics
 from foresight.detect.live import AlertSink
-from foresight.errors import ConfigError, ForesightError, InputError
+from foresight.errors import ConfigError, ForesightError, InputError, NotFound
 from foresight.forecast.history import IncrementalHistory
 from foresight.heal.plan import Remediator
 from foresight.ports import MetricsSource
@@ -308,6 +308,8 @@ class LivePlatform:
         if self.heal is not None:
             try:  # apart: a cluster without the HealingPolicy CRD (or the RBAC to list it) still scales
                 self._read_healing(self.policies.list_objects(POLICY_API, "HealingPolicy", ns))
+            except NotFound:  # no HealingPolicy CRD: healing is opt-in, so no policy applies (and nothing is wrong)
+                self._read_healing([])
             except ForesightError as exc:
                 self.heal_problems = [f"HealingPolicies not read (the last ones read still apply): {exc}"]
         new = managed(self.settings.live, scaling, anomaly)
