@@ -63,3 +63,16 @@ def crds() -> CrdSchemas:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"public data sets not found at {SHARED_DATA}")
     return CrdSchemas(SHARED_DATA / "schemas")
+
+
+@pytest.fixture
+def statsforecast_installed() -> None:
+    """Skip without the ``statsforecast`` extra; FORESIGHT_REQUIRE_STATSFORECAST=1 (CI's own venv for it)
+    makes its absence a failure."""
+    from foresight.adapters.statsforecast import available
+
+    if not available():
+        reason = "statsforecast (the `statsforecast` extra) is not installed"
+        if os.environ.get("FORESIGHT_REQUIRE_STATSFORECAST") == "1":
+            pytest.fail(f"{reason}, and FORESIGHT_REQUIRE_STATSFORECAST=1 requires it")
+        pytest.skip(reason)

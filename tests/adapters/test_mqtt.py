@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -13,6 +12,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from local_ports import port_open
+from foresight.bench.prometheus_server import free_port
 from foresight.adapters.mqtt import MqttPublisher, MqttSubscriber
 from foresight.edge.fleet import EdgeConfig, FleetMonitor, Message
 from foresight.edge.schema import Sample, encode, topic
@@ -21,18 +22,6 @@ from foresight.errors import ServiceUnavailable
 pytestmark = pytest.mark.integration
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-
-
-def _open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait(subscriber: MqttSubscriber, count: int, timeout_s: float = 20.0) -> list[Message]:
@@ -46,7 +35,7 @@ def _wait(subscriber: MqttSubscriber, count: int, timeout_s: float = 20.0) -> li
 
 @pytest.fixture
 def broker(require_service: Callable[[bool, str], None]) -> int:
-    require_service(_open(1883), "Mosquitto is not listening on 127.0.0.1:1883")
+    require_service(port_open(1883), "Mosquitto is not listening on 127.0.0.1:1883")
     return 1883
 
 
@@ -55,14 +44,14 @@ def own_broker(require_service: Callable[[bool, str], None]) -> Iterator[Callabl
     """Starts (and restarts) a Mosquitto of this test's own on a free port; stopped at the end."""
     require_service(os.path.exists(MOSQUITTO),
                     "no mosquitto binary (apt-get install mosquitto)")
-    port = _free_port()
+    port = free_port()
     started: list[subprocess.Popen[bytes]] = []
 
     def start() -> subprocess.Popen[bytes]:
         process = subprocess.Popen([MOSQUITTO, "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         started.append(process)
         deadline = time.time() + 10
-        while not _open(port) and time.time() < deadline:
+        while not port_open(port) and time.time() < deadline:
             time.sleep(0.05)
         return process
 
@@ -123,7 +112,7 @@ def test_a_consumer_that_restarts_gets_what_it_missed(broker: int) -> None:
 
 
 def test_an_unreachable_broker_is_a_service_error_not_a_hang() -> None:
-    subscriber = MqttSubscriber(port=_free_port(), client_id="foresight-test-nobody")
+    subscriber = MqttSubscriber(port=free_port(), client_id="foresight-test-nobody")
     started = time.time()
     with pytest.raises(ServiceUnavailable, match="unreachable"):
         subscriber.connect(timeout_s=2.0)

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from foresight.bench.prometheus_server import free_port
 from foresight.api.server import RunningServer, start_in_thread
 from foresight.config import load_settings
 from foresight.serve.service import build_service
@@ -135,12 +136,6 @@ def test_a_deferred_warm_up_runs_behind_the_api_until_ready(tmp_path: Path) -> N
 LAUNCH = "import sys; from foresight.cli import main; sys.argv[0] = 'foresight'; main()"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _serve(port: int, tmp_path: Path) -> subprocess.Popen[str]:
     """``foresight serve --simulate`` with two simulated days of warm-up: minutes of work, if done first."""
     env = {**os.environ, "FORESIGHT_SIMULATE__WARMUP_S": str(2 * 86400), "FORESIGHT_SIMULATE__SERVICES": "4",
@@ -150,7 +145,7 @@ def _serve(port: int, tmp_path: Path) -> subprocess.Popen[str]:
 
 
 def test_serve_prints_its_url_and_answers_while_it_warms_up(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     proc = _serve(port, tmp_path)
     first_line: list[str] = []
     reader = threading.Thread(target=lambda: first_line.append(proc.stdout.readline()), daemon=True)  # type: ignore[union-attr]

@@ -3,26 +3,19 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from foresight.adapters.statsforecast import StatsforecastForecaster, available
+from foresight.adapters.statsforecast import StatsforecastForecaster
 from foresight.bench.forecast import LEVELS, TraceWindow, available_models, bench_forecast, load_trace
 from foresight.forecast.backtest import rolling_forecasts, score, seasonal_scale
 
 SF_MODELS = ["sf-autoets", "sf-autoarima", "sf-autotheta", "sf-mstl"]
 
 
-@pytest.fixture(autouse=True)
-def _statsforecast_installed() -> None:
-    if not available():
-        reason = "statsforecast (the `statsforecast` extra) is not installed"
-        if os.environ.get("FORESIGHT_REQUIRE_STATSFORECAST") == "1":
-            pytest.fail(f"{reason}, and FORESIGHT_REQUIRE_STATSFORECAST=1 requires it")
-        pytest.skip(reason)
+pytestmark = pytest.mark.usefixtures("statsforecast_installed")
 
 
 def test_statsforecast_models_score_on_the_same_origins(tmp_path: Path) -> None:

@@ -6,25 +6,18 @@ FORESIGHT_REQUIRE_STATSFORECAST=1, which turns its absence into a failure.
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pytest
 
-from foresight.adapters.statsforecast import StatsforecastForecaster, available
+from foresight.adapters.statsforecast import StatsforecastForecaster
 from foresight.errors import ConfigError
 from foresight.forecast import HistoryTooShort
 
 LEVELS = (0.05, 0.1, 0.5, 0.9, 0.95)
 
 
-@pytest.fixture(autouse=True)
-def _statsforecast_installed() -> None:
-    if not available():
-        reason = "statsforecast (the `statsforecast` extra) is not installed"
-        if os.environ.get("FORESIGHT_REQUIRE_STATSFORECAST") == "1":
-            pytest.fail(f"{reason}, and FORESIGHT_REQUIRE_STATSFORECAST=1 requires it")
-        pytest.skip(reason)
+pytestmark = pytest.mark.usefixtures("statsforecast_installed")
 
 
 def daily(days: int, period: int = 48, seed: int = 0) -> np.ndarray:

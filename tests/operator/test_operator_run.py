@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 import urllib.request
@@ -14,17 +13,12 @@ import kopf
 import pytest
 from kube_emulator import Cluster
 
+from foresight.bench.prometheus_server import free_port
 from foresight.adapters.kubernetes import _Api
 from foresight.errors import ConfigError
 from foresight.operator.run import OperatorOptions, run_operator
 
 CR = "foresight.ai/v1alpha1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Replica:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from foresight.bench.prometheus_server import free_port
 from foresight.adapters.local_registry import LocalRegistry
 from foresight.adapters.mlflow_registry import MlflowRegistry, mlflow_available
 from foresight.registry import Registry
@@ -82,18 +82,12 @@ def fitted_model():
 SERVER_BIN_VAR = "FORESIGHT_MLFLOW_SERVER_BIN"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class MlflowServer:
     """``mlflow server`` on 127.0.0.1 with its SQLite store and artifacts under ``root``; tests kill and restart it."""
 
     def __init__(self, binary: Path, root: Path) -> None:
         self.binary, self.root = binary, root
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._proc: subprocess.Popen[bytes] | None = None
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pickle
-import socket
 import time
 
 import pytest
 
+from foresight.bench.prometheus_server import free_port
 from foresight.errors import ConfigError, InputError, ServiceUnavailable
 from foresight.adapters.local_registry import LocalRegistry
 from foresight.adapters.mlflow_registry import MlflowRegistry, mlflow_available
@@ -28,14 +28,8 @@ def test_open_registry_picks_the_backend(tmp_path) -> None:
         open_registry(tmp_path / "r.db", backend="neptune")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_an_unreachable_server_is_service_unavailable_quickly(require_mlflow, fitted_model) -> None:
-    reg = MlflowRegistry(f"http://127.0.0.1:{_free_port()}")
+    reg = MlflowRegistry(f"http://127.0.0.1:{free_port()}")
     start = time.perf_counter()
     with pytest.raises(ServiceUnavailable, match="127.0.0.1"):
         reg.register("m", params={}, metrics={"accuracy": 0.9}, code_commit="unknown", data_version="x",
@@ -69,7 +63,7 @@ def test_the_loop_holds_its_registration_while_mlflow_is_down(require_mlflow, fi
     def retrain(now: float) -> Candidate:
         return Candidate(fitted_model, {"C": 1.0}, {"accuracy": 0.9}, "abc", 0)
 
-    loop = FeedbackLoop("m", LoopPolicy(), MlflowRegistry(f"http://127.0.0.1:{_free_port()}"), retrain,
+    loop = FeedbackLoop("m", LoopPolicy(), MlflowRegistry(f"http://127.0.0.1:{free_port()}"), retrain,
                         NoCanary(), ManualClock(0.0))
     steps = loop.tick(DecaySignal(True, 0.5, "PSI 0.5 > 0.2"))
     assert [s.action for s in steps] == ["retrain", "register", "hold"]

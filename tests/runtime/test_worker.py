@@ -9,7 +9,6 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -18,22 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from local_ports import port_open
+from foresight.bench.prometheus_server import free_port
 from foresight.bench.scale import Dataset, WorkerPool, fault_run, kill_worker, make_dataset
 
 pytestmark = pytest.mark.integration
 NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
-
-
-def _open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +42,7 @@ def _check(figures: dict[str, object], data: Dataset) -> None:
 def test_a_worker_killed_mid_run_loses_nothing_and_repeats_no_alert(
     data: Dataset, tmp_path: Path, require_service: Callable[[bool, str], None]
 ) -> None:
-    require_service(_open(4222), "NATS is not listening on 127.0.0.1:4222")
+    require_service(port_open(4222), "NATS is not listening on 127.0.0.1:4222")
     figures = asyncio.run(fault_run("nats://127.0.0.1:4222", data, 4, 4000.0, tmp_path, kill_worker,
                                     tag=uuid.uuid4().hex[:10]))
     _check(figures, data)
@@ -63,14 +52,14 @@ def test_a_worker_killed_mid_run_loses_nothing_and_repeats_no_alert(
 def own_nats(tmp_path: Path, require_service: Callable[[bool, str], None]) -> Iterator[tuple[int, Callable[[], None]]]:
     """A JetStream nats-server of this test's own; the callable kills it (SIGKILL) and starts it again."""
     require_service(os.path.exists(NATS_SERVER), "no nats-server binary (apt-get install nats-server)")
-    port, store = _free_port(), tmp_path / "jetstream"
+    port, store = free_port(), tmp_path / "jetstream"
     procs: list[subprocess.Popen[bytes]] = []
 
     def start() -> None:
         procs.append(subprocess.Popen([NATS_SERVER, "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(store)],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         deadline = time.time() + 20
-        while not _open(port):
+        while not port_open(port):
             assert time.time() < deadline, "nats-server did not start"
             time.sleep(0.05)
 

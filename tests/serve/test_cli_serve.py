@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ import httpx
 from typer.testing import CliRunner
 
 import foresight.cli.serve  # noqa: F401  (registers the command until the lead imports it in cli/__init__)
+from foresight.bench.prometheus_server import free_port
 from foresight.cli.app import app
 from foresight.adapters.audit_log import AuditLog
 
@@ -21,14 +21,8 @@ from foresight.adapters.audit_log import AuditLog
 LAUNCH = "import sys, foresight.cli.serve; from foresight.cli import main; sys.argv[0] = 'foresight'; main()"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_serve_simulate_answers_then_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     audit = tmp_path / "audit.db"
     env = {**os.environ, "FORESIGHT_SIMULATE__WARMUP_S": "1800", "FORESIGHT_SIMULATE__SERVICES": "4",
            "FORESIGHT_AUDIT_URL": str(audit), "FORESIGHT_LOG_FORMAT": "json"}
