@@ -177,7 +177,7 @@ def test_the_hpa_reads_the_decision_published_one_period_earlier() -> None:
 
 def test_matched_violations_read_the_hpa_cost_curve() -> None:
     def r(violations: float, cost: float) -> PolicyResult:
-        return PolicyResult(violations, cost, 0)
+        return PolicyResult(violations, cost, 0, cost / 2)
 
     sweep = {50: r(1.0, 1000.0), 60: r(1.0, 1100.0), 70: r(5.0, 800.0), 80: r(6.0, 900.0), 90: r(25.0, 600.0)}
     result = TraceResult("t", 1.0, 1.0, 1.0, {"predictive": r(3.0, 700.0), "hpa": sweep[70], "oracle": r(0, 500.0),
@@ -194,7 +194,7 @@ def test_matched_violations_read_the_hpa_cost_curve() -> None:
 
 def test_violations_at_the_hpa_cost_read_the_predictive_cost_curve() -> None:
     def r(violations: float, cost: float) -> PolicyResult:
-        return PolicyResult(violations, cost, 0)
+        return PolicyResult(violations, cost, 0, cost / 2)
 
     hpa = r(10.0, 800.0)
     headrooms = {0.0: r(8.0, 600.0), 0.1: r(4.0, 700.0), 0.2: r(5.0, 750.0), 0.3: r(1.0, 900.0)}
@@ -222,12 +222,14 @@ def synthetic_trace(tmp_path: Path) -> Path:
 def test_the_bench_reports_every_policy_on_a_short_trace(synthetic_trace: Path) -> None:
     scenario = Scenario(days=0.1, replicas_at_peak=10)
     report = bench_autoscale([synthetic_trace], scenario)
-    assert set(report) == {"traces", "setup"}
+    assert set(report) == {"pooled", "pooled_held_out", "split", "traces", "setup"}
     assert "no look-ahead" in report["setup"]["look_ahead"]
     trace = report["traces"]["synthetic"]
     for policy in ("hpa", "predictive", "oracle", "static", "predictive-direct"):
-        assert set(trace[policy]) == {"slo_violation_minutes", "replica_minutes", "scaling_actions"}
-    assert set(trace["hpa_sweep"]) == {"50", "60", "70", "80", "90"}
+        assert set(trace[policy]) == {"slo_violation_minutes", "replica_minutes", "requested_core_minutes",
+                                      "scaling_actions", "up_down_up"}
+        assert trace[policy]["requested_core_minutes"] == pytest.approx(0.5 * trace[policy]["replica_minutes"], abs=0.1)
+    assert set(trace["hpa_sweep"]) == {"40", "50", "60", "70", "80", "90"}
     assert trace["hpa_sweep"]["70"] == trace["hpa"]
     assert set(trace["predictive_sweep"]) == {"0", "0.1", "0.2", "0.3"}
     assert trace["predictive_sweep"]["0.1"] == trace["predictive"]
@@ -235,7 +237,8 @@ def test_the_bench_reports_every_policy_on_a_short_trace(synthetic_trace: Path) 
     assert costs == sorted(costs)  # more headroom never buys fewer replicas
     assert "predictive_violation_minutes_at_hpa_cost" in trace
     window_minutes = 0.1 * 1440
-    assert trace["static"] == {"slo_violation_minutes": 0.0, "replica_minutes": 10 * window_minutes, "scaling_actions": 0}
+    assert trace["static"] == {"slo_violation_minutes": 0.0, "replica_minutes": 10 * window_minutes,
+                               "requested_core_minutes": 5 * window_minutes, "scaling_actions": 0, "up_down_up": 0}
     assert trace["oracle"]["slo_violation_minutes"] == 0.0
     cheapest = min(trace[p]["replica_minutes"] for p in ("hpa", "predictive", "predictive-direct"))
     assert trace["oracle"]["replica_minutes"] < cheapest

@@ -109,6 +109,7 @@ from foresight.sim.metrics import query_range as recorded_range
 from foresight.sim.trace import read_trace, resample
 
 __all__ = [
+    "FIT_TRACES",
     "NO_LOOK_AHEAD",
     "PolicyResult",
     "Scenario",
@@ -118,7 +119,11 @@ __all__ = [
     "describe",
     "oracle_replicas",
     "oracle_schedule",
+    "pool",
+    "pooled_json",
+    "report",
     "run_trace",
+    "up_down_up",
 ]
 
 _DAY_S = 86400.0
@@ -129,6 +134,14 @@ DESIRED_REPLICAS = "foresight_desired_replicas"
 NO_LOOK_AHEAD = (
     "no look-ahead: every policy reads only the load and CPU recorded up to each decision; forecasters are "
     "fitted and updated on those points alone (only the oracle knows the future)"
+)
+
+
+FIT_TRACES = frozenset({"nasa-http-1995", *(f"crane-input{k}" for k in range(6))})
+SPLIT_RULE = (
+    "every predictive setting (quantile, headroom, stabilisation, floor, forecast step) was chosen on the fit traces "
+    "(nasa-http-1995, crane-input0..5) by one rule, fewest violations at no more replica-minutes than the HPA@70, on "
+    "one evaluated day; every other trace is held out"
 )
 
 
@@ -151,7 +164,7 @@ class Scenario(BaseModel):
     target_percent: int = Field(
         70, ge=1, le=100, description="Target utilisation of the headline HPA, and of the predictive policy and its HPA."
     )
-    sweep_percent: tuple[int, ...] = Field((50, 60, 70, 80, 90), description="HPA targets of the cost curve.")
+    sweep_percent: tuple[int, ...] = Field((40, 50, 60, 70, 80, 90), description="HPA targets of the cost curve.")
     headroom_sweep: tuple[float, ...] = Field(
         (0.0, 0.2, 0.3), description="Headrooms of the predictive path's cost curve, beside the headline headroom."
     )
@@ -187,6 +200,8 @@ class Scenario(BaseModel):
     path_scale_down_window_s: int = Field(
         0, ge=0, le=3600, description="Scale-down stabilisation of the predictive path's HPA (the policy stabilises itself)."
     )
+    flap_window_s: float = Field(
+        300.0, gt=0, description="An up-down-up within this long flaps (the HPA's default scale-down stabilisation).")
     path_scale_up_tolerance: float | None = Field(
         0.0, ge=0, lt=1,
         description="behavior.scaleUp.tolerance of the predictive path's HPA (Kubernetes 1.35+); None: the cluster's 10%.",
@@ -235,15 +250,46 @@ class Scenario(BaseModel):
 
 @dataclass(frozen=True)
 class PolicyResult:
-    """What one policy did over the evaluated window."""
+    """What one policy did over the evaluated window: its cost both as pods (replica-minutes) and as
+    the CPU they request (core-minutes, the issue's cost: the two differ once pods are resized), its
+    scaling actions and how many of them flapped (:func:`up_down_up`)."""
 
     slo_violation_minutes: float
     replica_minutes: float
     scaling_actions: int
+    requested_core_minutes: float
+    up_down_up: int = 0
+
+    def __add__(self, other: PolicyResult) -> PolicyResult:
+        """Two windows' figures together (the pooled figures sum the traces under one setting)."""
+        return PolicyResult(self.slo_violation_minutes + other.slo_violation_minutes,
+                            self.replica_minutes + other.replica_minutes, self.scaling_actions + other.scaling_actions,
+                            self.requested_core_minutes + other.requested_core_minutes,
+                            self.up_down_up + other.up_down_up)
 
     def to_json(self) -> dict[str, float | int]:
         return {"slo_violation_minutes": round(self.slo_violation_minutes, 2),
-                "replica_minutes": round(self.replica_minutes, 1), "scaling_actions": self.scaling_actions}
+                "replica_minutes": round(self.replica_minutes, 1),
+                "requested_core_minutes": round(self.requested_core_minutes, 1),
+                "scaling_actions": self.scaling_actions, "up_down_up": self.up_down_up}
+
+
+def up_down_up(actions: Sequence[tuple[float, int]], window_s: float) -> int:
+    """How many times replicas went up, down and up again within ``window_s`` (from the first rise
+    to the second): flapping that the HPA's scale-down stabilisation (300 s) rules out. ``actions``
+    are ``(time, replicas after minus before)`` in time order.
+
+    >>> up_down_up([(0, 1), (60, -1), (120, 1), (600, -1), (1000, 2)], 300)
+    1
+    """
+    flaps, last_up, fell = 0, None, False
+    for t, change in actions:
+        if change > 0:
+            flaps += fell and last_up is not None and t - last_up <= window_s
+            last_up, fell = t, False
+        elif change < 0:
+            fell = True
+    return flaps
 
 
 def _read_front(points: Sequence[tuple[float, float]], x: float) -> float | None:
@@ -276,19 +322,50 @@ class TraceResult:
     sweep: Mapping[int, PolicyResult]
     headroom_sweep: Mapping[float, PolicyResult]
 
-    def hpa_at_matched_violations(self) -> float | None:
-        """The HPA's replica-minutes at the predictive policy's SLO-violation minutes: the sweep's
-        cheapest cost for each violation level (its Pareto front), linear between its points; None
-        outside the front's range (no target in the sweep shows what the HPA would cost there)."""
-        points = [(r.slo_violation_minutes, r.replica_minutes) for r in self.sweep.values()]
+    def hpa_at_matched_violations(self, cost: str = "replica_minutes") -> float | None:
+        """The HPA's ``cost`` (a :class:`PolicyResult` field) at the predictive policy's SLO-violation
+        minutes: the sweep's cheapest cost for each violation level (its Pareto front), linear between
+        its points; None outside the front's range (no target in the sweep shows what the HPA would
+        cost there)."""
+        points = [(r.slo_violation_minutes, getattr(r, cost)) for r in self.sweep.values()]
         return _read_front(points, self.policies["predictive"].slo_violation_minutes)
 
-    def predictive_at_hpa_cost(self) -> float | None:
-        """The predictive path's SLO-violation minutes at the headline HPA's replica-minutes: its
-        headroom sweep's fewest violations for each cost (its Pareto front), linear between its
-        points; None outside the front's range (no headroom costs what the HPA costs)."""
-        points = [(r.replica_minutes, r.slo_violation_minutes) for r in self.headroom_sweep.values()]
-        return _read_front(points, self.policies["hpa"].replica_minutes)
+    def predictive_at_hpa_cost(self, cost: str = "replica_minutes") -> float | None:
+        """The predictive path's SLO-violation minutes at the headline HPA's ``cost``: its headroom
+        sweep's fewest violations for each cost (its Pareto front), linear between its points; None
+        outside the front's range (no headroom costs what the HPA costs)."""
+        points = [(getattr(r, cost), r.slo_violation_minutes) for r in self.headroom_sweep.values()]
+        return _read_front(points, getattr(self.policies["hpa"], cost))
+
+    def pareto(self) -> dict[str, Any]:
+        """The issue's comparison, read off the Pareto fronts in requested core-minutes: the headline
+        predictive's cost over the HPA sweep's at the same SLO-violation minutes; the predictive
+        headroom sweep's violations at the HPA@70's cost over the HPA@70's; the headline's cost over
+        the oracle's. A ratio is None where a front does not reach the other's point (or the HPA@70
+        violates nothing). ``never_worse_than_hpa``: no ratio read above 1 (None if none was read).
+        Flapping: the headline's scaling actions over the HPA@70's, and both up-down-up counts."""
+        p, hpa, oracle = (self.policies[k] for k in ("predictive", "hpa", "oracle"))
+        matched = self.hpa_at_matched_violations("requested_core_minutes")
+        at_cost = self.predictive_at_hpa_cost("requested_core_minutes")
+        checks = ([] if matched is None else [p.requested_core_minutes <= matched]) + (
+            [] if at_cost is None else [at_cost <= hpa.slo_violation_minutes])
+        return {
+            "cost_ratio_at_matched_slo": _rounded(None if matched is None else p.requested_core_minutes / matched),
+            "violation_ratio_at_hpa_cost": _rounded(
+                None if at_cost is None or hpa.slo_violation_minutes == 0 else at_cost / hpa.slo_violation_minutes),
+            "cost_ratio_to_oracle": _rounded(p.requested_core_minutes / oracle.requested_core_minutes),
+            "never_worse_than_hpa": all(checks) if checks else None,
+            "requested_core_minutes": {"predictive": round(p.requested_core_minutes, 1),
+                                       "hpa": round(hpa.requested_core_minutes, 1),
+                                       "hpa_at_matched_slo": None if matched is None else round(matched, 1),
+                                       "oracle": round(oracle.requested_core_minutes, 1)},
+            "slo_violation_minutes": {"predictive": round(p.slo_violation_minutes, 2),
+                                      "hpa": round(hpa.slo_violation_minutes, 2),
+                                      "predictive_at_hpa_cost": None if at_cost is None else round(at_cost, 2)},
+            "actions_ratio_to_hpa": _rounded(p.scaling_actions / hpa.scaling_actions if hpa.scaling_actions else None),
+            "scaling_actions": {"predictive": p.scaling_actions, "hpa": hpa.scaling_actions},
+            "up_down_up": {"predictive": p.up_down_up, "hpa": hpa.up_down_up},
+        }
 
     def targets(self) -> dict[str, bool]:
         """The issue's targets for the headline ``predictive``."""
@@ -302,6 +379,7 @@ class TraceResult:
     def to_json(self) -> dict[str, Any]:
         matched, at_cost = self.hpa_at_matched_violations(), self.predictive_at_hpa_cost()
         return {
+            **self.pareto(),
             **{name: r.to_json() for name, r in self.policies.items()},
             "hpa_sweep": {str(t): r.to_json() for t, r in self.sweep.items()},
             "hpa_replica_minutes_at_predictive_violations": None if matched is None else round(matched, 1),
@@ -312,6 +390,50 @@ class TraceResult:
             "evaluated_days": round(self.evaluated_days, 2),
             "peak_rps": round(self.peak_rps, 1),
         }
+
+
+def _rounded(ratio: float | None) -> float | None:
+    return None if ratio is None else round(ratio, 3)
+
+
+def pool(results: Sequence[TraceResult], name: str = "pooled") -> TraceResult:
+    """The traces as one: each policy's and each setting's figures summed over them (every setting is
+    one value for every trace, so a pooled front is the fronts' settings at their total cost and
+    violations), read as one trace is (:meth:`TraceResult.pareto`)."""
+    if not results:
+        raise InputError("no traces to pool")
+
+    def total(parts: Sequence[Mapping[Any, PolicyResult]]) -> dict[Any, PolicyResult]:
+        keys = parts[0].keys()
+        if any(part.keys() != keys for part in parts):
+            raise InputError(f"{name}: the traces were not run with the same policies and settings")
+        out = {}
+        for key in keys:
+            first, *rest = (part[key] for part in parts)
+            out[key] = sum(rest, first)
+        return out
+
+    return TraceResult(name, sum(r.history_days for r in results), sum(r.evaluated_days for r in results),
+                       max(r.peak_rps for r in results), total([r.policies for r in results]),
+                       total([r.sweep for r in results]), total([r.headroom_sweep for r in results]))
+
+
+def pooled_json(results: Sequence[TraceResult], name: str) -> dict[str, Any]:
+    """The pooled Pareto figures, and which traces flapped (more than 1.5x the HPA@70's scaling
+    actions, or any up-down-up) or came out worse than the HPA."""
+    ratios = {r.name: r.pareto() for r in results}
+    return {
+        **pool(results, name).pareto(),
+        "traces": sorted(ratios),
+        "evaluated_days": round(sum(r.evaluated_days for r in results), 2),
+        "worse_than_hpa": sorted(n for n, f in ratios.items() if f["never_worse_than_hpa"] is False),
+        "not_compared_with_hpa": sorted(n for n, f in ratios.items() if f["never_worse_than_hpa"] is None),
+        "max_actions_ratio_to_hpa": max((f["actions_ratio_to_hpa"] for f in ratios.values()
+                                         if f["actions_ratio_to_hpa"] is not None), default=None),
+        "over_1_5x_hpa_actions": sorted(n for n, f in ratios.items()
+                                        if f["actions_ratio_to_hpa"] is not None and f["actions_ratio_to_hpa"] > 1.5),
+        "with_up_down_up": sorted(n for n, f in ratios.items() if f["up_down_up"]["predictive"]),
+    }
 
 
 def default_traces(data: Path) -> list[Path]:
@@ -518,14 +640,17 @@ class HistoryBackedSource:
 
 
 class _Actions:
-    """An audit sink that counts the periods in which replicas were set, and keeps the failures."""
+    """An audit sink that keeps each period in which replicas were set (its time and change) and the
+    failures."""
 
     def __init__(self) -> None:
-        self.actions = 0
+        self.changes: list[tuple[float, int]] = []
         self.errors: list[str] = []
 
     def record(self, entry: AuditRecord) -> None:
-        self.actions += entry.applied
+        if entry.applied:
+            after, before = entry.decision.get("applied"), entry.decision.get("previous")
+            self.changes.append((entry.time, 0 if after is None or before is None else after - before))
         if entry.error is not None:
             self.errors.append(f"{entry.controller} at t={entry.time:g}: {entry.error}")
 
@@ -582,9 +707,11 @@ def run_trace(path: Path, scenario: Scenario, name: str | None = None, progress:
         raise ForesightError(f"{name}: {len(failures)} failed decision(s), first: {failures[0]}")
     violation, replicas = sim.history["foresight_slo_violation"], sim.history["foresight_replicas_current"]
     minutes = step / 60.0
+    per_pod = scenario.service("cores", scenario.min_replicas).cpu_cores  # every copy requests the same
     results = {
         label: PolicyResult(float(violation[:, i].sum()) * minutes, float(replicas[:, i].sum()) * minutes,
-                            counts[label].actions)
+                            len(counts[label].changes), float(replicas[:, i].sum()) * minutes * per_pod,
+                            up_down_up(counts[label].changes, scenario.flap_window_s))
         for i, label in enumerate(sim.service_names)
     }
     return TraceResult(
@@ -658,17 +785,31 @@ def bench_autoscale(
 ) -> dict[str, Any]:
     """Every trace in ``paths`` under ``scenario``; ``done`` is called with each trace's result as it
     finishes, ``progress`` as it runs (each trace an equal part).
-    Returns the JSON report: ``{"traces": {name: {policy: figures, ...}}, "setup": ...}``."""
+    Returns the JSON report: ``pooled`` (:func:`pooled_json` over every trace), ``pooled_held_out`` (over the
+    traces not in :data:`FIT_TRACES`), ``split``, ``traces`` (``{name: {pareto figures, policy: figures, ...}}``)
+    and ``setup``."""
     names = [trace_name(p) for p in paths]
     if len(set(names)) != len(names):
         raise InputError(f"traces must have distinct names, got {names}")
-    traces = {}
+    results = []
     for i, (path, name) in enumerate(zip(paths, names)):
-        result = run_trace(path, scenario, name, part(progress, i, len(paths)))
-        traces[name] = result.to_json()
+        results.append(run_trace(path, scenario, name, part(progress, i, len(paths))))
         if done is not None:
-            done(result)
-    return {"traces": traces, "setup": describe(scenario)}
+            done(results[-1])
+    return report(results, scenario)
+
+
+def report(results: Sequence[TraceResult], scenario: Scenario) -> dict[str, Any]:
+    """The JSON report of traces run under ``scenario`` (:func:`bench_autoscale`)."""
+    held_out = [r for r in results if r.name not in FIT_TRACES]
+    return {
+        "pooled": pooled_json(results, "pooled"),
+        "pooled_held_out": pooled_json(held_out, "pooled held out") if held_out else None,
+        "split": {"fit": [r.name for r in results if r.name in FIT_TRACES], "held_out": [r.name for r in held_out],
+                  "rule": SPLIT_RULE},
+        "traces": {r.name: {**r.to_json(), "held_out": r.name not in FIT_TRACES} for r in results},
+        "setup": describe(scenario),
+    }
 
 
 def describe(scenario: Scenario) -> dict[str, str]:
