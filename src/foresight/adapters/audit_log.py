@@ -115,8 +115,8 @@ _CONTEXTS_PER_READ = 500  # ids per IN (...) when reading contexts: under every 
 #: predictive policy's 550-byte record), in a third of the time of level 9 and a tenth of memory level 9
 _LEVEL, _MEM_LEVEL = 6, 1
 #: deflate's window must hold the sample and the record after it; past that, a larger window only
-#: makes each record's copy of the primed compressor dearer (2 x 32 KiB copied per record with the
-#: full window: a fifth of a 10,000-workload round). zlib keeps 262 bytes of look-ahead out of it.
+#: makes each record's compressor dearer to set up (2 x 32 KiB allocated per record with the full
+#: window). zlib keeps 262 bytes of look-ahead out of it.
 _LOOKAHEAD = 262
 
 
@@ -133,17 +133,20 @@ def _window_bits(sample: bytes) -> int:
 
 @dataclass
 class _Context:
-    """A context: its sample, a compressor primed with the sample, and its row id once inserted."""
+    """A context: its sample, the deflate window that holds it, and its row id once inserted.
+
+    Each record gets a fresh compressor primed with the sample rather than a copy of one kept
+    primed: priming hashes a few hundred bytes, while a kept compressor per writer (10,000 of them
+    at platform scale, ~10 KiB each) made every copy a cache miss, three times dearer in a round.
+    """
 
     sample: bytes
-    primed: Any  # zlib compressor with ``sample`` as preset dictionary, copied for each record
+    window_bits: int
     id: int = -1
 
     @classmethod
     def start(cls, sample: bytes) -> _Context:
-        deflate = zlib.compressobj(_LEVEL, zlib.DEFLATED, -_window_bits(sample), _MEM_LEVEL,
-                                   zlib.Z_DEFAULT_STRATEGY, zdict=sample)
-        return cls(sample, deflate)
+        return cls(sample, _window_bits(sample))
 
     def compress(self, payload: bytes) -> bytes:
         """``payload`` deflated against the sample.
@@ -153,7 +156,8 @@ class _Context:
         >>> len(body) < 20, _inflate(body, ctx.sample)
         (True, b'{"decision":{"applied":2},"inputs":{"cpu":0.53},"reason":"cpu 53%: keep 2"}')
         """
-        compressor = self.primed.copy()
+        compressor = zlib.compressobj(_LEVEL, zlib.DEFLATED, -self.window_bits, _MEM_LEVEL, zlib.Z_DEFAULT_STRATEGY,
+                                      zdict=self.sample)
         return compressor.compress(payload) + compressor.flush()
 
 
