@@ -227,7 +227,7 @@ def test_the_bench_reports_every_policy_on_a_short_trace(synthetic_trace: Path) 
     trace = report["traces"]["synthetic"]
     for policy in ("hpa", "predictive", "oracle", "static", "predictive-direct"):
         assert set(trace[policy]) == {"slo_violation_minutes", "replica_minutes", "requested_core_minutes",
-                                      "scaling_actions", "up_down_up"}
+                                      "scaling_actions", "up_down_up", "reversed_downs"}
         assert trace[policy]["requested_core_minutes"] == pytest.approx(0.5 * trace[policy]["replica_minutes"], abs=0.1)
     assert set(trace["hpa_sweep"]) == {"40", "50", "60", "70", "80", "90"}
     assert trace["hpa_sweep"]["70"] == trace["hpa"]
@@ -238,7 +238,7 @@ def test_the_bench_reports_every_policy_on_a_short_trace(synthetic_trace: Path) 
     assert "predictive_violation_minutes_at_hpa_cost" in trace
     window_minutes = 0.1 * 1440
     assert trace["static"] == {"slo_violation_minutes": 0.0, "replica_minutes": 10 * window_minutes,
-                               "requested_core_minutes": 5 * window_minutes, "scaling_actions": 0, "up_down_up": 0}
+                               "requested_core_minutes": 5 * window_minutes, "scaling_actions": 0, "up_down_up": 0, "reversed_downs": 0}
     assert trace["oracle"]["slo_violation_minutes"] == 0.0
     cheapest = min(trace[p]["replica_minutes"] for p in ("hpa", "predictive", "predictive-direct"))
     assert trace["oracle"]["replica_minutes"] < cheapest

@@ -122,6 +122,7 @@ __all__ = [
     "pool",
     "pooled_json",
     "report",
+    "reversed_downs",
     "run_trace",
     "up_down_up",
 ]
@@ -259,19 +260,21 @@ class PolicyResult:
     scaling_actions: int
     requested_core_minutes: float
     up_down_up: int = 0
+    reversed_downs: int = 0
 
     def __add__(self, other: PolicyResult) -> PolicyResult:
         """Two windows' figures together (the pooled figures sum the traces under one setting)."""
         return PolicyResult(self.slo_violation_minutes + other.slo_violation_minutes,
                             self.replica_minutes + other.replica_minutes, self.scaling_actions + other.scaling_actions,
                             self.requested_core_minutes + other.requested_core_minutes,
-                            self.up_down_up + other.up_down_up)
+                            self.up_down_up + other.up_down_up, self.reversed_downs + other.reversed_downs)
 
     def to_json(self) -> dict[str, float | int]:
         return {"slo_violation_minutes": round(self.slo_violation_minutes, 2),
                 "replica_minutes": round(self.replica_minutes, 1),
                 "requested_core_minutes": round(self.requested_core_minutes, 1),
-                "scaling_actions": self.scaling_actions, "up_down_up": self.up_down_up}
+                "scaling_actions": self.scaling_actions, "up_down_up": self.up_down_up,
+                "reversed_downs": self.reversed_downs}
 
 
 def up_down_up(actions: Sequence[tuple[float, int]], window_s: float) -> int:
@@ -290,6 +293,23 @@ def up_down_up(actions: Sequence[tuple[float, int]], window_s: float) -> int:
         elif change < 0:
             fell = True
     return flaps
+
+
+def reversed_downs(actions: Sequence[tuple[float, int]], window_s: float) -> int:
+    """How many scale-downs were undone by a scale-up within ``window_s``: the down came too early
+    (``search 3->2, 2->3`` within minutes). ``actions`` as for :func:`up_down_up`.
+
+    >>> reversed_downs([(0, 1), (60, -1), (120, 1), (600, -1), (1000, 2)], 300)
+    1
+    """
+    undone, last_down = 0, None
+    for t, change in actions:
+        if change > 0 and last_down is not None:
+            undone += t - last_down <= window_s
+            last_down = None
+        elif change < 0:
+            last_down = t
+    return undone
 
 
 def _read_front(points: Sequence[tuple[float, float]], x: float) -> float | None:
@@ -365,6 +385,7 @@ class TraceResult:
             "actions_ratio_to_hpa": _rounded(p.scaling_actions / hpa.scaling_actions if hpa.scaling_actions else None),
             "scaling_actions": {"predictive": p.scaling_actions, "hpa": hpa.scaling_actions},
             "up_down_up": {"predictive": p.up_down_up, "hpa": hpa.up_down_up},
+            "reversed_downs": {"predictive": p.reversed_downs, "hpa": hpa.reversed_downs},
         }
 
     def targets(self) -> dict[str, bool]:
@@ -711,7 +732,8 @@ def run_trace(path: Path, scenario: Scenario, name: str | None = None, progress:
     results = {
         label: PolicyResult(float(violation[:, i].sum()) * minutes, float(replicas[:, i].sum()) * minutes,
                             len(counts[label].changes), float(replicas[:, i].sum()) * minutes * per_pod,
-                            up_down_up(counts[label].changes, scenario.flap_window_s))
+                            up_down_up(counts[label].changes, scenario.flap_window_s),
+                            reversed_downs(counts[label].changes, scenario.flap_window_s))
         for i, label in enumerate(sim.service_names)
     }
     return TraceResult(
