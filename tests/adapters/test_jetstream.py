@@ -34,7 +34,7 @@ def _names() -> StreamNames:
 
 
 def _batch(n: int, t: float = 0.0) -> SampleBatch:
-    return SampleBatch(tuple(f"s{i}" for i in range(n)), np.full(n, t), np.arange(n, dtype=float), 1.0)
+    return SampleBatch.of([f"s{i}" for i in range(n)], np.full(n, t), np.arange(n, dtype=float), 1.0)
 
 
 @pytest_asyncio.fixture

@@ -35,8 +35,8 @@ def _stream(ids: list[str], t: np.ndarray, x: np.ndarray, partitions: int, per_b
                 continue
             steps = range(start, min(start + per_batch, t.size))
             seq += 1
-            yield p, seq, SampleBatch(tuple(ids[i] for k in steps for i in rows), np.array([t[k] for k in steps for _ in rows]),
-                                      np.array([x[i, k] for k in steps for i in rows]), 0.0)
+            yield p, seq, SampleBatch.of([ids[i] for k in steps for i in rows], np.array([t[k] for k in steps for _ in rows]),
+                                         np.array([x[i, k] for k in steps for i in rows]), 0.0)
 
 
 @settings(max_examples=25, deadline=None)

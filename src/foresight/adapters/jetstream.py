@@ -13,9 +13,10 @@ Names, from the ``scaleout`` settings' ``stream`` and ``subject_prefix``:
   its size is bounded and it discards *new* messages when full, so a full stream is a publish error
   (:class:`~foresight.scaleout.Backpressure`), never a silent loss of old samples; samples older
   than ``retention_s`` expire (workers must not lag that far: a checkpoint replays a few seconds);
-* stream ``<stream>-results`` holds ``<prefix>.scores.<partition>`` and ``<prefix>.alerts.<partition>``;
-  every result carries a ``Nats-Msg-Id`` (a score batch: partition and sample sequence; an alert:
-  its idempotent key), so the results a replay repeats are dropped by the server;
+* stream ``<stream>-results`` holds ``<prefix>.scores.<partition>`` and ``<prefix>.alerts.<partition>``:
+  one score message per sample message, and one alert message for those of its samples that alert;
+  every result carries a ``Nats-Msg-Id`` (partition and sample sequence), so the results a replay
+  repeats are dropped by the server (and each alert keeps its idempotent key for the consumers);
 * KV ``<stream>-leases`` (a partition's owner), KV ``<stream>-members`` (live workers), both with
   the lease TTL: a worker that stops renewing loses both by expiry;
 * object store ``<stream>-checkpoints``: one object per partition.
@@ -67,7 +68,7 @@ from foresight.scaleout.codec import (
     SampleBatch,
     ScoreBatch,
     batch_id,
-    encode_alert,
+    encode_alerts,
     encode_samples,
     encode_scores,
 )
@@ -212,25 +213,34 @@ class JetStreamBus:
             [(self.names.samples(p), encode_samples(b), batch_id(p, b)) for p, b in sorted(batches.items())])
 
     async def _publish_all(self, items: Sequence[tuple[str, bytes, str | None]]) -> list[int]:
-        async def one(subject: str, data: bytes, msg_id: str | None) -> int:
-            headers = {"Nats-Msg-Id": msg_id} if msg_id else None
-            ack = await self.js.publish(subject, data, timeout=self.publish_timeout_s, headers=headers)
-            return int(ack.seq)
-
-        results = await asyncio.gather(*(one(*item) for item in items), return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException):
-                raise _backpressure(result)
-        return [int(r) for r in results]  # type: ignore[arg-type]
+        """Publish all of ``items`` at once and wait for every acknowledgement (one future each, no task
+        per message: a worker publishes thousands a second), or raise :class:`Backpressure`."""
+        futures: list[asyncio.Future[Any]] = []
+        try:
+            for subject, data, msg_id in items:
+                futures.append(await self.js.publish_async(
+                    subject, data, wait_stall=self.publish_timeout_s, headers={"Nats-Msg-Id": msg_id} if msg_id else None))
+            acks = await asyncio.wait_for(asyncio.gather(*futures), timeout=self.publish_timeout_s)
+        except BaseException as exc:
+            for future in futures:  # no acknowledgement will come for these: free their slots
+                if not future.cancel() and not future.cancelled():
+                    future.exception()  # answered already (an error, or an ack): retrieved, not logged as lost
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            raise _backpressure(exc) from exc
+        return [int(ack.seq) for ack in acks]
 
     # -- results out ------------------------------------------------------------------------------
 
-    async def publish_many(self, results: Iterable[tuple[ScoreBatch, Iterable[AlertRecord]]]) -> None:
-        """Publish batches' scores and alerts, all acknowledged, de-duplicated by the server on their ids."""
+    async def publish_many(self, results: Iterable[tuple[ScoreBatch, Sequence[AlertRecord]]]) -> None:
+        """Publish batches' scores and alerts (one message each per sample batch), all acknowledged,
+        de-duplicated by the server on their ids (the sample batch's partition and sequence)."""
         items: list[tuple[str, bytes, str | None]] = []
         for scores, alerts in results:
             items.append((self.names.scores(scores.partition), encode_scores(scores), f"s{scores.partition}-{scores.seq}"))
-            items += [(self.names.alerts(a.partition), encode_alert(a), a.key) for a in alerts]
+            if alerts:
+                items.append((self.names.alerts(scores.partition), encode_alerts(alerts),
+                              f"a{scores.partition}-{scores.seq}"))
         await self._publish_all(items)
 
     # -- reading ----------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ import yaml
 from foresight.adapters.jetstream import JetStreamBus, PartitionReader, StreamNames
 from foresight.detect import make_detector
 from foresight.scaleout import Backpressure
-from foresight.scaleout.codec import SampleBatch, decode_alert, decode_scores
+from foresight.scaleout.codec import SampleBatch, decode_alerts, decode_scores
 from foresight.scaleout.partition import assign, partition_of
 from foresight.scaleout.scorer import alert_key
 
@@ -99,22 +99,23 @@ def make_dataset(series: int, steps: int, seed: int = 0) -> Dataset:
     return Dataset(ids, t, x, reference, elapsed, cpu)
 
 
-def step_batches(data: Dataset, partitions: int, step: int, ingested_at: float) -> dict[int, SampleBatch]:
-    """Step ``step`` of every series, one batch per partition (series in a fixed order)."""
-    by_partition = _partition_rows(data.ids, partitions)
-    return {p: SampleBatch(tuple(data.ids[i] for i in rows), np.full(rows.size, data.t[step]),
-                           np.ascontiguousarray(data.x[rows, step]), ingested_at)
-            for p, rows in by_partition.items()}
+def step_batches(data: Dataset, partitions: int, steps: Sequence[int], ingested_at: float) -> dict[int, SampleBatch]:
+    """Steps ``steps`` of every series, one batch per partition (step by step, series in a fixed order)."""
+    k = len(steps)
+    return {p: SampleBatch(series, np.tile(np.arange(rows.size, dtype=np.int32), k), np.repeat(data.t[steps], rows.size),
+                           np.ascontiguousarray(data.x[rows][:, steps].T).ravel(), ingested_at)
+            for p, (rows, series) in _partition_rows(data.ids, partitions).items()}
 
 
-_ROWS_CACHE: dict[tuple[int, int], dict[int, np.ndarray]] = {}
+_ROWS_CACHE: dict[tuple[int, int], dict[int, tuple[np.ndarray, tuple[str, ...]]]] = {}
 
 
-def _partition_rows(ids: Sequence[str], partitions: int) -> dict[int, np.ndarray]:
+def _partition_rows(ids: Sequence[str], partitions: int) -> dict[int, tuple[np.ndarray, tuple[str, ...]]]:
     key = (len(ids), partitions)
     if key not in _ROWS_CACHE:
         of = np.array([partition_of(sid, partitions) for sid in ids])
-        _ROWS_CACHE[key] = {p: np.flatnonzero(of == p) for p in range(partitions) if (of == p).any()}
+        _ROWS_CACHE[key] = {p: (rows, tuple(ids[i] for i in rows.tolist()))
+                            for p in range(partitions) if (rows := np.flatnonzero(of == p)).size}
     return _ROWS_CACHE[key]
 
 
@@ -145,14 +146,7 @@ class WorkerPool:
 
     def cpu_s(self) -> dict[str, float]:
         """CPU seconds (user + system) each live worker has used so far (Linux: /proc)."""
-        out = {}
-        for worker_id, proc in self.procs.items():
-            try:
-                fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            out[worker_id] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        return out
+        return {worker_id: used for worker_id, proc in self.procs.items() if (used := _cpu_s(proc.pid)) is not None}
 
     def stop(self) -> None:
         for proc in self.procs.values():
@@ -169,50 +163,64 @@ class WorkerPool:
         return (self.workdir / f"{worker_id}.log").read_text(errors="replace")
 
 
-@dataclass
 class Results:
-    """What the results stream said: scores per sample, alert keys, and per-batch timings."""
+    """What the results stream said about ``data``: how often each sample was scored and its last score,
+    the alert keys, and per-batch timings. Batches are taken in whole arrays, so that the bench's own
+    reading stays a small share of the machine the workers run on."""
 
-    scores: dict[tuple[str, float], float] = field(default_factory=dict)
-    score_batches: Counter[tuple[int, int]] = field(default_factory=Counter)
-    alerts: Counter[str] = field(default_factory=Counter)
-    batches: list[tuple[int, int, str, int, float, float]] = field(default_factory=list)  # p, seq, worker, n, in, done
-    rescored: int = 0
+    def __init__(self, data: Dataset) -> None:
+        self.data = data
+        self.times = np.zeros(data.x.shape, dtype=np.int32)
+        self.scores = np.full(data.x.shape, np.nan)
+        self.score_batches: Counter[tuple[int, int]] = Counter()
+        self.alerts: Counter[str] = Counter()
+        self.batches: list[tuple[int, int, str, int, float, float]] = []  # p, seq, worker, n, in, done
+        self._row_of = {sid: i for i, sid in enumerate(data.ids)}
+        self._tables: dict[int, tuple[tuple[str, ...], np.ndarray]] = {}
 
-    def add_scores(self, data: bytes) -> None:
+    @property
+    def scored(self) -> int:
+        """Distinct samples scored at least once."""
+        return int(np.count_nonzero(self.times))
+
+    def add_scores(self, data: bytes) -> int:
+        """Take a score message in; return its samples."""
         b = decode_scores(data)
         self.score_batches[(b.partition, b.seq)] += 1
-        self.batches.append((b.partition, b.seq, b.worker, len(b.ids), b.ingested_at, b.scored_at))
-        for sid, t, u in zip(b.ids, b.t.tolist(), b.scores.tolist()):
-            key = (sid, t)
-            if key in self.scores:
-                self.rescored += 1
-            self.scores[key] = u
+        self.batches.append((b.partition, b.seq, b.worker, len(b), b.ingested_at, b.scored_at))
+        known = self._tables.get(b.partition)
+        if known is None or known[0] != b.series:
+            known = (b.series, np.fromiter((self._row_of[sid] for sid in b.series), dtype=np.intp, count=len(b.series)))
+            self._tables[b.partition] = known
+        rows, steps = known[1][b.rows], np.searchsorted(self.data.t, b.t)
+        np.add.at(self.times, (rows, steps), 1)
+        self.scores[rows, steps] = b.scores
+        return len(b)
 
-    def identical_to(self, data: Dataset, steps: Sequence[int] | None = None) -> bool:
-        rows = {sid: i for i, sid in enumerate(data.ids)}
-        column = {float(t): k for k, t in enumerate(data.t.tolist())}
-        wanted = range(len(data.t)) if steps is None else steps
-        if len(self.scores) != len(data.ids) * len(wanted):
-            return False
-        return all(data.reference[rows[sid], column[t]] == u for (sid, t), u in self.scores.items())
+    def add_alerts(self, data: bytes) -> None:
+        for alert in decode_alerts(data):
+            self.alerts[alert.key] += 1
+
+    def identical_to_single_process(self) -> bool:
+        """Every sample scored, each score equal to the single process's bit for bit."""
+        return bool((self.times > 0).all() and np.array_equal(self.scores, self.data.reference))
 
 
-async def _collect(bus: JetStreamBus, results: Results, readers: tuple[PartitionReader, PartitionReader],
-                   expected: int, timeout_s: float) -> None:
+async def _collect(results: Results, readers: tuple[PartitionReader, PartitionReader], timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     scores_reader, alerts_reader = readers
-    while len(results.scores) < expected and time.monotonic() < deadline:
+    expected, scored = results.data.samples, 0
+    while scored < expected and time.monotonic() < deadline:  # counts replays too: checked exactly at the end
         for message in await scores_reader.fetch(256, timeout_s=0.1):
-            results.add_scores(message.data)
-    for message in await alerts_reader.fetch(100_000, timeout_s=0.5):
-        results.alerts[decode_alert(message.data).key] += 1
+            scored += results.add_scores(message.data)
+        if scored >= expected:
+            scored = results.scored  # a replayed batch counted twice above
     while True:  # every alert published so far
-        more = await alerts_reader.fetch(100_000, timeout_s=0.3)
+        more = await alerts_reader.fetch(100_000, timeout_s=0.5)
         if not more:
             break
         for message in more:
-            results.alerts[decode_alert(message.data).key] += 1
+            results.add_alerts(message.data)
 
 
 def _readers(bus: JetStreamBus) -> tuple[PartitionReader, PartitionReader]:
@@ -220,16 +228,18 @@ def _readers(bus: JetStreamBus) -> tuple[PartitionReader, PartitionReader]:
             bus.reader(bus.names.results, bus.names.alerts("*"), 0))
 
 
-async def _publish(bus: JetStreamBus, data: Dataset, partitions: int, steps: Sequence[int], rate: float | None) -> None:
+async def _publish(bus: JetStreamBus, data: Dataset, partitions: int, steps_per_message: int,
+                   rate: float | None) -> None:
     start = time.monotonic()
-    for n, step in enumerate(steps):
+    for first in range(0, len(data.t), steps_per_message):
         if rate:
-            delay = start + n * len(data.ids) / rate - time.monotonic()
+            delay = start + first * len(data.ids) / rate - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
+        steps = list(range(first, min(first + steps_per_message, len(data.t))))
         while True:
             try:
-                await bus.publish_samples(step_batches(data, partitions, step, time.time()))
+                await bus.publish_samples(step_batches(data, partitions, steps, time.time()))
                 break
             except Backpressure as exc:  # the sender's part is to retry, as Prometheus does
                 await asyncio.sleep(min(exc.retry_after_s, 0.5))
@@ -243,18 +253,84 @@ async def _wait_members(bus: JetStreamBus, count: int, timeout_s: float = 60.0) 
         await asyncio.sleep(0.1)
 
 
-async def _throughput(url: str, data: Dataset, partitions: int, workers: int, tag: str, workdir: Path) -> dict[str, Any]:
+def _cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) process ``pid`` has used so far (Linux /proc), None if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_cpu_s() -> tuple[float, float]:
+    """(busy, all) CPU seconds of the whole machine since boot (``/proc/stat``): how loaded it was."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values) - idle) / os.sysconf("SC_CLK_TCK"), sum(values) / os.sysconf("SC_CLK_TCK")
+
+
+def _broker_pid(url: str) -> int | None:
+    """The local nats-server serving ``url``'s port (its command line names it; 4222 when it names
+    none), to report the broker's share of the machine; None if there is no such process here."""
+    port = url.rsplit(":", 1)[-1].strip("/") if url.count(":") > 1 else "4222"
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if not args or not args[0].endswith(b"nats-server"):
+            continue
+        flags = [a.decode(errors="replace") for a in args]
+        named = next((flags[i + 1] for i, a in enumerate(flags[:-1]) if a in ("-p", "--port")), "4222")
+        if named == port:
+            return int(proc.name)
+    return None
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds used between :meth:`start` and :meth:`stop` by this process (the publisher and the
+    results reader), the broker, and the machine (everything, other users' work included)."""
+
+    broker_pid: int | None
+    used: dict[str, float] = field(default_factory=dict)
+    _start: dict[str, float] = field(default_factory=dict)
+
+    def _now(self) -> dict[str, float]:
+        busy, total = _machine_cpu_s()
+        out = {"bench_process": time.process_time(), "machine_busy": busy, "machine_all": total,
+               "wall": time.perf_counter()}
+        broker = _cpu_s(self.broker_pid) if self.broker_pid else None
+        if broker is not None:
+            out["broker"] = broker
+        return out
+
+    def start(self) -> None:
+        self._start = self._now()
+
+    def stop(self) -> None:
+        end = self._now()
+        self.used = {k: end[k] - self._start[k] for k in end if k in self._start}
+
+
+async def _throughput(url: str, data: Dataset, partitions: int, workers: int, tag: str, workdir: Path,
+                      steps_per_message: int) -> dict[str, Any]:
     names = StreamNames(f"fs-bench-{tag}-{workers}w", f"fsbench{tag}w{workers}")
     bus = await JetStreamBus.connect(url, names, partitions, max_stream_bytes=4 << 30)
     pool = WorkerPool(url, names, partitions, workdir)
+    meter = CpuMeter(_broker_pid(url))
     try:
-        await _publish(bus, data, partitions, range(len(data.t)), rate=None)
+        await _publish(bus, data, partitions, steps_per_message, rate=None)
         for w in range(workers):
             pool.start(f"w{w}", join_grace_s=5.0)
         await _wait_members(bus, workers)  # started (imports done), not yet claiming: CPU from here on
         started = pool.cpu_s()
-        results = Results()
-        await _collect(bus, results, _readers(bus), data.samples, timeout_s=600)
+        meter.start()
+        results = Results(data)
+        await _collect(results, _readers(bus), timeout_s=600)
+        meter.stop()
         cpu = {w: used - started.get(w, 0.0) for w, used in pool.cpu_s().items()}
         per_worker: dict[str, list[tuple[int, float]]] = {}
         for _, _, w, n, _, done in results.batches:
@@ -266,10 +342,10 @@ async def _throughput(url: str, data: Dataset, partitions: int, workers: int, ta
             rates[w] = (sum(n for n, _ in items) - items[0][0]) / span if span > 0 else float("nan")
         done = sorted(b[5] for b in results.batches)
         first_n = min(results.batches, key=lambda b: b[5])[3]
-        total = (len(results.scores) - first_n) / (done[-1] - done[0])
+        total = (results.scored - first_n) / (done[-1] - done[0])
         return {"samples_per_s": total, "per_worker_samples_per_s": rates, "worker_cpu_s": sum(cpu.values()),
-                "identical": results.identical_to(data), "workers_seen": sorted(per_worker),
-                "lost": data.samples - len(results.scores)}
+                "cpu_s": meter.used, "identical": results.identical_to_single_process(),
+                "workers_seen": sorted(per_worker), "lost": data.samples - results.scored}
     finally:
         pool.stop()
         await bus.delete_all()
@@ -277,7 +353,8 @@ async def _throughput(url: str, data: Dataset, partitions: int, workers: int, ta
 
 
 async def fault_run(url: str, data: Dataset, partitions: int, rate: float, workdir: Path,
-                    fault: Callable[[WorkerPool], Awaitable[str | None]], *, tag: str) -> dict[str, Any]:
+                    fault: Callable[[WorkerPool], Awaitable[str | None]], *, tag: str,
+                    steps_per_message: int = 1) -> dict[str, Any]:
     """Two workers serve ``data`` published at ``rate`` samples/s; a third of the way through, ``fault``
     strikes (it returns the worker it killed, if any). The figures of the kill phase (module docstring)."""
     names = StreamNames(f"fs-fault-{tag}", f"fsfault{tag}")
@@ -289,10 +366,10 @@ async def fault_run(url: str, data: Dataset, partitions: int, rate: float, workd
         await _wait_members(bus, 2)
         owners = assign(partitions, ["a", "b"])
         await asyncio.sleep(3.0)  # both have claimed their shares
-        results = Results()
-        publisher = asyncio.create_task(_publish(bus, data, partitions, range(len(data.t)), rate))
+        results = Results(data)
+        publisher = asyncio.create_task(_publish(bus, data, partitions, steps_per_message, rate))
         duration = data.samples / rate
-        collect = asyncio.create_task(_collect(bus, results, _readers(bus), data.samples, timeout_s=duration + 120))
+        collect = asyncio.create_task(_collect(results, _readers(bus), timeout_s=duration + 120))
         await asyncio.sleep(duration / 3)
         struck_at = time.time()
         victim = await fault(pool)
@@ -307,7 +384,7 @@ async def fault_run(url: str, data: Dataset, partitions: int, rate: float, workd
         before = np.array([done - ingested for _, _, _, _, ingested, done in results.batches if done < struck_at])
         around = np.array([done - ingested for _, _, _, _, ingested, done in results.batches])
         return {
-            "lost": data.samples - len(results.scores),
+            "lost": data.samples - results.scored,
             "duplicate_alerts": sum(c - 1 for c in results.alerts.values() if c > 1),
             "duplicate_score_batches": sum(c - 1 for c in results.score_batches.values() if c > 1),
             "alerts_as_single_process": set(results.alerts) == data.expected_alerts(),
@@ -316,7 +393,7 @@ async def fault_run(url: str, data: Dataset, partitions: int, rate: float, workd
             "latency_p50_s": float(np.percentile(before, 50)) if before.size else float("nan"),
             "latency_p99_s": float(np.percentile(before, 99)) if before.size else float("nan"),
             "latency_p99_with_fault_s": float(np.percentile(around, 99)) if around.size else float("nan"),
-            "identical": results.identical_to(data),
+            "identical": results.identical_to_single_process(),
             "logs": {w: pool.log(w) for w in pool.procs},
         }
     finally:
@@ -331,23 +408,43 @@ async def kill_worker(pool: WorkerPool) -> str:
     return "a"
 
 
+def _cpu_figures(phase: dict[str, Any], samples: int) -> dict[str, Any]:
+    """Where a throughput phase's CPU went, per sample and in cores busy on average."""
+    used = phase["cpu_s"]
+    wall = used["wall"]
+    out = {"worker_us_per_sample": round(1e6 * phase["worker_cpu_s"] / samples, 3),
+           "bench_process_us_per_sample": round(1e6 * used["bench_process"] / samples, 3),
+           "wall_s": round(wall, 2), "machine_busy_cores": round(used["machine_busy"] / wall, 2),
+           "workers_cores": round(phase["worker_cpu_s"] / wall, 2)}
+    if "broker" in used:
+        out["broker_us_per_sample"] = round(1e6 * used["broker"] / samples, 3)
+        out["broker_cores"] = round(used["broker"] / wall, 2)
+    ours = phase["worker_cpu_s"] + used["bench_process"] + used.get("broker", 0.0)
+    out["other_work_cores"] = round(max(0.0, used["machine_busy"] - ours) / wall, 2)  # other users of the machine
+    return out
+
+
 def bench_scale(url: str = "nats://127.0.0.1:4222", series: int = 8192, steps: int = 200, partitions: int = 8,
-                rate: float | None = None, seed: int = 0) -> dict[str, Any]:
+                rate: float | None = None, seed: int = 0, steps_per_message: int = 1) -> dict[str, Any]:
     """Run the three phases and return the issue's figures (plus the ones behind them). ``rate`` (samples/s
     of the kill phase) defaults to half the measured 2-worker throughput: a load the workers keep up
-    with, so latency measures the path, not a queue that grows."""
+    with, so latency measures the path, not a queue that grows. ``steps_per_message``: scrapes of every
+    series a sample message carries (one remote-write request or poll of that many steps)."""
     data = make_dataset(series, steps, seed)
     tag = f"{os.getpid()}-{int(time.time())}"
     with tempfile.TemporaryDirectory(prefix="foresight-bench-scale-") as tmp:
         workdir = Path(tmp)
-        one = asyncio.run(_throughput(url, data, partitions, 1, tag, workdir))
-        two = asyncio.run(_throughput(url, data, partitions, 2, tag, workdir))
+        one = asyncio.run(_throughput(url, data, partitions, 1, tag, workdir, steps_per_message))
+        two = asyncio.run(_throughput(url, data, partitions, 2, tag, workdir, steps_per_message))
         rate = rate or round(0.5 * two["samples_per_s"], -2) or 1000.0
-        kill = asyncio.run(fault_run(url, data, partitions, rate, workdir, kill_worker, tag=f"{tag}-kill"))
+        kill = asyncio.run(fault_run(url, data, partitions, rate, workdir, kill_worker, tag=f"{tag}-kill",
+                                     steps_per_message=steps_per_message))
     single = data.samples / data.single_process_s
     single_cpu = data.samples / data.single_process_cpu_s
     return {
         "series": series, "steps": steps, "partitions": partitions, "samples": data.samples,
+        "steps_per_message": steps_per_message,
+        "samples_per_message": round(data.samples / (partitions * -(-steps // steps_per_message))),
         "single_process_samples_per_s": round(single),
         "throughput_1_worker": round(one["samples_per_s"]),
         "throughput_2_workers": round(two["samples_per_s"]),
@@ -355,8 +452,12 @@ def bench_scale(url: str = "nats://127.0.0.1:4222", series: int = 8192, steps: i
         "speedup_2_workers": round(two["samples_per_s"] / one["samples_per_s"], 3),
         "broker_overhead": round(1.0 - one["samples_per_s"] / single, 3),
         "single_process_samples_per_cpu_s": round(single_cpu),
+        "single_process_us_per_sample": round(1e6 / single_cpu, 3),
         "worker_samples_per_cpu_s": round(data.samples / one["worker_cpu_s"]),
         "broker_overhead_cpu": round(1.0 - data.samples / one["worker_cpu_s"] / single_cpu, 3),
+        "worker_samples_per_cpu_s_2_workers": round(data.samples / two["worker_cpu_s"]),
+        "cpu_1_worker": _cpu_figures(one, data.samples),
+        "cpu_2_workers": _cpu_figures(two, data.samples),
         "projected_2_workers_on_free_cores": round(2 * one["samples_per_s"]),
         "latency_p50_s": round(kill["latency_p50_s"], 4),
         "latency_p99_s": round(kill["latency_p99_s"], 4),

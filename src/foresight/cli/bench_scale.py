@@ -22,12 +22,16 @@ def scale(
     rate: Annotated[float | None, typer.Option(help="Samples/s published in the kill phase (default: half the "
                                                "measured 2-worker throughput).", min=1)] = None,
     seed: Annotated[int, typer.Option(help="Seed of the data.", min=0)] = 0,
+    steps_per_message: Annotated[int, typer.Option(help="Scrapes of every series one sample message carries "
+                                                   "(a remote-write request or a poll of that many steps).",
+                                                   min=1)] = 1,
     json_out: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
     """Workers 1 and 2 against the single-process detector; latency; kill -9 of a worker (lost, duplicates, recovery)."""
     from foresight.bench.scale import bench_scale
 
-    figures = bench_scale(nats_url, series=series, steps=steps, partitions=partitions, rate=rate, seed=seed)
+    figures = bench_scale(nats_url, series=series, steps=steps, partitions=partitions, rate=rate, seed=seed,
+                          steps_per_message=steps_per_message)
     if json_out:
         typer.echo(json.dumps(figures))
         return

@@ -1,7 +1,7 @@
 """The workers' alerts, from the results stream to the alert sink (Alertmanager in production).
 
-Workers publish an alert per anomaly onset at or above the threshold, keyed for ever by
-:func:`~foresight.scaleout.scorer.alert_key`. The forwarder reads them through a durable consumer
+Workers publish the anomaly onsets at or above the threshold (one message per sample batch that has
+any), each keyed for ever by :func:`~foresight.scaleout.scorer.alert_key`. The forwarder reads them through a durable consumer
 (the broker remembers how far it got, so a forwarder that restarts resumes there), hands them to
 the sink as Alertmanager ``postableAlert`` objects, and only then acknowledges them. An alert key
 seen before is not sent again (a redelivery after a crash between send and ack), within the last
@@ -24,7 +24,7 @@ from foresight.adapters.jetstream import DurableReader
 from foresight.detect.alerts import rfc3339
 from foresight.detect.live import AlertSink
 from foresight.errors import ServiceUnavailable
-from foresight.scaleout.codec import AlertRecord, decode_alert
+from foresight.scaleout.codec import AlertRecord, decode_alerts
 from foresight.scaleout.partition import labels_of
 
 __all__ = ["AlertForwarder", "postable"]
@@ -62,8 +62,7 @@ class AlertForwarder:
         """Forward what has arrived; return how many alerts went to the sink."""
         received = await self.reader.fetch()
         fresh: list[dict[str, Any]] = []
-        for message in received:
-            alert = decode_alert(message.data)
+        for alert in (alert for message in received for alert in decode_alerts(message.data)):
             if alert.key in self._seen:
                 continue
             self._seen[alert.key] = None

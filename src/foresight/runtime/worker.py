@@ -160,7 +160,8 @@ class Worker:
             pending = {p: messages for p, messages in pending.items() if messages}
             scores = self.scorer.score(batches)
             now = time.time()
-            results = [(ScoreBatch(p, seq, self.config.worker_id, batch.ids, batch.t, scores[p], batch.ingested_at, now),
+            results = [(ScoreBatch(p, seq, self.config.worker_id, batch.series, batch.rows, batch.t, scores[p],
+                                   batch.ingested_at, now),
                         self.scorer.alerts(p, batch, scores[p], self.config.worker_id))
                        for p, (seq, batch) in batches.items()]
             inflight.append(asyncio.create_task(self._publish(results, stop)))

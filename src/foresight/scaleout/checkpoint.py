@@ -4,8 +4,10 @@ A worker that takes a partition over restores the checkpoint and replays the str
 ``seq + 1``: the detectors are deterministic, so the replayed samples get the scores they got
 before (and their alerts the same keys), and every sample is scored exactly once in effect.
 
-The state's arrays travel as raw bytes in a msgpack map, zstd-compressed: most of a young
-detector's symbol tables are zeros, and a checkpoint is written every few seconds.
+Each of the state's arrays is zstd-compressed straight from its memory (no copy of the state on
+the way: a partition's rows are usually a view of the worker's state) and the compressed blobs
+travel in a msgpack map: most of a young detector's symbol tables are zeros, and a checkpoint is
+written every few seconds.
 
 >>> from foresight.detect import make_detector
 >>> d = make_detector("ewma")
@@ -31,7 +33,7 @@ from foresight.errors import InputError
 
 __all__ = ["Checkpoint", "concat_states", "decode_checkpoint", "encode_checkpoint", "take_rows"]
 
-VERSION = 1
+VERSION = 2
 S = TypeVar("S", bound=ArrayState)
 
 
@@ -52,8 +54,8 @@ def _flatten(state: ArrayState, prefix: str = "") -> dict[str, list[Any]]:
         if isinstance(value, ArrayState):
             out.update(_flatten(value, f"{prefix}{f.name}."))
         else:
-            array = np.ascontiguousarray(value)
-            out[prefix + f.name] = [array.dtype.str, list(array.shape), array.tobytes()]
+            array = np.ascontiguousarray(value)  # a view when it is one already (rows of a C-ordered array)
+            out[prefix + f.name] = [array.dtype.str, list(array.shape), bytes(cramjam.zstd.compress(array, level=1))]
     return out
 
 
@@ -69,20 +71,23 @@ def _rebuild(cls: type[S], arrays: dict[str, list[Any]], prefix: str = "") -> S:
             dtype, shape, data = arrays[prefix + f.name]
         except KeyError:
             raise InputError(f"checkpoint lacks {prefix + f.name!r}: written by another detector version") from None
-        fields[f.name] = np.frombuffer(data, dtype=np.dtype(dtype)).reshape(shape).copy()
+        try:
+            raw = bytes(cramjam.zstd.decompress(data))
+            fields[f.name] = np.frombuffer(raw, dtype=np.dtype(dtype)).reshape(shape).copy()
+        except (ValueError, TypeError, cramjam.DecompressionError) as exc:
+            raise InputError(f"checkpoint: array {prefix + f.name!r} unreadable ({exc})") from exc
     return cls(**fields)
 
 
 def encode_checkpoint(cp: Checkpoint) -> bytes:
-    body = msgpack.packb({"v": VERSION, "p": cp.partition, "s": cp.seq, "i": list(cp.ids), "a": _flatten(cp.state)})
-    return bytes(cramjam.zstd.compress(body, level=1))
+    return msgpack.packb({"v": VERSION, "p": cp.partition, "s": cp.seq, "i": list(cp.ids), "a": _flatten(cp.state)})
 
 
 def decode_checkpoint(data: bytes, detector: Detector[Any]) -> Checkpoint:
     """The checkpoint in ``data``, its state rebuilt as ``detector``'s (another detector's is refused)."""
     try:
-        body = msgpack.unpackb(bytes(cramjam.zstd.decompress(data)), raw=False)
-    except (ValueError, msgpack.UnpackException, cramjam.DecompressionError) as exc:
+        body = msgpack.unpackb(data, raw=False)
+    except (ValueError, msgpack.UnpackException) as exc:
         raise InputError(f"checkpoint: unreadable ({exc})") from exc
     if not isinstance(body, dict) or body.get("v") != VERSION:
         raise InputError(f"checkpoint: not a version-{VERSION} checkpoint")
@@ -101,8 +106,8 @@ def concat_states(a: S, b: S) -> S:
     })
 
 
-def take_rows(state: S, rows: np.ndarray) -> S:
-    """The series ``rows`` of ``state``, copied (a partition's rows, to checkpoint or to keep)."""
+def take_rows(state: S, rows: np.ndarray | slice) -> S:
+    """The series ``rows`` of ``state``: copied for an index array, views for a slice."""
     return type(state)(**{
         f.name: take_rows(getattr(state, f.name), rows)
         if isinstance(getattr(state, f.name), ArrayState)

@@ -1,23 +1,31 @@
-"""The bytes on the sample and result subjects: msgpack maps whose number columns are raw float64.
+"""The bytes on the sample and result subjects: msgpack maps whose number columns are raw arrays.
 
-Why msgpack and not protobuf: a batch is three columns (series ids, times, values); msgpack packs
-the id list at C speed and carries each number column as one ``bin`` blob that numpy reads back
-without a copy (``np.frombuffer``), and it needs no schema compiler, generated module or runtime
-version kept in step with it (the KEDA proto's generated files show that cost). A protobuf
-``repeated double`` would encode the same 8 bytes per number; its gain, a schema, is had here by
-the version field and :func:`decode_samples` refusing what it does not know.
+A batch names each of its series once (``series``) and gives every sample the position of its
+series in that list (``rows``, int32): a batch of k scrapes of 1,000 series carries 1,000 ids, not
+k x 1,000, and the reader turns ``rows`` into detector rows with one numpy index instead of one
+dictionary look-up per sample. Times and values are float64 columns.
+
+Why msgpack and not protobuf: msgpack packs the id list at C speed and carries each number column
+as one ``bin`` blob that numpy reads back without a copy (``np.frombuffer``), and it needs no
+schema compiler, generated module or runtime version kept in step with it (the KEDA proto's
+generated files show that cost). A protobuf ``repeated double`` would encode the same 8 bytes per
+number; its gain, a schema, is had here by the version field and the decoders refusing what they
+do not know.
 
 Columns are little-endian whatever the host, so a batch means the same on every machine.
 
->>> batch = SampleBatch(("a", "b"), np.array([1.0, 1.0]), np.array([0.5, 2.0]), ingested_at=7.0)
+>>> batch = SampleBatch.of(("a", "b", "a"), np.array([1.0, 1.0, 2.0]), np.array([0.5, 2.0, 0.7]), ingested_at=7.0)
+>>> batch.series, batch.rows.tolist()
+(('a', 'b'), [0, 1, 0])
 >>> back = decode_samples(encode_samples(batch))
 >>> back.ids, back.t.tolist(), back.x.tolist(), back.ingested_at
-(('a', 'b'), [1.0, 1.0], [0.5, 2.0], 7.0)
+(('a', 'b', 'a'), [1.0, 1.0, 2.0], [0.5, 2.0, 0.7], 7.0)
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,39 +34,58 @@ import numpy as np
 
 from foresight.errors import InputError
 
-__all__ = ["AlertRecord", "SampleBatch", "ScoreBatch", "batch_id", "decode_alert", "decode_samples", "decode_scores",
-           "encode_alert", "encode_samples", "encode_scores"]
+__all__ = ["AlertRecord", "SampleBatch", "ScoreBatch", "batch_id", "decode_alerts", "decode_samples", "decode_scores",
+           "encode_alerts", "encode_samples", "encode_scores"]
 
-VERSION = 1
+VERSION = 2
 _F8 = np.dtype("<f8")
+_I4 = np.dtype("<i4")
 
 
 @dataclass(frozen=True)
 class SampleBatch:
-    """Samples of one partition: ``ids[i]`` at time ``t[i]`` (Unix s) has value ``x[i]``; a series
-    may repeat (its samples in time order). ``ingested_at``: when the sender handed them over."""
+    """Samples of one partition: sample ``i`` is series ``series[rows[i]]`` at time ``t[i]`` (Unix s) with
+    value ``x[i]``; a series' samples are in time order. ``ingested_at``: when the sender handed them over."""
 
-    ids: tuple[str, ...]
+    series: tuple[str, ...]
+    rows: np.ndarray
     t: np.ndarray
     x: np.ndarray
     ingested_at: float
 
+    @classmethod
+    def of(cls, ids: Sequence[str], t: np.ndarray, x: np.ndarray, ingested_at: float) -> SampleBatch:
+        """The batch of samples given one series id each (``ids[i]`` is sample ``i``'s)."""
+        index: dict[str, int] = {}
+        rows = np.fromiter((index.setdefault(sid, len(index)) for sid in ids), dtype=_I4, count=len(ids))
+        return cls(tuple(index), rows, np.asarray(t, dtype=np.float64), np.asarray(x, dtype=np.float64), ingested_at)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """Each sample's series id (one Python object per sample: for tests and reports, not hot paths)."""
+        return tuple(self.series[r] for r in self.rows.tolist())
+
     def __len__(self) -> int:
-        return len(self.ids)
+        return int(self.rows.size)
 
 
 @dataclass(frozen=True)
 class ScoreBatch:
-    """The scores of one sample batch (stream sequence ``seq`` of partition ``partition``), in its order."""
+    """The scores of one sample batch (stream sequence ``seq`` of partition ``partition``), in its order:
+    ``scores[i]`` is the score of series ``series[rows[i]]`` at ``t[i]``."""
 
     partition: int
     seq: int
     worker: str
-    ids: tuple[str, ...]
+    series: tuple[str, ...]
+    rows: np.ndarray
     t: np.ndarray
     scores: np.ndarray
     ingested_at: float
     scored_at: float
+
+    def __len__(self) -> int:
+        return int(self.rows.size)
 
 
 @dataclass(frozen=True)
@@ -73,10 +100,10 @@ class AlertRecord:
     worker: str
 
 
-def _column(value: Any, name: str, n: int) -> np.ndarray:
-    if not isinstance(value, bytes) or len(value) != 8 * n:
-        raise InputError(f"batch column {name!r}: expected {n} float64 values")
-    return np.frombuffer(value, dtype=_F8)
+def _column(value: Any, name: str, n: int, dtype: np.dtype[Any] = _F8) -> np.ndarray:
+    if not isinstance(value, bytes) or len(value) != dtype.itemsize * n:
+        raise InputError(f"batch column {name!r}: expected {n} {dtype.name} values")
+    return np.frombuffer(value, dtype=dtype)
 
 
 def _unpack(data: bytes, kind: str) -> dict[str, Any]:
@@ -89,51 +116,82 @@ def _unpack(data: bytes, kind: str) -> dict[str, Any]:
     return body
 
 
+def _table(body: dict[str, Any], kind: str) -> tuple[tuple[str, ...], np.ndarray, int]:
+    """The series list and the sample rows of a decoded batch, the rows checked to name listed series."""
+    series = body.get("s")
+    if not isinstance(series, list):
+        raise InputError(f"{kind} batch: no series list")
+    raw = body.get("r")
+    if not isinstance(raw, bytes) or len(raw) % _I4.itemsize:
+        raise InputError(f"{kind} batch: column 'r' is not int32 rows")
+    n = len(raw) // _I4.itemsize
+    rows = _column(raw, "r", n, _I4)
+    if rows.size and (int(rows.min()) < 0 or int(rows.max()) >= len(series)):
+        raise InputError(f"{kind} batch: a sample names a series the batch does not list")
+    return tuple(series), rows, n
+
+
+def _number(body: dict[str, Any], name: str, kind: str) -> float:
+    value = body.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InputError(f"{kind} batch: field {name!r} is not a number")
+    return float(value)
+
+
 def batch_id(partition: int, batch: SampleBatch) -> str:
     """A name for the batch's content (not its ingestion time): a sender that retries a batch after a
     failed publish sends the same id, and the stream stores it once (JetStream de-duplication).
 
-    >>> b = SampleBatch(("a",), np.array([1.0]), np.array([2.0]), ingested_at=1.0)
-    >>> batch_id(0, b) == batch_id(0, SampleBatch(b.ids, b.t, b.x, ingested_at=9.0)) != batch_id(1, b)
+    >>> b = SampleBatch.of(("a",), np.array([1.0]), np.array([2.0]), ingested_at=1.0)
+    >>> batch_id(0, b) == batch_id(0, SampleBatch(b.series, b.rows, b.t, b.x, ingested_at=9.0)) != batch_id(1, b)
     True
     """
     digest = hashlib.blake2b(digest_size=16)
-    digest.update(msgpack.packb([partition, list(batch.ids)]))
+    digest.update(msgpack.packb([partition, list(batch.series)]))
+    digest.update(batch.rows.astype(_I4).tobytes())
     digest.update(batch.t.astype(_F8).tobytes())
     digest.update(batch.x.astype(_F8).tobytes())
     return digest.hexdigest()
 
 
 def encode_samples(batch: SampleBatch) -> bytes:
-    return msgpack.packb({"v": VERSION, "k": "samples", "i": list(batch.ids), "t": batch.t.astype(_F8).tobytes(),
-                          "x": batch.x.astype(_F8).tobytes(), "at": float(batch.ingested_at)})
+    return msgpack.packb({"v": VERSION, "k": "samples", "s": list(batch.series), "r": batch.rows.astype(_I4).tobytes(),
+                          "t": batch.t.astype(_F8).tobytes(), "x": batch.x.astype(_F8).tobytes(),
+                          "at": float(batch.ingested_at)})
 
 
 def decode_samples(data: bytes) -> SampleBatch:
     body = _unpack(data, "samples")
-    ids = tuple(body["i"])
-    return SampleBatch(ids, _column(body["t"], "t", len(ids)), _column(body["x"], "x", len(ids)), float(body["at"]))
+    series, rows, n = _table(body, "samples")
+    return SampleBatch(series, rows, _column(body.get("t"), "t", n), _column(body.get("x"), "x", n),
+                       _number(body, "at", "samples"))
 
 
 def encode_scores(batch: ScoreBatch) -> bytes:
-    return msgpack.packb({"v": VERSION, "k": "scores", "p": batch.partition, "s": batch.seq, "w": batch.worker,
-                          "i": list(batch.ids), "t": batch.t.astype(_F8).tobytes(),
-                          "u": batch.scores.astype(_F8).tobytes(), "at": batch.ingested_at, "done": batch.scored_at})
+    return msgpack.packb({"v": VERSION, "k": "scores", "p": batch.partition, "q": batch.seq, "w": batch.worker,
+                          "s": list(batch.series), "r": batch.rows.astype(_I4).tobytes(),
+                          "t": batch.t.astype(_F8).tobytes(), "u": batch.scores.astype(_F8).tobytes(),
+                          "at": batch.ingested_at, "done": batch.scored_at})
 
 
 def decode_scores(data: bytes) -> ScoreBatch:
     body = _unpack(data, "scores")
-    ids = tuple(body["i"])
-    return ScoreBatch(int(body["p"]), int(body["s"]), str(body["w"]), ids, _column(body["t"], "t", len(ids)),
-                      _column(body["u"], "u", len(ids)), float(body["at"]), float(body["done"]))
+    series, rows, n = _table(body, "scores")
+    return ScoreBatch(int(_number(body, "p", "scores")), int(_number(body, "q", "scores")), str(body.get("w", "")),
+                      series, rows, _column(body.get("t"), "t", n), _column(body.get("u"), "u", n),
+                      _number(body, "at", "scores"), _number(body, "done", "scores"))
 
 
-def encode_alert(alert: AlertRecord) -> bytes:
-    return msgpack.packb({"v": VERSION, "k": "alert", "key": alert.key, "series": alert.series, "t": alert.t,
-                          "u": alert.score, "p": alert.partition, "w": alert.worker})
+def encode_alerts(alerts: Sequence[AlertRecord]) -> bytes:
+    """The alerts of one sample batch as one message (one publish and one acknowledgement for all)."""
+    return msgpack.packb({"v": VERSION, "k": "alerts",
+                          "a": [[a.key, a.series, a.t, a.score, a.partition, a.worker] for a in alerts]})
 
 
-def decode_alert(data: bytes) -> AlertRecord:
-    body = _unpack(data, "alert")
-    return AlertRecord(str(body["key"]), str(body["series"]), float(body["t"]), float(body["u"]), int(body["p"]),
-                       str(body["w"]))
+def decode_alerts(data: bytes) -> list[AlertRecord]:
+    body = _unpack(data, "alerts")
+    try:
+        return [AlertRecord(str(key), str(series), float(t), float(score), int(partition), str(worker))
+                for key, series, t, score, partition, worker in body["a"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"alerts batch: malformed alert ({exc})") from exc

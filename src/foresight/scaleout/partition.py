@@ -96,13 +96,14 @@ def owned_by(partitions: int, workers: Iterable[str], worker: str) -> frozenset[
 
 
 def batches_of(series: Iterable[Series], partitions: int, ingested_at: float) -> dict[int, SampleBatch]:
-    """Samples grouped into one batch per partition (each series' samples kept in its order).
+    """Samples grouped into one batch per partition (each series named once, its samples kept in order).
 
     >>> b = batches_of([Series({"job": "a"}, [1.0, 2.0], [5.0, 6.0])], 1, ingested_at=0.0)
-    >>> b[0].ids, b[0].x.tolist()
-    (('job="a"', 'job="a"'), [5.0, 6.0])
+    >>> b[0].series, b[0].rows.tolist(), b[0].x.tolist()
+    (('job="a"',), [0, 0], [5.0, 6.0])
     """
-    ids: dict[int, list[str]] = {}
+    table: dict[int, dict[str, int]] = {}
+    rows: dict[int, list[np.ndarray]] = {}
     ts: dict[int, list[np.ndarray]] = {}
     xs: dict[int, list[np.ndarray]] = {}
     for s in series:
@@ -110,7 +111,9 @@ def batches_of(series: Iterable[Series], partitions: int, ingested_at: float) ->
             continue
         sid = series_id(s.labels)
         p = partition_of(sid, partitions)
-        ids.setdefault(p, []).extend([sid] * len(s))
+        named = table.setdefault(p, {})
+        rows.setdefault(p, []).append(np.full(len(s), named.setdefault(sid, len(named)), dtype=np.int32))
         ts.setdefault(p, []).append(np.asarray(s.timestamps, dtype=np.float64))
         xs.setdefault(p, []).append(np.asarray(s.values, dtype=np.float64))
-    return {p: SampleBatch(tuple(ids[p]), np.concatenate(ts[p]), np.concatenate(xs[p]), ingested_at) for p in ids}
+    return {p: SampleBatch(tuple(table[p]), np.concatenate(rows[p]), np.concatenate(ts[p]), np.concatenate(xs[p]),
+                           ingested_at) for p in table}

@@ -18,7 +18,7 @@ re-emits the same keys, which the broker and consumers drop as duplicates.
 >>> from foresight.scaleout.codec import SampleBatch
 >>> s = ShardScorer(make_detector("ewma"), threshold=0.8)
 >>> s.add_partition(0)
->>> b = SampleBatch(("a", "b", "a"), np.array([0.0, 0.0, 1.0]), np.array([1.0, 2.0, 1.0]), 0.0)
+>>> b = SampleBatch.of(("a", "b", "a"), np.array([0.0, 0.0, 1.0]), np.array([1.0, 2.0, 1.0]), 0.0)
 >>> s.score({0: (1, b)})[0].shape
 (3,)
 >>> s.checkpoint(0).ids, s.seq[0]
@@ -57,7 +57,7 @@ class ShardScorer:
         self.detector, self.threshold = detector, threshold
         self.state: ArrayState = detector.init(0)
         self._ids: list[str] = []  # row -> series id
-        self._part: list[int] = []  # row -> partition
+        self._part = np.empty(0, dtype=np.intp)  # row -> partition
         self._rows: dict[str, int] = {}
         self.seq: dict[int, int] = {}
         self._cache: dict[int, tuple[tuple[str, ...], np.ndarray]] = {}
@@ -78,21 +78,25 @@ class ShardScorer:
         """Stop serving ``partition``: its rows leave the state (checkpoint it first to keep them)."""
         del self.seq[partition]
         self._cache.pop(partition, None)
-        keep = np.array([p != partition for p in self._part], dtype=bool)
+        keep = self._part != partition
         if keep.all():
             return
         rows = np.flatnonzero(keep)
         self.state = take_rows(self.state, rows)
         self._ids = [self._ids[r] for r in rows.tolist()]
-        self._part = [self._part[r] for r in rows.tolist()]
+        self._part = self._part[rows]
         self._rows = {sid: row for row, sid in enumerate(self._ids)}
         self._cache.clear()
 
     def checkpoint(self, partition: int) -> Checkpoint:
-        """A copy of ``partition``'s rows as of its :attr:`seq`."""
-        rows = np.array([r for r, p in enumerate(self._part) if p == partition], dtype=np.intp)
-        return Checkpoint(partition, self.seq[partition], tuple(self._ids[r] for r in rows.tolist()),
-                          take_rows(self.state, rows))
+        """``partition``'s rows as of its :attr:`seq`. When they are contiguous (a partition's series
+        usually arrive together) the state's arrays are views of the live state, not copies: encode the
+        checkpoint before the next :meth:`score`."""
+        rows = np.flatnonzero(self._part == partition)
+        ids = tuple(self._ids[r] for r in rows.tolist())
+        if rows.size and rows[-1] - rows[0] + 1 == rows.size:
+            return Checkpoint(partition, self.seq[partition], ids, take_rows(self.state, slice(rows[0], rows[-1] + 1)))
+        return Checkpoint(partition, self.seq[partition], ids, take_rows(self.state, rows))
 
     def score(self, batches: dict[int, tuple[int, SampleBatch]]) -> dict[int, np.ndarray]:
         """Learn one batch per partition (``partition -> (stream sequence, batch)``) in one detector
@@ -101,11 +105,11 @@ class ShardScorer:
         new: dict[str, int] = {}  # series met for the first time, all partitions' at once: one state copy
         for p in parts:
             cached = self._cache.get(p)
-            if cached is None or cached[0] != batches[p][1].ids:
-                new.update((sid, p) for sid in batches[p][1].ids if sid not in self._rows and sid not in new)
+            if cached is None or cached[0] != batches[p][1].series:
+                new.update((sid, p) for sid in batches[p][1].series if sid not in self._rows and sid not in new)
         if new:
             self._append(list(new.values()), list(new), self.detector.init(len(new)))
-        located = [self._locate(p, batches[p][1].ids) for p in parts]
+        located = [self._locate(p, batches[p][1].series)[batches[p][1].rows] for p in parts]
         rows = np.concatenate(located) if located else np.empty(0, dtype=np.intp)
         x = np.concatenate([batches[p][1].x for p in parts]) if parts else np.empty(0)
         t = np.concatenate([batches[p][1].t for p in parts]) if parts else np.empty(0)
@@ -129,25 +133,27 @@ class ShardScorer:
 
     def alerts(self, partition: int, batch: SampleBatch, scores: np.ndarray, worker: str) -> list[AlertRecord]:
         """The batch's alerts: samples whose onset score reaches the threshold."""
-        return [
-            AlertRecord(alert_key(batch.ids[i], float(batch.t[i])), batch.ids[i], float(batch.t[i]), float(scores[i]),
-                        partition, worker)
-            for i in np.flatnonzero(scores >= self.threshold).tolist()
-        ]
+        out = []
+        for i in np.flatnonzero(scores >= self.threshold).tolist():
+            sid, t = batch.series[int(batch.rows[i])], float(batch.t[i])
+            out.append(AlertRecord(alert_key(sid, t), sid, t, float(scores[i]), partition, worker))
+        return out
 
     def _append(self, partitions: list[int], ids: list[str], state: ArrayState) -> None:
-        for sid, partition in zip(ids, partitions):
+        for sid in ids:
             self._rows[sid] = len(self._ids)
             self._ids.append(sid)
-            self._part.append(partition)
-        self.state = concat_states(self.state, state)
+        self._part = np.concatenate([self._part, np.asarray(partitions, dtype=np.intp)])
+        # the first series need no copy of the (empty) state: a worker's first batch is often all of them
+        self.state = state if len(self._ids) == len(ids) else concat_states(self.state, state)
 
-    def _locate(self, partition: int, ids: tuple[str, ...]) -> np.ndarray:
+    def _locate(self, partition: int, series: tuple[str, ...]) -> np.ndarray:
+        """The state row of each of a batch's listed series."""
         cached = self._cache.get(partition)
-        if cached is not None and cached[0] == ids:  # a scrape's batch usually lists the series of the last
+        if cached is not None and cached[0] == series:  # a partition's batches usually list the series of the last
             return cached[1]
-        rows = np.fromiter((self._rows[sid] for sid in ids), dtype=np.intp, count=len(ids))
-        self._cache[partition] = (ids, rows)
+        rows = np.fromiter((self._rows[sid] for sid in series), dtype=np.intp, count=len(series))
+        self._cache[partition] = (series, rows)
         return rows
 
 
