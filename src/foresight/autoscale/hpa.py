@@ -656,15 +656,24 @@ class HpaPolicy:
             if unqueried:
                 raise ConfigError(f"HPA: external metric(s) {unqueried} have no query in external_queries")
         self.lookback_s = max(s.sync_period_s for s in (spec, *self._per_workload.values()))
+        self._queries: dict[str, dict[str, str]] = {}
 
     def spec_for(self, workload: str) -> HpaSpec:
         """The HPA spec of ``workload`` (its own, or the default one)."""
         return self._per_workload.get(workload, self._spec)
 
     def queries(self, workload: str) -> dict[str, str]:
-        external = {m.name: self._external[m.name].substitute(workload=workload)
-                    for m in self.spec_for(workload).external_metrics}
-        return {"cpu": self._template.substitute(workload=workload), **external}
+        """The CPU query of ``workload`` and those of its spec's External metrics.
+
+        Made once per workload (specs and templates are fixed): the loop asks every period, for
+        every workload, and the same mapping each time lets it see at once that its read plan holds.
+        """
+        found = self._queries.get(workload)
+        if found is None:
+            external = {m.name: self._external[m.name].substitute(workload=workload)
+                        for m in self.spec_for(workload).external_metrics}
+            found = self._queries[workload] = {"cpu": self._template.substitute(workload=workload), **external}
+        return found
 
     def decide(self, state: HpaState | None, obs: Observation) -> tuple[Recommendation, HpaState]:
         spec = self.spec_for(obs.workload)
