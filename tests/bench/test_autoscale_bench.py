@@ -305,3 +305,58 @@ def test_the_predictive_loops_share_each_forecaster_answer() -> None:
     expected = direct.predict(direct.update(direct.fit(history), np.array([[3.0]])), 2, [0.5, 0.9])
     assert np.array_equal(answers[0], expected) and not answers[0].flags.writeable
     assert other is not updated[0]
+
+
+def _trace(name: str, predictive: tuple[float, float], hpa: tuple[float, float], actions: tuple[int, int]) -> TraceResult:
+    """A trace whose HPA sweep is 60/70/80 around ``hpa`` and whose predictive sweep is 0/0.1/0.2
+    around ``predictive`` (violation minutes, core-minutes), with ``actions`` (predictive, hpa)."""
+    def r(v: float, cost: float, n: int = 10) -> PolicyResult:
+        return PolicyResult(v, 2 * cost, n, cost)
+
+    (pv, pc), (hv, hc) = predictive, hpa
+    sweep = {60: r(hv / 2, 1.2 * hc), 70: r(hv, hc, actions[1]), 80: r(2 * hv, 0.8 * hc)}
+    headrooms = {0.0: r(2 * pv, 0.9 * pc), 0.1: r(pv, pc, actions[0]), 0.2: r(pv / 2, 1.1 * pc)}
+    policies = {"predictive": headrooms[0.1], "hpa": sweep[70], "oracle": r(0.0, 0.5 * hc), "static": r(0.0, 3 * hc),
+                "predictive-direct": r(pv, pc)}
+    return TraceResult(name, 7.0, 7.0, 560.0, policies, sweep, headrooms)
+
+
+def test_pooling_sums_each_setting_over_the_traces_and_reads_the_pooled_fronts() -> None:
+    from foresight.bench.autoscale import pool, pooled_json
+
+    good = _trace("good", predictive=(5.0, 800.0), hpa=(10.0, 1000.0), actions=(12, 10))
+    bad = _trace("bad", predictive=(10.0, 1100.0), hpa=(10.0, 1000.0), actions=(20, 10))
+    assert good.pareto()["never_worse_than_hpa"] is True and bad.pareto()["never_worse_than_hpa"] is False
+    assert bad.pareto()["cost_ratio_at_matched_slo"] == 1.1 and bad.pareto()["violation_ratio_at_hpa_cost"] > 1
+    both = pool([good, bad])
+    assert both.sweep[70].slo_violation_minutes == 20.0 and both.headroom_sweep[0.2].requested_core_minutes == 2090.0
+    assert both.policies["predictive"].scaling_actions == 32
+    # pooled: the predictive headline violates 15 minutes at 1,900 core-minutes; the HPA front reaches 15
+    # minutes half-way between its 60% (10 min, 2,400) and 70% (20 min, 2,000) totals: 2,200
+    figures = pooled_json([good, bad], "pooled")
+    assert figures["cost_ratio_at_matched_slo"] == round(1900 / 2200, 3)
+    assert figures["cost_ratio_to_oracle"] == 1.9
+    assert figures["worse_than_hpa"] == ["bad"] and figures["over_1_5x_hpa_actions"] == ["bad"]
+    assert figures["max_actions_ratio_to_hpa"] == 2.0 and figures["traces"] == ["bad", "good"]
+    with pytest.raises(Exception, match="same policies"):
+        pool([good, TraceResult("other", 1.0, 1.0, 1.0, good.policies, {70: good.sweep[70]}, good.headroom_sweep)])
+
+
+def test_the_pooled_report_names_the_held_out_traces(synthetic_trace: Path) -> None:
+    from foresight.bench.autoscale import FIT_TRACES, report
+
+    result = _trace("crane-input0", predictive=(5.0, 800.0), hpa=(10.0, 1000.0), actions=(12, 10))
+    held = _trace("synthetic", predictive=(4.0, 700.0), hpa=(10.0, 1000.0), actions=(9, 10))
+    assert "crane-input0" in FIT_TRACES
+    out = report([result, held], SCENARIO)
+    assert out["split"]["fit"] == ["crane-input0"] and out["split"]["held_out"] == ["synthetic"]
+    assert out["pooled_held_out"]["traces"] == ["synthetic"] and out["pooled"]["traces"] == ["crane-input0", "synthetic"]
+    assert out["traces"]["synthetic"]["held_out"] and not out["traces"]["crane-input0"]["held_out"]
+    assert out["pooled_held_out"]["cost_ratio_at_matched_slo"] == out["traces"]["synthetic"]["cost_ratio_at_matched_slo"]
+
+
+def test_the_command_prints_the_pooled_figures(synthetic_trace: Path) -> None:
+    done = CliRunner().invoke(app, ["bench", "autoscale", "--trace", str(synthetic_trace), "--days", "0.05",
+                                    "--replicas-at-peak", "8"])
+    assert done.exit_code == 0, done.output
+    assert "pooled" in done.output and "held out: synthetic" in done.output

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -80,6 +80,7 @@ def autoscale(
         typer.echo(json.dumps(report))
         return
     console.print(summary_table(results))
+    console.print(pooled_table(report))
 
 
 def _ratio(a: float, b: float) -> str:
@@ -122,7 +123,8 @@ def summary_table(results: list[TraceResult]) -> Table:
     """Every trace: the headline predictive against the HPA, the oracle and the HPA at matched violations."""
     table = Table(title="predictive (through the HPA) per trace")
     for column in ("trace", "violations / hpa", "replica-min / hpa", "replica-min / oracle",
-                   "replica-min / hpa at matched violations", "violations / hpa at the hpa's cost", "targets met"):
+                   "replica-min / hpa at matched violations", "violations / hpa at the hpa's cost", "actions / hpa",
+                   "up-down-up", "targets met"):
         table.add_column(column, justify="left" if column == "trace" else "right")
     for r in results:
         p, hpa, oracle = (r.policies[k] for k in ("predictive", "hpa", "oracle"))
@@ -131,5 +133,20 @@ def summary_table(results: list[TraceResult]) -> Table:
                       _ratio(p.replica_minutes, hpa.replica_minutes), _ratio(p.replica_minutes, oracle.replica_minutes),
                       "-" if matched is None else _ratio(p.replica_minutes, matched),
                       "-" if at_cost is None else _ratio(at_cost, hpa.slo_violation_minutes),
-                      f"{sum(r.targets().values())}/3")
+                      _ratio(p.scaling_actions, hpa.scaling_actions), str(p.up_down_up), f"{sum(r.targets().values())}/3")
+    return table
+
+
+def pooled_table(report: dict[str, Any]) -> Table:
+    """The Pareto figures pooled over every trace and over the held-out ones (requested core-minutes)."""
+    table = Table(title="predictive against the HPA, pooled (requested core-minutes; held out: "
+                  f"{', '.join(report['split']['held_out']) or 'none'})")
+    keys = ("cost_ratio_at_matched_slo", "violation_ratio_at_hpa_cost", "cost_ratio_to_oracle", "actions_ratio_to_hpa",
+            "max_actions_ratio_to_hpa")
+    for column in ("traces", *keys, "worse than the hpa on"):
+        table.add_column(column.replace("_", " "), justify="left" if column == "traces" else "right")
+    for label, pooled in (("all", report["pooled"]), ("held out", report["pooled_held_out"])):
+        if pooled is not None:
+            table.add_row(label, *("-" if pooled[k] is None else f"{pooled[k]:.2f}" for k in keys),
+                          ", ".join(pooled["worse_than_hpa"]) or "none")
     return table
