@@ -183,7 +183,7 @@ class IncidentSettings(BaseModel):
 
     model_config = _FROZEN
 
-    window_s: float = Field(300.0, gt=0, description="Alerts further apart in time than this never join one incident.")
+    window_s: float = Field(180.0, gt=0, description="Alerts further apart in time than this never join one incident.")
     max_hops: int = Field(2, ge=0, description="Calls apart two alerting services may be to join one incident.")
     resolve_after_s: float = Field(300.0, ge=0, description="An incident resolves this long after its last alert did.")
     skew_s: float = Field(10.0, ge=0, description="Clock skew between alert sources: a dependency that alerted up to "

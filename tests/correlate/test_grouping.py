@@ -93,6 +93,31 @@ def test_a_pod_alert_links_along_calls_unless_it_is_about_the_pod_itself() -> No
     assert groups(c) == {frozenset({"k"}), frozenset({"c"})}
 
 
+def test_a_service_alert_that_fired_before_its_pods_joins_the_node_they_tie_it_to() -> None:
+    """A node fault: the service's latency rule fired before its pod's readiness rule (their ``for:``
+    clocks keep no order), so the service's alert opened an incident the pod's alert then ties to the
+    node's: a fragment, merged."""
+    node = alert("n", None, 100.0, name="KubeNodeNotReady", component="node-a")
+    pod = alert("r", "search", 170.0, name="KubePodNotReady", component="search-1")
+    c = Correlator()
+    c.observe([node], SHOP, 100.0)
+    [fragment] = c.observe([alert("s", "search", 130.0)], SHOP, 130.0)
+    out = {i.id: i for i in c.observe([pod], SHOP, 170.0)}
+    assert groups(c) == {frozenset({"n", "s", "r"})}
+    assert out[fragment.id].merged_into == c.incidents[0].id
+    assert c.incidents[0].root_cause is not None and c.incidents[0].root_cause.component == "node-a"
+    # one rule cycle or two apart, not more: a service alert 61 s before stays its own incident
+    c = Correlator()
+    c.observe([node, alert("s", "search", 109.0)], SHOP, 109.0)
+    c.observe([pod], SHOP, 170.0)
+    assert groups(c) == {frozenset({"n", "r"}), frozenset({"s"})}
+    # an incident opened on another service is no fragment of this one
+    c = Correlator()
+    c.observe([node, alert("i", "index", 160.0)], SHOP, 160.0)
+    c.observe([pod], SHOP, 170.0)
+    assert groups(c) == {frozenset({"n", "r"}), frozenset({"i"})}
+
+
 def test_a_bridging_alert_merges_into_the_older_incident() -> None:
     c = Correlator()
     [old] = c.observe([alert("p", "payment", 100.0)], SHOP, 100.0)
@@ -142,7 +167,7 @@ def test_unknown_services_join_by_time_alone_unlabelled_ones_by_pod_only() -> No
         [
             alert("k", "checkout", 100.0),
             alert("x1", "legacy-batch", 130.0),  # not in the graph: joins what started within 60 s
-            alert("x2", "legacy-batch", 330.0),  # its own service's alert, within window_s
+            alert("x2", "legacy-batch", 290.0),  # its own service's alert, within window_s
             alert("y", "cron", 500.0),  # not in the graph, nothing near in time
             alert("n1", None, 102.0),  # names no service: never by time
             alert("n2", None, 103.0, component="checkout-1"),  # its pod names its service

@@ -202,7 +202,7 @@ def test_a_node_stays_the_candidate_after_its_pods_leave_the_placement() -> None
     evicted = ServiceGraph.of(NODE_LOSS.edges, {"web-1": ("web", "node-2"), "db-2": ("db", "node-3")})
     saved = c.state()
     for now in (c, Correlator.from_state(json.loads(json.dumps(saved)))):
-        [inc] = now.observe([Alert("a", "Errors", "api", 380.0)], evicted, 380.0)  # minutes on: pods rescheduled
+        [inc] = now.observe([Alert("a", "Errors", "api", 270.0)], evicted, 270.0)  # minutes on: pods rescheduled
         assert inc.root_cause is not None and inc.root_cause.component == "node-9"
         assert [c.component for c in inc.candidates if c.kind == "node"] == ["node-9"]
     # what was kept goes with the alerts: a new alert naming the node reads the placement as it is
