@@ -53,10 +53,16 @@ def test_the_hand_tuned_config_inhibits_a_callers_symptoms_for_each_call_edge() 
 
 
 def test_foresight_incidents_are_grouped_one_per_incident_with_the_defaults_timers() -> None:
-    ours, default = foresight_config("http://h/f", 50.0), kube_prometheus_default("http://h/f", 50.0)
+    ours, default = foresight_config("http://h/f", "http://h/r", 50.0), kube_prometheus_default("http://h/f", 50.0)
     assert ours["route"]["group_by"] == ["incident"]
-    assert {k: v for k, v in ours["route"].items() if k != "group_by"} == \
-        {k: v for k, v in default["route"].items() if k != "group_by"}
+    timers = ("group_wait", "group_interval", "repeat_interval")
+    assert {k: ours["route"][k] for k in timers} == {k: default["route"][k] for k in timers}
+    assert ours["global"] == default["global"]
+    # notified once (no resolution sent) at one URL, and with resolutions at the other
+    sends = {r["name"]: (r["webhook_configs"][0]["url"], r["webhook_configs"][0]["send_resolved"])
+             for r in ours["receivers"]}
+    assert sends == {"once": ("http://h/f", False), "with-resolutions": ("http://h/r", True)}
+    assert [r["receiver"] for r in ours["route"]["routes"]] == ["once", "with-resolutions"]
     assert scaled(0.0001, 1.0) == "1ms"  # Alertmanager refuses a zero group_interval
 
 
@@ -97,8 +103,12 @@ def test_a_short_replay_reaches_three_real_alertmanagers_and_is_scored(
     assert figures["faults"] == 4 and figures["incidents"] == figures["faults"] + figures["noise_incidents"]
     assert figures["unmatched_notified_alerts"] == 0  # every notified alert is one the stream sent
     systems = figures["systems"]
-    for name in ("default", "tuned", "foresight"):
+    for name in ("default", "tuned", "foresight_with_resolutions"):
         assert systems[name]["notifications"] > systems[name]["firing_notifications"] > 0, name  # fired and resolved
         assert 0.0 < systems[name]["incident_recall"] <= 1.0
+    # notified once: the same firing notifications, and no resolution sent
+    ours = systems["foresight"]
+    assert ours["notifications"] == ours["firing_notifications"] == systems["foresight_with_resolutions"]["firing_notifications"]
+    assert ours["incident_recall"] == systems["foresight_with_resolutions"]["incident_recall"] > 0.0
     assert figures["incident_recall_counting_later_joins"] >= figures["incident_recall"]
     assert figures["foresight_incidents"] >= 1 and 0.0 <= figures["rca_top3"] <= 1.0

@@ -54,6 +54,11 @@ def figures() -> dict[str, Any]:
                       [_am_alert(replay, B[0], "firing"), _am_alert(replay, A[0], "resolved"), stranger]),
         _notification(replay, "/foresight", A[0].starts_at + 30.0,
                       [{"status": "firing", "labels": {"alertname": "ForesightIncident", "incident": "X"}}]),
+        # the receiver that also sends resolutions: the same notification, then X's resolution
+        _notification(replay, "/foresight_with_resolutions", A[0].starts_at + 30.0,
+                      [{"status": "firing", "labels": {"alertname": "ForesightIncident", "incident": "X"}}]),
+        _notification(replay, "/foresight_with_resolutions", B[0].starts_at + 2_000.0,
+                      [{"status": "resolved", "labels": {"alertname": "ForesightIncident", "incident": "X"}}]),
     ]
     return _report(RUN, replay, receiver)
 
@@ -77,6 +82,10 @@ def test_counts_reductions_and_root_causes(figures: dict[str, Any]) -> None:
     systems = figures["systems"]
     assert [systems[n]["notifications"] for n in ("default", "tuned", "foresight")] == [2, 0, 1]
     assert figures["notification_reduction_vs_default"] == 0.5
+    # sending X's resolution too costs a second notification, which speaks for no firing alert
+    assert systems["foresight_with_resolutions"]["notifications"] == 2
+    assert figures["notification_reduction_with_resolutions_vs_default"] == 0.0
+    assert systems["foresight_with_resolutions"]["incident_recall"] == figures["incident_recall"]
     assert figures["notification_reduction_vs_tuned"] is None  # nothing to compare with
     assert figures["firing_notification_reduction_vs_default"] == 0.5  # both of the default's announce a firing
     assert figures["grouping_recall"] == 1.0 and figures["grouping_precision"] < 1.0  # X holds both faults

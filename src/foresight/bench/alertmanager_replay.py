@@ -13,7 +13,10 @@ Three configurations take the same alert stream (``foresight bench incidents``):
   the callee inhibits latency and error alerts on the caller; and ``KubeNodeNotReady`` inhibits
   ``KubePodNotReady`` on the same node.
 - **Foresight's route**: each incident arrives as one alert (``alertname=ForesightIncident``,
-  ``incident``, ``root_cause_service``), ``group_by: [incident]``, the same timers as the default.
+  ``incident``, ``root_cause_service``), ``group_by: [incident]``, the same timers as the default,
+  to two receivers: one that notifies once per incident (``send_resolved: false``: the incident
+  still resolves in Alertmanager, the API and the dashboard, it pages no one) and, to count what the
+  resolutions would cost, one that also sends them (``send_resolved: true``, as the baselines do).
 
 Every duration (timers, ``resolve_timeout``, the alert GC and maintenance intervals) is divided by
 the replay's ``scale``, as are the alerts' own times, so hours of alerts replay in minutes with
@@ -72,8 +75,12 @@ def _route(url: str, scale: float, group_by: Sequence[str]) -> dict[str, Any]:
         "global": {"resolve_timeout": scaled(_RESOLVE_TIMEOUT_S, scale)},
         "route": {"receiver": "webhook", "group_by": list(group_by),
                   **{name: scaled(s, scale) for name, s in DEFAULT_TIMERS_S.items()}},
-        "receivers": [{"name": "webhook", "webhook_configs": [{"url": url, "send_resolved": True}]}],
+        "receivers": [_receiver("webhook", url, True)],
     }
+
+
+def _receiver(name: str, url: str, send_resolved: bool) -> dict[str, Any]:
+    return {"name": name, "webhook_configs": [{"url": url, "send_resolved": send_resolved}]}
 
 
 def _chart_inhibit_rules() -> list[dict[str, Any]]:
@@ -105,9 +112,20 @@ def hand_tuned(url: str, graph: ServiceGraph, scale: float) -> dict[str, Any]:
     return {**_route(url, scale, ["alertname", "service"]), "inhibit_rules": [*_chart_inhibit_rules(), node, *edges]}
 
 
-def foresight_config(url: str, scale: float) -> dict[str, Any]:
-    """Foresight's incidents, one alert each, one group per incident, the default's timers."""
-    return _route(url, scale, ["incident"])
+def foresight_config(once_url: str, resolved_url: str, scale: float) -> dict[str, Any]:
+    """Foresight's incidents, one alert each, one group per incident, the default's timers: notified
+    once to ``once_url``, and with their resolutions to ``resolved_url`` (two sibling routes, so
+    each receiver has its own groups and timers, as if it were alone).
+
+    >>> routes = foresight_config("http://a", "http://b", 200.0)["route"]["routes"]
+    >>> [(r["receiver"], r.get("continue", False)) for r in routes]
+    [('once', True), ('with-resolutions', False)]
+    """
+    config = _route(once_url, scale, ["incident"])
+    config["route"] |= {"receiver": "once",
+                        "routes": [{"receiver": "once", "continue": True}, {"receiver": "with-resolutions"}]}
+    config["receivers"] = [_receiver("once", once_url, False), _receiver("with-resolutions", resolved_url, True)]
+    return config
 
 
 def alertmanager_args(scale: float) -> list[str]:

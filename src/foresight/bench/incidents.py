@@ -10,7 +10,11 @@ re-posted every resend interval (1 min) with ``endsAt`` four intervals ahead, an
 at the same moments, without their future (a firing alert carries no end); each incident it
 publishes goes to the third Alertmanager as one alert, re-posted likewise, resolved when the
 incident resolves. A root cause that changes changes the alert's labels: the old alert resolves,
-the new one fires (what a notification then says is current).
+the new one fires (what a notification then says is current). That Alertmanager notifies each
+incident once (``foresight``: what joins it later updates the alert, and its resolution closes it
+without a page) and, on a second receiver with the same timers, with every resolution as the
+baselines do (``foresight_with_resolutions``); the reductions are reported for both, and over firing
+notifications alone.
 
 Every system is judged on what its webhook received (:mod:`foresight.bench.incident_scoring`).
 A Foresight notification speaks for the alerts its incident held when it was sent: a fault that
@@ -69,7 +73,8 @@ __all__ = ["SYSTEMS", "IncidentBenchOptions", "bench_incidents"]
 
 #: Prometheus's ``--rules.alert.resend-delay`` default; a sent alert is valid four times that long
 RESEND_S = 60.0
-SYSTEMS = ("default", "tuned", "foresight")
+#: each system's notifications arrive at the receiver's path ``/<name>``
+SYSTEMS = ("default", "tuned", "foresight", "foresight_with_resolutions")
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,7 @@ def bench_incidents(options: IncidentBenchOptions, workdir: Path, progress: Prog
         with serve_webhooks(receiver) as url:
             configs = {"default": kube_prometheus_default(f"{url}/default", scale),
                        "tuned": hand_tuned(f"{url}/tuned", run.graph, scale),
-                       "foresight": foresight_config(f"{url}/foresight", scale)}
+                       "foresight": foresight_config(f"{url}/foresight", f"{url}/foresight_with_resolutions", scale)}
             for name, config in configs.items():
                 server = launcher.alertmanager(config, alertmanager_args(scale))
                 clients[name] = AlertmanagerClient(server.url, SystemClock(), timeout_s=10.0)
@@ -228,13 +233,14 @@ def _report(run: CascadeRun, replay: _Replay, receiver: WebhookReceiver) -> dict
     incidents = len(set(truth.values()))
     baseline = _AlertIndex(run, replay)
     deliveries = {name: baseline.deliveries(receiver.on(f"/{name}")) for name in ("default", "tuned")}
-    deliveries["foresight"] = [_incident_delivery(r, replay) for r in receiver.on("/foresight")]
+    for name in SYSTEMS[2:]:
+        deliveries[name] = [_incident_delivery(r, replay) for r in receiver.on(f"/{name}")]
     any_time = [_incident_delivery(r, replay, any_time=True) for r in receiver.on("/foresight")]
     ours_groups: dict[str, set[str]] = defaultdict(set)
     for key, iid in replay.home.items():
         ours_groups[iid].add(key)
     groups = {"default": [d.alerts for d in deliveries["default"]], "tuned": [d.alerts for d in deliveries["tuned"]],
-              "foresight": list(ours_groups.values())}
+              **dict.fromkeys(SYSTEMS[2:], list(ours_groups.values()))}
     first_alert: dict[str, float] = {}
     for a in run.alerts:
         first_alert[a.incident] = min(first_alert.get(a.incident, math.inf), a.alert.starts_at)
@@ -254,14 +260,16 @@ def _report(run: CascadeRun, replay: _Replay, receiver: WebhookReceiver) -> dict
             "grouping_f1": round(scores.f1, 4),
             "first_notification_median_s": _median([t - first_alert[i] for i, t in firsts[name].items()]),
         }
-    ours, default, tuned = (systems[n]["notifications"] for n in ("foresight", "default", "tuned"))
     both = firsts["foresight"].keys() & firsts["default"].keys()
     rca = _rca(run, replay)
     return {
-        "notification_reduction_vs_default": round(1.0 - ours / default, 4) if default else None,
-        "notification_reduction_vs_tuned": round(1.0 - ours / tuned, 4) if tuned else None,
-        "firing_notification_reduction_vs_default": _reduction(systems, "default"),
-        "firing_notification_reduction_vs_tuned": _reduction(systems, "tuned"),
+        "notification_reduction_vs_default": _reduction(systems, "foresight", "default"),
+        "notification_reduction_vs_tuned": _reduction(systems, "foresight", "tuned"),
+        "notification_reduction_with_resolutions_vs_default":
+            _reduction(systems, "foresight_with_resolutions", "default"),
+        "notification_reduction_with_resolutions_vs_tuned": _reduction(systems, "foresight_with_resolutions", "tuned"),
+        "firing_notification_reduction_vs_default": _reduction(systems, "foresight", "default", "firing_notifications"),
+        "firing_notification_reduction_vs_tuned": _reduction(systems, "foresight", "tuned", "firing_notifications"),
         "incident_recall": systems["foresight"]["incident_recall"],
         "incident_recall_counting_later_joins": round(incident_recall(truth, any_time), 4),
         "grouping_f1": systems["foresight"]["grouping_f1"],
@@ -347,10 +355,12 @@ def _firing(received: Received) -> bool:
     return received.body.get("status") == "firing"
 
 
-def _reduction(systems: Mapping[str, Mapping[str, Any]], baseline: str) -> float | None:
-    """1 - ours / theirs over notifications that announce something firing (resolutions left out)."""
-    theirs = systems[baseline]["firing_notifications"]
-    return round(1.0 - systems["foresight"]["firing_notifications"] / theirs, 4) if theirs else None
+def _reduction(systems: Mapping[str, Mapping[str, Any]], ours: str, baseline: str,
+               count: str = "notifications") -> float | None:
+    """1 - ours / theirs, over every notification or (``firing_notifications``) over those that
+    announce something firing (resolutions left out)."""
+    theirs = systems[baseline][count]
+    return round(1.0 - systems[ours][count] / theirs, 4) if theirs else None
 
 
 def _p99(values: Sequence[float]) -> float:
