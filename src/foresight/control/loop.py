@@ -137,7 +137,7 @@ class Reconciler:
         error propagates) before any unaudited change. The cyclic collector pauses for the round
         (:mod:`foresight.collector`): the round's records and observations live until its end.
         """
-        with paused_collector():
+        with paused_collector(promote=True):  # the round's states and records outlive it by design
             return self._reconcile_round()
 
     def _reconcile_round(self) -> list[AuditRecord]:
