@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from foresight.control.audit import AuditRecord
+from foresight.heal.plan import QUERIES
 from foresight.runtime.heal import HealController, rules_of
+from foresight.series import Series
 from foresight.sim.healing import MIB, HealingCluster
 from foresight.specs.healing import HealingPolicy
 
@@ -190,3 +194,48 @@ def test_closing_stops_a_running_action_and_audits_it() -> None:
     heal.close(c.now)
     (r,) = [r for r in audit.records if r.inputs.get("action") == "restart" and r.error]
     assert not r.applied and "Foresight is stopping" in r.error
+
+
+class WithGpus:
+    """The twin's pods, and dcgm-exporter's framebuffer series for ``cart-1``: its first GPU fills at
+    ``mib_per_min`` from 30% of 16 GiB, its second stays at a tenth (labels as Prometheus keeps them
+    when it scrapes the exporter without honor_labels: the workload's pod is ``exported_pod``)."""
+
+    def __init__(self, twin: HealingCluster, mib_per_min: float) -> None:
+        self.twin, self.mib_per_min = twin, mib_per_min
+
+    def query_range(self, query: str, start: float, end: float, step_s: float) -> list[Series]:
+        if query not in (QUERIES["gpu_used"], QUERIES["gpu_free"]):
+            return self.twin.query_range(query, start, end, step_s)
+        t = np.arange(np.ceil(start / step_s) * step_s, end + 1e-9, step_s)
+        total = 16384.0
+        filling = np.minimum(0.3 * total + self.mib_per_min * t / 60.0, total)
+        out = []
+        for gpu, used in (("0", filling), ("1", np.full(t.size, 0.1 * total))):
+            labels = {"pod": "dcgm-exporter-x7k2p", "namespace": "gpu-operator", "exported_pod": "cart-1",
+                      "exported_namespace": "shop", "exported_container": "cart", "gpu": gpu,
+                      "UUID": f"GPU-{gpu}", "Hostname": "node-a"}
+            out.append(Series(labels, t, used if query == QUERIES["gpu_used"] else total - used))
+        return out
+
+
+def test_a_filling_gpu_is_predicted_and_its_pod_restarted_before_the_gpu_oom() -> None:
+    c, audit = leaking(leaks=(0.0,)), Audit()  # no host-memory leak: only the GPU fills
+    source = WithGpus(c, mib_per_min=16384.0 * 0.7 / 80.0)  # full 80 min in
+    heal = HealController(source, audit, c)
+    heal.set_policies([policy(dryRun=False)])
+    run(c, heal, 80)
+    acted = [r for r in audit.records if r.applied]
+    assert [r.target for r in acted] == ["shop/cart-1"]
+    r = acted[0]
+    assert r.inputs["failure"] == "gpu_oom" and r.inputs["container"] == "cart" and r.inputs["action"] == "restart"
+    assert 0 < r.inputs["ttf_s"] <= 900
+    assert [pod for _, pod in c.evictions] == ["cart-1"]
+
+
+def test_without_dcgm_series_or_with_an_idle_gpu_nothing_is_predicted() -> None:
+    c, audit = leaking(leaks=(0.0,)), Audit()
+    heal = HealController(WithGpus(c, mib_per_min=0.0), audit, c)
+    heal.set_policies([policy(dryRun=False)])
+    run(c, heal, 60)
+    assert [r for r in audit.records if r.applied] == [] and c.evictions == []

@@ -44,7 +44,8 @@ __all__ = ["QUERIES", "REMEDIES", "Action", "Outcome", "Plan", "Planner", "Predi
 
 
 #: the series a live planner's predictions are read from (cAdvisor's working set and CPU use, kube-state-metrics'
-#: limits, pod placement and owners, restarts), by Prometheus or by the simulator's twin
+#: limits, pod placement and owners, restarts; NVIDIA dcgm-exporter's framebuffer used and free per GPU, in MiB,
+#: for the pod using it), by Prometheus or by the simulator's twin
 QUERIES = {
     "memory": 'container_memory_working_set_bytes{container!="",container!="POD"}',
     "limit": 'kube_pod_container_resource_limits{resource="memory"}',
@@ -52,6 +53,8 @@ QUERIES = {
     "cpu_limit": 'kube_pod_container_resource_limits{resource="cpu"}',
     "info": "kube_pod_info",
     "restarts": "kube_pod_container_status_restarts_total",
+    "gpu_used": "DCGM_FI_DEV_FB_USED",
+    "gpu_free": "DCGM_FI_DEV_FB_FREE",
 }
 
 

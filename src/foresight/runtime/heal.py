@@ -1,8 +1,9 @@
 """The self-healing controller: read pods' memory and restarts, predict, plan under the HealingPolicies, act, audit.
 
 Every ``period_s`` it reads the last ``window_s`` of every container's working set and CPU use against
-its limits and its restart counter (:data:`foresight.heal.plan.QUERIES`: cAdvisor and
-kube-state-metrics, from Prometheus or the simulator), with each pod's node and owning workload
+its limits, its restart counter and, for a container using GPUs, the framebuffer of its fullest GPU
+against the GPU's size (:data:`foresight.heal.plan.QUERIES`: cAdvisor, kube-state-metrics and
+dcgm-exporter, from Prometheus or the simulator), with each pod's node and owning workload
 (``kube_pod_info``), and runs Foresight's predictor (:class:`~foresight.heal.TrendGuard`, the
 setting ``foresight bench heal`` measures). Each alarm becomes a
 :class:`~foresight.heal.plan.Prediction` linked to the open incident of its workload when there is
@@ -29,12 +30,14 @@ from foresight.control.audit import AuditRecord, AuditSink
 from foresight.heal import EventKind, Predictor, Resource, Signals, TrendGuard
 from foresight.heal.plan import QUERIES, Action, Outcome, Plan, Planner, Prediction, Remediator, Rules, Step, Target
 from foresight.ports import MetricsSource
+from foresight.series import Series
 from foresight.specs.healing import HealingPolicy
 
 __all__ = ["HealController", "rules_of"]
 
 #: the predictor's window and horizon: what ``foresight bench heal`` runs (90 min read, act within 15 min)
 WINDOW_S, HORIZON_S = 5400.0, 900.0
+MIB = 2.0**20
 
 
 def rules_of(policy: HealingPolicy) -> Rules:
@@ -94,9 +97,9 @@ class HealController:
         return now >= self._next
 
     def read(self, now: float) -> tuple[Signals, list[tuple[str, str, str]], dict[tuple[str, str], _Pod]] | None:
-        """Every container's memory and CPU against their limits, and its restarts (on the memory row: one
-        crash loop is one prediction), on one grid over the window; None when nothing runs. A row's key is
-        (namespace, pod, container)."""
+        """Every container's memory and CPU against their limits, its fullest GPU's memory against that GPU's
+        size, and its restarts (on the memory row: one crash loop is one prediction), on one grid over the
+        window; None when nothing runs. A row's key is (namespace, pod, container)."""
         start = now - WINDOW_S
         grid = np.arange(math.floor(start / self.step_s) + 1, math.floor(now / self.step_s) + 1) * self.step_s
         if grid.size < 2:
@@ -104,8 +107,11 @@ class HealController:
         found = {k: self.source.query_range(q, grid[0], grid[-1], self.step_s) for k, q in QUERIES.items()}
         pods = {(s.labels.get("namespace", ""), s.labels.get("pod", "")): _Pod(s.labels.get("node", ""), _workload(s.labels))
                 for s in found["info"]}
-        rows = [(k, r) for r, usage in ((Resource.MEMORY, "memory"), (Resource.CPU, "cpu"))
-                for k in sorted({_key(s.labels) for s in found[usage]}) if k[:2] in pods]
+        gpus = _fullest_gpus(found["gpu_used"], found["gpu_free"], grid, self.step_s)
+        rows = [(k, r) for r, keys in ((Resource.MEMORY, {_key(s.labels) for s in found["memory"]}),
+                                       (Resource.CPU, {_key(s.labels) for s in found["cpu"]}),
+                                       (Resource.GPU_MEMORY, set(gpus)))
+                for k in sorted(keys) if k[:2] in pods]
         if not rows:
             return None
         index = {(k, r): i for i, (k, r) in enumerate(rows)}
@@ -117,14 +123,17 @@ class HealController:
                 row = index.get((_key(s.labels), resource))
                 if row is None:
                     continue
-                cols = np.round((np.asarray(s.timestamps) - grid[0]) / self.step_s).astype(int)
-                ok = (cols >= 0) & (cols < grid.size)
+                cols, ok = _columns(s, grid, self.step_s)
                 into[row, cols[ok]] = np.asarray(s.values)[ok]
         for name, resource in (("limit", Resource.MEMORY), ("cpu_limit", Resource.CPU)):
             for s in found[name]:
                 row = index.get((_key(s.labels), resource))
                 if row is not None and len(s.values) and np.isfinite(s.values[-1]) and s.values[-1] > 0:
                     limit[row] = float(s.values[-1])
+        for key, (used, total) in gpus.items():
+            row = index.get((key, Resource.GPU_MEMORY))
+            if row is not None:
+                usage[row], limit[row] = used, total
         signals = Signals(tuple(f"{ns}/{pod}/{c}/{r.value}" for (ns, pod, c), r in rows), tuple(r for _, r in rows),
                           (EventKind.RESTARTS,) * len(rows), grid, usage, limit, events)
         return signals, [k for k, _ in rows], pods
@@ -240,6 +249,49 @@ class HealController:
 
 def _key(labels: Mapping[str, str]) -> tuple[str, str, str]:
     return labels.get("namespace", ""), labels.get("pod", ""), labels.get("container", "")
+
+
+def _gpu_key(labels: Mapping[str, str]) -> tuple[str, str, str]:
+    """The container using a GPU, from dcgm-exporter's pod labels: renamed ``exported_*`` when Prometheus
+    scraped the exporter without ``honor_labels`` (the exporter's own pod then holds ``pod``)."""
+    return tuple(labels.get(f"exported_{name}") or labels.get(name, "")  # type: ignore[return-value]
+                 for name in ("namespace", "pod", "container"))
+
+
+def _columns(s: Series, grid: np.ndarray, step_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of ``s``'s samples falls on ``grid``, and which fall on it at all."""
+    cols = np.round((np.asarray(s.timestamps) - grid[0]) / step_s).astype(int)
+    return cols, (cols >= 0) & (cols < grid.size)
+
+
+def _fullest_gpus(used: Iterable[Series], free: Iterable[Series], grid: np.ndarray, step_s: float
+                  ) -> dict[tuple[str, str, str], tuple[np.ndarray, float]]:
+    """Per container using GPUs, the framebuffer use (bytes, on ``grid``) and size of its fullest GPU now.
+
+    A CUDA allocation fails when one device's memory is full, whatever the others hold, so a container
+    with several GPUs is watched on the one nearest its end (used over used + free at its latest
+    sample). dcgm-exporter reports MiB; a GPU without a free series, or no pod, is left out.
+    """
+    def device(s: Series) -> tuple[tuple[str, str, str], str]:
+        return _gpu_key(s.labels), s.labels.get("UUID") or f"{s.labels.get('Hostname', '')}/{s.labels.get('gpu', '')}"
+
+    free_now = {device(s): float(s.values[-1]) for s in free if len(s.values) and np.isfinite(s.values[-1])}
+    out: dict[tuple[str, str, str], tuple[np.ndarray, float]] = {}
+    fullest: dict[tuple[str, str, str], float] = {}
+    for s in used:
+        key, gpu = device(s)
+        finite = np.isfinite(s.values)
+        if not key[1] or (key, gpu) not in free_now or not finite.any():
+            continue
+        now = float(s.values[finite][-1])
+        total = now + free_now[(key, gpu)]
+        if total <= 0 or now / total <= fullest.get(key, -1.0):
+            continue
+        grid_used = np.full(grid.size, np.nan)
+        cols, ok = _columns(s, grid, step_s)
+        grid_used[cols[ok]] = np.asarray(s.values)[ok] * MIB
+        out[key], fullest[key] = (grid_used, total * MIB), now / total
+    return out
 
 
 def _inputs(p: Prediction, action: Action | None, policy: str) -> dict[str, object]:

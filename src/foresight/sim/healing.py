@@ -144,6 +144,8 @@ class HealingCluster:
         """The live controller's series (:data:`QUERIES`) over ``[start, end]``, one per existing pod."""
         if query not in QUERIES.values():
             raise InputError(f"the healing simulator serves {', '.join(QUERIES.values())}, not {query!r}")
+        if query in (QUERIES["gpu_used"], QUERIES["gpu_free"]):
+            return []  # its pods use no GPU: dcgm-exporter would have no series
         out = []
         for (ns, name), rec in self.history.items():
             pod = self.pods.get((ns, name))
