@@ -6,6 +6,8 @@ import ast
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from foresight.errors import InputError
@@ -124,3 +126,32 @@ def test_windows_count_each_event_once_and_roll_over() -> None:
     # past the watermark by more than the lateness: too late
     assert agg.add("g", Event((2,), 150.0, {"amount": 1.0, "merchant": 1})) is None
     assert agg.add("h", Event((1,), 104.0, {"amount": 1.0, "merchant": 1})) == "late"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.floats(-4.0, 9.0), st.booleans()), min_size=1, max_size=120))
+def test_windows_held_are_exactly_those_still_needed(steps: list[tuple[int, float, bool]]) -> None:
+    """After every flush the aggregator holds exactly the windows a full scan at that flush would keep.
+
+    Kept: an entity whose newest window may still take events or be served (newest + W + L >
+    watermark - W), and of its windows the newest and those not yet past the horizon
+    (watermark - W - L). Eviction runs only when those lines cross a window boundary, and a window
+    superseded by a newer one is dropped on the spot; this checks that nothing is kept longer or
+    dropped sooner than that rule says, whatever the order of events.
+    """
+    width, lateness = 10.0, 5.0
+    agg = WindowAggregator(FeatureSet.model_validate(BASE).view("card_activity"), lateness_s=lateness)
+    accepted: dict[int, set[float]] = {}
+    ts, watermark = 100.0, -math.inf
+    for i, (card, step, flush) in enumerate(steps):
+        ts = max(ts + step, 0.0)
+        if agg.add(str(i), Event((card,), ts, {"amount": 1.0, "merchant": 1})) is None:
+            accepted.setdefault(card, set()).add(math.floor(ts / width) * width)
+            watermark = max(watermark, ts)
+        if flush:
+            agg.flush()
+            horizon = watermark - width - lateness
+            held = {c: starts for c, starts in accepted.items() if max(starts) + width + lateness > watermark - width}
+            kept = [s for starts in held.values() for s in starts if s == max(starts) or s >= horizon]
+            assert agg.entities == len(held)
+            assert agg.open_since() == (min(kept) if kept else None)

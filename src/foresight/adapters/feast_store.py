@@ -103,14 +103,21 @@ class FeastStore:
         return sorted(o.name for o in objects)
 
     def materialize(self, start: datetime, end: datetime, views: Sequence[str] | None = None) -> None:
-        """Load the offline rows of ``[start, end)`` into Redis (the newest per entity, within TTL).
+        """Load the offline rows of ``[start, end)`` of the batch views (all by default) into Redis.
 
+        The newest row per entity within TTL. A streamed view is refused: its online rows come from
+        the ingest, and the store overwrites without comparing times
+        (:mod:`foresight.features.repo`), so its older offline rows would replace fresher ones.
         Feast prints its progress on stdout; it goes to stderr, so a command's ``--json`` stays JSON.
         """
+        names = list(views) if views else [v.name for v in self.spec.views if not v.streamed]
+        streamed = [n for n in names if self.spec.view(n).streamed]
+        if streamed:
+            raise ConfigError(f"views {streamed} are streamed: the ingest writes them online, materialise batch views only")
 
         def run() -> None:
             with contextlib.redirect_stdout(sys.stderr):
-                self.store.materialize(start, end, feature_views=list(views) if views else None)
+                self.store.materialize(start, end, feature_views=names)
 
         self._retried(run, "materialise")
 

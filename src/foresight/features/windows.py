@@ -7,8 +7,10 @@ row of an entity is the aggregate of its newest window, rewritten whole every ti
 replays overwrite it with the same values, they never add to it.
 
 The row's time is its newest event's, but strictly after the last row written for the entity
-(microseconds): Feast's Redis store skips a write no newer than the stored row, which would
-drop the update a late event makes to the current window.
+(microseconds), so the times of an entity's rows only grow while the ingest runs, even when a late
+event changes the current window without a newer event time. (The generated store overwrites
+rows without comparing times, :mod:`foresight.features.repo` says why: a rebuilt row after a
+restart can be timed before the stored one and must still land.)
 
 >>> from foresight.specs.features import FeatureView
 >>> from foresight.features.events import Event
@@ -72,6 +74,7 @@ class WindowAggregator:
         self._dirty: set[tuple[int | str, ...]] = set()
         self._written_us: dict[tuple[int | str, ...], int] = {}
         self._watermark = -math.inf
+        self._evicted_at: tuple[int, int] | None = None
 
     def add(self, event_id: str, event: Event) -> str | None:
         """Count ``event`` once under ``event_id``; the rejection reason ('duplicate', 'late') or None."""
@@ -82,6 +85,7 @@ class WindowAggregator:
         window = windows.get(start)
         if window is None:
             window = windows[start] = _Window()
+            self._drop_superseded(windows, start)
         if event_id in window.ids:
             return "duplicate"
         window.ids.add(event_id)
@@ -149,8 +153,28 @@ class WindowAggregator:
                 values[feature.name] = _typed(last, feature.dtype) if isinstance(last, float) else last  # type: ignore[assignment]
         return values
 
+    def _drop_superseded(self, windows: dict[float, _Window], start: float) -> None:
+        """A new newest window ``start`` makes the entity's windows already past the horizon droppable: drop them now."""
+        if start == max(windows):
+            horizon = self._watermark - self.width - self.lateness_s
+            for old in [s for s in windows if s < horizon]:
+                del windows[old]
+
     def _evict(self) -> None:
+        """Drop windows past the horizon (but each entity's newest) and entities whose newest window is that old.
+
+        Windows start on a grid of ``width``, so which of them are past either line changes only when
+        a line crosses a grid point (a window becoming no longer newest is handled as it happens, in
+        :meth:`_drop_superseded`): the pass over every entity runs then, not at every flush, so a
+        flush of a few events does not pay a scan of the 10,000 entities held.
+        """
+        if self._watermark == -math.inf:
+            return
         horizon = self._watermark - self.width - self.lateness_s
+        step = (math.ceil(horizon / self.width), math.floor((horizon - self.width) / self.width))
+        if step == self._evicted_at:
+            return
+        self._evicted_at = step
         for entity in list(self._windows):
             windows = self._windows[entity]
             newest = max(windows)
