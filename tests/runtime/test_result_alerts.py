@@ -51,8 +51,7 @@ async def bus(require_service: Callable[[bool, str], None]) -> AsyncIterator[Jet
 async def _publish(bus: JetStreamBus, seq: int, times: list[float]) -> list[str]:
     sid = 'job="api",pod="p1"'
     alerts = [AlertRecord(alert_key(sid, t), sid, t, 0.9, 0, "w1") for t in times]
-    batch = ScoreBatch(0, seq, "w1", (sid,), np.zeros(len(times), dtype=np.int32), np.array(times),
-                       np.full(len(times), 0.9), 0.0, 0.0)
+    batch = ScoreBatch(0, seq, "w1", np.full(len(times), 0.9), 0.0, 0.0)
     await bus.publish_many([(batch, alerts)])
     return [a.key for a in alerts]
 

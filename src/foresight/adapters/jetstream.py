@@ -209,8 +209,13 @@ class JetStreamBus:
         """Publish one batch per partition, all acknowledged, or raise :class:`Backpressure` (then some
         may be stored: the sender retries the whole set, and the stream drops the batches it holds
         already by their content ids, within its two-minute de-duplication window)."""
-        return await self._publish_all(
-            [(self.names.samples(p), encode_samples(b), batch_id(p, b)) for p, b in sorted(batches.items())])
+        return await self.publish_in_order(sorted(batches.items()))
+
+    async def publish_in_order(self, batches: Sequence[tuple[int, SampleBatch]]) -> list[int]:
+        """Publish ``(partition, batch)`` pairs in this order (a partition's batches must be in time
+        order), all in flight at once, then wait for every acknowledgement: their sequences, or
+        :class:`Backpressure` as :meth:`publish_samples`."""
+        return await self._publish_all([(self.names.samples(p), encode_samples(b), batch_id(p, b)) for p, b in batches])
 
     async def _publish_all(self, items: Sequence[tuple[str, bytes, str | None]]) -> list[int]:
         """Publish all of ``items`` at once and wait for every acknowledgement (one future each, no task
@@ -218,8 +223,8 @@ class JetStreamBus:
         futures: list[asyncio.Future[Any]] = []
         try:
             for subject, data, msg_id in items:
-                futures.append(await self.js.publish_async(
-                    subject, data, wait_stall=self.publish_timeout_s, headers={"Nats-Msg-Id": msg_id} if msg_id else None))
+                futures.append(await self.js.publish_async(  # no stall wait: a wait_for task per message costs
+                    subject, data, headers={"Nats-Msg-Id": msg_id} if msg_id else None))  # more than the publish
             acks = await asyncio.wait_for(asyncio.gather(*futures), timeout=self.publish_timeout_s)
         except BaseException as exc:
             for future in futures:  # no acknowledgement will come for these: free their slots
@@ -269,6 +274,23 @@ class JetStreamBus:
             return sorted(await _available(self._members.keys()))
         except nats.js.errors.NoKeysError:
             return []
+
+    async def owners(self) -> dict[int, str]:
+        """Each leased partition's holder (what the workers agree on now)."""
+        assert self._leases is not None
+        try:
+            keys = await _available(self._leases.keys())
+        except nats.js.errors.NoKeysError:
+            return {}
+        out = {}
+        for key in keys:
+            try:
+                entry = await _available(self._leases.get(key))
+            except nats.js.errors.NotFoundError:  # expired between the listing and the read
+                continue
+            if entry.value:
+                out[int(key.removeprefix("p"))] = entry.value.decode()
+        return out
 
     async def claim(self, partition: int, worker: str) -> int | None:
         """Take a free partition's lease: its revision, or None if another worker holds it."""

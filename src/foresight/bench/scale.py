@@ -45,7 +45,7 @@ import yaml
 from foresight.adapters.jetstream import JetStreamBus, PartitionReader, StreamNames
 from foresight.detect import make_detector
 from foresight.scaleout import Backpressure
-from foresight.scaleout.codec import SampleBatch, decode_alerts, decode_scores
+from foresight.scaleout.codec import SampleBatch, ScoreBatch, decode_alerts, decode_scores, series_table
 from foresight.scaleout.partition import assign, partition_of
 from foresight.scaleout.scorer import alert_key
 
@@ -53,6 +53,7 @@ __all__ = ["Dataset", "WorkerPool", "bench_scale", "fault_run", "kill_worker", "
 
 DETECTOR = "surprise"
 THRESHOLD = 0.8
+_JOIN_GRACE_S = 3.0  # workers started together see each other before they claim
 
 
 @dataclass(frozen=True)
@@ -87,34 +88,40 @@ def make_dataset(series: int, steps: int, seed: int = 0) -> Dataset:
     starts = rng.integers(steps // 3, steps, series)
     for i in np.flatnonzero(shifted).tolist():
         x[i, starts[i]:] += 60.0
-    detector = make_detector(DETECTOR)
-    state = detector.init(series)
-    reference = np.empty_like(x)
-    columns = [np.ascontiguousarray(x[:, k]) for k in range(steps)]
-    start, cpu = time.perf_counter(), time.process_time()
-    for k in range(steps):
-        reference[:, k] = detector.update(state, columns[k], np.full(series, t[k]))
-    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    reference, elapsed, cpu = single_process(x, t)
     ids = tuple(f'__name__="bench",series="{i}"' for i in range(series))
     return Dataset(ids, t, x, reference, elapsed, cpu)
+
+
+def single_process(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """The detector over every series in one state, a step at a time: scores, wall and CPU seconds."""
+    detector = make_detector(DETECTOR)
+    state = detector.init(x.shape[0])
+    scores = np.empty_like(x)
+    columns = [np.ascontiguousarray(x[:, k]) for k in range(t.size)]
+    start, cpu = time.perf_counter(), time.process_time()
+    for k in range(t.size):
+        scores[:, k] = detector.update(state, columns[k], np.full(x.shape[0], t[k]))
+    return scores, time.perf_counter() - start, time.process_time() - cpu
 
 
 def step_batches(data: Dataset, partitions: int, steps: Sequence[int], ingested_at: float) -> dict[int, SampleBatch]:
     """Steps ``steps`` of every series, one batch per partition (step by step, series in a fixed order)."""
     k = len(steps)
-    return {p: SampleBatch(series, np.tile(np.arange(rows.size, dtype=np.int32), k), np.repeat(data.t[steps], rows.size),
+    return {p: SampleBatch(table, np.tile(np.arange(rows.size, dtype=np.int32), k), np.repeat(data.t[steps], rows.size),
                            np.ascontiguousarray(data.x[rows][:, steps].T).ravel(), ingested_at)
-            for p, (rows, series) in _partition_rows(data.ids, partitions).items()}
+            for p, (rows, table) in _partition_rows(data.ids, partitions).items()}
 
 
-_ROWS_CACHE: dict[tuple[int, int], dict[int, tuple[np.ndarray, tuple[str, ...]]]] = {}
+_ROWS_CACHE: dict[tuple[int, int], dict[int, tuple[np.ndarray, bytes]]] = {}
 
 
-def _partition_rows(ids: Sequence[str], partitions: int) -> dict[int, tuple[np.ndarray, tuple[str, ...]]]:
+def _partition_rows(ids: Sequence[str], partitions: int) -> dict[int, tuple[np.ndarray, bytes]]:
+    """Each partition's rows of the data set and its series table (as a sender keeps it between scrapes)."""
     key = (len(ids), partitions)
     if key not in _ROWS_CACHE:
         of = np.array([partition_of(sid, partitions) for sid in ids])
-        _ROWS_CACHE[key] = {p: (rows, tuple(ids[i] for i in rows.tolist()))
+        _ROWS_CACHE[key] = {p: (rows, series_table([ids[i] for i in rows.tolist()]))
                             for p in range(partitions) if (rows := np.flatnonzero(of == p)).size}
     return _ROWS_CACHE[key]
 
@@ -165,37 +172,50 @@ class WorkerPool:
 
 class Results:
     """What the results stream said about ``data``: how often each sample was scored and its last score,
-    the alert keys, and per-batch timings. Batches are taken in whole arrays, so that the bench's own
-    reading stays a small share of the machine the workers run on."""
+    the alert keys, and per-batch timings. A score message names the sample message it scores (partition
+    and sequence), which the publisher recorded here; batches are taken in whole arrays, so that the
+    bench's own reading stays a small share of the machine the workers run on."""
 
-    def __init__(self, data: Dataset) -> None:
-        self.data = data
+    def __init__(self, data: Dataset, partitions: int) -> None:
+        self.data, self.partitions = data, partitions
         self.times = np.zeros(data.x.shape, dtype=np.int32)
         self.scores = np.full(data.x.shape, np.nan)
+        self.published: dict[tuple[int, int], list[int]] = {}  # (partition, seq) -> the steps it carries
         self.score_batches: Counter[tuple[int, int]] = Counter()
         self.alerts: Counter[str] = Counter()
         self.batches: list[tuple[int, int, str, int, float, float]] = []  # p, seq, worker, n, in, done
-        self._row_of = {sid: i for i, sid in enumerate(data.ids)}
-        self._tables: dict[int, tuple[tuple[str, ...], np.ndarray]] = {}
+        self._early: dict[tuple[int, int], list[ScoreBatch]] = {}
 
     @property
     def scored(self) -> int:
         """Distinct samples scored at least once."""
         return int(np.count_nonzero(self.times))
 
+    def record(self, partition: int, seq: int, steps: list[int]) -> None:
+        """The publisher's note: sample message ``seq`` of ``partition`` carries ``steps``."""
+        self.published[(partition, seq)] = steps
+        for b in self._early.pop((partition, seq), []):
+            self._place(b)
+
     def add_scores(self, data: bytes) -> int:
         """Take a score message in; return its samples."""
         b = decode_scores(data)
         self.score_batches[(b.partition, b.seq)] += 1
         self.batches.append((b.partition, b.seq, b.worker, len(b), b.ingested_at, b.scored_at))
-        known = self._tables.get(b.partition)
-        if known is None or known[0] != b.series:
-            known = (b.series, np.fromiter((self._row_of[sid] for sid in b.series), dtype=np.intp, count=len(b.series)))
-            self._tables[b.partition] = known
-        rows, steps = known[1][b.rows], np.searchsorted(self.data.t, b.t)
-        np.add.at(self.times, (rows, steps), 1)
-        self.scores[rows, steps] = b.scores
+        if (b.partition, b.seq) in self.published:
+            self._place(b)
+        else:  # scored before the publisher heard the stream's acknowledgement
+            self._early.setdefault((b.partition, b.seq), []).append(b)
         return len(b)
+
+    def _place(self, b: ScoreBatch) -> None:
+        steps = self.published[(b.partition, b.seq)]
+        rows = _partition_rows(self.data.ids, self.partitions)[b.partition][0]
+        at = (np.tile(rows, len(steps)), np.repeat(steps, rows.size))  # the batch's order: step by step
+        if at[0].size != len(b):
+            raise RuntimeError(f"scores of partition {b.partition} sequence {b.seq}: {len(b)}, not {at[0].size}")
+        self.times[at] += 1  # a batch names each sample once
+        self.scores[at] = b.scores
 
     def add_alerts(self, data: bytes) -> None:
         for alert in decode_alerts(data):
@@ -209,12 +229,12 @@ class Results:
 async def _collect(results: Results, readers: tuple[PartitionReader, PartitionReader], timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     scores_reader, alerts_reader = readers
-    expected, scored = results.data.samples, 0
-    while scored < expected and time.monotonic() < deadline:  # counts replays too: checked exactly at the end
+    expected, counted = results.data.samples, 0
+    while time.monotonic() < deadline:
         for message in await scores_reader.fetch(256, timeout_s=0.1):
-            scored += results.add_scores(message.data)
-        if scored >= expected:
-            scored = results.scored  # a replayed batch counted twice above
+            counted += results.add_scores(message.data)
+        if counted >= expected and results.scored >= expected:  # (counted includes replays: a bound only)
+            break
     while True:  # every alert published so far
         more = await alerts_reader.fetch(100_000, timeout_s=0.5)
         if not more:
@@ -228,29 +248,47 @@ def _readers(bus: JetStreamBus) -> tuple[PartitionReader, PartitionReader]:
             bus.reader(bus.names.results, bus.names.alerts("*"), 0))
 
 
-async def _publish(bus: JetStreamBus, data: Dataset, partitions: int, steps_per_message: int,
-                   rate: float | None) -> None:
+async def _publish(bus: JetStreamBus, results: Results, steps_per_message: int, rate: float | None) -> None:
+    """Publish the data set, ``steps_per_message`` steps a message: at ``rate`` samples/s one delivery
+    at a time, as a sender would; without a rate, everything in flight at once (a stream filled as fast
+    as the broker takes it). Each message's sequence is recorded in ``results``."""
+    data, partitions = results.data, results.partitions
+    groups = [list(range(first, min(first + steps_per_message, len(data.t))))
+              for first in range(0, len(data.t), steps_per_message)]
+    if rate is None:
+        items = [(p, batch, steps) for steps in groups
+                 for p, batch in sorted(step_batches(data, partitions, steps, time.time()).items())]
+        seqs = await bus.publish_in_order([(p, batch) for p, batch, _ in items])
+        for (p, _, steps), seq in zip(items, seqs):
+            results.record(p, seq, steps)
+        return
     start = time.monotonic()
-    for first in range(0, len(data.t), steps_per_message):
-        if rate:
-            delay = start + first * len(data.ids) / rate - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-        steps = list(range(first, min(first + steps_per_message, len(data.t))))
+    for steps in groups:
+        delay = start + steps[0] * len(data.ids) / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
         while True:
             try:
-                await bus.publish_samples(step_batches(data, partitions, steps, time.time()))
+                batches = step_batches(data, partitions, steps, time.time())
+                seqs = await bus.publish_samples(batches)
                 break
             except Backpressure as exc:  # the sender's part is to retry, as Prometheus does
                 await asyncio.sleep(min(exc.retry_after_s, 0.5))
+        for p, seq in zip(sorted(batches), seqs):  # a retried batch's sequence is its first storing's
+            results.record(p, seq, steps)
 
 
-async def _wait_members(bus: JetStreamBus, count: int, timeout_s: float = 60.0) -> None:
+async def _settled(bus: JetStreamBus, workers: int, timeout_s: float = 120.0) -> None:
+    """Wait until ``workers`` workers are members and every partition is leased by the worker the
+    assignment gives it: no hand-over left to happen during the measurement."""
     deadline = time.monotonic() + timeout_s
-    while len(await bus.members()) < count:
+    while True:
+        members = await bus.members()
+        if len(members) == workers and await bus.owners() == assign(bus.partitions, members):
+            return
         if time.monotonic() > deadline:
-            raise RuntimeError(f"only {len(await bus.members())} of {count} workers registered in {timeout_s:g} s")
-        await asyncio.sleep(0.1)
+            raise RuntimeError(f"workers not settled in {timeout_s:g} s: members {members}")
+        await asyncio.sleep(0.2)
 
 
 def _cpu_s(pid: int) -> float | None:
@@ -321,14 +359,14 @@ async def _throughput(url: str, data: Dataset, partitions: int, workers: int, ta
     bus = await JetStreamBus.connect(url, names, partitions, max_stream_bytes=4 << 30)
     pool = WorkerPool(url, names, partitions, workdir)
     meter = CpuMeter(_broker_pid(url))
+    results = Results(data, partitions)
     try:
-        await _publish(bus, data, partitions, steps_per_message, rate=None)
         for w in range(workers):
-            pool.start(f"w{w}", join_grace_s=5.0)
-        await _wait_members(bus, workers)  # started (imports done), not yet claiming: CPU from here on
+            pool.start(f"w{w}", join_grace_s=_JOIN_GRACE_S)
+        await _settled(bus, workers)  # on an empty stream: each holds its share, nothing to hand over
         started = pool.cpu_s()
         meter.start()
-        results = Results(data)
+        await _publish(bus, results, steps_per_message, rate=None)
         await _collect(results, _readers(bus), timeout_s=600)
         meter.stop()
         cpu = {w: used - started.get(w, 0.0) for w, used in pool.cpu_s().items()}
@@ -363,11 +401,10 @@ async def fault_run(url: str, data: Dataset, partitions: int, rate: float, workd
     try:
         for w in ("a", "b"):
             pool.start(w, join_grace_s=1.0)
-        await _wait_members(bus, 2)
+        await _settled(bus, 2)  # both hold their shares
         owners = assign(partitions, ["a", "b"])
-        await asyncio.sleep(3.0)  # both have claimed their shares
-        results = Results(data)
-        publisher = asyncio.create_task(_publish(bus, data, partitions, steps_per_message, rate))
+        results = Results(data, partitions)
+        publisher = asyncio.create_task(_publish(bus, results, steps_per_message, rate))
         duration = data.samples / rate
         collect = asyncio.create_task(_collect(results, _readers(bus), timeout_s=duration + 120))
         await asyncio.sleep(duration / 3)
@@ -432,15 +469,18 @@ def bench_scale(url: str = "nats://127.0.0.1:4222", series: int = 8192, steps: i
     series a sample message carries (one remote-write request or poll of that many steps)."""
     data = make_dataset(series, steps, seed)
     tag = f"{os.getpid()}-{int(time.time())}"
+    single_runs = [(data.single_process_s, data.single_process_cpu_s)]
     with tempfile.TemporaryDirectory(prefix="foresight-bench-scale-") as tmp:
         workdir = Path(tmp)
         one = asyncio.run(_throughput(url, data, partitions, 1, tag, workdir, steps_per_message))
+        single_runs.append(single_process(data.x, data.t)[1:])  # again, back to back with the workers: the
         two = asyncio.run(_throughput(url, data, partitions, 2, tag, workdir, steps_per_message))
+        single_runs.append(single_process(data.x, data.t)[1:])  # machine's load moves both alike
         rate = rate or round(0.5 * two["samples_per_s"], -2) or 1000.0
         kill = asyncio.run(fault_run(url, data, partitions, rate, workdir, kill_worker, tag=f"{tag}-kill",
                                      steps_per_message=steps_per_message))
-    single = data.samples / data.single_process_s
-    single_cpu = data.samples / data.single_process_cpu_s
+    single = data.samples / float(np.median([wall for wall, _ in single_runs]))
+    single_cpu = data.samples / float(np.median([cpu for _, cpu in single_runs]))
     return {
         "series": series, "steps": steps, "partitions": partitions, "samples": data.samples,
         "steps_per_message": steps_per_message,

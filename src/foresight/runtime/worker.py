@@ -77,6 +77,7 @@ class Worker:
         self.scorer = ShardScorer(self.detector, config.alert_threshold)
         self.owned: dict[int, _Owned] = {}
         self.scored_samples = 0
+        self._renewed_at = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         cfg = self.config
@@ -106,11 +107,10 @@ class Worker:
             except ServiceUnavailable as exc:
                 _log.warning("worker %s: left without handing back (%s); leases expire instead", cfg.worker_id, exc)
 
-    async def _rebalance(self) -> None:
+    async def _keepalive(self) -> None:
+        """Renew membership and leases (and stop serving a partition whose lease was lost)."""
         cfg = self.config
         await self.bus.heartbeat(cfg.worker_id)
-        members = await self.bus.members()
-        desired = owned_by(self.bus.partitions, members or [cfg.worker_id], cfg.worker_id)
         for partition, owned in list(self.owned.items()):
             revision = await self.bus.renew(partition, cfg.worker_id, owned.revision)
             if revision is None:
@@ -118,6 +118,13 @@ class Worker:
                 await self._drop(partition)
             else:
                 owned.revision = revision
+        self._renewed_at = time.monotonic()
+
+    async def _rebalance(self) -> None:
+        cfg = self.config
+        await self._keepalive()
+        members = await self.bus.members()
+        desired = owned_by(self.bus.partitions, members or [cfg.worker_id], cfg.worker_id)
         for partition in sorted(set(self.owned) - desired):
             await self._hand_back(partition)
         for partition in sorted(desired - set(self.owned)):
@@ -156,12 +163,16 @@ class Worker:
         inflight: list[asyncio.Task[bool]] = []  # results of earlier rounds on their way while this one is scored
         published = True
         while pending:  # one detector call per round: the next batch of every partition that has one
+            if time.monotonic() - self._renewed_at >= self.config.lease_ttl_s / 4:  # a long serve keeps its
+                await self._keepalive()  # leases (a busy worker must not look dead); lost ones are dropped
+                pending = {p: messages for p, messages in pending.items() if p in self.owned}
+                if not pending:
+                    break
             batches = {p: (messages[0].seq, decode_samples(messages.pop(0).data)) for p, messages in pending.items()}
             pending = {p: messages for p, messages in pending.items() if messages}
             scores = self.scorer.score(batches)
             now = time.time()
-            results = [(ScoreBatch(p, seq, self.config.worker_id, batch.series, batch.rows, batch.t, scores[p],
-                                   batch.ingested_at, now),
+            results = [(ScoreBatch(p, seq, self.config.worker_id, scores[p], batch.ingested_at, now),
                         self.scorer.alerts(p, batch, scores[p], self.config.worker_id))
                        for p, (seq, batch) in batches.items()]
             inflight.append(asyncio.create_task(self._publish(results, stop)))

@@ -1,9 +1,9 @@
 """The bytes on the sample and result subjects: msgpack maps whose number columns are raw arrays.
 
-A batch names each of its series once (``series``) and gives every sample the position of its
-series in that list (``rows``, int32): a batch of k scrapes of 1,000 series carries 1,000 ids, not
-k x 1,000, and the reader turns ``rows`` into detector rows with one numpy index instead of one
-dictionary look-up per sample. Times and values are float64 columns.
+A batch names each of its series once (``series``, carried as one msgpack blob) and gives every
+sample the position of its series in that list (``rows``, int32): a batch of k scrapes of 1,000
+series carries 1,000 ids, not k x 1,000, and the reader turns ``rows`` into detector rows with one
+numpy index instead of one dictionary look-up per sample. Times and values are float64 columns.
 
 Why msgpack and not protobuf: msgpack packs the id list at C speed and carries each number column
 as one ``bin`` blob that numpy reads back without a copy (``np.frombuffer``), and it needs no
@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import msgpack
@@ -35,30 +36,60 @@ import numpy as np
 from foresight.errors import InputError
 
 __all__ = ["AlertRecord", "SampleBatch", "ScoreBatch", "batch_id", "decode_alerts", "decode_samples", "decode_scores",
-           "encode_alerts", "encode_samples", "encode_scores"]
+           "encode_alerts", "encode_samples", "encode_scores", "series_table"]
 
 VERSION = 2
 _F8 = np.dtype("<f8")
 _I4 = np.dtype("<i4")
 
 
+def series_table(series: Sequence[str]) -> bytes:
+    """A series list as a batch carries it (a sender that keeps its tables between scrapes packs each once)."""
+    return msgpack.packb(list(series))
+
+
 @dataclass(frozen=True)
 class SampleBatch:
     """Samples of one partition: sample ``i`` is series ``series[rows[i]]`` at time ``t[i]`` (Unix s) with
-    value ``x[i]``; a series' samples are in time order. ``ingested_at``: when the sender handed them over."""
+    value ``x[i]``; a series' samples are in time order. ``ingested_at``: when the sender handed them over.
 
-    series: tuple[str, ...]
+    The series list travels and is kept as ``table``, its msgpack bytes, and is decoded only when read:
+    a worker compares a batch's table with the last one of its partition (one ``memcmp``) and, when
+    they match, as they do scrape after scrape, never makes the id strings at all.
+    """
+
+    table: bytes
     rows: np.ndarray
     t: np.ndarray
     x: np.ndarray
     ingested_at: float
 
     @classmethod
+    def named(cls, series: Sequence[str], rows: np.ndarray, t: np.ndarray, x: np.ndarray,
+              ingested_at: float) -> SampleBatch:
+        """The batch whose sample ``i`` is of series ``series[rows[i]]``."""
+        return cls(series_table(series), np.asarray(rows, dtype=_I4), np.asarray(t, dtype=np.float64),
+                   np.asarray(x, dtype=np.float64), ingested_at)
+
+    @classmethod
     def of(cls, ids: Sequence[str], t: np.ndarray, x: np.ndarray, ingested_at: float) -> SampleBatch:
         """The batch of samples given one series id each (``ids[i]`` is sample ``i``'s)."""
         index: dict[str, int] = {}
         rows = np.fromiter((index.setdefault(sid, len(index)) for sid in ids), dtype=_I4, count=len(ids))
-        return cls(tuple(index), rows, np.asarray(t, dtype=np.float64), np.asarray(x, dtype=np.float64), ingested_at)
+        return cls.named(tuple(index), rows, t, x, ingested_at)
+
+    @cached_property
+    def series(self) -> tuple[str, ...]:
+        """The batch's series ids, each once (decoded from ``table`` on first use)."""
+        try:
+            series = msgpack.unpackb(self.table, raw=False)
+        except (ValueError, msgpack.UnpackException) as exc:
+            raise InputError(f"samples batch: unreadable series list ({exc})") from exc
+        if not isinstance(series, list) or not all(isinstance(sid, str) for sid in series):
+            raise InputError("samples batch: the series list is not a list of ids")
+        if self.rows.size and int(self.rows.max()) >= len(series):
+            raise InputError("samples batch: a sample names a series the batch does not list")
+        return tuple(series)
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -71,21 +102,20 @@ class SampleBatch:
 
 @dataclass(frozen=True)
 class ScoreBatch:
-    """The scores of one sample batch (stream sequence ``seq`` of partition ``partition``), in its order:
-    ``scores[i]`` is the score of series ``series[rows[i]]`` at ``t[i]``."""
+    """The scores of one sample batch, in its order: ``scores[i]`` is sample ``i``'s of the batch at stream
+    sequence ``seq`` of partition ``partition``. The batch names its samples (a reader that wants the
+    series and times gets that message by its sequence), so a score costs 8 bytes on the wire, not
+    the ids and times again."""
 
     partition: int
     seq: int
     worker: str
-    series: tuple[str, ...]
-    rows: np.ndarray
-    t: np.ndarray
     scores: np.ndarray
     ingested_at: float
     scored_at: float
 
     def __len__(self) -> int:
-        return int(self.rows.size)
+        return int(self.scores.size)
 
 
 @dataclass(frozen=True)
@@ -116,19 +146,17 @@ def _unpack(data: bytes, kind: str) -> dict[str, Any]:
     return body
 
 
-def _table(body: dict[str, Any], kind: str) -> tuple[tuple[str, ...], np.ndarray, int]:
-    """The series list and the sample rows of a decoded batch, the rows checked to name listed series."""
-    series = body.get("s")
-    if not isinstance(series, list):
-        raise InputError(f"{kind} batch: no series list")
+def _rows(body: dict[str, Any]) -> np.ndarray:
+    """A decoded batch's sample rows (checked against its series list when that is read)."""
+    if not isinstance(body.get("s"), bytes):
+        raise InputError("samples batch: no series list")
     raw = body.get("r")
     if not isinstance(raw, bytes) or len(raw) % _I4.itemsize:
-        raise InputError(f"{kind} batch: column 'r' is not int32 rows")
-    n = len(raw) // _I4.itemsize
-    rows = _column(raw, "r", n, _I4)
-    if rows.size and (int(rows.min()) < 0 or int(rows.max()) >= len(series)):
-        raise InputError(f"{kind} batch: a sample names a series the batch does not list")
-    return tuple(series), rows, n
+        raise InputError("samples batch: column 'r' is not int32 rows")
+    rows = np.frombuffer(raw, dtype=_I4)
+    if rows.size and int(rows.min()) < 0:
+        raise InputError("samples batch: a sample names a series the batch does not list")
+    return rows
 
 
 def _number(body: dict[str, Any], name: str, kind: str) -> float:
@@ -143,11 +171,12 @@ def batch_id(partition: int, batch: SampleBatch) -> str:
     failed publish sends the same id, and the stream stores it once (JetStream de-duplication).
 
     >>> b = SampleBatch.of(("a",), np.array([1.0]), np.array([2.0]), ingested_at=1.0)
-    >>> batch_id(0, b) == batch_id(0, SampleBatch(b.series, b.rows, b.t, b.x, ingested_at=9.0)) != batch_id(1, b)
+    >>> batch_id(0, b) == batch_id(0, SampleBatch(b.table, b.rows, b.t, b.x, ingested_at=9.0)) != batch_id(1, b)
     True
     """
     digest = hashlib.blake2b(digest_size=16)
-    digest.update(msgpack.packb([partition, list(batch.series)]))
+    digest.update(partition.to_bytes(4, "little"))
+    digest.update(batch.table)
     digest.update(batch.rows.astype(_I4).tobytes())
     digest.update(batch.t.astype(_F8).tobytes())
     digest.update(batch.x.astype(_F8).tobytes())
@@ -155,31 +184,30 @@ def batch_id(partition: int, batch: SampleBatch) -> str:
 
 
 def encode_samples(batch: SampleBatch) -> bytes:
-    return msgpack.packb({"v": VERSION, "k": "samples", "s": list(batch.series), "r": batch.rows.astype(_I4).tobytes(),
+    return msgpack.packb({"v": VERSION, "k": "samples", "s": batch.table, "r": batch.rows.astype(_I4).tobytes(),
                           "t": batch.t.astype(_F8).tobytes(), "x": batch.x.astype(_F8).tobytes(),
                           "at": float(batch.ingested_at)})
 
 
 def decode_samples(data: bytes) -> SampleBatch:
     body = _unpack(data, "samples")
-    series, rows, n = _table(body, "samples")
-    return SampleBatch(series, rows, _column(body.get("t"), "t", n), _column(body.get("x"), "x", n),
+    rows = _rows(body)
+    return SampleBatch(body["s"], rows, _column(body.get("t"), "t", rows.size), _column(body.get("x"), "x", rows.size),
                        _number(body, "at", "samples"))
 
 
 def encode_scores(batch: ScoreBatch) -> bytes:
     return msgpack.packb({"v": VERSION, "k": "scores", "p": batch.partition, "q": batch.seq, "w": batch.worker,
-                          "s": list(batch.series), "r": batch.rows.astype(_I4).tobytes(),
-                          "t": batch.t.astype(_F8).tobytes(), "u": batch.scores.astype(_F8).tobytes(),
-                          "at": batch.ingested_at, "done": batch.scored_at})
+                          "u": batch.scores.astype(_F8).tobytes(), "at": batch.ingested_at, "done": batch.scored_at})
 
 
 def decode_scores(data: bytes) -> ScoreBatch:
     body = _unpack(data, "scores")
-    series, rows, n = _table(body, "scores")
+    raw = body.get("u")
+    if not isinstance(raw, bytes) or len(raw) % _F8.itemsize:
+        raise InputError("scores batch: column 'u' is not float64 scores")
     return ScoreBatch(int(_number(body, "p", "scores")), int(_number(body, "q", "scores")), str(body.get("w", "")),
-                      series, rows, _column(body.get("t"), "t", n), _column(body.get("u"), "u", n),
-                      _number(body, "at", "scores"), _number(body, "done", "scores"))
+                      np.frombuffer(raw, dtype=_F8), _number(body, "at", "scores"), _number(body, "done", "scores"))
 
 
 def encode_alerts(alerts: Sequence[AlertRecord]) -> bytes:

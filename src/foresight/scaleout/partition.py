@@ -115,5 +115,5 @@ def batches_of(series: Iterable[Series], partitions: int, ingested_at: float) ->
         rows.setdefault(p, []).append(np.full(len(s), named.setdefault(sid, len(named)), dtype=np.int32))
         ts.setdefault(p, []).append(np.asarray(s.timestamps, dtype=np.float64))
         xs.setdefault(p, []).append(np.asarray(s.values, dtype=np.float64))
-    return {p: SampleBatch(tuple(table[p]), np.concatenate(rows[p]), np.concatenate(ts[p]), np.concatenate(xs[p]),
-                           ingested_at) for p in table}
+    return {p: SampleBatch.named(tuple(table[p]), np.concatenate(rows[p]), np.concatenate(ts[p]),
+                                 np.concatenate(xs[p]), ingested_at) for p in table}

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from foresight.detect.protocol import ArrayState, Detector
+from foresight.errors import InputError
 from foresight.scaleout.checkpoint import Checkpoint, concat_states, take_rows
 from foresight.scaleout.codec import AlertRecord, SampleBatch
 
@@ -60,7 +61,7 @@ class ShardScorer:
         self._part = np.empty(0, dtype=np.intp)  # row -> partition
         self._rows: dict[str, int] = {}
         self.seq: dict[int, int] = {}
-        self._cache: dict[int, tuple[tuple[str, ...], np.ndarray]] = {}
+        self._cache: dict[int, tuple[bytes, np.ndarray]] = {}  # partition -> its last batch's table, state rows
 
     @property
     def partitions(self) -> frozenset[int]:
@@ -105,11 +106,11 @@ class ShardScorer:
         new: dict[str, int] = {}  # series met for the first time, all partitions' at once: one state copy
         for p in parts:
             cached = self._cache.get(p)
-            if cached is None or cached[0] != batches[p][1].series:
+            if cached is None or cached[0] != batches[p][1].table:
                 new.update((sid, p) for sid in batches[p][1].series if sid not in self._rows and sid not in new)
         if new:
             self._append(list(new.values()), list(new), self.detector.init(len(new)))
-        located = [self._locate(p, batches[p][1].series)[batches[p][1].rows] for p in parts]
+        located = [self._locate(p, batches[p][1]) for p in parts]
         rows = np.concatenate(located) if located else np.empty(0, dtype=np.intp)
         x = np.concatenate([batches[p][1].x for p in parts]) if parts else np.empty(0)
         t = np.concatenate([batches[p][1].t for p in parts]) if parts else np.empty(0)
@@ -132,10 +133,11 @@ class ShardScorer:
         return scores
 
     def alerts(self, partition: int, batch: SampleBatch, scores: np.ndarray, worker: str) -> list[AlertRecord]:
-        """The batch's alerts: samples whose onset score reaches the threshold."""
+        """The batch's alerts (scored last in ``partition``): samples whose onset score reaches the threshold."""
         out = []
+        rows = self._locate(partition, batch)
         for i in np.flatnonzero(scores >= self.threshold).tolist():
-            sid, t = batch.series[int(batch.rows[i])], float(batch.t[i])
+            sid, t = self._ids[int(rows[i])], float(batch.t[i])
             out.append(AlertRecord(alert_key(sid, t), sid, t, float(scores[i]), partition, worker))
         return out
 
@@ -147,14 +149,15 @@ class ShardScorer:
         # the first series need no copy of the (empty) state: a worker's first batch is often all of them
         self.state = state if len(self._ids) == len(ids) else concat_states(self.state, state)
 
-    def _locate(self, partition: int, series: tuple[str, ...]) -> np.ndarray:
-        """The state row of each of a batch's listed series."""
+    def _locate(self, partition: int, batch: SampleBatch) -> np.ndarray:
+        """The state row of each of the batch's samples."""
         cached = self._cache.get(partition)
-        if cached is not None and cached[0] == series:  # a partition's batches usually list the series of the last
-            return cached[1]
-        rows = np.fromiter((self._rows[sid] for sid in series), dtype=np.intp, count=len(series))
-        self._cache[partition] = (series, rows)
-        return rows
+        if cached is None or cached[0] != batch.table:  # a partition's batches usually list the series of the last
+            listed = np.fromiter((self._rows[sid] for sid in batch.series), dtype=np.intp, count=len(batch.series))
+            cached = self._cache[partition] = (batch.table, listed)
+        if batch.rows.size and int(batch.rows.max()) >= cached[1].size:
+            raise InputError(f"partition {partition}: a sample names a series its batch does not list")
+        return cached[1][batch.rows]
 
 
 def _rounds(rows: np.ndarray) -> list[np.ndarray]:
