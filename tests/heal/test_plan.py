@@ -78,3 +78,46 @@ def test_many_predictions_at_once_pause_everything() -> None:
 def test_a_resize_fits_when_the_node_has_the_extra_request_free(allocatable: float, requested: float,
                                                                fits: bool) -> None:
     assert resize_fits(allocatable, requested, 1.0, 1.5)[0] is fits
+
+
+def node_pred(node: str = "node-a", failure: Failure = Failure.EVICTION,
+              pods: tuple[tuple[str, str, str], ...] = (("shop", "cart", "cart-1"), ("shop", "web", "web-1"))) -> Prediction:
+    evicts = tuple(Target(ns, workload, pod, node) for ns, workload, pod in pods)
+    return Prediction(Target("", "", "", node), failure, 600.0, 540.0, 660.0, "memory.available falling", evicts=evicts)
+
+
+def test_a_node_is_drained_only_when_every_pod_it_evicts_is_under_a_policy_allowing_drains() -> None:
+    drains = frozenset({Action.DRAIN})
+    planner = Planner([Rules("shop", actions=drains, dry_run=False, name="shop/heal")])
+    (step,) = planner.plan([node_pred()], 0.0).steps
+    assert step.act and step.action is Action.DRAIN and not step.dry_run and step.policy == "shop/heal"
+    assert step.reason.startswith("drain node node-a (2 pods): eviction predicted in 10 min")
+    mixed = node_pred("node-b", pods=(("shop", "cart", "cart-2"), ("billing", "ledger", "ledger-0")))
+    (step,) = Planner([Rules("shop", actions=drains, dry_run=False)]).plan([mixed], 0.0).steps
+    assert not step.act and step.action is None
+    assert "would evict pods no HealingPolicy lets Foresight drain: billing/ledger-0" in step.reason
+    restarts_only = Planner([Rules("shop", actions=frozenset({Action.RESTART}), dry_run=False)])
+    assert not restarts_only.plan([node_pred()], 0.0).steps[0].act
+    (step,) = Planner([Rules("shop", actions=drains)]).plan([node_pred("node-c", pods=())], 0.0).steps
+    assert not step.act and "runs no pod under a HealingPolicy" in step.reason
+
+
+def test_a_node_drain_is_dry_run_if_any_policy_it_needs_is_and_counts_in_each_namespace() -> None:
+    drains = frozenset({Action.DRAIN})
+    both = (("shop", "cart", "cart-1"), ("billing", "ledger", "ledger-0"))
+    planner = Planner([Rules("shop", actions=drains, dry_run=False, per_namespace=1, name="shop/heal"),
+                       Rules("billing", actions=drains, dry_run=True, name="billing/heal")])
+    (step,) = planner.plan([node_pred(pods=both)], 0.0).steps
+    assert step.act and step.dry_run and step.policy == "billing/heal, shop/heal"
+    (step,) = planner.plan([node_pred("node-z", pods=(("shop", "web", "web-3"),))], 60.0).steps
+    assert not step.act and "rate limit of namespace shop: 1 action(s)" in step.reason
+
+
+def test_a_node_with_a_busy_workload_waits_and_is_drained_once_a_round() -> None:
+    planner = Planner([Rules("shop", dry_run=False, per_workload=5, per_namespace=9)], pause_at=9)
+    steps = planner.plan([pred("cart-1", ttf=60.0), node_pred(), node_pred()], 0.0).steps
+    assert steps[0].act and steps[0].action is Action.RESTART
+    assert [s.act for s in steps[1:]] == [False, False]
+    assert all("waiting: one action at a time per workload (shop/cart" in s.reason for s in steps[1:])
+    steps = planner.plan([node_pred(), node_pred()], 60.0).steps
+    assert [s.act for s in steps] == [True, False] and "node node-a is drained this round" in steps[1].reason

@@ -104,9 +104,9 @@ def test_a_container_without_a_limit_is_told_so_not_guessed() -> None:
     c.advance(3600.0)
     heal.step(c.now)
     assert audit.records == [] and c.evictions == [] and c.oomkills == 0
-    signals, keys, _ = heal.read(c.now)
+    signals, targets = heal.read(c.now)
     memory = [i for i, r in enumerate(signals.resources) if r.value == "memory"]
-    assert len(keys) == 6 and len(memory) == 3
+    assert len(targets) == 6 and len(memory) == 3
     assert all(signals.limit[i] != signals.limit[i] for i in memory)  # NaN: nothing to exhaust, no limit guessed
 
 
@@ -239,3 +239,49 @@ def test_without_dcgm_series_or_with_an_idle_gpu_nothing_is_predicted() -> None:
     heal.set_policies([policy(dryRun=False)])
     run(c, heal, 60)
     assert [r for r in audit.records if r.applied] == [] and c.evictions == []
+
+
+class WithNodeExporter:
+    """The twin's pods, and node-exporter's series for ``node-a`` (``instance`` relabelled to the node's
+    name, as kube-prometheus does): 8 GiB of memory whose MemAvailable falls ``mib_per_min`` from 5 GiB,
+    a quiet root filesystem and a quiet PID count; ``node-x`` is a node no known pod runs on."""
+
+    def __init__(self, twin: HealingCluster, mib_per_min: float) -> None:
+        self.twin, self.mib_per_min = twin, mib_per_min
+
+    def query_range(self, query: str, start: float, end: float, step_s: float) -> list[Series]:
+        node_queries = {QUERIES[k]: k for k in QUERIES if k.startswith("node_")}
+        if query not in node_queries:
+            return self.twin.query_range(query, start, end, step_s)
+        t = np.arange(np.ceil(start / step_s) * step_s, end + 1e-9, step_s)
+        gib = 2.0**30
+        values = {"node_memory_total": np.full(t.size, 8 * gib),
+                  "node_memory_available": np.maximum(5 * gib - self.mib_per_min * MIB * t / 60.0, 0.0),
+                  "node_fs_size": np.full(t.size, 100 * gib), "node_fs_available": np.full(t.size, 60 * gib),
+                  "node_tasks": np.full(t.size, 900.0), "node_pid_max": np.full(t.size, 4_194_304.0)}[node_queries[query]]
+        return [Series({"instance": node, "job": "node-exporter"}, t, values) for node in ("node-a", "node-x")]
+
+
+def test_a_node_running_out_of_memory_is_drained_before_the_kubelet_evicts() -> None:
+    c, audit = HealingCluster(seed=1), Audit()
+    c.add_workload("shop", "cart", replicas=3, node="node-a", limit=512 * MIB, base=0.4, leak_per_min=(0.0,),
+                   min_available=1)  # a PDB that lets the drain evict one pod at a time
+    heal = HealController(WithNodeExporter(c, mib_per_min=5 * 1024 / 80.0), audit, c)  # below 100Mi ~79 min in
+    heal.set_policies([policy(dryRun=False, actions=["drain"])])
+    run(c, heal, 80)
+    acted = [r for r in audit.records if r.applied]
+    assert [r.target for r in acted] == ["node/node-a"]
+    r = acted[0]
+    assert r.inputs["failure"] == "eviction" and r.inputs["action"] == "drain" and r.inputs["node"] == "node-a"
+    assert 0 < r.inputs["ttf_s"] <= 900 and "node node-a cordoned; 3 of 3 pods evicted" in r.reason
+    assert "node-a" in c.cordoned and "node-x" not in c.cordoned
+
+
+def test_a_node_whose_pods_no_policy_lets_foresight_drain_is_left_alone() -> None:
+    c, audit = leaking(leaks=(0.0,)), Audit()
+    heal = HealController(WithNodeExporter(c, mib_per_min=5 * 1024 / 80.0), audit, c)
+    heal.set_policies([policy(dryRun=False, actions=["restart"])])  # restarts only: no consent to drain
+    run(c, heal, 80)
+    assert [r for r in audit.records if r.applied] == [] and c.cordoned == set()
+    refused = [r for r in audit.records if r.target == "node/node-a"]
+    assert refused and "would evict pods no HealingPolicy lets Foresight drain: shop/cart-0" in refused[0].reason

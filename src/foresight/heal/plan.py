@@ -32,7 +32,7 @@ refused: rate limit of workload shop/cart: 1 action(s) in the last 60 min (allow
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
@@ -45,7 +45,8 @@ __all__ = ["QUERIES", "REMEDIES", "Action", "Outcome", "Plan", "Planner", "Predi
 
 #: the series a live planner's predictions are read from (cAdvisor's working set and CPU use, kube-state-metrics'
 #: limits, pod placement and owners, restarts; NVIDIA dcgm-exporter's framebuffer used and free per GPU, in MiB,
-#: for the pod using it), by Prometheus or by the simulator's twin
+#: for the pod using it; node-exporter's memory, root filesystem and tasks against the PID limit, its ``processes``
+#: collector on), by Prometheus or by the simulator's twin
 QUERIES = {
     "memory": 'container_memory_working_set_bytes{container!="",container!="POD"}',
     "limit": 'kube_pod_container_resource_limits{resource="memory"}',
@@ -55,6 +56,12 @@ QUERIES = {
     "restarts": "kube_pod_container_status_restarts_total",
     "gpu_used": "DCGM_FI_DEV_FB_USED",
     "gpu_free": "DCGM_FI_DEV_FB_FREE",
+    "node_memory_total": "node_memory_MemTotal_bytes",
+    "node_memory_available": "node_memory_MemAvailable_bytes",
+    "node_fs_size": 'node_filesystem_size_bytes{mountpoint="/"}',
+    "node_fs_available": 'node_filesystem_avail_bytes{mountpoint="/"}',
+    "node_tasks": "node_processes_threads",
+    "node_pid_max": "node_processes_max_processes",
 }
 
 
@@ -95,6 +102,11 @@ class Target:
     def workload_key(self) -> str:
         return f"{self.namespace}/{self.workload}"
 
+    @property
+    def is_node(self) -> bool:
+        """A node's own failure (memory, disk or PIDs running out): no pod, only the node."""
+        return not self.pod
+
 
 @dataclass(frozen=True)
 class Prediction:
@@ -108,6 +120,8 @@ class Prediction:
     ttf_high_s: float
     evidence: str
     incident: str | None = None
+    #: a node's failure: the pods draining it would evict (DaemonSet and mirror pods stay)
+    evicts: tuple[Target, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -198,7 +212,8 @@ class Planner:
     pause_hold_s: float = 900.0
     _paused_until: float = float("-inf")
     _why: str = ""
-    _done: deque[tuple[float, str, str]] = field(default_factory=deque)  # (time, namespace, workload key)
+    #: (time, namespaces, workload keys) of each action: a drain touches the namespaces and workloads of its pods
+    _done: deque[tuple[float, frozenset[str], frozenset[str]]] = field(default_factory=deque)
 
     def plan(self, predictions: Iterable[Prediction], now: float) -> Plan:
         """The steps of one round (most urgent first); acting steps are counted against the limits at once."""
@@ -222,6 +237,8 @@ class Planner:
 
     def _step(self, p: Prediction, now: float, busy: set[str], drained: set[str]) -> Step:
         t = p.target
+        if t.is_node:
+            return self._node_step(p, now, busy, drained)
         rules = next((r for r in self.policies if r.covers(t)), None)
         if rules is None:
             return Step(p, None, False, True, f"refused: no HealingPolicy covers {t.workload_key}")
@@ -238,21 +255,62 @@ class Planner:
         if t.workload_key in busy:
             return Step(**base, act=False, reason=f"waiting: one action at a time per workload ({t.workload_key} "
                         "has one this round)")
-        limits = (("workload", t.workload_key, rules.per_workload, lambda d: d[2] == t.workload_key),
-                  ("namespace", t.namespace, rules.per_namespace, lambda d: d[1] == t.namespace),
-                  ("cluster", "", self.cluster_per_window, lambda d: True))
-        for scope, name, allowed_n, match in limits:
-            used = sum(1 for d in self._done if match(d))
-            if used >= allowed_n:
-                return Step(**base, act=False, reason=f"refused: rate limit of {scope}{' ' + name if name else ''}: "
-                            f"{used} action(s) in the last {self.window_s / 60:.0f} min (allowed {allowed_n})")
+        refused = self._rate_limited([(rules, t.namespace)], {t.workload_key}, rules.per_workload)
+        if refused:
+            return Step(**base, act=False, reason=refused)
         busy.add(t.workload_key)
         if action is Action.DRAIN:
             drained.add(t.node)
-        self._done.append((now, t.namespace, t.workload_key))
+        self._done.append((now, frozenset({t.namespace}), frozenset({t.workload_key})))
         what = f"node {t.node}" if action is Action.DRAIN else f"pod {t.namespace}/{t.pod}"
         return Step(**base, act=True, reason=f"{action.value} {what}: {p.failure.value} predicted in "
                     f"{_minutes(p.ttf_s)} ({_minutes(p.ttf_low_s)}-{_minutes(p.ttf_high_s)}); {p.evidence}")
+
+    def _node_step(self, p: Prediction, now: float, busy: set[str], drained: set[str]) -> Step:
+        """A node's own failure: drained only if every pod the drain evicts is under a HealingPolicy that
+        allows draining (a namespace's policy cannot consent for another's pods); dry-run if any of those
+        policies is; within the rate limits of each namespace touched, of each workload, and of the cluster."""
+        t = p.target
+        if Action.DRAIN not in REMEDIES.get(p.failure, ()):
+            return Step(p, None, False, True, f"refused: {p.failure.value} of node {t.node} has no node remedy")
+        covering = [(pod, next((r for r in self.policies if r.covers(pod)), None)) for pod in p.evicts]
+        outside = sorted(f"{pod.namespace}/{pod.pod}" for pod, r in covering if r is None or Action.DRAIN not in r.actions)
+        if outside:
+            more = f" and {len(outside) - 5} more" if len(outside) > 5 else ""
+            return Step(p, None, False, True, f"refused: draining node {t.node} would evict pods no HealingPolicy lets "
+                        f"Foresight drain: {', '.join(outside[:5])}{more}")
+        rules = {r.name or r.namespace: (r, r.namespace) for _, r in covering if r is not None}
+        if not rules:
+            return Step(p, None, False, True, f"refused: node {t.node} runs no pod under a HealingPolicy")
+        dry_run = any(r.dry_run for r, _ in rules.values())
+        base = dict(prediction=p, action=Action.DRAIN, dry_run=dry_run, policy=", ".join(sorted(rules)))
+        if t.node in drained:
+            return Step(**base, act=False, reason=f"covered: node {t.node} is drained this round")
+        workloads = {pod.workload_key for pod in p.evicts}
+        if workloads & busy:
+            return Step(**base, act=False, reason=f"waiting: one action at a time per workload ({', '.join(sorted(workloads & busy))} "
+                        "has one this round)")
+        refused = self._rate_limited(list(rules.values()), workloads, min((r.per_workload for r, _ in rules.values()), default=1))
+        if refused:
+            return Step(**base, act=False, reason=refused)
+        busy.update(workloads)
+        drained.add(t.node)
+        self._done.append((now, frozenset(ns for _, ns in rules.values()), frozenset(workloads)))
+        return Step(**base, act=True, reason=f"drain node {t.node} ({len(p.evicts)} pods): {p.failure.value} predicted "
+                    f"in {_minutes(p.ttf_s)} ({_minutes(p.ttf_low_s)}-{_minutes(p.ttf_high_s)}); {p.evidence}")
+
+    def _rate_limited(self, rules: Sequence[tuple[Rules, str]], workloads: set[str], per_workload: int) -> str | None:
+        """Why an action touching ``workloads`` in the namespaces of ``rules`` is over a rate limit (None: it is not)."""
+        limits: list[tuple[str, str, int, Callable[[tuple[float, frozenset[str], frozenset[str]]], bool]]] = []
+        limits += [("workload", w, per_workload, lambda d, w=w: w in d[2]) for w in sorted(workloads)]
+        limits += [("namespace", ns, r.per_namespace, lambda d, ns=ns: ns in d[1]) for r, ns in rules]
+        limits.append(("cluster", "", self.cluster_per_window, lambda d: True))
+        for scope, name, allowed_n, match in limits:
+            used = sum(1 for d in self._done if match(d))
+            if used >= allowed_n:
+                return (f"refused: rate limit of {scope}{' ' + name if name else ''}: {used} action(s) in the last "
+                        f"{self.window_s / 60:.0f} min (allowed {allowed_n})")
+        return None
 
 
 def _minutes(seconds: float) -> str:

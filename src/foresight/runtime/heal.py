@@ -52,6 +52,11 @@ def rules_of(policy: HealingPolicy) -> Rules:
 class _Pod:
     node: str
     workload: str
+    kind: str  # the owner's kind: a drain leaves DaemonSet and mirror (Node) pods
+
+
+#: the kubelet's hard eviction thresholds (memory.available < 100Mi, nodefs.available < 10%): a node's failure points
+EVICTION_MEMORY_BYTES, EVICTION_NODEFS_FREE = 100 * 2.0**20, 0.10
 
 
 def _workload(labels: Mapping[str, str]) -> str:
@@ -96,23 +101,27 @@ class HealController:
     def due(self, now: float) -> bool:
         return now >= self._next
 
-    def read(self, now: float) -> tuple[Signals, list[tuple[str, str, str]], dict[tuple[str, str], _Pod]] | None:
+    def read(self, now: float) -> tuple[Signals, list[tuple[Target, tuple[Target, ...]]]] | None:
         """Every container's memory and CPU against their limits, its fullest GPU's memory against that GPU's
-        size, and its restarts (on the memory row: one crash loop is one prediction), on one grid over the
-        window; None when nothing runs. A row's key is (namespace, pod, container)."""
+        size, and its restarts (on the memory row: one crash loop is one prediction), and every node's memory,
+        root filesystem and tasks against the kubelet's eviction thresholds and the PID limit, on one grid
+        over the window; None when nothing runs. Each row's target (a node's has no pod) and, for a node,
+        the pods draining it would evict."""
         start = now - WINDOW_S
         grid = np.arange(math.floor(start / self.step_s) + 1, math.floor(now / self.step_s) + 1) * self.step_s
         if grid.size < 2:
             return None
         found = {k: self.source.query_range(q, grid[0], grid[-1], self.step_s) for k, q in QUERIES.items()}
-        pods = {(s.labels.get("namespace", ""), s.labels.get("pod", "")): _Pod(s.labels.get("node", ""), _workload(s.labels))
+        pods = {(s.labels.get("namespace", ""), s.labels.get("pod", "")):
+                _Pod(s.labels.get("node", ""), _workload(s.labels), s.labels.get("created_by_kind", ""))
                 for s in found["info"]}
         gpus = _fullest_gpus(found["gpu_used"], found["gpu_free"], grid, self.step_s)
         rows = [(k, r) for r, keys in ((Resource.MEMORY, {_key(s.labels) for s in found["memory"]}),
                                        (Resource.CPU, {_key(s.labels) for s in found["cpu"]}),
                                        (Resource.GPU_MEMORY, set(gpus)))
                 for k in sorted(keys) if k[:2] in pods]
-        if not rows:
+        nodes = _node_usage(found, grid, self.step_s, {p.node for p in pods.values()})
+        if not rows and not nodes:
             return None
         index = {(k, r): i for i, (k, r) in enumerate(rows)}
         usage, events = np.full((len(rows), grid.size), np.nan), np.zeros((len(rows), grid.size))
@@ -134,9 +143,23 @@ class HealController:
             row = index.get((key, Resource.GPU_MEMORY))
             if row is not None:
                 usage[row], limit[row] = used, total
-        signals = Signals(tuple(f"{ns}/{pod}/{c}/{r.value}" for (ns, pod, c), r in rows), tuple(r for _, r in rows),
-                          (EventKind.RESTARTS,) * len(rows), grid, usage, limit, events)
-        return signals, [k for k, _ in rows], pods
+        node_keys = sorted(nodes)
+        if node_keys:
+            usage = np.vstack([usage, *(nodes[k][0][None, :] for k in node_keys)])
+            limit = np.concatenate([limit, [nodes[k][1] for k in node_keys]])
+            events = np.vstack([events, np.zeros((len(node_keys), grid.size))])
+        names = [f"{ns}/{pod}/{c}/{r.value}" for (ns, pod, c), r in rows] + [f"node/{n}/{r.value}" for n, r in node_keys]
+        signals = Signals(tuple(names), tuple(r for _, r in rows) + tuple(r for _, r in node_keys),
+                          (EventKind.RESTARTS,) * len(names), grid, usage, limit, events)
+        targets: list[tuple[Target, tuple[Target, ...]]] = []
+        for (ns, pod, container), _ in rows:
+            info = pods[(ns, pod)]
+            targets.append((Target(ns, info.workload, pod, info.node, container), ()))
+        for node, _ in node_keys:
+            evicts = tuple(Target(ns, info.workload, pod, node) for (ns, pod), info in sorted(pods.items())
+                           if info.node == node and info.kind not in ("DaemonSet", "Node"))
+            targets.append((Target("", "", "", node), evicts))
+        return signals, targets
 
     def step(self, now: float, *, acting: bool = True) -> Plan | None:
         """One round: read, predict, plan, act where allowed, audit every step; None when nothing runs."""
@@ -146,23 +169,24 @@ class HealController:
         if read is None:
             self.last = []
             return None
-        signals, keys, pods = read
+        signals, targets = read
         verdicts = self.predictor.predict(signals, HORIZON_S)
         predictions = []
         for i in np.flatnonzero(verdicts.alarm):
-            ns, pod, container = keys[i]
-            info = pods[(ns, pod)]
-            predictions.append(Prediction(Target(ns, info.workload, pod, info.node, container), verdicts.failure[i],
-                                          float(verdicts.ttf_s[i]), float(verdicts.ttf_low_s[i]),
-                                          float(verdicts.ttf_high_s[i]), verdicts.evidence[i],
-                                          self.incident_of(ns, info.workload)))
+            target, evicts = targets[i]
+            predictions.append(Prediction(target, verdicts.failure[i], float(verdicts.ttf_s[i]),
+                                          float(verdicts.ttf_low_s[i]), float(verdicts.ttf_high_s[i]),
+                                          verdicts.evidence[i],
+                                          None if target.is_node else self.incident_of(target.namespace, target.workload),
+                                          evicts))
         self.last = []
-        busy = [p for p in predictions if p.target.workload_key in self._running]
-        for p in busy:  # shown, not planned nor audited: the action running on the workload is audited when done
-            self.last.append({**_inputs(p, None, ""), "target": f"{p.target.namespace}/{p.target.pod}",
-                              "reason": f"waiting: an action on {p.target.workload_key} is running",
+        busy = [(p, running) for p in predictions if (running := [k for k in _touches(p) if k in self._running])]
+        for p, running in busy:  # shown, not planned nor audited: the action running there is audited when done
+            self.last.append({**_inputs(p, None, ""), "target": _name(p.target),
+                              "reason": f"waiting: an action on {', '.join(running)} is running",
                               "applied": False, "dry_run": False, "time": now})
-        plan = self.planner.plan([p for p in predictions if p not in busy], now)
+        waiting = {id(p) for p, _ in busy}
+        plan = self.planner.plan([p for p in predictions if id(p) not in waiting], now)
         if plan.paused and not self._paused and self.alert is not None and acting:
             self.alert(plan.paused)
         self._paused = plan.paused is not None
@@ -173,10 +197,10 @@ class HealController:
     def _carry_out(self, s: Step, now: float, acting: bool) -> None:
         p, t = s.prediction, s.prediction.target
         inputs = _inputs(p, s.action, s.policy)
-        target = f"node/{t.node}" if s.action is Action.DRAIN else f"{t.namespace}/{t.pod}"
+        target = f"node/{t.node}" if s.action is Action.DRAIN else _name(t)
         if s.act and not s.dry_run and acting and self.remediator is not None and s.action is not None:
             if self._pool is not None:  # a restart waits minutes for Ready and PDBs: serve's loop goes on meanwhile
-                self._running[t.workload_key] = (self._pool.submit(self._do, s), s, inputs, target)
+                self._running[_touches(p)[0]] = (self._pool.submit(self._do, s), s, inputs, target)
                 self.last.append({**inputs, "target": target, "reason": f"{s.reason}; started", "applied": False,
                                   "dry_run": False, "time": now})
                 return
@@ -247,6 +271,19 @@ class HealController:
         return self.remediator.drain(t.node)
 
 
+def _name(t: Target) -> str:
+    """How the audit names a target: ``node/<name>`` for a node's own failure, else ``namespace/pod``."""
+    return f"node/{t.node}" if t.is_node else f"{t.namespace}/{t.pod}"
+
+
+def _touches(p: Prediction) -> list[str]:
+    """What an action on ``p`` occupies while it runs: its workload, or a drained node and the
+    workloads of the pods it evicts (the first is the key its running action is kept under)."""
+    if p.target.is_node:
+        return [f"node/{p.target.node}", *sorted({t.workload_key for t in p.evicts})]
+    return [p.target.workload_key]
+
+
 def _key(labels: Mapping[str, str]) -> tuple[str, str, str]:
     return labels.get("namespace", ""), labels.get("pod", ""), labels.get("container", "")
 
@@ -262,6 +299,46 @@ def _columns(s: Series, grid: np.ndarray, step_s: float) -> tuple[np.ndarray, np
     """Where each of ``s``'s samples falls on ``grid``, and which fall on it at all."""
     cols = np.round((np.asarray(s.timestamps) - grid[0]) / step_s).astype(int)
     return cols, (cols >= 0) & (cols < grid.size)
+
+
+def _by_node(series: Iterable[Series], grid: np.ndarray, step_s: float) -> dict[str, np.ndarray]:
+    """node-exporter's series on ``grid`` per node: its ``node`` label, else ``instance`` (which
+    kube-prometheus relabels to the node's name); a node with several series keeps the last."""
+    out: dict[str, np.ndarray] = {}
+    for s in series:
+        node = s.labels.get("node") or s.labels.get("instance", "")
+        values = np.full(grid.size, np.nan)
+        cols, ok = _columns(s, grid, step_s)
+        values[cols[ok]] = np.asarray(s.values)[ok]
+        out[node] = values
+    return out
+
+
+def _node_usage(found: Mapping[str, list[Series]], grid: np.ndarray, step_s: float, known: set[str]
+                ) -> dict[tuple[str, Resource], tuple[np.ndarray, float]]:
+    """Per node that runs a known pod and resource: its use on ``grid`` and its failure point now.
+
+    Memory and the root filesystem fail where the kubelet's hard eviction starts (its memory.available
+    is the cgroup's view, MemAvailable's is the kernel's: close, not equal); tasks (every thread takes a
+    PID) fail at the PID limit, where the kubelet can no longer start anything.
+    """
+    out: dict[tuple[str, Resource], tuple[np.ndarray, float]] = {}
+    pairs = (
+        (Resource.NODE_MEMORY, "node_memory_total", "node_memory_available",
+         lambda total, free: total - free, lambda total: total - EVICTION_MEMORY_BYTES),
+        (Resource.NODE_DISK, "node_fs_size", "node_fs_available",
+         lambda size, free: size - free, lambda size: size * (1.0 - EVICTION_NODEFS_FREE)),
+        (Resource.NODE_PID, "node_pid_max", "node_tasks", lambda _, tasks: tasks, lambda pid_max: pid_max),
+    )
+    for resource, size_name, use_name, used_of, point_of in pairs:
+        sizes, uses = _by_node(found[size_name], grid, step_s), _by_node(found[use_name], grid, step_s)
+        for node in sorted(known & sizes.keys() & uses.keys()):
+            size, use = sizes[node], uses[node]
+            latest = size[np.isfinite(size)]
+            if not latest.size or not point_of(float(latest[-1])) > 0:
+                continue
+            out[(node, resource)] = (used_of(size, use), point_of(float(latest[-1])))
+    return out
 
 
 def _fullest_gpus(used: Iterable[Series], free: Iterable[Series], grid: np.ndarray, step_s: float

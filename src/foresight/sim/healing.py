@@ -91,6 +91,7 @@ class HealingCluster:
         self.killed: list[tuple[float, str]] = []  # (time, pod) of every OOMKill
         self.evictions: list[tuple[float, str]] = []
         self._serial: dict[tuple[str, str], int] = {}
+        self._carry = 0.0  # simulated seconds passed since the last step
 
     # -- building and stepping ----------------------------------------------------------------------
 
@@ -120,9 +121,12 @@ class HealingCluster:
         return pod
 
     def advance(self, seconds: float) -> None:
-        """Let ``seconds`` of simulated time pass, a sample every ``step_s``."""
-        end = self.now + seconds
-        while self.now + self.step_s <= end + 1e-9:
+        """Let ``seconds`` of simulated time pass, a sample every ``step_s``. Time short of a step is
+        carried to the next call, so waits shorter than a step (an eviction retried every 10 s) add up
+        and end, on the step grid."""
+        self._carry += seconds
+        while self._carry + 1e-9 >= self.step_s:
+            self._carry -= self.step_s
             self.now += self.step_s
             for key, pod in list(self.pods.items()):
                 used = pod.base + pod.leak_per_s * (self.now - pod.started) + self.rng.normal(0, 0.004) * pod.request
@@ -144,8 +148,8 @@ class HealingCluster:
         """The live controller's series (:data:`QUERIES`) over ``[start, end]``, one per existing pod."""
         if query not in QUERIES.values():
             raise InputError(f"the healing simulator serves {', '.join(QUERIES.values())}, not {query!r}")
-        if query in (QUERIES["gpu_used"], QUERIES["gpu_free"]):
-            return []  # its pods use no GPU: dcgm-exporter would have no series
+        if query in (QUERIES[k] for k in QUERIES if k.startswith(("gpu_", "node_"))):
+            return []  # no GPU and no node-exporter here: the twin's failures are its pods' leaks
         out = []
         for (ns, name), rec in self.history.items():
             pod = self.pods.get((ns, name))
