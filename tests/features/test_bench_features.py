@@ -10,7 +10,8 @@ from conftest import require_service
 pytestmark = pytest.mark.integration
 
 KEYS = ("online_p50_ms_1", "online_p99_ms_1", "online_p50_ms_100", "online_p99_ms_100", "freshness_p50_s",
-        "freshness_p99_s", "events_per_s", "server_p50_ms_1", "server_p99_ms_100")
+        "freshness_p99_s", "events_per_s", "server_p50_ms_1", "server_p99_ms_100", "online_cpu_ms_1", "online_cpu_ms_100",
+        "online_floor_p50_ms", "online_floor_cpu_ms", "ingest_cpu_us_per_event")
 
 
 def test_bench_features_small() -> None:

@@ -7,8 +7,11 @@ and the streaming ingest fills their 5 window aggregates from JetStream.
 
 - Online retrieval through Feast's SDK (``FeatureStore.get_online_features``, 10 features: both
   views), ``reads`` calls for 1 random card and ``reads`` calls for 100 random cards, after 20
-  warm-up calls; latency of each call, p50/p99 (``online_*``). The same through Feast's feature
-  server (``feast serve``, one worker, HTTP keep-alive, ``POST /get-online-features``): ``server_*``.
+  warm-up calls; latency of each call, p50/p99 (``online_*``), and its mean CPU time
+  (``online_cpu_ms_*``: what a call costs whatever else the machine runs). The floor of the SDK
+  path, Feast's own cost per call: the same for a trivial request, 1 card and 1 feature
+  (``online_floor_*``). The same through Feast's feature server (``feast serve``, one worker,
+  HTTP keep-alive, ``POST /get-online-features``): ``server_*``.
 - Streaming freshness: a producer process publishes events to JetStream at ``rate`` events/s for
   ``duration`` s (each stamped with its publish time), while the ingest (the same process as the
   reads, one asyncio loop) windows them and writes rows with ``write_to_online_store``;
@@ -17,8 +20,11 @@ and the streaming ingest fills their 5 window aggregates from JetStream.
   over that time.
 - Throughput (``events_per_s``): ``backlog`` events are published first, then the ingest drains
   them as fast as it can (fetch, window, write, ack; the next batch windowed while the last one
-  is written). The sustained run stops after ``3 x duration + 30`` s if the ingest cannot keep
-  up; ``sustained_events`` then says how many of the events it took.
+  is written), and the CPU time that took per event (``ingest_cpu_us_per_event``: the producer
+  has finished, so this is the ingest's alone; a free core drains ``1e6 / that`` events/s). The
+  sustained run stops after ``3 x duration + 30`` s if the ingest cannot keep up;
+  ``sustained_events`` then says how many of the events it took. The producer publishes plain
+  messages (no per-message headers, as a producer publishing to the stream's subject needs none).
 
 The machine is shared (2 cores, other agents' work): figures vary run to run; nothing is tuned on
 them beyond the ingest's batch size (2,000 messages per fetch), fixed before measuring.
@@ -92,8 +98,9 @@ def bench_features(
             stream = asyncio.run(_stream(spec, store, nats_url, entities, rate, duration_s, backlog, seed, progress))
             progress("online reads", 0.8)
             features = [f"{v.name}:{f.name}" for v in (batch_view, stream_view) for f in v.features]
-            lat_1 = _read_latency(store, features, entities, 1, reads, rng)
-            lat_100 = _read_latency(store, features, entities, 100, reads, rng)
+            lat_1, cpu_1 = _read_latency(store, features, entities, 1, reads, rng)
+            lat_100, cpu_100 = _read_latency(store, features, entities, 100, reads, rng)
+            floor, floor_cpu = _read_latency(store, features[:1], entities, 1, reads, rng)
             progress("online reads through Feast's feature server", 0.9)
             server_1, server_100 = _server_latency(repo, features, entities, reads, rng)
             check = store.read_online(features, [{"card_id": 0}])
@@ -104,6 +111,10 @@ def bench_features(
         "online_p99_ms_1": _pct(lat_1, 99),
         "online_p50_ms_100": _pct(lat_100, 50),
         "online_p99_ms_100": _pct(lat_100, 99),
+        "online_cpu_ms_1": _mean_ms(cpu_1),
+        "online_cpu_ms_100": _mean_ms(cpu_100),
+        "online_floor_p50_ms": _pct(floor, 50),
+        "online_floor_cpu_ms": _mean_ms(floor_cpu),
         "server_p50_ms_1": _pct(server_1, 50),
         "server_p99_ms_1": _pct(server_1, 99),
         "server_p50_ms_100": _pct(server_100, 50),
@@ -111,6 +122,7 @@ def bench_features(
         "freshness_p50_s": _pct(stream["freshness"], 50, scale=1.0),
         "freshness_p99_s": _pct(stream["freshness"], 99, scale=1.0),
         "events_per_s": stream["events_per_s"],
+        "ingest_cpu_us_per_event": stream["cpu_us_per_event"],
         "sustained_rate_target": rate,
         "sustained_events_per_s": stream["sustained_events_per_s"],
         "sustained_events": stream["sustained_events"],
@@ -124,19 +136,28 @@ def bench_features(
     }
 
 
-def _read_latency(store: Any, features: list[str], entities: int, size: int, reads: int, rng: np.random.Generator) -> list[float]:
+def _read_latency(
+    store: Any, features: list[str], entities: int, size: int, reads: int, rng: np.random.Generator
+) -> tuple[list[float], list[float]]:
+    """Wall time and CPU time of each of ``reads`` SDK calls (after 20 to warm up).
+
+    CPU time (the process's: this thread and Redis replies parsed in it) is what a call costs
+    whatever else runs on the machine; on a loaded machine the wall time adds the waits for a core.
+    """
+
     def rows() -> list[dict[str, int]]:
         return [{"card_id": int(c)} for c in rng.choice(entities, size=size, replace=False)]
 
     for _ in range(20):
         store.read_online_values(features, rows())
-    out = []
+    wall, cpu = [], []
     for _ in range(reads):
         request = rows()
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         store.read_online_values(features, request)
-        out.append(time.perf_counter() - started)
-    return out
+        wall.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - started_cpu)
+    return wall, cpu
 
 
 def _server_latency(
@@ -207,9 +228,10 @@ async def _stream(
         # every card gets a row first (the reads then find all 10 features), then the sustained run
         producer = _start_producer(url, name, subject, rate=0.0, count=backlog, entities=entities, seed=seed)
         producer.join()
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         await ingest.run(lambda: _handled(ingest) >= backlog, _BATCH, 0.2)
         events_per_s = backlog / (time.perf_counter() - started)
+        cpu_us_per_event = (time.process_time() - started_cpu) / backlog * 1e6
         progress(f"backlog drained: {events_per_s:,.0f} events/s", 0.3)
         freshness.clear()
         span[:] = [float("inf"), 0.0]
@@ -232,6 +254,7 @@ async def _stream(
     return {
         "freshness": freshness,
         "events_per_s": round(events_per_s, 1),
+        "cpu_us_per_event": round(cpu_us_per_event, 1),
         "sustained_events_per_s": round(sustained / elapsed, 1),
         "sustained_events": sustained,
         "rejected": dict(ingest.stats.rejected),
@@ -267,7 +290,7 @@ def _produce(url: str, stream: str, subject: str, rate: float, count: int, entit
             now = time.time()
             for j in range(i, min(i + chunk, count)):
                 event = {"card_id": int(cards[j]), "ts": now, "amount": float(amounts[j]), "merchant": int(merchants[j])}
-                await js.publish_async(subject, json.dumps(event).encode(), stream=stream)
+                await js.publish_async(subject, json.dumps(event).encode())
         await js.publish_async_completed()
         await nc.close()
 
@@ -310,6 +333,10 @@ def _write_empty(spec: FeatureSet, view_name: str, data: Path) -> None:
     fields.append((spec.source(view.source).timestamp_field, pa.timestamp("us", tz="UTC")))
     fields += [(f.name, types[f.dtype]) for f in view.features]
     pq.write_table(pa.schema(fields).empty_table(), data / spec.source(view.source).path)
+
+
+def _mean_ms(samples: Sequence[float]) -> float | None:
+    return round(float(np.mean(samples)) * 1000.0, 3) if samples else None
 
 
 def _pct(samples: Sequence[float], q: float, scale: float = 1000.0) -> float | None:
