@@ -1,4 +1,4 @@
-"""Foresight's policy: lower fragmentation first, then the placement that fills its node; the mix is learnt."""
+"""Foresight's policy: the least growth of CPU-bound fragmentation, then the node order; the mix is learnt."""
 
 from __future__ import annotations
 
@@ -6,22 +6,24 @@ import numpy as np
 import pytest
 
 from foresight.errors import InputError
-from foresight.placement import Cluster, ClusterState, Foresight, Node, OnlineMix, Task, Ties, place, shape_of
+from foresight.placement import (Cluster, ClusterState, Fgd, Foresight, Node, OnlineMix, Task, TaskMix, Ties, place,
+                                 shape_of)
 
 
-def test_a_placement_that_fills_its_node_wins_a_tie() -> None:
-    cluster = Cluster([Node("idle", 64000, 100, 4, "T4"), Node("last-gpu", 64000, 100, 4, "T4")])
+def test_a_cpu_only_task_spends_cpu_where_it_strands_no_gpu() -> None:
+    # node "lean" has CPU for two 4-core GPU tasks, one per GPU, "rich" for many. FGD's measure sees no
+    # change on either (one instance still fits), so the node order sends the CPU task to "lean", where
+    # one GPU is then left with no CPU to run a task on it; Foresight's measure counts that GPU as lost
+    cluster = Cluster([Node("lean", 8000, 100, 2, "T4"), Node("rich", 64000, 100, 2, "T4")])
     state = ClusterState(cluster)
-    for d in range(3):
-        state.assign(Task(f"x{d}", 1000, 10, 1, 1000), 1, (d,))
-    # whole-GPU tasks only: taking a GPU changes no node's fragmentation, so both score alike; the idle
-    # node comes first in the scheduler's order, yet the one whose last GPU this is wins
+    prior = {(4000, 1000, 1, ""): 1.0, (4000, 0, 0, ""): 1.0}
     ties = Ties(np.random.default_rng(0), rank=np.array([0, 1]))
-    policy = Foresight(cluster, prior={(1000, 1000, 1, ""): 1.0})
-    assert place(state, Task("t", 1000, 10, 1, 1000), policy, ties).node == 1
+    cpu_task = Task("c", 4000, 10)
+    assert place(state.copy(), cpu_task, Fgd(TaskMix.build(cluster, prior)), ties).node == 0
+    assert place(state, cpu_task, Foresight(cluster, prior=prior), ties).node == 1
 
 
-def test_lower_fragmentation_beats_the_tie_rules() -> None:
+def test_lower_fragmentation_beats_the_node_order() -> None:
     cluster = Cluster([Node("a", 64000, 100, 2, "T4"), Node("b", 64000, 100, 2, "T4")])
     state = ClusterState(cluster)
     state.assign(Task("x", 1000, 10, 1, 600), 0, (0,))  # node a: a 400 hole that only fits 400s

@@ -28,6 +28,20 @@ def test_each_case_of_the_definition() -> None:
     assert np.allclose(frag_amount(cpu, dev, kind, mix), expected)
 
 
+def test_the_cpu_bound_counts_only_the_devices_the_cpu_left_can_feed() -> None:
+    mix = TaskMix.build(CLUSTER, {(4000, 500, 1, ""): 1, (4000, 1000, 2, "V100"): 1})
+    dev = np.array([[1000, 1000, 1000, 600], [1000, 1000, 1000, 1000], [1000, 1000, 1000, 1000]])
+    cpu = np.array([8000, 4000, 16000])  # instances of either shape: 2, 1, 4
+    kind = np.array([1, 1, 1])
+    expected = [
+        0.5 * (3600 - 2000) + 0.5 * (3600 - 3000),   # half: the two largest devices; 2-GPU: all three whole
+        0.5 * (4000 - 1000) + 0.5 * (4000 - 2000),   # one instance each: one device, one pair
+        0.0,                                         # CPU does not bind: as FGD's
+    ]
+    assert np.allclose(frag_amount(cpu, dev, kind, mix, cpu_bound=True), expected)
+    assert np.allclose(frag_amount(cpu, dev, kind, mix), [0.5 * 0 + 0.5 * 600, 0.0, 0.0])
+
+
 def test_cpu_only_node_has_no_fragmentation() -> None:
     mix = TaskMix.build(CLUSTER, {(1000, 500, 1, ""): 1})
     assert frag_amount(np.array([16000]), np.zeros((1, 4), dtype=np.int64), np.array([-1]), mix).tolist() == [0.0]
@@ -43,7 +57,10 @@ def test_batch_equals_row_by_row(rows: list[tuple[int, list[int], int]]) -> None
     cpu = np.array([r[0] for r in rows])
     dev = np.array([r[1] for r in rows])
     kind = np.array([r[2] for r in rows])
-    batch = frag_amount(cpu, dev, kind, mix)
-    single = [frag_amount(cpu[i:i + 1], dev[i:i + 1], kind[i:i + 1], mix)[0] for i in range(len(rows))]
-    assert np.allclose(batch, single)
-    assert (batch >= -1e-9).all() and (batch <= dev.sum(axis=1) + 1e-9).all()
+    plain = frag_amount(cpu, dev, kind, mix)
+    for bound in (False, True):
+        batch = frag_amount(cpu, dev, kind, mix, cpu_bound=bound)
+        single = [frag_amount(cpu[i:i + 1], dev[i:i + 1], kind[i:i + 1], mix, bound)[0] for i in range(len(rows))]
+        assert np.allclose(batch, single)
+        # the CPU bound only ever takes usable GPU away
+        assert (batch >= plain - 1e-9).all() and (batch <= dev.sum(axis=1) + 1e-9).all()

@@ -10,6 +10,11 @@ that are each too small for it. A node's fragmentation is the mix-weighted expec
 
 (the second line because the weights sum to one). Memory is not part of the measure, as in FGD.
 
+FGD asks only whether a shape's CPU fits once: a node with eight free GPUs and CPU left for two more
+instances of a shape counts all eight as usable by it. With ``cpu_bound`` (Foresight's measure) a
+shape uses at most ``count * (cpu_left // cpu)`` of the devices with room for it, the largest first,
+so GPU that the node's CPU can never feed is fragmented too; where CPU does not bind, both agree.
+
 Many rows are the same state (idle nodes of one shape, the same device left on many nodes), so
 large batches are evaluated once per distinct state, found by a 64-bit hash of (GPU type, CPU left,
 sorted free devices); a collision needs two of a few thousand states to share a 64-bit value.
@@ -33,8 +38,10 @@ _MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD
 
 
 def frag_amount(cpu_left: NDArray[np.int64], dev_left: NDArray[np.int64], node_type: NDArray[np.int64],
-                mix: TaskMix) -> NDArray[np.float64]:
+                mix: TaskMix, cpu_bound: bool = False) -> NDArray[np.float64]:
     """Fragmented milli-GPU of each node state (rows of ``dev_left``; ``node_type`` -1 = CPU-only).
+
+    ``cpu_bound``: a shape's usable devices are also limited by the instances the CPU left can run.
 
     >>> import numpy as np
     >>> from foresight.placement.model import Cluster, Node
@@ -44,18 +51,23 @@ def frag_amount(cpu_left: NDArray[np.int64], dev_left: NDArray[np.int64], node_t
     >>> # devices with 300 and 1000 free: the half-GPU shape cannot use the 300, the CPU shape uses none
     >>> float(frag_amount(np.array([8000]), np.array([[300, 1000]]), np.array([0]), mix)[0])
     800.0
+    >>> # 2500 milli-CPU left runs two 1000-milli-CPU half-GPU tasks: with the CPU bound only two devices count
+    >>> c4 = Cluster([Node("b", 8000, 1024, 4, "T4")])
+    >>> half = TaskMix.build(c4, {(1000, 500, 1, ""): 1.0})
+    >>> float(frag_amount(np.array([2500]), np.array([[1000, 1000, 600, 300]]), np.array([0]), half, True)[0])
+    900.0
     """
     if cpu_left.shape[0] < DEDUPE_FROM or dev_left.shape[1] + 2 > _MIX.size:
-        return _frag(cpu_left, dev_left, node_type, mix)
+        return _frag(cpu_left, dev_left, node_type, mix, cpu_bound)
     columns = np.column_stack((node_type, cpu_left, np.sort(dev_left, axis=1))).astype(np.uint64)
     with np.errstate(over="ignore"):
         keys = (columns * _MIX[:columns.shape[1]]).sum(axis=1, dtype=np.uint64)
     _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    return _frag(cpu_left[first], dev_left[first], node_type[first], mix)[inverse]
+    return _frag(cpu_left[first], dev_left[first], node_type[first], mix, cpu_bound)[inverse]
 
 
 def _frag(cpu_left: NDArray[np.int64], dev_left: NDArray[np.int64], node_type: NDArray[np.int64],
-          mix: TaskMix) -> NDArray[np.float64]:
+          mix: TaskMix, cpu_bound: bool) -> NDArray[np.float64]:
     total = dev_left.sum(axis=1).astype(np.float64)
     if mix.levels.size == 0:
         return total
@@ -65,4 +77,11 @@ def _frag(cpu_left: NDArray[np.int64], dev_left: NDArray[np.int64], node_type: N
     fits = (mix.access[node_type]
             & (cpu_left[:, None] >= mix.cpu[None, :])
             & (room[:, mix.level] >= mix.count[None, :]))
-    return total - (fits * big[:, mix.level]) @ mix.gpu_weight
+    if not cpu_bound:
+        return total - (fits * big[:, mix.level]) @ mix.gpu_weight
+    # devices the CPU left can feed: count * instances, never more than have room; the largest first
+    instances = np.where(mix.cpu > 0, cpu_left[:, None] // np.maximum(mix.cpu, 1)[None, :], dev_left.shape[1])
+    fed = np.minimum(room[:, mix.level], instances * mix.count[None, :])
+    largest_first = np.cumsum(-np.sort(-dev_left, axis=1), axis=1)
+    usable = np.take_along_axis(np.column_stack((np.zeros(len(dev_left), dtype=np.int64), largest_first)), fed, axis=1)
+    return total - (fits * usable) @ mix.gpu_weight

@@ -193,9 +193,13 @@ def after_states(state: ClusterState, task: Task, candidates: NDArray[np.intp]
 
 
 class NodeFragCache:
-    """Fragmentation of every node under one mix, recomputed only for nodes changed since last asked."""
+    """Fragmentation of every node under one mix, recomputed only for nodes changed since last asked.
 
-    def __init__(self) -> None:
+    ``cpu_bound`` selects Foresight's measure (see :func:`~foresight.placement.frag.frag_amount`).
+    """
+
+    def __init__(self, cpu_bound: bool = False) -> None:
+        self.cpu_bound = cpu_bound
         self._stamp: NDArray[np.int64] | None = None
         self._frag: NDArray[np.float64] | None = None
         self._mix: TaskMix | None = None
@@ -203,13 +207,13 @@ class NodeFragCache:
     def get(self, state: ClusterState, mix: TaskMix) -> NDArray[np.float64]:
         c = state.cluster
         if self._frag is None or self._stamp is None or self._mix is not mix or self._stamp.shape != state.stamp.shape:
-            self._frag = frag_amount(state.cpu_left, state.dev_left, c.node_type, mix)
+            self._frag = frag_amount(state.cpu_left, state.dev_left, c.node_type, mix, self.cpu_bound)
             self._mix = mix
         else:
             changed = np.flatnonzero(self._stamp != state.stamp)
             if changed.size:
                 self._frag[changed] = frag_amount(state.cpu_left[changed], state.dev_left[changed],
-                                                  c.node_type[changed], mix)
+                                                  c.node_type[changed], mix, self.cpu_bound)
         self._stamp = state.stamp.copy()
         return self._frag
 
