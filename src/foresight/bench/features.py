@@ -16,8 +16,11 @@ and the streaming ingest fills their 5 window aggregates from JetStream.
   ``duration`` s (each stamped with its publish time), while the ingest (the same process as the
   reads, one asyncio loop) windows them and writes rows with ``write_to_online_store``;
   freshness of an event = time its row's write returned (from then a read sees it) minus its
-  publish time; p50/p99 over every event. ``sustained_events_per_s`` is what the ingest took
-  over that time.
+  publish time; p50/p99 over every event. ``published_events_per_s`` is the rate the events
+  came at (ingested events over the span of their publish times: the rate freshness is measured
+  at, which a loaded machine's producer may fall short of); ``sustained_events_per_s`` is what
+  the ingest took from the first publish to the last write (below the published rate by the
+  last events' freshness even when the ingest keeps up).
 - Throughput (``events_per_s``): ``backlog`` events are published first, then the ingest drains
   them as fast as it can (fetch, window, write, ack; the next batch windowed while the last one
   is written), and the CPU time that took per event (``ingest_cpu_us_per_event``: the producer
@@ -125,6 +128,7 @@ def bench_features(
         "ingest_cpu_us_per_event": stream["cpu_us_per_event"],
         "sustained_rate_target": rate,
         "sustained_events_per_s": stream["sustained_events_per_s"],
+        "published_events_per_s": stream["published_events_per_s"],
         "sustained_events": stream["sustained_events"],
         "backlog_events": backlog,
         "features_per_read": len(features),
@@ -132,7 +136,7 @@ def bench_features(
         "reads_per_size": reads,
         "rejected": stream["rejected"],
         "served_features_of_card_0": sum(1 for v in check.values.values() if v[0] is not None),
-        "targets": {"online_p99_ms_100": 5.0, "freshness_p99_s": 1.0, "sustained_events_per_s": 5000.0},
+        "targets": {"online_p99_ms_100": 5.0, "freshness_p99_s": 1.0, "published_events_per_s": 5000.0},
     }
 
 
@@ -216,11 +220,11 @@ async def _stream(
     source = JetStreamEvents(url, name, subject, "ingest")
     await source.connect()
     freshness: list[float] = []
-    span = [float("inf"), 0.0]  # first event's publish time, last write's end: the sustained run's span
+    span = [float("inf"), 0.0, 0.0]  # first event's publish time, last write's end, last event's publish time
 
     def written(times: Sequence[float], now: float) -> None:
         freshness.extend(now - t for t in times)
-        span[0], span[1] = min(span[0], min(times)), now
+        span[0], span[1], span[2] = min(span[0], min(times)), now, max(span[2], max(times))
 
     schema = EventSchema.of(view, {k: e.value_type for k, e in _keys(spec, view.name).items()})
     ingest = StreamIngest(WindowAggregator(view, lateness_s=5.0), schema, source, store, time.time, written)
@@ -234,7 +238,7 @@ async def _stream(
         cpu_us_per_event = (time.process_time() - started_cpu) / backlog * 1e6
         progress(f"backlog drained: {events_per_s:,.0f} events/s", 0.3)
         freshness.clear()
-        span[:] = [float("inf"), 0.0]
+        span[:] = [float("inf"), 0.0, 0.0]
         accepted_before, handled_before = ingest.stats.accepted, _handled(ingest)
         count = int(rate * duration_s)
         producer = _start_producer(url, name, subject, rate=rate, count=count, entities=entities, seed=seed + 1)
@@ -256,6 +260,7 @@ async def _stream(
         "events_per_s": round(events_per_s, 1),
         "cpu_us_per_event": round(cpu_us_per_event, 1),
         "sustained_events_per_s": round(sustained / elapsed, 1),
+        "published_events_per_s": round(sustained / max(span[2] - span[0], 1e-9), 1),
         "sustained_events": sustained,
         "rejected": dict(ingest.stats.rejected),
     }
