@@ -60,6 +60,7 @@ from foresight.runtime.incidents import (
     IncidentController,
     build_incidents,
 )
+from foresight.runtime.heal import HealController
 from foresight.serve.forecasts import ForecastWatch
 from foresight.serve.model_loop import ModelLoopWatch, UnknownModel
 from foresight.serve.platform import ControllerInfo, MeteredAudit
@@ -67,6 +68,8 @@ from foresight.serve.rollouts import ReleaseBook
 from foresight.serve.sources import MonitoredSource, SourceHealth
 from foresight.sim import Simulator, default_cluster
 from foresight.sim.graph import SimulatedTopology, placement
+from foresight.sim.healing import MIB, HealingCluster
+from foresight.specs.healing import HealingPolicy
 
 __all__ = ["VIEW_QUERIES", "SimulatedPlatform"]
 
@@ -79,6 +82,10 @@ VIEW_QUERIES = {
     "latency_p95_s": 'foresight_latency_p95_seconds{service="$workload"}',
 }
 NAMESPACE = "simulated"
+
+
+#: the heal twin's cart pods leak 0.8% and 0.3% of their limit a minute (at their limits in about 80 and 220 min)
+HEAL_TWIN_LEAKS = (0.008, 0.003)
 
 
 class SimulatedPlatform:
@@ -134,6 +141,13 @@ class SimulatedPlatform:
             retry_after_s=max(1.0, math.ceil(settings.incidents.period_s / s.speed)),
             run_id=uuid.uuid4().hex) if c.incidents else None
         self._own_alerts = AnomalyWatchAlerts(self.anomalies, pods=lambda: placement(self.sim))
+        # the simulated services have no memory limits to exhaust: healing runs on a twin cluster of its own
+        self.heal_twin = HealingCluster(seed=s.seed, start_s=self.sim.now)
+        self.heal_twin.add_workload("shop", "cart", replicas=3, node="node-a", limit=1024 * MIB, base=0.35,
+                                    leak_per_min=HEAL_TWIN_LEAKS)
+        self.heal = HealController(self.heal_twin, self.audit, self.heal_twin, run_id=uuid.uuid4().hex)
+        self.heal.set_policies([HealingPolicy.model_validate(
+            {"metadata": {"name": "heal", "namespace": "shop"}, "spec": {"dryRun": False}})])
         self.controllers = {
             "autoscale": ControllerInfo("autoscale", c.autoscale, _scaling_detail(under) if c.autoscale
                                         else "disabled in config"),
@@ -150,6 +164,9 @@ class SimulatedPlatform:
                                         "(POST /api/v1/alerts/webhook) correlated over the simulator's call graph "
                                         f"every {settings.incidents.period_s:g} s: one incident per fault, its "
                                         "root cause named" if c.incidents else "disabled in config"),
+            "heal": ControllerInfo("heal", True, "memory exhaustion predicted every minute on a twin cluster whose "
+                                   "shop/cart pods leak, each pod replaced before its OOMKill under an acting "
+                                   "HealingPolicy (live serve: your HealingPolicies)"),
         }
 
     # -- time ---------------------------------------------------------------------------------------
@@ -188,6 +205,10 @@ class SimulatedPlatform:
             with self._timed(self.incidents.name):
                 self.incidents.add(self._own_alerts.poll(now))  # level-based: what opened or closed since
                 self.incidents.step(now)
+        self.heal_twin.advance_to(now)  # its pods leak, paused or not
+        if "heal" in run and self.heal.due(self.heal_twin.now):
+            with self._timed(self.heal.name):
+                self.heal.step(self.heal_twin.now)
         return True
 
     def _keep_forecasts(self, records: list[AuditRecord]) -> None:

@@ -75,9 +75,9 @@ class HealingCluster:
     steps_own_clock = True
 
     def __init__(self, *, seed: int = 0, step_s: float = 30.0, startup_s: float = 40.0, retry_s: float = 10.0,
-                 pdb_timeout_s: float = 600.0, node_memory: float = 64 * 1024 * MIB) -> None:
+                 pdb_timeout_s: float = 600.0, node_memory: float = 64 * 1024 * MIB, start_s: float = 0.0) -> None:
         self.rng = np.random.default_rng(seed)
-        self.now, self.step_s, self.startup_s = 0.0, step_s, startup_s
+        self.now, self.step_s, self.startup_s = float(start_s), step_s, startup_s
         self.retry_s, self.pdb_timeout_s = retry_s, pdb_timeout_s
         self.pods: dict[tuple[str, str], SimPod] = {}
         self.replicas: dict[tuple[str, str], int] = {}
@@ -119,6 +119,10 @@ class HealingCluster:
         self.pods[(namespace, pod.name)] = pod
         self.history[(namespace, pod.name)] = _Record()
         return pod
+
+    def advance_to(self, t: float) -> None:
+        """Let simulated time pass until ``t`` (a caller on its own clock: the time carried counts)."""
+        self.advance(max(t - self.now - self._carry, 0.0))
 
     def advance(self, seconds: float) -> None:
         """Let ``seconds`` of simulated time pass, a sample every ``step_s``. Time short of a step is
