@@ -39,20 +39,25 @@ def _stream(ids: list[str], t: np.ndarray, x: np.ndarray, partitions: int, per_b
                                          np.array([x[i, k] for k in steps for i in rows]), 0.0)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(st.integers(1, 30), st.integers(1, 8), st.integers(1, 4), st.integers(0, 10**6),
-       st.sampled_from(["ewma", "surprise"]))
+       st.sampled_from(["ewma", "surprise"]), st.sampled_from([0, 3, 1024]), st.booleans())
 def test_sharded_scores_equal_the_single_process(series: int, partitions: int, per_batch: int, seed: int,
-                                                  detector: str) -> None:
+                                                  detector: str, span_gap_rows: int, together: bool) -> None:
     ids, t, x = _data(series, 40, seed)
     reference = run(make_detector(detector), x, t)
-    scorer = ShardScorer(make_detector(detector), 0.8)
+    scorer = ShardScorer(make_detector(detector), 0.8, span_gap_rows=span_gap_rows)
     for p in range(partitions):
         scorer.add_partition(p)
     got: dict[tuple[str, float], float] = {}
-    for p, seq, batch in _stream(ids, t, x, partitions, per_batch):
-        u = scorer.score({p: (seq, batch)})[p]
-        got.update(zip(zip(batch.ids, batch.t.tolist()), u.tolist()))
+    stream = list(_stream(ids, t, x, partitions, per_batch))
+    # one partition's batch at a time (rounds over some rows only), or each step's of all at once
+    calls = [stream[i:i + 1] for i in range(len(stream))] if not together else [
+        [item for item in stream if item[2].t[0] == first] for first in sorted({item[2].t[0] for item in stream})]
+    for call in calls:
+        scores = scorer.score({p: (seq, batch) for p, seq, batch in call})
+        for p, _, batch in call:
+            got.update(zip(zip(batch.ids, batch.t.tolist()), scores[p].tolist()))
     row = {sid: i for i, sid in enumerate(ids)}
     step = {v: k for k, v in enumerate(t.tolist())}
     assert len(got) == x.size
@@ -109,6 +114,16 @@ def test_a_partition_handed_back_leaves_the_others_untouched() -> None:
     a.drop_partition(1)
     assert a.partitions == {0, 2}
     assert {q: encode_checkpoint(a.checkpoint(q)) for q in (0, 2)} == before
+
+
+def test_a_sample_of_a_series_its_batch_does_not_list_is_refused() -> None:
+    scorer = ShardScorer(make_detector("ewma"), 0.8)
+    scorer.add_partition(0)
+    good = SampleBatch.of(("a", "b"), np.zeros(2), np.ones(2), 0.0)
+    scorer.score({0: (1, good)})
+    bad = SampleBatch(good.table, np.array([0, 2], dtype=np.int32), np.ones(2), np.ones(2), 0.0)  # same table
+    with pytest.raises(InputError, match="does not list"):
+        scorer.score({0: (2, bad)})
 
 
 def test_a_checkpoint_of_another_detector_is_refused() -> None:

@@ -53,7 +53,7 @@ __all__ = ["Dataset", "WorkerPool", "bench_scale", "fault_run", "kill_worker", "
 
 DETECTOR = "surprise"
 THRESHOLD = 0.8
-_JOIN_GRACE_S = 3.0  # workers started together see each other before they claim
+_JOIN_GRACE_S = 15.0  # workers started together see each other before they claim
 
 
 @dataclass(frozen=True)
@@ -278,6 +278,19 @@ async def _publish(bus: JetStreamBus, results: Results, steps_per_message: int, 
             results.record(p, seq, steps)
 
 
+async def _members(bus: JetStreamBus, count: int, timeout_s: float = 60.0) -> float:
+    """Wait until ``count`` workers are members; return when the first was seen (monotonic)."""
+    deadline = time.monotonic() + timeout_s
+    first: float | None = None
+    while (members := len(await bus.members())) < count:
+        if members and first is None:
+            first = time.monotonic()
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {members} of {count} workers registered in {timeout_s:g} s")
+        await asyncio.sleep(0.1)
+    return first if first is not None else time.monotonic()
+
+
 async def _settled(bus: JetStreamBus, workers: int, timeout_s: float = 120.0) -> None:
     """Wait until ``workers`` workers are members and every partition is leased by the worker the
     assignment gives it: no hand-over left to happen during the measurement."""
@@ -361,12 +374,13 @@ async def _throughput(url: str, data: Dataset, partitions: int, workers: int, ta
     meter = CpuMeter(_broker_pid(url))
     results = Results(data, partitions)
     try:
-        for w in range(workers):
-            pool.start(f"w{w}", join_grace_s=_JOIN_GRACE_S)
-        await _settled(bus, workers)  # on an empty stream: each holds its share, nothing to hand over
+        await _publish(bus, results, steps_per_message, rate=None)
+        for w in range(workers):  # a grace long enough for all to start (imports take seconds on a busy
+            pool.start(f"w{w}", join_grace_s=_JOIN_GRACE_S)  # machine): each claims only its share
+        first = await _members(bus, workers)
+        await asyncio.sleep(max(0.0, first + _JOIN_GRACE_S - 1.0 - time.monotonic()))  # CPU from before a claim on
         started = pool.cpu_s()
         meter.start()
-        await _publish(bus, results, steps_per_message, rate=None)
         await _collect(results, _readers(bus), timeout_s=600)
         meter.stop()
         cpu = {w: used - started.get(w, 0.0) for w, used in pool.cpu_s().items()}
@@ -381,7 +395,11 @@ async def _throughput(url: str, data: Dataset, partitions: int, workers: int, ta
         done = sorted(b[5] for b in results.batches)
         first_n = min(results.batches, key=lambda b: b[5])[3]
         total = (results.scored - first_n) / (done[-1] - done[0])
+        served_by: dict[int, set[str]] = {}
+        for p, _, w, _, _, _ in results.batches:
+            served_by.setdefault(p, set()).add(w)
         return {"samples_per_s": total, "per_worker_samples_per_s": rates, "worker_cpu_s": sum(cpu.values()),
+                "handed_over_partitions": sum(1 for ws in served_by.values() if len(ws) > 1),
                 "cpu_s": meter.used, "identical": results.identical_to_single_process(),
                 "workers_seen": sorted(per_worker), "lost": data.samples - results.scored}
     finally:
@@ -499,6 +517,7 @@ def bench_scale(url: str = "nats://127.0.0.1:4222", series: int = 8192, steps: i
         "cpu_1_worker": _cpu_figures(one, data.samples),
         "cpu_2_workers": _cpu_figures(two, data.samples),
         "projected_2_workers_on_free_cores": round(2 * one["samples_per_s"]),
+        "handed_over_partitions": one["handed_over_partitions"] + two["handed_over_partitions"],  # 0: a clean run
         "latency_p50_s": round(kill["latency_p50_s"], 4),
         "latency_p99_s": round(kill["latency_p99_s"], 4),
         "latency_p99_with_kill_s": round(kill["latency_p99_with_fault_s"], 4),

@@ -81,9 +81,12 @@ class Worker:
 
     async def run(self, stop: asyncio.Event) -> None:
         cfg = self.config
-        await self.bus.heartbeat(cfg.worker_id)
-        await _wait(stop, cfg.join_grace_s if cfg.join_grace_s is not None else cfg.lease_ttl_s / 2)
         tick = cfg.lease_ttl_s / 4
+        await self.bus.heartbeat(cfg.worker_id)
+        grace_ends = time.monotonic() + (cfg.join_grace_s if cfg.join_grace_s is not None else cfg.lease_ttl_s / 2)
+        while not stop.is_set() and time.monotonic() < grace_ends:  # a member all along, however long the grace
+            await _wait(stop, min(tick, grace_ends - time.monotonic()))
+            await self.bus.heartbeat(cfg.worker_id)
         next_tick = 0.0
         try:
             while not stop.is_set():

@@ -166,6 +166,13 @@ def _number(body: dict[str, Any], name: str, kind: str) -> float:
     return float(value)
 
 
+def _integer(body: dict[str, Any], name: str) -> int:
+    value = body.get(name)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"scores batch: field {name!r} is not an integer")
+    return value
+
+
 def batch_id(partition: int, batch: SampleBatch) -> str:
     """A name for the batch's content (not its ingestion time): a sender that retries a batch after a
     failed publish sends the same id, and the stream stores it once (JetStream de-duplication).
@@ -206,7 +213,7 @@ def decode_scores(data: bytes) -> ScoreBatch:
     raw = body.get("u")
     if not isinstance(raw, bytes) or len(raw) % _F8.itemsize:
         raise InputError("scores batch: column 'u' is not float64 scores")
-    return ScoreBatch(int(_number(body, "p", "scores")), int(_number(body, "q", "scores")), str(body.get("w", "")),
+    return ScoreBatch(_integer(body, "p"), _integer(body, "q"), str(body.get("w", "")),
                       np.frombuffer(raw, dtype=_F8), _number(body, "at", "scores"), _number(body, "done", "scores"))
 
 

@@ -7,9 +7,14 @@ twice as fast as four calls of 512 (measured with ``surprise``). Detector rows a
 a series scored here gets the very numbers the single process gives it.
 
 :meth:`ShardScorer.score` takes at most one batch per partition (the worker gives it the next
-pending batch of each) and scores them in one call. A batch may hold several samples of a series
-(in time order): they are scored in rounds, the k-th sample of every series in round k; rows
-absent from a round are given as missing (NaN: state left as it was, score 0, ignored).
+pending batch of each) and scores them together. A batch may hold several samples of a series
+(in time order): they are scored in rounds, the k-th sample of every series in round k. A round
+calls the detector on views of the state (:meth:`~foresight.detect.protocol.ArrayState.view`,
+learning writes through) over the spans of rows it has samples for, not on every row: a round that
+holds one partition's batch (partitions' messages do not arrive in step) costs that partition's
+rows, not all of the worker's. Rows absent inside a span are given as missing (NaN: state left as
+it was, score 0, ignored); a gap of more than ``span_gap_rows`` absent rows splits the span, which
+costs one more detector call instead of the missing rows' share of one.
 
 Alerts are onsets at or above ``threshold``, keyed by :func:`alert_key`: a replay after a takeover
 re-emits the same keys, which the broker and consumers drop as duplicates.
@@ -54,8 +59,8 @@ def alert_key(series: str, t: float, alertname: str = "ForesightAnomaly") -> str
 class ShardScorer:
     """Detector state of the partitions a worker owns, and the stream sequence each has learned up to."""
 
-    def __init__(self, detector: Detector[Any], threshold: float) -> None:
-        self.detector, self.threshold = detector, threshold
+    def __init__(self, detector: Detector[Any], threshold: float, *, span_gap_rows: int = 1024) -> None:
+        self.detector, self.threshold, self.span_gap_rows = detector, threshold, span_gap_rows
         self.state: ArrayState = detector.init(0)
         self._ids: list[str] = []  # row -> series id
         self._part = np.empty(0, dtype=np.intp)  # row -> partition
@@ -100,8 +105,8 @@ class ShardScorer:
         return Checkpoint(partition, self.seq[partition], ids, take_rows(self.state, rows))
 
     def score(self, batches: dict[int, tuple[int, SampleBatch]]) -> dict[int, np.ndarray]:
-        """Learn one batch per partition (``partition -> (stream sequence, batch)``) in one detector
-        call per round; return each batch's scores in its order."""
+        """Learn one batch per partition (``partition -> (stream sequence, batch)``), round by round;
+        return each batch's scores in its order."""
         parts = sorted(batches)
         new: dict[str, int] = {}  # series met for the first time, all partitions' at once: one state copy
         for p in parts:
@@ -114,16 +119,21 @@ class ShardScorer:
         rows = np.concatenate(located) if located else np.empty(0, dtype=np.intp)
         x = np.concatenate([batches[p][1].x for p in parts]) if parts else np.empty(0)
         t = np.concatenate([batches[p][1].t for p in parts]) if parts else np.empty(0)
-        n = len(self._ids)
         out = np.empty(rows.size)
-        if rows.size == n and np.array_equal(rows, np.arange(n)):  # every series once, in row order
-            out[:] = self.detector.update(self.state, np.ascontiguousarray(x), np.ascontiguousarray(t))
-        else:
-            for picks in _rounds(rows):
-                xs = np.full(n, np.nan)
-                ts = np.full(n, float(t[picks[0]]))
-                xs[rows[picks]], ts[rows[picks]] = x[picks], t[picks]
-                out[picks] = self.detector.update(self.state, xs, ts)[rows[picks]]
+        for picks in _rounds(rows):
+            order = np.argsort(rows[picks], kind="stable")
+            picks = picks[order]  # this round's samples by state row (a row appears once in a round)
+            at = rows[picks]
+            cuts = np.flatnonzero(np.diff(at) > self.span_gap_rows + 1) + 1
+            for first, end in zip(np.r_[0, cuts].tolist(), np.r_[cuts, at.size].tolist()):
+                lo, hi = int(at[first]), int(at[end - 1]) + 1
+                chosen = picks[first:end]
+                if hi - lo == end - first:  # every row of the span has its sample
+                    xs, ts = x[chosen], t[chosen]
+                else:
+                    xs, ts = np.full(hi - lo, np.nan), np.full(hi - lo, float(t[chosen[0]]))
+                    xs[at[first:end] - lo], ts[at[first:end] - lo] = x[chosen], t[chosen]
+                out[chosen] = self.detector.update(self.state.view(slice(lo, hi)), xs, ts)[at[first:end] - lo]
         scores: dict[int, np.ndarray] = {}
         start = 0
         for p, part_rows in zip(parts, located):
