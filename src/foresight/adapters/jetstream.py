@@ -73,7 +73,8 @@ from foresight.scaleout.codec import (
     encode_scores,
 )
 
-__all__ = ["DurableReader", "JetStreamBus", "JetStreamEvents", "PartitionReader", "StreamNames", "SyncPublisher"]
+__all__ = ["DurableReader", "JetStreamBus", "JetStreamEvents", "PartitionReader", "Received", "StreamNames",
+           "SyncPublisher"]
 
 T = TypeVar("T")
 _IDLE_RECREATE_S = 2.0  # an idle reader re-makes its consumer this often: one lost in a broker restart is never waited on

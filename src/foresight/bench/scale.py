@@ -6,14 +6,22 @@ stream (deleted afterwards) and separate ``foresight worker`` OS processes.
 
 1. **Single process**: the same detector over all series in one state, timed in this process
    (``single_process_samples_per_s``): the reference scores, and the speed the broker is judged by.
-2. **Throughput**: the whole data set is published first, then 1 and then 2 workers score it; a
-   worker's throughput is its samples over its busy time (first to last score it published),
-   ``throughput_k_workers`` all samples over the span from the first score to the last.
-   ``broker_overhead`` = 1 - one worker's throughput / the single process's; ``broker_overhead_cpu``
-   the same in CPU seconds (the worker processes' from their start-up's end, idle polling included,
-   against the detector loop's), which other work on the machine does not move. On this machine (2
-   cores shared with other work) 2 workers also compete with this process and the broker, so the
-   report adds a projection: k workers on k free cores would do about k x one worker's rate.
+   It is timed three times (before, between and after the throughput phases; the median is used),
+   so that it meets the same machine load as the workers.
+2. **Throughput**: the whole data set is published first (``steps_per_message`` scrapes of every
+   series a message), then 1 and then 2 workers score it; they are given a join grace long enough
+   for all to start, so each claims its share and nothing is handed over during the measurement
+   (``handed_over_partitions`` says if something was). A worker's throughput is its samples over
+   its busy time (first to last score it published), ``throughput_k_workers`` all samples over the
+   span from the first score to the last. ``broker_overhead`` = 1 - one worker's throughput / the
+   single process's; ``broker_overhead_cpu`` the same in CPU seconds (the worker processes' from
+   just before their first claim, idle polling and checkpoints included, against the detector
+   loop's), which other work on the machine moves far less. ``cpu_k_workers`` says where the CPU
+   went: microseconds per sample of the workers, of this process (reading the results) and of the
+   broker (the local nats-server serving the URL's port), and the cores busy with other users'
+   work. On this machine (2 cores shared with other work) 2 workers also compete with this process
+   and the broker, so the report adds a projection: k workers on k free cores would do about k x
+   one worker's rate.
 3. **Kill**: 2 workers serve the data published at a steady ``rate``; a third of the way through
    one is killed with SIGKILL. ``latency_*`` is sample to score (publish to the score's
    publication) before the kill; ``recovery_s`` the time from the kill until every partition the

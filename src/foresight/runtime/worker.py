@@ -25,11 +25,12 @@ import signal
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Any
 
 from foresight.adapters.alertmanager import AlertmanagerClient
-from foresight.adapters.jetstream import JetStreamBus, PartitionReader, StreamNames
+from foresight.adapters.jetstream import JetStreamBus, PartitionReader, Received, StreamNames
 from foresight.clock import SystemClock
 from foresight.config import ScaleoutSettings
 from foresight.detect import make_detector
@@ -66,6 +67,8 @@ class _Owned:
     revision: int
     checkpointed_seq: int
     checkpointed_at: float
+    pending: deque[Received] = field(default_factory=deque)  # read, not yet scored
+    drained: bool = False  # its last read found nothing new: the others' rounds need not wait for it
 
 
 class Worker:
@@ -159,20 +162,30 @@ class Worker:
             await self.bus.release(partition, revision)
 
     async def _serve_once(self, stop: asyncio.Event) -> None:
-        partitions = list(self.owned)
+        """Read what is new and score it round by round: a round takes the next batch of every partition.
+
+        A round waits for every partition that still has samples in the stream, so that the rounds keep
+        the partitions in step (a round of all of them is one detector call over all their rows; rounds
+        of some partitions cost calls of their own). A partition whose read found nothing is drained and
+        waited for no longer. What was read and not yet scored waits for the next call.
+        """
+        short = [p for p, owned in self.owned.items() if len(owned.pending) < self.config.fetch_batch]
         fetched = await asyncio.gather(
-            *(self.owned[p].reader.fetch(self.config.fetch_batch, timeout_s=0.05) for p in partitions))
-        pending = {p: list(messages) for p, messages in zip(partitions, fetched) if messages}
+            *(self.owned[p].reader.fetch(self.config.fetch_batch, timeout_s=0.05) for p in short))
+        for p, messages in zip(short, fetched):
+            self.owned[p].pending.extend(messages)
+            self.owned[p].drained = not messages
+        partitions = list(self.owned)
         inflight: list[asyncio.Task[bool]] = []  # results of earlier rounds on their way while this one is scored
         published = True
-        while pending:  # one detector call per round: the next batch of every partition that has one
+        while True:
             if time.monotonic() - self._renewed_at >= self.config.lease_ttl_s / 4:  # a long serve keeps its
                 await self._keepalive()  # leases (a busy worker must not look dead); lost ones are dropped
-                pending = {p: messages for p, messages in pending.items() if p in self.owned}
-                if not pending:
-                    break
-            batches = {p: (messages[0].seq, decode_samples(messages.pop(0).data)) for p, messages in pending.items()}
-            pending = {p: messages for p, messages in pending.items() if messages}
+            owned = [self.owned[p] for p in partitions if p in self.owned]
+            if not any(o.pending for o in owned) or any(not o.pending and not o.drained for o in owned):
+                break  # nothing to score, or a partition with more to read: read it first
+            batches = {p: (o.pending[0].seq, decode_samples(o.pending.popleft().data))
+                       for p, o in zip([p for p in partitions if p in self.owned], owned) if o.pending}
             scores = self.scorer.score(batches)
             now = time.time()
             results = [(ScoreBatch(p, seq, self.config.worker_id, scores[p], batch.ingested_at, now),
