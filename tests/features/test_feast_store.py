@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -82,32 +80,3 @@ def test_streamed_rows_overwrite(feast_store) -> None:
 def test_streamed_views_are_not_materialised(feast_store) -> None:
     with pytest.raises(ConfigError, match=r"views \['card_activity'\] are streamed"):
         feast_store.materialize(BASE, datetime.now(UTC), ["card_profile", "card_activity"])
-
-
-def test_writer_process_writes_and_reports_what_it_could_not(feast_store, payments, tmp_path) -> None:
-    """The ingest's writer in a child process: rows land as with the store itself; failures come back as errors."""
-    from foresight.adapters.feast_store import FeastWriterProcess, write_repo
-    from foresight.bench.prometheus_server import free_port
-    from foresight.errors import ServiceUnavailable
-    from foresight.features.repo import RepoTarget
-
-    now_us = int(datetime.now(UTC).timestamp() * 1e6)
-    values = {"txn_count": 5, "amount_sum": 50.0, "amount_mean": 10.0, "amount_max": 20.0, "last_merchant": 9}
-    writer = FeastWriterProcess(payments, feast_store.repo_dir, write_attempts=1, backoff_s=0.05)
-    try:
-        writer.write_rows("card_activity", [Row((1,), 0.0, now_us, values), Row((2,), 0.0, now_us, {**values, "txn_count": 6})])
-        assert feast_store.read_online(ACTIVITY, [{"card_id": 1}, {"card_id": 2}]).values["txn_count"] == [5, 6]
-    finally:
-        writer.close()
-    # the same registry, but a Redis that is not there: the child's retries run out, the parent is told
-    down = write_repo(payments, tmp_path / "down", RepoTarget(str(tmp_path / "data"), str(tmp_path / "registry.db"),
-                                                                 redis=f"127.0.0.1:{free_port()}"))
-    writer = FeastWriterProcess(payments, down, write_attempts=1, backoff_s=0.05)
-    try:
-        with pytest.raises(ServiceUnavailable, match="online store \\(Redis\\) unreachable during write to card_activity"):
-            writer.write_rows("card_activity", [Row((1,), 0.0, now_us, values)])
-        os.kill(writer.pid, signal.SIGKILL)  # a writer that dies takes no rows with it unannounced
-        with pytest.raises(ServiceUnavailable, match="feature writer process"):
-            writer.write_rows("card_activity", [Row((1,), 0.0, now_us, values)])
-    finally:
-        writer.close()

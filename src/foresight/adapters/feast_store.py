@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import multiprocessing
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -25,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from foresight.errors import ConfigError, ForesightError, ServiceUnavailable
+from foresight.errors import ConfigError, ServiceUnavailable
 from foresight.features.repo import DEFINITIONS_MODULE, RepoTarget, render_repo
 from foresight.features.windows import Row
 from foresight.specs.features import FeatureSet
@@ -33,7 +32,7 @@ from foresight.specs.features import FeatureSet
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["FeastStore", "FeastWriterProcess", "OnlineRead", "write_repo"]
+__all__ = ["FeastStore", "OnlineRead", "write_repo"]
 
 T = TypeVar("T")
 _ROW = "foresight_request_row"
@@ -201,83 +200,6 @@ class FeastStore:
                     raise
             time.sleep(delay)
             delay, attempt = min(delay * 2, 5.0), attempt + 1
-
-
-class FeastWriterProcess:
-    """:meth:`FeastStore.write_rows` run in a child process of its own: the streaming ingest's writer on a second core.
-
-    A write through Feast is Python throughout (rows to Arrow to protobuf, one Redis command
-    packed per row: ~40 us of CPU per row here), about half of what an event costs the ingest.
-    In the ingest's process it holds the GIL against the windowing of the next batch; here it runs
-    beside it. The contract is the writer port's: ``write_rows`` returns once the rows are in Redis
-    (the ingest acknowledges only then) and raises :class:`~foresight.errors.ServiceUnavailable`
-    when they are not, Redis down past the retries or the child gone, so nothing is acknowledged
-    that was not written. One write at a time (the ingest keeps at most one in flight).
-    """
-
-    def __init__(self, spec: FeatureSet, repo_dir: Path, *, write_attempts: int = 5, backoff_s: float = 0.2) -> None:
-        context = multiprocessing.get_context("spawn")  # a fork would copy the parent's event loop and sockets
-        self._conn, child = context.Pipe()
-        self._process = context.Process(
-            target=_serve_writes, args=(child, spec, repo_dir, write_attempts, backoff_s), daemon=True
-        )
-        self._process.start()
-        child.close()
-        self._expect("start")
-
-    @property
-    def pid(self) -> int:
-        """The child's process id (what its CPU time is read by)."""
-        assert self._process.pid is not None
-        return self._process.pid
-
-    def write_rows(self, view: str, rows: Sequence[Row]) -> None:
-        """Write in the child; back when the rows are in Redis (or raise why they are not)."""
-        if rows:
-            try:
-                self._conn.send((view, list(rows)))
-            except (OSError, ValueError) as exc:
-                raise ServiceUnavailable(f"feature writer process gone: {exc}", retry_after_s=1.0) from exc
-            self._expect(f"write to {view}")
-
-    def close(self) -> None:
-        """Stop the child (after its write in flight, if any)."""
-        with contextlib.suppress(OSError):
-            self._conn.send(None)
-        self._process.join(timeout=30)
-        if self._process.is_alive():
-            self._process.kill()
-        self._conn.close()
-
-    def _expect(self, what: str) -> None:
-        try:
-            outcome, detail = self._conn.recv()
-        except (EOFError, OSError) as exc:
-            raise ServiceUnavailable(f"feature writer process died during {what}", retry_after_s=1.0) from exc
-        if outcome == "unavailable":
-            raise ServiceUnavailable(detail, retry_after_s=1.0)
-        if outcome == "error":
-            raise ForesightError(f"feature writer process, {what}: {detail}")
-
-
-def _serve_writes(conn: Any, spec: FeatureSet, repo_dir: Path, write_attempts: int, backoff_s: float) -> None:
-    """The child of :class:`FeastWriterProcess`: a FeastStore, then one write per message until ``None``."""
-    try:
-        store = FeastStore(spec, repo_dir, write_attempts=write_attempts, backoff_s=backoff_s)
-    except ConfigError as exc:
-        conn.send(("error", str(exc)))
-        return
-    conn.send(("ok", ""))
-    while (message := conn.recv()) is not None:
-        view, rows = message
-        try:
-            store.write_rows(view, rows)
-        except ServiceUnavailable as exc:
-            conn.send(("unavailable", str(exc)))
-        except Exception as exc:  # noqa: BLE001 - any other failure goes back to the ingest, which stops on it
-            conn.send(("error", f"{type(exc).__name__}: {exc}"))
-        else:
-            conn.send(("ok", ""))
 
 
 def _epoch(stamp: object) -> float | None:

@@ -14,8 +14,7 @@ and the streaming ingest fills their 5 window aggregates from JetStream.
   HTTP keep-alive, ``POST /get-online-features``): ``server_*``.
 - Streaming freshness: a producer process publishes events to JetStream at ``rate`` events/s for
   ``duration`` s (each stamped with its publish time), while the ingest (the same process as the
-  reads, one asyncio loop) windows them and writes rows with ``write_to_online_store`` in a
-  process of its own (:class:`~foresight.adapters.feast_store.FeastWriterProcess`);
+  reads, one asyncio loop) windows them and writes rows with ``write_to_online_store``;
   freshness of an event = time its row's write returned (from then a read sees it) minus its
   publish time; p50/p99 over every event. ``published_events_per_s`` is the rate the events
   came at (ingested events over the span of their publish times: the rate freshness is measured
@@ -25,8 +24,7 @@ and the streaming ingest fills their 5 window aggregates from JetStream.
 - Throughput (``events_per_s``): ``backlog`` events are published first, then the ingest drains
   them as fast as it can (fetch, window, write, ack; the next batch windowed while the last one
   is written), and the CPU time that took per event (``ingest_cpu_us_per_event``: the producer
-  has finished, so this is the ingest's alone, its writer process included; one free core
-  drains ``1e6 / that`` events/s). The
+  has finished, so this is the ingest's alone; a free core drains ``1e6 / that`` events/s). The
   sustained run stops after ``3 x duration + 30`` s if the ingest cannot keep up;
   ``sustained_events`` then says how many of the events it took. The producer publishes plain
   messages (no per-message headers, as a producer publishing to the stream's subject needs none).
@@ -40,7 +38,6 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing
-import os
 import subprocess
 import sys
 import tempfile
@@ -81,7 +78,7 @@ def bench_features(
     progress: Progress = silent,
 ) -> dict[str, Any]:
     """Run the protocol of the module docstring; the figures by name."""
-    from foresight.adapters.feast_store import FeastStore, FeastWriterProcess, write_repo
+    from foresight.adapters.feast_store import FeastStore, write_repo
 
     spec = load_feature_set(spec_path)
     spec = spec.model_copy(update={"project": f"bench_{uuid.uuid4().hex[:10]}"})
@@ -101,11 +98,7 @@ def bench_features(
             now = time.time()
             store.materialize(datetime.fromtimestamp(now - 86400, UTC), datetime.fromtimestamp(now + 1, UTC))
             progress(f"streaming at {rate:g} events/s for {duration_s:g} s", 0.1)
-            writer = FeastWriterProcess(spec, repo)
-            try:
-                stream = asyncio.run(_stream(spec, writer, nats_url, entities, rate, duration_s, backlog, seed, progress))
-            finally:
-                writer.close()
+            stream = asyncio.run(_stream(spec, store, nats_url, entities, rate, duration_s, backlog, seed, progress))
             progress("online reads", 0.8)
             features = [f"{v.name}:{f.name}" for v in (batch_view, stream_view) for f in v.features]
             lat_1, cpu_1 = _read_latency(store, features, entities, 1, reads, rng)
@@ -216,7 +209,7 @@ def _server_latency(
 
 
 async def _stream(
-    spec: FeatureSet, writer: Any, url: str, entities: int, rate: float, duration_s: float, backlog: int, seed: int,
+    spec: FeatureSet, store: Any, url: str, entities: int, rate: float, duration_s: float, backlog: int, seed: int,
     progress: Progress,
 ) -> dict[str, Any]:
     from foresight.adapters.jetstream import JetStreamEvents
@@ -234,15 +227,15 @@ async def _stream(
         span[0], span[1], span[2] = min(span[0], min(times)), now, max(span[2], max(times))
 
     schema = EventSchema.of(view, {k: e.value_type for k, e in _keys(spec, view.name).items()})
-    ingest = StreamIngest(WindowAggregator(view, lateness_s=5.0), schema, source, writer, time.time, written)
+    ingest = StreamIngest(WindowAggregator(view, lateness_s=5.0), schema, source, store, time.time, written)
     try:
         # every card gets a row first (the reads then find all 10 features), then the sustained run
         producer = _start_producer(url, name, subject, rate=0.0, count=backlog, entities=entities, seed=seed)
         producer.join()
-        started, started_cpu = time.perf_counter(), _cpu_s(writer)
+        started, started_cpu = time.perf_counter(), time.process_time()
         await ingest.run(lambda: _handled(ingest) >= backlog, _BATCH, 0.2)
         events_per_s = backlog / (time.perf_counter() - started)
-        cpu_us_per_event = (_cpu_s(writer) - started_cpu) / backlog * 1e6
+        cpu_us_per_event = (time.process_time() - started_cpu) / backlog * 1e6
         progress(f"backlog drained: {events_per_s:,.0f} events/s", 0.3)
         freshness.clear()
         span[:] = [float("inf"), 0.0, 0.0]
@@ -345,14 +338,6 @@ def _write_empty(spec: FeatureSet, view_name: str, data: Path) -> None:
     fields.append((spec.source(view.source).timestamp_field, pa.timestamp("us", tz="UTC")))
     fields += [(f.name, types[f.dtype]) for f in view.features]
     pq.write_table(pa.schema(fields).empty_table(), data / spec.source(view.source).path)
-
-
-def _cpu_s(writer: Any) -> float:
-    """CPU seconds used so far by this process and the writer's child (``/proc``; Linux)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    with open(f"/proc/{writer.pid}/stat", encoding="ascii") as stat:
-        user, system = stat.read().rsplit(")", 1)[1].split()[11:13]
-    return time.process_time() + (int(user) + int(system)) / ticks
 
 
 def _mean_ms(samples: Sequence[float]) -> float | None:
