@@ -46,6 +46,8 @@ __all__ = ["Worker", "WorkerConfig", "run_worker"]
 
 _log = logging.getLogger(__name__)
 _PIPELINE = 4  # rounds whose results may await the broker's acknowledgement at once
+_FIRST_READ_S = 0.5  # a partition's first read: long enough for its consumer to deliver, so that its series
+# join the others' first round instead of arriving later (new series cost a copy of the worker's state)
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class _Owned:
     checkpointed_at: float
     pending: deque[Received] = field(default_factory=deque)  # read, not yet scored
     drained: bool = False  # its last read found nothing new: the others' rounds need not wait for it
+    read_once: bool = False  # a first read waits longer: its consumer is being made
 
 
 class Worker:
@@ -170,11 +173,12 @@ class Worker:
         waited for no longer. What was read and not yet scored waits for the next call.
         """
         short = [p for p, owned in self.owned.items() if len(owned.pending) < self.config.fetch_batch]
-        fetched = await asyncio.gather(
-            *(self.owned[p].reader.fetch(self.config.fetch_batch, timeout_s=0.05) for p in short))
+        fetched = await asyncio.gather(*(self.owned[p].reader.fetch(
+            self.config.fetch_batch, timeout_s=0.05 if self.owned[p].read_once else _FIRST_READ_S) for p in short))
         for p, messages in zip(short, fetched):
-            self.owned[p].pending.extend(messages)
-            self.owned[p].drained = not messages
+            entry = self.owned[p]
+            entry.pending.extend(messages)
+            entry.drained, entry.read_once = not messages, True
         partitions = list(self.owned)
         inflight: list[asyncio.Task[bool]] = []  # results of earlier rounds on their way while this one is scored
         published = True
