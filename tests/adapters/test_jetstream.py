@@ -91,6 +91,7 @@ async def test_a_lease_is_exclusive_renewable_and_expires(bus: JetStreamBus) -> 
     rev = await bus.claim(0, "w1")
     assert rev is not None
     assert await bus.claim(0, "w2") is None
+    assert await bus.owners() == {0: "w1"}
     rev2 = await bus.renew(0, "w1", rev)
     assert rev2 is not None and await bus.renew(0, "w1", rev) is None  # a stale revision is refused
     await asyncio.sleep(2.5)  # TTL 1 s: the lease lapses when w1 stops renewing
