@@ -20,10 +20,9 @@ the paper's seeds 42-51 are held out. On those seeds, at 130% demand, the CPU bo
 ``gpushare100`` and +0.02 pp on ``gpuspec33`` once the measure is CPU-bound, within seed noise, so
 ties follow the node order as in FGD. Held out, it is behind FGD on the multigpu30-50 traces
 (-0.1 to -0.4 pp) and, at 100% demand only, on gpuspec20-33 (README). Earlier sessions' dropped
-variants (seeds 42-44 and 100-103):
-exact increases instead of the integer score (-0.9 pp, tasks scatter), linear 40 milli-GPU buckets,
-a CPU/GPU balance tie-break (-1.1 pp), a mix weighted by GPU demand (-0.7 pp), best fit on free
-milli-GPU as the tie-break.
+variants (seeds 42-44 and 100-103): exact increases instead of the integer score (-0.9 pp, tasks
+scatter), linear 40 milli-GPU buckets, a CPU/GPU balance tie-break (-1.1 pp), a mix weighted by GPU
+demand (-0.7 pp), best fit on free milli-GPU as the tie-break.
 """
 
 from __future__ import annotations
