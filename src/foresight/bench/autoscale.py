@@ -59,7 +59,14 @@ With 8 requests in flight per replica and a p95 SLO of twice the service time, t
 (:meth:`TraceResult.targets`), with the HPA's replica-minutes at the predictive policy's violations
 read off the sweep (:meth:`TraceResult.hpa_at_matched_violations`). The predictive settings
 (``quantile``, ``headroom``, ``stabilisation_window_s``, ``floor_trend_s``, ``floor_window_s``, ``forecast_step_s``) are one value for
-every trace, chosen on a subset of the traces (see the README / closing note), never per trace.
+every trace, chosen on the traces of :data:`FIT_TRACES`, never per trace; the others are held out.
+
+**The comparison** (:meth:`TraceResult.pareto`, :func:`pooled_json`) is read off the Pareto fronts in
+requested CPU-core-minutes: the headline's cost over the HPA sweep's at the same violations, the
+headroom sweep's violations at the HPA@70's cost, the headline's cost over the oracle's; per trace,
+and pooled (each setting's figures summed over the traces) over all traces and over the held-out
+ones. Flapping is counted from each loop's applied changes: scaling actions, ``up_down_up`` and
+``reversed_downs`` within ``flap_window_s``.
 """
 
 from __future__ import annotations
