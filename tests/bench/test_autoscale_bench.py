@@ -202,9 +202,10 @@ def test_violations_at_the_hpa_cost_read_the_predictive_cost_curve() -> None:
     result = TraceResult("t", 1.0, 1.0, 1.0, policies, {70: hpa}, headrooms)
     # the front skips 0.2 (dearer and worse than 0.1): 800 lies between 700 (4) and 900 (1)
     assert result.predictive_at_hpa_cost() == pytest.approx(2.5)
-    for budget in (500.0, 1000.0):  # cheaper or dearer than any headroom
-        other = TraceResult("t", 1.0, 1.0, 1.0, {**policies, "hpa": r(10.0, budget)}, {70: hpa}, headrooms)
-        assert other.predictive_at_hpa_cost() is None
+    cheaper = TraceResult("t", 1.0, 1.0, 1.0, {**policies, "hpa": r(10.0, 500.0)}, {70: hpa}, headrooms)
+    assert cheaper.predictive_at_hpa_cost() is None  # no headroom costs as little
+    dearer = TraceResult("t", 1.0, 1.0, 1.0, {**policies, "hpa": r(10.0, 1000.0)}, {70: hpa}, headrooms)
+    assert dearer.predictive_at_hpa_cost() == 1.0  # the dearest headroom's, bought with less
 
 
 @pytest.fixture

@@ -319,17 +319,23 @@ def reversed_downs(actions: Sequence[tuple[float, int]], window_s: float) -> int
     return undone
 
 
-def _read_front(points: Sequence[tuple[float, float]], x: float) -> float | None:
+def _read_front(points: Sequence[tuple[float, float]], x: float, at_most: bool = False) -> float | None:
     """The lowest ``y`` at ``x`` on the Pareto front of ``(x, y)`` points (each point kept only if
-    its ``y`` is below every point with a smaller ``x``), linear between its points; None outside it.
+    its ``y`` is below every point with a smaller ``x``), linear between its points; None outside it,
+    except past its end with ``at_most``: the last point's ``y``, reached with less ``x`` (where ``x``
+    is a cost, what that budget is sure to buy; a front that reached no violation reads 0 there).
 
     >>> _read_front([(1.0, 1000.0), (5.0, 800.0), (6.0, 900.0), (25.0, 600.0)], 15.0)
     700.0
+    >>> _read_front([(1.0, 9.0), (2.0, 0.0), (3.0, 0.0)], 4.0), _read_front([(1.0, 9.0), (2.0, 0.0)], 4.0, at_most=True)
+    (None, 0.0)
     """
     front: list[tuple[float, float]] = []
     for px, py in sorted(points):
         if not front or py < front[-1][1]:
             front.append((px, py))
+    if front and at_most and x > front[-1][0]:
+        return front[-1][1]
     if not front or not front[0][0] <= x <= front[-1][0]:
         return None
     xs, ys = zip(*front)
@@ -359,10 +365,11 @@ class TraceResult:
 
     def predictive_at_hpa_cost(self, cost: str = "replica_minutes") -> float | None:
         """The predictive path's SLO-violation minutes at the headline HPA's ``cost``: its headroom
-        sweep's fewest violations for each cost (its Pareto front), linear between its points; None
-        outside the front's range (no headroom costs what the HPA costs)."""
+        sweep's fewest violations for each cost (its Pareto front), linear between its points; past
+        the front's dearest point, that point's (what the HPA's budget is sure to buy); None below its
+        cheapest (no headroom costs as little as the HPA)."""
         points = [(getattr(r, cost), r.slo_violation_minutes) for r in self.headroom_sweep.values()]
-        return _read_front(points, getattr(self.policies["hpa"], cost))
+        return _read_front(points, getattr(self.policies["hpa"], cost), at_most=True)
 
     def pareto(self) -> dict[str, Any]:
         """The issue's comparison, read off the Pareto fronts in requested core-minutes: the headline
