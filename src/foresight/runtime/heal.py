@@ -3,8 +3,9 @@
 Every ``period_s`` it reads the last ``window_s`` of every container's working set and CPU use against
 its limits, its restart counter and, for a container using GPUs, the framebuffer of its fullest GPU
 against the GPU's size (:data:`foresight.heal.plan.QUERIES`: cAdvisor, kube-state-metrics and
-dcgm-exporter, from Prometheus or the simulator), with each pod's node and owning workload
-(``kube_pod_info``), and runs Foresight's predictor (:class:`~foresight.heal.TrendGuard`, the
+dcgm-exporter, from Prometheus or the simulator), every node's memory, root filesystem and tasks
+against the kubelet's hard eviction thresholds and the PID limit (node-exporter), with each pod's
+node and owning workload (``kube_pod_info``), and runs Foresight's predictor (:class:`~foresight.heal.TrendGuard`, the
 setting ``foresight bench heal`` measures). Each alarm becomes a
 :class:`~foresight.heal.plan.Prediction` linked to the open incident of its workload when there is
 one; the :class:`~foresight.heal.plan.Planner` decides under the policies; what it lets act is
@@ -56,7 +57,7 @@ class _Pod:
 
 
 #: the kubelet's hard eviction thresholds (memory.available < 100Mi, nodefs.available < 10%): a node's failure points
-EVICTION_MEMORY_BYTES, EVICTION_NODEFS_FREE = 100 * 2.0**20, 0.10
+EVICTION_MEMORY_BYTES, EVICTION_NODEFS_FREE = 100 * MIB, 0.10
 
 
 def _workload(labels: Mapping[str, str]) -> str:
