@@ -255,7 +255,7 @@ class Planner:
         if t.workload_key in busy:
             return Step(**base, act=False, reason=f"waiting: one action at a time per workload ({t.workload_key} "
                         "has one this round)")
-        refused = self._rate_limited([(rules, t.namespace)], {t.workload_key}, rules.per_workload)
+        refused = self._rate_limited([rules], {t.workload_key}, rules.per_workload)
         if refused:
             return Step(**base, act=False, reason=refused)
         busy.add(t.workload_key)
@@ -279,10 +279,10 @@ class Planner:
             more = f" and {len(outside) - 5} more" if len(outside) > 5 else ""
             return Step(p, None, False, True, f"refused: draining node {t.node} would evict pods no HealingPolicy lets "
                         f"Foresight drain: {', '.join(outside[:5])}{more}")
-        rules = {r.name or r.namespace: (r, r.namespace) for _, r in covering if r is not None}
+        rules = {r.name or r.namespace: r for _, r in covering if r is not None}
         if not rules:
             return Step(p, None, False, True, f"refused: node {t.node} runs no pod under a HealingPolicy")
-        dry_run = any(r.dry_run for r, _ in rules.values())
+        dry_run = any(r.dry_run for r in rules.values())
         base = dict(prediction=p, action=Action.DRAIN, dry_run=dry_run, policy=", ".join(sorted(rules)))
         if t.node in drained:
             return Step(**base, act=False, reason=f"covered: node {t.node} is drained this round")
@@ -290,20 +290,20 @@ class Planner:
         if workloads & busy:
             return Step(**base, act=False, reason=f"waiting: one action at a time per workload ({', '.join(sorted(workloads & busy))} "
                         "has one this round)")
-        refused = self._rate_limited(list(rules.values()), workloads, min((r.per_workload for r, _ in rules.values()), default=1))
+        refused = self._rate_limited(list(rules.values()), workloads, min(r.per_workload for r in rules.values()))
         if refused:
             return Step(**base, act=False, reason=refused)
         busy.update(workloads)
         drained.add(t.node)
-        self._done.append((now, frozenset(ns for _, ns in rules.values()), frozenset(workloads)))
+        self._done.append((now, frozenset(r.namespace for r in rules.values()), frozenset(workloads)))
         return Step(**base, act=True, reason=f"drain node {t.node} ({len(p.evicts)} pods): {p.failure.value} predicted "
                     f"in {_minutes(p.ttf_s)} ({_minutes(p.ttf_low_s)}-{_minutes(p.ttf_high_s)}); {p.evidence}")
 
-    def _rate_limited(self, rules: Sequence[tuple[Rules, str]], workloads: set[str], per_workload: int) -> str | None:
+    def _rate_limited(self, rules: Sequence[Rules], workloads: set[str], per_workload: int) -> str | None:
         """Why an action touching ``workloads`` in the namespaces of ``rules`` is over a rate limit (None: it is not)."""
         limits: list[tuple[str, str, int, Callable[[tuple[float, frozenset[str], frozenset[str]]], bool]]] = []
         limits += [("workload", w, per_workload, lambda d, w=w: w in d[2]) for w in sorted(workloads)]
-        limits += [("namespace", ns, r.per_namespace, lambda d, ns=ns: ns in d[1]) for r, ns in rules]
+        limits += [("namespace", r.namespace, r.per_namespace, lambda d, ns=r.namespace: ns in d[1]) for r in rules]
         limits.append(("cluster", "", self.cluster_per_window, lambda d: True))
         for scope, name, allowed_n, match in limits:
             used = sum(1 for d in self._done if match(d))
